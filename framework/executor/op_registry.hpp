@@ -53,5 +53,6 @@ void register_pool_ops(OpRegistry& r);
 void register_controlflow_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_misc_ops(OpRegistry& r);
+void register_grid_sample_ops(OpRegistry& r);
 
 }  // namespace qf

@@ -1,0 +1,2 @@
+// main() arrives with the CLI.
+int main() { return 0; }

@@ -1,0 +1,34 @@
+// The explicit list of built-in op families: adding a family means adding one line here.
+#include "executor/op_registry.hpp"
+
+namespace qf {
+
+const OpRegistry& OpRegistry::builtin() {
+  static const OpRegistry registry = [] {
+    OpRegistry r;
+    register_elementwise_unary_ops(r);
+    register_elementwise_binary_ops(r);
+    register_activation_ops(r);
+    register_logical_ops(r);
+    register_cast_ops(r);
+    register_shape_ops(r);
+    register_tensor_ops(r);
+    register_gather_scatter_ops(r);
+    register_resize_ops(r);
+    register_grid_sample_ops(r);
+    register_reduce_ops(r);
+    register_normalization_ops(r);
+    register_softmax_ops(r);
+    register_quantize_ops(r);
+    register_conv_ops(r);
+    register_matmul_ops(r);
+    register_pool_ops(r);
+    register_controlflow_ops(r);
+    register_rnn_ops(r);
+    register_misc_ops(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace qf
