@@ -32,7 +32,7 @@ TEST(Tensor, WrongTypeAccessThrows) {
 }
 
 TEST(Float16, RoundTrip) {
-  for (float f : {0.f, 1.f, -2.5f, 65504.f, 6.1035156e-05f, 5.96e-08f})
+  for (float f : {0.f, 1.f, -2.5f, 65504.f, 6.1035156e-05f, 5.9604645e-08f})
     EXPECT_FLOAT_EQ(static_cast<float>(Float16(f)), f) << f;
   EXPECT_TRUE(std::isinf(static_cast<float>(Float16(1e6f))));
 }
