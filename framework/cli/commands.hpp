@@ -1,0 +1,12 @@
+// Subcommands of the qforge CLI; each lives in its own cmd_<name>.cpp and returns the exit status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace qf::cli {
+
+int cmd_run(const std::vector<std::string>& args);
+int cmd_inspect(const std::vector<std::string>& args);
+
+}  // namespace qf::cli
