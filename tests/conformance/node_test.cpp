@@ -44,6 +44,7 @@ struct TestRecord {
   std::vector<std::string> skip_keys;  // e.g. the unsupported op types, the unsupported type kinds
   std::string reason;                 // one-line reason (skip or failure)
   std::string ops;                    // the model's top-level op types, for grouping failures
+  bool excluded_but_run = false;      // listed in excluded.txt, run because of QF_CONFORMANCE_RUN_EXCLUDED
 };
 
 std::map<std::string, TestRecord>& records() {
@@ -158,11 +159,14 @@ TEST_P(NodeTest, Run) {
   std::string exclusion_error;
   const auto& excluded = exclusions(&exclusion_error);
   ASSERT_TRUE(exclusion_error.empty()) << exclusion_error;
-  if (auto it = excluded.find(test_name); it != excluded.end() && !env_flag("QF_CONFORMANCE_RUN_EXCLUDED")) {
-    note_skip(kExcluded, {}, it->second.reason);
-    GTEST_SKIP() << "excluded (" << exclusion_file().filename().string() << ":" << it->second.line
-                 << "): " << it->second.reason;
+  const auto exclusion = excluded.find(test_name);
+  const bool is_excluded = exclusion != excluded.end();
+  if (is_excluded && !env_flag("QF_CONFORMANCE_RUN_EXCLUDED")) {
+    note_skip(kExcluded, {}, exclusion->second.reason);
+    GTEST_SKIP() << "excluded (" << exclusion_file().filename().string() << ":" << exclusion->second.line
+                 << "): " << exclusion->second.reason;
   }
+  record().excluded_but_run = is_excluded;
 
   // Inspect the raw proto first: types the IR cannot hold must be skipped before the loader sees them.
   onnx::ModelProto proto;
@@ -319,6 +323,7 @@ class SummaryPrinter : public testing::EmptyTestEventListener {
     } else {
       status = "passed";
       ++passed_;
+      if (rec.excluded_but_run) excluded_but_passing_.push_back(test);
     }
     report_ << test << '\t' << status << '\t' << rec.ops << '\t' << one_line(rec.reason) << '\n';
   }
@@ -331,17 +336,21 @@ class SummaryPrinter : public testing::EmptyTestEventListener {
       return;
     }
     std::string breakdown;
-    for (const auto& [category, n] : skipped_) breakdown += (breakdown.empty() ? "" : ", ") + std::to_string(n) + " " + category;
+    for (const char* category : {kUnsupportedOp, kExcluded, kUnsupportedType, "other"})
+      if (skipped_.count(category))
+        breakdown += (breakdown.empty() ? "" : ", ") + std::to_string(skipped_[category]) + " " + category;
     printf("\nconformance: %zu passed, %zu failed, %zu skipped%s\n", passed_, failed_, skipped,
            breakdown.empty() ? "" : (" (" + breakdown + ")").c_str());
     for (const auto& [category, keys] : skip_keys_) {
       printf("  skipped, %s:\n", category.c_str());
-      for (const auto& [key, tests] : keys) printf("    %-28s %3zu  %s\n", key.c_str(), tests.size(), brief(tests).c_str());
+      for (const auto& [key, tests] : keys) printf("    %-32s %3zu  %s\n", key.c_str(), tests.size(), brief(tests).c_str());
     }
     if (skipped_.count(kExcluded)) printf("  skipped, excluded: %zu (see %s)\n", skipped_[kExcluded], exclusion_file().c_str());
+    if (!excluded_but_passing_.empty())
+      printf("  excluded but passing (remove from the list?): %s\n", join(excluded_but_passing_, " ").c_str());
     if (failed_) {
       printf("  failed, by op:\n");
-      for (const auto& [ops, tests] : failed_by_op_) printf("    %-28s %3zu  %s\n", ops.c_str(), tests.size(), brief(tests).c_str());
+      for (const auto& [ops, tests] : failed_by_op_) printf("    %-32s %3zu  %s\n", ops.c_str(), tests.size(), brief(tests).c_str());
     }
     if (const char* path = std::getenv("QF_CONFORMANCE_REPORT"); path && *path) {
       std::ofstream(path) << "test\tstatus\tops\treason\n" << report_.str();
@@ -369,6 +378,7 @@ class SummaryPrinter : public testing::EmptyTestEventListener {
   std::map<std::string, size_t> skipped_;
   std::map<std::string, std::map<std::string, std::vector<std::string>>> skip_keys_;
   std::map<std::string, std::vector<std::string>> failed_by_op_;
+  std::vector<std::string> excluded_but_passing_;
   std::ostringstream report_;
 };
 
