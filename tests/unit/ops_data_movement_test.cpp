@@ -144,6 +144,14 @@ TEST(OpsShape, TransposeMatchesReference) {
     Tensor y = run("Transpose", 13, {&x}, {attr_is("perm", perm)})[0];
     EXPECT_EQ(values<float>(y), ref_transpose(in, s, perm));
   }
+  // Large enough for the parallel tiled path.
+  const Shape big = {4, 64, 48, 40};
+  const auto big_in = iota_f(shape_numel(big));
+  Tensor xb = Tensor::from_vector<float>(big, big_in);
+  for (std::vector<int64_t> perm : std::vector<std::vector<int64_t>>{{0, 2, 3, 1}, {0, 3, 1, 2}, {3, 1, 2, 0}}) {
+    Tensor y = run("Transpose", 13, {&xb}, {attr_is("perm", perm)})[0];
+    EXPECT_EQ(values<float>(y), ref_transpose(big_in, big, perm));
+  }
   // Default perm reverses; int64 elements are moved too.
   Tensor xi = Tensor::from_vector<int64_t>({2, 3}, {1, 2, 3, 4, 5, 6});
   EXPECT_EQ(run("Transpose", 13, {&xi})[0].to_int64_vector(), (std::vector<int64_t>{1, 4, 2, 5, 3, 6}));

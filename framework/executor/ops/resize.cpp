@@ -177,6 +177,7 @@ void nearest_gather(const T* src, T* dst, const Shape& in_shape, const Shape& ou
   const AxisTable& last = tables[rank - 1];
   const int64_t grain = std::max<int64_t>(1, 16384 / inner);
   parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
+    int64_t prev_off = -1;  // source offset of the previous row in this chunk (-1: none)
     for (int64_t row = b; row < e; ++row) {
       T* drow = dst + row * inner;
       int64_t rem = row, off = 0;
@@ -189,8 +190,15 @@ void nearest_gather(const T* src, T* dst, const Shape& in_shape, const Shape& ou
       }
       if (outside) {
         std::fill(drow, drow + inner, extrap);
+        prev_off = -1;
         continue;
       }
+      if (off == prev_off) {
+        // Upsampling repeats source rows: copy the previous output row instead of gathering again.
+        std::memcpy(drow, drow - inner, static_cast<size_t>(inner) * sizeof(T));
+        continue;
+      }
+      prev_off = off;
       const T* srow = src + off;
       const int64_t* li = last.idx.data();
       if (!last.any_outside) {
@@ -203,32 +211,34 @@ void nearest_gather(const T* src, T* dst, const Shape& in_shape, const Shape& ou
 }
 
 // Linear/cubic along one axis of a float tensor: out[o, x, i] = sum_t w[x,t] * in[o, idx[x,t], i].
-void interpolate_axis(const float* src, float* dst, const Shape& shape, int64_t axis, const AxisTable& t,
-                      float extrap) {
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
-  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
-  const int taps = t.taps;
-  const int64_t grain = std::max<int64_t>(1, 8192 / (inner * taps));
+template <int Taps>
+void interpolate_axis_taps(const float* src, float* dst, int64_t outer, int64_t inner, const AxisTable& t,
+                           float extrap) {
+  const int64_t grain = std::max<int64_t>(1, 8192 / (inner * Taps));
   parallel_for(0, outer * t.out, grain, [&](int64_t b, int64_t e) {
-    for (int64_t task = b; task < e; ++task) {
-      const int64_t o = task / t.out, x = task % t.out;
+    int64_t o = b / t.out, x = b % t.out;
+    const float* base = src + o * t.in * inner;
+    for (int64_t task = b; task < e; ++task, ++x) {
+      if (x == t.out) {
+        x = 0;
+        ++o;
+        base = src + o * t.in * inner;
+      }
       float* d = dst + task * inner;
       if (t.outside[static_cast<size_t>(x)]) {
         std::fill(d, d + inner, extrap);
         continue;
       }
-      const int64_t* idx = &t.idx[static_cast<size_t>(x * taps)];
-      const float* w = &t.w[static_cast<size_t>(x * taps)];
-      const float* base = src + o * t.in * inner;
+      const int64_t* idx = &t.idx[static_cast<size_t>(x * Taps)];
+      const float* w = &t.w[static_cast<size_t>(x * Taps)];
       if (inner == 1) {
         float acc = 0.f;
-        for (int k = 0; k < taps; ++k) acc += w[k] * base[idx[k]];
+        for (int k = 0; k < Taps; ++k) acc += w[k] * base[idx[k]];
         *d = acc;
       } else {
         const float* s0 = base + idx[0] * inner;
         for (int64_t i = 0; i < inner; ++i) d[i] = w[0] * s0[i];
-        for (int k = 1; k < taps; ++k) {
+        for (int k = 1; k < Taps; ++k) {
           if (w[k] == 0.f) continue;
           const float* s = base + idx[k] * inner;
           const float wk = w[k];
@@ -239,13 +249,43 @@ void interpolate_axis(const float* src, float* dst, const Shape& shape, int64_t 
   });
 }
 
-// Bilinear over the last two axes of a float tensor whose leading axes are unchanged.
+void interpolate_axis(const float* src, float* dst, const Shape& shape, int64_t axis, const AxisTable& t,
+                      float extrap) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+  if (t.taps == 2) interpolate_axis_taps<2>(src, dst, outer, inner, t, extrap);
+  else interpolate_axis_taps<4>(src, dst, outer, inner, t, extrap);
+}
+
+// Bilinear over the last two axes of a float tensor whose leading axes are unchanged. Source rows are
+// interpolated horizontally once into a two-row cache, then output rows are vertical blends of
+// cached rows (vectorisable), so upsampling does the gather work once per source row.
 void bilinear_2d(const float* src, float* dst, int64_t planes, const AxisTable& th, const AxisTable& tw,
                  float extrap) {
   const int64_t ih = th.in, iw = tw.in, oh = th.out, ow = tw.out;
-  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(ow + iw, 1));
+  const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(ow, 1));
   parallel_for(0, planes * oh, grain, [&](int64_t b, int64_t e) {
-    std::vector<float> tmp(static_cast<size_t>(iw));
+    std::vector<float> cache(static_cast<size_t>(2 * ow));
+    int64_t cached[2] = {-1, -1};  // global source row (plane * ih + row) held by each slot
+    int next_slot = 0;
+    const int64_t* ix = tw.idx.data();
+    const float* wx = tw.w.data();
+    auto row_of = [&](int64_t key, int64_t keep) -> const float* {
+      for (int s = 0; s < 2; ++s)
+        if (cached[s] == key) return &cache[static_cast<size_t>(s * ow)];
+      int s = next_slot;
+      if (cached[s] == keep) s ^= 1;  // never evict the row the caller still needs
+      next_slot = s ^ 1;
+      cached[s] = key;
+      float* out = &cache[static_cast<size_t>(s * ow)];
+      const float* r = src + key * iw;
+      for (int64_t x = 0; x < ow; ++x) out[x] = wx[2 * x] * r[ix[2 * x]] + wx[2 * x + 1] * r[ix[2 * x + 1]];
+      if (tw.any_outside)
+        for (int64_t x = 0; x < ow; ++x)
+          if (tw.outside[static_cast<size_t>(x)]) out[x] = extrap;
+      return out;
+    };
     for (int64_t task = b; task < e; ++task) {
       const int64_t plane = task / oh, y = task % oh;
       float* d = dst + task * ow;
@@ -253,28 +293,19 @@ void bilinear_2d(const float* src, float* dst, int64_t planes, const AxisTable& 
         std::fill(d, d + ow, extrap);
         continue;
       }
-      const float* p = src + plane * ih * iw;
-      const float* r0 = p + th.idx[static_cast<size_t>(2 * y)] * iw;
-      const float* r1 = p + th.idx[static_cast<size_t>(2 * y + 1)] * iw;
+      const int64_t k0 = plane * ih + th.idx[static_cast<size_t>(2 * y)];
+      const int64_t k1 = plane * ih + th.idx[static_cast<size_t>(2 * y + 1)];
       const float wy0 = th.w[static_cast<size_t>(2 * y)], wy1 = th.w[static_cast<size_t>(2 * y + 1)];
-      const float* row = r0;
-      if (wy1 != 0.f) {
-        // Blend the two source rows once, then interpolate along the row.
-        for (int64_t i = 0; i < iw; ++i) tmp[static_cast<size_t>(i)] = wy0 * r0[i] + wy1 * r1[i];
-        row = tmp.data();
-      } else if (wy0 != 1.f) {
-        for (int64_t i = 0; i < iw; ++i) tmp[static_cast<size_t>(i)] = wy0 * r0[i];
-        row = tmp.data();
+      const float* r0 = row_of(k0, -1);
+      if (wy1 == 0.f || k0 == k1) {
+        const float w = wy1 == 0.f ? wy0 : wy0 + wy1;
+        if (w == 1.f) std::memcpy(d, r0, static_cast<size_t>(ow) * sizeof(float));
+        else for (int64_t x = 0; x < ow; ++x) d[x] = w * r0[x];
+        continue;
       }
-      const int64_t* ix = tw.idx.data();
-      const float* wx = tw.w.data();
-      if (!tw.any_outside) {
-        for (int64_t x = 0; x < ow; ++x) d[x] = wx[2 * x] * row[ix[2 * x]] + wx[2 * x + 1] * row[ix[2 * x + 1]];
-      } else {
-        for (int64_t x = 0; x < ow; ++x)
-          d[x] = tw.outside[static_cast<size_t>(x)] ? extrap
-                                                     : wx[2 * x] * row[ix[2 * x]] + wx[2 * x + 1] * row[ix[2 * x + 1]];
-      }
+      const float* r1 = row_of(k1, k0);
+      r0 = row_of(k0, k1);  // still cached; re-fetch in case the slot pointer order changed
+      for (int64_t x = 0; x < ow; ++x) d[x] = wy0 * r0[x] + wy1 * r1[x];
     }
   });
 }
