@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The full test suite: release build with -Werror (unit, conformance and real-model suites under ctest),
+# then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+JOBS="${JOBS:-$(nproc)}"
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$JOBS"
+ctest --preset release -j "$JOBS" --timeout 900
+
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$JOBS" --target qforge_unit_tests qforge
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$JOBS" --timeout 900
