@@ -406,7 +406,8 @@ Geometry conv_transpose_geometry(const OpContext& ctx, const Shape& x, const Sha
       if (out < 0) ctx.fail("negative output_shape");
       // Extra output beyond the full result is zero-filled at the end (total padding clamps at 0).
       const int64_t total = std::max<int64_t>(0, full - out);
-      g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total - total / 2 : total / 2;
+      // As the ONNX reference: SAME_UPPER puts the odd pad at the end, SAME_LOWER at the start.
+      g.pad_begin[i] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
       g.pad_end[i] = total - g.pad_begin[i];
       g.out_sp[i] = out;
     } else {

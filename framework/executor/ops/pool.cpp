@@ -394,13 +394,13 @@ void global_pool(OpContext& ctx, GlobalKind kind) {
 // ---------------------------------------------------------------------------------------------------------
 // MaxUnpool: scatters X into a zero tensor at the flat positions given by I.
 
+// Indices address the default-sized output; with an explicit output_shape they are re-laid into it.
 template <class T>
-void maxunpool_typed(OpContext& ctx, const Tensor& x, const Tensor& indices, const Shape& out_shape) {
+void maxunpool_typed(OpContext& ctx, const Tensor& x, const std::vector<int64_t>& idx, const Shape& out_shape) {
   Tensor& y = ctx.make_output(0, x.dtype(), out_shape);
   T* yd = y.data<T>();
   const T* xd = x.data<T>();
   const int64_t total = y.numel();
-  const std::vector<int64_t> idx = indices.to_int64_vector();
   for (size_t i = 0; i < idx.size(); ++i) {
     if (idx[i] < 0 || idx[i] >= total) ctx.fail("index " + std::to_string(idx[i]) + " is out of range");
     yd[idx[i]] = xd[i];
@@ -418,18 +418,35 @@ void maxunpool_kernel(OpContext& ctx) {
   const std::vector<int64_t> pads = ctx.attr_ints("pads", std::vector<int64_t>(2 * nd, 0));
   if (kernel.size() != nd || strides.size() != nd || pads.size() != 2 * nd)
     ctx.fail("kernel_shape/strides/pads do not match the spatial rank");
-  Shape out{x.dim(0), x.dim(1)};
+  Shape inferred{x.dim(0), x.dim(1)};
+  for (size_t d = 0; d < nd; ++d)
+    inferred.push_back((x.dim(static_cast<int64_t>(d) + 2) - 1) * strides[d] + kernel[d] - pads[d] - pads[d + nd]);
+  Shape out = inferred;
+  std::vector<int64_t> idx = indices.to_int64_vector();
   if (ctx.has_input(2)) {
     out = ctx.input(2).to_int64_vector();
     if (out.size() != x.shape().size()) ctx.fail("output_shape has the wrong rank");
-  } else {
-    for (size_t d = 0; d < nd; ++d)
-      out.push_back((x.dim(static_cast<int64_t>(d) + 2) - 1) * strides[d] + kernel[d] - pads[d] - pads[d + nd]);
+    if (out != inferred) {
+      const int64_t in_plane = shape_numel(Shape(inferred.begin() + 2, inferred.end()));
+      const int64_t out_plane = shape_numel(Shape(out.begin() + 2, out.end()));
+      for (int64_t& v : idx) {
+        if (in_plane == 0) break;
+        int64_t local = v % in_plane, mapped = 0, scale = 1;
+        for (size_t d = nd; d-- > 0;) {
+          const int64_t pos = local % inferred[d + 2];
+          local /= inferred[d + 2];
+          if (pos >= out[d + 2]) ctx.fail("index does not fit output_shape");
+          mapped += pos * scale;
+          scale *= out[d + 2];
+        }
+        v = (v / in_plane) * out_plane + mapped;
+      }
+    }
   }
   switch (x.dtype()) {
-    case DType::Float32: maxunpool_typed<float>(ctx, x, indices, out); break;
-    case DType::Float64: maxunpool_typed<double>(ctx, x, indices, out); break;
-    case DType::Float16: maxunpool_typed<Float16>(ctx, x, indices, out); break;
+    case DType::Float32: maxunpool_typed<float>(ctx, x, idx, out); break;
+    case DType::Float64: maxunpool_typed<double>(ctx, x, idx, out); break;
+    case DType::Float16: maxunpool_typed<Float16>(ctx, x, idx, out); break;
     default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
   }
 }
