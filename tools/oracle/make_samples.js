@@ -233,12 +233,13 @@ async function makeOpenWakeWord() {
 
 // Silero VAD as @ricky0123/vad-web runs it: audio scaled to [-1,1]; v5/v6 take 512-sample frames preceded by the
 // last 64 samples of the previous frame ([1,576]) with state [2,1,128]; v4 ("legacy") takes 1536-sample frames with
-// h, c [2,1,64]; sr is int64 [16000] of shape [1]. The state is carried across consecutive frames (run with ORT);
+// h, c [2,1,64]; sr is the int64 scalar 16000 (the
+// models declare shape []; vad-web passes shape [1], which ONNX Runtime tolerates). The state is carried across consecutive frames (run with ORT);
 // each sample is one frame with the state the stream had reached there.
 async function makeSilero() {
   const w = wavFile('0880');
   const audio = Float32Array.from(w.samples, (v) => v / 32768);
-  const sr = { dtype: 'int64', shape: [1], data: BigInt64Array.from([16000n]) };
+  const sr = { dtype: 'int64', shape: [], data: BigInt64Array.from([16000n]) };
   for (const model of ['silero_vad_v5', 'silero_vad_v6']) {
     let state = f32([2, 1, 128], new Float32Array(256));
     let context = new Float32Array(64);

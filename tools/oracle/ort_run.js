@@ -5,7 +5,7 @@
 //                   [--opt-level disabled|basic|extended|all]
 // DIR holds <input>.npy per runtime input; OUT receives <output>.npy (names sanitized like qforge).
 // --benchmark N: one warm-up run, then N timed runs of session.run alone (no loading), printing
-//   benchmark: runs=N median_ms=X min_ms=Y max_ms=Z
+//   latency_ms median=X min=Y max=Z runs=N threads=T   (the same line as qforge run --benchmark)
 const fs = require('fs');
 const path = require('path');
 const { readNpy, writeNpy, sanitize } = require('./lib/npy');
@@ -79,8 +79,7 @@ async function main() {
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     times.sort((a, b) => a - b);
-    console.log(`benchmark: runs=${times.length} median_ms=${median(times).toFixed(3)} ` +
-      `min_ms=${times[0].toFixed(3)} max_ms=${times[times.length - 1].toFixed(3)}`);
+    console.log(`latency_ms median=${median(times).toFixed(4)} min=${times[0].toFixed(4)} max=${times[times.length - 1].toFixed(4)} runs=${times.length} threads=${opts.threads}`);
   }
   await session.release();
 }

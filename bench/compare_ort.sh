@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Latency of `qforge run` against ONNX Runtime's CPU provider (tools/oracle/ort_run.js) on the real models,
+# at 1 and 2 threads. Both sides load the model, run once to warm up, then time N runs of the inference
+# alone and report the median. Prints a Markdown table with qforge/ORT ratios and their geometric mean.
+#   bench/compare_ort.sh [--qforge PATH] [--runs N] [--threads "1 2"] [--ort-opt disabled|all] [--models "a b"] [--all]
+# Needs ../shared/models (or $QF_SHARED_DIR) and scripts/fetch_models.sh run once.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED="${QF_SHARED_DIR:-$ROOT/../shared}/models"
+SAMPLES="${QF_SAMPLES_DIR:-$ROOT/.cache/samples}"
+QFORGE=""
+RUNS=10
+THREADS="1 2"
+ORT_OPT=disabled
+MODELS="mnist_8 super_resolution ultraface_slim320 yunet_2022_120x160 ppocr_v4_det ppocr_v4_rec ppocr_v2_cls
+        oww_melspectrogram oww_embedding oww_hey_jarvis silero_vad_v4 silero_vad_v5"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --qforge) QFORGE="$2"; shift 2 ;;
+    --runs) RUNS="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --ort-opt) ORT_OPT="$2"; shift 2 ;;
+    --models) MODELS="$2"; shift 2 ;;
+    --all) MODELS=""; shift ;;
+    *) echo "compare_ort: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+if [[ -z "$QFORGE" ]]; then
+  QFORGE="$(ls -t "$ROOT"/build/*/bin/qforge 2>/dev/null | head -1 || true)"
+fi
+[[ -x "$QFORGE" ]] || { echo "compare_ort: qforge binary not found (pass --qforge PATH)" >&2; exit 1; }
+[[ -f "$SAMPLES/models.tsv" ]] || { echo "compare_ort: $SAMPLES/models.tsv missing: run scripts/fetch_models.sh" >&2; exit 1; }
+
+# name -> model path, from the shared folder and the npm manifest.
+declare -A MODEL_PATH SAMPLE_DIR
+for m in "$SHARED"/*.onnx; do
+  [[ -e "$m" ]] || continue
+  n="$(basename "$m" .onnx)"; MODEL_PATH[$n]="$m"; SAMPLE_DIR[$n]="$SHARED/inputs/$n/sample_000"
+done
+while IFS=$'\t' read -r n p; do MODEL_PATH[$n]="$p"; SAMPLE_DIR[$n]="$SAMPLES/$n/sample_000"; done < "$SAMPLES/models.tsv"
+if [[ -z "$MODELS" ]]; then MODELS="$(printf '%s\n' "${!MODEL_PATH[@]}" | sort | tr '\n' ' ')"; fi
+
+median_of() { sed -n 's/.*latency_ms median=\([0-9.eE+-]*\).*/\1/p' | tail -1; }
+TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
+
+echo "# qforge $("$QFORGE" --version 2>/dev/null | head -1 || true) vs onnxruntime-node $(node -e "console.log(require('$ROOT/.cache/npm/node_modules/onnxruntime-node/package.json').version)")" \
+     "(graph optimization: $ORT_OPT), median of $RUNS runs after 1 warm-up, sample_000 of each model"
+echo "# $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
+header="| model |"; rule="|---|"
+for t in $THREADS; do header+=" qforge ${t}T ms | ORT ${t}T ms | ratio ${t}T |"; rule+="---:|---:|---:|"; done
+echo; echo "$header"; echo "$rule"
+declare -A LOGSUM COUNT
+for n in $MODELS; do
+  [[ -n "${MODEL_PATH[$n]:-}" && -d "${SAMPLE_DIR[$n]}" ]] || { echo "compare_ort: no model/sample for $n, skipped" >&2; continue; }
+  row="| $n |"
+  for t in $THREADS; do
+    q="$("$QFORGE" run -q --model "${MODEL_PATH[$n]}" --inputs "${SAMPLE_DIR[$n]}" --output-dir "$TMP/q" \
+          --threads "$t" --benchmark "$RUNS" 2>"$TMP/err" | median_of)" || true
+    o="$(node "$ROOT/tools/oracle/ort_run.js" --model "${MODEL_PATH[$n]}" --inputs "${SAMPLE_DIR[$n]}" \
+          --threads "$t" --benchmark "$RUNS" --opt-level "$ORT_OPT" 2>>"$TMP/err" | median_of)" || true
+    if [[ -z "$q" || -z "$o" ]]; then
+      row+=" ${q:-fail} | ${o:-fail} | - |"
+      echo "compare_ort: $n at $t threads failed: $(tail -c 300 "$TMP/err")" >&2
+      continue
+    fi
+    r="$(awk -v a="$q" -v b="$o" 'BEGIN{printf "%.2f", a/b}')"
+    row+=" $(printf %.3f "$q") | $(printf %.3f "$o") | $r |"
+    LOGSUM[$t]="$(awk -v s="${LOGSUM[$t]:-0}" -v a="$q" -v b="$o" 'BEGIN{printf "%.12f", s + log(a/b)}')"
+    COUNT[$t]=$(( ${COUNT[$t]:-0} + 1 ))
+  done
+  echo "$row"
+done
+row="| **geometric mean** |"
+for t in $THREADS; do
+  g="-"; [[ -n "${COUNT[$t]:-}" ]] && g="$(awk -v s="${LOGSUM[$t]}" -v c="${COUNT[$t]}" 'BEGIN{printf "%.2f", exp(s/c)}')"
+  row+=" | | **$g** |"
+done
+echo "$row"

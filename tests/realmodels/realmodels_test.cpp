@@ -1,0 +1,227 @@
+// Real-model numerics: `qforge run` against ONNX Runtime's CPU provider (tools/oracle/ort_run.js) on every
+// model and sample of ../shared/models and of the npm models (.cache/samples, made by scripts/fetch_models.sh).
+// Every output must reach cosine >= 0.99999 and max|diff| <= 1e-4 * max|ref| (integer/bool outputs: exact).
+// Floor: ONNX Runtime's own float32 Sigmoid/Tanh (MLAS rational approximations, 0.5 + f(x)) are only accurate to
+// ~6e-8 absolute, so outputs that are all near zero (e.g. a wake-word head at 1e-7) are held to
+// max|diff| <= 1e-6 and their cosine, made of that noise, is reported but not checked.
+// Missing prerequisites (shared dir, node, npm packages, samples) skip with a message naming what is missing.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "io/npy.hpp"
+#include "ir/tensor.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kMinCosine = 0.99999;
+constexpr double kMaxRelDiff = 1e-4;
+constexpr double kAbsDiffFloor = 1e-6;   // below this, differences are the oracle's own rounding noise
+constexpr double kCosineMinRef = 1e-4;   // cosine is checked only when max|ref| exceeds this
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+fs::path source_dir() { return env_or("QF_SOURCE_DIR", QF_SOURCE_DIR); }
+fs::path shared_models_dir() { return fs::path(env_or("QF_SHARED_DIR", (source_dir() / ".." / "shared").string())) / "models"; }
+fs::path npm_dir() { return env_or("QF_NPM_DIR", (source_dir() / ".cache" / "npm").string()); }
+fs::path samples_dir() { return env_or("QF_SAMPLES_DIR", (source_dir() / ".cache" / "samples").string()); }
+fs::path oracle_script() { return source_dir() / "tools" / "oracle" / "ort_run.js"; }
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The node executable: $QF_NODE, else `node` on PATH. Empty when absent.
+std::string find_node() {
+  if (const char* n = std::getenv("QF_NODE"); n && *n) return fs::exists(n) ? n : "";
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "");
+  for (std::string dir; std::getline(ss, dir, ':');) {
+    fs::path p = fs::path(dir) / "node";
+    if (!dir.empty() && fs::exists(p)) return p.string();
+  }
+  return "";
+}
+
+struct Case {
+  std::string name;    // test parameter name: <model>_<sample>
+  fs::path model;      // .onnx
+  fs::path sample;     // folder of <input>.npy
+};
+
+// Readable test parameters in ctest/gtest listings.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.model.filename().string() << " " << c.sample.filename().string(); }
+
+void add_samples(std::vector<Case>& cases, const std::string& model_name, const fs::path& model, const fs::path& dir) {
+  if (!fs::is_directory(dir)) return;
+  std::vector<fs::path> samples;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory()) samples.push_back(e.path());
+  std::sort(samples.begin(), samples.end());
+  for (const auto& s : samples) {
+    std::string name = model_name + "_" + s.filename().string();
+    for (char& c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    cases.push_back({name, model, s});
+  }
+}
+
+std::vector<Case> discover_cases() {
+  std::vector<Case> cases;
+  const fs::path shared = shared_models_dir();
+  if (fs::is_directory(shared / "inputs")) {
+    std::vector<fs::path> models;
+    for (const auto& e : fs::directory_iterator(shared))
+      if (e.path().extension() == ".onnx") models.push_back(e.path());
+    std::sort(models.begin(), models.end());
+    for (const auto& m : models) add_samples(cases, m.stem().string(), m, shared / "inputs" / m.stem());
+  }
+  std::ifstream manifest(samples_dir() / "models.tsv");
+  for (std::string line; std::getline(manifest, line);) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    const std::string name = line.substr(0, tab);
+    add_samples(cases, name, line.substr(tab + 1), samples_dir() / name);
+  }
+  return cases;
+}
+
+// What is missing to run the oracle side at all (empty when everything is there).
+std::string missing_oracle_prerequisites() {
+  std::string missing;
+  if (find_node().empty()) missing += "node (apt-get install nodejs; or set QF_NODE); ";
+  if (!fs::exists(npm_dir() / "node_modules" / "onnxruntime-node"))
+    missing += "onnxruntime-node under " + npm_dir().string() + " (run scripts/fetch_models.sh); ";
+  return missing;
+}
+
+struct Metrics {
+  double cosine = 1.0;
+  double max_abs_diff = 0.0;
+  double max_abs_ref = 0.0;
+};
+
+Metrics compare(const qf::Tensor& ref, const qf::Tensor& got) {
+  Metrics m;
+  double dot = 0, nr = 0, ng = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    const double r = ref.as_double(i), g = got.as_double(i);
+    if (std::isnan(r) != std::isnan(g)) return {0.0, INFINITY, m.max_abs_ref};
+    if (std::isnan(r)) continue;
+    dot += r * g;
+    nr += r * r;
+    ng += g * g;
+    m.max_abs_diff = std::max(m.max_abs_diff, std::abs(r - g));
+    m.max_abs_ref = std::max(m.max_abs_ref, std::abs(r));
+  }
+  if (nr == 0 && ng == 0) m.cosine = 1.0;
+  else if (nr == 0 || ng == 0) m.cosine = 0.0;
+  else m.cosine = dot / std::sqrt(nr * ng);
+  return m;
+}
+
+bool is_float(qf::DType t) { return t == qf::DType::Float32 || t == qf::DType::Float16 || t == qf::DType::Float64; }
+
+std::string tail(const fs::path& log, size_t max_chars = 2000) {
+  std::ifstream in(log);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return s.size() > max_chars ? "..." + s.substr(s.size() - max_chars) : s;
+}
+
+// Runs a command with output to `log`; returns the exit status.
+int run(const std::string& cmd, const fs::path& log) {
+  const int rc = std::system((cmd + " >" + shell_quote(log.string()) + " 2>&1").c_str());
+  return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+class RealModel : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RealModel, MatchesOnnxRuntime) {
+  const Case& c = GetParam();
+  if (const std::string missing = missing_oracle_prerequisites(); !missing.empty())
+    GTEST_SKIP() << "ONNX Runtime oracle unavailable, missing: " << missing;
+  ASSERT_TRUE(fs::exists(c.model)) << c.model << " missing (run scripts/fetch_models.sh)";
+
+  const fs::path work = fs::path(QF_REALMODELS_WORK_DIR) / c.name;
+  fs::remove_all(work);
+  fs::create_directories(work);
+  const fs::path ref_dir = work / "ort", got_dir = work / "qforge";
+
+  const std::string ort_cmd = shell_quote(find_node()) + " " + shell_quote(oracle_script().string()) + " --model " +
+                              shell_quote(c.model.string()) + " --inputs " + shell_quote(c.sample.string()) +
+                              " --output-dir " + shell_quote(ref_dir.string());
+  ASSERT_EQ(run(ort_cmd, work / "ort.log"), 0) << ort_cmd << "\n" << tail(work / "ort.log");
+
+  const std::string qf_cmd = shell_quote(QF_CLI_PATH) + " run --model " + shell_quote(c.model.string()) + " --inputs " +
+                             shell_quote(c.sample.string()) + " --output-dir " + shell_quote(got_dir.string());
+  ASSERT_EQ(run(qf_cmd, work / "qforge.log"), 0) << qf_cmd << "\n" << tail(work / "qforge.log");
+
+  std::vector<fs::path> refs;
+  for (const auto& e : fs::directory_iterator(ref_dir))
+    if (e.path().extension() == ".npy") refs.push_back(e.path());
+  std::sort(refs.begin(), refs.end());
+  ASSERT_FALSE(refs.empty()) << "ONNX Runtime wrote no outputs into " << ref_dir;
+
+  for (const auto& ref_path : refs) {
+    const std::string out = ref_path.stem().string();
+    const fs::path got_path = got_dir / ref_path.filename();
+    if (!fs::exists(got_path)) {
+      ADD_FAILURE() << "output " << out << ": qforge wrote no " << got_path;
+      continue;
+    }
+    const qf::Tensor ref = qf::read_npy(ref_path);
+    const qf::Tensor got = qf::read_npy(got_path);
+    if (ref.shape() != got.shape()) {
+      ADD_FAILURE() << "output " << out << ": shape " << qf::shape_str(got.shape()) << ", ONNX Runtime "
+                    << qf::shape_str(ref.shape());
+      continue;
+    }
+    const Metrics m = compare(ref, got);
+    const double limit = std::max(kMaxRelDiff * m.max_abs_ref, kAbsDiffFloor);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s %s: cosine=%.9f max_abs_diff=%.3e max_abs_ref=%.3e (limit %.3e)",
+                  c.name.c_str(), out.c_str(), m.cosine, m.max_abs_diff, m.max_abs_ref, limit);
+    std::printf("[  metric  ] %s\n", line);
+    RecordProperty(out + "_cosine", std::to_string(m.cosine));
+    RecordProperty(out + "_max_abs_diff", std::to_string(m.max_abs_diff));
+    if (!is_float(ref.dtype())) {
+      EXPECT_EQ(m.max_abs_diff, 0.0) << "integer output differs: " << line;
+      continue;
+    }
+    if (m.max_abs_ref > kCosineMinRef) EXPECT_GE(m.cosine, kMinCosine) << line;
+    EXPECT_LE(m.max_abs_diff, limit) << line;
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(RealModels, RealModel, ::testing::ValuesIn(discover_cases()), case_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealModel);
+
+// Always present: says what is missing, so an empty or partial suite is visible in the ctest output.
+TEST(RealModels, Prerequisites) {
+  std::string missing = missing_oracle_prerequisites();
+  if (!fs::is_directory(shared_models_dir() / "inputs"))
+    missing += "shared models " + shared_models_dir().string() + " (set QF_SHARED_DIR); ";
+  if (!fs::exists(samples_dir() / "models.tsv"))
+    missing += "npm model samples " + samples_dir().string() + "/models.tsv (run scripts/fetch_models.sh); ";
+  if (!missing.empty()) GTEST_SKIP() << "real-model suite incomplete, missing: " << missing;
+}
+
+}  // namespace
