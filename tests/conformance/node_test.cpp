@@ -6,13 +6,17 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <regex>
 #include <set>
@@ -135,6 +139,33 @@ std::vector<fs::path> numbered_files(const fs::path& set, const std::string& pre
   return files;
 }
 
+// A hung kernel must not hang the whole single-process run: each node test arms an alarm
+// ($QF_CONFORMANCE_TIMEOUT seconds, default 120, 0 disables) that names the test and exits.
+char g_current_test[256];
+
+void on_timeout(int) {
+  const char prefix[] = "\nconformance: timed out in ";
+  [[maybe_unused]] auto r1 = write(2, prefix, sizeof(prefix) - 1);
+  [[maybe_unused]] auto r2 = write(2, g_current_test, strnlen(g_current_test, sizeof(g_current_test)));
+  [[maybe_unused]] auto r3 = write(2, "\n", 1);
+  _exit(3);
+}
+
+class TimeoutGuard {
+ public:
+  explicit TimeoutGuard(const std::string& test) {
+    const char* env = std::getenv("QF_CONFORMANCE_TIMEOUT");
+    const int seconds = env && *env ? std::atoi(env) : 120;
+    if (seconds <= 0) return;
+    std::snprintf(g_current_test, sizeof(g_current_test), "%s", test.c_str());
+    std::signal(SIGALRM, on_timeout);
+    alarm(static_cast<unsigned>(seconds));
+  }
+  ~TimeoutGuard() { alarm(0); }
+  TimeoutGuard(const TimeoutGuard&) = delete;
+  TimeoutGuard& operator=(const TimeoutGuard&) = delete;
+};
+
 bool read_proto_file(const fs::path& path, google::protobuf::MessageLite& message) {
   std::ifstream f(path, std::ios::binary);
   return f && message.ParseFromIstream(&f);
@@ -155,6 +186,7 @@ class NodeTest : public testing::TestWithParam<std::string> {
 TEST_P(NodeTest, Run) {
   const std::string& test_name = GetParam();
   const fs::path dir = node_test_dir() / test_name;
+  const TimeoutGuard timeout(test_name);
 
   std::string exclusion_error;
   const auto& excluded = exclusions(&exclusion_error);
