@@ -11,6 +11,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "executor/op_registry.hpp"
 #include "executor/ops/conv_geometry.hpp"
 #include "executor/ops/gemm_util.hpp"
@@ -93,126 +97,222 @@ void add_bias_rows(float* y, int64_t rows, int64_t cols, int64_t ld, const float
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Depthwise: every output channel reads exactly one input channel.
+// Depthwise: every output channel reads exactly one input channel. No padded copies: each output row splits
+// into border columns (taps checked against the input, scalar) and interior columns whose taps are all
+// inside the row (unchecked, vectorizable). Rows above/below the input point at a shared zero row.
 
-// Zero-padded copy of the input window a depthwise plane needs. With `split_even_odd` each row is stored as
-// its even columns followed by its odd columns, so stride-2 kernels read contiguous memory.
-void pad_plane(const float* x, const Geo2& q, int64_t hp, int64_t wp, bool split_even_odd, float* dst) {
-  const int64_t even_count = (wp + 1) / 2;
-  for (int64_t py = 0; py < hp; ++py) {
-    float* row = dst + py * wp;
-    const int64_t iy = py - q.pt;
-    if (iy < 0 || iy >= q.H) {
-      std::memset(row, 0, sizeof(float) * static_cast<size_t>(wp));
-      continue;
+// One output column with bounds checks (borders only).
+inline float depthwise_checked(const float* const* rows, const Geo2& q, const float* wk, float bias, int64_t ox) {
+  float acc = bias;
+  const int64_t ix0 = ox * q.sw - q.pl;
+  for (int64_t ky = 0; ky < q.kh; ++ky) {
+    for (int64_t kx = 0; kx < q.kw; ++kx) {
+      const int64_t ix = ix0 + kx * q.dw;
+      if (ix >= 0 && ix < q.W) acc += wk[ky * q.kw + kx] * rows[ky][ix];
     }
-    const float* src = x + iy * q.W;
-    const int64_t lo = std::min(q.pl, wp);                    // first padded column holding input
-    const int64_t hi = std::clamp(q.pl + q.W, lo, wp);        // one past the last
-    if (!split_even_odd) {
-      for (int64_t px = 0; px < lo; ++px) row[px] = 0.f;
-      if (hi > lo) std::memcpy(row + lo, src + (lo - q.pl), sizeof(float) * static_cast<size_t>(hi - lo));
-      for (int64_t px = hi; px < wp; ++px) row[px] = 0.f;
-    } else {
-      float* even = row;
-      float* odd = row + even_count;
-      for (int64_t px = 0; px < wp; ++px) {
-        const float v = px >= lo && px < hi ? src[px - q.pl] : 0.f;
-        (px & 1 ? odd : even)[px >> 1] = v;
+  }
+  return acc;
+}
+
+// Interior columns [lo, hi) of a 3x3 kernel with stride S; rows already offset by -pl.
+template <int S>
+void depthwise_3x3_interior(const float* const* rows, int64_t lo, int64_t hi, const float* wk, float bias,
+                            float* __restrict o) {
+  const float* __restrict r0 = rows[0];
+  const float* __restrict r1 = rows[1];
+  const float* __restrict r2 = rows[2];
+  const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7],
+              w8 = wk[8];
+  for (int64_t ox = lo; ox < hi; ++ox) {
+    const int64_t i = ox * S;
+    o[ox] = bias + w0 * r0[i] + w1 * r0[i + 1] + w2 * r0[i + 2] + w3 * r1[i] + w4 * r1[i + 1] + w5 * r1[i + 2] +
+            w6 * r2[i] + w7 * r2[i + 1] + w8 * r2[i + 2];
+  }
+}
+
+void depthwise_interior_generic(const float* const* rows, const Geo2& q, int64_t lo, int64_t hi, const float* wk,
+                                float bias, float* __restrict o) {
+  for (int64_t ox = lo; ox < hi; ++ox) o[ox] = bias;
+  for (int64_t ky = 0; ky < q.kh; ++ky) {
+    for (int64_t kx = 0; kx < q.kw; ++kx) {
+      const float wv = wk[ky * q.kw + kx];
+      const float* __restrict rk = rows[ky] + kx * q.dw;
+      if (q.sw == 1) {
+        for (int64_t ox = lo; ox < hi; ++ox) o[ox] += wv * rk[ox];
+      } else {
+        for (int64_t ox = lo; ox < hi; ++ox) o[ox] += wv * rk[ox * q.sw];
       }
     }
   }
 }
 
-// One output plane from a (padded) input plane with row stride `ld`: no bounds checks needed.
-void depthwise_generic(const float* src, int64_t ld, const Geo2& q, const float* wk, float bias, float* out) {
-  for (int64_t oy = 0; oy < q.Ho; ++oy) {
-    float* __restrict o = out + oy * q.Wo;
-    for (int64_t ox = 0; ox < q.Wo; ++ox) o[ox] = bias;
+#if defined(__AVX512F__)
+// AVX-512 path: 16 output columns per vector, borders handled by masked loads (masked-out lanes read nothing
+// and contribute zeros), so every column runs the same vector code. Stride 2 gathers even columns from two
+// loads with a permute.
+
+// Lanes l of a 16-wide load at row offset `base` that fall inside [0, width).
+inline __mmask16 row_mask(int64_t base, int64_t width) {
+  if (base >= 0 && base + 16 <= width) return 0xFFFF;
+  const int64_t lo = std::max<int64_t>(0, -base), hi = std::min<int64_t>(16, width - base);
+  if (hi <= lo) return 0;
+  return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+// One output row; rows[ky] are input rows (or a zero row), S the horizontal stride. Load masks depend only on
+// the column, so they are computed once per block and reused for every kernel row.
+template <int S>
+void depthwise_row_avx512(const float* const* rows, const Geo2& q, const float* wk, float bias, float* out) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  constexpr int64_t kMaxTaps = 32;
+  __mmask16 lo_mask[kMaxTaps], hi_mask[kMaxTaps];
+  for (int64_t ox0 = 0; ox0 < q.Wo; ox0 += 16) {
+    const int64_t lanes = std::min<int64_t>(16, q.Wo - ox0);
+    const __mmask16 store_mask = static_cast<__mmask16>((1u << lanes) - 1u);
+    const int64_t base0 = ox0 * S - q.pl;
+    for (int64_t kx = 0; kx < q.kw; ++kx) {
+      lo_mask[kx] = row_mask(base0 + kx * q.dw, q.W);
+      if constexpr (S == 2) hi_mask[kx] = row_mask(base0 + kx * q.dw + 16, q.W);
+    }
+    __m512 acc = _mm512_set1_ps(bias);
     for (int64_t ky = 0; ky < q.kh; ++ky) {
-      const float* r = src + (oy * q.sh + ky * q.dh) * ld;
+      const float* r = rows[ky] + base0;
+      const float* wr = wk + ky * q.kw;
       for (int64_t kx = 0; kx < q.kw; ++kx) {
-        const float wv = wk[ky * q.kw + kx];
-        const float* __restrict rk = r + kx * q.dw;
-        if (q.sw == 1) {
-          for (int64_t ox = 0; ox < q.Wo; ++ox) o[ox] += wv * rk[ox];
+        const float* rk = r + kx * q.dw;
+        __m512 v;
+        if constexpr (S == 1) {
+          v = _mm512_maskz_loadu_ps(lo_mask[kx], rk);
         } else {
-          for (int64_t ox = 0; ox < q.Wo; ++ox) o[ox] += wv * rk[ox * q.sw];
+          v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo_mask[kx], rk), even,
+                                     _mm512_maskz_loadu_ps(hi_mask[kx], rk + 16));
         }
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(wr[kx]), v, acc);
       }
     }
+    _mm512_mask_storeu_ps(out + ox0, store_mask, acc);
   }
 }
 
-void depthwise_3x3_s1(const float* src, int64_t ld, const Geo2& q, const float* wk, float bias, float* out) {
-  const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7],
-              w8 = wk[8];
-  for (int64_t oy = 0; oy < q.Ho; ++oy) {
-    const float* __restrict r0 = src + oy * ld;
-    const float* __restrict r1 = r0 + ld;
-    const float* __restrict r2 = r1 + ld;
-    float* __restrict o = out + oy * q.Wo;
-    for (int64_t ox = 0; ox < q.Wo; ++ox) {
-      o[ox] = bias + w0 * r0[ox] + w1 * r0[ox + 1] + w2 * r0[ox + 2] + w3 * r1[ox] + w4 * r1[ox + 1] +
-              w5 * r1[ox + 2] + w6 * r2[ox] + w7 * r2[ox + 1] + w8 * r2[ox + 2];
+// 3x3 stride 2: columns 2l, 2l+1 come from permutes of two loads, column 2l+2 from shifting in one more value.
+inline void depthwise_row_3x3s2_avx512(const float* const* rows, const Geo2& q, const __m512* wv, float bias,
+                                       float* out) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512i shift_in = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  for (int64_t ox0 = 0; ox0 < q.Wo; ox0 += 16) {
+    const int64_t lanes = std::min<int64_t>(16, q.Wo - ox0);
+    const __mmask16 store_mask = static_cast<__mmask16>((1u << lanes) - 1u);
+    const int64_t b = 2 * ox0 - q.pl;
+    const __mmask16 ma = row_mask(b, q.W), mb = row_mask(b + 16, q.W);
+    const __mmask16 mc = static_cast<__mmask16>(row_mask(b + 32, q.W) & 1u);
+    __m512 acc = _mm512_set1_ps(bias);
+    for (int ky = 0; ky < 3; ++ky) {
+      const float* r = rows[ky] + b;
+      const __m512 va = _mm512_maskz_loadu_ps(ma, r), vb = _mm512_maskz_loadu_ps(mb, r + 16);
+      const __m512 vc = _mm512_maskz_loadu_ps(mc, r + 32);
+      const __m512 e0 = _mm512_permutex2var_ps(va, even, vb);
+      const __m512 o0 = _mm512_permutex2var_ps(va, odd, vb);
+      const __m512 e1 = _mm512_permutex2var_ps(e0, shift_in, vc);  // e0 moved down one lane, vc[0] on top
+      acc = _mm512_fmadd_ps(wv[3 * ky], e0, acc);
+      acc = _mm512_fmadd_ps(wv[3 * ky + 1], o0, acc);
+      acc = _mm512_fmadd_ps(wv[3 * ky + 2], e1, acc);
     }
+    _mm512_mask_storeu_ps(out + ox0, store_mask, acc);
   }
 }
 
-// Rows are split into even then odd columns (pad_plane with split_even_odd), row stride `ld`.
-void depthwise_3x3_s2(const float* src, int64_t ld, const Geo2& q, const float* wk, float bias, float* out) {
-  const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7],
-              w8 = wk[8];
-  const int64_t odd_off = (ld + 1) / 2;
-  for (int64_t oy = 0; oy < q.Ho; ++oy) {
-    const float* __restrict e0 = src + (2 * oy) * ld;
-    const float* __restrict e1 = e0 + ld;
-    const float* __restrict e2 = e1 + ld;
-    const float* __restrict d0 = e0 + odd_off;
-    const float* __restrict d1 = e1 + odd_off;
-    const float* __restrict d2 = e2 + odd_off;
-    float* __restrict o = out + oy * q.Wo;
-    for (int64_t ox = 0; ox < q.Wo; ++ox) {
-      o[ox] = bias + w0 * e0[ox] + w1 * d0[ox] + w2 * e0[ox + 1] + w3 * e1[ox] + w4 * d1[ox] + w5 * e1[ox + 1] +
-              w6 * e2[ox] + w7 * d2[ox] + w8 * e2[ox + 1];
-    }
+// 3x3 stride 1 with the nine weights held in registers.
+inline void depthwise_row_3x3s1_avx512(const float* const* rows, const Geo2& q, const __m512* wv, float bias,
+                                       float* out) {
+  const float* r0 = rows[0];
+  const float* r1 = rows[1];
+  const float* r2 = rows[2];
+  for (int64_t ox0 = 0; ox0 < q.Wo; ox0 += 16) {
+    const int64_t lanes = std::min<int64_t>(16, q.Wo - ox0);
+    const __mmask16 store_mask = static_cast<__mmask16>((1u << lanes) - 1u);
+    const int64_t b = ox0 - q.pl;
+    const __mmask16 m0 = row_mask(b, q.W), m1 = row_mask(b + 1, q.W), m2 = row_mask(b + 2, q.W);
+    __m512 acc = _mm512_set1_ps(bias);
+    acc = _mm512_fmadd_ps(wv[0], _mm512_maskz_loadu_ps(m0, r0 + b), acc);
+    acc = _mm512_fmadd_ps(wv[1], _mm512_maskz_loadu_ps(m1, r0 + b + 1), acc);
+    acc = _mm512_fmadd_ps(wv[2], _mm512_maskz_loadu_ps(m2, r0 + b + 2), acc);
+    acc = _mm512_fmadd_ps(wv[3], _mm512_maskz_loadu_ps(m0, r1 + b), acc);
+    acc = _mm512_fmadd_ps(wv[4], _mm512_maskz_loadu_ps(m1, r1 + b + 1), acc);
+    acc = _mm512_fmadd_ps(wv[5], _mm512_maskz_loadu_ps(m2, r1 + b + 2), acc);
+    acc = _mm512_fmadd_ps(wv[6], _mm512_maskz_loadu_ps(m0, r2 + b), acc);
+    acc = _mm512_fmadd_ps(wv[7], _mm512_maskz_loadu_ps(m1, r2 + b + 1), acc);
+    acc = _mm512_fmadd_ps(wv[8], _mm512_maskz_loadu_ps(m2, r2 + b + 2), acc);
+    _mm512_mask_storeu_ps(out + ox0, store_mask, acc);
   }
 }
+#endif
 
 void conv2d_depthwise(const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
   const Geo2 q = to_geo2(g);
   const int64_t multiplier = g.out_channels / g.group;  // output channels per input channel
-  const int64_t hp = (q.Ho - 1) * q.sh + (q.kh - 1) * q.dh + 1;
-  const int64_t wp = (q.Wo - 1) * q.sw + (q.kw - 1) * q.dw + 1;
   const bool is3x3 = q.kh == 3 && q.kw == 3 && q.dh == 1 && q.dw == 1;
-  const bool s1 = is3x3 && q.sh == 1 && q.sw == 1;
-  const bool s2 = is3x3 && q.sh == 2 && q.sw == 2;
-  const bool no_pad = q.pt == 0 && q.pl == 0 && hp <= q.H && wp <= q.W;
-  const bool need_copy = s2 || !no_pad;
+  const bool s1 = is3x3 && q.sw == 1, s2 = is3x3 && q.sw == 2;
+  // Interior columns: every tap ox*sw - pl + kx*dw lies in [0, W).
+  const int64_t lo = std::min(q.Wo, (q.pl + q.sw - 1) / q.sw);
+  const int64_t span = q.W - 1 - (q.kw - 1) * q.dw + q.pl;
+  const int64_t hi = span < 0 ? lo : std::clamp(span / q.sw + 1, lo, q.Wo);
   const int64_t planes = g.batch * g.in_channels;
   const int64_t work = q.Ho * q.Wo * q.kh * q.kw * multiplier;
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work));
   parallel_for(0, planes, grain, [&](int64_t p0, int64_t p1) {
-    static thread_local std::vector<float> buf;
-    float* padded = need_copy ? scratch(buf, static_cast<size_t>(hp * wp)) : nullptr;
+    static thread_local std::vector<float> zeros;
+    if (zeros.size() < static_cast<size_t>(q.W)) zeros.assign(static_cast<size_t>(q.W), 0.f);
+    const float* zero_row = zeros.data();
+    constexpr int64_t kMaxRows = 16;
+    std::vector<const float*> heap_rows, heap_shifted;
+    const float* stack_rows[kMaxRows];
+    const float* stack_shifted[kMaxRows];
+    const float** rows = stack_rows;
+    const float** shifted = stack_shifted;
+    if (q.kh > kMaxRows) {
+      heap_rows.resize(static_cast<size_t>(q.kh));
+      heap_shifted.resize(static_cast<size_t>(q.kh));
+      rows = heap_rows.data();
+      shifted = heap_shifted.data();
+    }
     for (int64_t p = p0; p < p1; ++p) {
-      const int64_t c = p % g.in_channels;
-      const float* xc = x + p * q.H * q.W;
-      const float* src = xc;
-      int64_t ld = q.W;
-      if (need_copy) {
-        pad_plane(xc, q, hp, wp, s2, padded);
-        src = padded;
-        ld = wp;
-      }
-      for (int64_t j = 0; j < multiplier; ++j) {
-        const int64_t m = c * multiplier + j;
-        const float* wk = w + m * q.kh * q.kw;
-        const float b = bias ? bias[m] : 0.f;
-        float* out = y + ((p / g.in_channels) * g.out_channels + m) * q.Ho * q.Wo;
-        if (s1) depthwise_3x3_s1(src, ld, q, wk, b, out);
-        else if (s2) depthwise_3x3_s2(src, ld, q, wk, b, out);
-        else depthwise_generic(src, ld, q, wk, b, out);
+      const int64_t c = p % g.in_channels, n = p / g.in_channels;
+      const float* plane = x + p * q.H * q.W;
+      for (int64_t oy = 0; oy < q.Ho; ++oy) {
+        for (int64_t ky = 0; ky < q.kh; ++ky) {
+          const int64_t iy = oy * q.sh - q.pt + ky * q.dh;
+          rows[ky] = iy >= 0 && iy < q.H ? plane + iy * q.W : zero_row;
+          shifted[ky] = rows[ky] - q.pl;  // interior columns index from ox*sw without the pad offset
+        }
+        for (int64_t j = 0; j < multiplier; ++j) {
+          const int64_t m = c * multiplier + j;
+          const float* wk = w + m * q.kh * q.kw;
+          const float b = bias ? bias[m] : 0.f;
+          float* out = y + ((n * g.out_channels + m) * q.Ho + oy) * q.Wo;
+#if defined(__AVX512F__)
+          if (s1 && q.sh == 1) {
+            __m512 wv[9];
+            for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(wk[t]);
+            depthwise_row_3x3s1_avx512(rows, q, wv, b, out);
+          } else if (s2) {
+            __m512 wv[9];
+            for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(wk[t]);
+            depthwise_row_3x3s2_avx512(rows, q, wv, b, out);
+          } else if (q.sw == 1 && q.kw <= 32) {
+            depthwise_row_avx512<1>(rows, q, wk, b, out);
+          } else if (q.sw == 2 && q.kw <= 32) {
+            depthwise_row_avx512<2>(rows, q, wk, b, out);
+          } else
+#endif
+          {
+            for (int64_t ox = 0; ox < lo; ++ox) out[ox] = depthwise_checked(rows, q, wk, b, ox);
+            if (s1) depthwise_3x3_interior<1>(shifted, lo, hi, wk, b, out);
+            else if (s2) depthwise_3x3_interior<2>(shifted, lo, hi, wk, b, out);
+            else depthwise_interior_generic(shifted, q, lo, hi, wk, b, out);
+            for (int64_t ox = hi; ox < q.Wo; ++ox) out[ox] = depthwise_checked(rows, q, wk, b, ox);
+          }
+        }
       }
     }
   });
