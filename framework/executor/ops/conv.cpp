@@ -87,6 +87,12 @@ void im2col_rows(const float* x, int64_t channels, const Geo2& q, int64_t oy0, i
   }
 }
 
+// Writes bias[r] into row r, so a following GEMM with beta = 1 adds onto it: OpenBLAS then skips its own
+// pass that zeroes C for beta = 0, and the separate bias pass disappears.
+void fill_bias_rows(float* y, int64_t rows, int64_t cols, int64_t ld, const float* bias) {
+  for (int64_t r = 0; r < rows; ++r) std::fill(y + r * ld, y + r * ld + cols, bias[r]);
+}
+
 void add_bias_rows(float* y, int64_t rows, int64_t cols, int64_t ld, const float* bias) {
   if (!bias) return;
   for (int64_t r = 0; r < rows; ++r) {
@@ -336,9 +342,10 @@ void conv2d_gemm(const Geometry& g, const float* x, const float* w, const float*
       const float* xb = x + (n * g.in_channels + gi * cg) * in_plane;
       float* yb = y + (n * g.out_channels + gi * mg) * out_plane;
       const float* wb = w + gi * mg * k;
-      if (split) gemm::sgemm_parallel(false, false, mg, out_plane, k, 1.f, wb, k, xb, in_plane, 0.f, yb, out_plane);
-      else gemm::sgemm(false, false, mg, out_plane, k, 1.f, wb, k, xb, in_plane, 0.f, yb, out_plane);
-      if (bias) add_bias_rows(yb, mg, out_plane, out_plane, bias + gi * mg);
+      if (bias) fill_bias_rows(yb, mg, out_plane, out_plane, bias + gi * mg);
+      const float beta = bias ? 1.f : 0.f;
+      if (split) gemm::sgemm_parallel(false, false, mg, out_plane, k, 1.f, wb, k, xb, in_plane, beta, yb, out_plane);
+      else gemm::sgemm(false, false, mg, out_plane, k, 1.f, wb, k, xb, in_plane, beta, yb, out_plane);
     };
     if (images == 1) {
       one(0, true);
@@ -368,8 +375,8 @@ void conv2d_gemm(const Geometry& g, const float* x, const float* w, const float*
       const int64_t ncols = (oy1 - oy0) * q.Wo;
       im2col_rows(x + (n * g.in_channels + gi * cg) * in_plane, cg, q, oy0, oy1, col);
       float* yb = y + (n * g.out_channels + gi * mg) * out_plane + oy0 * q.Wo;
-      gemm::sgemm(false, false, mg, ncols, k, 1.f, w + gi * mg * k, k, col, ncols, 0.f, yb, out_plane);
-      if (bias) add_bias_rows(yb, mg, ncols, out_plane, bias + gi * mg);
+      if (bias) fill_bias_rows(yb, mg, ncols, out_plane, bias + gi * mg);
+      gemm::sgemm(false, false, mg, ncols, k, 1.f, w + gi * mg * k, k, col, ncols, bias ? 1.f : 0.f, yb, out_plane);
     }
   });
 }

@@ -130,6 +130,15 @@ struct MaxReducer {
   T result(int64_t, int64_t) const { return best; }
 };
 
+// MaxPool without the Indices output: no index bookkeeping in the inner loop.
+template <class T>
+struct MaxValueReducer {
+  T best;
+  void reset() { best = std::numeric_limits<T>::lowest(); }
+  void add(T v, int64_t) { best = v > best ? v : best; }
+  T result(int64_t, int64_t) const { return best; }
+};
+
 template <class T, class Acc>
 struct AvgReducer {
   bool include_pad;
@@ -265,7 +274,8 @@ void maxpool_typed(OpContext& ctx, const PoolGeo& g, const Tensor& x) {
   int64_t* idx = nullptr;
   if (ctx.num_outputs() > 1 && ctx.wants_output(1)) idx = ctx.make_output(1, DType::Int64, g.out_shape()).data<int64_t>();
   const bool column_major = ctx.attr_int("storage_order", 0) == 1;
-  run_pool<T>(g, x.data<T>(), y.data<T>(), idx, column_major, MaxReducer<T>{});
+  if (idx) run_pool<T>(g, x.data<T>(), y.data<T>(), idx, column_major, MaxReducer<T>{});
+  else run_pool<T>(g, x.data<T>(), y.data<T>(), nullptr, false, MaxValueReducer<T>{});
 }
 
 void maxpool_kernel(OpContext& ctx) {
@@ -352,8 +362,14 @@ void global_pool_typed(const Tensor& x, Tensor& y, GlobalKind kind, Acc p) {
         for (int64_t i = 1; i < size; ++i) best = v[i] > best ? v[i] : best;
         yd[pl] = best;
       } else if (kind == GlobalKind::Average) {
+        // 16 independent partial sums in T: vectorizable, and short dependency chains keep error low.
+        T lanes[16] = {};
+        int64_t i = 0;
+        for (; i + 16 <= size; i += 16)
+          for (int l = 0; l < 16; ++l) lanes[l] += v[i + l];
         Acc sum = 0;
-        for (int64_t i = 0; i < size; ++i) sum += static_cast<Acc>(v[i]);
+        for (int l = 0; l < 16; ++l) sum += static_cast<Acc>(lanes[l]);
+        for (; i < size; ++i) sum += static_cast<Acc>(v[i]);
         yd[pl] = size ? static_cast<T>(sum / static_cast<Acc>(size)) : T(0);
       } else {
         Acc sum = 0;
