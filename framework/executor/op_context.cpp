@@ -18,6 +18,11 @@ Tensor& OpContext::make_output(size_t i, DType dtype, Shape shape) {
   return outputs_[i];
 }
 
+Tensor& OpContext::make_output_uninitialized(size_t i, DType dtype, Shape shape) {
+  set_output(i, Tensor::uninitialized(dtype, std::move(shape)));
+  return outputs_[i];
+}
+
 int64_t OpContext::attr_int(const std::string& name, int64_t dflt) const {
   const Attribute* a = node_.attr(name);
   return a ? a->i : dflt;

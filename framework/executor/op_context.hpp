@@ -38,6 +38,8 @@ class OpContext {
   void set_output(size_t i, Tensor t);
   // Allocates output i with the given dtype/shape and returns it for filling.
   Tensor& make_output(size_t i, DType dtype, Shape shape);
+  // Same, without zero-filling: only for kernels that write every element of the output.
+  Tensor& make_output_uninitialized(size_t i, DType dtype, Shape shape);
   std::vector<Tensor>& outputs() { return outputs_; }
 
   // Attribute accessors: the default is returned when the attribute is absent.

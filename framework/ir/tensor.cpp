@@ -58,6 +58,15 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   storage_ = std::shared_ptr<std::byte[]>(new std::byte[bytes ? bytes : 1]());
 }
 
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  const size_t bytes = static_cast<size_t>(shape_numel(t.shape_)) * dtype_size(dtype);
+  t.storage_ = std::make_shared_for_overwrite<std::byte[]>(bytes ? bytes : 1);
+  return t;
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
   if (shape_numel(shape) != numel())
     throw Error("cannot reshape " + shape_str(shape_) + " to " + shape_str(shape));
@@ -68,7 +77,7 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 Tensor Tensor::clone() const {
   if (!defined()) return {};
-  Tensor t(dtype_, shape_);
+  Tensor t = uninitialized(dtype_, shape_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
   return t;
 }

@@ -57,6 +57,8 @@ class Tensor {
   Tensor() = default;
   // Allocates zero-initialised storage.
   Tensor(DType dtype, Shape shape);
+  // Allocates storage left uninitialised: for outputs a kernel overwrites completely (skips the memset).
+  static Tensor uninitialized(DType dtype, Shape shape);
 
   template <class T>
   static Tensor from_vector(Shape shape, const std::vector<T>& values) {
