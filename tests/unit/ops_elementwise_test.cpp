@@ -87,7 +87,8 @@ TEST(ElementwiseBinary, AddBroadcastPatternsMatchReference) {
       {{2, 3, 4, 5}, {2, 3, 4, 5}},  {{2, 3, 4, 5}, {1, 3, 1, 1}}, {{1, 3, 1, 1}, {2, 3, 4, 5}},
       {{2, 3, 4, 5}, {}},            {{}, {2, 3}},                 {{2, 1, 4}, {3, 1}},
       {{4, 64, 32, 32}, {64, 1, 1}}, {{8, 7, 6}, {7, 1}},          {{5, 1, 3}, {1, 4, 1}},
-      {{300, 400}, {400}},           {{1}, {1, 1}},                {{2, 0, 3}, {1, 3}}};
+      {{300, 400}, {400}},           {{1}, {1, 1}},                {{2, 0, 3}, {1, 3}},
+      {{2, 300000}, {2, 1}},         {{3, 1}, {1, 200000}}};
   for (const auto& [sa, sb] : cases) {
     const Tensor a = Tensor::from_vector<float>(sa, iota_floats(shape_numel(sa), -3.f, 0.25f));
     const Tensor b = Tensor::from_vector<float>(sb, iota_floats(shape_numel(sb), 1.f, 0.5f));
@@ -338,6 +339,25 @@ TEST(Logical, WhereBroadcastsThreeWays) {
   const Tensor h = run("Where", 16, {&c2, &hx, &hy})[0];
   EXPECT_EQ(h.as_double(0), -1.0);
   EXPECT_EQ(h.as_double(1), 2.5);
+}
+
+TEST(Logical, WhereLargeRowsSplitAcrossTasks) {
+  const int64_t n = 500000;  // one collapsed row much longer than a parallel chunk
+  std::vector<bool> c(static_cast<size_t>(n));
+  std::vector<float> x(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    c[static_cast<size_t>(i)] = (i % 3) == 0;
+    x[static_cast<size_t>(i)] = static_cast<float>(i);
+  }
+  const Tensor cond = Tensor::from_vector<bool>({1, n}, c);
+  const Tensor xs = Tensor::from_vector<float>({n}, x);
+  const Tensor ys = Tensor::from_vector<float>({2, 1}, {-1.f, -2.f});
+  const Tensor out = run("Where", 16, {&cond, &xs, &ys})[0];
+  ASSERT_EQ(out.shape(), (Shape{2, n}));
+  const float* o = out.data<float>();
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_EQ(o[r * n + i], c[static_cast<size_t>(i)] ? static_cast<float>(i) : (r == 0 ? -1.f : -2.f)) << i;
 }
 
 TEST(Cast, NumericConversions) {

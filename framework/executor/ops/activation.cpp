@@ -31,7 +31,7 @@ void leaky_relu_kernel(OpContext& ctx) {
 void sigmoid_kernel(OpContext& ctx) {
   run_same_type_unary<FloatTypes>(ctx, kGrainHeavy, [](auto v) {
     using C = decltype(v);
-    return C(1) / (C(1) + std::exp(-v));
+    return C(1) / (C(1) + math::exp(-v));
   });
 }
 
@@ -57,7 +57,8 @@ void elu_kernel(OpContext& ctx) {
   const float alpha = ctx.attr_float("alpha", 1.0f);
   run_same_type_unary<FloatTypes>(ctx, kGrainHeavy, [alpha](auto v) {
     using C = decltype(v);
-    return v < C(0) ? C(alpha) * std::expm1(v) : v;
+    // max(v,0) + alpha*expm1(min(v,0)) needs no select after the call, which keeps the loop SIMD.
+    return std::max(v, C(0)) + C(alpha) * math::expm1(std::min(v, C(0)));
   });
 }
 
@@ -66,7 +67,7 @@ void selu_kernel(OpContext& ctx) {
   const float gamma = ctx.attr_float("gamma", 1.05070102214813232421875f);
   run_same_type_unary<FloatTypes>(ctx, kGrainHeavy, [alpha, gamma](auto v) {
     using C = decltype(v);
-    return v > C(0) ? C(gamma) * v : C(gamma) * C(alpha) * std::expm1(v);
+    return C(gamma) * (std::max(v, C(0)) + C(alpha) * math::expm1(std::min(v, C(0))));
   });
 }
 
@@ -75,7 +76,7 @@ void celu_kernel(OpContext& ctx) {
   if (alpha == 0.f) ctx.fail("alpha must not be 0");
   run_same_type_unary<FloatTypes>(ctx, kGrainHeavy, [alpha](auto v) {
     using C = decltype(v);
-    return v > C(0) ? v : C(alpha) * std::expm1(v / C(alpha));
+    return std::max(v, C(0)) + C(alpha) * math::expm1(std::min(v, C(0)) / C(alpha));
   });
 }
 
@@ -91,7 +92,7 @@ void thresholded_relu_kernel(OpContext& ctx) {
 void softplus_kernel(OpContext& ctx) {
   run_same_type_unary<FloatTypes>(ctx, kGrainHeavy, [](auto v) {
     using C = decltype(v);
-    return v > C(0) ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+    return std::max(v, C(0)) + math::log1p(math::exp(-std::abs(v)));
   });
 }
 

@@ -147,7 +147,10 @@ void pow_float_base(OpContext& ctx, const Tensor& x, const Tensor& e_in, const S
     const C ev = e.data<C>()[0];
     if (ev == C(2)) return unary_map<T, T>(x, y, kGrainCheap, [](C v) { return v * v; });
     if (ev == C(1)) return unary_map<T, T>(x, y, kGrainCheap, [](C v) { return v; });
-    if (ev == C(0.5)) return unary_map<T, T>(x, y, kGrainCheap, [](C v) { return std::sqrt(v); });
+    if (ev == C(0.5)) {
+      if constexpr (std::is_same_v<T, float>) return sqrt_f32_parallel(x, y);
+      else return unary_map<T, T>(x, y, kGrainCheap, [](C v) { return std::sqrt(v); });
+    }
     return unary_map<T, T>(x, y, kGrainHeavy, [ev](C v) { return float_pow(v, ev); });
   }
   binary_map<T, C, T>(x, e, y, kGrainHeavy, [](C v, C p) { return float_pow(v, p); });

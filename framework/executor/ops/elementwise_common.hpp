@@ -5,14 +5,83 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
+
+#if defined(__AVX__) || defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "executor/broadcast.hpp"
 #include "executor/op_context.hpp"
 #include "executor/parallel.hpp"
 #include "ir/tensor.hpp"
+
+// glibc's libmvec has SIMD versions of its float math functions (at most a few ulp). Declaring the scalar
+// functions with GCC's simd attribute under private names lets the float32 loops below vectorize without
+// -ffast-math (`const` also tells GCC that errno does not matter here).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+#if __GLIBC_PREREQ(2, 35)
+#define QF_EW_HAVE_LIBMVEC 1
+#endif
+#endif
+
+#ifdef QF_EW_HAVE_LIBMVEC
+#define QF_EW_DECLARE_VECTOR_MATH(fn) \
+  extern "C" __attribute__((simd("notinbranch"), const, nothrow)) float qf_simd_##fn##f(float) __asm__(#fn "f");
+QF_EW_DECLARE_VECTOR_MATH(exp)
+QF_EW_DECLARE_VECTOR_MATH(expm1)
+QF_EW_DECLARE_VECTOR_MATH(log)
+QF_EW_DECLARE_VECTOR_MATH(log1p)
+QF_EW_DECLARE_VECTOR_MATH(sin)
+QF_EW_DECLARE_VECTOR_MATH(cos)
+QF_EW_DECLARE_VECTOR_MATH(tan)
+QF_EW_DECLARE_VECTOR_MATH(asin)
+QF_EW_DECLARE_VECTOR_MATH(acos)
+QF_EW_DECLARE_VECTOR_MATH(atan)
+QF_EW_DECLARE_VECTOR_MATH(sinh)
+QF_EW_DECLARE_VECTOR_MATH(cosh)
+QF_EW_DECLARE_VECTOR_MATH(tanh)
+QF_EW_DECLARE_VECTOR_MATH(asinh)
+QF_EW_DECLARE_VECTOR_MATH(acosh)
+QF_EW_DECLARE_VECTOR_MATH(atanh)
+QF_EW_DECLARE_VECTOR_MATH(erf)
+#undef QF_EW_DECLARE_VECTOR_MATH
+#endif
+
+// Elementwise math for kernels: float goes to the vectorizable glibc functions when available, double to
+// <cmath>. Same accuracy class as std::exp etc.
+namespace qf::ew::math {
+#ifdef QF_EW_HAVE_LIBMVEC
+#define QF_EW_MATH_FN(fn) \
+  inline float fn(float x) { return qf_simd_##fn##f(x); } \
+  inline double fn(double x) { return std::fn(x); }
+#else
+#define QF_EW_MATH_FN(fn) \
+  inline float fn(float x) { return std::fn(x); } \
+  inline double fn(double x) { return std::fn(x); }
+#endif
+QF_EW_MATH_FN(exp)
+QF_EW_MATH_FN(expm1)
+QF_EW_MATH_FN(log)
+QF_EW_MATH_FN(log1p)
+QF_EW_MATH_FN(sin)
+QF_EW_MATH_FN(cos)
+QF_EW_MATH_FN(tan)
+QF_EW_MATH_FN(asin)
+QF_EW_MATH_FN(acos)
+QF_EW_MATH_FN(atan)
+QF_EW_MATH_FN(sinh)
+QF_EW_MATH_FN(cosh)
+QF_EW_MATH_FN(tanh)
+QF_EW_MATH_FN(asinh)
+QF_EW_MATH_FN(acosh)
+QF_EW_MATH_FN(atanh)
+QF_EW_MATH_FN(erf)
+#undef QF_EW_MATH_FN
+}  // namespace qf::ew::math
 
 namespace qf::ew {
 
@@ -107,6 +176,24 @@ void run_same_type_unary(OpContext& ctx, int64_t grain, Fn fn) {
   });
 }
 
+// float32 square root over an array. Explicit SIMD because GCC keeps sqrt scalar to set errno for
+// negative inputs (which give NaN either way).
+inline void sqrt_f32(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX__)  // 256-bit also on AVX-512 machines: GCC 12 warns falsely inside _mm512_sqrt_ps
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_sqrt_ps(_mm256_loadu_ps(x + i)));
+#elif defined(__SSE2__)
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+#endif
+  for (; i < n; ++i) y[i] = std::sqrt(x[i]);
+}
+
+inline void sqrt_f32_parallel(const Tensor& in, Tensor& out) {
+  const float* src = in.data<float>();
+  float* dst = out.data<float>();
+  parallel_for(0, in.numel(), kGrainCheap, [&](int64_t b, int64_t e) { sqrt_f32(src + b, dst + b, e - b); });
+}
+
 // ---- broadcasting -----------------------------------------------------------------------------------
 
 // Output shape of N inputs broadcast together, with per-input strides over a collapsed iteration space:
@@ -146,31 +233,38 @@ BroadcastPlan<N> make_plan(const std::array<const Shape*, N>& shapes) {
   return plan;
 }
 
-// Calls row_fn(offsets, out_offset, inner_len) for every row of the innermost collapsed axis, in parallel
-// chunks. offsets[k] is input k's element offset at the row start; the output is contiguous in row order.
+// Calls row_fn(offsets, out_offset, len) for runs of the innermost collapsed axis, splitting the flat
+// output range into parallel chunks of about `grain_elems` (a run may be part of a row, so one huge row
+// still parallelises). offsets[k] is input k's element offset at the run start; within a run input k
+// advances by plan.strides[k].back() (0 or 1) per element. The output is contiguous.
 template <size_t N, class RowFn>
 void for_each_row(const BroadcastPlan<N>& p, int64_t grain_elems, RowFn row_fn) {
   const size_t rank = p.dims.size();
   const int64_t inner = p.dims.back();
-  int64_t rows = 1;
-  for (size_t d = 0; d + 1 < rank; ++d) rows *= p.dims[d];
-  if (rows == 0 || inner == 0) return;
-  const int64_t grain_rows = std::max<int64_t>(1, grain_elems / inner);
-  parallel_for(0, rows, grain_rows, [&](int64_t rb, int64_t re) {
+  int64_t total = 1;
+  for (int64_t d : p.dims) total *= d;
+  if (total == 0) return;
+  parallel_for(0, total, grain_elems, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> idx(rank, 0);  // once per chunk, never per element
-    std::array<int64_t, N> off{};
-    int64_t rem = rb;
+    std::array<int64_t, N> row_off{};
+    int64_t rem = begin / inner;
     for (size_t d = rank - 1; d-- > 0;) {
       idx[d] = rem % p.dims[d];
       rem /= p.dims[d];
-      for (size_t k = 0; k < N; ++k) off[k] += idx[d] * p.strides[k][d];
+      for (size_t k = 0; k < N; ++k) row_off[k] += idx[d] * p.strides[k][d];
     }
-    for (int64_t r = rb; r < re; ++r) {
-      row_fn(off, r * inner, inner);
-      for (size_t d = rank - 1; d-- > 0;) {
-        for (size_t k = 0; k < N; ++k) off[k] += p.strides[k][d];
+    int64_t col = begin % inner;
+    for (int64_t pos = begin; pos < end;) {
+      const int64_t len = std::min(inner - col, end - pos);
+      std::array<int64_t, N> off;
+      for (size_t k = 0; k < N; ++k) off[k] = row_off[k] + col * p.strides[k].back();
+      row_fn(off, pos, len);
+      pos += len;
+      col = 0;
+      for (size_t d = rank - 1; d-- > 0;) {  // next row: odometer over the outer axes
+        for (size_t k = 0; k < N; ++k) row_off[k] += p.strides[k][d];
         if (++idx[d] < p.dims[d]) break;
-        for (size_t k = 0; k < N; ++k) off[k] -= p.strides[k][d] * p.dims[d];
+        for (size_t k = 0; k < N; ++k) row_off[k] -= p.strides[k][d] * p.dims[d];
         idx[d] = 0;
       }
     }

@@ -43,6 +43,12 @@ void isinf_kernel(OpContext& ctx) {
   });
 }
 
+void sqrt_kernel(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() == DType::Float32) return sqrt_f32_parallel(x, ctx.make_output(0, x.dtype(), x.shape()));
+  run_same_type_unary<FloatTypes>(ctx, kGrainCheap, [](auto v) { return std::sqrt(v); });
+}
+
 void identity_kernel(OpContext& ctx) {
   ctx.set_output(0, ctx.input(0));  // outputs may share storage with inputs; nobody mutates in place
 }
@@ -94,22 +100,22 @@ void register_elementwise_unary_ops(OpRegistry& r) {
   r.add("Ceil", same_type_unary<FloatTypes>(kGrainCheap, [](auto v) { return std::ceil(v); }), 1);
   // nearbyint under the default rounding mode rounds halves to even, as ONNX requires.
   r.add("Round", same_type_unary<FloatTypes>(kGrainCheap, [](auto v) { return std::nearbyint(v); }), 11);
-  r.add("Sqrt", same_type_unary<FloatTypes>(kGrainCheap, [](auto v) { return std::sqrt(v); }), 1);
-  r.add("Exp", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::exp(v); }), 1);
-  r.add("Log", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::log(v); }), 1);
-  r.add("Sin", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::sin(v); }), 7);
-  r.add("Cos", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::cos(v); }), 7);
-  r.add("Tan", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::tan(v); }), 7);
-  r.add("Asin", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::asin(v); }), 7);
-  r.add("Acos", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::acos(v); }), 7);
-  r.add("Atan", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::atan(v); }), 7);
-  r.add("Sinh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::sinh(v); }), 9);
-  r.add("Cosh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::cosh(v); }), 9);
-  r.add("Asinh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::asinh(v); }), 9);
-  r.add("Acosh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::acosh(v); }), 9);
-  r.add("Atanh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::atanh(v); }), 9);
-  r.add("Tanh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::tanh(v); }), 1);
-  r.add("Erf", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return std::erf(v); }), 9);
+  r.add("Sqrt", sqrt_kernel, 1);
+  r.add("Exp", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::exp(v); }), 1);
+  r.add("Log", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::log(v); }), 1);
+  r.add("Sin", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::sin(v); }), 7);
+  r.add("Cos", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::cos(v); }), 7);
+  r.add("Tan", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::tan(v); }), 7);
+  r.add("Asin", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::asin(v); }), 7);
+  r.add("Acos", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::acos(v); }), 7);
+  r.add("Atan", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::atan(v); }), 7);
+  r.add("Sinh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::sinh(v); }), 9);
+  r.add("Cosh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::cosh(v); }), 9);
+  r.add("Asinh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::asinh(v); }), 9);
+  r.add("Acosh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::acosh(v); }), 9);
+  r.add("Atanh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::atanh(v); }), 9);
+  r.add("Tanh", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::tanh(v); }), 1);
+  r.add("Erf", same_type_unary<FloatTypes>(kGrainHeavy, [](auto v) { return math::erf(v); }), 9);
   r.add("IsNaN", float_predicate([](auto v) { return std::isnan(v); }), 9);
   r.add("IsInf", isinf_kernel, 10);
   r.add("Identity", identity_kernel, 1);

@@ -41,6 +41,11 @@ void or_kernel(OpContext& ctx) { compare_kernel<BoolOnly>(ctx, [](bool a, bool b
 void xor_kernel(OpContext& ctx) { compare_kernel<BoolOnly>(ctx, [](bool a, bool b) { return a != b; }); }
 void not_kernel(OpContext& ctx) { run_same_type_unary<BoolOnly>(ctx, kGrainCheap, [](bool v) { return !v; }); }
 
+template <int SC, int SX, int SY, class U>
+void where_run(const bool* c, const U* x, const U* y, U* out, int64_t len) {
+  for (int64_t i = 0; i < len; ++i) out[i] = c[i * SC] ? x[i * SX] : y[i * SY];
+}
+
 // Where only moves elements, so it works on same-sized unsigned carriers for any dtype.
 template <class U>
 void where_select(const Tensor& cond, const Tensor& x, const Tensor& y, Tensor& out) {
@@ -57,15 +62,24 @@ void where_select(const Tensor& cond, const Tensor& x, const Tensor& y, Tensor& 
     return;
   }
   const BroadcastPlan<3> plan = make_plan<3>({&cond.shape(), &x.shape(), &y.shape()});
-  const int64_t sc = plan.strides[0].back();
-  const int64_t sx = plan.strides[1].back();
-  const int64_t sy = plan.strides[2].back();
+  // Inner strides are 0 or 1; encode them as 3 bits so each combination gets a constant-stride loop.
+  const int pattern = (plan.strides[0].back() != 0 ? 4 : 0) | (plan.strides[1].back() != 0 ? 2 : 0) |
+                      (plan.strides[2].back() != 0 ? 1 : 0);
   for_each_row<3>(plan, kGrainCheap, [&](const std::array<int64_t, 3>& off, int64_t out_off, int64_t len) {
     const bool* rc = pc + off[0];
     const U* rx = px + off[1];
     const U* ry = py + off[2];
     U* ro = po + out_off;
-    for (int64_t i = 0; i < len; ++i) ro[i] = rc[i * sc] ? rx[i * sx] : ry[i * sy];
+    switch (pattern) {
+      case 0: where_run<0, 0, 0>(rc, rx, ry, ro, len); break;
+      case 1: where_run<0, 0, 1>(rc, rx, ry, ro, len); break;
+      case 2: where_run<0, 1, 0>(rc, rx, ry, ro, len); break;
+      case 3: where_run<0, 1, 1>(rc, rx, ry, ro, len); break;
+      case 4: where_run<1, 0, 0>(rc, rx, ry, ro, len); break;
+      case 5: where_run<1, 0, 1>(rc, rx, ry, ro, len); break;
+      case 6: where_run<1, 1, 0>(rc, rx, ry, ro, len); break;
+      default: where_run<1, 1, 1>(rc, rx, ry, ro, len); break;
+    }
   });
 }
 
