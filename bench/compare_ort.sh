@@ -43,9 +43,9 @@ if [[ -z "$MODELS" ]]; then MODELS="$(printf '%s\n' "${!MODEL_PATH[@]}" | sort |
 median_of() { sed -n 's/.*latency_ms median=\([0-9.eE+-]*\).*/\1/p' | tail -1; }
 TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
 
-echo "# qforge $("$QFORGE" --version 2>/dev/null | head -1 || true) vs onnxruntime-node $(node -e "console.log(require('$ROOT/.cache/npm/node_modules/onnxruntime-node/package.json').version)")" \
+echo "# $("$QFORGE" --version 2>/dev/null | head -1 || echo qforge) vs onnxruntime-node $(node -e "console.log(require('$ROOT/.cache/npm/node_modules/onnxruntime-node/package.json').version)")" \
      "(graph optimization: $ORT_OPT), median of $RUNS runs after 1 warm-up, sample_000 of each model"
-echo "# $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores"
+echo "# commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 header="| model |"; rule="|---|"
 for t in $THREADS; do header+=" qforge ${t}T ms | ORT ${t}T ms | ratio ${t}T |"; rule+="---:|---:|---:|"; done
 echo; echo "$header"; echo "$rule"
