@@ -22,6 +22,8 @@ struct Command {
 const Command kCommands[] = {
     {"run", "run a model on one sample folder and write its outputs as .npy", qf::cli::cmd_run},
     {"inspect", "show a model's inputs, outputs, ops, unsupported ops and shapes", qf::cli::cmd_inspect},
+    {"compare", "run two models on a sample folder and score B's outputs against A's", qf::cli::cmd_compare},
+    {"plugins", "list loaded plugin components with their parameters", qf::cli::cmd_plugins},
 };
 
 void print_usage(std::ostream& os) {

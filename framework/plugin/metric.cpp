@@ -1,0 +1,59 @@
+#include "plugin/metric.hpp"
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "util/error.hpp"
+
+namespace qf::plugin {
+
+std::string canonical_metric_name(const std::string& name) {
+  static const std::map<std::string, std::string> aliases = {
+      {"cosine-similarity", "cosine"}, {"cosine_similarity", "cosine"}, {"l1", "mae"},
+      {"l2-distance", "l2"}, {"chebyshev-distance", "chebyshev"}, {"max-abs", "chebyshev"}};
+  const auto it = aliases.find(name);
+  return it == aliases.end() ? name : it->second;
+}
+
+MetricInstance::MetricInstance(const Component& component, const ParamSet& params) : component_(component) {
+  if (component.kind != Kind::Metric) throw Error(component.where() + " is not a metric");
+  char buf[1024] = {0};
+  QfMessage msg{buf, sizeof buf};
+  const QfStatus s = component.metric.create(params.c_list(), &instance_, &msg);
+  if (s != QF_STATUS_OK) throw_status(component, "create", s, buf);
+}
+
+MetricInstance::~MetricInstance() {
+  if (instance_) component_.metric.destroy(instance_);
+}
+
+std::string MetricInstance::title() const {
+  return component_.metric.title && *component_.metric.title ? component_.metric.title : component_.name;
+}
+
+double MetricInstance::compute(std::span<const float> reference, std::span<const float> candidate) const {
+  if (reference.size() != candidate.size())
+    throw Error(component_.where() + ": buffers differ in size (" + std::to_string(reference.size()) + " vs " +
+                std::to_string(candidate.size()) + ")");
+  char buf[1024] = {0};
+  QfMessage msg{buf, sizeof buf};
+  double score = std::numeric_limits<double>::quiet_NaN();
+  const QfStatus s = component_.metric.compute(instance_, reference.data(), candidate.data(), reference.size(), &score, &msg);
+  if (s != QF_STATUS_OK) throw_status(component_, "compute", s, buf);
+  return score;
+}
+
+double aggregate(std::span<const double> scores, QfAggregation aggregation) {
+  if (scores.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double acc = aggregation == QF_AGGREGATE_MEAN ? 0.0 : scores[0];
+  for (double v : scores) {
+    if (std::isnan(v)) return v;
+    if (aggregation == QF_AGGREGATE_MAX) acc = std::max(acc, v);
+    else if (aggregation == QF_AGGREGATE_MIN) acc = std::min(acc, v);
+    else acc += v;
+  }
+  return aggregation == QF_AGGREGATE_MEAN ? acc / static_cast<double>(scores.size()) : acc;
+}
+
+}  // namespace qf::plugin

@@ -1,0 +1,335 @@
+/* QuantForge plugin ABI: the only contract between the qforge host and a plugin library.
+ *
+ * Plain C so that a plugin built by another compiler (version) keeps working: no C++ type, exception,
+ * std::string or shared_ptr crosses this boundary. Rules (see docs/plugins.md):
+ *  - every struct begins with `struct_size` (QfPluginInfo: abi_version first, then struct_size) and only
+ *    ever grows at its tail; a new tail field comes with a minor version bump;
+ *  - anything else (reorder, remove, retype, change meaning) is a major version bump;
+ *  - layouts are frozen by static_assert(offsetof(...)) tests in tests/plugin/abi_layout_test.cpp.
+ *
+ * A library exports exactly one symbol, `qf_plugin_info`, returning a static QfPluginInfo. The host
+ * checks its ABI version (same major, minor not newer than the host's) and calls `register_fn`, through
+ * which the library adds its components (calibrators, metrics, searches, backends) by lowercase name.
+ * Fallible calls return a QfStatus; on failure the plugin writes a message into the host-owned
+ * QfMessage buffer it was given. Whatever a plugin creates, it destroys (every create has a destroy).
+ */
+#ifndef QFORGE_QF_PLUGIN_H
+#define QFORGE_QF_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- versions ------------------------------------------------------------------------------------ */
+
+#define QF_PLUGIN_ABI_MAJOR 1
+#define QF_PLUGIN_ABI_MINOR 0
+#define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
+#define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
+#define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
+
+/* Name of the one symbol every plugin library exports. */
+#define QF_PLUGIN_ENTRY_SYMBOL "qf_plugin_info"
+
+#if defined(_WIN32)
+#define QF_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#define QF_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ---- status and messages -------------------------------------------------------------------------- */
+
+typedef int32_t QfStatus;
+#define QF_STATUS_OK 0
+#define QF_STATUS_ERROR 1            /* generic failure; the message says what */
+#define QF_STATUS_INVALID_ARGUMENT 2 /* bad input data, parameter or call order */
+#define QF_STATUS_UNSUPPORTED 3      /* valid request this component cannot handle */
+#define QF_STATUS_OUT_OF_MEMORY 4
+#define QF_STATUS_EXCEPTION 5        /* a C++ exception was caught at the boundary */
+
+/* Host-owned buffer for an error message. The plugin writes at most `capacity` bytes including the
+ * terminating NUL (truncating if needed). `data` is never NULL and capacity is at least 1. */
+typedef struct QfMessage {
+  char* data;
+  size_t capacity;
+} QfMessage;
+
+/* ---- shared value types --------------------------------------------------------------------------- */
+
+typedef int32_t QfKind;
+#define QF_KIND_CALIBRATOR 1
+#define QF_KIND_METRIC 2
+#define QF_KIND_SEARCH 3
+#define QF_KIND_BACKEND 4
+
+/* Element types, numbered as onnx::TensorProto::DataType. QF_DTYPE_MASK(t) makes a bit set of them. */
+typedef int32_t QfDType;
+#define QF_DTYPE_UNDEFINED 0
+#define QF_DTYPE_FLOAT32 1
+#define QF_DTYPE_UINT8 2
+#define QF_DTYPE_INT8 3
+#define QF_DTYPE_UINT16 4
+#define QF_DTYPE_INT16 5
+#define QF_DTYPE_INT32 6
+#define QF_DTYPE_FLOAT16 10
+#define QF_DTYPE_MASK(t) (1u << (uint32_t)(t))
+
+typedef int32_t QfLogLevel;
+#define QF_LOG_DEBUG 0
+#define QF_LOG_INFO 1
+#define QF_LOG_WARNING 2
+#define QF_LOG_ERROR 3
+
+/* ---- declared parameters -------------------------------------------------------------------------- */
+
+typedef int32_t QfParamType;
+#define QF_PARAM_BOOL 1
+#define QF_PARAM_INT 2
+#define QF_PARAM_FLOAT 3
+#define QF_PARAM_STRING 4
+
+/* One typed value. Only the field matching `type` is meaningful. */
+typedef struct QfParamValue {
+  uint32_t struct_size;
+  QfParamType type;
+  int32_t bool_value;
+  int64_t int_value;
+  double float_value;
+  const char* string_value;
+} QfParamValue;
+
+/* What a component declares about one parameter; the host validates configs against it. */
+typedef struct QfParamDesc {
+  uint32_t struct_size;
+  const char* name;           /* lowercase, [a-z0-9_] */
+  QfParamType type;
+  QfParamValue default_value; /* its type equals `type` */
+  int32_t has_min;            /* int/float: inclusive bounds when set */
+  int32_t has_max;
+  double min_value;
+  double max_value;
+  const char* choices;        /* string: '|'-separated allowed values, or NULL for any */
+  const char* help;
+} QfParamDesc;
+
+/* Validated parameters handed to create(): every declared parameter, in declaration order, with the
+ * config's value or the default. */
+typedef struct QfParamList {
+  uint32_t struct_size;
+  size_t count;
+  const char* const* names;
+  const QfParamValue* values;
+} QfParamList;
+
+/* ---- calibrator ------------------------------------------------------------------------------------ */
+
+/* The tensor a calibrator state observes and what the host will derive from its range. */
+typedef struct QfTensorInfo {
+  uint32_t struct_size;
+  const char* name;
+  const int64_t* shape; /* of one observed batch; may vary along the first dimension */
+  size_t rank;
+  int32_t channel_axis;  /* -1 when per-tensor */
+  size_t num_channels;   /* 1 when per-tensor */
+  QfDType target_dtype;  /* QF_DTYPE_INT8, QF_DTYPE_INT16, ... */
+  int32_t per_channel;
+  int32_t symmetric;
+  int32_t has_global_range; /* set when the host ran a first pass (see needs_global_range) */
+  const float* global_min;  /* num_channels values when has_global_range */
+  const float* global_max;
+} QfTensorInfo;
+
+/* One batch of float data; `data` holds the product of `shape` values. */
+typedef struct QfBatch {
+  uint32_t struct_size;
+  const float* data;
+  const int64_t* shape;
+  size_t rank;
+} QfBatch;
+
+/* A calibrator state is per (tensor, worker): the host creates one per TBB worker, feeds batches to
+ * each in parallel, merges them into one and asks that one for the range. Calls on one state are never
+ * concurrent. */
+typedef struct QfCalibratorDesc {
+  uint32_t struct_size;
+  const char* name;
+  const char* help;
+  const QfParamDesc* params;
+  size_t num_params;
+  int32_t needs_global_range; /* ask the host for a first pass computing min/max per channel */
+  QfStatus (*create)(const QfParamList* params, const QfTensorInfo* tensor, void** state, QfMessage* msg);
+  void (*destroy)(void* state);
+  QfStatus (*observe)(void* state, const QfBatch* batch, QfMessage* msg);
+  /* Folds `other` into `state`; `other` is destroyed by the host afterwards. */
+  QfStatus (*merge)(void* state, const void* other, QfMessage* msg);
+  /* Writes tensor->num_channels clipping ranges. */
+  QfStatus (*compute_range)(void* state, float* min_out, float* max_out, size_t num_channels, QfMessage* msg);
+} QfCalibratorDesc;
+
+/* ---- metric ---------------------------------------------------------------------------------------- */
+
+/* How the host combines one metric's per-sample scores of an output, and then the outputs' scores. */
+typedef int32_t QfAggregation;
+#define QF_AGGREGATE_MEAN 1
+#define QF_AGGREGATE_MAX 2
+#define QF_AGGREGATE_MIN 3
+
+typedef struct QfMetricDesc {
+  uint32_t struct_size;
+  const char* name;
+  const char* help;
+  const QfParamDesc* params;
+  size_t num_params;
+  const char* title; /* column heading, e.g. "Cosine Similarity" */
+  int32_t higher_is_better;
+  QfAggregation aggregation;
+  QfStatus (*create)(const QfParamList* params, void** instance, QfMessage* msg);
+  void (*destroy)(void* instance);
+  /* Scores `candidate` against `reference` (both `count` floats). May be called concurrently on one
+   * instance, so it must not mutate it. */
+  QfStatus (*compute)(const void* instance, const float* reference, const float* candidate, size_t count,
+                      double* score, QfMessage* msg);
+} QfMetricDesc;
+
+/* ---- search ---------------------------------------------------------------------------------------- */
+
+/* One assignment: for every quantizable tensor, the chosen candidate (-1: keep float) and dtype. */
+typedef struct QfAssignment {
+  uint32_t struct_size;
+  size_t num_tensors;
+  int32_t* candidate;
+  QfDType* dtype;
+} QfAssignment;
+
+/* What the host offers a search strategy while it runs. All strings stay valid for the whole run. */
+typedef struct QfSearchContext {
+  uint32_t struct_size;
+  void* host_data;
+  size_t (*num_tensors)(void* host_data);
+  const char* (*tensor_name)(void* host_data, size_t tensor);
+  const char* (*tensor_op_type)(void* host_data, size_t tensor); /* op of the producing node */
+  size_t (*num_candidates)(void* host_data, size_t tensor);
+  const char* (*candidate_name)(void* host_data, size_t tensor, size_t candidate); /* "kl", "max:p=0.99995" */
+  uint32_t (*allowed_dtypes)(void* host_data, size_t tensor); /* QF_DTYPE_MASK bits from the backend */
+  double (*relative_cost)(void* host_data, size_t tensor, QfDType dtype); /* backend hint, 1.0 if none */
+  size_t (*num_metrics)(void* host_data);
+  const char* (*metric_name)(void* host_data, size_t metric);
+  int32_t (*metric_higher_is_better)(void* host_data, size_t metric);
+  /* Evaluates `count` assignments on the evaluation samples (in parallel) and writes
+   * count * num_metrics scores, assignment-major. */
+  QfStatus (*evaluate)(void* host_data, const QfAssignment* assignments, size_t count, double* scores,
+                       QfMessage* msg);
+  /* Appends one line to the search log in the report. */
+  void (*log_trial)(void* host_data, const char* text);
+} QfSearchContext;
+
+typedef struct QfSearchDesc {
+  uint32_t struct_size;
+  const char* name;
+  const char* help;
+  const QfParamDesc* params;
+  size_t num_params;
+  QfStatus (*create)(const QfParamList* params, void** instance, QfMessage* msg);
+  void (*destroy)(void* instance);
+  /* Fills `result` (host-allocated, num_tensors entries) with the chosen assignment. */
+  QfStatus (*run)(void* instance, const QfSearchContext* context, QfAssignment* result, QfMessage* msg);
+} QfSearchDesc;
+
+/* ---- backend --------------------------------------------------------------------------------------- */
+
+/* Read-only view of the optimized graph. Strings stay valid while the view lives. */
+typedef struct QfGraphView {
+  uint32_t struct_size;
+  void* host_data;
+  size_t (*num_nodes)(void* host_data);
+  const char* (*node_name)(void* host_data, size_t node);
+  const char* (*node_op_type)(void* host_data, size_t node);
+  const char* (*node_domain)(void* host_data, size_t node);
+  size_t (*num_inputs)(void* host_data, size_t node);
+  const char* (*input_name)(void* host_data, size_t node, size_t input); /* "" when absent */
+  size_t (*num_outputs)(void* host_data, size_t node);
+  const char* (*output_name)(void* host_data, size_t node, size_t output);
+  /* Shape of a tensor: writes up to `capacity` dims, returns the rank, or -1 when unknown. */
+  int64_t (*tensor_shape)(void* host_data, const char* tensor, int64_t* dims, size_t capacity);
+  /* Integer attribute of a node: returns 1 and sets *value when present. */
+  int32_t (*attr_int)(void* host_data, size_t node, const char* attr, int64_t* value);
+} QfGraphView;
+
+/* Error-compensation options a backend offers for a node (bit set). */
+#define QF_COMPENSATION_BIAS_CORRECTION 1u
+#define QF_COMPENSATION_INT16_EC 2u
+
+/* The backend's answer for one node. The host allocates the per-input/output arrays and zero-fills
+ * everything before the call. */
+typedef struct QfNodeSupport {
+  uint32_t struct_size;
+  int32_t supported;
+  size_t num_inputs;
+  uint32_t* input_dtypes;  /* allowed QF_DTYPE_MASK bits per input; 0 = no constraint */
+  QfDType* forced_input_dtype; /* per input, QF_DTYPE_UNDEFINED when not forced */
+  size_t num_outputs;
+  uint32_t* output_dtypes;
+  QfDType* forced_output_dtype;
+  uint32_t compensation;   /* QF_COMPENSATION_* bits */
+  double cost_int8;        /* relative cost per dtype, 0 = no hint */
+  double cost_int16;
+  double cost_float16;
+  double cost_float32;
+} QfNodeSupport;
+
+typedef struct QfBackendDesc {
+  uint32_t struct_size;
+  const char* name;
+  const char* help;
+  const QfParamDesc* params;
+  size_t num_params;
+  QfStatus (*create)(const QfParamList* params, void** instance, QfMessage* msg);
+  void (*destroy)(void* instance);
+  QfStatus (*analyze_node)(void* instance, const QfGraphView* graph, size_t node, QfNodeSupport* out,
+                           QfMessage* msg);
+  /* Writes, for each node, the fusion group it belongs to (-1: none). Tensors inside a group are not
+   * quantized. May be NULL: no fusion. */
+  QfStatus (*fusion_groups)(void* instance, const QfGraphView* graph, int32_t* group_of_node, size_t num_nodes,
+                            QfMessage* msg);
+} QfBackendDesc;
+
+/* ---- registration ---------------------------------------------------------------------------------- */
+
+/* The host's services. Valid for the life of the process. */
+typedef struct QfHost {
+  uint32_t struct_size;
+  uint32_t abi_version; /* the host's QF_PLUGIN_ABI_VERSION */
+  void* host_data;
+  void (*log)(void* host_data, QfLogLevel level, const char* message);
+} QfHost;
+
+/* Handed to register_fn; each add copies what it needs except the strings and param arrays, which must
+ * stay valid while the library is loaded (static storage). An add fails on a bad or duplicate name. */
+typedef struct QfRegistrar {
+  uint32_t struct_size;
+  void* host_data;
+  QfStatus (*add_calibrator)(struct QfRegistrar* registrar, const QfCalibratorDesc* desc, QfMessage* msg);
+  QfStatus (*add_metric)(struct QfRegistrar* registrar, const QfMetricDesc* desc, QfMessage* msg);
+  QfStatus (*add_search)(struct QfRegistrar* registrar, const QfSearchDesc* desc, QfMessage* msg);
+  QfStatus (*add_backend)(struct QfRegistrar* registrar, const QfBackendDesc* desc, QfMessage* msg);
+} QfRegistrar;
+
+typedef struct QfPluginInfo {
+  uint32_t abi_version; /* QF_PLUGIN_ABI_VERSION the library was built against; always first */
+  uint32_t struct_size;
+  const char* library_name;
+  const char* library_version;
+  QfStatus (*register_fn)(QfRegistrar* registrar, const QfHost* host, QfMessage* msg);
+} QfPluginInfo;
+
+/* The entry point every plugin library exports. */
+typedef const QfPluginInfo* (*QfPluginInfoFn)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* QFORGE_QF_PLUGIN_H */

@@ -1,0 +1,575 @@
+// QuantForge plugin SDK, C++ layer (header-only, C++20) over the C ABI in qf_plugin.h.
+//
+// Write a component as a class deriving from qf::Calibrator, qf::Metric, qf::SearchStrategy or
+// qf::Backend with a few static members (name, help, optional params()), then export every component of
+// the library with one line:
+//
+//     QF_PLUGIN("acme-metrics", "1.2.0", AcmeCosine, AcmeSnr)
+//
+// The macro writes the C trampolines and the `qf_plugin_info` entry symbol; every exception thrown by
+// your code is caught at the boundary and returned to the host as a status with its message. Nothing
+// from this header crosses the library boundary, so the host and the plugin may use different
+// compilers and standard libraries. Build with hidden visibility (qforge_add_plugin() does).
+#pragma once
+
+#include <qforge/qf_plugin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace qf {
+
+// ---- errors and logging -------------------------------------------------------------------------------
+
+// Throw to fail a call with a specific status; any other exception becomes QF_STATUS_EXCEPTION
+// (std::invalid_argument: QF_STATUS_INVALID_ARGUMENT, std::bad_alloc: QF_STATUS_OUT_OF_MEMORY).
+class PluginError : public std::runtime_error {
+ public:
+  explicit PluginError(const std::string& what, QfStatus status = QF_STATUS_ERROR)
+      : std::runtime_error(what), status_(status) {}
+  QfStatus status() const noexcept { return status_; }
+
+ private:
+  QfStatus status_;
+};
+
+namespace sdk_detail {
+inline const QfHost*& host_slot() {
+  static const QfHost* host = nullptr;
+  return host;
+}
+}  // namespace sdk_detail
+
+// Logs through the host (never link your own logger). Safe to call from any thread.
+inline void log(QfLogLevel level, const std::string& message) {
+  const QfHost* host = sdk_detail::host_slot();
+  if (host && host->log) host->log(host->host_data, level, message.c_str());
+}
+inline void log_debug(const std::string& m) { log(QF_LOG_DEBUG, m); }
+inline void log_info(const std::string& m) { log(QF_LOG_INFO, m); }
+inline void log_warning(const std::string& m) { log(QF_LOG_WARNING, m); }
+
+// ---- parameters ---------------------------------------------------------------------------------------
+
+// Declarations for a component's static params() list. Names are lowercase; bounds are inclusive.
+inline QfParamDesc param_bool(const char* name, bool default_value, const char* help) {
+  QfParamDesc d{};
+  d.struct_size = sizeof(QfParamDesc);
+  d.name = name;
+  d.type = QF_PARAM_BOOL;
+  d.default_value = QfParamValue{sizeof(QfParamValue), QF_PARAM_BOOL, default_value ? 1 : 0, 0, 0.0, nullptr};
+  d.help = help;
+  return d;
+}
+inline QfParamDesc param_int(const char* name, int64_t default_value, int64_t min_value, int64_t max_value,
+                             const char* help) {
+  QfParamDesc d{};
+  d.struct_size = sizeof(QfParamDesc);
+  d.name = name;
+  d.type = QF_PARAM_INT;
+  d.default_value = QfParamValue{sizeof(QfParamValue), QF_PARAM_INT, 0, default_value, 0.0, nullptr};
+  d.has_min = min_value != std::numeric_limits<int64_t>::min();
+  d.has_max = max_value != std::numeric_limits<int64_t>::max();
+  d.min_value = static_cast<double>(min_value);
+  d.max_value = static_cast<double>(max_value);
+  d.help = help;
+  return d;
+}
+inline QfParamDesc param_float(const char* name, double default_value, double min_value, double max_value,
+                               const char* help) {
+  QfParamDesc d{};
+  d.struct_size = sizeof(QfParamDesc);
+  d.name = name;
+  d.type = QF_PARAM_FLOAT;
+  d.default_value = QfParamValue{sizeof(QfParamValue), QF_PARAM_FLOAT, 0, 0, default_value, nullptr};
+  d.has_min = min_value > -std::numeric_limits<double>::infinity();
+  d.has_max = max_value < std::numeric_limits<double>::infinity();
+  d.min_value = d.has_min ? min_value : 0.0;
+  d.max_value = d.has_max ? max_value : 0.0;
+  d.help = help;
+  return d;
+}
+// `choices`: '|'-separated allowed values ("fast|exact"), or nullptr for any string.
+inline QfParamDesc param_string(const char* name, const char* default_value, const char* choices,
+                                const char* help) {
+  QfParamDesc d{};
+  d.struct_size = sizeof(QfParamDesc);
+  d.name = name;
+  d.type = QF_PARAM_STRING;
+  d.default_value = QfParamValue{sizeof(QfParamValue), QF_PARAM_STRING, 0, 0, 0.0, default_value};
+  d.choices = choices;
+  d.help = help;
+  return d;
+}
+
+// The validated values a component is created with (every declared parameter is present).
+class Params {
+ public:
+  explicit Params(const QfParamList* list) : list_(list) {}
+  bool get_bool(std::string_view name) const { return find(name, QF_PARAM_BOOL).bool_value != 0; }
+  int64_t get_int(std::string_view name) const { return find(name, QF_PARAM_INT).int_value; }
+  double get_float(std::string_view name) const { return find(name, QF_PARAM_FLOAT).float_value; }
+  std::string get_string(std::string_view name) const {
+    const char* s = find(name, QF_PARAM_STRING).string_value;
+    return s ? s : "";
+  }
+
+ private:
+  const QfParamValue& find(std::string_view name, QfParamType type) const {
+    // Walked with the host's element size: a newer host may pass a longer QfParamValue.
+    const size_t stride = list_ && list_->count ? list_->values[0].struct_size : sizeof(QfParamValue);
+    for (size_t i = 0; list_ && i < list_->count; ++i) {
+      if (name != list_->names[i]) continue;
+      const auto& v = *reinterpret_cast<const QfParamValue*>(reinterpret_cast<const char*>(list_->values) + i * stride);
+      if (v.type != type) throw std::invalid_argument("parameter '" + std::string(name) + "' read with the wrong type");
+      return v;
+    }
+    throw std::invalid_argument("parameter '" + std::string(name) + "' is not declared");
+  }
+  const QfParamList* list_;
+};
+
+// ---- component base classes ---------------------------------------------------------------------------
+
+// Per-tensor description handed to a calibrator's constructor.
+struct TensorInfo {
+  std::string_view name;
+  std::span<const int64_t> shape;
+  int channel_axis = -1;  // -1: per-tensor
+  size_t num_channels = 1;
+  QfDType target_dtype = QF_DTYPE_INT8;
+  bool per_channel = false;
+  bool symmetric = true;
+  std::span<const float> global_min;  // empty unless needs_global_range
+  std::span<const float> global_max;
+};
+
+struct Batch {
+  const float* data = nullptr;
+  size_t size = 0;
+  std::span<const int64_t> shape;
+};
+
+// A calibrator object is one per-worker state of one tensor. Derive, define
+//   static constexpr const char* name, help;   (optional) static std::vector<QfParamDesc> params();
+//   (optional) static constexpr bool needs_global_range = true;
+//   YourCalibrator(const qf::Params&, const qf::TensorInfo&);
+//   void merge(const YourCalibrator& other);   // fold another worker's state into this one
+// and override observe() and compute_range() (min/max hold num_channels values each).
+class Calibrator {
+ public:
+  virtual ~Calibrator() = default;
+  virtual void observe(const Batch& batch) = 0;
+  virtual void compute_range(std::span<float> min, std::span<float> max) = 0;
+};
+
+// A metric scores a candidate buffer against a reference buffer of the same size. Define
+//   static constexpr const char* name, help, title;  static constexpr bool higher_is_better;
+//   static constexpr QfAggregation aggregation;      (optional) static std::vector<QfParamDesc> params();
+// and a constructor taking const qf::Params& (or none). compute() is const and may run concurrently.
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  virtual double compute(std::span<const float> reference, std::span<const float> candidate) const = 0;
+};
+
+// One assignment: per quantizable tensor the chosen candidate (-1: float) and dtype.
+struct Assignment {
+  std::vector<int32_t> candidate;
+  std::vector<QfDType> dtype;
+};
+
+// What a search strategy sees of the quantization problem; calls the host.
+class SearchContext {
+ public:
+  explicit SearchContext(const QfSearchContext* c) : c_(c) {}
+  size_t num_tensors() const { return c_->num_tensors(c_->host_data); }
+  std::string_view tensor_name(size_t t) const { return c_->tensor_name(c_->host_data, t); }
+  std::string_view tensor_op_type(size_t t) const { return c_->tensor_op_type(c_->host_data, t); }
+  size_t num_candidates(size_t t) const { return c_->num_candidates(c_->host_data, t); }
+  std::string_view candidate_name(size_t t, size_t k) const { return c_->candidate_name(c_->host_data, t, k); }
+  uint32_t allowed_dtypes(size_t t) const { return c_->allowed_dtypes(c_->host_data, t); }
+  double relative_cost(size_t t, QfDType d) const { return c_->relative_cost(c_->host_data, t, d); }
+  size_t num_metrics() const { return c_->num_metrics(c_->host_data); }
+  std::string_view metric_name(size_t m) const { return c_->metric_name(c_->host_data, m); }
+  bool metric_higher_is_better(size_t m) const { return c_->metric_higher_is_better(c_->host_data, m) != 0; }
+  // A fresh assignment keeping every tensor float.
+  Assignment float_assignment() const {
+    return Assignment{std::vector<int32_t>(num_tensors(), -1), std::vector<QfDType>(num_tensors(), QF_DTYPE_FLOAT32)};
+  }
+  // Scores of each assignment (num_metrics() values each), evaluated in parallel by the host.
+  std::vector<std::vector<double>> evaluate(const std::vector<Assignment>& assignments) const {
+    std::vector<QfAssignment> raw(assignments.size());
+    for (size_t i = 0; i < assignments.size(); ++i) {
+      auto& a = const_cast<Assignment&>(assignments[i]);  // the host only reads them
+      if (a.candidate.size() != num_tensors() || a.dtype.size() != num_tensors())
+        throw std::invalid_argument("assignment does not cover every tensor");
+      raw[i] = QfAssignment{sizeof(QfAssignment), num_tensors(), a.candidate.data(), a.dtype.data()};
+    }
+    const size_t m = num_metrics();
+    std::vector<double> flat(assignments.size() * m);
+    char buf[1024] = {0};
+    QfMessage msg{buf, sizeof buf};
+    const QfStatus s = c_->evaluate(c_->host_data, raw.data(), raw.size(), flat.data(), &msg);
+    if (s != QF_STATUS_OK) throw PluginError(std::string("evaluation failed: ") + buf, s);
+    std::vector<std::vector<double>> out(assignments.size());
+    for (size_t i = 0; i < out.size(); ++i) out[i].assign(flat.begin() + i * m, flat.begin() + (i + 1) * m);
+    return out;
+  }
+  void log_trial(const std::string& text) const { c_->log_trial(c_->host_data, text.c_str()); }
+
+ private:
+  const QfSearchContext* c_;
+};
+
+// A search strategy picks an assignment. Define name/help (optional params()), a constructor taking
+// const qf::Params& (or none), and override run().
+class SearchStrategy {
+ public:
+  virtual ~SearchStrategy() = default;
+  virtual Assignment run(SearchContext& context) = 0;
+};
+
+// Read-only view of the optimized graph for backends.
+class GraphView {
+ public:
+  explicit GraphView(const QfGraphView* g) : g_(g) {}
+  size_t num_nodes() const { return g_->num_nodes(g_->host_data); }
+  std::string_view name(size_t n) const { return g_->node_name(g_->host_data, n); }
+  std::string_view op_type(size_t n) const { return g_->node_op_type(g_->host_data, n); }
+  std::string_view domain(size_t n) const { return g_->node_domain(g_->host_data, n); }
+  size_t num_inputs(size_t n) const { return g_->num_inputs(g_->host_data, n); }
+  std::string_view input(size_t n, size_t i) const { return g_->input_name(g_->host_data, n, i); }
+  size_t num_outputs(size_t n) const { return g_->num_outputs(g_->host_data, n); }
+  std::string_view output(size_t n, size_t i) const { return g_->output_name(g_->host_data, n, i); }
+  std::optional<std::vector<int64_t>> shape(const std::string& tensor) const {
+    int64_t dims[16];
+    const int64_t rank = g_->tensor_shape(g_->host_data, tensor.c_str(), dims, 16);
+    if (rank < 0) return std::nullopt;
+    if (rank > 16) {
+      std::vector<int64_t> big(static_cast<size_t>(rank));
+      g_->tensor_shape(g_->host_data, tensor.c_str(), big.data(), big.size());
+      return big;
+    }
+    return std::vector<int64_t>(dims, dims + rank);
+  }
+  std::optional<int64_t> attr_int(size_t n, const char* attr) const {
+    int64_t v = 0;
+    if (!g_->attr_int(g_->host_data, n, attr, &v)) return std::nullopt;
+    return v;
+  }
+
+ private:
+  const QfGraphView* g_;
+};
+
+// The answer for one node; writes straight into the host's zero-filled QfNodeSupport.
+class NodeSupport {
+ public:
+  explicit NodeSupport(QfNodeSupport* s) : s_(s) {}
+  void set_supported(bool supported) { s_->supported = supported ? 1 : 0; }
+  void allow_input(size_t i, uint32_t dtype_mask) { s_->input_dtypes[check(i, s_->num_inputs)] = dtype_mask; }
+  void force_input(size_t i, QfDType d) { s_->forced_input_dtype[check(i, s_->num_inputs)] = d; }
+  void allow_output(size_t i, uint32_t dtype_mask) { s_->output_dtypes[check(i, s_->num_outputs)] = dtype_mask; }
+  void force_output(size_t i, QfDType d) { s_->forced_output_dtype[check(i, s_->num_outputs)] = d; }
+  void set_compensation(uint32_t bits) { s_->compensation = bits; }
+  void set_cost(QfDType d, double cost) {
+    switch (d) {
+      case QF_DTYPE_INT8: s_->cost_int8 = cost; break;
+      case QF_DTYPE_INT16: s_->cost_int16 = cost; break;
+      case QF_DTYPE_FLOAT16: s_->cost_float16 = cost; break;
+      case QF_DTYPE_FLOAT32: s_->cost_float32 = cost; break;
+      default: throw std::invalid_argument("no cost slot for dtype " + std::to_string(d));
+    }
+  }
+  size_t num_inputs() const { return s_->num_inputs; }
+  size_t num_outputs() const { return s_->num_outputs; }
+
+ private:
+  static size_t check(size_t i, size_t n) {
+    if (i >= n) throw std::out_of_range("node has " + std::to_string(n) + " slots, index " + std::to_string(i));
+    return i;
+  }
+  QfNodeSupport* s_;
+};
+
+// A backend answers per node what it supports. Define name/help (optional params()), a constructor
+// taking const qf::Params& (or none), override analyze(), and optionally fusion_groups().
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void analyze(const GraphView& graph, size_t node, NodeSupport& out) = 0;
+  // group_of_node has one entry per node, pre-filled with -1 (no group).
+  virtual void fusion_groups(const GraphView& graph, std::span<int32_t> group_of_node) {
+    (void)graph;
+    (void)group_of_node;
+  }
+};
+
+// ---- trampolines (implementation detail) --------------------------------------------------------------
+
+namespace sdk_detail {
+
+inline void write_message(QfMessage* msg, std::string_view text) {
+  if (!msg || !msg->data || msg->capacity == 0) return;
+  const size_t n = text.size() < msg->capacity - 1 ? text.size() : msg->capacity - 1;
+  std::memcpy(msg->data, text.data(), n);
+  msg->data[n] = '\0';
+}
+
+// Runs f, turning every exception into a status and message: nothing unwinds into the host.
+template <class F>
+QfStatus guard(QfMessage* msg, F&& f) noexcept {
+  try {
+    f();
+    return QF_STATUS_OK;
+  } catch (const PluginError& e) {
+    write_message(msg, e.what());
+    return e.status() == QF_STATUS_OK ? QF_STATUS_ERROR : e.status();
+  } catch (const std::invalid_argument& e) {
+    write_message(msg, e.what());
+    return QF_STATUS_INVALID_ARGUMENT;
+  } catch (const std::bad_alloc&) {
+    write_message(msg, "out of memory");
+    return QF_STATUS_OUT_OF_MEMORY;
+  } catch (const std::exception& e) {
+    write_message(msg, std::string("uncaught exception: ") + e.what());
+    return QF_STATUS_EXCEPTION;
+  } catch (...) {
+    write_message(msg, "uncaught exception of unknown type");
+    return QF_STATUS_EXCEPTION;
+  }
+}
+
+template <class C>
+const std::vector<QfParamDesc>& param_descs() {
+  static const std::vector<QfParamDesc> params = [] {
+    if constexpr (requires { C::params(); }) {
+      return std::vector<QfParamDesc>(C::params());
+    } else {
+      return std::vector<QfParamDesc>{};
+    }
+  }();
+  return params;
+}
+
+template <class C>
+C* make_component(const QfParamList* params) {
+  if constexpr (std::is_constructible_v<C, const Params&>) {
+    return new C(Params(params));
+  } else {
+    (void)params;
+    return new C();
+  }
+}
+
+// Calibrator
+template <class C>
+QfStatus cal_create(const QfParamList* params, const QfTensorInfo* t, void** state, QfMessage* msg) {
+  return guard(msg, [&] {
+    TensorInfo info;
+    info.name = t->name ? t->name : "";
+    info.shape = std::span<const int64_t>(t->shape, t->rank);
+    info.channel_axis = t->channel_axis;
+    info.num_channels = t->num_channels;
+    info.target_dtype = t->target_dtype;
+    info.per_channel = t->per_channel != 0;
+    info.symmetric = t->symmetric != 0;
+    if (t->has_global_range) {
+      info.global_min = std::span<const float>(t->global_min, t->num_channels);
+      info.global_max = std::span<const float>(t->global_max, t->num_channels);
+    }
+    *state = new C(Params(params), info);
+  });
+}
+template <class C> void cal_destroy(void* state) { delete static_cast<C*>(state); }
+template <class C>
+QfStatus cal_observe(void* state, const QfBatch* b, QfMessage* msg) {
+  return guard(msg, [&] {
+    size_t n = 1;
+    for (size_t i = 0; i < b->rank; ++i) n *= static_cast<size_t>(b->shape[i]);
+    static_cast<C*>(state)->observe(Batch{b->data, n, std::span<const int64_t>(b->shape, b->rank)});
+  });
+}
+template <class C>
+QfStatus cal_merge(void* state, const void* other, QfMessage* msg) {
+  return guard(msg, [&] { static_cast<C*>(state)->merge(*static_cast<const C*>(other)); });
+}
+template <class C>
+QfStatus cal_range(void* state, float* mn, float* mx, size_t n, QfMessage* msg) {
+  return guard(msg, [&] { static_cast<C*>(state)->compute_range(std::span<float>(mn, n), std::span<float>(mx, n)); });
+}
+template <class C>
+const QfCalibratorDesc& calibrator_desc() {
+  static_assert(std::is_constructible_v<C, const Params&, const TensorInfo&>,
+                "a calibrator needs a constructor (const qf::Params&, const qf::TensorInfo&)");
+  static_assert(requires(C& a, const C& b) { a.merge(b); }, "a calibrator needs void merge(const Self& other)");
+  static const QfCalibratorDesc d = [] {
+    QfCalibratorDesc x{};
+    x.struct_size = sizeof(QfCalibratorDesc);
+    x.name = C::name;
+    x.help = C::help;
+    x.params = param_descs<C>().data();
+    x.num_params = param_descs<C>().size();
+    if constexpr (requires { C::needs_global_range; }) x.needs_global_range = C::needs_global_range ? 1 : 0;
+    x.create = &cal_create<C>;
+    x.destroy = &cal_destroy<C>;
+    x.observe = &cal_observe<C>;
+    x.merge = &cal_merge<C>;
+    x.compute_range = &cal_range<C>;
+    return x;
+  }();
+  return d;
+}
+
+// Metric
+template <class C>
+QfStatus metric_create(const QfParamList* params, void** instance, QfMessage* msg) {
+  return guard(msg, [&] { *instance = make_component<C>(params); });
+}
+template <class C> void metric_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+QfStatus metric_compute(const void* instance, const float* ref, const float* cand, size_t n, double* score,
+                        QfMessage* msg) {
+  return guard(msg, [&] {
+    *score = static_cast<const C*>(instance)->compute(std::span<const float>(ref, n), std::span<const float>(cand, n));
+  });
+}
+template <class C>
+const QfMetricDesc& metric_desc() {
+  static const QfMetricDesc d = [] {
+    QfMetricDesc x{};
+    x.struct_size = sizeof(QfMetricDesc);
+    x.name = C::name;
+    x.help = C::help;
+    x.params = param_descs<C>().data();
+    x.num_params = param_descs<C>().size();
+    x.title = C::title;
+    x.higher_is_better = C::higher_is_better ? 1 : 0;
+    x.aggregation = C::aggregation;
+    x.create = &metric_create<C>;
+    x.destroy = &metric_destroy<C>;
+    x.compute = &metric_compute<C>;
+    return x;
+  }();
+  return d;
+}
+
+// Search
+template <class C>
+QfStatus search_create(const QfParamList* params, void** instance, QfMessage* msg) {
+  return guard(msg, [&] { *instance = make_component<C>(params); });
+}
+template <class C> void search_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+QfStatus search_run(void* instance, const QfSearchContext* context, QfAssignment* result, QfMessage* msg) {
+  return guard(msg, [&] {
+    SearchContext ctx(context);
+    const Assignment a = static_cast<C*>(instance)->run(ctx);
+    if (a.candidate.size() != result->num_tensors || a.dtype.size() != result->num_tensors)
+      throw std::invalid_argument("search result does not cover every tensor");
+    std::memcpy(result->candidate, a.candidate.data(), a.candidate.size() * sizeof(int32_t));
+    std::memcpy(result->dtype, a.dtype.data(), a.dtype.size() * sizeof(QfDType));
+  });
+}
+template <class C>
+const QfSearchDesc& search_desc() {
+  static const QfSearchDesc d = [] {
+    QfSearchDesc x{};
+    x.struct_size = sizeof(QfSearchDesc);
+    x.name = C::name;
+    x.help = C::help;
+    x.params = param_descs<C>().data();
+    x.num_params = param_descs<C>().size();
+    x.create = &search_create<C>;
+    x.destroy = &search_destroy<C>;
+    x.run = &search_run<C>;
+    return x;
+  }();
+  return d;
+}
+
+// Backend
+template <class C>
+QfStatus backend_create(const QfParamList* params, void** instance, QfMessage* msg) {
+  return guard(msg, [&] { *instance = make_component<C>(params); });
+}
+template <class C> void backend_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+QfStatus backend_analyze(void* instance, const QfGraphView* graph, size_t node, QfNodeSupport* out, QfMessage* msg) {
+  return guard(msg, [&] {
+    GraphView g(graph);
+    NodeSupport s(out);
+    static_cast<C*>(instance)->analyze(g, node, s);
+  });
+}
+template <class C>
+QfStatus backend_fusion(void* instance, const QfGraphView* graph, int32_t* groups, size_t n, QfMessage* msg) {
+  return guard(msg, [&] {
+    GraphView g(graph);
+    static_cast<C*>(instance)->fusion_groups(g, std::span<int32_t>(groups, n));
+  });
+}
+template <class C>
+const QfBackendDesc& backend_desc() {
+  static const QfBackendDesc d = [] {
+    QfBackendDesc x{};
+    x.struct_size = sizeof(QfBackendDesc);
+    x.name = C::name;
+    x.help = C::help;
+    x.params = param_descs<C>().data();
+    x.num_params = param_descs<C>().size();
+    x.create = &backend_create<C>;
+    x.destroy = &backend_destroy<C>;
+    x.analyze_node = &backend_analyze<C>;
+    x.fusion_groups = &backend_fusion<C>;
+    return x;
+  }();
+  return d;
+}
+
+template <class C>
+QfStatus add_one(QfRegistrar* r, QfMessage* msg) {
+  if constexpr (std::is_base_of_v<Calibrator, C>) {
+    return r->add_calibrator(r, &calibrator_desc<C>(), msg);
+  } else if constexpr (std::is_base_of_v<Metric, C>) {
+    return r->add_metric(r, &metric_desc<C>(), msg);
+  } else if constexpr (std::is_base_of_v<SearchStrategy, C>) {
+    return r->add_search(r, &search_desc<C>(), msg);
+  } else {
+    static_assert(std::is_base_of_v<Backend, C>,
+                  "QF_PLUGIN components derive from qf::Calibrator, qf::Metric, qf::SearchStrategy or qf::Backend");
+    return r->add_backend(r, &backend_desc<C>(), msg);
+  }
+}
+
+template <class... Cs>
+QfStatus register_components(QfRegistrar* r, const QfHost* host, QfMessage* msg) {
+  QfStatus status = QF_STATUS_OK;
+  const QfStatus guarded = guard(msg, [&] {
+    host_slot() = host;
+    // Stop at the first component the host refuses; its message is already in msg.
+    ((status == QF_STATUS_OK ? (status = add_one<Cs>(r, msg)) : status), ...);
+  });
+  return guarded != QF_STATUS_OK ? guarded : status;
+}
+
+}  // namespace sdk_detail
+}  // namespace qf
+
+// Exports the library: QF_PLUGIN("library-name", "version", ComponentA, ComponentB, ...)
+#define QF_PLUGIN(library_name, library_version, ...)                                                   \
+  extern "C" QF_PLUGIN_EXPORT const QfPluginInfo* qf_plugin_info(void) {                                \
+    static const QfPluginInfo info = {QF_PLUGIN_ABI_VERSION, sizeof(QfPluginInfo), library_name,        \
+                                      library_version, &::qf::sdk_detail::register_components<__VA_ARGS__>}; \
+    return &info;                                                                                       \
+  }

@@ -1,0 +1,221 @@
+// Freezes the C ABI: every field offset and struct size of qf_plugin.h (LP64). A failing assert here
+// means a change broke binary compatibility: add fields only at a struct's tail (minor bump) or bump
+// the major version. Also pins the numeric constants plugins compile in.
+#include <gtest/gtest.h>
+#include <qforge/qf_plugin.h>
+
+#include <cstddef>
+
+#include "ir/tensor.hpp"
+
+#if defined(__LP64__) || defined(_WIN64)
+namespace {
+  // QfMessage
+  static_assert(offsetof(QfMessage, data) == 0);
+  static_assert(offsetof(QfMessage, capacity) == 8);
+  static_assert(sizeof(QfMessage) == 16);
+  // QfParamValue
+  static_assert(offsetof(QfParamValue, struct_size) == 0);
+  static_assert(offsetof(QfParamValue, type) == 4);
+  static_assert(offsetof(QfParamValue, bool_value) == 8);
+  static_assert(offsetof(QfParamValue, int_value) == 16);
+  static_assert(offsetof(QfParamValue, float_value) == 24);
+  static_assert(offsetof(QfParamValue, string_value) == 32);
+  static_assert(sizeof(QfParamValue) == 40);
+  // QfParamDesc
+  static_assert(offsetof(QfParamDesc, struct_size) == 0);
+  static_assert(offsetof(QfParamDesc, name) == 8);
+  static_assert(offsetof(QfParamDesc, type) == 16);
+  static_assert(offsetof(QfParamDesc, default_value) == 24);
+  static_assert(offsetof(QfParamDesc, has_min) == 64);
+  static_assert(offsetof(QfParamDesc, has_max) == 68);
+  static_assert(offsetof(QfParamDesc, min_value) == 72);
+  static_assert(offsetof(QfParamDesc, max_value) == 80);
+  static_assert(offsetof(QfParamDesc, choices) == 88);
+  static_assert(offsetof(QfParamDesc, help) == 96);
+  static_assert(sizeof(QfParamDesc) == 104);
+  // QfParamList
+  static_assert(offsetof(QfParamList, struct_size) == 0);
+  static_assert(offsetof(QfParamList, count) == 8);
+  static_assert(offsetof(QfParamList, names) == 16);
+  static_assert(offsetof(QfParamList, values) == 24);
+  static_assert(sizeof(QfParamList) == 32);
+  // QfTensorInfo
+  static_assert(offsetof(QfTensorInfo, struct_size) == 0);
+  static_assert(offsetof(QfTensorInfo, name) == 8);
+  static_assert(offsetof(QfTensorInfo, shape) == 16);
+  static_assert(offsetof(QfTensorInfo, rank) == 24);
+  static_assert(offsetof(QfTensorInfo, channel_axis) == 32);
+  static_assert(offsetof(QfTensorInfo, num_channels) == 40);
+  static_assert(offsetof(QfTensorInfo, target_dtype) == 48);
+  static_assert(offsetof(QfTensorInfo, per_channel) == 52);
+  static_assert(offsetof(QfTensorInfo, symmetric) == 56);
+  static_assert(offsetof(QfTensorInfo, has_global_range) == 60);
+  static_assert(offsetof(QfTensorInfo, global_min) == 64);
+  static_assert(offsetof(QfTensorInfo, global_max) == 72);
+  static_assert(sizeof(QfTensorInfo) == 80);
+  // QfBatch
+  static_assert(offsetof(QfBatch, struct_size) == 0);
+  static_assert(offsetof(QfBatch, data) == 8);
+  static_assert(offsetof(QfBatch, shape) == 16);
+  static_assert(offsetof(QfBatch, rank) == 24);
+  static_assert(sizeof(QfBatch) == 32);
+  // QfCalibratorDesc
+  static_assert(offsetof(QfCalibratorDesc, struct_size) == 0);
+  static_assert(offsetof(QfCalibratorDesc, name) == 8);
+  static_assert(offsetof(QfCalibratorDesc, help) == 16);
+  static_assert(offsetof(QfCalibratorDesc, params) == 24);
+  static_assert(offsetof(QfCalibratorDesc, num_params) == 32);
+  static_assert(offsetof(QfCalibratorDesc, needs_global_range) == 40);
+  static_assert(offsetof(QfCalibratorDesc, create) == 48);
+  static_assert(offsetof(QfCalibratorDesc, destroy) == 56);
+  static_assert(offsetof(QfCalibratorDesc, observe) == 64);
+  static_assert(offsetof(QfCalibratorDesc, merge) == 72);
+  static_assert(offsetof(QfCalibratorDesc, compute_range) == 80);
+  static_assert(sizeof(QfCalibratorDesc) == 88);
+  // QfMetricDesc
+  static_assert(offsetof(QfMetricDesc, struct_size) == 0);
+  static_assert(offsetof(QfMetricDesc, name) == 8);
+  static_assert(offsetof(QfMetricDesc, help) == 16);
+  static_assert(offsetof(QfMetricDesc, params) == 24);
+  static_assert(offsetof(QfMetricDesc, num_params) == 32);
+  static_assert(offsetof(QfMetricDesc, title) == 40);
+  static_assert(offsetof(QfMetricDesc, higher_is_better) == 48);
+  static_assert(offsetof(QfMetricDesc, aggregation) == 52);
+  static_assert(offsetof(QfMetricDesc, create) == 56);
+  static_assert(offsetof(QfMetricDesc, destroy) == 64);
+  static_assert(offsetof(QfMetricDesc, compute) == 72);
+  static_assert(sizeof(QfMetricDesc) == 80);
+  // QfAssignment
+  static_assert(offsetof(QfAssignment, struct_size) == 0);
+  static_assert(offsetof(QfAssignment, num_tensors) == 8);
+  static_assert(offsetof(QfAssignment, candidate) == 16);
+  static_assert(offsetof(QfAssignment, dtype) == 24);
+  static_assert(sizeof(QfAssignment) == 32);
+  // QfSearchContext
+  static_assert(offsetof(QfSearchContext, struct_size) == 0);
+  static_assert(offsetof(QfSearchContext, host_data) == 8);
+  static_assert(offsetof(QfSearchContext, num_tensors) == 16);
+  static_assert(offsetof(QfSearchContext, tensor_name) == 24);
+  static_assert(offsetof(QfSearchContext, tensor_op_type) == 32);
+  static_assert(offsetof(QfSearchContext, num_candidates) == 40);
+  static_assert(offsetof(QfSearchContext, candidate_name) == 48);
+  static_assert(offsetof(QfSearchContext, allowed_dtypes) == 56);
+  static_assert(offsetof(QfSearchContext, relative_cost) == 64);
+  static_assert(offsetof(QfSearchContext, num_metrics) == 72);
+  static_assert(offsetof(QfSearchContext, metric_name) == 80);
+  static_assert(offsetof(QfSearchContext, metric_higher_is_better) == 88);
+  static_assert(offsetof(QfSearchContext, evaluate) == 96);
+  static_assert(offsetof(QfSearchContext, log_trial) == 104);
+  static_assert(sizeof(QfSearchContext) == 112);
+  // QfSearchDesc
+  static_assert(offsetof(QfSearchDesc, struct_size) == 0);
+  static_assert(offsetof(QfSearchDesc, name) == 8);
+  static_assert(offsetof(QfSearchDesc, help) == 16);
+  static_assert(offsetof(QfSearchDesc, params) == 24);
+  static_assert(offsetof(QfSearchDesc, num_params) == 32);
+  static_assert(offsetof(QfSearchDesc, create) == 40);
+  static_assert(offsetof(QfSearchDesc, destroy) == 48);
+  static_assert(offsetof(QfSearchDesc, run) == 56);
+  static_assert(sizeof(QfSearchDesc) == 64);
+  // QfGraphView
+  static_assert(offsetof(QfGraphView, struct_size) == 0);
+  static_assert(offsetof(QfGraphView, host_data) == 8);
+  static_assert(offsetof(QfGraphView, num_nodes) == 16);
+  static_assert(offsetof(QfGraphView, node_name) == 24);
+  static_assert(offsetof(QfGraphView, node_op_type) == 32);
+  static_assert(offsetof(QfGraphView, node_domain) == 40);
+  static_assert(offsetof(QfGraphView, num_inputs) == 48);
+  static_assert(offsetof(QfGraphView, input_name) == 56);
+  static_assert(offsetof(QfGraphView, num_outputs) == 64);
+  static_assert(offsetof(QfGraphView, output_name) == 72);
+  static_assert(offsetof(QfGraphView, tensor_shape) == 80);
+  static_assert(offsetof(QfGraphView, attr_int) == 88);
+  static_assert(sizeof(QfGraphView) == 96);
+  // QfNodeSupport
+  static_assert(offsetof(QfNodeSupport, struct_size) == 0);
+  static_assert(offsetof(QfNodeSupport, supported) == 4);
+  static_assert(offsetof(QfNodeSupport, num_inputs) == 8);
+  static_assert(offsetof(QfNodeSupport, input_dtypes) == 16);
+  static_assert(offsetof(QfNodeSupport, forced_input_dtype) == 24);
+  static_assert(offsetof(QfNodeSupport, num_outputs) == 32);
+  static_assert(offsetof(QfNodeSupport, output_dtypes) == 40);
+  static_assert(offsetof(QfNodeSupport, forced_output_dtype) == 48);
+  static_assert(offsetof(QfNodeSupport, compensation) == 56);
+  static_assert(offsetof(QfNodeSupport, cost_int8) == 64);
+  static_assert(offsetof(QfNodeSupport, cost_int16) == 72);
+  static_assert(offsetof(QfNodeSupport, cost_float16) == 80);
+  static_assert(offsetof(QfNodeSupport, cost_float32) == 88);
+  static_assert(sizeof(QfNodeSupport) == 96);
+  // QfBackendDesc
+  static_assert(offsetof(QfBackendDesc, struct_size) == 0);
+  static_assert(offsetof(QfBackendDesc, name) == 8);
+  static_assert(offsetof(QfBackendDesc, help) == 16);
+  static_assert(offsetof(QfBackendDesc, params) == 24);
+  static_assert(offsetof(QfBackendDesc, num_params) == 32);
+  static_assert(offsetof(QfBackendDesc, create) == 40);
+  static_assert(offsetof(QfBackendDesc, destroy) == 48);
+  static_assert(offsetof(QfBackendDesc, analyze_node) == 56);
+  static_assert(offsetof(QfBackendDesc, fusion_groups) == 64);
+  static_assert(sizeof(QfBackendDesc) == 72);
+  // QfHost
+  static_assert(offsetof(QfHost, struct_size) == 0);
+  static_assert(offsetof(QfHost, abi_version) == 4);
+  static_assert(offsetof(QfHost, host_data) == 8);
+  static_assert(offsetof(QfHost, log) == 16);
+  static_assert(sizeof(QfHost) == 24);
+  // QfRegistrar
+  static_assert(offsetof(QfRegistrar, struct_size) == 0);
+  static_assert(offsetof(QfRegistrar, host_data) == 8);
+  static_assert(offsetof(QfRegistrar, add_calibrator) == 16);
+  static_assert(offsetof(QfRegistrar, add_metric) == 24);
+  static_assert(offsetof(QfRegistrar, add_search) == 32);
+  static_assert(offsetof(QfRegistrar, add_backend) == 40);
+  static_assert(sizeof(QfRegistrar) == 48);
+  // QfPluginInfo
+  static_assert(offsetof(QfPluginInfo, abi_version) == 0);
+  static_assert(offsetof(QfPluginInfo, struct_size) == 4);
+  static_assert(offsetof(QfPluginInfo, library_name) == 8);
+  static_assert(offsetof(QfPluginInfo, library_version) == 16);
+  static_assert(offsetof(QfPluginInfo, register_fn) == 24);
+  static_assert(sizeof(QfPluginInfo) == 32);
+}  // namespace
+#endif
+
+namespace {
+
+TEST(PluginAbi, ConstantsAreFrozen) {
+  EXPECT_EQ(QF_PLUGIN_ABI_MAJOR, 1);
+  EXPECT_EQ(QF_PLUGIN_ABI_VERSION, (1u << 16) | QF_PLUGIN_ABI_MINOR);
+  EXPECT_STREQ(QF_PLUGIN_ENTRY_SYMBOL, "qf_plugin_info");
+  EXPECT_EQ(QF_STATUS_OK, 0);
+  EXPECT_EQ(QF_STATUS_ERROR, 1);
+  EXPECT_EQ(QF_STATUS_INVALID_ARGUMENT, 2);
+  EXPECT_EQ(QF_STATUS_UNSUPPORTED, 3);
+  EXPECT_EQ(QF_STATUS_OUT_OF_MEMORY, 4);
+  EXPECT_EQ(QF_STATUS_EXCEPTION, 5);
+  EXPECT_EQ(QF_KIND_CALIBRATOR, 1);
+  EXPECT_EQ(QF_KIND_METRIC, 2);
+  EXPECT_EQ(QF_KIND_SEARCH, 3);
+  EXPECT_EQ(QF_KIND_BACKEND, 4);
+  EXPECT_EQ(QF_PARAM_BOOL, 1);
+  EXPECT_EQ(QF_PARAM_INT, 2);
+  EXPECT_EQ(QF_PARAM_FLOAT, 3);
+  EXPECT_EQ(QF_PARAM_STRING, 4);
+  EXPECT_EQ(QF_AGGREGATE_MEAN, 1);
+  EXPECT_EQ(QF_AGGREGATE_MAX, 2);
+  EXPECT_EQ(QF_AGGREGATE_MIN, 3);
+}
+
+TEST(PluginAbi, DTypesMatchOnnxNumbering) {
+  EXPECT_EQ(QF_DTYPE_FLOAT32, static_cast<int>(qf::DType::Float32));
+  EXPECT_EQ(QF_DTYPE_UINT8, static_cast<int>(qf::DType::UInt8));
+  EXPECT_EQ(QF_DTYPE_INT8, static_cast<int>(qf::DType::Int8));
+  EXPECT_EQ(QF_DTYPE_UINT16, static_cast<int>(qf::DType::UInt16));
+  EXPECT_EQ(QF_DTYPE_INT16, static_cast<int>(qf::DType::Int16));
+  EXPECT_EQ(QF_DTYPE_INT32, static_cast<int>(qf::DType::Int32));
+  EXPECT_EQ(QF_DTYPE_FLOAT16, static_cast<int>(qf::DType::Float16));
+  EXPECT_EQ(QF_DTYPE_MASK(QF_DTYPE_INT8), 8u);
+}
+
+}  // namespace
