@@ -5,10 +5,12 @@
 #include <cstring>
 #include <numeric>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/gemm_util.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -454,6 +456,8 @@ std::vector<T> permute_to(const T* src, const std::vector<int>& labels, const Sh
 
 // Two operands, every label distinct within an operand, no broadcast dims, and each label either shared
 // by both operands or in the output: out[batch, m, n] = sum_k A[batch, m, k] * B[batch, k, n].
+// Operands already laid out as [batch, m, k] / [batch, k, m] (and likewise for B) are used in place with
+// the matching transpose flag; float32 runs on the shared single-threaded sgemm.
 template <class T>
 bool einsum_matmul(const EinsumSpec& spec, const Tensor& a, const Tensor& b, T* out) {
   const auto& la = spec.in_labels[0];
@@ -475,41 +479,78 @@ bool einsum_matmul(const EinsumSpec& spec, const Tensor& a, const Tensor& b, T* 
       if (!has(spec.out_labels, l)) return false;
       n.push_back(l);
     }
-  for (size_t d = 0; d < la.size(); ++d) if (a.dim(static_cast<int64_t>(d)) != spec.size[static_cast<size_t>(la[d])]) return false;
-  for (size_t d = 0; d < lb.size(); ++d) if (b.dim(static_cast<int64_t>(d)) != spec.size[static_cast<size_t>(lb[d])]) return false;
+  for (size_t d = 0; d < la.size(); ++d)
+    if (a.dim(static_cast<int64_t>(d)) != spec.size[static_cast<size_t>(la[d])]) return false;
+  for (size_t d = 0; d < lb.size(); ++d)
+    if (b.dim(static_cast<int64_t>(d)) != spec.size[static_cast<size_t>(lb[d])]) return false;
   auto prod = [&](const std::vector<int>& ls) {
     int64_t p = 1;
     for (int l : ls) p *= spec.size[static_cast<size_t>(l)];
     return p;
   };
+  auto concat = [](std::vector<int> x, const std::vector<int>& y, const std::vector<int>& z) {
+    x.insert(x.end(), y.begin(), y.end());
+    x.insert(x.end(), z.begin(), z.end());
+    return x;
+  };
   const int64_t nb = prod(batch), nm = prod(m), nn = prod(n), nk = prod(k);
-  std::vector<int> a_order = batch, b_order = batch, c_order = batch;
-  a_order.insert(a_order.end(), m.begin(), m.end());
-  a_order.insert(a_order.end(), k.begin(), k.end());
-  b_order.insert(b_order.end(), k.begin(), k.end());
-  b_order.insert(b_order.end(), n.begin(), n.end());
-  c_order.insert(c_order.end(), m.begin(), m.end());
-  c_order.insert(c_order.end(), n.begin(), n.end());
-  const std::vector<T> ap = permute_to(a.data<T>(), la, a.shape(), a_order);
-  const std::vector<T> bp = permute_to(b.data<T>(), lb, b.shape(), b_order);
-  std::vector<T> cp(static_cast<size_t>(nb * nm * nn), T(0));
-  parallel_for(0, nb * nm, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, nk * nn)), [&](int64_t lo, int64_t hi) {
-    for (int64_t row = lo; row < hi; ++row) {
-      const int64_t bi = row / nm;
-      const T* arow = ap.data() + row * nk;
-      const T* bmat = bp.data() + bi * nk * nn;
-      T* crow = cp.data() + row * nn;
-      for (int64_t kk = 0; kk < nk; ++kk) {
-        const T av = arow[kk];
-        const T* brow = bmat + kk * nn;
-        for (int64_t j = 0; j < nn; ++j) crow[j] += av * brow[j];
-      }
+  // A as [batch, m, k] or (transposed) [batch, k, m]; permuted copy only when neither layout matches.
+  std::vector<T> a_buf, b_buf;
+  const T* ap = a.data<T>();
+  const T* bp = b.data<T>();
+  bool ta = false, tb = false;
+  const auto a_mk = concat(batch, m, k), b_kn = concat(batch, k, n);
+  if (la == concat(batch, k, m) && std::is_same_v<T, float>) {
+    ta = true;
+  } else if (la != a_mk) {
+    a_buf = permute_to(ap, la, a.shape(), a_mk);
+    ap = a_buf.data();
+  }
+  if (lb == concat(batch, n, k) && std::is_same_v<T, float>) {
+    tb = true;
+  } else if (lb != b_kn) {
+    b_buf = permute_to(bp, lb, b.shape(), b_kn);
+    bp = b_buf.data();
+  }
+  const std::vector<int> c_order = concat(batch, m, n);
+  const bool direct = c_order == spec.out_labels;
+  std::vector<T> c_buf;
+  if (!direct) c_buf.resize(static_cast<size_t>(nb * nm * nn));
+  T* cp = direct ? out : c_buf.data();
+  if constexpr (std::is_same_v<T, float>) {
+    const int64_t lda = ta ? nm : nk, ldb = tb ? nk : nn;
+    if (nb == 1) {
+      gemm::sgemm_parallel(ta, tb, nm, nn, nk, 1.f, ap, lda, bp, ldb, 0.f, cp, nn);
+    } else {
+      const int64_t grain = std::max<int64_t>(1, 200000 / std::max<int64_t>(1, 2 * nm * nn * nk));
+      parallel_for(0, nb, grain, [&](int64_t lo, int64_t hi) {
+        for (int64_t bi = lo; bi < hi; ++bi)
+          gemm::sgemm(ta, tb, nm, nn, nk, 1.f, ap + bi * nm * nk, lda, bp + bi * nk * nn, ldb, 0.f, cp + bi * nm * nn,
+                      nn);
+      });
     }
-  });
-  Shape c_shape;
-  for (int l : c_order) c_shape.push_back(spec.size[static_cast<size_t>(l)]);
-  const std::vector<T> res = permute_to(cp.data(), c_order, c_shape, spec.out_labels);
-  std::copy(res.begin(), res.end(), out);
+  } else {
+    std::fill(cp, cp + nb * nm * nn, T(0));
+    parallel_for(0, nb * nm, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, nk * nn)), [&](int64_t lo, int64_t hi) {
+      for (int64_t row = lo; row < hi; ++row) {
+        const int64_t bi = row / nm;
+        const T* arow = ap + row * nk;
+        const T* bmat = bp + bi * nk * nn;
+        T* crow = cp + row * nn;
+        for (int64_t kk = 0; kk < nk; ++kk) {
+          const T av = arow[kk];
+          const T* brow = bmat + kk * nn;
+          for (int64_t j = 0; j < nn; ++j) crow[j] += av * brow[j];
+        }
+      }
+    });
+  }
+  if (!direct) {
+    Shape c_shape;
+    for (int l : c_order) c_shape.push_back(spec.size[static_cast<size_t>(l)]);
+    const std::vector<T> res = permute_to(cp, c_order, c_shape, spec.out_labels);
+    std::copy(res.begin(), res.end(), out);
+  }
   return true;
 }
 

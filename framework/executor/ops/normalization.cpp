@@ -36,6 +36,33 @@ void dispatch_float(OpContext& ctx, const Tensor& x, Fn&& fn) {
   }
 }
 
+// Sums with independent lanes so the loops vectorise; the tail has its own accumulator (folding it
+// into a lane makes GCC emit an in-order scalar reduction).
+template <class T> T lane_sum(const T* x, int64_t n) {
+  constexpr int kLanes = 16;
+  T lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
+  T tail = 0;
+  for (; i < n; ++i) tail += x[i];
+  for (int j = 0; j < kLanes; ++j) tail += lanes[j];
+  return tail;
+}
+
+// Sum of (x - mean)^2.
+template <class T> T lane_sq_dev(const T* x, int64_t n, T mean) {
+  constexpr int kLanes = 16;
+  T lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += (x[i + j] - mean) * (x[i + j] - mean);
+  T tail = 0;
+  for (; i < n; ++i) tail += (x[i] - mean) * (x[i] - mean);
+  for (int j = 0; j < kLanes; ++j) tail += lanes[j];
+  return tail;
+}
+
 int64_t axis_or_fail(OpContext& ctx, int64_t axis, int64_t rank) {
   try {
     return normalize_axis(axis, rank);
@@ -140,12 +167,10 @@ void instancenorm_kernel(OpContext& ctx) {
     parallel_for(0, n * c, grain, [&](int64_t lo, int64_t hi) {
       for (int64_t p = lo; p < hi; ++p) {
         const T* src = xp + p * spatial;
-        double s = 0, sq = 0;
-        for (int64_t i = 0; i < spatial; ++i) s += src[i];
-        const double m = s / static_cast<double>(spatial);
-        for (int64_t i = 0; i < spatial; ++i) sq += (src[i] - m) * (src[i] - m);
+        const T m = lane_sum(src, spatial) / static_cast<T>(spatial);
+        const double sq = lane_sq_dev(src, spatial, m);
         const double k = scale[static_cast<size_t>(p % c)] / std::sqrt(sq / static_cast<double>(spatial) + eps);
-        const T a = static_cast<T>(k), b = static_cast<T>(bias[static_cast<size_t>(p % c)] - m * k);
+        const T a = static_cast<T>(k), b = static_cast<T>(bias[static_cast<size_t>(p % c)] - static_cast<double>(m) * k);
         T* dst = yp + p * spatial;
         for (int64_t i = 0; i < spatial; ++i) dst[i] = src[i] * a + b;
       }
@@ -223,24 +248,11 @@ void layernorm_kernel(OpContext& ctx) {
       for (int64_t o = lo; o < hi; ++o) {
         const T* src = xp + o * d;
         T* dst = yp + o * d;
-        // Two passes (mean, then centred squares) with several lanes so the sums vectorise.
-        constexpr int kLanes = 8;
-        T lanes[kLanes] = {};
-        int64_t i = 0;
-        for (; i + kLanes <= d; i += kLanes)
-          for (int j = 0; j < kLanes; ++j) lanes[j] += src[i + j];
-        for (; i < d; ++i) lanes[0] += src[i];
-        T sum = 0;
-        for (T l : lanes) sum += l;
-        const T mean = sum / static_cast<T>(d);
-        T sq_lanes[kLanes] = {};
-        for (i = 0; i + kLanes <= d; i += kLanes)
-          for (int j = 0; j < kLanes; ++j) sq_lanes[j] += (src[i + j] - mean) * (src[i + j] - mean);
-        for (; i < d; ++i) sq_lanes[0] += (src[i] - mean) * (src[i] - mean);
-        T sq = 0;
-        for (T l : sq_lanes) sq += l;
+        // Two passes (mean, then centred squares) for accuracy.
+        const T mean = lane_sum(src, d) / static_cast<T>(d);
+        const T sq = lane_sq_dev(src, d, mean);
         const T inv = T(1) / std::sqrt(sq / static_cast<T>(d) + static_cast<T>(eps));
-        for (i = 0; i < d; ++i) dst[i] = (src[i] - mean) * inv * sp[i] + bp[i];
+        for (int64_t i = 0; i < d; ++i) dst[i] = (src[i] - mean) * inv * sp[i] + bp[i];
         if (mean_p) mean_p[o] = mean;
         if (inv_p) inv_p[o] = inv;
       }

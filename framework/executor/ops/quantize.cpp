@@ -167,10 +167,23 @@ void dynamic_quantize_kernel(OpContext& ctx) {
   if (x_in.dtype() != DType::Float32) ctx.fail("unsupported input type " + dtype_name(x_in.dtype()));
   const float* x = x_in.data<float>();
   const int64_t n = x_in.numel();
+  // Lane-wise min/max (vectorises); the range always includes 0.
+  constexpr int kLanes = 16;
+  float lo[kLanes] = {}, hi[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
+      hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+    }
   float mn = 0.0f, mx = 0.0f;
-  for (int64_t i = 0; i < n; ++i) {
+  for (; i < n; ++i) {
     mn = x[i] < mn ? x[i] : mn;
     mx = x[i] > mx ? x[i] : mx;
+  }
+  for (int j = 0; j < kLanes; ++j) {
+    mn = lo[j] < mn ? lo[j] : mn;
+    mx = hi[j] > mx ? hi[j] : mx;
   }
   const float scale = (mx - mn) / 255.0f;
   float zp = 0.0f;

@@ -212,8 +212,9 @@ void run_reduce(const ReducePlan& p, const T* in, T* out) {
   }
   const int64_t red = p.red, inner = p.inner;
   if (inner == 1) {
-    // Contiguous rows: several independent accumulators let the compiler vectorise the loop.
-    constexpr int kLanes = 8;
+    // Contiguous rows: independent lane accumulators let the compiler vectorise the loop. The tail
+    // goes to its own accumulator: folding it into a lane makes GCC emit an in-order scalar reduction.
+    constexpr int kLanes = 16;
     const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, red));
     parallel_for(0, p.outer, grain, [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) {
@@ -223,9 +224,10 @@ void run_reduce(const ReducePlan& p, const T* in, T* out) {
         int64_t r = 0;
         for (; r + kLanes <= red; r += kLanes)
           for (int j = 0; j < kLanes; ++j) Op::add(lanes[j], row[r + j]);
-        for (; r < red; ++r) Op::add(lanes[0], row[r]);
-        for (int j = 1; j < kLanes; ++j) Op::merge(lanes[0], lanes[j]);
-        out[o] = Op::finish(lanes[0], red);
+        Acc tail = Op::init();
+        for (; r < red; ++r) Op::add(tail, row[r]);
+        for (int j = 0; j < kLanes; ++j) Op::merge(tail, lanes[j]);
+        out[o] = Op::finish(tail, red);
       }
     });
     return;
@@ -343,9 +345,12 @@ void run_arg(const T* in, int64_t* out, int64_t outer, int64_t red, int64_t inne
       for (int64_t i = 0; i < inner; ++i) { best[static_cast<size_t>(i)] = to_acc(base[i]); dst[i] = 0; }
       for (int64_t r = 1; r < red; ++r) {
         const T* row = base + r * inner;
-        for (int64_t i = 0; i < inner; ++i) {
+        AccOf<T>* bp = best.data();
+        for (int64_t i = 0; i < inner; ++i) {  // branch-free select so the column loop vectorises
           const AccOf<T> v = to_acc(row[i]);
-          if (better(v, best[static_cast<size_t>(i)])) { best[static_cast<size_t>(i)] = v; dst[i] = r; }
+          const bool take = better(v, bp[i]);
+          bp[i] = take ? v : bp[i];
+          dst[i] = take ? r : dst[i];
         }
       }
     }

@@ -8,6 +8,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -47,16 +48,52 @@ template <class T> inline T exp_t(T x) {
   else return std::exp(x);
 }
 
+// Lane-wise max and sum so the loops vectorise; the tail uses its own accumulator (folding it into a
+// lane makes GCC fall back to an in-order scalar reduction).
 template <class T> T row_max(const T* x, int64_t n) {
-  constexpr int kLanes = 8;
+  constexpr int kLanes = 16;
   T lanes[kLanes];
   for (auto& l : lanes) l = -std::numeric_limits<T>::infinity();
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int j = 0; j < kLanes; ++j) lanes[j] = x[i + j] > lanes[j] ? x[i + j] : lanes[j];
-  for (; i < n; ++i) lanes[0] = x[i] > lanes[0] ? x[i] : lanes[0];
-  for (int j = 1; j < kLanes; ++j) lanes[0] = lanes[j] > lanes[0] ? lanes[j] : lanes[0];
-  return lanes[0];
+  T tail = -std::numeric_limits<T>::infinity();
+  for (; i < n; ++i) tail = x[i] > tail ? x[i] : tail;
+  for (int j = 0; j < kLanes; ++j) tail = lanes[j] > tail ? lanes[j] : tail;
+  return tail;
+}
+
+// float: GCC does not vectorise a `?:` max reduction, so spell it with a generic vector type.
+template <> float row_max<float>(const float* x, int64_t n) {
+  typedef float V8 __attribute__((vector_size(32)));
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  V8 acc0 = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
+  V8 acc1 = acc0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    V8 a, b;
+    std::memcpy(&a, x + i, sizeof a);
+    std::memcpy(&b, x + i + 8, sizeof b);
+    acc0 = a > acc0 ? a : acc0;
+    acc1 = b > acc1 ? b : acc1;
+  }
+  acc0 = acc1 > acc0 ? acc1 : acc0;
+  float m = kNegInf;
+  for (int j = 0; j < 8; ++j) m = acc0[j] > m ? acc0[j] : m;
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+template <class T> T row_sum(const T* x, int64_t n) {
+  constexpr int kLanes = 16;
+  T lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
+  T tail = 0;
+  for (; i < n; ++i) tail += x[i];
+  for (int j = 0; j < kLanes; ++j) tail += lanes[j];
+  return tail;
 }
 
 template <Mode M, class T> void contiguous_row(const T* x, T* y, int64_t n) {
@@ -68,17 +105,13 @@ template <Mode M, class T> void contiguous_row(const T* x, T* y, int64_t n) {
     y[best] = T(1);
   } else {
     const T mx = row_max(x, n);
-    T sum = 0;
+    // exp into y first (a plain map that vectorises), then sum it.
+    for (int64_t i = 0; i < n; ++i) y[i] = exp_t(x[i] - mx);
+    const T sum = row_sum(y, n);
     if constexpr (M == Mode::Softmax) {
-      for (int64_t i = 0; i < n; ++i) {
-        const T e = exp_t(x[i] - mx);
-        y[i] = e;
-        sum += e;
-      }
       const T inv = T(1) / sum;
       for (int64_t i = 0; i < n; ++i) y[i] *= inv;
     } else {
-      for (int64_t i = 0; i < n; ++i) sum += exp_t(x[i] - mx);
       const T shift = mx + std::log(sum);
       for (int64_t i = 0; i < n; ++i) y[i] = x[i] - shift;
     }
