@@ -26,6 +26,13 @@ const OpRegistry& OpRegistry::builtin() {
     register_controlflow_ops(r);
     register_rnn_ops(r);
     register_misc_ops(r);
+    register_loss_ops(r);
+    register_nn_extra_ops(r);
+    register_detection_ops(r);
+    register_signal_ops(r);
+    register_text_ops(r);
+    register_qlinear_ops(r);
+    register_optimizer_ops(r);
     return r;
   }();
   return registry;

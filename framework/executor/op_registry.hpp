@@ -54,5 +54,12 @@ void register_controlflow_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_misc_ops(OpRegistry& r);
 void register_grid_sample_ops(OpRegistry& r);
+void register_loss_ops(OpRegistry& r);
+void register_nn_extra_ops(OpRegistry& r);
+void register_detection_ops(OpRegistry& r);
+void register_signal_ops(OpRegistry& r);
+void register_text_ops(OpRegistry& r);
+void register_qlinear_ops(OpRegistry& r);
+void register_optimizer_ops(OpRegistry& r);
 
 }  // namespace qf
