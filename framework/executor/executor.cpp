@@ -214,8 +214,12 @@ struct Executor::Impl {
     for (const ValueInfo* vi : g.runtime_inputs()) {
       auto it = inputs.find(vi->name);
       if (it == inputs.end()) throw Error("input '" + vi->name + "' is missing (expected " + describe_expected(*vi) + ")");
-      check_input(*vi, it->second);
-      produce(vi->name, it->second, scope, hooks);
+      Tensor value = it->second;
+      // A one-element [1] tensor fed to a declared scalar is accepted as that scalar, as ONNX Runtime does
+      // (Silero VAD's own demo feeds `sr` this way).
+      if (vi->shape && vi->shape->empty() && value.rank() == 1 && value.numel() == 1) value = value.reshaped({});
+      check_input(*vi, value);
+      produce(vi->name, value, scope, hooks);
     }
     for (const auto& [name, t] : inputs) {
       const ValueInfo* vi = g.find_value_info(name);
