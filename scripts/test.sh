@@ -11,5 +11,5 @@ cmake --build --preset release -j "$JOBS"
 ctest --preset release -j "$JOBS" --timeout 900
 
 cmake --preset asan >/dev/null
-cmake --build --preset asan -j "$JOBS" --target qforge_unit_tests qforge
+cmake --build --preset asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$JOBS" --timeout 900
