@@ -39,8 +39,9 @@ std::vector<std::string> split_list(const std::string& s) {
 
 // "--metric-param mre.epsilon=1e-6": the value is JSON when it parses as JSON, else a string.
 void add_metric_param(const std::string& spec, std::map<std::string, nlohmann::json>& params) {
-  const size_t dot = spec.find('.');
+  // Metric names may be dotted (acme.psnr); parameter names never are, so the key follows the last dot.
   const size_t eq = spec.find('=');
+  const size_t dot = eq == std::string::npos ? std::string::npos : spec.rfind('.', eq);
   if (dot == std::string::npos || eq == std::string::npos || dot > eq || dot == 0 || eq == dot + 1)
     throw UsageError("--metric-param '" + spec + "': expected METRIC.KEY=VALUE");
   const std::string metric = plugin::canonical_metric_name(spec.substr(0, dot));
