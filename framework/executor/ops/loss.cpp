@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/elementwise_common.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -127,8 +128,8 @@ void loss_typed(OpContext& ctx, const Tensor& scores, const Tensor& labels, cons
           for (int64_t d = 0; d < g.d; ++d) ys[c * g.d + d] = xs[c * g.d + d] - acc[d];
         std::fill(acc.begin(), acc.end(), T(0));
         for (int64_t c = 0; c < g.c; ++c)
-          for (int64_t d = 0; d < g.d; ++d) acc[d] += std::exp(ys[c * g.d + d]);
-        for (int64_t d = 0; d < g.d; ++d) acc[d] = std::log(acc[d]);
+          for (int64_t d = 0; d < g.d; ++d) acc[d] += ew::math::exp(ys[c * g.d + d]);
+        for (int64_t d = 0; d < g.d; ++d) acc[d] = ew::math::log(acc[d]);
         for (int64_t c = 0; c < g.c; ++c)
           for (int64_t d = 0; d < g.d; ++d) ys[c * g.d + d] -= acc[d];
       }
