@@ -1,5 +1,6 @@
 // Signal processing: DFT, STFT, window generators (Hann, Hamming, Blackman) and MelWeightMatrix.
-// Transforms run in double: radix-2 FFT for power-of-two lengths, a table-driven direct DFT otherwise.
+// Transforms run in double: radix-2 FFT for power-of-two lengths, Bluestein's algorithm (or a direct DFT
+// when short) otherwise.
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -16,26 +17,80 @@ namespace {
 
 using cplx = std::complex<double>;
 
-// A reusable transform plan for one length and direction.
+// In-place radix-2 FFT of length n (a power of two) with twiddle[k] = exp(sign * 2 pi i k / n).
+void fft_pow2(cplx* data, int64_t n, const std::vector<cplx>& twiddle) {
+  for (int64_t i = 1, j = 0; i < n; ++i) {  // bit-reversal permutation
+    int64_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(data[i], data[j]);
+  }
+  for (int64_t len = 2; len <= n; len <<= 1) {
+    const int64_t step = n / len, half = len / 2;
+    for (int64_t i = 0; i < n; i += len)
+      for (int64_t k = 0; k < half; ++k) {
+        const cplx w = twiddle[static_cast<size_t>(k * step)];
+        const cplx u = data[i + k], v = data[i + k + half] * w;
+        data[i + k] = u + v;
+        data[i + k + half] = u - v;
+      }
+  }
+}
+
+std::vector<cplx> twiddles(int64_t n, double sign) {
+  std::vector<cplx> t(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    const double a = sign * 2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(n);
+    t[static_cast<size_t>(k)] = cplx(std::cos(a), std::sin(a));
+  }
+  return t;
+}
+
+// A reusable transform plan for one length and direction: radix-2 for powers of two, a direct DFT for
+// short other lengths, Bluestein's chirp-z (a power-of-two convolution) for long ones.
 class DftPlan {
  public:
   DftPlan(int64_t n, bool inverse) : n_(n), inverse_(inverse) {
-    pow2_ = n > 0 && (n & (n - 1)) == 0;
     const double sign = inverse ? 1.0 : -1.0;
-    twiddle_.resize(static_cast<size_t>(n));
-    for (int64_t k = 0; k < n; ++k) {
-      const double a = sign * 2.0 * std::numbers::pi * static_cast<double>(k) / static_cast<double>(n);
-      twiddle_[static_cast<size_t>(k)] = cplx(std::cos(a), std::sin(a));
+    if (n < 1) return;
+    twiddle_ = twiddles(n, sign);
+    if ((n & (n - 1)) == 0) {
+      kind_ = Kind::Pow2;
+    } else if (n < 64) {
+      kind_ = Kind::Direct;
+    } else {
+      kind_ = Kind::Bluestein;
+      m_ = 1;
+      while (m_ < 2 * n - 1) m_ <<= 1;
+      fwd_m_ = twiddles(m_, -1.0);
+      inv_m_ = twiddles(m_, 1.0);
+      // chirp[k] = exp(sign * pi i k^2 / n); k^2 is reduced mod 2n to keep the angle exact.
+      chirp_.resize(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t k2 = (k * k) % (2 * n);
+        const double a = sign * std::numbers::pi * static_cast<double>(k2) / static_cast<double>(n);
+        chirp_[static_cast<size_t>(k)] = cplx(std::cos(a), std::sin(a));
+      }
+      kernel_fft_.assign(static_cast<size_t>(m_), cplx(0.0));
+      kernel_fft_[0] = std::conj(chirp_[0]);
+      for (int64_t k = 1; k < n; ++k)
+        kernel_fft_[static_cast<size_t>(k)] = kernel_fft_[static_cast<size_t>(m_ - k)] =
+            std::conj(chirp_[static_cast<size_t>(k)]);
+      fft_pow2(kernel_fft_.data(), m_, fwd_m_);
     }
   }
 
-  // Transforms `data` (length n) in place; `scratch` must hold n values. The inverse is scaled by 1/n.
+  // Scratch values run() needs.
+  int64_t scratch_size() const { return kind_ == Kind::Bluestein ? m_ : n_; }
+
+  // Transforms `data` (length n) in place; the inverse is scaled by 1/n.
   void run(cplx* data, cplx* scratch) const {
     if (n_ <= 1) return;
-    if (pow2_)
-      fft_pow2(data);
-    else
-      direct(data, scratch);
+    switch (kind_) {
+      case Kind::Pow2: fft_pow2(data, n_, twiddle_); break;
+      case Kind::Direct: direct(data, scratch); break;
+      case Kind::Bluestein: bluestein(data, scratch); break;
+    }
     if (inverse_) {
       const double s = 1.0 / static_cast<double>(n_);
       for (int64_t i = 0; i < n_; ++i) data[i] *= s;
@@ -43,6 +98,8 @@ class DftPlan {
   }
 
  private:
+  enum class Kind { Pow2, Direct, Bluestein };
+
   void direct(cplx* data, cplx* scratch) const {
     for (int64_t k = 0; k < n_; ++k) {
       cplx acc = 0.0;
@@ -57,29 +114,22 @@ class DftPlan {
     std::copy(scratch, scratch + n_, data);
   }
 
-  void fft_pow2(cplx* data) const {
-    for (int64_t i = 1, j = 0; i < n_; ++i) {  // bit-reversal permutation
-      int64_t bit = n_ >> 1;
-      for (; j & bit; bit >>= 1) j ^= bit;
-      j ^= bit;
-      if (i < j) std::swap(data[i], data[j]);
-    }
-    for (int64_t len = 2; len <= n_; len <<= 1) {
-      const int64_t step = n_ / len;
-      for (int64_t i = 0; i < n_; i += len)
-        for (int64_t k = 0; k < len / 2; ++k) {
-          const cplx w = twiddle_[static_cast<size_t>(k * step)];
-          const cplx u = data[i + k], v = data[i + k + len / 2] * w;
-          data[i + k] = u + v;
-          data[i + k + len / 2] = u - v;
-        }
-    }
+  // X_k = chirp_k * sum_j (x_j chirp_j) conj(chirp_{k-j}): a circular convolution of length m.
+  void bluestein(cplx* data, cplx* a) const {
+    for (int64_t k = 0; k < n_; ++k) a[k] = data[k] * chirp_[static_cast<size_t>(k)];
+    std::fill(a + n_, a + m_, cplx(0.0));
+    fft_pow2(a, m_, fwd_m_);
+    for (int64_t k = 0; k < m_; ++k) a[k] *= kernel_fft_[static_cast<size_t>(k)];
+    fft_pow2(a, m_, inv_m_);
+    const double s = 1.0 / static_cast<double>(m_);
+    for (int64_t k = 0; k < n_; ++k) data[k] = a[k] * s * chirp_[static_cast<size_t>(k)];
   }
 
   int64_t n_;
   bool inverse_;
-  bool pow2_ = false;
-  std::vector<cplx> twiddle_;
+  Kind kind_ = Kind::Direct;
+  int64_t m_ = 0;
+  std::vector<cplx> twiddle_, fwd_m_, inv_m_, chirp_, kernel_fft_;
 };
 
 // Reads element i of a float tensor as double.
@@ -121,7 +171,8 @@ void dft_typed(OpContext& ctx, const Tensor& x, int64_t axis, int64_t length, bo
   const int64_t lines = outer * inner;
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, length * length / 16 + length));
   parallel_for(0, lines, grain, [&](int64_t l0, int64_t l1) {
-    std::vector<cplx> buf(static_cast<size_t>(std::max<int64_t>(length, 1))), scratch(buf.size());
+    std::vector<cplx> buf(static_cast<size_t>(std::max<int64_t>(length, 1)));
+    std::vector<cplx> scratch(static_cast<size_t>(std::max<int64_t>(plan.scratch_size(), 1)));
     for (int64_t line = l0; line < l1; ++line) {
       const int64_t o = line / inner, i = line % inner;
       const T* s = src + (o * in_len * inner + i) * comps;
@@ -145,7 +196,10 @@ void dft(OpContext& ctx) {
   const int64_t rank = x.rank();
   if (rank < 2 || (x.shape().back() != 1 && x.shape().back() != 2))
     ctx.fail("input must end in a dimension of 1 (real) or 2 (complex), got " + shape_str(x.shape()));
-  const int64_t axis = ctx.attr_int("axis", 1) < 0 ? ctx.attr_int("axis", 1) + rank : ctx.attr_int("axis", 1);
+  // Opset 20 moved axis to input 2 (default -2, the last signal dimension).
+  int64_t axis = ctx.attr_int("axis", 1);
+  if (ctx.opset() >= 20) axis = ctx.has_input(2) ? scalar_int(ctx, 2, "axis") : -2;
+  if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank - 1) ctx.fail("axis is out of range for input " + shape_str(x.shape()));
   const bool inverse = ctx.attr_int("inverse", 0) != 0;
   const bool onesided = ctx.attr_int("onesided", 0) != 0;
@@ -185,7 +239,8 @@ void stft_typed(OpContext& ctx, const Tensor& signal, int64_t step, const Tensor
   T* dst = out.data<T>();
   const DftPlan plan(frame_length, false);
   parallel_for(0, batch * frames, 8, [&](int64_t f0, int64_t f1) {
-    std::vector<cplx> buf(static_cast<size_t>(frame_length)), scratch(buf.size());
+    std::vector<cplx> buf(static_cast<size_t>(frame_length));
+    std::vector<cplx> scratch(static_cast<size_t>(plan.scratch_size()));
     for (int64_t bf = f0; bf < f1; ++bf) {
       const int64_t b = bf / frames, f = bf % frames;
       const T* s = src + (b * sig_len + f * step) * comps;
