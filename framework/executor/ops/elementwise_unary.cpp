@@ -1,6 +1,5 @@
 // Unary elementwise math ops (Abs, Exp, Sin, Floor, Round, IsNaN, ...) plus Identity and inference Dropout.
 #include <cmath>
-#include <limits>
 
 #include "executor/op_registry.hpp"
 #include "executor/ops/elementwise_common.hpp"

@@ -1,5 +1,4 @@
 // Comparisons (Equal, Greater, Less, ...), boolean logic (And, Or, Xor, Not) and Where.
-#include <cstring>
 
 #include "executor/op_registry.hpp"
 #include "executor/ops/elementwise_common.hpp"
