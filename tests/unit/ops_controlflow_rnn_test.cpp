@@ -9,68 +9,12 @@
 
 #include "executor/op_context.hpp"
 #include "executor/op_registry.hpp"
+#include "op_test_util.hpp"
 
 namespace qf {
 namespace {
 
-const OpKernel& kernel(const std::string& op, int64_t opset) {
-  const OpEntry* e = OpRegistry::builtin().find("", op, opset);
-  if (!e) throw Error("no kernel for " + op);
-  return e->kernel;
-}
-
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Float;
-  a.f = v;
-  return a;
-}
-Attribute string_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::String;
-  a.s = v;
-  return a;
-}
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute graph_attr(const std::string& name, std::shared_ptr<Graph> g) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Graph;
-  a.g = std::move(g);
-  return a;
-}
-
-Node make_node(const std::string& op, size_t num_outputs, std::vector<Attribute> attrs) {
-  Node n;
-  n.name = "n";
-  n.op_type = op;
-  for (size_t i = 0; i < num_outputs; ++i) n.outputs.push_back("out" + std::to_string(i));
-  n.attributes = std::move(attrs);
-  return n;
-}
-
-std::shared_ptr<Graph> graph_with(size_t inputs, size_t outputs) {
-  auto g = std::make_shared<Graph>();
-  for (size_t i = 0; i < inputs; ++i) g->inputs.push_back(ValueInfo{"in" + std::to_string(i), DType::Float32, {}, ""});
-  for (size_t i = 0; i < outputs; ++i)
-    g->outputs.push_back(ValueInfo{"out" + std::to_string(i), DType::Float32, {}, ""});
-  return g;
-}
+using namespace test;
 
 std::vector<float> random_values(size_t n, uint32_t seed, float scale = 0.5f) {
   std::mt19937 gen(seed);
@@ -78,11 +22,6 @@ std::vector<float> random_values(size_t n, uint32_t seed, float scale = 0.5f) {
   std::vector<float> v(n);
   for (float& x : v) x = dist(gen);
   return v;
-}
-
-void expect_near_all(const Tensor& t, const std::vector<float>& expected, float tol = 1e-5f) {
-  ASSERT_EQ(t.numel(), static_cast<int64_t>(expected.size()));
-  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(t.data<float>()[i], expected[i], tol) << "at " << i;
 }
 
 float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
@@ -261,7 +200,7 @@ TEST(Recurrent, LstmBidirectionalWithPeepholesAndLengths) {
   Tensor h0 = Tensor::from_vector<float>({2, c.batch, H}, c.h0);
   Tensor c0 = Tensor::from_vector<float>({2, c.batch, H}, c.c0);
   Tensor p = Tensor::from_vector<float>({2, 3 * H}, c.p);
-  Node n = make_node("LSTM", 3, {int_attr("hidden_size", H), string_attr("direction", "bidirectional")});
+  Node n = make_node("LSTM", 3, {int_attr("hidden_size", H), str_attr("direction", "bidirectional")});
   OpContext ctx(n, 14, {&x, &w, &r, &b, &lens, &h0, &c0, &p}, nullptr);
   kernel("LSTM", 14)(ctx);
 
@@ -288,7 +227,7 @@ TEST(Recurrent, LstmBatchOneLayoutOneReverse) {
   Tensor r = Tensor::from_vector<float>({1, G, H}, c.r);
   Tensor b = Tensor::from_vector<float>({1, 2 * G}, c.b);
   Tensor h0 = Tensor::from_vector<float>({1, 1, H}, c.h0);
-  Node n = make_node("LSTM", 3, {string_attr("direction", "reverse"), int_attr("layout", 1)});
+  Node n = make_node("LSTM", 3, {str_attr("direction", "reverse"), int_attr("layout", 1)});
   OpContext ctx(n, 14, {&x, &w, &r, &b, nullptr, &h0}, nullptr);
   kernel("LSTM", 14)(ctx);
   std::vector<float> y(static_cast<size_t>(c.seq * H), 0.f), yh(static_cast<size_t>(H)), yc(yh.size());
@@ -415,7 +354,7 @@ TEST(GridSample, BilinearNearestAndPadding) {
   Tensor grid = Tensor::from_vector<float>({1, 1, 3, 2}, {0.f, 0.f, -1.f, -1.f, 2.f, 0.f});
   auto run = [&](const std::string& mode, const std::string& padding, int align) {
     Node n = make_node("GridSample", 1,
-                       {string_attr("mode", mode), string_attr("padding_mode", padding), int_attr("align_corners", align)});
+                       {str_attr("mode", mode), str_attr("padding_mode", padding), int_attr("align_corners", align)});
     OpContext ctx(n, 16, {&x, &grid}, nullptr);
     kernel("GridSample", 16)(ctx);
     EXPECT_EQ(ctx.outputs()[0].shape(), (Shape{1, 1, 1, 3}));
@@ -436,7 +375,7 @@ TEST(GridSample, BicubicReproducesConstantImage) {
   Tensor x(DType::Float32, {1, 2, 3, 3});
   for (int i = 0; i < 18; ++i) x.data<float>()[i] = i < 9 ? 2.f : -1.f;
   Tensor grid = Tensor::from_vector<float>({1, 1, 2, 2}, {0.1f, -0.3f, 0.7f, 0.2f});
-  Node n = make_node("GridSample", 1, {string_attr("mode", "bicubic"), string_attr("padding_mode", "border")});
+  Node n = make_node("GridSample", 1, {str_attr("mode", "bicubic"), str_attr("padding_mode", "border")});
   OpContext ctx(n, 16, {&x, &grid}, nullptr);
   kernel("GridSample", 16)(ctx);
   expect_near_all(ctx.outputs()[0], {2.f, 2.f, -1.f, -1.f});

@@ -7,53 +7,12 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "op_test_util.hpp"
 
 namespace qf {
 namespace {
 
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Float;
-  a.f = v;
-  return a;
-}
-Attribute string_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::String;
-  a.s = v;
-  return a;
-}
-
-std::vector<Tensor> run(const std::string& op, std::vector<Attribute> attrs, std::vector<const Tensor*> inputs,
-                        int64_t opset = 17, size_t outputs = 1) {
-  Node n;
-  n.name = "test";
-  n.op_type = op;
-  for (size_t i = 0; i < inputs.size(); ++i) n.inputs.push_back(inputs[i] ? "in" + std::to_string(i) : "");
-  for (size_t i = 0; i < outputs; ++i) n.outputs.push_back("out" + std::to_string(i));
-  n.attributes = std::move(attrs);
-  const OpEntry* e = OpRegistry::builtin().find("", op, opset);
-  EXPECT_NE(e, nullptr) << op;
-  OpContext ctx(n, opset, inputs, nullptr);
-  e->kernel(ctx);
-  return ctx.outputs();
-}
+using namespace test;
 
 Tensor random_tensor(Shape shape, std::mt19937& rng) {
   Tensor t(DType::Float32, std::move(shape));
@@ -130,7 +89,7 @@ TEST(ConvOp, FastPathsMatchReference) {
                                     ints_attr("pads", {p.pt, p.pl, p.pb, p.pr}), int_attr("group", p.group)};
     std::vector<const Tensor*> ins = {&x, &w};
     if (p.bias) ins.push_back(&b);
-    const auto out = run("Conv", attrs, ins);
+    const auto out = run_op("Conv", 17, ins, attrs);
     SCOPED_TRACE("case c=" + std::to_string(p.c) + " m=" + std::to_string(p.m) + " k=" + std::to_string(p.kh) +
                  " group=" + std::to_string(p.group));
     expect_close(out[0], reference_conv2d(p, x, w, p.bias ? &b : nullptr));
@@ -142,7 +101,7 @@ TEST(ConvOp, OneDimensionalMatchesTwoDimensional) {
   const Tensor x = random_tensor({2, 3, 1, 20}, rng);
   const Tensor w = random_tensor({4, 3, 1, 3}, rng);
   const Tensor x1 = x.reshaped({2, 3, 20}), w1 = w.reshaped({4, 3, 3});
-  const auto y1 = run("Conv", {ints_attr("strides", {2}), ints_attr("pads", {1, 2})}, {&x1, &w1});
+  const auto y1 = run_op("Conv", 17, {&x1, &w1}, {ints_attr("strides", {2}), ints_attr("pads", {1, 2})});
   const Conv2dCase p{2, 3, 1, 20, 4, 1, 3, 1, 1, 2, 1, 1, 0, 1, 0, 2, false};
   expect_close(y1[0].reshaped(reference_conv2d(p, x, w, nullptr).shape()), reference_conv2d(p, x, w, nullptr));
 }
@@ -152,7 +111,7 @@ TEST(ConvOp, ThreeDimensionalAgainstHandValue) {
   Tensor x(DType::Float32, {1, 1, 3, 3, 3});
   Tensor w(DType::Float32, {1, 1, 3, 3, 3});
   for (int64_t i = 0; i < 27; ++i) x.data<float>()[i] = w.data<float>()[i] = 1.f;
-  const auto y = run("Conv", {ints_attr("pads", {1, 1, 1, 1, 1, 1})}, {&x, &w});
+  const auto y = run_op("Conv", 17, {&x, &w}, {ints_attr("pads", {1, 1, 1, 1, 1, 1})});
   ASSERT_EQ(shape_str(y[0].shape()), "[1,1,3,3,3]");
   EXPECT_FLOAT_EQ(y[0].data<float>()[13], 27.f);
   EXPECT_FLOAT_EQ(y[0].data<float>()[0], 8.f);
@@ -163,7 +122,7 @@ TEST(ConvOp, AutoPadSameUpperShape) {
   std::mt19937 rng(3);
   const Tensor x = random_tensor({1, 2, 7, 8}, rng);
   const Tensor w = random_tensor({3, 2, 3, 3}, rng);
-  const auto y = run("Conv", {string_attr("auto_pad", "SAME_UPPER"), ints_attr("strides", {2, 2})}, {&x, &w});
+  const auto y = run_op("Conv", 17, {&x, &w}, {str_attr("auto_pad", "SAME_UPPER"), ints_attr("strides", {2, 2})});
   ASSERT_EQ(shape_str(y[0].shape()), "[1,3,4,4]");
   // SAME_UPPER with total pad 2 (rows: 3*2+3-7) puts 1 on each side.
   const Conv2dCase p{1, 2, 7, 8, 3, 3, 3, 1, 2, 2, 1, 1, 1, 0, 1, 1, false};
@@ -174,9 +133,9 @@ TEST(ConvOp, BadShapesAreErrors) {
   std::mt19937 rng(1);
   const Tensor x = random_tensor({1, 3, 5, 5}, rng);
   const Tensor w = random_tensor({4, 2, 3, 3}, rng);
-  EXPECT_THROW(run("Conv", {}, {&x, &w}), Error);
+  EXPECT_THROW(run_op("Conv", 17, {&x, &w}), Error);
   const Tensor w2 = random_tensor({4, 3, 7, 7}, rng);
-  EXPECT_THROW(run("Conv", {}, {&x, &w2}), Error);
+  EXPECT_THROW(run_op("Conv", 17, {&x, &w2}), Error);
 }
 
 TEST(ConvTransposeOp, MatchesScatterReference) {
@@ -187,11 +146,10 @@ TEST(ConvTransposeOp, MatchesScatterReference) {
     const Tensor x = random_tensor({2, p.c, p.h, p.w}, rng);
     const Tensor w = random_tensor({p.c, p.m / p.group, p.k, p.k}, rng);
     const Tensor b = random_tensor({p.m}, rng);
-    const auto y = run("ConvTranspose",
-                       {ints_attr("strides", {p.s, p.s}), ints_attr("pads", {p.pad, p.pad, p.pad, p.pad}),
-                        ints_attr("output_padding", {p.out_pad, p.out_pad}), ints_attr("dilations", {p.dil, p.dil}),
-                        int_attr("group", p.group)},
-                       {&x, &w, &b});
+    const auto y = run_op("ConvTranspose", 17, {&x, &w, &b},
+                          {ints_attr("strides", {p.s, p.s}), ints_attr("pads", {p.pad, p.pad, p.pad, p.pad}),
+                           ints_attr("output_padding", {p.out_pad, p.out_pad}), ints_attr("dilations", {p.dil, p.dil}),
+                           int_attr("group", p.group)});
     const int64_t dk = (p.k - 1) * p.dil + 1;
     const int64_t ho = p.s * (p.h - 1) + p.out_pad + dk - 2 * p.pad, wo = p.s * (p.w - 1) + p.out_pad + dk - 2 * p.pad;
     Tensor want(DType::Float32, {2, p.m, ho, wo});
@@ -238,17 +196,17 @@ TEST(MatMulOp, BatchedSharedAndBroadcast) {
   std::mt19937 rng(5);
   {  // Shared weight: [2,3,40,33] x [33,70]
     const Tensor a = random_tensor({2, 3, 40, 33}, rng), b = random_tensor({33, 70}, rng);
-    const auto y = run("MatMul", {}, {&a, &b});
+    const auto y = run_op("MatMul", 17, {&a, &b});
     expect_close(y[0].reshaped({6, 40, 70}), reference_matmul(a.reshaped({6, 40, 33}), b, 6, 40, 33, 70, true));
   }
   {  // Per-batch B
     const Tensor a = random_tensor({4, 9, 17}, rng), b = random_tensor({4, 17, 5}, rng);
-    const auto y = run("MatMul", {}, {&a, &b});
+    const auto y = run_op("MatMul", 17, {&a, &b});
     expect_close(y[0], reference_matmul(a, b, 4, 9, 17, 5, false));
   }
   {  // Broadcast A's batch against B's: [2,1,3,4] x [5,4,6] -> [2,5,3,6]
     const Tensor a = random_tensor({2, 1, 3, 4}, rng), b = random_tensor({5, 4, 6}, rng);
-    const auto y = run("MatMul", {}, {&a, &b});
+    const auto y = run_op("MatMul", 17, {&a, &b});
     ASSERT_EQ(shape_str(y[0].shape()), "[2,5,3,6]");
     for (int64_t i = 0; i < 2; ++i)
       for (int64_t j = 0; j < 5; ++j)
@@ -262,23 +220,23 @@ TEST(MatMulOp, BatchedSharedAndBroadcast) {
   {  // 1-D operands
     const Tensor v = Tensor::from_vector<float>({3}, {1, 2, 3});
     const Tensor m = Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6});
-    const auto y = run("MatMul", {}, {&v, &m});
+    const auto y = run_op("MatMul", 17, {&v, &m});
     ASSERT_EQ(shape_str(y[0].shape()), "[2]");
     EXPECT_FLOAT_EQ(y[0].data<float>()[0], 22.f);
     EXPECT_FLOAT_EQ(y[0].data<float>()[1], 28.f);
-    const auto dot = run("MatMul", {}, {&v, &v});
+    const auto dot = run_op("MatMul", 17, {&v, &v});
     ASSERT_EQ(shape_str(dot[0].shape()), "[]");
     EXPECT_FLOAT_EQ(dot[0].data<float>()[0], 14.f);
   }
   {  // int64 via loops
     const Tensor a = Tensor::from_vector<int64_t>({2, 2}, {1, 2, 3, 4});
-    const auto y = run("MatMul", {}, {&a, &a});
+    const auto y = run_op("MatMul", 17, {&a, &a});
     EXPECT_EQ(y[0].data<int64_t>()[0], 7);
     EXPECT_EQ(y[0].data<int64_t>()[3], 22);
   }
   {  // mismatched inner dims
     const Tensor a = random_tensor({2, 3}, rng), b = random_tensor({4, 2}, rng);
-    EXPECT_THROW(run("MatMul", {}, {&a, &b}), Error);
+    EXPECT_THROW(run_op("MatMul", 17, {&a, &b}), Error);
   }
 }
 
@@ -292,9 +250,9 @@ TEST(GemmOp, TransposesAlphaBetaAndBroadcastC) {
         const Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, rng);
         const Shape c_shape = cs == 0 ? Shape{n} : cs == 1 ? Shape{m, 1} : Shape{m, n};
         const Tensor c = random_tensor(c_shape, rng);
-        const auto y = run("Gemm", {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f),
-                                    float_attr("beta", 2.f)},
-                           {&a, &b, &c});
+        const auto y = run_op("Gemm", 17, {&a, &b, &c},
+                              {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f),
+                               float_attr("beta", 2.f)});
         ASSERT_EQ(shape_str(y[0].shape()), "[37,45]");
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) {
@@ -313,10 +271,10 @@ TEST(GemmOp, TransposesAlphaBetaAndBroadcastC) {
 TEST(PoolOp, MaxPoolWithPadsCeilAndIndices) {
   std::mt19937 rng(13);
   const Tensor x = random_tensor({2, 3, 9, 10}, rng);
-  const auto out = run("MaxPool",
-                       {ints_attr("kernel_shape", {3, 3}), ints_attr("strides", {2, 2}), ints_attr("pads", {1, 1, 1, 1}),
-                        int_attr("ceil_mode", 1)},
-                       {&x}, 12, 2);
+  const auto out = run_op("MaxPool", 12, {&x},
+                          {ints_attr("kernel_shape", {3, 3}), ints_attr("strides", {2, 2}),
+                           ints_attr("pads", {1, 1, 1, 1}), int_attr("ceil_mode", 1)},
+                          2);
   // H: (9+2-3)/2 ceil +1 = 5; W: (10+2-3)/2 = 4.5 -> 5 +1 = 6, last window starts at 10 >= 10+1? no -> 6.
   ASSERT_EQ(shape_str(out[0].shape()), "[2,3,5,6]");
   const float* xd = x.data<float>();
@@ -342,40 +300,40 @@ TEST(PoolOp, MaxPoolWithPadsCeilAndIndices) {
 TEST(PoolOp, AveragePoolCountIncludePad) {
   const Tensor x = Tensor::from_vector<float>({1, 1, 2, 2}, {1, 2, 3, 4});
   const std::vector<Attribute> base = {ints_attr("kernel_shape", {2, 2}), ints_attr("pads", {1, 1, 1, 1})};
-  const auto excl = run("AveragePool", base, {&x});
+  const auto excl = run_op("AveragePool", 17, {&x}, base);
   ASSERT_EQ(shape_str(excl[0].shape()), "[1,1,3,3]");
   EXPECT_FLOAT_EQ(excl[0].data<float>()[0], 1.f);   // only x[0,0] is valid
   EXPECT_FLOAT_EQ(excl[0].data<float>()[4], 2.5f);  // the full centre window
   auto with_pad = base;
   with_pad.push_back(int_attr("count_include_pad", 1));
-  const auto incl = run("AveragePool", with_pad, {&x});
+  const auto incl = run_op("AveragePool", 17, {&x}, with_pad);
   EXPECT_FLOAT_EQ(incl[0].data<float>()[0], 0.25f);
   EXPECT_FLOAT_EQ(incl[0].data<float>()[1], 0.75f);
 }
 
 TEST(PoolOp, GlobalPoolsAndLpPool) {
   const Tensor x = Tensor::from_vector<float>({1, 2, 2, 2}, {1, 2, 3, 4, -5, 6, -7, 8});
-  const auto avg = run("GlobalAveragePool", {}, {&x});
+  const auto avg = run_op("GlobalAveragePool", 17, {&x});
   ASSERT_EQ(shape_str(avg[0].shape()), "[1,2,1,1]");
   EXPECT_FLOAT_EQ(avg[0].data<float>()[0], 2.5f);
   EXPECT_FLOAT_EQ(avg[0].data<float>()[1], 0.5f);
-  const auto mx = run("GlobalMaxPool", {}, {&x});
+  const auto mx = run_op("GlobalMaxPool", 17, {&x});
   EXPECT_FLOAT_EQ(mx[0].data<float>()[1], 8.f);
-  const auto lp = run("LpPool", {ints_attr("kernel_shape", {2, 2})}, {&x});
+  const auto lp = run_op("LpPool", 17, {&x}, {ints_attr("kernel_shape", {2, 2})});
   EXPECT_NEAR(lp[0].data<float>()[0], std::sqrt(30.f), 1e-5f);
-  const auto glp = run("GlobalLpPool", {int_attr("p", 1)}, {&x});
+  const auto glp = run_op("GlobalLpPool", 17, {&x}, {int_attr("p", 1)});
   EXPECT_NEAR(glp[0].data<float>()[1], 26.f, 1e-5f);
 }
 
 TEST(PoolOp, MaxPool3dAndMaxUnpool) {
   Tensor x(DType::Float32, {1, 1, 2, 2, 2});
   for (int64_t i = 0; i < 8; ++i) x.data<float>()[i] = static_cast<float>(i == 5 ? 100 : i);
-  const auto y = run("MaxPool", {ints_attr("kernel_shape", {2, 2, 2})}, {&x}, 12, 2);
+  const auto y = run_op("MaxPool", 12, {&x}, {ints_attr("kernel_shape", {2, 2, 2})}, 2);
   ASSERT_EQ(shape_str(y[0].shape()), "[1,1,1,1,1]");
   EXPECT_FLOAT_EQ(y[0].data<float>()[0], 100.f);
   EXPECT_EQ(y[1].data<int64_t>()[0], 5);
-  const auto up = run("MaxUnpool", {ints_attr("kernel_shape", {2, 2, 2}), ints_attr("strides", {2, 2, 2})},
-                      {&y[0], &y[1]}, 11);
+  const auto up =
+      run_op("MaxUnpool", 11, {&y[0], &y[1]}, {ints_attr("kernel_shape", {2, 2, 2}), ints_attr("strides", {2, 2, 2})});
   ASSERT_EQ(shape_str(up[0].shape()), "[1,1,2,2,2]");
   EXPECT_FLOAT_EQ(up[0].data<float>()[5], 100.f);
   EXPECT_FLOAT_EQ(up[0].data<float>()[4], 0.f);

@@ -8,72 +8,12 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "op_test_util.hpp"
 
 namespace qf {
 namespace {
 
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Float;
-  a.f = v;
-  return a;
-}
-Attribute str_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::String;
-  a.s = v;
-  return a;
-}
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute floats_attr(const std::string& name, std::vector<float> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Floats;
-  a.floats = std::move(v);
-  return a;
-}
-
-std::vector<Tensor> run_op(const std::string& op, int64_t opset, const std::vector<const Tensor*>& ins,
-                           std::vector<Attribute> attrs = {}, size_t n_out = 1, const std::string& domain = "") {
-  Node n;
-  n.name = "n";
-  n.op_type = op;
-  n.domain = domain;
-  n.attributes = std::move(attrs);
-  for (size_t i = 0; i < n_out; ++i) n.outputs.push_back(std::string("y").append(std::to_string(i)));
-  const OpEntry* e = OpRegistry::builtin().find(domain, op, opset);
-  if (!e) throw Error(std::string("op not registered: ").append(op));
-  OpContext ctx(n, opset, ins, nullptr);
-  e->kernel(ctx);
-  return ctx.outputs();
-}
-
-std::vector<float> floats_of(const Tensor& t) {
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) v[static_cast<size_t>(i)] = static_cast<float>(t.as_double(i));
-  return v;
-}
-
-void expect_near_all(const Tensor& t, const std::vector<float>& expected, float tol = 1e-5f) {
-  const std::vector<float> got = floats_of(t);
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "index " << i;
-}
+using namespace test;
 
 // ----------------------------------------------------------------------------------------------------
 // NonMaxSuppression

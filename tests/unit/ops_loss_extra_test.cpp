@@ -7,52 +7,12 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "op_test_util.hpp"
 
 namespace qf {
 namespace {
 
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute float_attr(const std::string& name, float v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Float;
-  a.f = v;
-  return a;
-}
-Attribute ints_attr(const std::string& name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute str_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::String;
-  a.s = v;
-  return a;
-}
-
-std::vector<Tensor> run_op(const std::string& op, int64_t opset, const std::vector<const Tensor*>& ins,
-                           std::vector<Attribute> attrs = {}, size_t n_out = 1) {
-  Node n;
-  n.name = "n";
-  n.op_type = op;
-  n.attributes = std::move(attrs);
-  for (size_t i = 0; i < n_out; ++i) n.outputs.push_back("y" + std::to_string(i));
-  const OpEntry* e = OpRegistry::builtin().find("", op, opset);
-  if (!e) throw Error("op not registered: " + op);
-  OpContext ctx(n, opset, ins, nullptr);
-  e->kernel(ctx);
-  return ctx.outputs();
-}
+using namespace test;
 
 std::vector<float> floats(const Tensor& t) {
   const float* p = t.data<float>();

@@ -7,39 +7,12 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "op_test_util.hpp"
 
 namespace qf {
 namespace {
 
-Attribute int_attr(const std::string& name, int64_t v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Int;
-  a.i = v;
-  return a;
-}
-Attribute str_attr(const std::string& name, const std::string& v) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::String;
-  a.s = v;
-  return a;
-}
-
-std::vector<Tensor> run_op(const std::string& op, int64_t opset, const std::vector<const Tensor*>& ins,
-                           std::vector<Attribute> attrs = {}, size_t n_out = 1, const std::string& domain = "") {
-  Node n;
-  n.name = "n";
-  n.op_type = op;
-  n.domain = domain;
-  n.attributes = std::move(attrs);
-  for (size_t i = 0; i < n_out; ++i) n.outputs.push_back(std::string("y").append(std::to_string(i)));
-  const OpEntry* e = OpRegistry::builtin().find(domain, op, opset);
-  if (!e) throw Error(std::string("op not registered: ").append(op));
-  OpContext ctx(n, opset, ins, nullptr);
-  e->kernel(ctx);
-  return ctx.outputs();
-}
+using namespace test;
 
 TEST(OpsQuantize, QuantizeRoundsHalfToEvenAndSaturates) {
   const Tensor x = Tensor::from_vector<float>({6}, {0.5f, 1.5f, 2.5f, -0.5f, 1000.f, -1000.f});
