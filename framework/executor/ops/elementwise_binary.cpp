@@ -45,7 +45,7 @@ void same_type_binary(OpContext& ctx, Fn fn) {
   const Shape out_shape = broadcast_or_fail(ctx, a.shape(), b.shape());
   dispatch<List>(a.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
-    Tensor& y = ctx.make_output(0, a.dtype(), out_shape);
+    Tensor& y = ctx.make_output_uninitialized(0, a.dtype(), out_shape);  // the map writes every element
     binary_map<T, T, T>(a, b, y, kGrainCheap, fn);
   });
 }

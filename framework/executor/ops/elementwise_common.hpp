@@ -171,7 +171,7 @@ void run_same_type_unary(OpContext& ctx, int64_t grain, Fn fn) {
   const Tensor& x = ctx.input(0);
   dispatch<List>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
-    Tensor& y = ctx.make_output(0, x.dtype(), x.shape());
+    Tensor& y = ctx.make_output_uninitialized(0, x.dtype(), x.shape());  // the map writes every element
     unary_map<T, T>(x, y, grain, fn);
   });
 }
