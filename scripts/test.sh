@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 JOBS="${JOBS:-$(nproc)}"
+# ccache keys on paths relative to the checkout, so a fresh clone reuses objects built elsewhere.
+export CCACHE_BASEDIR="$ROOT"
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$JOBS"
