@@ -3,6 +3,8 @@
 // samples and outputs. Empty buffers: 0; any NaN/Inf element: NaN.
 #include <qforge/qf_plugin.hpp>
 
+#include "elementwise_sum.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -15,12 +17,7 @@ class L2Metric : public qf::Metric {
   static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;
 
   double compute(std::span<const float> ref, std::span<const float> x) const override {
-    double sum = 0.0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      const double a = ref[i], b = x[i];
-      if (!std::isfinite(a) || !std::isfinite(b)) return std::numeric_limits<double>::quiet_NaN();
-      sum += (a - b) * (a - b);
-    }
+    const double sum = qf_metrics::elementwise_sum(ref, x, [](double a, double b) { return (a - b) * (a - b); });
     return ref.empty() ? 0.0 : std::sqrt(sum) / static_cast<double>(ref.size());
   }
 };

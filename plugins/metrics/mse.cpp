@@ -2,6 +2,8 @@
 // Empty buffers: 0; any NaN/Inf element: NaN.
 #include <qforge/qf_plugin.hpp>
 
+#include "elementwise_sum.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -14,12 +16,7 @@ class MseMetric : public qf::Metric {
   static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;
 
   double compute(std::span<const float> ref, std::span<const float> x) const override {
-    double sum = 0.0;
-    for (size_t i = 0; i < ref.size(); ++i) {
-      const double a = ref[i], b = x[i];
-      if (!std::isfinite(a) || !std::isfinite(b)) return std::numeric_limits<double>::quiet_NaN();
-      sum += (a - b) * (a - b);
-    }
+    const double sum = qf_metrics::elementwise_sum(ref, x, [](double a, double b) { return (a - b) * (a - b); });
     return ref.empty() ? 0.0 : sum / static_cast<double>(ref.size());
   }
 };
