@@ -30,6 +30,7 @@ const OpRegistry& OpRegistry::builtin() {
     register_nn_extra_ops(r);
     register_detection_ops(r);
     register_signal_ops(r);
+    register_qforge_ops(r);
     register_text_ops(r);
     register_qlinear_ops(r);
     register_optimizer_ops(r);

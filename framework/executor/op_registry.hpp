@@ -58,6 +58,7 @@ void register_loss_ops(OpRegistry& r);
 void register_nn_extra_ops(OpRegistry& r);
 void register_detection_ops(OpRegistry& r);
 void register_signal_ops(OpRegistry& r);
+void register_qforge_ops(OpRegistry& r);  // qforge.Calibration (fake quantization)
 void register_text_ops(OpRegistry& r);
 void register_qlinear_ops(OpRegistry& r);
 void register_optimizer_ops(OpRegistry& r);

@@ -1,0 +1,91 @@
+#include "quant/calibration_node.hpp"
+
+#include "util/error.hpp"
+
+namespace qf::quant {
+
+namespace {
+
+Attribute string_attr(const std::string& name, const std::string& value) {
+  Attribute a;
+  a.name = name;
+  a.kind = Attribute::Kind::String;
+  a.s = value;
+  return a;
+}
+
+Attribute int_attr(const std::string& name, int64_t value) {
+  Attribute a;
+  a.name = name;
+  a.kind = Attribute::Kind::Int;
+  a.i = value;
+  return a;
+}
+
+Attribute floats_attr(const std::string& name, const std::vector<float>& values) {
+  Attribute a;
+  a.name = name;
+  a.kind = Attribute::Kind::Floats;
+  a.floats = values;
+  return a;
+}
+
+[[noreturn]] void fail(const Node& node, const std::string& what) {
+  throw Error("calibration node '" + node.name + "': " + what);
+}
+
+const Attribute& required(const Node& node, const std::string& name, Attribute::Kind kind) {
+  const Attribute* a = node.attr(name);
+  if (!a) fail(node, "missing attribute '" + name + "'");
+  if (a->kind != kind) fail(node, "attribute '" + name + "' has the wrong type");
+  return *a;
+}
+
+}  // namespace
+
+bool is_calibration_node(const Node& node) { return node.domain == kQforgeDomain && node.op_type == kCalibrationOp; }
+
+CalibrationAttrs read_calibration_attrs(const Node& node) {
+  CalibrationAttrs c;
+  const std::string kind = required(node, "kind", Attribute::Kind::String).s;
+  if (kind != "activation" && kind != "weight") fail(node, "kind '" + kind + "' is not activation or weight");
+  c.is_weight = kind == "weight";
+  const std::string dtype = required(node, "dtype", Attribute::Kind::String).s;
+  const auto q = parse_qtype(dtype);
+  if (!q) fail(node, "dtype '" + dtype + "' is not one of int8, int16, float16, float32");
+  c.dtype = *q;
+  if (const Attribute* m = node.attr("method"); m && m->kind == Attribute::Kind::String) c.method = m->s;
+  if (const Attribute* a = node.attr("axis"); a && a->kind == Attribute::Kind::Int) c.axis = a->i;
+  if (const Attribute* s = node.attr("symmetric"); s && s->kind == Attribute::Kind::Int) c.symmetric = s->i != 0;
+  if (is_integer(c.dtype)) {
+    c.threshold_min = required(node, "threshold_min", Attribute::Kind::Floats).floats;
+    c.threshold_max = required(node, "threshold_max", Attribute::Kind::Floats).floats;
+    if (c.threshold_min.empty() || c.threshold_min.size() != c.threshold_max.size())
+      fail(node, "threshold_min and threshold_max must have the same, non-zero length");
+    if (c.threshold_min.size() > 1 && c.axis < 0) fail(node, "per-channel thresholds need an axis");
+  } else {
+    if (const Attribute* a = node.attr("threshold_min")) c.threshold_min = a->floats;
+    if (const Attribute* a = node.attr("threshold_max")) c.threshold_max = a->floats;
+  }
+  return c;
+}
+
+Node make_calibration_node(const std::string& name, const std::string& input, const std::string& output,
+                           const CalibrationAttrs& attrs) {
+  Node n;
+  n.name = name;
+  n.op_type = kCalibrationOp;
+  n.domain = kQforgeDomain;
+  n.inputs = {input};
+  n.outputs = {output};
+  n.attributes = {string_attr("kind", attrs.is_weight ? "weight" : "activation"),
+                  string_attr("dtype", qtype_name(attrs.dtype)),
+                  string_attr("method", attrs.method),
+                  int_attr("axis", attrs.axis),
+                  int_attr("symmetric", attrs.symmetric ? 1 : 0),
+                  floats_attr("threshold_min", attrs.threshold_min),
+                  floats_attr("threshold_max", attrs.threshold_max)};
+  return n;
+}
+
+}  // namespace qf::quant

@@ -1,0 +1,47 @@
+// The calibration node of calibrated_model.onnx: `qforge.Calibration(X) -> Y`, one per quantized edge.
+// It carries everything needed to simulate (and export) the quantization of X, and is what a user edits
+// to try another dtype: change the `dtype` attribute and pass the file back to run/compare/debug.
+//
+// Attributes (all present on nodes QuantForge writes):
+//   kind           string  "activation" | "weight"
+//   dtype          string  "int8" | "int16" | "float16" | "float32" (float32: pass-through)
+//   method         string  calibration candidate that produced the range, e.g. "kl", "max:max_percentile=0.99995"
+//   axis           int     channel axis, -1 per-tensor
+//   symmetric      int     1 symmetric (zero point 0, narrow grid), 0 asymmetric
+//   threshold_min  floats  one per channel (one when per-tensor)
+//   threshold_max  floats
+// Scale and zero point are derived from the thresholds with quant::derive_params at run time, so a
+// dtype edit re-derives them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.hpp"
+#include "quant/quant_math.hpp"
+
+namespace qf::quant {
+
+inline constexpr const char* kQforgeDomain = "qforge";
+inline constexpr const char* kCalibrationOp = "Calibration";
+
+struct CalibrationAttrs {
+  bool is_weight = false;
+  QType dtype = QType::Int8;
+  std::string method;
+  int64_t axis = -1;
+  bool symmetric = true;
+  std::vector<float> threshold_min;
+  std::vector<float> threshold_max;
+
+  QuantParams params() const { return derive_params(dtype, symmetric, axis, threshold_min, threshold_max); }
+};
+
+bool is_calibration_node(const Node& node);
+// Reads and checks the attributes; errors name the node and the attribute.
+CalibrationAttrs read_calibration_attrs(const Node& node);
+// Builds a calibration node `name`: input -> output.
+Node make_calibration_node(const std::string& name, const std::string& input, const std::string& output,
+                           const CalibrationAttrs& attrs);
+
+}  // namespace qf::quant

@@ -1,0 +1,57 @@
+// The arithmetic of quantization shared by simulation, export and reports: quantized types, the
+// clipping range -> scale/zero-point rule, and fake quantization that matches ONNX QuantizeLinear +
+// DequantizeLinear bit for bit (x / scale in float, round half to even, saturate; (q - zp) * scale).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/tensor.hpp"
+
+namespace qf::quant {
+
+// Computation types a tensor can take, as quant_config spells them.
+enum class QType { Int8, Int16, Float16, Float32 };
+
+const char* qtype_name(QType t);                            // "int8", "int16", "float16", "float32"
+std::optional<QType> parse_qtype(std::string_view name);    // nullopt for anything else
+bool is_integer(QType t);                                   // int8 / int16
+DType storage_dtype(QType t, bool symmetric = true);        // Int8 / Int16 / Float16 / Float (ONNX enum)
+
+// Integer grid of an integer qtype. Symmetric grids are narrow ([-127, 127], [-32767, 32767]) so that
+// zero is exact and the range is balanced; asymmetric grids use the full range.
+struct Grid {
+  int32_t qmin = 0;
+  int32_t qmax = 0;
+};
+Grid grid(QType t, bool symmetric);
+
+// Scale and zero point per channel (one entry when per-tensor). axis = -1 for per-tensor.
+struct QuantParams {
+  QType qtype = QType::Int8;
+  bool symmetric = true;
+  int64_t axis = -1;
+  std::vector<float> scale;
+  std::vector<int32_t> zero_point;
+};
+
+// Derives scale/zero point from clipping ranges (one [min, max] per channel). The range is widened to
+// contain 0; symmetric: scale = max(|min|, |max|) / qmax, zp = 0; asymmetric: scale = (max - min) /
+// (qmax - qmin), zp = round(qmin - min / scale) clamped to the grid. Computed in double, stored as
+// float; a zero or non-finite range gives scale 1, zp 0 (an all-zero tensor stays exact).
+QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const float> range_min,
+                          std::span<const float> range_max);
+
+// Fake-quantizes `values` in place. For integer qtypes: per channel c, q = clamp(rne(x / scale) + zp),
+// x' = (q - zp) * scale, in float exactly like QuantizeLinear/DequantizeLinear. Float16: round trip
+// through half. Float32: unchanged. `shape` locates the channel axis when per-channel.
+void fake_quantize(std::span<float> values, const Shape& shape, const QuantParams& params);
+
+// Returns a fake-quantized copy of a float tensor.
+Tensor fake_quantize(const Tensor& input, const QuantParams& params);
+
+}  // namespace qf::quant
