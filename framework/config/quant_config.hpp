@@ -1,0 +1,117 @@
+// quant_config: the JSON file that says how to quantize (schema in docs/quant_config.md, compatible with
+// the seed toolchain's quant_config). Parsing validates every key and type and reports errors with the
+// JSON path ("quant_config.json: model_config.activation.num_bin[1]: expected an integer, got \"x\"").
+// `//` and `/* */` comments are allowed.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.hpp"
+#include "quant/quant_math.hpp"
+
+namespace qf::config {
+
+// A dtype request at one level: `qtype` (all inputs and outputs), `input<k>` / `InputType<k>` (one
+// input), `InputType` (all inputs), `OutputType` (outputs). Unset fields defer to coarser levels.
+struct TypeSetting {
+  std::optional<quant::QType> qtype;
+  std::optional<quant::QType> inputs;              // InputType
+  std::map<size_t, quant::QType> input;            // input0, input1, ... / InputType0, ...
+  std::optional<quant::QType> outputs;             // OutputType
+  bool empty() const { return !qtype && !inputs && input.empty() && !outputs; }
+};
+
+// `subgraph_config.<name>`: the nodes between `inputs` and `outputs` tensors get `setting`.
+struct SubgraphSetting {
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  TypeSetting setting;
+};
+
+// model_config.activation. Every list-valued option is a set of search candidates (duplicates removed,
+// order kept). `calibrator_params` holds the remaining keys, each a list of candidate values, handed to
+// the calibrator plugins that declare a parameter of that name (num_bin, max_num_bin, max_percentile,
+// percentile, ...); values were type-checked (number or bool or string) but range checks belong to the
+// plugin declarations.
+struct ActivationConfig {
+  std::vector<std::string> calibration_type;  // empty: not given (the default candidate product applies)
+  std::vector<bool> per_channel;              // empty: not given
+  std::vector<bool> asymmetric;               // empty: not given
+  std::map<std::string, std::vector<nlohmann::json>> calibrator_params;
+};
+
+struct BiasCorrectionConfig {
+  int64_t num_sample = 1;
+  std::string metric = "cosine-similarity";
+};
+
+// model_config.weight.
+struct WeightConfig {
+  std::optional<BiasCorrectionConfig> bias_correction;
+  double max_percentile = 1.0;  // clip weights at this percentile of |w| (1.0: max)
+  std::optional<bool> per_channel;  // unset: per output channel where the backend allows
+};
+
+struct ModelwiseSearchConfig {
+  std::string metric = "cosine-similarity";
+  double similarity = 0.995;
+};
+
+struct LayerwiseSearchConfig {
+  std::string metric = "cosine-similarity";
+  std::optional<int64_t> topk;
+  std::optional<quant::QType> qtype;
+};
+
+struct QuantConfig {
+  std::string source = "<default>";  // file name for messages
+
+  // model_config
+  std::optional<quant::QType> all_node_type;
+  std::optional<quant::QType> model_output_type;
+  ActivationConfig activation;
+  WeightConfig weight;
+  std::optional<ModelwiseSearchConfig> modelwise_search;
+  std::optional<LayerwiseSearchConfig> layerwise_search;
+
+  std::map<std::string, TypeSetting> op_config;          // by op type
+  std::map<std::string, SubgraphSetting> subgraph_config;
+  std::map<std::string, TypeSetting> node_config;        // by node name
+
+  // QuantForge additions (top level, documented in docs/quant_config.md):
+  std::optional<std::string> backend;            // "backend": "generic"
+  nlohmann::json backend_params = nlohmann::json::object();  // "backend_params": {...}
+  std::vector<std::string> plugin_dirs;          // "plugin_dirs": [...]
+  std::optional<int64_t> max_samples;            // "max_samples": calibration samples used
+  std::optional<int64_t> eval_samples;           // "eval_samples": samples the search evaluates on
+
+  // True when no activation.calibration_type and no layerwise_search were given: the caller applies
+  // the default candidate product (max/kl x max_percentile {0.99995, 1.0} x per_channel x asymmetric)
+  // under modelwise search.
+  bool uses_default_calibration() const { return activation.calibration_type.empty() && !layerwise_search; }
+};
+
+// Parses and validates; errors are qf::Error "<source>: <json path>: <what>".
+QuantConfig parse_quant_config(std::string_view text, const std::string& source = "quant_config");
+QuantConfig load_quant_config(const std::filesystem::path& path);
+
+// The effective dtypes of one node after applying the levels (model < op < subgraph < node; the finest
+// wins) and defaulting to int8.
+struct NodeTypes {
+  std::vector<quant::QType> inputs;   // one per node input
+  std::vector<quant::QType> outputs;  // one per node output
+};
+
+// Resolves every node of `graph` (index-aligned with graph.nodes). A node_config name that is not a
+// node of the graph, or a subgraph whose inputs/outputs are not tensors of the graph, is a qf::Error
+// naming it (and the source). op_config keys for op types absent from the graph are allowed.
+std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph& graph);
+
+}  // namespace qf::config
