@@ -1,0 +1,438 @@
+// Parses and validates quant_config JSON (schema: docs/quant_config.md). Every rejected value names its
+// JSON path so a user can find it in a large file; the seed toolchain's silent normalisations (num_bin,
+// max_num_bin, max_percentile) are kept but logged.
+#include "config/quant_config.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace qf::config {
+namespace {
+
+using nlohmann::json;
+
+// The seed toolchain's defaults and floors for the histogram options (horizon.md §1.2).
+constexpr int64_t kMinNumBin = 129;
+constexpr int64_t kDefaultNumBin = 1024;
+constexpr int64_t kMinMaxNumBin = 258;
+constexpr double kMinMaxPercentile = 0.5;
+
+const char* const kTypeKeysHelp = "qtype, InputType, OutputType, input<k>, InputType<k>, ON";
+
+// A JSON value as it appears in messages, cut short so one-line errors stay one line.
+std::string show(const json& value) {
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+std::string child(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string element(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+std::string fmt_number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+template <class T>
+void dedupe(std::vector<T>& values) {
+  std::vector<T> unique;
+  for (const auto& v : values)
+    if (std::find(unique.begin(), unique.end(), v) == unique.end()) unique.push_back(v);
+  values = std::move(unique);
+}
+
+// "k" of "input<k>" / "InputType<k>": a canonical non-negative decimal (no sign, no leading zeros).
+std::optional<size_t> input_index(const std::string& key, std::string_view prefix) {
+  if (key.size() <= prefix.size() || key.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  const std::string digits = key.substr(prefix.size());
+  if (digits.size() > 6 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  return static_cast<size_t>(std::stoul(digits));
+}
+
+// Reads typed values out of the document, failing with "<source>: <path>: <what>".
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  const std::string& source() const { return source_; }
+
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw Error(source_ + ": " + path + ": " + what);
+  }
+
+  void warn(const std::string& path, const std::string& what) const {
+    spdlog::warn("{}: {}: {}", source_, path, what);
+  }
+
+  void unknown_key(const std::string& path, const std::string& known) const {
+    fail(path, "unknown key (known: " + known + ")");
+  }
+
+  const json& object(const json& v, const std::string& path) const {
+    if (!v.is_object()) fail(path, "expected an object, got " + show(v));
+    return v;
+  }
+
+  std::string string(const json& v, const std::string& path) const {
+    if (!v.is_string()) fail(path, "expected a string, got " + show(v));
+    auto s = v.get<std::string>();
+    if (s.empty()) fail(path, "expected a non-empty string");
+    return s;
+  }
+
+  bool boolean(const json& v, const std::string& path) const {
+    if (!v.is_boolean()) fail(path, "expected true or false, got " + show(v));
+    return v.get<bool>();
+  }
+
+  int64_t integer(const json& v, const std::string& path, int64_t min) const {
+    if (!v.is_number_integer()) fail(path, "expected an integer, got " + show(v));
+    if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+      fail(path, "integer " + show(v) + " is too large");
+    const auto i = v.get<int64_t>();
+    if (i < min) fail(path, "expected an integer >= " + std::to_string(min) + ", got " + show(v));
+    return i;
+  }
+
+  // A number in (lo, hi] or [lo, hi].
+  double number(const json& v, const std::string& path, double lo, bool lo_inclusive, double hi) const {
+    if (!v.is_number()) fail(path, "expected a number, got " + show(v));
+    const auto d = v.get<double>();
+    if (d > hi || d < lo || (!lo_inclusive && d == lo))
+      fail(path, std::string("expected a number in ") + (lo_inclusive ? "[" : "(") + fmt_number(lo) + ", " +
+                     fmt_number(hi) + "], got " + show(v));
+    return d;
+  }
+
+  quant::QType qtype(const json& v, const std::string& path) const {
+    if (!v.is_string()) fail(path, "expected a dtype (int8, int16, float16, float32), got " + show(v));
+    const auto name = v.get<std::string>();
+    if (auto t = quant::parse_qtype(name)) return *t;
+    if (name == "dual-int16" || name == "int16-ec")
+      fail(path, "\"" + name + "\" is not supported yet (error compensation arrives with the hardware backends)");
+    fail(path, "unknown dtype " + show(v) + " (known: int8, int16, float16, float32, float; case-sensitive)");
+  }
+
+  // A scalar or a non-empty list of scalars, each read by `one`; a list means "search these".
+  template <class T>
+  std::vector<T> list(const json& v, const std::string& path,
+                      const std::function<T(const json&, const std::string&)>& one) const {
+    std::vector<T> out;
+    if (!v.is_array()) {
+      out.push_back(one(v, path));
+      return out;
+    }
+    if (v.empty()) fail(path, "empty list (give one value or a list of candidates)");
+    for (size_t i = 0; i < v.size(); ++i) out.push_back(one(v[i], element(path, i)));
+    dedupe(out);
+    return out;
+  }
+
+ private:
+  std::string source_;
+};
+
+// --- model_config.activation ---------------------------------------------------------------------
+
+void raise_to_floor(const Reader& r, const std::string& path, std::vector<json>& values, double floor,
+                    const char* why) {
+  for (auto& v : values) {
+    if (v.get<double>() < floor) {
+      r.warn(path, show(v) + " raised to " + fmt_number(floor) + " (" + why + ")");
+      v = values.front().is_number_integer() ? json(static_cast<int64_t>(floor)) : json(floor);
+    }
+  }
+  dedupe(values);
+}
+
+ActivationConfig parse_activation(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  ActivationConfig a;
+  const auto as_string = [&r](const json& x, const std::string& p) { return r.string(x, p); };
+  const auto as_bool = [&r](const json& x, const std::string& p) { return r.boolean(x, p); };
+  const auto as_count = [&r](const json& x, const std::string& p) { return json(r.integer(x, p, 1)); };
+  const auto as_fraction = [&r](const json& x, const std::string& p) { return json(r.number(x, p, 0, false, 1)); };
+  const auto as_scalar = [&r](const json& x, const std::string& p) {
+    if (!x.is_number() && !x.is_boolean() && !x.is_string())
+      r.fail(p, "expected a number, bool or string (or a list of them) for this calibrator parameter, got " +
+                    show(x));
+    return x;
+  };
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "calibration_type") {
+      a.calibration_type = r.list<std::string>(value, p, as_string);
+    } else if (key == "per_channel") {
+      a.per_channel = r.list<bool>(value, p, as_bool);
+    } else if (key == "asymmetric") {
+      a.asymmetric = r.list<bool>(value, p, as_bool);
+    } else if (key == "num_bin" || key == "max_num_bin") {
+      a.calibrator_params[key] = r.list<json>(value, p, as_count);
+    } else if (key == "max_percentile" || key == "percentile") {
+      a.calibrator_params[key] = r.list<json>(value, p, as_fraction);
+    } else {
+      // Checked later against the parameters the loaded calibrators declare.
+      a.calibrator_params[key] = r.list<json>(value, p, as_scalar);
+    }
+  }
+
+  // The seed toolchain's floors, applied with a warning rather than an error.
+  auto& params = a.calibrator_params;
+  int64_t largest_num_bin = kDefaultNumBin;
+  if (auto it = params.find("num_bin"); it != params.end()) {
+    raise_to_floor(r, child(path, "num_bin"), it->second, kMinNumBin, "the minimum");
+    largest_num_bin = 0;
+    for (const auto& n : it->second) largest_num_bin = std::max(largest_num_bin, n.get<int64_t>());
+  }
+  if (auto it = params.find("max_num_bin"); it != params.end())
+    raise_to_floor(r, child(path, "max_num_bin"), it->second,
+                   static_cast<double>(std::max(largest_num_bin, kMinMaxNumBin)), "at least max(num_bin, 258)");
+  if (auto it = params.find("max_percentile"); it != params.end())
+    raise_to_floor(r, child(path, "max_percentile"), it->second, kMinMaxPercentile, "the minimum");
+  return a;
+}
+
+// --- model_config.weight and the searches --------------------------------------------------------
+
+WeightConfig parse_weight(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  WeightConfig w;
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "bias_correction") {
+      r.object(value, p);
+      BiasCorrectionConfig bc;
+      for (const auto& [bkey, bvalue] : value.items()) {
+        const auto bp = child(p, bkey);
+        if (bkey == "num_sample") bc.num_sample = r.integer(bvalue, bp, 1);
+        else if (bkey == "metric") bc.metric = r.string(bvalue, bp);
+        else r.unknown_key(bp, "metric, num_sample");
+      }
+      w.bias_correction = bc;
+    } else if (key == "max_percentile") {
+      w.max_percentile = r.number(value, p, 0.5, true, 1);
+    } else if (key == "per_channel") {
+      w.per_channel = r.boolean(value, p);
+    } else {
+      r.unknown_key(p, "bias_correction, max_percentile, per_channel");
+    }
+  }
+  return w;
+}
+
+ModelwiseSearchConfig parse_modelwise(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  ModelwiseSearchConfig s;
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "metric") s.metric = r.string(value, p);
+    else if (key == "similarity") s.similarity = r.number(value, p, 0, false, 1);
+    else r.unknown_key(p, "metric, similarity");
+  }
+  return s;
+}
+
+LayerwiseSearchConfig parse_layerwise(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  LayerwiseSearchConfig s;
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "metric") s.metric = r.string(value, p);
+    else if (key == "topk") s.topk = r.integer(value, p, 1);
+    else if (key == "qtype") s.qtype = r.qtype(value, p);
+    else r.unknown_key(p, "metric, qtype, topk");
+  }
+  return s;
+}
+
+// --- dtype settings (op_config / subgraph_config / node_config) ------------------------------------
+
+// Reads one dtype key into `s`; false when `key` is not a dtype key. `on` collects "ON" for later.
+bool parse_type_key(const Reader& r, const std::string& key, const json& value, const std::string& path,
+                    TypeSetting& s, std::optional<quant::QType>& on) {
+  if (key == "qtype") {
+    s.qtype = r.qtype(value, path);
+  } else if (key == "InputType") {
+    s.inputs = r.qtype(value, path);
+  } else if (key == "OutputType") {
+    s.outputs = r.qtype(value, path);
+  } else if (key == "ON") {
+    // The seed's node_info placement: CPU runs in float, BPU in int8.
+    const auto where = value.is_string() ? value.get<std::string>() : std::string();
+    if (where == "CPU") on = quant::QType::Float32;
+    else if (where == "BPU") on = quant::QType::Int8;
+    else r.fail(path, "expected \"CPU\" or \"BPU\", got " + show(value));
+  } else if (auto k = input_index(key, "input"); k || (k = input_index(key, "InputType"))) {
+    const auto t = r.qtype(value, path);
+    if (auto it = s.input.find(*k); it != s.input.end() && it->second != t)
+      r.fail(path, "conflicts with the other per-input key for input " + std::to_string(*k) + " (input" +
+                       std::to_string(*k) + " and InputType" + std::to_string(*k) + " are the same setting)");
+    s.input[*k] = t;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// "ON" is the coarsest way to say the input dtype: explicit qtype / InputType win over it.
+void apply_on(TypeSetting& s, const std::optional<quant::QType>& on) {
+  if (on && !s.inputs && !s.qtype) s.inputs = on;
+}
+
+TypeSetting parse_type_setting(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  TypeSetting s;
+  std::optional<quant::QType> on;
+  for (const auto& [key, value] : v.items())
+    if (!parse_type_key(r, key, value, child(path, key), s, on)) r.unknown_key(child(path, key), kTypeKeysHelp);
+  apply_on(s, on);
+  return s;
+}
+
+SubgraphSetting parse_subgraph(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  SubgraphSetting sg;
+  std::optional<quant::QType> on;
+  const auto as_string = [&r](const json& x, const std::string& p) { return r.string(x, p); };
+  const auto tensor_list = [&](const json& value, const std::string& p) {
+    if (!value.is_array()) r.fail(p, "expected a list of tensor names, got " + show(value));
+    return r.list<std::string>(value, p, as_string);
+  };
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "inputs") sg.inputs = tensor_list(value, p);
+    else if (key == "outputs") sg.outputs = tensor_list(value, p);
+    else if (!parse_type_key(r, key, value, p, sg.setting, on))
+      r.unknown_key(p, std::string("inputs, outputs, ") + kTypeKeysHelp);
+  }
+  if (sg.inputs.empty()) r.fail(path, "missing key \"inputs\" (the tensors where the subgraph starts)");
+  if (sg.outputs.empty()) r.fail(path, "missing key \"outputs\" (the tensors where the subgraph ends)");
+  apply_on(sg.setting, on);
+  return sg;
+}
+
+// --- top level -----------------------------------------------------------------------------------
+
+// Sections that the seed's J6 guide places at the top level while its code nests them in model_config:
+// both placements are accepted, once.
+struct ModelSections {
+  std::string activation, weight, modelwise_search, layerwise_search;  // path where each was given
+};
+
+bool parse_model_section(const Reader& r, const std::string& key, const json& value, const std::string& path,
+                         QuantConfig& c, ModelSections& seen) {
+  std::string* where = nullptr;
+  if (key == "activation") where = &seen.activation;
+  else if (key == "weight") where = &seen.weight;
+  else if (key == "modelwise_search") where = &seen.modelwise_search;
+  else if (key == "layerwise_search") where = &seen.layerwise_search;
+  else return false;
+  if (!where->empty()) r.fail(path, "given twice (also at " + *where + "); keep the one in model_config");
+  *where = path;
+  if (key == "activation") c.activation = parse_activation(r, value, path);
+  else if (key == "weight") c.weight = parse_weight(r, value, path);
+  else if (key == "modelwise_search") c.modelwise_search = parse_modelwise(r, value, path);
+  else c.layerwise_search = parse_layerwise(r, value, path);
+  return true;
+}
+
+void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSections& seen) {
+  const std::string path = "model_config";
+  r.object(v, path);
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "all_node_type") c.all_node_type = r.qtype(value, p);
+    else if (key == "model_output_type") c.model_output_type = r.qtype(value, p);
+    else if (!parse_model_section(r, key, value, p, c, seen))
+      r.unknown_key(p, "activation, all_node_type, layerwise_search, model_output_type, modelwise_search, weight");
+  }
+}
+
+template <class T>
+std::map<std::string, T> parse_named(const Reader& r, const json& v, const std::string& path,
+                                     T (*one)(const Reader&, const json&, const std::string&)) {
+  r.object(v, path);
+  std::map<std::string, T> out;
+  for (const auto& [key, value] : v.items()) {
+    if (key.empty()) r.fail(path, "empty name");
+    out.emplace(key, one(r, value, child(path, key)));
+  }
+  return out;
+}
+
+// "JSON parse error at line 3, column 5 (byte 40): syntax error ..." from nlohmann's message.
+std::string describe_parse_error(const json::parse_error& e) {
+  std::string what = e.what();
+  const std::string marker = "parse error at ";
+  const auto at = what.find(marker);
+  const auto colon = at == std::string::npos ? std::string::npos : what.find(": ", at);
+  if (colon == std::string::npos) return "invalid JSON at byte " + std::to_string(e.byte) + ": " + what;
+  const auto position = what.substr(at + marker.size(), colon - at - marker.size());
+  return "invalid JSON at " + position + " (byte " + std::to_string(e.byte) + "): " + what.substr(colon + 2);
+}
+
+}  // namespace
+
+QuantConfig parse_quant_config(std::string_view text, const std::string& source) {
+  const Reader r(source);
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    throw Error(source + ": " + describe_parse_error(e));
+  }
+  if (!doc.is_object()) throw Error(source + ": expected a JSON object at the top level, got " + show(doc));
+
+  QuantConfig c;
+  c.source = source;
+  ModelSections seen;
+  // model_config first so that its sections are the ones a duplicate at the top level is reported against.
+  if (doc.contains("model_config")) parse_model_config(r, doc["model_config"], c, seen);
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "model_config") continue;
+    if (key == "op_config") c.op_config = parse_named<TypeSetting>(r, value, key, parse_type_setting);
+    else if (key == "subgraph_config") c.subgraph_config = parse_named<SubgraphSetting>(r, value, key, parse_subgraph);
+    else if (key == "node_config") c.node_config = parse_named<TypeSetting>(r, value, key, parse_type_setting);
+    else if (key == "backend") c.backend = r.string(value, key);
+    else if (key == "backend_params") c.backend_params = r.object(value, key);
+    else if (key == "plugin_dirs") {
+      if (!value.is_array()) r.fail(key, "expected a list of folders, got " + show(value));
+      for (size_t i = 0; i < value.size(); ++i) c.plugin_dirs.push_back(r.string(value[i], element(key, i)));
+    } else if (key == "max_samples") c.max_samples = r.integer(value, key, 1);
+    else if (key == "eval_samples") c.eval_samples = r.integer(value, key, 1);
+    else if (!parse_model_section(r, key, value, key, c, seen))
+      r.unknown_key(key, "model_config, op_config, subgraph_config, node_config, backend, backend_params, "
+                         "plugin_dirs, max_samples, eval_samples");
+  }
+  return c;
+}
+
+QuantConfig load_quant_config(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": cannot read quant_config: is a folder");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot read quant_config: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw Error(path.string() + ": cannot read quant_config: " + std::strerror(errno));
+  return parse_quant_config(text.str(), path.string());
+}
+
+}  // namespace qf::config
