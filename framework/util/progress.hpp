@@ -5,34 +5,49 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace qf {
 
 class Progress {
  public:
-  // `label` e.g. "calibrate"; `total` units of work. quiet: draw nothing.
-  Progress(std::string label, size_t total, bool quiet = false);
+  // `label` e.g. "calibrate"; `total` units of work. quiet: draw nothing. Left out, quiet follows
+  // set_quiet_default(), so `Progress p("calibrate", n)` honours -q.
+  Progress(std::string label, size_t total, bool quiet = quiet_default());
+  // Draws on `sink` instead of stderr (tests, logs). `terminal` forces in-place redraw (true) or plain
+  // lines (false); left out, it is isatty(fileno(sink)).
+  Progress(std::string label, size_t total, bool quiet, std::FILE* sink,
+           std::optional<bool> terminal = std::nullopt);
   ~Progress();  // finishes the line (calls done())
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
   void tick(size_t n = 1);
-  void done();  // completes the bar and prints the elapsed time
+  void done();  // completes the bar and prints the elapsed time; later calls do nothing
 
   // Process-wide switch set by -q / when logging is off.
   static void set_quiet_default(bool quiet);
+  static bool quiet_default();
 
  private:
   void draw(size_t done_units, bool final);
+  void draw_terminal(size_t done_units, double seconds, bool final);
+  void print_decile_lines(size_t done_units, double seconds);
+  double elapsed_seconds() const;
+
   std::string label_;
   size_t total_;
   bool quiet_;
   bool tty_;
+  std::FILE* sink_ = stderr;
   std::atomic<size_t> done_{0};
   std::mutex mutex_;
-  size_t last_drawn_permille_ = 0;
+  size_t last_drawn_permille_ = 0;  // plain mode: highest 10% step already printed, in permille
+  std::atomic<int64_t> last_redraw_ns_{0};  // terminal mode: throttles redraws to ~10 per second
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_;
 };

@@ -1,0 +1,153 @@
+#include "util/progress.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace qf {
+
+namespace {
+
+std::atomic<bool> g_quiet_default{false};
+
+constexpr int kBarWidth = 30;
+constexpr int64_t kRedrawIntervalNs = 100'000'000;  // at most ~10 redraws a second on a terminal
+
+// "12.3s" below a minute, "3m05s" / "1h02m" above: short enough for one terminal line.
+std::string format_duration(double seconds, bool tenths) {
+  char buffer[32];
+  if (!(seconds >= 0)) seconds = 0;
+  if (seconds < 60) {
+    if (tenths)
+      std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
+    else
+      std::snprintf(buffer, sizeof buffer, "%.0fs", std::ceil(seconds));
+  } else if (seconds < 3600) {
+    const long s = std::lround(seconds);
+    std::snprintf(buffer, sizeof buffer, "%ldm%02lds", s / 60, s % 60);
+  } else {
+    const long m = std::lround(seconds / 60);
+    std::snprintf(buffer, sizeof buffer, "%ldh%02ldm", m / 60, m % 60);
+  }
+  return buffer;
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Progress::Progress(std::string label, size_t total, bool quiet)
+    : Progress(std::move(label), total, quiet, stderr) {}
+
+Progress::Progress(std::string label, size_t total, bool quiet, std::FILE* sink,
+                   std::optional<bool> terminal)
+    : label_(std::move(label)),
+      total_(total),
+      quiet_(quiet || sink == nullptr),
+      tty_(false),
+      sink_(sink),
+      start_(std::chrono::steady_clock::now()) {
+  if (!quiet_) tty_ = terminal ? *terminal : ::isatty(::fileno(sink_)) == 1;
+}
+
+Progress::~Progress() { done(); }
+
+void Progress::set_quiet_default(bool quiet) { g_quiet_default.store(quiet); }
+bool Progress::quiet_default() { return g_quiet_default.load(); }
+
+double Progress::elapsed_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void Progress::tick(size_t n) {
+  const size_t before = done_.fetch_add(n, std::memory_order_relaxed);
+  if (quiet_) return;
+  if (tty_) {
+    // Lock-free throttle first so busy worker threads rarely touch the mutex.
+    const int64_t now = now_ns();
+    int64_t last = last_redraw_ns_.load(std::memory_order_relaxed);
+    if (last != 0 && now - last < kRedrawIntervalNs) return;
+    if (!last_redraw_ns_.compare_exchange_strong(last, now)) return;
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock() || finished_) return;
+    draw(done_.load(), false);
+    return;
+  }
+  if (total_ == 0) return;
+  // Only ticks that cross a 10% step take the lock.
+  const auto step = [this](size_t units) { return std::min(units, total_) * 10 / total_; };
+  if (step(before + n) <= step(before)) return;
+  std::lock_guard lock(mutex_);
+  if (finished_) return;
+  draw(done_.load(), false);
+}
+
+void Progress::done() {
+  std::lock_guard lock(mutex_);
+  if (finished_) return;
+  finished_ = true;
+  if (quiet_) return;
+  draw(done_.load(), true);
+}
+
+void Progress::draw(size_t done_units, bool final) {
+  const double seconds = elapsed_seconds();
+  if (tty_) {
+    draw_terminal(done_units, seconds, final);
+    return;
+  }
+  if (!final) {
+    print_decile_lines(done_units, seconds);
+    return;
+  }
+  const size_t shown = std::min(done_units, total_);
+  const size_t percent = total_ == 0 ? 100 : shown * 100 / total_;
+  std::fprintf(sink_, "%s: %zu%% (%zu/%zu) %s\n", label_.c_str(), percent, shown, total_,
+               format_duration(seconds, true).c_str());
+  std::fflush(sink_);
+}
+
+// "\r<label> [#####.....] 37/100 12.3s eta 21s", overwritten in place; the final draw ends the line.
+void Progress::draw_terminal(size_t done_units, double seconds, bool final) {
+  const size_t shown = std::min(done_units, total_);
+  const double fraction = total_ == 0 ? 1.0 : static_cast<double>(shown) / static_cast<double>(total_);
+  const int filled = static_cast<int>(fraction * kBarWidth);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.append(static_cast<size_t>(kBarWidth - filled), '.');
+  std::string eta;
+  if (!final) {
+    if (shown == 0)
+      eta = " eta ?";
+    else
+      eta = " eta " + format_duration(seconds * static_cast<double>(total_ - shown) / static_cast<double>(shown),
+                                      false);
+  }
+  // \x1b[K clears what a longer previous line left behind.
+  std::fprintf(sink_, "\r%s [%s] %zu/%zu %s%s\x1b[K%s", label_.c_str(), bar.c_str(), shown, total_,
+               format_duration(seconds, true).c_str(), eta.c_str(), final ? "\n" : "");
+  std::fflush(sink_);
+}
+
+// One plain line per 10% step reached, in order, showing the count at which that step was crossed, so
+// the log is the same however the ticks were spread over threads. Steps that share a count (total < 10)
+// print once; 100% is left to done().
+void Progress::print_decile_lines(size_t done_units, double seconds) {
+  const size_t reached = std::min<size_t>(std::min(done_units, total_) * 10 / total_, 9);
+  for (size_t step = last_drawn_permille_ / 100 + 1; step <= reached; ++step) {
+    last_drawn_permille_ = step * 100;
+    const size_t count = (step * total_ + 9) / 10;  // first count at or above step * 10%
+    if (count >= total_) break;
+    const size_t next_count = ((step + 1) * total_ + 9) / 10;
+    if (step < reached && next_count == count) continue;  // same count as the next step: print that one
+    std::fprintf(sink_, "%s: %zu%% (%zu/%zu) %s\n", label_.c_str(), count * 100 / total_, count, total_,
+                 format_duration(seconds, true).c_str());
+  }
+  std::fflush(sink_);
+}
+
+}  // namespace qf
