@@ -1,0 +1,67 @@
+#include "export/opset_upgrade.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+
+#include "ir/onnx_io.hpp"
+#include "onnx/onnx_pb.h"
+#include "onnx/version_converter/convert.h"
+#include "util/error.hpp"
+
+namespace qf::exporter {
+
+int64_t min_ir_version(int64_t opset) {
+  // The IR version that introduced each opset (onnx/helper.py VERSION_TABLE).
+  if (opset >= 21) return 10;
+  if (opset >= 19) return 9;
+  if (opset >= 15) return 8;
+  if (opset >= 13) return 7;
+  if (opset >= 11) return 6;
+  if (opset >= 10) return 5;
+  return 3;
+}
+
+namespace {
+
+// The converter's messages ("No Adapter From Version $9 for Upsample") can span lines: keep the first.
+std::string first_line(const std::string& s) {
+  const auto nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+}  // namespace
+
+Model upgrade_opset(const Model& model, int64_t target) {
+  const int64_t from = model.opset("");
+  if (from >= target) return model;
+  const std::string what = "cannot upgrade the model from opset " + std::to_string(from) + " to " +
+                           std::to_string(target) + " with the ONNX version converter";
+  if (target > kMaxConvertibleOpset) throw Error(what + ": it converts up to opset " + std::to_string(kMaxConvertibleOpset));
+  if (from <= 0) throw Error(what + ": the model imports no default-domain opset");
+
+  onnx::ModelProto proto;
+  model_to_proto(model, &proto);
+  onnx::ModelProto converted;
+  try {
+    converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(target));
+  } catch (const std::exception& e) {
+    throw Error(what + ": " + first_line(e.what()));
+  }
+  proto.Clear();  // the float weights are held twice until here
+
+  Model out = model_from_proto(converted);
+  // The converter rebuilds the graph only; everything around it comes from the original model.
+  out.ir_version = std::max(model.ir_version, min_ir_version(target));
+  out.opset_imports = model.opset_imports;
+  out.opset_imports[""] = target;
+  out.producer_name = model.producer_name;
+  out.producer_version = model.producer_version;
+  out.domain = model.domain;
+  out.model_version = model.model_version;
+  out.doc = model.doc;
+  out.metadata = model.metadata;
+  return out;
+}
+
+}  // namespace qf::exporter

@@ -1,0 +1,496 @@
+#include "export/qdq_export.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "export/opset_upgrade.hpp"
+#include "ir/onnx_io.hpp"
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
+#include "quant/calibration_node.hpp"
+#include "util/error.hpp"
+
+namespace qf::exporter {
+
+namespace {
+
+using quant::CalibrationAttrs;
+using quant::QType;
+
+constexpr const char* kMicrosoftDomain = "com.microsoft";
+constexpr int64_t kQdqOpset = 10;         // QuantizeLinear/DequantizeLinear, per-tensor int8
+constexpr int64_t kPerAxisQdqOpset = 13;  // axis attribute
+constexpr int64_t kInt16QdqOpset = 21;    // int16 in the default domain
+
+[[noreturn]] void fail(const Node& node, const std::string& what) {
+  throw Error("calibration node '" + node.name + "': " + what);
+}
+
+// Calls `fn` on `g` and every graph nested in its nodes' attributes (If/Loop/Scan bodies).
+void for_each_graph(Graph& g, const std::function<void(Graph&)>& fn) {
+  fn(g);
+  for (Node& n : g.nodes)
+    for (Attribute& a : n.attributes) {
+      if (a.g) for_each_graph(*a.g, fn);
+      for (auto& sub : a.graphs)
+        if (sub) for_each_graph(*sub, fn);
+    }
+}
+
+void for_each_const_graph(const Graph& g, const std::function<void(const Graph&)>& fn) {
+  fn(g);
+  for (const Node& n : g.nodes)
+    for (const Attribute& a : n.attributes) {
+      if (a.g) for_each_const_graph(*a.g, fn);
+      for (const auto& sub : a.graphs)
+        if (sub) for_each_const_graph(*sub, fn);
+    }
+}
+
+// A calibration node is per-channel for export exactly when the simulation treats it so
+// (quant::fake_quantize: an axis and more than one channel).
+bool per_channel(const quant::QuantParams& p) { return p.axis >= 0 && p.scale.size() > 1; }
+
+// The Q/DQ form of one integer calibration node.
+enum class QdqDomain { Default, Microsoft };
+
+QdqDomain int_domain(QType t, int64_t model_opset) {
+  return t == QType::Int16 && model_opset < kInt16QdqOpset ? QdqDomain::Microsoft : QdqDomain::Default;
+}
+
+// Default-domain opset the node's Q/DQ needs (0: none).
+int64_t needed_opset(const CalibrationAttrs& a, int64_t model_opset) {
+  if (!quant::is_integer(a.dtype) || int_domain(a.dtype, model_opset) == QdqDomain::Microsoft) return 0;
+  return per_channel(a.params()) ? kPerAxisQdqOpset : kQdqOpset;
+}
+
+// Element type and dims (-1 unknown; nullopt rank unknown) of a tensor.
+struct TensorType {
+  DType dtype = DType::Undefined;
+  std::optional<std::vector<int64_t>> dims;
+};
+using TypeMap = std::unordered_map<std::string, TensorType>;
+
+void add_type(TypeMap& types, const onnx::ValueInfoProto& vi) {
+  if (!vi.has_type() || !vi.type().has_tensor_type()) return;
+  const auto& tt = vi.type().tensor_type();
+  TensorType t;
+  t.dtype = static_cast<DType>(tt.elem_type());
+  if (tt.has_shape()) {
+    std::vector<int64_t> dims;
+    for (const auto& d : tt.shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    t.dims = std::move(dims);
+  }
+  types[vi.name()] = std::move(t);
+}
+
+void collect_types(const onnx::GraphProto& g, TypeMap& types) {
+  for (const auto& vi : g.input()) add_type(types, vi);
+  for (const auto& vi : g.output()) add_type(types, vi);
+  for (const auto& vi : g.value_info()) add_type(types, vi);
+  for (const auto& init : g.initializer())
+    types[init.name()] = TensorType{static_cast<DType>(init.data_type()),
+                                    std::vector<int64_t>(init.dims().begin(), init.dims().end())};
+  for (const auto& n : g.node())
+    for (const auto& a : n.attribute()) {
+      if (a.has_g()) collect_types(a.g(), types);
+      for (const auto& sub : a.graphs()) collect_types(sub, types);
+    }
+}
+
+// Types of every tensor ONNX shape inference can tell, on the float graph (calibration nodes as Identity).
+// Best effort: what inference cannot type stays unknown and is not checked.
+TypeMap infer_types(const Model& float_model) {
+  onnx::ModelProto proto;
+  model_to_proto(float_model, &proto);
+  try {
+    onnx::shape_inference::InferShapes(proto);
+  } catch (const std::exception&) {
+    // Partial results are still in the proto; unknown types are simply not checked.
+  }
+  TypeMap types;
+  collect_types(proto.graph(), types);
+  return types;
+}
+
+// Rounds half to even exactly like quant::fake_quantize and the QuantizeLinear kernels (valid for
+// |v| <= 2^22, far past every grid; NaN goes to the low clamp).
+inline float round_half_even(float v) {
+  constexpr float kLimit = 4194304.0f;
+  constexpr float kRound = 12582912.0f;
+  v = v > -kLimit ? v : -kLimit;
+  v = v < kLimit ? v : kLimit;
+  return (v + kRound) - kRound;
+}
+
+// The integers QuantizeLinear would produce on the simulation's grid (narrow when symmetric), so that
+// DequantizeLinear of them equals quant::fake_quantize of the float weight bit for bit.
+template <class Q>
+Tensor quantize_weight_as(const Tensor& w, const quant::QuantParams& p, int64_t axis) {
+  const quant::Grid g = quant::grid(p.qtype, p.symmetric);
+  const float lo = static_cast<float>(g.qmin), hi = static_cast<float>(g.qmax);
+  Tensor q(DTypeOf<Q>::value, w.shape());
+  const float* x = w.data<float>();
+  Q* y = q.data<Q>();
+  size_t inner = static_cast<size_t>(w.numel()), channels = 1;
+  if (axis >= 0) {
+    channels = p.scale.size();
+    inner = 1;
+    for (int64_t d = axis + 1; d < w.rank(); ++d) inner *= static_cast<size_t>(w.dim(d));
+  }
+  const size_t outer = static_cast<size_t>(w.numel()) / (inner * channels);
+  for (size_t o = 0; o < outer; ++o)
+    for (size_t c = 0; c < channels; ++c) {
+      const float scale = p.scale[c], zp = static_cast<float>(p.zero_point[c]);
+      const size_t base = (o * channels + c) * inner;
+      for (size_t i = 0; i < inner; ++i) {
+        float v = round_half_even(x[base + i] / scale) + zp;
+        v = v < lo ? lo : (v > hi ? hi : v);
+        y[base + i] = static_cast<Q>(static_cast<int32_t>(v));
+      }
+    }
+  return q;
+}
+
+Tensor zero_point_tensor(const quant::QuantParams& p, bool per_axis) {
+  const Shape shape = per_axis ? Shape{static_cast<int64_t>(p.zero_point.size())} : Shape{};
+  const size_t n = per_axis ? p.zero_point.size() : 1;
+  if (p.qtype == QType::Int8) {
+    std::vector<int8_t> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<int8_t>(p.zero_point[i]);
+    return Tensor::from_vector<int8_t>(shape, v);
+  }
+  std::vector<int16_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<int16_t>(p.zero_point[i]);
+  return Tensor::from_vector<int16_t>(shape, v);
+}
+
+Tensor scale_tensor(const quant::QuantParams& p, bool per_axis) {
+  if (!per_axis) return Tensor::scalar<float>(p.scale[0]);
+  return Tensor::from_vector<float>({static_cast<int64_t>(p.scale.size())}, p.scale);
+}
+
+Attribute int_attr(const std::string& name, int64_t value) {
+  Attribute a;
+  a.name = name;
+  a.kind = Attribute::Kind::Int;
+  a.i = value;
+  return a;
+}
+
+Node make_node(std::string name, std::string op, std::string domain, std::vector<std::string> inputs,
+               std::vector<std::string> outputs, std::vector<Attribute> attributes = {}) {
+  Node n;
+  n.name = std::move(name);
+  n.op_type = std::move(op);
+  n.domain = std::move(domain);
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  n.attributes = std::move(attributes);
+  return n;
+}
+
+// State of one export: names in use, the model's opset, what was emitted.
+struct Exporter {
+  const TypeMap& types;
+  int64_t model_opset = 0;
+  ExportInfo info;
+  std::unordered_set<std::string> names;  // node and tensor names in use anywhere in the model
+
+  // `base`, or `base_1`, `base_2`, ... when taken.
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names.count(name); ++i) name = base + "_" + std::to_string(i);
+    names.insert(name);
+    return name;
+  }
+
+  const TensorType* type_of(const std::string& tensor) const {
+    const auto it = types.find(tensor);
+    return it == types.end() ? nullptr : &it->second;
+  }
+
+  // Checks the input type and the channel axis against what is known of the tensor.
+  void check(const Node& node, const std::string& x, const quant::QuantParams& p, const Tensor* weight) const {
+    std::optional<std::vector<int64_t>> dims;
+    DType dtype = DType::Undefined;
+    if (weight) {
+      dtype = weight->dtype();
+      dims = weight->shape();
+    } else if (const TensorType* t = type_of(x)) {
+      dtype = t->dtype;
+      dims = t->dims;
+    }
+    if (dtype != DType::Undefined && dtype != DType::Float32)
+      fail(node, "input '" + x + "' is " + dtype_name(dtype) + ", float32 expected");
+    if (!per_channel(p) || !dims) return;
+    const int64_t rank = static_cast<int64_t>(dims->size());
+    if (p.axis >= rank)
+      fail(node, "axis " + std::to_string(p.axis) + " is out of range for input '" + x + "' of rank " +
+                     std::to_string(rank));
+    const int64_t channels = (*dims)[static_cast<size_t>(p.axis)];
+    if (channels >= 0 && channels != static_cast<int64_t>(p.scale.size()))
+      fail(node, std::to_string(p.scale.size()) + " channels, but dimension " + std::to_string(p.axis) +
+                     " of input '" + x + "' is " + std::to_string(channels));
+  }
+
+  // Adds value_info for a new tensor shaped like `like` (when its shape is known), for viewers and ORT.
+  void add_value_info(Graph& g, const std::string& tensor, DType dtype, const std::string& like) {
+    const TensorType* t = type_of(like);
+    if (!t || !t->dims) return;
+    ValueInfo vi;
+    vi.name = tensor;
+    vi.dtype = dtype;
+    std::vector<Dim> shape;
+    for (int64_t d : *t->dims) shape.push_back(d >= 0 ? Dim{d, ""} : Dim{});
+    vi.shape = std::move(shape);
+    g.value_info.push_back(std::move(vi));
+  }
+
+  void rewrite(Graph& g);
+};
+
+void Exporter::rewrite(Graph& g) {
+  std::set<std::string> graph_outputs;
+  for (const ValueInfo& vi : g.outputs) graph_outputs.insert(vi.name);
+
+  std::map<std::string, std::string> renamed;  // removed float32 outputs -> the tensor they passed through
+  const auto resolve = [&](std::string t) {
+    for (auto it = renamed.find(t); it != renamed.end(); it = renamed.find(t)) t = it->second;
+    return t;
+  };
+  std::set<std::string> removed_tensors;   // value_info to drop
+  std::set<std::string> quantized_weights; // float initializers that may now be unused
+
+  std::vector<Node> nodes;
+  nodes.reserve(g.nodes.size());
+  for (Node& node : g.nodes) {
+    if (!quant::is_calibration_node(node)) {
+      nodes.push_back(std::move(node));
+      continue;
+    }
+    if (node.inputs.size() != 1 || node.outputs.size() != 1 || node.inputs[0].empty() || node.outputs[0].empty())
+      fail(node, "needs exactly one input and one output");
+    const CalibrationAttrs attrs = quant::read_calibration_attrs(node);
+    const std::string x = resolve(node.inputs[0]);
+    const std::string& y = node.outputs[0];
+    const std::string base = node.name.empty() ? y : node.name;
+    quant::QuantParams params;
+    try {
+      params = attrs.params();
+    } catch (const Error& e) {
+      fail(node, e.what());
+    }
+    const auto weight_it = g.initializers.find(x);
+    const Tensor* weight = weight_it != g.initializers.end() ? &weight_it->second : nullptr;
+    check(node, x, params, weight);
+
+    switch (attrs.dtype) {
+      case QType::Float32:
+        if (graph_outputs.count(y)) {
+          nodes.push_back(make_node(base, "Identity", "", {x}, {y}));  // keeps the output's name
+        } else {
+          renamed[y] = x;
+          removed_tensors.insert(y);
+        }
+        break;
+      case QType::Float16: {
+        const std::string half = fresh(y + "_float16");
+        nodes.push_back(make_node(fresh(base + "_Cast_to_float16"), "Cast", "", {x}, {half},
+                                  {int_attr("to", static_cast<int64_t>(DType::Float16))}));
+        nodes.push_back(make_node(fresh(base + "_Cast_to_float"), "Cast", "", {half}, {y},
+                                  {int_attr("to", static_cast<int64_t>(DType::Float32))}));
+        add_value_info(g, half, DType::Float16, x);
+        info.casts += 2;
+        break;
+      }
+      case QType::Int8:
+      case QType::Int16: {
+        const bool per_axis = per_channel(params);
+        const QdqDomain qdq = int_domain(attrs.dtype, model_opset);
+        const std::string domain = qdq == QdqDomain::Microsoft ? kMicrosoftDomain : "";
+        if (qdq == QdqDomain::Microsoft) info.used_com_microsoft = true;
+        std::vector<Attribute> axis_attr;
+        if (per_axis) axis_attr.push_back(int_attr("axis", params.axis));
+        const DType storage = quant::storage_dtype(attrs.dtype, attrs.symmetric);
+        const std::string scale = fresh(base + "_scale"), zero_point = fresh(base + "_zero_point");
+        g.initializers[scale] = scale_tensor(params, per_axis);
+        g.initializers[zero_point] = zero_point_tensor(params, per_axis);
+        std::string quantized;
+        if (weight && attrs.is_weight) {
+          quantized = fresh(x + "_quantized");
+          const int64_t axis = per_axis ? params.axis : -1;
+          g.initializers[quantized] = attrs.dtype == QType::Int8 ? quantize_weight_as<int8_t>(*weight, params, axis)
+                                                                 : quantize_weight_as<int16_t>(*weight, params, axis);
+          quantized_weights.insert(x);
+        } else {
+          // Activations, and weights computed at run time, are quantized in the graph.
+          quantized = fresh(y + "_quantized");
+          nodes.push_back(make_node(fresh(base + "_QuantizeLinear"), "QuantizeLinear", domain, {x, scale, zero_point},
+                                    {quantized}, axis_attr));
+          add_value_info(g, quantized, storage, x);
+          ++info.quantize_nodes;
+        }
+        nodes.push_back(make_node(fresh(base + "_DequantizeLinear"), "DequantizeLinear", domain,
+                                  {quantized, scale, zero_point}, {y}, axis_attr));
+        ++info.dequantize_nodes;
+        break;
+      }
+    }
+  }
+  g.nodes = std::move(nodes);
+
+  if (!renamed.empty()) {
+    // Consumers of a removed float32 output read its input, in this graph and in nested subgraphs.
+    for_each_graph(g, [&](Graph& sub) {
+      for (Node& n : sub.nodes)
+        for (std::string& in : n.inputs)
+          if (!in.empty()) in = resolve(in);
+    });
+  }
+
+  // Float weights now stored quantized go away unless something else still reads them.
+  if (!quantized_weights.empty()) {
+    std::set<std::string> still_used(graph_outputs);
+    for_each_const_graph(g, [&](const Graph& sub) {
+      for (const Node& n : sub.nodes) still_used.insert(n.inputs.begin(), n.inputs.end());
+    });
+    for (const std::string& w : quantized_weights) {
+      if (still_used.count(w)) continue;
+      g.initializers.erase(w);
+      std::erase_if(g.inputs, [&](const ValueInfo& vi) { return vi.name == w; });
+      removed_tensors.insert(w);
+    }
+  }
+  std::erase_if(g.value_info, [&](const ValueInfo& vi) { return removed_tensors.count(vi.name) > 0; });
+}
+
+// Replaces every calibration node by an Identity of the same name (the float graph the converter and
+// shape inference understand); returns the calibration nodes by output tensor.
+std::map<std::string, Node> calibration_as_identity(Model& model) {
+  std::map<std::string, Node> originals;
+  for_each_graph(model.graph, [&](Graph& g) {
+    for (Node& n : g.nodes) {
+      if (!quant::is_calibration_node(n)) continue;
+      if (n.inputs.size() != 1 || n.outputs.size() != 1 || n.inputs[0].empty() || n.outputs[0].empty())
+        fail(n, "needs exactly one input and one output");
+      originals.emplace(n.outputs[0], n);
+      n = make_node(n.name, "Identity", "", n.inputs, n.outputs);
+    }
+  });
+  model.opset_imports.erase(quant::kQforgeDomain);
+  return originals;
+}
+
+// Puts the calibration nodes back in place of their Identity stand-ins (after conversion).
+void restore_calibration(Model& model, const std::map<std::string, Node>& originals) {
+  size_t restored = 0;
+  for_each_graph(model.graph, [&](Graph& g) {
+    for (Node& n : g.nodes) {
+      if (n.op_type != "Identity" || n.domain != "" || n.outputs.size() != 1) continue;
+      const auto it = originals.find(n.outputs[0]);
+      if (it == originals.end() || it->second.name != n.name) continue;
+      std::vector<std::string> inputs = n.inputs;  // as the converter left them
+      n = it->second;
+      n.inputs = std::move(inputs);
+      ++restored;
+    }
+  });
+  if (restored != originals.size())
+    for (const auto& [output, node] : originals) {
+      bool found = false;
+      for_each_const_graph(model.graph, [&](const Graph& g) {
+        for (const Node& n : g.nodes) found = found || (quant::is_calibration_node(n) && n.outputs[0] == output);
+      });
+      if (!found) fail(node, "lost by the ONNX version converter");
+    }
+}
+
+}  // namespace
+
+Model export_qdq(const Model& calibrated, ExportInfo* info) {
+  Model model = calibrated;  // tensors share storage; nothing below writes into existing tensors
+
+  const int64_t original_opset = model.opset("");
+  int64_t needed = 0;
+  for_each_const_graph(model.graph, [&](const Graph& g) {
+    for (const Node& n : g.nodes)
+      if (quant::is_calibration_node(n)) {
+        const CalibrationAttrs attrs = quant::read_calibration_attrs(n);
+        try {
+          needed = std::max(needed, needed_opset(attrs, original_opset));
+        } catch (const Error& e) {
+          fail(n, e.what());
+        }
+      }
+  });
+
+  std::map<std::string, Node> originals = calibration_as_identity(model);
+  // The converter and shape inference see the float graph only (calibration nodes as Identity).
+  if (needed > original_opset) model = upgrade_opset(model, needed);
+  const TypeMap types = infer_types(model);
+  restore_calibration(model, originals);
+
+  Exporter exporter{types, model.opset(""), {}, {}};
+  for_each_const_graph(model.graph, [&](const Graph& g) {
+    for (const auto& [name, t] : g.initializers) exporter.names.insert(name);
+    for (const ValueInfo& vi : g.inputs) exporter.names.insert(vi.name);
+    for (const Node& n : g.nodes) {
+      exporter.names.insert(n.name);
+      exporter.names.insert(n.outputs.begin(), n.outputs.end());
+    }
+  });
+  for_each_graph(model.graph, [&](Graph& g) { exporter.rewrite(g); });
+
+  model.opset_imports.erase(quant::kQforgeDomain);
+  if (exporter.info.used_com_microsoft && model.opset(kMicrosoftDomain) < 1) model.opset_imports[kMicrosoftDomain] = 1;
+  if (exporter.info.quantize_nodes + exporter.info.dequantize_nodes > 0 && model.opset("") > 0)
+    model.ir_version = std::max(model.ir_version, min_ir_version(model.opset("")));
+  exporter.info.opset = model.opset("");
+  if (info) *info = exporter.info;
+  return model;
+}
+
+nlohmann::json quant_params_json(const Model& calibrated) {
+  nlohmann::json tensors = nlohmann::json::object();
+  for_each_const_graph(calibrated.graph, [&](const Graph& g) {
+    for (const Node& n : g.nodes) {
+      if (!quant::is_calibration_node(n)) continue;
+      if (n.inputs.size() != 1 || n.outputs.size() != 1) fail(n, "needs exactly one input and one output");
+      const CalibrationAttrs attrs = quant::read_calibration_attrs(n);
+      nlohmann::json entry = {{"node", n.name},
+                              {"kind", attrs.is_weight ? "weight" : "activation"},
+                              {"dtype", quant::qtype_name(attrs.dtype)}};
+      if (quant::is_integer(attrs.dtype)) {
+        quant::QuantParams p;
+        try {
+          p = attrs.params();
+        } catch (const Error& e) {
+          fail(n, e.what());
+        }
+        entry["method"] = attrs.method;
+        entry["axis"] = per_channel(p) ? p.axis : int64_t{-1};
+        entry["symmetric"] = attrs.symmetric;
+        entry["threshold_min"] = attrs.threshold_min;
+        entry["threshold_max"] = attrs.threshold_max;
+        entry["scale"] = p.scale;
+        entry["zero_point"] = p.zero_point;
+      }
+      // Keyed by the quantized tensor; a second calibration node on the same tensor is keyed by its output.
+      const std::string key = tensors.contains(n.inputs[0]) ? n.outputs[0] : n.inputs[0];
+      tensors[key] = std::move(entry);
+    }
+  });
+  return {{"tensors", std::move(tensors)}};
+}
+
+}  // namespace qf::exporter
