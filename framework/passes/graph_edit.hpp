@@ -1,0 +1,45 @@
+// Graph-editing helpers shared by the optimisation passes (private to framework/passes).
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/graph.hpp"
+#include "passes/optimize.hpp"
+
+namespace qf::passes::detail {
+
+// Per tensor: indices of main-graph nodes that read it, as an explicit input or captured by a subgraph.
+// A node reading a tensor twice is listed once.
+std::unordered_map<std::string, std::vector<size_t>> consumer_map(const Graph& g);
+
+bool is_graph_output(const Graph& g, const std::string& name);
+bool is_graph_input(const Graph& g, const std::string& name);
+
+// The initializer `name` when its value is fixed. From IR version 4 on, an initializer that is also
+// listed as a graph input is only a default the caller may override, so it is not a constant.
+const Tensor* constant_initializer(const Model& model, const std::string& name);
+
+// Makes every reader of `from` (node inputs, subgraphs capturing it, subgraph outputs passing it through)
+// read `to` instead. Graph outputs of `g` itself are left alone: callers decide about those.
+void replace_uses(Graph& g, const std::string& from, const std::string& to);
+
+// Removes main-graph nodes none of whose outputs is read or a graph output (repeatedly), then
+// initializers nobody reads. Graph outputs and runtime inputs are never removed. Returns nodes removed.
+size_t remove_dead_code(Model& model, OptimizeStats* stats);
+
+// `base`, or `base_<k>` for the first k that names no initializer, graph input or node output.
+std::string unique_tensor_name(const Graph& g, const std::string& base);
+
+// Runs ONNX shape inference on the model and replaces graph.value_info by what it inferred for the
+// intermediate tensors of the main graph. Inference stops quietly at the first op it cannot type; what
+// was inferred up to there is kept.
+void refresh_value_info(Model& model);
+
+// "node 'name' (Op)" for log lines.
+std::string node_label(const Node& n);
+
+void log_change(OptimizeStats* stats, std::string line);
+
+}  // namespace qf::passes::detail
