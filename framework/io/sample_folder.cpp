@@ -85,6 +85,12 @@ Sample SampleFolder::load(size_t i) const {
   return s;
 }
 
+fs::path SampleFolder::file(size_t i, const std::string& input) const {
+  const Entry& e = entries_.at(i);
+  auto it = e.files.find(input);
+  return it == e.files.end() ? fs::path(e.id) : it->second;
+}
+
 Sample load_single_sample(const fs::path& dir, const std::vector<std::string>& input_names) {
   if (!fs::is_directory(dir)) throw Error(dir.string() + ": input folder does not exist");
   Sample s{dir.filename().string(), {}};

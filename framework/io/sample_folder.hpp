@@ -27,6 +27,8 @@ class SampleFolder {
   const std::string& id(size_t i) const { return entries_.at(i).id; }
   // Loads sample i; throws qf::Error naming the missing or unreadable file.
   Sample load(size_t i) const;
+  // The .npy file of one input of sample i (for messages).
+  std::filesystem::path file(size_t i, const std::string& input) const;
 
  private:
   struct Entry {

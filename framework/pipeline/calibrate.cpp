@@ -1,0 +1,300 @@
+#include "pipeline/calibrate.hpp"
+
+#include <spdlog/spdlog.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "executor/executor.hpp"
+#include "plugin/calibrator.hpp"
+#include "util/error.hpp"
+#include "util/progress.hpp"
+
+namespace qf::pipeline {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+QfDType qf_dtype(quant::QType t) { return t == quant::QType::Int16 ? QF_DTYPE_INT16 : QF_DTYPE_INT8; }
+
+// One calibrator state to feed: (point, candidate) after de-duplication.
+struct Slot {
+  size_t point = 0;
+  size_t candidate = 0;
+  std::string tensor;
+  int32_t axis = -1;
+  size_t channels = 1;
+  std::vector<size_t> users;  // (point * num_candidates + candidate) sharing this slot's result
+};
+
+// Per-channel (axis 1) or per-tensor running min/max of one tensor.
+struct MinMax {
+  std::vector<float> min, max;
+  void init(size_t channels) {
+    min.assign(channels, std::numeric_limits<float>::infinity());
+    max.assign(channels, -std::numeric_limits<float>::infinity());
+  }
+  void merge(const MinMax& o) {
+    for (size_t c = 0; c < min.size(); ++c) {
+      min[c] = std::min(min[c], o.min[c]);
+      max[c] = std::max(max[c], o.max[c]);
+    }
+  }
+};
+
+// Returns false on a non-finite value.
+bool accumulate(MinMax& mm, const Tensor& t, int32_t axis) {
+  const float* p = t.data<float>();
+  const size_t n = static_cast<size_t>(t.numel());
+  const size_t channels = mm.min.size();
+  size_t inner = 1;
+  if (axis >= 0)
+    for (size_t d = static_cast<size_t>(axis) + 1; d < t.shape().size(); ++d) inner *= static_cast<size_t>(t.shape()[d]);
+  bool finite = true;
+  for (size_t i = 0; i < n;) {
+    const size_t c = axis < 0 ? 0 : (i / inner) % channels;
+    const size_t end = axis < 0 ? n : std::min(n, i + inner);
+    float lo = mm.min[c], hi = mm.max[c];
+    for (size_t j = i; j < end; ++j) {
+      const float v = p[j];
+      finite = finite && std::isfinite(v);
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    mm.min[c] = lo;
+    mm.max[c] = hi;
+    i = end;
+  }
+  return finite;
+}
+
+size_t channels_of(const TensorInfoMap& tensors, const std::string& name) {
+  auto it = tensors.find(name);
+  if (it == tensors.end() || it->second.shape.size() < 2) return 1;
+  return static_cast<size_t>(std::max<int64_t>(1, it->second.shape[1]));
+}
+
+}  // namespace
+
+Range weight_range(const Tensor& weight, int64_t axis, double max_percentile) {
+  if (weight.dtype() != DType::Float32) throw Error("weight_range: float32 weight expected");
+  Range r;
+  r.symmetric = true;
+  r.axis = axis;
+  const Shape& shape = weight.shape();
+  const size_t n = static_cast<size_t>(weight.numel());
+  const size_t channels = axis < 0 ? 1 : static_cast<size_t>(shape.at(static_cast<size_t>(axis)));
+  size_t inner = 1;
+  if (axis >= 0)
+    for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= static_cast<size_t>(shape[d]);
+  std::vector<std::vector<float>> values(channels);
+  const float* p = weight.data<float>();
+  for (size_t i = 0; i < n; ++i) {
+    const size_t c = axis < 0 ? 0 : (i / inner) % channels;
+    if (!std::isfinite(p[i])) throw Error("weight contains NaN or Inf");
+    values[c].push_back(std::fabs(p[i]));
+  }
+  r.min.resize(channels);
+  r.max.resize(channels);
+  for (size_t c = 0; c < channels; ++c) {
+    auto& v = values[c];
+    float t = 0.f;
+    if (!v.empty()) {
+      if (max_percentile >= 1.0) {
+        t = *std::max_element(v.begin(), v.end());
+      } else {
+        const size_t k = std::min(v.size() - 1, static_cast<size_t>(std::ceil(max_percentile * v.size())) - 1);
+        std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+        t = v[k];
+      }
+    }
+    r.min[c] = -t;
+    r.max[c] = t;
+  }
+  return r;
+}
+
+CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
+                            const SampleSet& samples, double weight_max_percentile, int threads) {
+  CalibrationResult result;
+  result.samples = samples.size();
+  result.activation.resize(plan.points.size());
+  result.weight.resize(plan.points.size());
+
+  // Weights: from their values.
+  for (size_t p : plan.weight_points()) {
+    const QuantPoint& q = plan.points[p];
+    try {
+      result.weight[p] = weight_range(model.graph.initializers.at(q.tensor), q.weight_axis, weight_max_percentile);
+    } catch (const Error& e) {
+      throw Error("weight '" + q.tensor + "': " + e.what());
+    }
+  }
+
+  auto shared_model = std::make_shared<const Model>(model);
+  Executor executor(shared_model, ExecutorOptions{threads});
+  std::map<std::string, Tensor> first_inputs = samples.load(0);
+  const TensorInfoMap tensors = probe_tensors(model, first_inputs, threads);
+
+  // Slots: one calibrator state per distinct (tensor, dtype, calibrator, params, granularity, symmetry).
+  std::vector<Slot> slots;
+  std::map<std::string, size_t> slot_index;
+  std::map<std::string, std::vector<size_t>> slots_of_tensor;
+  bool need_global = false;
+  std::map<std::string, bool> tensor_per_channel;  // first pass granularity per tensor
+  const size_t num_cands = candidates.size();
+  for (size_t p : plan.activation_points()) {
+    const QuantPoint& q = plan.points[p];
+    if (!quant::is_integer(q.dtype)) continue;  // float16 needs no range
+    result.activation[p].resize(num_cands);
+    for (size_t c = 0; c < num_cands; ++c) {
+      const Candidate& cand = candidates[c];
+      const bool pc = cand.per_channel && q.channel_ok && channels_of(tensors, q.tensor) > 1;
+      const std::string key = q.tensor + "|" + quant::qtype_name(q.dtype) + "|" + cand.calibrator->name + "|" +
+                              cand.params_text + "|" + (pc ? "c" : "t") + (cand.symmetric ? "s" : "a");
+      auto [it, fresh] = slot_index.emplace(key, slots.size());
+      if (fresh) {
+        Slot s;
+        s.point = p;
+        s.candidate = c;
+        s.tensor = q.tensor;
+        s.axis = pc ? 1 : -1;
+        s.channels = pc ? channels_of(tensors, q.tensor) : 1;
+        slots.push_back(s);
+        slots_of_tensor[q.tensor].push_back(it->second);
+        need_global = need_global || cand.calibrator->calibrator.needs_global_range;
+        tensor_per_channel[q.tensor] = tensor_per_channel[q.tensor] || pc;
+      }
+      slots[it->second].users.push_back(p * num_cands + c);
+    }
+  }
+  if (slots.empty()) return result;
+
+  tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
+
+  // First pass: global min/max per tensor (per channel where needed), and the NaN/Inf check.
+  std::map<std::string, MinMax> global;
+  const auto t0 = Clock::now();
+  {
+    using Local = std::map<std::string, MinMax>;
+    tbb::enumerable_thread_specific<Local> locals;
+    Progress progress("calibrate: ranges", samples.size());
+    arena.execute([&] {
+      tbb::parallel_for(size_t{0}, samples.size(), [&](size_t i) {
+        Local& local = locals.local();
+        const auto inputs = i == 0 ? first_inputs : samples.load(i);
+        RunHooks hooks;
+        hooks.observe = [&](const std::string& name, const Tensor& value) {
+          auto pc = tensor_per_channel.find(name);
+          if (pc == tensor_per_channel.end()) return;
+          if (value.dtype() != DType::Float32) return;
+          const int32_t axis = pc->second ? 1 : -1;
+          const size_t channels = pc->second ? static_cast<size_t>(value.shape().at(1)) : 1;
+          MinMax& mm = local[name];
+          if (mm.min.empty()) mm.init(channels);
+          if (mm.min.size() != channels)
+            throw Error("calibration sample '" + samples.id(i) + "': tensor '" + name + "' has " +
+                        std::to_string(channels) + " channels, other samples " + std::to_string(mm.min.size()));
+          if (!accumulate(mm, value, axis))
+            throw Error("calibration sample '" + samples.id(i) + "': tensor '" + name +
+                        "' contains NaN or Inf (the float model overflows on this input)");
+        };
+        executor.run(inputs, hooks);
+        progress.tick();
+      });
+    });
+    for (auto& local : locals)
+      for (auto& [name, mm] : local) {
+        auto [it, fresh] = global.emplace(name, mm);
+        if (!fresh) it->second.merge(mm);
+      }
+  }
+  result.first_pass_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  // Per-slot global ranges in the slot's granularity.
+  std::vector<std::vector<float>> gmin(slots.size()), gmax(slots.size());
+  for (size_t s = 0; s < slots.size(); ++s) {
+    const MinMax& mm = global.at(slots[s].tensor);
+    if (slots[s].axis >= 0) {
+      gmin[s] = mm.min;
+      gmax[s] = mm.max;
+    } else {
+      gmin[s] = {*std::min_element(mm.min.begin(), mm.min.end())};
+      gmax[s] = {*std::max_element(mm.max.begin(), mm.max.end())};
+    }
+  }
+  (void)need_global;
+
+  // Second pass: every slot's calibrator, one state per worker, merged at the end.
+  const auto t1 = Clock::now();
+  using States = std::vector<std::unique_ptr<plugin::CalibratorState>>;
+  tbb::enumerable_thread_specific<States> worker_states([&] { return States(slots.size()); });
+  auto make_state = [&](size_t s, const Shape& shape) {
+    const Slot& slot = slots[s];
+    const Candidate& cand = candidates[slot.candidate];
+    plugin::CalibrationTarget target;
+    target.tensor = slot.tensor;
+    target.shape = shape;
+    target.channel_axis = slot.axis;
+    target.num_channels = slot.channels;
+    target.dtype = qf_dtype(plan.points[slot.point].dtype);
+    target.symmetric = cand.symmetric;
+    target.global_min = &gmin[s];
+    target.global_max = &gmax[s];
+    return std::make_unique<plugin::CalibratorState>(*cand.calibrator, cand.params, target);
+  };
+  {
+    Progress progress("calibrate: " + std::to_string(num_cands) + " candidates", samples.size());
+    arena.execute([&] {
+      tbb::parallel_for(size_t{0}, samples.size(), [&](size_t i) {
+        States& states = worker_states.local();
+        const auto inputs = i == 0 ? first_inputs : samples.load(i);
+        RunHooks hooks;
+        hooks.observe = [&](const std::string& name, const Tensor& value) {
+          auto it = slots_of_tensor.find(name);
+          if (it == slots_of_tensor.end() || value.dtype() != DType::Float32) return;
+          for (size_t s : it->second) {
+            if (!states[s]) states[s] = make_state(s, value.shape());
+            states[s]->observe(value);
+          }
+        };
+        executor.run(inputs, hooks);
+        progress.tick();
+      });
+    });
+  }
+  // Merge worker states in a fixed order (the result must not depend on scheduling).
+  std::vector<States*> all;
+  for (auto& st : worker_states) all.push_back(&st);
+  for (size_t s = 0; s < slots.size(); ++s) {
+    plugin::CalibratorState* into = nullptr;
+    for (States* st : all) {
+      if (!(*st)[s]) continue;
+      if (!into) into = (*st)[s].get();
+      else into->merge(*(*st)[s]);
+    }
+    if (!into) throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
+    Range r;
+    into->compute_range(r.min, r.max);
+    r.axis = slots[s].axis;
+    r.symmetric = candidates[slots[s].candidate].symmetric;
+    for (size_t c = 0; c < r.min.size(); ++c)
+      if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
+        throw Error(candidates[slots[s].candidate].calibrator->where() + ": invalid range for tensor '" +
+                    slots[s].tensor + "'");
+    for (size_t user : slots[s].users) result.activation[user / num_cands][user % num_cands] = r;
+  }
+  result.second_pass_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  spdlog::info("calibrated {} tensor(s) x {} candidate(s) on {} sample(s) ({:.1f} s + {:.1f} s)",
+               plan.activation_points().size(), num_cands, samples.size(), result.first_pass_seconds,
+               result.second_pass_seconds);
+  return result;
+}
+
+}  // namespace qf::pipeline

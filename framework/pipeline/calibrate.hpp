@@ -1,0 +1,39 @@
+// The calibration run: streams the samples through the float model (TBB-parallel over samples) and feeds
+// every activation point's tensor to one calibrator state per candidate, so every candidate is calibrated
+// in the same pass. A first pass records each tensor's global range (and rejects NaN/Inf) when a
+// calibrator asks for it, so histograms are built over a fixed range and do not depend on sample order or
+// batching. Memory is bounded by the calibrator states, not by the number of samples.
+#pragma once
+
+#include <vector>
+
+#include "ir/graph.hpp"
+#include "pipeline/candidates.hpp"
+#include "pipeline/plan.hpp"
+#include "pipeline/samples.hpp"
+
+namespace qf::pipeline {
+
+// One clipping range: a [min, max] per channel along `axis` (one entry and axis -1 when per-tensor).
+struct Range {
+  std::vector<float> min, max;
+  int64_t axis = -1;
+  bool symmetric = true;
+};
+
+struct CalibrationResult {
+  std::vector<std::vector<Range>> activation;  // [point][candidate]; empty for weight points
+  std::vector<Range> weight;                   // [point]; set for weight points
+  size_t samples = 0;
+  double first_pass_seconds = 0, second_pass_seconds = 0;
+};
+
+// `show_progress`: draw a progress bar (Progress honours -q).
+CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
+                            const SampleSet& samples, double weight_max_percentile, int threads);
+
+// Weight ranges: per channel along `axis` (or whole tensor) of max |w| (symmetric), or the
+// `max_percentile` quantile of |w| when below 1.
+Range weight_range(const Tensor& weight, int64_t axis, double max_percentile);
+
+}  // namespace qf::pipeline

@@ -1,0 +1,103 @@
+#include "pipeline/calibrated_model.hpp"
+
+#include <set>
+
+#include "ir/topo_sort.hpp"
+#include "quant/calibration_node.hpp"
+#include "util/error.hpp"
+
+namespace qf::pipeline {
+
+std::vector<PointChoice> uniform_choice(const QuantPlan& plan, int32_t candidate) {
+  std::vector<PointChoice> out(plan.points.size());
+  for (size_t p = 0; p < plan.points.size(); ++p) out[p] = PointChoice{candidate, plan.points[p].dtype};
+  return out;
+}
+
+std::string point_method(const QuantPlan& plan, size_t point, const std::vector<Candidate>& candidates,
+                         const PointChoice& choice, double weight_max_percentile) {
+  const QuantPoint& q = plan.points[point];
+  if (q.is_weight) {
+    std::string m = weight_max_percentile < 1.0 ? "max:max_percentile=" + std::to_string(weight_max_percentile) : "max";
+    return m + (q.weight_axis >= 0 ? ",per-channel" : "");
+  }
+  if (choice.candidate < 0 || static_cast<size_t>(choice.candidate) >= candidates.size()) return "";
+  return candidates[static_cast<size_t>(choice.candidate)].label;
+}
+
+Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, const CalibrationResult& calibration,
+                             const std::vector<Candidate>& candidates, const std::vector<PointChoice>& choice,
+                             const std::map<std::string, Tensor>& initializer_overrides) {
+  if (choice.size() != plan.points.size()) throw Error("build_calibrated_model: one choice per point expected");
+  Model m = optimized;
+  Graph& g = m.graph;
+  for (const auto& [name, t] : initializer_overrides) g.initializers[name] = t;
+  m.opset_imports[quant::kQforgeDomain] = 1;
+
+  std::set<std::string> taken;
+  for (const Node& n : g.nodes)
+    for (const auto& o : n.outputs) taken.insert(o);
+  for (const auto& vi : g.inputs) taken.insert(vi.name);
+  for (const auto& [name, t] : g.initializers) taken.insert(name);
+  auto fresh_name = [&](const std::string& base) {
+    std::string name = base;
+    for (int k = 2; taken.count(name); ++k) name = base + "_" + std::to_string(k);
+    taken.insert(name);
+    return name;
+  };
+
+  // Quantized graph outputs: the producer writes "<name>_float" and every reader reads that.
+  std::map<std::string, std::string> source;  // tensor -> name to read its float value from
+  for (size_t p = 0; p < plan.points.size(); ++p) {
+    const QuantPoint& q = plan.points[p];
+    if (!q.graph_output || choice[p].dtype == quant::QType::Float32 || source.count(q.tensor)) continue;
+    Node* producer = nullptr;
+    for (Node& n : g.nodes)
+      for (auto& o : n.outputs)
+        if (o == q.tensor) producer = &n;
+    if (!producer) continue;  // a graph input passed through: nothing to rename
+    const std::string renamed = fresh_name(q.tensor + "_float");
+    for (auto& o : producer->outputs)
+      if (o == q.tensor) o = renamed;
+    for (Node& n : g.nodes)
+      for (auto& in : n.inputs)
+        if (in == q.tensor) in = renamed;
+    for (auto& vi : g.value_info)
+      if (vi.name == q.tensor) vi.name = renamed;
+    source[q.tensor] = renamed;
+  }
+
+  for (size_t p = 0; p < plan.points.size(); ++p) {
+    const QuantPoint& q = plan.points[p];
+    const PointChoice& c = choice[p];
+    if (c.dtype == quant::QType::Float32) continue;
+    if (q.graph_output && !source.count(q.tensor)) continue;
+    quant::CalibrationAttrs attrs;
+    attrs.is_weight = q.is_weight;
+    attrs.dtype = c.dtype;
+    attrs.method = point_method(plan, p, candidates, c, 1.0);
+    if (quant::is_integer(c.dtype)) {
+      const Range* r = nullptr;
+      if (q.is_weight) {
+        r = &calibration.weight[p];
+      } else {
+        if (c.candidate < 0 || static_cast<size_t>(c.candidate) >= calibration.activation[p].size())
+          throw Error("tensor '" + q.tensor + "': no calibrated range for candidate " + std::to_string(c.candidate));
+        r = &calibration.activation[p][static_cast<size_t>(c.candidate)];
+      }
+      if (r->min.empty()) throw Error("tensor '" + q.tensor + "' has no calibrated range");
+      attrs.axis = r->axis;
+      attrs.symmetric = r->symmetric;
+      attrs.threshold_min = r->min;
+      attrs.threshold_max = r->max;
+    }
+    const std::string input = source.count(q.tensor) ? source.at(q.tensor) : q.tensor;
+    const std::string output = q.graph_output ? q.tensor : fresh_name(q.name + "_out");
+    g.nodes.push_back(quant::make_calibration_node(q.name, input, output, attrs));
+    for (const auto& [node, k] : q.uses) g.nodes[node].inputs[k] = output;
+  }
+  topo_sort(g);
+  return m;
+}
+
+}  // namespace qf::pipeline

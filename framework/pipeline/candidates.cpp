@@ -1,0 +1,100 @@
+#include "pipeline/candidates.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "util/error.hpp"
+
+namespace qf::pipeline {
+
+namespace {
+
+std::string value_text(const nlohmann::json& v) {
+  if (v.is_number_float()) {
+    std::string s = v.dump();
+    return s;
+  }
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+}  // namespace
+
+std::vector<Candidate> build_candidates(const config::QuantConfig& config, const plugin::Registry& registry) {
+  const bool defaults = config.uses_default_calibration();
+  std::vector<std::string> types = config.activation.calibration_type;
+  std::map<std::string, std::vector<nlohmann::json>> options = config.activation.calibrator_params;
+  std::vector<bool> per_channel = config.activation.per_channel;
+  std::vector<bool> asymmetric = config.activation.asymmetric;
+  if (defaults) {
+    types = {"max", "kl"};
+    if (!options.count("max_percentile")) options["max_percentile"] = {0.99995, 1.0};
+    if (per_channel.empty()) per_channel = {true, false};
+    if (asymmetric.empty()) asymmetric = {true, false};
+  }
+  if (per_channel.empty()) per_channel = {false};
+  if (asymmetric.empty()) asymmetric = {false};
+
+  // Every activation option must be a parameter of at least one chosen calibrator.
+  std::set<std::string> declared;
+  std::vector<const plugin::Component*> calibrators;
+  for (const auto& type : types) {
+    const plugin::Component* c = registry.try_find(plugin::Kind::Calibrator, type);
+    if (!c) {
+      std::string known;
+      for (const auto& n : registry.names(plugin::Kind::Calibrator)) known += (known.empty() ? "" : ", ") + n;
+      throw Error(config.source + ": model_config.activation.calibration_type: unknown calibrator '" + type +
+                  "' (known: " + (known.empty() ? "none loaded" : known) + ")");
+    }
+    calibrators.push_back(c);
+    for (const auto& p : c->params) declared.insert(p.name);
+  }
+  for (const auto& [key, values] : options)
+    if (!declared.count(key)) {
+      std::string names;
+      for (const auto& t : types) names += (names.empty() ? "" : ", ") + t;
+      throw Error(config.source + ": model_config.activation." + key + ": not a parameter of calibrator(s) " + names +
+                  " (see `qforge plugins`)");
+    }
+
+  std::vector<Candidate> out;
+  for (const plugin::Component* c : calibrators) {
+    // Product over the options this calibrator declares.
+    std::vector<std::pair<std::string, const std::vector<nlohmann::json>*>> axes;
+    for (const auto& p : c->params)
+      if (auto it = options.find(p.name); it != options.end()) axes.emplace_back(p.name, &it->second);
+    std::vector<size_t> at(axes.size(), 0);
+    while (true) {
+      nlohmann::json given = nlohmann::json::object();
+      std::string text;
+      for (size_t a = 0; a < axes.size(); ++a) {
+        const nlohmann::json& v = (*axes[a].second)[at[a]];
+        given[axes[a].first] = v;
+        text += (text.empty() ? "" : ",") + axes[a].first + "=" + value_text(v);
+      }
+      plugin::ParamSet params;
+      try {
+        params = plugin::Registry::validate_params(*c, given);
+      } catch (const Error& e) {
+        throw Error(config.source + ": model_config.activation: " + e.what());
+      }
+      for (bool pc : per_channel)
+        for (bool asym : asymmetric) {
+          Candidate cand;
+          cand.calibrator = c;
+          cand.params = params;
+          cand.params_text = text;
+          cand.per_channel = pc;
+          cand.symmetric = !asym;
+          cand.label = c->name + (text.empty() ? "" : ":" + text) + (pc ? ",per-channel" : "") + (asym ? ",asymmetric" : "");
+          out.push_back(std::move(cand));
+        }
+      size_t a = 0;
+      while (a < axes.size() && ++at[a] == axes[a].second->size()) at[a++] = 0;
+      if (a == axes.size()) break;
+    }
+  }
+  return out;
+}
+
+}  // namespace qf::pipeline

@@ -1,0 +1,28 @@
+// Calibration candidates: the cartesian product of quant_config's list-valued activation options. Every
+// candidate is calibrated in the same pass over the data; a search then picks among them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/quant_config.hpp"
+#include "plugin/registry.hpp"
+
+namespace qf::pipeline {
+
+struct Candidate {
+  std::string label;  // "kl", "max:max_percentile=0.99995,per-channel,asymmetric"
+  const plugin::Component* calibrator = nullptr;
+  plugin::ParamSet params;
+  std::string params_text;  // the candidate's parameter values that came from the config, "k=v,..."
+  bool per_channel = false;
+  bool symmetric = true;
+};
+
+// Default when no calibration type is given (the seed toolchain's): max/kl x max_percentile
+// {0.99995, 1.0} (max only) x per_channel {true, false} x asymmetric {true, false}.
+// Errors (qf::Error, naming the config source and key): unknown calibrator (lists the known ones), an
+// activation option no chosen calibrator declares, a value the calibrator's declaration rejects.
+std::vector<Candidate> build_candidates(const config::QuantConfig& config, const plugin::Registry& registry);
+
+}  // namespace qf::pipeline

@@ -1,0 +1,81 @@
+#include "pipeline/evaluator.hpp"
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <span>
+
+#include "executor/executor.hpp"
+#include "util/error.hpp"
+
+namespace qf::pipeline {
+
+Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
+                     std::vector<const plugin::MetricInstance*> metrics, int threads)
+    : threads_(threads), samples_(std::move(samples)), metrics_(std::move(metrics)) {
+  if (samples_.empty()) throw Error("no evaluation samples");
+  Executor executor(std::make_shared<const Model>(float_model), ExecutorOptions{threads});
+  reference_.resize(samples_.size());
+  tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
+  arena.execute([&] {
+    tbb::parallel_for(size_t{0}, samples_.size(), [&](size_t i) { reference_[i] = executor.run(samples_[i]); });
+  });
+  for (const auto& [name, t] : reference_[0])
+    if (t.dtype() == DType::Float32) outputs_.push_back(name);
+  if (outputs_.empty()) throw Error("the model has no float32 output to score");
+}
+
+std::vector<std::vector<OutputScores>> Evaluator::score_all(
+    const std::vector<std::shared_ptr<const Model>>& variants) const {
+  const size_t V = variants.size(), S = samples_.size(), O = outputs_.size(), M = metrics_.size();
+  std::vector<std::unique_ptr<Executor>> executors(V);
+  for (size_t v = 0; v < V; ++v) executors[v] = std::make_unique<Executor>(variants[v], ExecutorOptions{threads_});
+  // per[v][s][o][m]
+  std::vector<double> per(V * S * O * M, 0.0);
+  tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
+  arena.execute([&] {
+    tbb::parallel_for(size_t{0}, V * S, [&](size_t job) {
+      const size_t v = job / S, s = job % S;
+      const auto out = executors[v]->run(samples_[s]);
+      for (size_t o = 0; o < O; ++o) {
+        const Tensor& ref = reference_[s].at(outputs_[o]);
+        auto it = out.find(outputs_[o]);
+        if (it == out.end() || it->second.dtype() != DType::Float32 || it->second.numel() != ref.numel())
+          throw Error("output '" + outputs_[o] + "' of the quantized model does not match the float model's");
+        const std::span<const float> a(ref.data<float>(), static_cast<size_t>(ref.numel()));
+        const std::span<const float> b(it->second.data<float>(), static_cast<size_t>(ref.numel()));
+        for (size_t m = 0; m < M; ++m) per[((v * S + s) * O + o) * M + m] = metrics_[m]->compute(a, b);
+      }
+    });
+  });
+  std::vector<std::vector<OutputScores>> result(V, std::vector<OutputScores>(O));
+  for (size_t v = 0; v < V; ++v)
+    for (size_t o = 0; o < O; ++o) {
+      result[v][o].output = outputs_[o];
+      result[v][o].scores.resize(M);
+      for (size_t m = 0; m < M; ++m) {
+        std::vector<double> over_samples(S);
+        for (size_t s = 0; s < S; ++s) over_samples[s] = per[((v * S + s) * O + o) * M + m];
+        result[v][o].scores[m] = plugin::aggregate(over_samples, metrics_[m]->aggregation());
+      }
+    }
+  return result;
+}
+
+std::vector<std::vector<double>> Evaluator::score(const std::vector<std::shared_ptr<const Model>>& variants) const {
+  const auto all = score_all(variants);
+  std::vector<std::vector<double>> out(variants.size(), std::vector<double>(metrics_.size()));
+  for (size_t v = 0; v < variants.size(); ++v)
+    for (size_t m = 0; m < metrics_.size(); ++m) {
+      std::vector<double> over_outputs;
+      for (const auto& o : all[v]) over_outputs.push_back(o.scores[m]);
+      out[v][m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation());
+    }
+  return out;
+}
+
+std::vector<OutputScores> Evaluator::score_outputs(const Model& variant) const {
+  return score_all({std::make_shared<const Model>(variant)})[0];
+}
+
+}  // namespace qf::pipeline

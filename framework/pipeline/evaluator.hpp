@@ -1,0 +1,45 @@
+// Scores quantized variants of a model against the float model on evaluation samples. The float
+// reference outputs are computed once; each variant runs on every sample (TBB-parallel over variants and
+// samples) and every metric compares each float output with the variant's, aggregated as the metric
+// declares (over samples, then over outputs).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.hpp"
+#include "plugin/metric.hpp"
+
+namespace qf::pipeline {
+
+struct OutputScores {
+  std::string output;
+  std::vector<double> scores;  // one per metric
+};
+
+class Evaluator {
+ public:
+  // `samples`: evaluation inputs (held in memory: keep them few). Non-float outputs are not scored.
+  Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
+            std::vector<const plugin::MetricInstance*> metrics, int threads);
+
+  size_t num_samples() const { return samples_.size(); }
+  const std::vector<const plugin::MetricInstance*>& metrics() const { return metrics_; }
+
+  // Overall score per metric for each variant.
+  std::vector<std::vector<double>> score(const std::vector<std::shared_ptr<const Model>>& variants) const;
+  // Per-output scores of one variant.
+  std::vector<OutputScores> score_outputs(const Model& variant) const;
+
+ private:
+  std::vector<std::vector<OutputScores>> score_all(const std::vector<std::shared_ptr<const Model>>& variants) const;
+  int threads_;
+  std::vector<std::map<std::string, Tensor>> samples_;
+  std::vector<std::map<std::string, Tensor>> reference_;  // float outputs per sample
+  std::vector<std::string> outputs_;                      // scored (float) outputs
+  std::vector<const plugin::MetricInstance*> metrics_;
+};
+
+}  // namespace qf::pipeline

@@ -1,0 +1,160 @@
+#include "pipeline/search_host.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <memory>
+
+#include "util/error.hpp"
+
+namespace qf::pipeline {
+
+namespace {
+
+struct HostData {
+  const SearchInputs* in = nullptr;
+  std::vector<size_t> points;              // search tensor -> plan point
+  std::vector<std::string> op_types;
+  std::vector<std::string> metric_names;
+  SearchOutcome* outcome = nullptr;
+  size_t evaluations = 0;
+};
+
+HostData& host(void* p) { return *static_cast<HostData*>(p); }
+
+std::optional<quant::QType> from_qf(QfDType d) {
+  switch (d) {
+    case QF_DTYPE_INT8: return quant::QType::Int8;
+    case QF_DTYPE_INT16: return quant::QType::Int16;
+    case QF_DTYPE_FLOAT16: return quant::QType::Float16;
+    case QF_DTYPE_FLOAT32: return quant::QType::Float32;
+    default: return std::nullopt;
+  }
+}
+
+// The plan's choice for every point, then the assignment over the search tensors.
+std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
+  if (a.num_tensors != h.points.size()) throw Error("assignment covers " + std::to_string(a.num_tensors) +
+                                                    " tensors, the search has " + std::to_string(h.points.size()));
+  std::vector<PointChoice> choice = uniform_choice(*h.in->plan, 0);
+  for (size_t t = 0; t < h.points.size(); ++t) {
+    PointChoice& c = choice[h.points[t]];
+    const int32_t cand = a.candidate[t];
+    if (cand < 0) {
+      c.dtype = quant::QType::Float32;
+      continue;
+    }
+    if (static_cast<size_t>(cand) >= h.in->candidates->size())
+      throw Error("candidate " + std::to_string(cand) + " out of range for tensor '" +
+                  h.in->plan->points[h.points[t]].tensor + "'");
+    c.candidate = cand;
+    if (a.dtype[t] != QF_DTYPE_UNDEFINED) {
+      auto q = from_qf(a.dtype[t]);
+      if (!q) throw Error("unsupported dtype " + std::to_string(a.dtype[t]) + " in assignment");
+      c.dtype = *q;
+    }
+  }
+  return choice;
+}
+
+std::string trial_label(const HostData& h, const QfAssignment& a, size_t n) {
+  if (a.num_tensors == 0) return "trial " + std::to_string(n);
+  const int32_t first = a.candidate[0];
+  for (size_t t = 0; t < a.num_tensors; ++t)
+    if (a.candidate[t] != first || (a.dtype[t] != QF_DTYPE_UNDEFINED && a.dtype[t] != a.dtype[0]))
+      return "trial " + std::to_string(n);
+  if (first < 0) return "float";
+  return (*h.in->candidates)[static_cast<size_t>(first)].label;
+}
+
+void write_message(QfMessage* msg, const std::string& text) {
+  if (!msg || !msg->data || msg->capacity == 0) return;
+  const size_t n = std::min(text.size(), msg->capacity - 1);
+  std::memcpy(msg->data, text.data(), n);
+  msg->data[n] = '\0';
+}
+
+}  // namespace
+
+SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet& params, const SearchInputs& in) {
+  SearchOutcome outcome;
+  HostData h;
+  h.in = &in;
+  h.outcome = &outcome;
+  const Graph& g = in.optimized->graph;
+  for (size_t p : in.plan->activation_points())
+    if (quant::is_integer(in.plan->points[p].dtype)) {
+      h.points.push_back(p);
+      h.op_types.push_back(in.plan->points[p].producer_op);
+    }
+  for (const auto* m : in.evaluator->metrics()) h.metric_names.push_back(m->component().name);
+  (void)g;
+
+  QfSearchContext ctx{};
+  ctx.struct_size = sizeof(QfSearchContext);
+  ctx.host_data = &h;
+  ctx.num_tensors = [](void* d) { return host(d).points.size(); };
+  ctx.tensor_name = [](void* d, size_t t) { return host(d).in->plan->points.at(host(d).points.at(t)).tensor.c_str(); };
+  ctx.tensor_op_type = [](void* d, size_t t) { return host(d).op_types.at(t).c_str(); };
+  ctx.num_candidates = [](void* d, size_t) { return host(d).in->candidates->size(); };
+  ctx.candidate_name = [](void* d, size_t, size_t k) { return host(d).in->candidates->at(k).label.c_str(); };
+  ctx.allowed_dtypes = [](void* d, size_t t) -> uint32_t {
+    const HostData& hd = host(d);
+    const QuantPoint& q = hd.in->plan->points.at(hd.points.at(t));
+    uint32_t mask = QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_INT16) | QF_DTYPE_MASK(QF_DTYPE_FLOAT16) |
+                    QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
+    for (const auto& [node, k] : q.uses) {
+      const auto& pl = hd.in->plan->placement.at(node);
+      if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= pl.input_dtypes[k];
+    }
+    return mask;
+  };
+  ctx.relative_cost = [](void*, size_t, QfDType) { return 1.0; };
+  ctx.num_metrics = [](void* d) { return host(d).metric_names.size(); };
+  ctx.metric_name = [](void* d, size_t m) { return host(d).metric_names.at(m).c_str(); };
+  ctx.metric_higher_is_better = [](void* d, size_t m) -> int32_t {
+    return host(d).in->evaluator->metrics().at(m)->higher_is_better() ? 1 : 0;
+  };
+  ctx.evaluate = [](void* d, const QfAssignment* assignments, size_t count, double* scores, QfMessage* msg) -> QfStatus {
+    HostData& hd = host(d);
+    try {
+      std::vector<std::shared_ptr<const Model>> variants;
+      for (size_t i = 0; i < count; ++i) {
+        static const std::map<std::string, Tensor> none;
+        variants.push_back(std::make_shared<const Model>(build_calibrated_model(
+            *hd.in->optimized, *hd.in->plan, *hd.in->calibration, *hd.in->candidates, to_choice(hd, assignments[i]),
+            hd.in->initializer_overrides ? *hd.in->initializer_overrides : none)));
+      }
+      const auto result = hd.in->evaluator->score(variants);
+      const size_t M = hd.metric_names.size();
+      for (size_t i = 0; i < count; ++i) {
+        for (size_t m = 0; m < M; ++m) scores[i * M + m] = result[i][m];
+        hd.outcome->trials.push_back(SearchTrial{trial_label(hd, assignments[i], ++hd.evaluations), result[i]});
+      }
+      return QF_STATUS_OK;
+    } catch (const std::exception& e) {
+      write_message(msg, e.what());
+      return QF_STATUS_ERROR;
+    }
+  };
+  ctx.log_trial = [](void* d, const char* text) {
+    host(d).outcome->log.emplace_back(text ? text : "");
+    spdlog::info("search: {}", text ? text : "");
+  };
+
+  void* instance = nullptr;
+  char buf[2048] = {0};
+  QfMessage msg{buf, sizeof buf};
+  QfStatus s = search.search.create(params.c_list(), &instance, &msg);
+  if (s != QF_STATUS_OK) plugin::throw_status(search, "create", s, buf);
+  std::vector<int32_t> cand(h.points.size(), 0);
+  std::vector<QfDType> dtype(h.points.size(), QF_DTYPE_UNDEFINED);
+  QfAssignment result{sizeof(QfAssignment), h.points.size(), cand.data(), dtype.data()};
+  s = search.search.run(instance, &ctx, &result, &msg);
+  search.search.destroy(instance);
+  if (s != QF_STATUS_OK) plugin::throw_status(search, "run", s, buf);
+  outcome.choice = to_choice(h, result);
+  return outcome;
+}
+
+}  // namespace qf::pipeline

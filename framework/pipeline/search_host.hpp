@@ -1,0 +1,39 @@
+// Runs a search plugin: implements QfSearchContext over the plan, the calibrated candidates and the
+// evaluator. Search "tensors" are the activation points with an integer dtype; each assignment is turned
+// into a calibrated model (calibrated_model.hpp) and scored. Assignment dtype QF_DTYPE_UNDEFINED means
+// "the planned dtype"; candidate -1 keeps the tensor float.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipeline/calibrated_model.hpp"
+#include "pipeline/evaluator.hpp"
+#include "plugin/registry.hpp"
+
+namespace qf::pipeline {
+
+struct SearchTrial {
+  std::string label;            // the candidate label when the assignment is uniform, else "trial <n>"
+  std::vector<double> scores;   // one per evaluator metric
+};
+
+struct SearchOutcome {
+  std::vector<PointChoice> choice;   // per plan point
+  std::vector<std::string> log;      // the plugin's log_trial lines
+  std::vector<SearchTrial> trials;   // every evaluated assignment, in order
+};
+
+struct SearchInputs {
+  const Model* optimized = nullptr;
+  const QuantPlan* plan = nullptr;
+  const CalibrationResult* calibration = nullptr;
+  const std::vector<Candidate>* candidates = nullptr;
+  const Evaluator* evaluator = nullptr;
+  const std::map<std::string, Tensor>* initializer_overrides = nullptr;
+};
+
+SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet& params, const SearchInputs& in);
+
+}  // namespace qf::pipeline
