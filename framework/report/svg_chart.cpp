@@ -1,0 +1,244 @@
+#include "report/svg_chart.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "report/html_text.hpp"
+
+namespace qf::report::svg {
+
+namespace {
+
+// Coordinates with one decimal keep thousands of points compact and still sub-pixel exact.
+std::string coord(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f", v);
+  return buffer;
+}
+
+const char* tone_class(Tone tone) {
+  switch (tone) {
+    case Tone::good: return "qc-good";
+    case Tone::warn: return "qc-warn";
+    case Tone::bad: return "qc-bad";
+    case Tone::neutral: break;
+  }
+  return "qc-neutral";
+}
+
+std::string svg_open(int width, int height, const std::string& title) {
+  return "<svg class=\"qc\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
+         "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " +
+         std::to_string(height) + "\" role=\"img\" aria-label=\"" + escape_html(title) + "\"><title>" +
+         escape_html(title) + "</title>";
+}
+
+std::string text_element(double x, double y, const std::string& anchor, const std::string& text,
+                         const std::string& css_class = "") {
+  std::string out = "<text x=\"" + coord(x) + "\" y=\"" + coord(y) + "\"";
+  if (anchor != "start") out += " text-anchor=\"" + anchor + "\"";
+  if (!css_class.empty()) out += " class=\"" + css_class + "\"";
+  return out + ">" + escape_html(text) + "</text>";
+}
+
+std::string line_element(double x1, double y1, double x2, double y2, const std::string& css_class) {
+  return "<line x1=\"" + coord(x1) + "\" y1=\"" + coord(y1) + "\" x2=\"" + coord(x2) + "\" y2=\"" + coord(y2) +
+         "\" class=\"" + css_class + "\"/>";
+}
+
+}  // namespace
+
+Ticks nice_ticks(double lo, double hi, int max_count, double min_step) {
+  Ticks ticks;
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return ticks;
+  if (hi < lo) std::swap(lo, hi);
+  if (hi == lo) {
+    const double pad = lo == 0 ? 1 : std::fabs(lo) * 0.1;
+    lo -= pad;
+    hi += pad;
+  }
+  const double raw = (hi - lo) / std::max(1, max_count);
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  const double normalized = raw / magnitude;
+  double step = (normalized <= 1 ? 1 : normalized <= 2 ? 2 : normalized <= 5 ? 5 : 10) * magnitude;
+  step = std::max(step, min_step);
+  const double first = std::floor(lo / step + 1e-9);
+  const double last = std::ceil(hi / step - 1e-9);
+  for (double i = first; i <= last && ticks.values.size() < 64; i += 1) ticks.values.push_back(i * step);
+  ticks.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
+  return ticks;
+}
+
+std::string horizontal_bar_chart(const std::vector<Bar>& bars, const BarChartOptions& options) {
+  constexpr double kRow = 22, kTop = 8, kBottom = 38, kValueRoom = 84;
+  constexpr size_t kMaxLabelChars = 40;
+
+  size_t longest = 4;
+  double vmin = INFINITY, vmax = -INFINITY;
+  for (const auto& bar : bars) {
+    longest = std::max(longest, std::min(bar.label.size(), kMaxLabelChars + 1));
+    if (bar.value && std::isfinite(*bar.value)) {
+      vmin = std::min(vmin, *bar.value);
+      vmax = std::max(vmax, *bar.value);
+    }
+  }
+  if (!std::isfinite(vmin)) vmin = vmax = 0;
+
+  double lo = 0;
+  if (options.axis_min) {
+    lo = *options.axis_min;
+  } else if (vmin < 0) {
+    lo = vmin;
+  } else if (bars.size() > 1 && vmax > vmin && vmax - vmin < 0.1 * vmax) {
+    lo = vmin - (vmax - vmin) * 0.5;  // scores like 0.9991 vs 0.9987 would otherwise look identical
+  }
+  const double hi = std::max(vmax, lo < 0 ? 0.0 : lo);
+  const Ticks ticks = nice_ticks(lo, hi, 5);
+  const double axis_lo = ticks.values.empty() ? lo : ticks.values.front();
+  const double axis_hi = ticks.values.empty() ? hi + 1 : ticks.values.back();
+  const double baseline = (axis_lo <= 0 && axis_hi >= 0) ? 0.0 : axis_lo;
+
+  const double label_width = std::min(300.0, static_cast<double>(longest) * 6.6 + 10);
+  const double plot_x = label_width + 8;
+  const double plot_w = std::max(120.0, options.width - plot_x - kValueRoom);
+  const double plot_h = kRow * static_cast<double>(bars.size());
+  const int height = static_cast<int>(kTop + plot_h + kBottom);
+  const auto x_of = [&](double v) {
+    v = std::clamp(v, axis_lo, axis_hi);
+    return plot_x + (v - axis_lo) * plot_w / (axis_hi - axis_lo);
+  };
+
+  std::string out = svg_open(options.width, height, options.title);
+  for (const double t : ticks.values) {
+    const double x = x_of(t);
+    out += line_element(x, kTop, x, kTop + plot_h, "qc-grid");
+    out += text_element(x, kTop + plot_h + 14, "middle", format_fixed(t, ticks.decimals));
+  }
+  out += line_element(plot_x, kTop + plot_h, plot_x + plot_w, kTop + plot_h, "qc-axis");
+  if (!options.value_label.empty())
+    out += text_element(plot_x + plot_w / 2, kTop + plot_h + 32, "middle", options.value_label, "qc-caption");
+
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const Bar& bar = bars[i];
+    const double y = kTop + kRow * static_cast<double>(i);
+    const std::string value_text =
+        bar.value ? format_fixed(*bar.value, options.decimals) + options.unit : std::string("\u2014");
+    const std::string tooltip = bar.tooltip.empty() ? bar.label + ": " + value_text : bar.tooltip;
+    out += "<g><title>" + escape_html(tooltip) + "</title>";
+    out += text_element(plot_x - 6, y + kRow / 2 + 4, "end", truncate_text(bar.label, kMaxLabelChars),
+                        bar.highlight ? "qc-strong" : "");
+    double value_x = plot_x + 4;
+    if (bar.value && std::isfinite(*bar.value)) {
+      const double x0 = x_of(std::min(baseline, *bar.value));
+      const double x1 = x_of(std::max(baseline, *bar.value));
+      out += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y + 3) + "\" width=\"" + coord(std::max(1.0, x1 - x0)) +
+             "\" height=\"" + coord(kRow - 6) + "\" class=\"" + (bar.highlight ? "qc-bar-hl" : "qc-bar") + "\"/>";
+      value_x = x1 + 4;
+    }
+    out += text_element(value_x, y + kRow / 2 + 4, "start", value_text, bar.highlight ? "qc-strong" : "");
+    out += "</g>";
+  }
+  out += line_element(x_of(baseline), kTop, x_of(baseline), kTop + plot_h, "qc-axis");
+  out += "</svg>";
+  return out;
+}
+
+std::string point_chart(const std::vector<Point>& points, const std::vector<PointLabel>& labels,
+                        const PointChartOptions& options) {
+  constexpr double kLeft = 64, kRight = 18, kTop = 16, kBottom = 42;
+  const double plot_w = options.width - kLeft - kRight;
+  const double plot_h = options.height - kTop - kBottom;
+  const double y_min = options.y_min;
+  const double y_max = options.y_max > y_min ? options.y_max : y_min + 1;
+  const size_t count = std::max<size_t>(options.index_count, 1);
+  const auto x_of = [&](double index) {
+    return count == 1 ? kLeft + plot_w / 2 : kLeft + index * plot_w / static_cast<double>(count - 1);
+  };
+  const auto y_of = [&](double v) { return kTop + (y_max - std::clamp(v, y_min, y_max)) * plot_h / (y_max - y_min); };
+
+  std::string out = svg_open(options.width, options.height, options.title);
+  out.reserve(out.size() + points.size() * 110);
+
+  // Axes, grid and tick labels.
+  const Ticks y_ticks = nice_ticks(y_min, y_max, 5);
+  const double eps = (y_max - y_min) * 1e-6;
+  for (const double t : y_ticks.values) {
+    if (t < y_min - eps || t > y_max + eps) continue;
+    out += line_element(kLeft, y_of(t), kLeft + plot_w, y_of(t), "qc-grid");
+    out += text_element(kLeft - 6, y_of(t) + 4, "end", format_fixed(t, y_ticks.decimals));
+  }
+  const Ticks x_ticks = nice_ticks(0, static_cast<double>(count - 1), 10, 1);
+  for (const double t : x_ticks.values) {
+    if (t < 0 || t > static_cast<double>(count - 1)) continue;
+    out += line_element(x_of(t), kTop + plot_h, x_of(t), kTop + plot_h + 4, "qc-axis");
+    out += text_element(x_of(t), kTop + plot_h + 16, "middle", format_fixed(t, 0));
+  }
+  out += line_element(kLeft, kTop, kLeft, kTop + plot_h, "qc-axis");
+  out += line_element(kLeft, kTop + plot_h, kLeft + plot_w, kTop + plot_h, "qc-axis");
+  if (!options.x_label.empty())
+    out += text_element(kLeft + plot_w / 2, options.height - 6, "middle", options.x_label, "qc-caption");
+  if (!options.y_label.empty())
+    out += "<text transform=\"translate(14," + coord(kTop + plot_h / 2) +
+           ") rotate(-90)\" text-anchor=\"middle\" class=\"qc-caption\">" + escape_html(options.y_label) +
+           "</text>";
+
+  for (const Threshold& threshold : options.thresholds) {
+    if (threshold.value <= y_min || threshold.value > y_max) continue;
+    const double y = y_of(threshold.value);
+    out += line_element(kLeft, y, kLeft + plot_w, y, std::string("qc-threshold ") + tone_class(threshold.tone));
+    out += text_element(kLeft + plot_w - 2, y - 3, "end", threshold.label, "qc-caption");
+  }
+
+  if (options.connect && points.size() > 1) {
+    out += "<polyline class=\"qc-line\" points=\"";
+    for (const Point& p : points) out += coord(x_of(static_cast<double>(p.index))) + "," + coord(y_of(p.value)) + " ";
+    out.back() = '"';
+    out += "/>";
+  }
+
+  // One circle per point; the tooltip carries the unclipped value.
+  const std::string radius = points.size() > 600 ? "2" : "3";
+  for (const Point& p : points) {
+    const bool clipped = p.value < y_min || p.value > y_max || !std::isfinite(p.value);
+    out += "<circle cx=\"" + coord(x_of(static_cast<double>(p.index))) + "\" cy=\"" + coord(y_of(p.value)) +
+           "\" r=\"" + radius + "\" class=\"qc-pt " + tone_class(p.tone) + (clipped ? " qc-clip" : "") + "\">";
+    out += "<title>" + escape_html(p.tooltip) + "</title></circle>";
+  }
+
+  // Labels stagger vertically so neighbouring worst points stay readable.
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const PointLabel& label = labels[i];
+    const double x = x_of(static_cast<double>(label.index));
+    const double y = y_of(label.value);
+    out += "<circle cx=\"" + coord(x) + "\" cy=\"" + coord(y) + "\" r=\"6\" class=\"qc-ring\"/>";
+    const bool right_half = x > kLeft + plot_w * 0.65;
+    double text_y = y - 8 - static_cast<double>(i % 3) * 12;
+    if (text_y < kTop + 10) text_y = y + 16 + static_cast<double>(i % 3) * 12;
+    out += text_element(right_half ? x - 8 : x + 8, text_y, right_half ? "end" : "start",
+                        truncate_text(label.text, 36), "qc-label");
+  }
+  out += "</svg>";
+  return out;
+}
+
+std::string chart_css() {
+  return "svg.qc{max-width:100%;height:auto;display:block;margin:6px 0}"
+         "svg.qc text{font:11px system-ui,-apple-system,'Segoe UI',sans-serif;fill:#3a4150}"
+         "svg.qc .qc-caption{fill:#6b7385}"
+         "svg.qc .qc-strong{font-weight:700;fill:#1d2330}"
+         "svg.qc .qc-label{font-weight:600;fill:#8a1c1c}"
+         ".qc-grid{stroke:#e6e9ef;stroke-width:1}"
+         ".qc-axis{stroke:#9aa1ad;stroke-width:1}"
+         ".qc-bar{fill:#8fa6c9}.qc-bar-hl{fill:#2c6bd6}"
+         ".qc-line{fill:none;stroke:#c3c9d4;stroke-width:1}"
+         ".qc-pt.qc-good{fill:#2e9d49}.qc-pt.qc-warn{fill:#d99a00}.qc-pt.qc-bad{fill:#d33a3a}"
+         ".qc-pt.qc-neutral{fill:#5b6b85}"
+         ".qc-pt.qc-clip{stroke:#1d2330;stroke-width:1}"
+         ".qc-ring{fill:none;stroke:#8a1c1c;stroke-width:1.2}"
+         ".qc-threshold{stroke-dasharray:5 4;stroke-width:1}"
+         ".qc-threshold.qc-good{stroke:#2e9d49}.qc-threshold.qc-warn{stroke:#d99a00}"
+         ".qc-threshold.qc-bad{stroke:#d33a3a}.qc-threshold.qc-neutral{stroke:#5b6b85}";
+}
+
+}  // namespace qf::report::svg
