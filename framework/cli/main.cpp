@@ -20,6 +20,7 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"quantize", "post-training quantization: calibrate, search, export QDQ + reports", qf::cli::cmd_quantize},
     {"run", "run a model on one sample folder and write its outputs as .npy", qf::cli::cmd_run},
     {"inspect", "show a model's inputs, outputs, ops, unsupported ops and shapes", qf::cli::cmd_inspect},
     {"compare", "run two models on a sample folder and score B's outputs against A's", qf::cli::cmd_compare},

@@ -1,0 +1,102 @@
+#include "pipeline/artifacts.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include "util/error.hpp"
+
+namespace qf::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The staging folder the signal handler removes (one quantize run per process).
+char g_staging[4096] = {0};
+
+void remove_staging_on_signal(int sig) {
+  // Only async-signal-safe calls: list, unlink, rmdir.
+  if (g_staging[0]) {
+    if (DIR* d = opendir(g_staging)) {
+      while (dirent* e = readdir(d)) {
+        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+        char path[4352];
+        size_t n = std::strlen(g_staging);
+        std::memcpy(path, g_staging, n);
+        path[n] = '/';
+        std::strncpy(path + n + 1, e->d_name, sizeof(path) - n - 2);
+        path[sizeof(path) - 1] = '\0';
+        unlink(path);
+      }
+      closedir(d);
+    }
+    rmdir(g_staging);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+}  // namespace
+
+ArtifactStager::ArtifactStager(const fs::path& out_dir) : out_(out_dir) {
+  std::error_code ec;
+  fs::create_directories(out_, ec);
+  if (ec || !fs::is_directory(out_)) throw Error(out_.string() + ": cannot create output folder: " + ec.message());
+  staging_ = out_ / (".qforge-staging-" + std::to_string(getpid()));
+  fs::create_directories(staging_, ec);
+  if (ec) throw Error(out_.string() + ": output folder is not writable: " + ec.message());
+  const fs::path probe = staging_ / ".probe";
+  {
+    std::ofstream f(probe);
+    if (!f || !(f << "x") || !f.flush()) {
+      fs::remove_all(staging_, ec);
+      throw Error(out_.string() + ": output folder is not writable");
+    }
+  }
+  fs::remove(probe, ec);
+  const std::string s = staging_.string();
+  if (s.size() < sizeof(g_staging)) {
+    std::memcpy(g_staging, s.c_str(), s.size() + 1);
+    std::signal(SIGINT, remove_staging_on_signal);
+    std::signal(SIGTERM, remove_staging_on_signal);
+  }
+}
+
+ArtifactStager::~ArtifactStager() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  g_staging[0] = '\0';
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+fs::path ArtifactStager::staged(const std::string& name) {
+  names_.push_back(name);
+  return staging_ / name;
+}
+
+void ArtifactStager::write_text(const std::string& name, const std::string& text) {
+  const fs::path path = staged(name);
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.flush();
+  if (!f) throw Error(path.string() + ": write failed");
+}
+
+void ArtifactStager::commit() {
+  for (const auto& name : names_)
+    if (!fs::exists(staging_ / name)) throw Error((out_ / name).string() + ": artifact was not written");
+  for (const auto& name : names_) {
+    std::error_code ec;
+    fs::rename(staging_ / name, out_ / name, ec);
+    if (ec) throw Error((out_ / name).string() + ": cannot move into place: " + ec.message());
+  }
+  committed_ = true;
+}
+
+}  // namespace qf::pipeline

@@ -1,0 +1,317 @@
+#include "pipeline/quantize.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/quant_config.hpp"
+#include "export/qdq_export.hpp"
+#include "ir/onnx_io.hpp"
+#include "passes/optimize.hpp"
+#include "pipeline/artifacts.hpp"
+#include "pipeline/bias_correction.hpp"
+#include "pipeline/calibrate.hpp"
+#include "pipeline/calibrated_model.hpp"
+#include "pipeline/candidates.hpp"
+#include "pipeline/evaluator.hpp"
+#include "pipeline/node_cosine.hpp"
+#include "pipeline/plan.hpp"
+#include "pipeline/samples.hpp"
+#include "pipeline/search_host.hpp"
+#include "plugin/backend.hpp"
+#include "plugin/metric.hpp"
+#include "plugin/registry.hpp"
+#include "quant/calibration_node.hpp"
+#include "report/html_report.hpp"
+#include "util/error.hpp"
+
+namespace qf::pipeline {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class StageTimer {
+ public:
+  explicit StageTimer(nlohmann::json& stages) : stages_(stages) {}
+  void start(const std::string& name) {
+    name_ = name;
+    t0_ = Clock::now();
+    spdlog::info("stage: {}", name);
+  }
+  void stop() {
+    stages_.push_back({{"name", name_}, {"seconds", std::chrono::duration<double>(Clock::now() - t0_).count()}});
+  }
+
+ private:
+  nlohmann::json& stages_;
+  std::string name_;
+  Clock::time_point t0_;
+};
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+std::string iso_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string fmt_num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string threshold_text(const quant::CalibrationAttrs& a) {
+  if (a.threshold_min.empty()) return "--";
+  if (a.threshold_min.size() == 1) return "[" + fmt_num(a.threshold_min[0]) + ", " + fmt_num(a.threshold_max[0]) + "]";
+  float lo = 0, hi = 0;
+  for (size_t c = 0; c < a.threshold_min.size(); ++c) {
+    lo = std::min(lo, a.threshold_min[c]);
+    hi = std::max(hi, a.threshold_max[c]);
+  }
+  return "per-channel " + std::to_string(a.threshold_min.size()) + " ch, [" + fmt_num(lo) + ", " + fmt_num(hi) + "]";
+}
+
+// One row per node of the optimized graph: the dtype/method/threshold of its (first) quantized activation
+// input, else of its weight, and the cosine of its first output.
+nlohmann::json node_rows(const Model& optimized, const Model& calibrated, const std::map<std::string, double>& cosines) {
+  std::map<std::string, const Node*> calibration_of_output;  // calibration output tensor -> node
+  for (const Node& n : calibrated.graph.nodes)
+    if (quant::is_calibration_node(n)) calibration_of_output[n.outputs[0]] = &n;
+  std::map<std::string, const Node*> by_name;
+  for (const Node& n : calibrated.graph.nodes) by_name[n.name] = &n;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const Node& orig : optimized.graph.nodes) {
+    const Node* n = by_name.count(orig.name) ? by_name.at(orig.name) : &orig;
+    std::string dtypes, method, threshold;
+    const Node* act = nullptr;
+    const Node* weight = nullptr;
+    for (const auto& in : n->inputs) {
+      auto it = calibration_of_output.find(in);
+      if (it == calibration_of_output.end()) continue;
+      const auto attrs = quant::read_calibration_attrs(*it->second);
+      const std::string d = quant::qtype_name(attrs.dtype);
+      if (dtypes.find(d) == std::string::npos) dtypes += (dtypes.empty() ? "" : "/") + d;
+      if (attrs.is_weight) {
+        if (!weight) weight = it->second;
+      } else if (!act) {
+        act = it->second;
+      }
+    }
+    const Node* shown = act ? act : weight;
+    if (shown) {
+      const auto attrs = quant::read_calibration_attrs(*shown);
+      method = attrs.method;
+      threshold = threshold_text(attrs);
+    }
+    nlohmann::json row = {{"name", orig.name}, {"op", orig.op_type}, {"dtype", dtypes.empty() ? "float32" : dtypes},
+                          {"method", method.empty() ? "--" : method}, {"threshold", threshold.empty() ? "--" : threshold}};
+    auto c = orig.outputs.empty() ? cosines.end() : cosines.find(orig.outputs[0]);
+    row["cosine"] = c == cosines.end() ? nlohmann::json(nullptr) : nlohmann::json(c->second);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+std::vector<std::unique_ptr<plugin::MetricInstance>> make_metrics(const plugin::Registry& registry,
+                                                                  const std::vector<std::string>& names,
+                                                                  const std::string& where) {
+  std::vector<std::unique_ptr<plugin::MetricInstance>> out;
+  for (const auto& n : names) {
+    const std::string canonical = plugin::canonical_metric_name(n);
+    const plugin::Component* c = registry.try_find(plugin::Kind::Metric, canonical);
+    if (!c) {
+      std::string known;
+      for (const auto& k : registry.names(plugin::Kind::Metric)) known += (known.empty() ? "" : ", ") + k;
+      throw Error(where + ": unknown metric '" + n + "' (known: cosine-similarity, " + known + ")");
+    }
+    out.push_back(std::make_unique<plugin::MetricInstance>(*c, plugin::Registry::validate_params(*c, nullptr)));
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json quantize(const QuantizeOptions& options) {
+  const auto t_start = Clock::now();
+  nlohmann::json report;
+  report["tool"] = "qforge";
+  report["model"] = options.model.string();
+  report["created"] = iso_now();
+  report["stages"] = nlohmann::json::array();
+  StageTimer stage(report["stages"]);
+
+  // Inputs first, so bad input fails before any work.
+  config::QuantConfig cfg = options.config ? config::load_quant_config(*options.config)
+                            : options.config_text ? config::parse_quant_config(*options.config_text, "quant_config")
+                                                  : config::QuantConfig{};
+  ArtifactStager out(options.output_dir);
+  plugin::Registry registry;
+  std::vector<std::filesystem::path> dirs = options.plugin_dirs;
+  for (const auto& d : cfg.plugin_dirs) dirs.emplace_back(d);
+  registry.load_default(dirs);
+
+  stage.start("optimize");
+  const Model original = load_model(options.model);
+  Model optimized = original;
+  const passes::OptimizeStats opt_stats = passes::optimize(optimized);
+  for (const auto& line : opt_stats.log) spdlog::debug("optimize: {}", line);
+  spdlog::info("optimize: {} constant(s) and {} shape node(s) folded, {} BatchNormalization folded, {} Identity/Dropout removed",
+               opt_stats.folded_constants, opt_stats.folded_shapes, opt_stats.folded_batchnorms, opt_stats.removed_identities);
+  stage.stop();
+
+  stage.start("plan");
+  const std::string backend_name = options.backend ? *options.backend : cfg.backend.value_or("generic");
+  const plugin::Component& backend_component = registry.find(plugin::Kind::Backend, backend_name);
+  plugin::BackendInstance backend(backend_component,
+                                  plugin::Registry::validate_params(backend_component, cfg.backend_params));
+  const auto placement = backend.analyze(optimized);
+  const auto types = config::resolve_node_types(cfg, optimized.graph);
+  const size_t max_samples = options.max_samples ? *options.max_samples
+                             : cfg.max_samples   ? static_cast<size_t>(*cfg.max_samples)
+                                                 : 0;
+  const SampleSet samples(options.calib_data, optimized, max_samples);
+  const TensorInfoMap tensors = probe_tensors(optimized, samples.load(0), options.threads);
+  const QuantPlan plan = build_plan(optimized, placement, types, cfg, tensors);
+  const std::vector<Candidate> candidates = build_candidates(cfg, registry);
+  spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
+               plan.activation_points().size(), plan.weight_points().size(), candidates.size());
+  // The search plugin and its metric are checked before the long calibration run.
+  const bool layerwise = cfg.layerwise_search.has_value();
+  const std::string search_name = layerwise ? "layerwise" : "modelwise";
+  const plugin::Component* search_component = registry.try_find(plugin::Kind::Search, search_name);
+  if (!search_component) {
+    std::string known;
+    for (const auto& k : registry.names(plugin::Kind::Search)) known += (known.empty() ? "" : ", ") + k;
+    throw Error(cfg.source + ": model_config." + search_name + "_search: no '" + search_name +
+                "' search plugin is installed" + (layerwise ? " (the layerwise search arrives in a later release)" : "") +
+                " (known searches: " + (known.empty() ? "none" : known) + ")");
+  }
+  const std::string search_metric = layerwise ? cfg.layerwise_search->metric
+                                    : cfg.modelwise_search ? cfg.modelwise_search->metric
+                                                           : "cosine-similarity";
+  nlohmann::json search_params = nlohmann::json::object();
+  if (!layerwise && cfg.modelwise_search) search_params["similarity"] = cfg.modelwise_search->similarity;
+  if (layerwise && cfg.layerwise_search->topk) search_params["topk"] = *cfg.layerwise_search->topk;
+  if (layerwise && cfg.layerwise_search->qtype) search_params["qtype"] = quant::qtype_name(*cfg.layerwise_search->qtype);
+  const plugin::ParamSet search_param_set = plugin::Registry::validate_params(*search_component, search_params);
+  const auto search_metrics =
+      make_metrics(registry, {search_metric}, cfg.source + ": model_config." + search_name + "_search.metric");
+  const auto report_metrics = make_metrics(registry, {"cosine", "mae", "l2", "chebyshev", "sqnr"}, "report");
+  std::unique_ptr<plugin::MetricInstance> bias_metric;
+  if (cfg.weight.bias_correction)
+    bias_metric = std::move(make_metrics(registry, {cfg.weight.bias_correction->metric},
+                                         cfg.source + ": model_config.weight.bias_correction.metric")[0]);
+  stage.stop();
+
+  stage.start("calibrate");
+  const CalibrationResult calibration = calibrate(optimized, plan, candidates, samples, cfg.weight.max_percentile, options.threads);
+  stage.stop();
+
+  stage.start("search");
+  const size_t eval_count = std::min(samples.size(), static_cast<size_t>(cfg.eval_samples.value_or(16)));
+  std::vector<std::map<std::string, Tensor>> eval_inputs;
+  for (size_t i = 0; i < eval_count; ++i) eval_inputs.push_back(samples.load(i));
+  const Evaluator search_eval(optimized, eval_inputs, {search_metrics[0].get()}, options.threads);
+  SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
+  SearchOutcome outcome = run_search(*search_component, search_param_set, in);
+  nlohmann::json ranking = nlohmann::json::array();
+  for (const auto& t : outcome.trials) ranking.push_back({{"candidate", t.label}, {"score", t.scores[0]}});
+  std::string chosen;
+  {
+    const auto acts = plan.activation_points();
+    std::set<int32_t> used;
+    for (size_t p : acts)
+      if (quant::is_integer(outcome.choice[p].dtype)) used.insert(outcome.choice[p].candidate);
+    for (int32_t c : used) chosen += (chosen.empty() ? "" : "; ") + candidates.at(static_cast<size_t>(c)).label;
+  }
+  if (!chosen.empty()) spdlog::info("search: selected {}", chosen);
+  report["search"] = {{"strategy", search_name}, {"metric", search_metric}, {"ranking", ranking},
+                      {"chosen", chosen}, {"log", outcome.log}};
+  stage.stop();
+
+  std::map<std::string, Tensor> overrides;
+  if (cfg.weight.bias_correction) {
+    stage.start("bias_correction");
+    const Evaluator bias_eval(optimized, eval_inputs, {bias_metric.get()}, options.threads);
+    BiasCorrectionResult bc = correct_biases(optimized, plan, calibration, candidates, outcome.choice, samples,
+                                             static_cast<size_t>(cfg.weight.bias_correction->num_sample), bias_eval,
+                                             options.threads);
+    report["bias_correction"] = {{"applied", bc.applied}, {"nodes", bc.nodes}, {"skipped", bc.skipped},
+                                 {"metric", cfg.weight.bias_correction->metric}, {"before", bc.before}, {"after", bc.after}};
+    overrides = std::move(bc.overrides);
+    stage.stop();
+  }
+
+  stage.start("evaluate");
+  const Model calibrated = build_calibrated_model(optimized, plan, calibration, candidates, outcome.choice, overrides);
+  std::vector<const plugin::MetricInstance*> report_metric_ptrs;
+  for (const auto& m : report_metrics) report_metric_ptrs.push_back(m.get());
+  const Evaluator report_eval(optimized, eval_inputs, report_metric_ptrs, options.threads);
+  const auto per_output = report_eval.score_outputs(calibrated);
+  nlohmann::json outputs = nlohmann::json::array();
+  static const char* keys[] = {"cosine", "l1", "l2", "chebyshev", "sqnr"};
+  for (const auto& o : per_output) {
+    nlohmann::json row = {{"name", o.output}};
+    for (size_t m = 0; m < 5; ++m) row[keys[m]] = o.scores[m];
+    outputs.push_back(row);
+  }
+  report["outputs"] = outputs;
+  const auto cosines = tensor_cosines(optimized, calibrated, samples, std::min<size_t>(eval_count, 4), options.threads);
+  report["nodes"] = node_rows(optimized, calibrated, cosines);
+  stage.stop();
+
+  stage.start("export");
+  save_model(optimized, out.staged("optimized_float_model.onnx"));
+  save_model(calibrated, out.staged("calibrated_model.onnx"));
+  exporter::ExportInfo export_info;
+  const Model qdq = exporter::export_qdq(calibrated, &export_info);
+  save_model(qdq, out.staged("quantized_model.onnx"));
+  out.write_text("quant_params.json", exporter::quant_params_json(calibrated).dump(2) + "\n");
+  stage.stop();
+
+  report["backend"] = backend_name;
+  report["samples"] = {{"calibration", samples.size()}, {"evaluation", eval_count}};
+  report["optimize"] = {{"folded_constants", opt_stats.folded_constants}, {"folded_shapes", opt_stats.folded_shapes},
+                        {"folded_batchnorms", opt_stats.folded_batchnorms},
+                        {"removed_identities", opt_stats.removed_identities}};
+  report["plan"] = {{"activations", plan.activation_points().size()}, {"weights", plan.weight_points().size()},
+                    {"candidates", candidates.size()}, {"warnings", plan.warnings}};
+  report["export"] = {{"opset", export_info.opset}, {"com_microsoft", export_info.used_com_microsoft}};
+  report["total_seconds"] = std::chrono::duration<double>(Clock::now() - t_start).count();
+  report["peak_rss_mb"] = peak_rss_mb();
+  out.write_text("report.json", report.dump(2) + "\n");
+  out.write_text("report.html", report::render_report_html(report));
+  out.commit();
+  return report;
+}
+
+std::string format_output_table(const nlohmann::json& report) {
+  std::ostringstream s;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-28s %18s %14s %14s %18s %10s\n", "Output", "Cosine Similarity", "L1 Distance",
+                "L2 Distance", "Chebyshev Distance", "SQNR dB");
+  s << line;
+  for (const auto& o : report.at("outputs")) {
+    std::snprintf(line, sizeof line, "%-28s %18.6f %14.6f %14.6f %18.6f %10.2f\n", o.at("name").get<std::string>().c_str(),
+                  o.at("cosine").get<double>(), o.at("l1").get<double>(), o.at("l2").get<double>(),
+                  o.at("chebyshev").get<double>(), o.at("sqnr").get<double>());
+    s << line;
+  }
+  return s.str();
+}
+
+}  // namespace qf::pipeline
