@@ -1,6 +1,7 @@
 #include "export/qdq_export.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -122,41 +123,30 @@ TypeMap infer_types(const Model& float_model) {
   return types;
 }
 
-// Rounds half to even exactly like quant::fake_quantize and the QuantizeLinear kernels (valid for
-// |v| <= 2^22, far past every grid; NaN goes to the low clamp).
-inline float round_half_even(float v) {
-  constexpr float kLimit = 4194304.0f;
-  constexpr float kRound = 12582912.0f;
-  v = v > -kLimit ? v : -kLimit;
-  v = v < kLimit ? v : kLimit;
-  return (v + kRound) - kRound;
-}
-
-// The integers QuantizeLinear would produce on the simulation's grid (narrow when symmetric), so that
-// DequantizeLinear of them equals quant::fake_quantize of the float weight bit for bit.
+// The integers whose DequantizeLinear equals the simulation's fake quantization of the weight bit for
+// bit: recovered from quant::fake_quantize itself, so the export follows the simulation's grid and
+// clamping by construction. (q - zp) * scale / scale is within 1e-2 of q - zp for every 16-bit q.
 template <class Q>
-Tensor quantize_weight_as(const Tensor& w, const quant::QuantParams& p, int64_t axis) {
-  const quant::Grid g = quant::grid(p.qtype, p.symmetric);
-  const float lo = static_cast<float>(g.qmin), hi = static_cast<float>(g.qmax);
+Tensor quantize_weight_as(const Tensor& w, const quant::QuantParams& p) {
+  const Tensor fq = quant::fake_quantize(w, p);
   Tensor q(DTypeOf<Q>::value, w.shape());
-  const float* x = w.data<float>();
+  const float* x = fq.data<float>();
   Q* y = q.data<Q>();
+  const bool per_tensor = p.axis < 0 || p.scale.size() == 1;
   size_t inner = static_cast<size_t>(w.numel()), channels = 1;
-  if (axis >= 0) {
+  if (!per_tensor) {
     channels = p.scale.size();
     inner = 1;
-    for (int64_t d = axis + 1; d < w.rank(); ++d) inner *= static_cast<size_t>(w.dim(d));
+    for (int64_t d = p.axis + 1; d < w.rank(); ++d) inner *= static_cast<size_t>(w.dim(d));
   }
   const size_t outer = static_cast<size_t>(w.numel()) / (inner * channels);
   for (size_t o = 0; o < outer; ++o)
     for (size_t c = 0; c < channels; ++c) {
-      const float scale = p.scale[c], zp = static_cast<float>(p.zero_point[c]);
+      const float scale = p.scale[c];
+      const int32_t zp = p.zero_point[c];
       const size_t base = (o * channels + c) * inner;
-      for (size_t i = 0; i < inner; ++i) {
-        float v = round_half_even(x[base + i] / scale) + zp;
-        v = v < lo ? lo : (v > hi ? hi : v);
-        y[base + i] = static_cast<Q>(static_cast<int32_t>(v));
-      }
+      for (size_t i = 0; i < inner; ++i)
+        y[base + i] = static_cast<Q>(static_cast<int32_t>(std::nearbyint(x[base + i] / scale)) + zp);
     }
   return q;
 }
@@ -284,12 +274,12 @@ void Exporter::rewrite(Graph& g) {
     const std::string x = resolve(node.inputs[0]);
     const std::string& y = node.outputs[0];
     const std::string base = node.name.empty() ? y : node.name;
-    quant::QuantParams params;
-    try {
-      params = attrs.params();
-    } catch (const Error& e) {
-      fail(node, e.what());
-    }
+    quant::QuantParams params;  // integer dtypes only: float ones may carry no thresholds
+    if (quant::is_integer(attrs.dtype)) try {
+        params = attrs.params();
+      } catch (const Error& e) {
+        fail(node, e.what());
+      }
     const auto weight_it = g.initializers.find(x);
     const Tensor* weight = weight_it != g.initializers.end() ? &weight_it->second : nullptr;
     check(node, x, params, weight);
@@ -328,9 +318,8 @@ void Exporter::rewrite(Graph& g) {
         std::string quantized;
         if (weight && attrs.is_weight) {
           quantized = fresh(x + "_quantized");
-          const int64_t axis = per_axis ? params.axis : -1;
-          g.initializers[quantized] = attrs.dtype == QType::Int8 ? quantize_weight_as<int8_t>(*weight, params, axis)
-                                                                 : quantize_weight_as<int16_t>(*weight, params, axis);
+          g.initializers[quantized] = attrs.dtype == QType::Int8 ? quantize_weight_as<int8_t>(*weight, params)
+                                                                 : quantize_weight_as<int16_t>(*weight, params);
           quantized_weights.insert(x);
         } else {
           // Activations, and weights computed at run time, are quantized in the graph.
