@@ -1,0 +1,140 @@
+// kl: TensorRT-style entropy calibration on the fixed-range histogram (range from the host's first
+// pass, so batch order and size do not matter). For one side of the distribution (counts h, bin 0
+// nearest zero, n bins, `levels` quantization levels):
+//   candidates  window i = start, start + stride, ..., and always n (the full range), where
+//               stride = max(1, ceil((n - start) / 256)): at most 257 candidates, O(i) each;
+//   p           h[0..i) with the outliers sum(h[i..n)) folded into bin i-1;
+//   q           h[0..i) merged into `levels` groups (group g = bins [g*i/levels, (g+1)*i/levels)), each
+//               group's count spread evenly over its non-zero bins, then eps = 1e-4 added to every
+//               bin of q (smoothing: the last bin may hold outliers in p and nothing in q);
+//   KL(p || q)  with p and q each normalized to sum 1; the smallest KL wins (ties: the wider window).
+// Symmetric: one side, the |x| histogram, levels = qmax + 1 (128 int8, 32768 int16), range [-t, t].
+// Asymmetric: the signed histogram is cut at the bin holding 0; the non-negative side (that bin up)
+// and the negative side (the bins below it, reversed) each get the search with levels = half the grid
+// (128 int8, 32768 int16) and give hi and lo. When a side has no more bins than levels (int16 with
+// 16384 bins), quantization loses nothing and the side keeps its full range.
+// start = num_bin scaled to the state's bins (num_bin * bins / max_num_bin, so per-channel histograms
+// of 2048 bins search the same fraction of the range) but at least levels + 1.
+#include <qforge/qf_plugin.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "histogram.hpp"
+
+namespace qc = qf_calibrators;
+
+namespace {
+
+constexpr size_t kCandidates = 256;
+constexpr double kSmoothing = 1e-4;
+
+// KL(p || q) of the window of i bins; +inf when the window holds no count.
+double window_divergence(std::span<const uint64_t> h, size_t i, size_t levels, double total, double inside,
+                         std::vector<double>& q) {
+  if (inside <= 0.0) return std::numeric_limits<double>::infinity();
+  q.assign(i, 0.0);
+  for (size_t g = 0; g < levels; ++g) {
+    const size_t b0 = g * i / levels, b1 = (g + 1) * i / levels;
+    double sum = 0.0;
+    size_t nonzero = 0;
+    for (size_t j = b0; j < b1; ++j) {
+      sum += static_cast<double>(h[j]);
+      nonzero += h[j] != 0;
+    }
+    if (nonzero == 0) continue;
+    for (size_t j = b0; j < b1; ++j)
+      if (h[j] != 0) q[j] = sum / static_cast<double>(nonzero);
+  }
+  const double q_total = inside + kSmoothing * static_cast<double>(i);
+  const double outliers = total - inside;
+  double kl = 0.0;
+  for (size_t j = 0; j < i; ++j) {
+    const double pj = (static_cast<double>(h[j]) + (j + 1 == i ? outliers : 0.0)) / total;
+    if (pj <= 0.0) continue;
+    const double qj = (q[j] + kSmoothing) / q_total;
+    kl += pj * std::log(pj / qj);
+  }
+  return kl;
+}
+
+// Window length in bins, in [min(start, n), n], minimizing KL on one side.
+size_t entropy_window(std::span<const uint64_t> h, size_t start, size_t levels) {
+  const size_t n = h.size();
+  if (n <= levels || start >= n) return n;
+  std::vector<double> prefix(n + 1, 0.0);
+  for (size_t j = 0; j < n; ++j) prefix[j + 1] = prefix[j] + static_cast<double>(h[j]);
+  const double total = prefix[n];
+  if (total <= 0.0) return n;
+  const size_t stride = std::max<size_t>(1, (n - start + kCandidates - 1) / kCandidates);
+  std::vector<double> q;
+  size_t best = n;
+  double best_kl = std::numeric_limits<double>::infinity();
+  for (size_t i = start;; i = std::min(i + stride, n)) {
+    const double kl = window_divergence(h, i, levels, total, prefix[i], q);
+    if (kl <= best_kl) {  // ties go to the wider window
+      best_kl = kl;
+      best = i;
+    }
+    if (i == n) break;
+  }
+  return best;
+}
+
+}  // namespace
+
+class KlCalibrator : public qf::Calibrator {
+ public:
+  static constexpr const char* name = "kl";
+  static constexpr const char* help = "entropy calibration: threshold minimizing KL(float || quantized) histogram";
+  static constexpr bool needs_global_range = true;
+  static std::vector<QfParamDesc> params() {
+    return {qf::param_int("num_bin", 1024, 129, qc::kMaxHistogramBins,
+                          "smallest candidate window in bins (of max_num_bin)"),
+            qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
+                          "histogram bins, raised to num_bin if smaller (per channel at most 2048)")};
+  }
+
+  KlCalibrator(const qf::Params& p, const qf::TensorInfo& t)
+      : layout_(t),
+        hist_(t, qc::histogram_bins(t, std::max(p.get_int("max_num_bin"), p.get_int("num_bin"))), name) {
+    const qc::Grid grid = qc::target_grid(t, name);
+    levels_ = static_cast<size_t>(t.symmetric ? grid.qmax + 1 : (grid.qmax - grid.qmin + 1) / 2);
+    const auto num_bin = static_cast<double>(p.get_int("num_bin"));
+    const auto max_num_bin = static_cast<double>(std::max(p.get_int("max_num_bin"), p.get_int("num_bin")));
+    const auto scaled = static_cast<size_t>(std::ceil(num_bin * static_cast<double>(hist_.bins()) / max_num_bin));
+    start_ = std::max(scaled, levels_ + 1);
+  }
+
+  void observe(const qf::Batch& b) override {
+    layout_.for_each(b, [this](size_t c, float x) { hist_.add(c, x); });
+  }
+  void merge(const KlCalibrator& other) { hist_.merge(other.hist_); }
+
+  void compute_range(std::span<float> lo, std::span<float> hi) override {
+    layout_.check_outputs(lo, hi);
+    for (size_t c = 0; c < layout_.channels(); ++c) {
+      const auto counts = hist_.counts(c);
+      if (hist_.absolute()) {
+        std::tie(lo[c], hi[c]) = hist_.bins_range(c, 0, entropy_window(counts, start_, levels_));
+        continue;
+      }
+      const size_t zero = hist_.zero_bin(c);
+      const std::vector<uint64_t> negative(counts.rbegin() + static_cast<ptrdiff_t>(counts.size() - zero),
+                                           counts.rend());
+      const size_t up = entropy_window(counts.subspan(zero), start_, levels_);
+      const size_t down = entropy_window(negative, start_, levels_);
+      std::tie(lo[c], hi[c]) = hist_.bins_range(c, zero - down, zero + up);
+    }
+  }
+
+ private:
+  qc::ChannelLayout layout_;
+  qc::Histograms hist_;
+  size_t levels_ = 0;
+  size_t start_ = 0;
+};
+
+QF_PLUGIN("qf-calibrator-kl", "1.0.0", KlCalibrator)

@@ -1,0 +1,60 @@
+// max: max_percentile = 1 tracks the exact min/max (symmetric: [-max|x|, max|x|]); below 1 it is
+// "max-percentile": the percentile cut of the fixed-range histogram, exactly as the percentile
+// calibrator. The component always asks for the host's first pass (the flag is per component, not per
+// parameter value), but with max_percentile = 1 it neither needs nor reads the global range.
+#include <qforge/qf_plugin.hpp>
+
+#include <memory>
+
+#include "histogram.hpp"
+
+namespace qc = qf_calibrators;
+
+class MaxCalibrator : public qf::Calibrator {
+ public:
+  static constexpr const char* name = "max";
+  static constexpr const char* help = "abs max / min-max; max_percentile < 1 clips to that percentile (max-percentile)";
+  static constexpr bool needs_global_range = true;
+  static std::vector<QfParamDesc> params() {
+    return {qf::param_float("max_percentile", 1.0, 0.5, 1.0, "1: exact max; below 1: fraction of values kept"),
+            qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
+                          "histogram bins when max_percentile < 1 (per channel at most 2048)")};
+  }
+
+  MaxCalibrator(const qf::Params& p, const qf::TensorInfo& t)
+      : percentile_(p.get_float("max_percentile")), symmetric_(t.symmetric), layout_(t) {
+    if (percentile_ < 1.0)
+      hist_ = std::make_unique<qc::Histograms>(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name);
+    else
+      minmax_ = std::make_unique<qc::ExactMinMax>(layout_.channels());
+  }
+
+  void observe(const qf::Batch& b) override {
+    if (hist_)
+      layout_.for_each(b, [this](size_t c, float x) { hist_->add(c, x); });
+    else
+      layout_.for_each(b, [this](size_t c, float x) { minmax_->add(c, x); });
+  }
+  void merge(const MaxCalibrator& other) {
+    if (hist_ && other.hist_)
+      hist_->merge(*other.hist_);
+    else if (minmax_ && other.minmax_)
+      minmax_->merge(*other.minmax_);
+    else
+      throw qf::PluginError("merge of 'max' states with different max_percentile");
+  }
+  void compute_range(std::span<float> lo, std::span<float> hi) override {
+    layout_.check_outputs(lo, hi);
+    for (size_t c = 0; c < layout_.channels(); ++c)
+      std::tie(lo[c], hi[c]) = hist_ ? qc::percentile_range(*hist_, c, percentile_) : minmax_->range(c, symmetric_);
+  }
+
+ private:
+  double percentile_;
+  bool symmetric_;
+  qc::ChannelLayout layout_;
+  std::unique_ptr<qc::Histograms> hist_;     // max_percentile < 1
+  std::unique_ptr<qc::ExactMinMax> minmax_;  // max_percentile = 1
+};
+
+QF_PLUGIN("qf-calibrator-max", "1.0.0", MaxCalibrator)

@@ -1,0 +1,42 @@
+// percentile: symmetric, the threshold t below which a fraction `percentile` of |x| lies, range
+// [-t, t]; asymmetric, (1 - percentile) / 2 cut from each end of the signed distribution. Computed on a
+// fixed-range histogram (the host's first pass), so it does not depend on batch order or size.
+#include <qforge/qf_plugin.hpp>
+
+#include "histogram.hpp"
+
+namespace qc = qf_calibrators;
+
+class PercentileCalibrator : public qf::Calibrator {
+ public:
+  static constexpr const char* name = "percentile";
+  static constexpr const char* help = "clip to a percentile of |x| (symmetric) or to both tails (asymmetric)";
+  static constexpr bool needs_global_range = true;
+  static std::vector<QfParamDesc> params() {
+    return {qf::param_float("percentile", 0.99999, 0.5, 1.0, "fraction of the values kept inside the range"),
+            qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
+                          "histogram bins (per channel at most 2048)")};
+  }
+
+  PercentileCalibrator(const qf::Params& p, const qf::TensorInfo& t)
+      : percentile_(p.get_float("percentile")),
+        layout_(t),
+        hist_(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name) {}
+
+  void observe(const qf::Batch& b) override {
+    layout_.for_each(b, [this](size_t c, float x) { hist_.add(c, x); });
+  }
+  void merge(const PercentileCalibrator& other) { hist_.merge(other.hist_); }
+  void compute_range(std::span<float> lo, std::span<float> hi) override {
+    layout_.check_outputs(lo, hi);
+    for (size_t c = 0; c < layout_.channels(); ++c)
+      std::tie(lo[c], hi[c]) = qc::percentile_range(hist_, c, percentile_);
+  }
+
+ private:
+  double percentile_;
+  qc::ChannelLayout layout_;
+  qc::Histograms hist_;
+};
+
+QF_PLUGIN("qf-calibrator-percentile", "1.0.0", PercentileCalibrator)
