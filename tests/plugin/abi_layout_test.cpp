@@ -146,7 +146,8 @@ namespace {
   static_assert(offsetof(QfNodeSupport, cost_int16) == 72);
   static_assert(offsetof(QfNodeSupport, cost_float16) == 80);
   static_assert(offsetof(QfNodeSupport, cost_float32) == 88);
-  static_assert(sizeof(QfNodeSupport) == 96);
+  static_assert(offsetof(QfNodeSupport, input_channel_axis) == 96);  // ABI 1.1 tail
+  static_assert(sizeof(QfNodeSupport) == 104);
   // QfBackendDesc
   static_assert(offsetof(QfBackendDesc, struct_size) == 0);
   static_assert(offsetof(QfBackendDesc, name) == 8);
@@ -216,6 +217,13 @@ TEST(PluginAbi, DTypesMatchOnnxNumbering) {
   EXPECT_EQ(QF_DTYPE_INT32, static_cast<int>(qf::DType::Int32));
   EXPECT_EQ(QF_DTYPE_FLOAT16, static_cast<int>(qf::DType::Float16));
   EXPECT_EQ(QF_DTYPE_MASK(QF_DTYPE_INT8), 8u);
+}
+
+// ABI 1.1 added QfNodeSupport::input_channel_axis at the tail: a 1.0 struct ends exactly where it starts.
+TEST(AbiLayout, NodeSupportChannelAxisIsTheOneNewTailField) {
+  EXPECT_EQ(QF_PLUGIN_ABI_MINOR, 1);
+  EXPECT_EQ(offsetof(QfNodeSupport, input_channel_axis), offsetof(QfNodeSupport, cost_float32) + sizeof(double));
+  EXPECT_EQ(sizeof(QfNodeSupport), offsetof(QfNodeSupport, input_channel_axis) + sizeof(int32_t*));
 }
 
 }  // namespace

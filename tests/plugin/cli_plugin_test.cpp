@@ -1,6 +1,7 @@
 // `qforge plugins` and `qforge compare` end to end, and every plugin failure as the CLI reports it: one
 // line on stderr naming library and component, exit status 1.
 #include <gtest/gtest.h>
+#include <qforge/qf_plugin.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -28,7 +29,7 @@ TEST(CliPlugins, JsonListsStockMetricsWithSchema) {
   const auto r = run_cli("plugins --json");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["abi_version"], "1.0");
+  EXPECT_EQ(j["abi_version"], "1." + std::to_string(QF_PLUGIN_ABI_MINOR));
   std::map<std::string, nlohmann::json> metrics;
   for (const auto& c : j["components"])
     if (c["kind"] == "metric") metrics[c["name"]] = c;
@@ -62,7 +63,7 @@ TEST(CliPlugins, PluginPathEnvironmentVariable) {
 
 TEST(CliPluginFailures, AbiMajorMismatch) {
   expect_failure(run_cli("plugins " + dir_arg("qf_test_abi_major")),
-                 {"qforge plugins: error: plugin library ", "libqf_test_abi_major.so", "plugin ABI 2.0", "host ABI 1.0"});
+                 {"qforge plugins: error: plugin library ", "libqf_test_abi_major.so", "plugin ABI 2.0", "host ABI 1." + std::to_string(QF_PLUGIN_ABI_MINOR)});
 }
 
 TEST(CliPluginFailures, PluginNewerThanHost) {

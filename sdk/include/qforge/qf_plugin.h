@@ -26,7 +26,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 0
+#define QF_PLUGIN_ABI_MINOR 1
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -263,7 +263,7 @@ typedef struct QfGraphView {
 #define QF_COMPENSATION_INT16_EC 2u
 
 /* The backend's answer for one node. The host allocates the per-input/output arrays and zero-fills
- * everything before the call. */
+ * everything before the call (except input_channel_axis, pre-filled with -2). */
 typedef struct QfNodeSupport {
   uint32_t struct_size;
   int32_t supported;
@@ -278,6 +278,10 @@ typedef struct QfNodeSupport {
   double cost_int16;
   double cost_float16;
   double cost_float32;
+  /* ABI 1.1: per input, the axis along which per-channel quantization is allowed, -1 for per-tensor
+   * only. The host pre-fills -2 (no preference); hosts older than 1.1 pass a struct_size that does
+   * not cover this field, so check struct_size before writing (qf::NodeSupport does). */
+  int32_t* input_channel_axis;
 } QfNodeSupport;
 
 typedef struct QfBackendDesc {

@@ -14,6 +14,7 @@
 
 #include <qforge/qf_plugin.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -290,6 +291,18 @@ class NodeSupport {
       case QF_DTYPE_FLOAT32: s_->cost_float32 = cost; break;
       default: throw std::invalid_argument("no cost slot for dtype " + std::to_string(d));
     }
+  }
+  // Axis along which input i may be quantized per channel (-1: per-tensor only). ABI 1.1: a no-op when
+  // the host's struct predates the field (its struct_size does not reach it).
+  void set_input_channel_axis(size_t i, int32_t axis) {
+    check(i, s_->num_inputs);
+    if (axis < -1) throw std::invalid_argument("channel axis " + std::to_string(axis) + " is below -1");
+    if (has_input_channel_axis()) s_->input_channel_axis[i] = axis;
+  }
+  // False when the host is older than ABI 1.1 (the channel-axis answer is then ignored).
+  bool has_input_channel_axis() const {
+    return s_->struct_size >= offsetof(QfNodeSupport, input_channel_axis) + sizeof(s_->input_channel_axis) &&
+           s_->input_channel_axis != nullptr;
   }
   size_t num_inputs() const { return s_->num_inputs; }
   size_t num_outputs() const { return s_->num_outputs; }

@@ -1,0 +1,218 @@
+// Host side of backend plugins: a QfGraphView over a qf::Model, one analyze_node call per node into
+// host-allocated arrays, then fusion_groups, collected into NodePlacement.
+#include "plugin/backend.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include "util/error.hpp"
+
+namespace qf::plugin {
+
+bool NodePlacement::input_quantizable(size_t k) const {
+  // An unsupported node is a float island: nothing flows into it quantized.
+  if (!supported || k >= input_dtypes.size()) return false;
+  constexpr uint32_t kQuantized = QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_UINT8) |
+                                  QF_DTYPE_MASK(QF_DTYPE_INT16) | QF_DTYPE_MASK(QF_DTYPE_UINT16) |
+                                  QF_DTYPE_MASK(QF_DTYPE_INT32) | QF_DTYPE_MASK(QF_DTYPE_FLOAT16);
+  return input_dtypes[k] == 0 || (input_dtypes[k] & kQuantized) != 0;
+}
+
+namespace {
+
+// What the C callbacks read. Lives for one analyze() call; every string handed out points into the
+// Model (which outlives the call) or into this object.
+struct GraphViewData {
+  const Graph* graph = nullptr;
+  std::map<std::string, std::vector<int64_t>, std::less<>> shapes;  // -1 for unknown dims
+
+  explicit GraphViewData(const Graph& g) : graph(&g) {
+    // Declared shapes first; initializers override them since their shape is exact.
+    auto add_info = [&](const ValueInfo& v) {
+      if (!v.shape || shapes.count(v.name)) return;
+      std::vector<int64_t> dims;
+      for (const Dim& d : *v.shape) dims.push_back(d.value ? *d.value : -1);
+      shapes.emplace(v.name, std::move(dims));
+    };
+    for (const ValueInfo& v : g.inputs) add_info(v);
+    for (const ValueInfo& v : g.outputs) add_info(v);
+    for (const ValueInfo& v : g.value_info) add_info(v);
+    for (const auto& [name, tensor] : g.initializers) shapes[name] = tensor.shape();
+  }
+
+  static GraphViewData& of(void* host_data) { return *static_cast<GraphViewData*>(host_data); }
+  const Node& node(size_t n) const { return graph->nodes.at(n); }
+};
+
+const char* string_at(const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i].c_str() : ""; }
+
+QfGraphView make_view(GraphViewData& data) {
+  QfGraphView v{};
+  v.struct_size = sizeof(QfGraphView);
+  v.host_data = &data;
+  v.num_nodes = [](void* h) { return GraphViewData::of(h).graph->nodes.size(); };
+  // Out-of-range indices from a buggy plugin read as empty rather than crash the host.
+  v.node_name = [](void* h, size_t n) {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    return n < nodes.size() ? nodes[n].name.c_str() : "";
+  };
+  v.node_op_type = [](void* h, size_t n) {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    return n < nodes.size() ? nodes[n].op_type.c_str() : "";
+  };
+  v.node_domain = [](void* h, size_t n) {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    return n < nodes.size() ? nodes[n].domain.c_str() : "";
+  };
+  v.num_inputs = [](void* h, size_t n) {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    return n < nodes.size() ? nodes[n].inputs.size() : size_t{0};
+  };
+  v.input_name = [](void* h, size_t n, size_t i) {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    return n < nodes.size() ? string_at(nodes[n].inputs, i) : "";
+  };
+  v.num_outputs = [](void* h, size_t n) {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    return n < nodes.size() ? nodes[n].outputs.size() : size_t{0};
+  };
+  v.output_name = [](void* h, size_t n, size_t i) {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    return n < nodes.size() ? string_at(nodes[n].outputs, i) : "";
+  };
+  v.tensor_shape = [](void* h, const char* tensor, int64_t* dims, size_t capacity) -> int64_t {
+    if (!tensor) return -1;
+    const auto& shapes = GraphViewData::of(h).shapes;
+    const auto it = shapes.find(std::string_view(tensor));
+    if (it == shapes.end()) return -1;
+    const size_t n = std::min(capacity, it->second.size());
+    if (dims && n) std::memcpy(dims, it->second.data(), n * sizeof(int64_t));
+    return static_cast<int64_t>(it->second.size());
+  };
+  v.attr_int = [](void* h, size_t n, const char* attr, int64_t* value) -> int32_t {
+    const auto& nodes = GraphViewData::of(h).graph->nodes;
+    if (n >= nodes.size() || !attr) return 0;
+    const Attribute* a = nodes[n].attr(attr);
+    if (!a || a->kind != Attribute::Kind::Int) return 0;
+    if (value) *value = a->i;
+    return 1;
+  };
+  return v;
+}
+
+std::string node_label(const Node& node, size_t index) {
+  return "node '" + (node.name.empty() ? "#" + std::to_string(index) : node.name) + "' (" + node.op_type + ")";
+}
+
+bool known_dtype(QfDType d) {
+  switch (d) {
+    case QF_DTYPE_UNDEFINED:
+    case QF_DTYPE_FLOAT32:
+    case QF_DTYPE_UINT8:
+    case QF_DTYPE_INT8:
+    case QF_DTYPE_UINT16:
+    case QF_DTYPE_INT16:
+    case QF_DTYPE_INT32:
+    case QF_DTYPE_FLOAT16: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+BackendInstance::BackendInstance(const Component& component, const ParamSet& params) : component_(component) {
+  if (component.kind != Kind::Backend) throw Error(component.where() + " is not a backend");
+  char buf[1024] = {0};
+  QfMessage msg{buf, sizeof buf};
+  const QfStatus s = component.backend.create(params.c_list(), &instance_, &msg);
+  if (s != QF_STATUS_OK) throw_status(component, "create", s, buf);
+}
+
+BackendInstance::~BackendInstance() {
+  if (instance_) component_.backend.destroy(instance_);
+}
+
+std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
+  const Graph& graph = model.graph;
+  GraphViewData data(graph);
+  const QfGraphView view = make_view(data);
+  std::vector<NodePlacement> placements(graph.nodes.size());
+  char buf[2048];
+
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    NodePlacement& p = placements[n];
+    const size_t ni = node.inputs.size(), no = node.outputs.size();
+    p.input_dtypes.assign(ni, 0);
+    p.forced_input_dtype.assign(ni, QF_DTYPE_UNDEFINED);
+    p.input_channel_axis.assign(ni, NodePlacement::kNoChannelPreference);
+    p.output_dtypes.assign(no, 0);
+    p.forced_output_dtype.assign(no, QF_DTYPE_UNDEFINED);
+
+    QfNodeSupport s{};
+    s.struct_size = sizeof(QfNodeSupport);
+    s.num_inputs = ni;
+    s.input_dtypes = p.input_dtypes.data();
+    s.forced_input_dtype = p.forced_input_dtype.data();
+    s.num_outputs = no;
+    s.output_dtypes = p.output_dtypes.data();
+    s.forced_output_dtype = p.forced_output_dtype.data();
+    s.input_channel_axis = p.input_channel_axis.data();
+    buf[0] = '\0';
+    QfMessage msg{buf, sizeof buf};
+    const std::string what = "analyze_node on " + node_label(node, n);
+    const QfStatus status = component_.backend.analyze_node(instance_, &view, n, &s, &msg);
+    if (status != QF_STATUS_OK) throw_status(component_, what.c_str(), status, buf);
+
+    p.supported = s.supported != 0;
+    p.compensation = s.compensation;
+    p.cost_int8 = s.cost_int8;
+    p.cost_int16 = s.cost_int16;
+    p.cost_float16 = s.cost_float16;
+    p.cost_float32 = s.cost_float32;
+    auto bad = [&](const std::string& why) { throw Error(component_.where() + ": " + what + ": " + why); };
+    for (size_t k = 0; k < ni; ++k) {
+      if (!known_dtype(p.forced_input_dtype[k]))
+        bad("input " + std::to_string(k) + " forced to unknown dtype " + std::to_string(p.forced_input_dtype[k]));
+      const int32_t axis = p.input_channel_axis[k];
+      if (axis < NodePlacement::kNoChannelPreference)
+        bad("input " + std::to_string(k) + " has channel axis " + std::to_string(axis));
+      if (axis >= 0 && !node.inputs[k].empty()) {
+        const auto it = data.shapes.find(node.inputs[k]);
+        if (it != data.shapes.end() && static_cast<size_t>(axis) >= it->second.size())
+          bad("input " + std::to_string(k) + " channel axis " + std::to_string(axis) + " is outside rank " +
+              std::to_string(it->second.size()));
+      }
+    }
+    for (size_t k = 0; k < no; ++k)
+      if (!known_dtype(p.forced_output_dtype[k]))
+        bad("output " + std::to_string(k) + " forced to unknown dtype " + std::to_string(p.forced_output_dtype[k]));
+  }
+
+  if (component_.backend.fusion_groups && !graph.nodes.empty()) {
+    std::vector<int32_t> group(graph.nodes.size(), -1);
+    buf[0] = '\0';
+    QfMessage msg{buf, sizeof buf};
+    const QfStatus status = component_.backend.fusion_groups(instance_, &view, group.data(), group.size(), &msg);
+    if (status != QF_STATUS_OK) throw_status(component_, "fusion_groups", status, buf);
+    // Renumber to 0, 1, ... in order of first node; a one-node group has no inner tensor, so it is dropped.
+    std::map<int32_t, size_t> members;
+    for (size_t n = 0; n < group.size(); ++n) {
+      if (group[n] < -1)
+        throw Error(component_.where() + ": fusion_groups: " + node_label(graph.nodes[n], n) + " has group " +
+                    std::to_string(group[n]));
+      if (group[n] >= 0) ++members[group[n]];
+    }
+    std::map<int32_t, int32_t> renumbered;
+    for (size_t n = 0; n < group.size(); ++n) {
+      if (group[n] < 0 || members[group[n]] < 2) continue;
+      const int32_t next = static_cast<int32_t>(renumbered.size());
+      placements[n].fusion_group = renumbered.emplace(group[n], next).first->second;
+    }
+  }
+  return placements;
+}
+
+}  // namespace qf::plugin
