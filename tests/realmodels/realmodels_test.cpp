@@ -20,6 +20,7 @@
 
 #include "io/npy.hpp"
 #include "ir/tensor.hpp"
+#include "realmodels_util.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,34 +31,7 @@ constexpr double kMaxRelDiff = 1e-4;
 constexpr double kAbsDiffFloor = 1e-6;   // below this, differences are the oracle's own rounding noise
 constexpr double kCosineMinRef = 1e-4;   // cosine is checked only when max|ref| exceeds this
 
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : fallback;
-}
-
-fs::path source_dir() { return env_or("QF_SOURCE_DIR", QF_SOURCE_DIR); }
-fs::path shared_models_dir() { return fs::path(env_or("QF_SHARED_DIR", (source_dir() / ".." / "shared").string())) / "models"; }
-fs::path npm_dir() { return env_or("QF_NPM_DIR", (source_dir() / ".cache" / "npm").string()); }
-fs::path samples_dir() { return env_or("QF_SAMPLES_DIR", (source_dir() / ".cache" / "samples").string()); }
-fs::path oracle_script() { return source_dir() / "tools" / "oracle" / "ort_run.js"; }
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// The node executable: $QF_NODE, else `node` on PATH. Empty when absent.
-std::string find_node() {
-  if (const char* n = std::getenv("QF_NODE"); n && *n) return fs::exists(n) ? n : "";
-  const char* path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "");
-  for (std::string dir; std::getline(ss, dir, ':');) {
-    fs::path p = fs::path(dir) / "node";
-    if (!dir.empty() && fs::exists(p)) return p.string();
-  }
-  return "";
-}
+using namespace qf::realmodels;
 
 struct Case {
   std::string name;    // test parameter name: <model>_<sample>
@@ -102,54 +76,6 @@ std::vector<Case> discover_cases() {
   return cases;
 }
 
-// What is missing to run the oracle side at all (empty when everything is there).
-std::string missing_oracle_prerequisites() {
-  std::string missing;
-  if (find_node().empty()) missing += "node (apt-get install nodejs; or set QF_NODE); ";
-  if (!fs::exists(npm_dir() / "node_modules" / "onnxruntime-node"))
-    missing += "onnxruntime-node under " + npm_dir().string() + " (run scripts/fetch_models.sh); ";
-  return missing;
-}
-
-struct Metrics {
-  double cosine = 1.0;
-  double max_abs_diff = 0.0;
-  double max_abs_ref = 0.0;
-};
-
-Metrics compare(const qf::Tensor& ref, const qf::Tensor& got) {
-  Metrics m;
-  double dot = 0, nr = 0, ng = 0;
-  for (int64_t i = 0; i < ref.numel(); ++i) {
-    const double r = ref.as_double(i), g = got.as_double(i);
-    if (std::isnan(r) != std::isnan(g)) return {0.0, INFINITY, m.max_abs_ref};
-    if (std::isnan(r)) continue;
-    dot += r * g;
-    nr += r * r;
-    ng += g * g;
-    m.max_abs_diff = std::max(m.max_abs_diff, std::abs(r - g));
-    m.max_abs_ref = std::max(m.max_abs_ref, std::abs(r));
-  }
-  if (nr == 0 && ng == 0) m.cosine = 1.0;
-  else if (nr == 0 || ng == 0) m.cosine = 0.0;
-  else m.cosine = dot / std::sqrt(nr * ng);
-  return m;
-}
-
-bool is_float(qf::DType t) { return t == qf::DType::Float32 || t == qf::DType::Float16 || t == qf::DType::Float64; }
-
-std::string tail(const fs::path& log, size_t max_chars = 2000) {
-  std::ifstream in(log);
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return s.size() > max_chars ? "..." + s.substr(s.size() - max_chars) : s;
-}
-
-// Runs a command with output to `log`; returns the exit status.
-int run(const std::string& cmd, const fs::path& log) {
-  const int rc = std::system((cmd + " >" + shell_quote(log.string()) + " 2>&1").c_str());
-  return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
 class RealModel : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RealModel, MatchesOnnxRuntime) {
@@ -166,11 +92,11 @@ TEST_P(RealModel, MatchesOnnxRuntime) {
   const std::string ort_cmd = shell_quote(find_node()) + " " + shell_quote(oracle_script().string()) + " --model " +
                               shell_quote(c.model.string()) + " --inputs " + shell_quote(c.sample.string()) +
                               " --output-dir " + shell_quote(ref_dir.string());
-  ASSERT_EQ(run(ort_cmd, work / "ort.log"), 0) << ort_cmd << "\n" << tail(work / "ort.log");
+  ASSERT_EQ(run_command(ort_cmd, work / "ort.log"), 0) << ort_cmd << "\n" << tail(work / "ort.log");
 
   const std::string qf_cmd = shell_quote(QF_CLI_PATH) + " run --model " + shell_quote(c.model.string()) + " --inputs " +
                              shell_quote(c.sample.string()) + " --output-dir " + shell_quote(got_dir.string());
-  ASSERT_EQ(run(qf_cmd, work / "qforge.log"), 0) << qf_cmd << "\n" << tail(work / "qforge.log");
+  ASSERT_EQ(run_command(qf_cmd, work / "qforge.log"), 0) << qf_cmd << "\n" << tail(work / "qforge.log");
 
   std::vector<fs::path> refs;
   for (const auto& e : fs::directory_iterator(ref_dir))

@@ -1,0 +1,127 @@
+// Helpers shared by the real-model suites: where models, samples and the ONNX Runtime oracle live, running
+// the oracle (tools/oracle/ort_run.js, graph optimisation disabled) and comparing outputs.
+// Paths come from QF_SOURCE_DIR (compile definition) unless overridden by the environment variables named below.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "io/npy.hpp"
+#include "ir/tensor.hpp"
+
+namespace qf::realmodels {
+
+namespace fs = std::filesystem;
+
+inline std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+inline fs::path source_dir() { return env_or("QF_SOURCE_DIR", QF_SOURCE_DIR); }
+inline fs::path shared_models_dir() {
+  return fs::path(env_or("QF_SHARED_DIR", (source_dir() / ".." / "shared").string())) / "models";
+}
+inline fs::path npm_dir() { return env_or("QF_NPM_DIR", (source_dir() / ".cache" / "npm").string()); }
+inline fs::path samples_dir() { return env_or("QF_SAMPLES_DIR", (source_dir() / ".cache" / "samples").string()); }
+inline fs::path oracle_script() { return source_dir() / "tools" / "oracle" / "ort_run.js"; }
+
+inline std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The node executable: $QF_NODE, else `node` on PATH. Empty when absent.
+inline std::string find_node() {
+  if (const char* n = std::getenv("QF_NODE"); n && *n) return fs::exists(n) ? n : "";
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "");
+  for (std::string dir; std::getline(ss, dir, ':');) {
+    fs::path p = fs::path(dir) / "node";
+    if (!dir.empty() && fs::exists(p)) return p.string();
+  }
+  return "";
+}
+
+// What is missing to run the oracle side at all (empty when everything is there).
+inline std::string missing_oracle_prerequisites() {
+  std::string missing;
+  if (find_node().empty()) missing += "node (apt-get install nodejs; or set QF_NODE); ";
+  if (!fs::exists(npm_dir() / "node_modules" / "onnxruntime-node"))
+    missing += "onnxruntime-node under " + npm_dir().string() + " (run scripts/fetch_models.sh); ";
+  return missing;
+}
+
+struct Metrics {
+  double cosine = 1.0;
+  double max_abs_diff = 0.0;
+  double max_abs_ref = 0.0;
+};
+
+inline Metrics compare(const qf::Tensor& ref, const qf::Tensor& got) {
+  Metrics m;
+  double dot = 0, nr = 0, ng = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    const double r = ref.as_double(i), g = got.as_double(i);
+    if (std::isnan(r) != std::isnan(g)) return {0.0, INFINITY, m.max_abs_ref};
+    if (std::isnan(r)) continue;
+    dot += r * g;
+    nr += r * r;
+    ng += g * g;
+    m.max_abs_diff = std::max(m.max_abs_diff, std::abs(r - g));
+    m.max_abs_ref = std::max(m.max_abs_ref, std::abs(r));
+  }
+  if (nr == 0 && ng == 0) m.cosine = 1.0;
+  else if (nr == 0 || ng == 0) m.cosine = 0.0;
+  else m.cosine = dot / std::sqrt(nr * ng);
+  return m;
+}
+
+inline bool is_float(qf::DType t) { return t == qf::DType::Float32 || t == qf::DType::Float16 || t == qf::DType::Float64; }
+
+inline std::string tail(const fs::path& log, size_t max_chars = 2000) {
+  std::ifstream in(log);
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return s.size() > max_chars ? "..." + s.substr(s.size() - max_chars) : s;
+}
+
+// Runs a command with output to `log`; returns the exit status.
+inline int run_command(const std::string& cmd, const fs::path& log) {
+  const int rc = std::system((cmd + " >" + shell_quote(log.string()) + " 2>&1").c_str());
+  return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+// The oracle command line for `model` on the sample folder `inputs` (<input>.npy each), writing `output_dir`.
+inline std::string onnx_runtime_command(const fs::path& model, const fs::path& inputs, const fs::path& output_dir) {
+  return shell_quote(find_node()) + " " + shell_quote(oracle_script().string()) + " --model " +
+         shell_quote(model.string()) + " --inputs " + shell_quote(inputs.string()) + " --output-dir " +
+         shell_quote(output_dir.string());
+}
+
+// Runs ONNX Runtime's CPU provider (graph optimisation disabled) on `model` with the sample folder `inputs`.
+// Returns the outputs keyed by sanitized output name (qf::sanitize_tensor_name, the .npy file stem).
+// `work_dir` receives ort/ (the .npy outputs) and ort.log. Throws std::runtime_error with the command and
+// the log's tail when ONNX Runtime fails. Check missing_oracle_prerequisites() first.
+inline std::map<std::string, qf::Tensor> run_onnx_runtime(const fs::path& model, const fs::path& inputs,
+                                                          const fs::path& work_dir) {
+  const fs::path out_dir = work_dir / "ort", log = work_dir / "ort.log";
+  fs::remove_all(out_dir);
+  fs::create_directories(work_dir);
+  const std::string cmd = onnx_runtime_command(model, inputs, out_dir);
+  if (run_command(cmd, log) != 0) throw std::runtime_error(cmd + "\n" + tail(log));
+  std::map<std::string, qf::Tensor> outputs;
+  for (const auto& e : fs::directory_iterator(out_dir))
+    if (e.path().extension() == ".npy") outputs[e.path().stem().string()] = qf::read_npy(e.path());
+  if (outputs.empty()) throw std::runtime_error("ONNX Runtime wrote no outputs into " + out_dir.string());
+  return outputs;
+}
+
+}  // namespace qf::realmodels
