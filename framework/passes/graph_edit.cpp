@@ -61,9 +61,7 @@ bool is_graph_input(const Graph& g, const std::string& name) {
 
 const Tensor* constant_initializer(const Model& model, const std::string& name) {
   auto it = model.graph.initializers.find(name);
-  if (it == model.graph.initializers.end()) return nullptr;
-  if (model.ir_version >= 4 && is_graph_input(model.graph, name)) return nullptr;
-  return &it->second;
+  return it == model.graph.initializers.end() ? nullptr : &it->second;
 }
 
 void replace_uses(Graph& g, const std::string& from, const std::string& to) {
@@ -101,14 +99,12 @@ size_t remove_dead_code(Model& model, OptimizeStats* stats) {
 
   for (auto it = g.initializers.begin(); it != g.initializers.end();) {
     const std::string& name = it->first;
-    const bool listed_as_input = is_graph_input(g, name);
-    // An overridable initializer (IR >= 4, listed as input) is part of the model's interface: keep it.
-    if (live.count(name) || (listed_as_input && model.ir_version >= 4)) {
+    if (live.count(name)) {
       ++it;
       continue;
     }
     log_change(stats, "removed unused initializer '" + name + "'");
-    if (listed_as_input)
+    if (is_graph_input(g, name))
       g.inputs.erase(std::remove_if(g.inputs.begin(), g.inputs.end(),
                                     [&](const ValueInfo& vi) { return vi.name == name; }),
                      g.inputs.end());

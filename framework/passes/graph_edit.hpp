@@ -17,8 +17,9 @@ std::unordered_map<std::string, std::vector<size_t>> consumer_map(const Graph& g
 bool is_graph_output(const Graph& g, const std::string& name);
 bool is_graph_input(const Graph& g, const std::string& name);
 
-// The initializer `name` when its value is fixed. From IR version 4 on, an initializer that is also
-// listed as a graph input is only a default the caller may override, so it is not a constant.
+// The initializer `name`, or nullptr. Every initializer is a constant, also one listed as a graph input
+// (an overridable default in ONNX from IR 4): QuantForge's executor never lets a caller override it
+// (Graph::runtime_inputs) and quantization treats it as a weight, so the passes do the same.
 const Tensor* constant_initializer(const Model& model, const std::string& name);
 
 // Makes every reader of `from` (node inputs, subgraphs capturing it, subgraph outputs passing it through)
@@ -26,7 +27,8 @@ const Tensor* constant_initializer(const Model& model, const std::string& name);
 void replace_uses(Graph& g, const std::string& from, const std::string& to);
 
 // Removes main-graph nodes none of whose outputs is read or a graph output (repeatedly), then
-// initializers nobody reads. Graph outputs and runtime inputs are never removed. Returns nodes removed.
+// initializers nobody reads (with their graph-input entry). Graph outputs and runtime inputs are never
+// removed. Returns nodes removed.
 size_t remove_dead_code(Model& model, OptimizeStats* stats);
 
 // `base`, or `base_<k>` for the first k that names no initializer, graph input or node output.
