@@ -86,6 +86,27 @@ class Fields {
     return value;
   }
 
+  std::vector<std::string> strings(const std::string& key) const {
+    std::vector<std::string> out;
+    if (const json* items = array(key)) {
+      for (size_t i = 0; i < items->size(); ++i) {
+        if (!(*items)[i].is_string()) fail(key_path(key) + "[" + std::to_string(i) + "]", "a string", (*items)[i]);
+        out.push_back((*items)[i].get<std::string>());
+      }
+    }
+    return out;
+  }
+
+  // Every member, each of which must be a number (a table of counts).
+  std::vector<std::pair<std::string, double>> numbers() const {
+    std::vector<std::pair<std::string, double>> out;
+    for (const auto& [key, value] : object_.items()) {
+      if (!value.is_number()) fail(key_path(key), "a number", value);
+      out.emplace_back(key, value.get<double>());
+    }
+    return out;
+  }
+
   std::optional<Fields> object(const std::string& key) const {
     const json* value = find(key);
     if (!value) return std::nullopt;
@@ -121,7 +142,7 @@ struct Search {
 
 struct BiasCorrection {
   std::optional<bool> applied;
-  std::optional<double> nodes, before, after;
+  std::optional<double> nodes, skipped, before, after;
   std::optional<std::string> metric;
 };
 
@@ -138,7 +159,13 @@ struct Report {
   std::optional<Search> search;
   std::optional<BiasCorrection> bias;
   std::optional<std::vector<Stage>> stages;
-  std::optional<double> peak_rss_mb;
+  std::optional<double> total_seconds, peak_rss_mb;
+  // Extras the pipeline writes beside the core schema; shown in the summary when present.
+  std::optional<double> plan_activations, plan_weights, plan_candidates;
+  std::vector<std::string> warnings;
+  std::vector<std::pair<std::string, double>> optimize_counts;
+  std::optional<double> export_opset;
+  std::optional<bool> export_com_microsoft;
 };
 
 std::string item_path(const std::string& array_path, size_t i) {
@@ -179,23 +206,19 @@ Report parse(const json& document) {
     s.strategy = search->text("strategy");
     s.metric = search->text("metric");
     s.chosen = search->text("chosen");
+    if (s.chosen && s.chosen->empty()) s.chosen.reset();  // nothing quantized to an integer type
     if (const json* ranking = search->array("ranking")) {
       for (size_t i = 0; i < ranking->size(); ++i) {
         const Fields c((*ranking)[i], item_path(search->key_path("ranking"), i));
         s.ranking.push_back({c.required_text("candidate"), c.number("score")});
       }
     }
-    if (const json* log = search->array("log")) {
-      for (size_t i = 0; i < log->size(); ++i) {
-        if (!(*log)[i].is_string()) fail(item_path(search->key_path("log"), i), "a string", (*log)[i]);
-        s.log.push_back((*log)[i].get<std::string>());
-      }
-    }
+    s.log = search->strings("log");
     r.search = std::move(s);
   }
   if (auto bias = root.object("bias_correction")) {
-    r.bias = BiasCorrection{bias->boolean("applied"), bias->number("nodes"), bias->number("before"),
-                            bias->number("after"), bias->text("metric")};
+    r.bias = BiasCorrection{bias->boolean("applied"), bias->number("nodes"), bias->number("skipped"),
+                            bias->number("before"), bias->number("after"), bias->text("metric")};
   }
   if (const json* stages = root.array("stages")) {
     r.stages.emplace();
@@ -206,7 +229,19 @@ Report parse(const json& document) {
       r.stages->push_back({s.required_text("name"), *seconds});
     }
   }
+  r.total_seconds = root.number("total_seconds");
   r.peak_rss_mb = root.number("peak_rss_mb");
+  if (auto plan = root.object("plan")) {
+    r.plan_activations = plan->number("activations");
+    r.plan_weights = plan->number("weights");
+    r.plan_candidates = plan->number("candidates");
+    r.warnings = plan->strings("warnings");
+  }
+  if (auto optimize = root.object("optimize")) r.optimize_counts = optimize->numbers();
+  if (auto exported = root.object("export")) {
+    r.export_opset = exported->number("opset");
+    r.export_com_microsoft = exported->boolean("com_microsoft");
+  }
   return r;
 }
 
@@ -260,7 +295,7 @@ std::string card(const std::string& key, const std::string& value, const char* q
   return out + "</div>";
 }
 
-std::optional<double> total_seconds(const Report& r) {
+std::optional<double> stage_seconds(const Report& r) {
   if (!r.stages || r.stages->empty()) return std::nullopt;
   double total = 0;
   for (const Stage& s : *r.stages) total += s.seconds;
@@ -289,7 +324,8 @@ std::string render_summary(const Report& r) {
   if (r.calibration_samples || r.evaluation_samples)
     out += card("Samples", optional_number(r.calibration_samples, format_count) + " calibration", "",
                 optional_number(r.evaluation_samples, format_count) + " evaluation");
-  if (auto total = total_seconds(r)) out += card("Total time", format_seconds(*total));
+  const auto total = r.total_seconds ? r.total_seconds : stage_seconds(r);
+  if (total) out += card("Total time", format_seconds(*total));
   if (r.peak_rss_mb) out += card("Peak RSS", format_fixed(*r.peak_rss_mb, 1) + " MB");
   out += "</div><table class=\"kv\"><tbody>";
   const auto row = [&](const char* key, const std::optional<std::string>& value) {
@@ -301,9 +337,28 @@ std::string render_summary(const Report& r) {
     row("Search", r.search->strategy);
     row("Search metric", r.search->metric);
   }
+  if (r.plan_activations || r.plan_weights || r.plan_candidates)
+    row("Quantized tensors", optional_number(r.plan_activations, format_count) + " activations, " +
+                                 optional_number(r.plan_weights, format_count) + " weights, " +
+                                 optional_number(r.plan_candidates, format_count) + " calibration candidates");
+  if (!r.optimize_counts.empty()) {
+    std::string counts;
+    for (const auto& [key, value] : r.optimize_counts)
+      counts += (counts.empty() ? "" : ", ") + key + " " + format_count(value);
+    row("Optimization", counts);
+  }
+  if (r.export_opset || r.export_com_microsoft)
+    row("QDQ export", "opset " + optional_number(r.export_opset, format_count) +
+                          (r.export_com_microsoft.value_or(false) ? ", com.microsoft Q/DQ for int16" : ""));
   row("Created", r.created);
   row("Tool", r.tool);
-  out += "</tbody></table></section>\n";
+  out += "</tbody></table>";
+  if (!r.warnings.empty()) {
+    out += "<h3>Warnings</h3><ul class=\"warnings\">";
+    for (const std::string& w : r.warnings) out += "<li>" + escape_html(w) + "</li>";
+    out += "</ul>";
+  }
+  out += "</section>\n";
   return out;
 }
 
@@ -399,7 +454,8 @@ std::string render_nodes(const std::vector<NodeRow>& nodes) {
     options.thresholds = {{kGoodCosine, "0.999", svg::Tone::good}, {kFairCosine, "0.99", svg::Tone::warn}};
     std::vector<svg::PointLabel> labels;
     for (size_t i = 0; i < std::min(worst.size(), kWorstNodesLabelled); ++i)
-      labels.push_back({worst[i]->index, *worst[i]->cosine, worst[i]->name});
+      labels.push_back({worst[i]->index, *worst[i]->cosine,
+                        truncate_text(worst[i]->name, 24) + " " + format_fixed(*worst[i]->cosine, 6)});
     out += svg::point_chart(points, labels, options);
     const size_t clipped = static_cast<size_t>(std::count_if(
         cosines.begin(), cosines.end(), [&](double c) { return c < options.y_min; }));
@@ -424,6 +480,19 @@ std::string render_nodes(const std::vector<NodeRow>& nodes) {
   return out;
 }
 
+// `chosen` names one candidate, or several joined by "; " when a layerwise search mixed them.
+bool is_chosen(const Search& s, const std::string& candidate) {
+  if (!s.chosen) return false;
+  const std::string& chosen = *s.chosen;
+  for (size_t start = 0; start <= chosen.size();) {
+    size_t end = chosen.find("; ", start);
+    if (end == std::string::npos) end = chosen.size();
+    if (chosen.compare(start, end - start, candidate) == 0) return true;
+    start = end + 2;
+  }
+  return false;
+}
+
 std::string render_search(const Search& s) {
   std::string out = "<section id=\"search\"><h2>Calibration search</h2><p>";
   out += "Strategy <b>" + escape_html(s.strategy.value_or(kDash)) + "</b>, metric <b>" +
@@ -435,7 +504,7 @@ std::string render_search(const Search& s) {
     bars.reserve(s.ranking.size());
     for (size_t i = 0; i < s.ranking.size(); ++i) {
       const Candidate& c = s.ranking[i];
-      const bool chosen = s.chosen && c.name == *s.chosen;
+      const bool chosen = is_chosen(s, c.name);
       bars.push_back({c.name, c.score, chosen,
                       "#" + std::to_string(i + 1) + " " + c.name + ": " +
                           (c.score ? format_fixed(*c.score, 6) : kDash) + (chosen ? " (chosen)" : "")});
@@ -448,7 +517,7 @@ std::string render_search(const Search& s) {
     out += "<table><thead><tr><th>Rank</th><th>Candidate</th><th>Score</th></tr></thead><tbody>";
     for (size_t i = 0; i < s.ranking.size(); ++i) {
       const Candidate& c = s.ranking[i];
-      const bool chosen = s.chosen && c.name == *s.chosen;
+      const bool chosen = is_chosen(s, c.name);
       out += std::string(chosen ? "<tr class=\"chosen\">" : "<tr>") + td_num(std::to_string(i + 1)) +
              td_text(c.name + (chosen ? " (chosen)" : "")) +
              td_num(c.score ? format_fixed(*c.score, 6) : kDash) + "</tr>";
@@ -467,6 +536,7 @@ std::string render_bias(const BiasCorrection& b) {
   std::string out = "<section id=\"bias\"><h2>Bias correction</h2><table class=\"kv\"><tbody>";
   if (b.applied) out += "<tr><th>Applied</th><td>" + std::string(*b.applied ? "yes" : "no") + "</td></tr>";
   if (b.nodes) out += "<tr><th>Nodes corrected</th>" + td_num(format_count(*b.nodes)) + "</tr>";
+  if (b.skipped) out += "<tr><th>Nodes skipped</th>" + td_num(format_count(*b.skipped)) + "</tr>";
   const std::string metric = b.metric ? " (" + *b.metric + ")" : std::string();
   if (b.before) out += "<tr><th>Before" + escape_html(metric) + "</th>" + td_num(format_fixed(*b.before, 6)) + "</tr>";
   if (b.after) out += "<tr><th>After" + escape_html(metric) + "</th>" + td_num(format_fixed(*b.after, 6)) + "</tr>";
@@ -480,13 +550,18 @@ std::string render_bias(const BiasCorrection& b) {
 std::string render_time(const Report& r) {
   std::string out = "<section id=\"time\"><h2>Time and memory</h2>";
   if (r.stages && !r.stages->empty()) {
-    const double total = *total_seconds(r);
+    std::vector<Stage> rows = *r.stages;
+    const double staged = *stage_seconds(r);
+    // The wall time also covers work outside the named stages (loading, planning): shown as its own row.
+    const double total = r.total_seconds ? std::max(*r.total_seconds, staged) : staged;
+    const double other = total - staged;
+    if (other > 0.01 * total && other > 0.005) rows.push_back({"other (loading, planning)", other});
+    const auto share = [&](double seconds) { return format_fixed(total > 0 ? 100 * seconds / total : 0, 1); };
+
     std::vector<svg::Bar> bars;
-    for (const Stage& s : *r.stages) {
-      const double share = total > 0 ? 100 * s.seconds / total : 0;
-      bars.push_back({s.name, s.seconds, false, s.name + ": " + format_seconds(s.seconds) + " (" +
-                                                    format_fixed(share, 1) + "% of the run)"});
-    }
+    for (const Stage& s : rows)
+      bars.push_back({s.name, s.seconds, false,
+                      s.name + ": " + format_seconds(s.seconds) + " (" + share(s.seconds) + "% of the run)"});
     svg::BarChartOptions options;
     options.title = "Time per stage";
     options.value_label = "seconds";
@@ -494,10 +569,10 @@ std::string render_time(const Report& r) {
     options.unit = " s";
     options.axis_min = 0.0;
     out += svg::horizontal_bar_chart(bars, options);
+
     out += "<table><thead><tr><th>Stage</th><th>Time</th><th>Share</th></tr></thead><tbody>";
-    for (const Stage& s : *r.stages)
-      out += "<tr>" + td_text(s.name) + td_num(format_seconds(s.seconds)) +
-             td_num(format_fixed(total > 0 ? 100 * s.seconds / total : 0, 1) + " %") + "</tr>";
+    for (const Stage& s : rows)
+      out += "<tr>" + td_text(s.name) + td_num(format_seconds(s.seconds)) + td_num(share(s.seconds) + " %") + "</tr>";
     out += "<tr class=\"total\"><th>Total</th>" + td_num(format_seconds(total)) + td_num("100.0 %") +
            "</tr></tbody></table>";
   }

@@ -27,8 +27,39 @@ const char* tone_class(Tone tone) {
   return "qc-neutral";
 }
 
+const char* tone_colour(Tone tone) {
+  switch (tone) {
+    case Tone::good: return "#2e9d49";
+    case Tone::warn: return "#d99a00";
+    case Tone::bad: return "#d33a3a";
+    case Tone::neutral: break;
+  }
+  return "#5b6b85";
+}
+
+// Colours go in presentation attributes, not only in CSS, so the charts look the same in viewers that
+// do not apply page CSS to inline SVG (PDF converters, image viewers of an extracted chart). The class
+// names stay as hooks for the page's CSS.
+std::string paint(const std::string& css_class) {
+  static const std::pair<const char*, const char*> kPaint[] = {
+      {"qc-grid", " stroke=\"#e6e9ef\""},
+      {"qc-axis", " stroke=\"#9aa1ad\""},
+      {"qc-caption", " fill=\"#6b7385\""},
+      {"qc-strong", " fill=\"#1d2330\" font-weight=\"700\""},
+      {"qc-label", " fill=\"#8a1c1c\" font-weight=\"600\""},
+      {"qc-bar", " fill=\"#8fa6c9\""},
+      {"qc-bar-hl", " fill=\"#2c6bd6\""},
+      {"qc-line", " fill=\"none\" stroke=\"#c3c9d4\""},
+      {"qc-ring", " fill=\"none\" stroke=\"#8a1c1c\" stroke-width=\"1.2\""},
+  };
+  for (const auto& [name, attributes] : kPaint)
+    if (css_class == name) return std::string(" class=\"") + name + "\"" + attributes;
+  return css_class.empty() ? std::string() : " class=\"" + css_class + "\"";
+}
+
 std::string svg_open(int width, int height, const std::string& title) {
-  return "<svg class=\"qc\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) +
+  return "<svg class=\"qc\" xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui, sans-serif\" "
+         "font-size=\"11\" fill=\"#3a4150\" width=\"" + std::to_string(width) +
          "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " +
          std::to_string(height) + "\" role=\"img\" aria-label=\"" + escape_html(title) + "\"><title>" +
          escape_html(title) + "</title>";
@@ -38,13 +69,13 @@ std::string text_element(double x, double y, const std::string& anchor, const st
                          const std::string& css_class = "") {
   std::string out = "<text x=\"" + coord(x) + "\" y=\"" + coord(y) + "\"";
   if (anchor != "start") out += " text-anchor=\"" + anchor + "\"";
-  if (!css_class.empty()) out += " class=\"" + css_class + "\"";
+  out += paint(css_class);
   return out + ">" + escape_html(text) + "</text>";
 }
 
 std::string line_element(double x1, double y1, double x2, double y2, const std::string& css_class) {
   return "<line x1=\"" + coord(x1) + "\" y1=\"" + coord(y1) + "\" x2=\"" + coord(x2) + "\" y2=\"" + coord(y2) +
-         "\" class=\"" + css_class + "\"/>";
+         "\"" + paint(css_class) + "/>";
 }
 
 }  // namespace
@@ -61,7 +92,9 @@ Ticks nice_ticks(double lo, double hi, int max_count, double min_step) {
   const double raw = (hi - lo) / std::max(1, max_count);
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
   const double normalized = raw / magnitude;
-  double step = (normalized <= 1 ? 1 : normalized <= 2 ? 2 : normalized <= 5 ? 5 : 10) * magnitude;
+  // The slack absorbs rounding in raw / magnitude (0.002 / 0.001 is 2.0000000000000004).
+  const double slack = 1 + 1e-9;
+  double step = (normalized <= slack ? 1 : normalized <= 2 * slack ? 2 : normalized <= 5 * slack ? 5 : 10) * magnitude;
   step = std::max(step, min_step);
   const double first = std::floor(lo / step + 1e-9);
   const double last = std::ceil(hi / step - 1e-9);
@@ -99,7 +132,7 @@ std::string horizontal_bar_chart(const std::vector<Bar>& bars, const BarChartOpt
   const double axis_hi = ticks.values.empty() ? hi + 1 : ticks.values.back();
   const double baseline = (axis_lo <= 0 && axis_hi >= 0) ? 0.0 : axis_lo;
 
-  const double label_width = std::min(300.0, static_cast<double>(longest) * 6.6 + 10);
+  const double label_width = std::min(320.0, static_cast<double>(longest) * 7.2 + 14);
   const double plot_x = label_width + 8;
   const double plot_w = std::max(120.0, options.width - plot_x - kValueRoom);
   const double plot_h = kRow * static_cast<double>(bars.size());
@@ -133,7 +166,7 @@ std::string horizontal_bar_chart(const std::vector<Bar>& bars, const BarChartOpt
       const double x0 = x_of(std::min(baseline, *bar.value));
       const double x1 = x_of(std::max(baseline, *bar.value));
       out += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(y + 3) + "\" width=\"" + coord(std::max(1.0, x1 - x0)) +
-             "\" height=\"" + coord(kRow - 6) + "\" class=\"" + (bar.highlight ? "qc-bar-hl" : "qc-bar") + "\"/>";
+             "\" height=\"" + coord(kRow - 6) + "\"" + paint(bar.highlight ? "qc-bar-hl" : "qc-bar") + "/>";
       value_x = x1 + 4;
     }
     out += text_element(value_x, y + kRow / 2 + 4, "start", value_text, bar.highlight ? "qc-strong" : "");
@@ -146,7 +179,7 @@ std::string horizontal_bar_chart(const std::vector<Bar>& bars, const BarChartOpt
 
 std::string point_chart(const std::vector<Point>& points, const std::vector<PointLabel>& labels,
                         const PointChartOptions& options) {
-  constexpr double kLeft = 64, kRight = 18, kTop = 16, kBottom = 42;
+  constexpr double kLeft = 64, kRight = 44, kTop = 16, kBottom = 42;
   const double plot_w = options.width - kLeft - kRight;
   const double plot_h = options.height - kTop - kBottom;
   const double y_min = options.y_min;
@@ -180,18 +213,20 @@ std::string point_chart(const std::vector<Point>& points, const std::vector<Poin
     out += text_element(kLeft + plot_w / 2, options.height - 6, "middle", options.x_label, "qc-caption");
   if (!options.y_label.empty())
     out += "<text transform=\"translate(14," + coord(kTop + plot_h / 2) +
-           ") rotate(-90)\" text-anchor=\"middle\" class=\"qc-caption\">" + escape_html(options.y_label) +
+           ") rotate(-90)\" text-anchor=\"middle\"" + paint("qc-caption") + ">" + escape_html(options.y_label) +
            "</text>";
 
   for (const Threshold& threshold : options.thresholds) {
     if (threshold.value <= y_min || threshold.value > y_max) continue;
     const double y = y_of(threshold.value);
-    out += line_element(kLeft, y, kLeft + plot_w, y, std::string("qc-threshold ") + tone_class(threshold.tone));
-    out += text_element(kLeft + plot_w - 2, y - 3, "end", threshold.label, "qc-caption");
+    out += "<line x1=\"" + coord(kLeft) + "\" y1=\"" + coord(y) + "\" x2=\"" + coord(kLeft + plot_w) + "\" y2=\"" +
+           coord(y) + "\" class=\"qc-threshold " + tone_class(threshold.tone) + "\" stroke=\"" +
+           tone_colour(threshold.tone) + "\" stroke-dasharray=\"5 4\"/>";
+    out += text_element(kLeft + plot_w + 4, y + 4, "start", threshold.label, "qc-caption");  // in the margin
   }
 
   if (options.connect && points.size() > 1) {
-    out += "<polyline class=\"qc-line\" points=\"";
+    out += "<polyline" + paint("qc-line") + " points=\"";
     for (const Point& p : points) out += coord(x_of(static_cast<double>(p.index))) + "," + coord(y_of(p.value)) + " ";
     out.back() = '"';
     out += "/>";
@@ -202,43 +237,50 @@ std::string point_chart(const std::vector<Point>& points, const std::vector<Poin
   for (const Point& p : points) {
     const bool clipped = p.value < y_min || p.value > y_max || !std::isfinite(p.value);
     out += "<circle cx=\"" + coord(x_of(static_cast<double>(p.index))) + "\" cy=\"" + coord(y_of(p.value)) +
-           "\" r=\"" + radius + "\" class=\"qc-pt " + tone_class(p.tone) + (clipped ? " qc-clip" : "") + "\">";
+           "\" r=\"" + radius + "\" class=\"qc-pt " + tone_class(p.tone) + (clipped ? " qc-clip" : "") + "\" fill=\"" +
+           tone_colour(p.tone) + (clipped ? "\" stroke=\"#1d2330" : "") + "\">";
     out += "<title>" + escape_html(p.tooltip) + "</title></circle>";
   }
 
-  // Labels stagger vertically so neighbouring worst points stay readable.
-  for (size_t i = 0; i < labels.size(); ++i) {
-    const PointLabel& label = labels[i];
+  // Each label takes the first vertical slot near its point that no earlier label occupies, so worst
+  // nodes that sit next to each other stay readable. Text width is estimated (~6.6 px per character).
+  struct Box {
+    double x0, x1, y;
+  };
+  std::vector<Box> placed;
+  constexpr double kSlots[] = {-9, -21, -33, 17, 29, 41, -45, 53};
+  for (const PointLabel& label : labels) {
     const double x = x_of(static_cast<double>(label.index));
     const double y = y_of(label.value);
-    out += "<circle cx=\"" + coord(x) + "\" cy=\"" + coord(y) + "\" r=\"6\" class=\"qc-ring\"/>";
+    out += "<circle cx=\"" + coord(x) + "\" cy=\"" + coord(y) + "\" r=\"6\"" + paint("qc-ring") + "/>";
+    const std::string text = truncate_text(label.text, 36);
+    const double width = 6.6 * static_cast<double>(std::min<size_t>(text.size(), 37));
     const bool right_half = x > kLeft + plot_w * 0.65;
-    double text_y = y - 8 - static_cast<double>(i % 3) * 12;
-    if (text_y < kTop + 10) text_y = y + 16 + static_cast<double>(i % 3) * 12;
-    out += text_element(right_half ? x - 8 : x + 8, text_y, right_half ? "end" : "start",
-                        truncate_text(label.text, 36), "qc-label");
+    const double x0 = right_half ? x - 8 - width : x + 8;
+    std::optional<double> chosen;
+    for (const double offset : kSlots) {
+      const double text_y = y + offset;
+      if (text_y < kTop + 10 || text_y > kTop + plot_h - 2) continue;
+      const bool free = std::none_of(placed.begin(), placed.end(), [&](const Box& b) {
+        return std::fabs(b.y - text_y) < 12 && b.x0 < x0 + width && x0 < b.x1;
+      });
+      if (free) {
+        chosen = text_y;
+        break;
+      }
+    }
+    const double text_y = chosen.value_or(std::clamp(y - 9, kTop + 10, kTop + plot_h - 2));
+    placed.push_back({x0, x0 + width, text_y});
+    out += text_element(right_half ? x - 8 : x + 8, text_y, right_half ? "end" : "start", text, "qc-label");
   }
   out += "</svg>";
   return out;
 }
 
 std::string chart_css() {
+  // Colours are presentation attributes on the elements; the page only sets layout and font.
   return "svg.qc{max-width:100%;height:auto;display:block;margin:6px 0}"
-         "svg.qc text{font:11px system-ui,-apple-system,'Segoe UI',sans-serif;fill:#3a4150}"
-         "svg.qc .qc-caption{fill:#6b7385}"
-         "svg.qc .qc-strong{font-weight:700;fill:#1d2330}"
-         "svg.qc .qc-label{font-weight:600;fill:#8a1c1c}"
-         ".qc-grid{stroke:#e6e9ef;stroke-width:1}"
-         ".qc-axis{stroke:#9aa1ad;stroke-width:1}"
-         ".qc-bar{fill:#8fa6c9}.qc-bar-hl{fill:#2c6bd6}"
-         ".qc-line{fill:none;stroke:#c3c9d4;stroke-width:1}"
-         ".qc-pt.qc-good{fill:#2e9d49}.qc-pt.qc-warn{fill:#d99a00}.qc-pt.qc-bad{fill:#d33a3a}"
-         ".qc-pt.qc-neutral{fill:#5b6b85}"
-         ".qc-pt.qc-clip{stroke:#1d2330;stroke-width:1}"
-         ".qc-ring{fill:none;stroke:#8a1c1c;stroke-width:1.2}"
-         ".qc-threshold{stroke-dasharray:5 4;stroke-width:1}"
-         ".qc-threshold.qc-good{stroke:#2e9d49}.qc-threshold.qc-warn{stroke:#d99a00}"
-         ".qc-threshold.qc-bad{stroke:#d33a3a}.qc-threshold.qc-neutral{stroke:#5b6b85}";
+         "svg.qc text{font-family:system-ui,-apple-system,'Segoe UI',sans-serif}";
 }
 
 }  // namespace qf::report::svg

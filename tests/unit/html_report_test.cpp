@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <string>
 
 #include "report/html_text.hpp"
@@ -90,7 +91,8 @@ TEST(HtmlReport, EveryOpenedElementIsClosed) {
   EXPECT_EQ(count_of(html, "<tr"), count_of(html, "</tr>"));
   EXPECT_EQ(count_of(html, "<td"), count_of(html, "</td>"));
   EXPECT_EQ(count_of(html, "<details"), count_of(html, "</details>"));
-  EXPECT_EQ(count_of(html, "<circle"), count_of(html, "</circle>") + count_of(html, "class=\"qc-ring\"/>"));
+  // points carry a <title>; the 5 rings around the labelled worst nodes are self-closed
+  EXPECT_EQ(count_of(html, "<circle"), count_of(html, "</circle>") + 5);
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(html.find("</html>"), std::string::npos);
 }
@@ -148,8 +150,8 @@ TEST(HtmlReport, WorstNodesTableListsWorstFirst) {
   // the 5 worst are labelled on the plot, nothing else is
   const std::string plot = between(html, "<svg", "</svg>");
   EXPECT_EQ(count_of(plot, "class=\"qc-label\""), 5u);
-  EXPECT_NE(plot.find(">head/MatMul_3</text>"), std::string::npos);
-  EXPECT_NE(plot.find(">&lt;script&gt;&amp;</text>"), std::string::npos);
+  EXPECT_NE(plot.find(">head/MatMul_3 0.912345</text>"), std::string::npos);
+  EXPECT_NE(plot.find(">&lt;script&gt;&amp; 0.954321</text>"), std::string::npos);
 }
 
 TEST(HtmlReport, PlotHasOnePointPerMeasuredNode) {
@@ -250,6 +252,43 @@ TEST(HtmlReport, MalformedReportNamesTheKey) {
   r["samples"] = 100;
   expect_error_naming(r, "samples");
   EXPECT_THROW(render_report_html(json::array()), Error);
+}
+
+TEST(HtmlReport, PipelineExtrasAreShown) {
+  json r = realistic_report();
+  r["total_seconds"] = 110.0;  // 1.18 s outside the named stages
+  r["plan"] = {{"activations", 120}, {"weights", 40}, {"candidates", 12}, {"warnings", {"node <x> stays float"}}};
+  r["optimize"] = {{"folded_constants", 3}, {"folded_batchnorms", 2}};
+  r["export"] = {{"opset", 21}, {"com_microsoft", false}};
+  r["outputs"][0]["sqnr"] = std::numeric_limits<double>::infinity();  // identical outputs, in memory
+  const std::string html = render_report_html(r);
+  const std::string summary = between(html, "<section id=\"summary\"", "</section>");
+  EXPECT_NE(summary.find("110.0 s (1m50s)"), std::string::npos);
+  EXPECT_NE(summary.find("120 activations, 40 weights, 12 calibration candidates"), std::string::npos);
+  EXPECT_NE(summary.find("folded_batchnorms 2, folded_constants 3"), std::string::npos);
+  EXPECT_NE(summary.find("opset 21"), std::string::npos);
+  EXPECT_NE(summary.find("<li>node &lt;x&gt; stays float</li>"), std::string::npos);
+  const std::string time = between(html, "<section id=\"time\"", "</section>");
+  EXPECT_NE(time.find("<td>other (loading, planning)</td><td class=\"num\">1.18 s</td><td class=\"num\">1.1 %</td>"),
+            std::string::npos)
+      << time;
+  EXPECT_EQ(count_of(time, "class=\"qc-bar\""), 5u);
+  EXPECT_NE(html.find("<td class=\"num\">inf</td>"), std::string::npos);
+
+  r["plan"]["warnings"][0] = 7;
+  expect_error_naming(r, "plan.warnings[0]");
+}
+
+TEST(HtmlReport, ChosenMayNameSeveralCandidatesOrNone) {
+  json r = realistic_report();
+  r["search"]["chosen"] = "kl/num_bin=2048; kl/num_bin=4096";
+  std::string search = between(render_report_html(r), "<section id=\"search\"", "</section>");
+  EXPECT_EQ(count_of(search, "class=\"qc-bar-hl\""), 2u);
+  EXPECT_EQ(count_of(search, "<tr class=\"chosen\">"), 2u);
+  r["search"]["chosen"] = "";
+  search = between(render_report_html(r), "<section id=\"search\"", "</section>");
+  EXPECT_EQ(count_of(search, "class=\"qc-bar-hl\""), 0u);
+  EXPECT_EQ(search.find("chosen <b>"), std::string::npos);
 }
 
 TEST(HtmlReport, ThousandsOfNodesStayCompact) {
