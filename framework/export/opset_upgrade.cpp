@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ir/onnx_io.hpp"
+#include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
 #include "util/error.hpp"
@@ -30,6 +31,20 @@ std::string first_line(const std::string& s) {
   return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
+// Names the node behind a converter failure: an op the source opset does not define (the converter then
+// fails with an unrelated message), else the first node of the op the converter's message ends with.
+std::string culprit(const Graph& g, int64_t from, const std::string& message) {
+  for (const Node& n : g.nodes)
+    if (n.domain.empty() && !onnx::OpSchemaRegistry::Schema(n.op_type, static_cast<int>(from), ""))
+      return "node '" + n.name + "' (" + n.op_type + ") is not an opset " + std::to_string(from) + " op";
+  const auto pos = message.rfind(" for ");
+  if (pos == std::string::npos) return message;
+  const std::string op = message.substr(pos + 5);
+  for (const Node& n : g.nodes)
+    if (n.domain.empty() && n.op_type == op) return "node '" + n.name + "' (" + op + "): " + message;
+  return message;
+}
+
 }  // namespace
 
 Model upgrade_opset(const Model& model, int64_t target) {
@@ -46,7 +61,7 @@ Model upgrade_opset(const Model& model, int64_t target) {
   try {
     converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(target));
   } catch (const std::exception& e) {
-    throw Error(what + ": " + first_line(e.what()));
+    throw Error(what + ": " + culprit(model.graph, from, first_line(e.what())));
   }
   proto.Clear();  // the float weights are held twice until here
 

@@ -369,6 +369,27 @@ TEST(QdqExport, UpgradesOpset9To10ForPerTensor) {
   expect_same_outputs(m, q, in);
 }
 
+// An op the converter cannot take to the needed opset is named in the error.
+TEST(QdqExport, NamesTheOpTheConverterCannotUpgrade) {
+  auto m = test::parse_model_text(R"(
+<ir_version: 7, opset_import: ["" : 10]>
+r (float[4] x) => (float[4] y) {
+  a = Relu(x)
+  y = Round(a)
+}
+)");
+  m->graph.nodes[1].name = "rounding";
+  calibrate_edge(*m, "a", "cal_a", attrs(QType::Int8, true, 0, Range{{-1.f, -1.f, -1.f, -1.f}, {1.f, 1.f, 1.f, 1.f}}));
+  try {
+    exporter::export_qdq(*m);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("opset 10 to 13"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'rounding' (Round)"), std::string::npos) << msg;
+  }
+}
+
 // A float32/float16-only calibration needs no upgrade at all.
 TEST(QdqExport, KeepsOpsetWhenNoQdqIsNeeded) {
   Model m = *conv_model(9);
