@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "ir/onnx_io.hpp"
 #include "onnx/defs/schema.h"
@@ -26,9 +27,12 @@ int64_t min_ir_version(int64_t opset) {
 namespace {
 
 // The converter's messages ("No Adapter From Version $9 for Upsample") can span lines: keep the first.
-std::string first_line(const std::string& s) {
-  const auto nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
+// ONNX assertions read "<file>:<line>: <function>: Assertion `false` failed: <message>": keep the message.
+std::string first_line(std::string s) {
+  if (const auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  constexpr std::string_view kFailed = "failed: ";
+  if (const auto pos = s.find(kFailed); pos != std::string::npos) s = s.substr(pos + kFailed.size());
+  return s;
 }
 
 // Names the node behind a converter failure: an op the source opset does not define (the converter then
