@@ -3,6 +3,7 @@
 
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/graph.hpp"
@@ -35,9 +36,10 @@ size_t remove_dead_code(Model& model, OptimizeStats* stats);
 std::string unique_tensor_name(const Graph& g, const std::string& base);
 
 // Runs ONNX shape inference on the model and replaces graph.value_info by what it inferred for the
-// intermediate tensors of the main graph. Inference stops quietly at the first op it cannot type; what
-// was inferred up to there is kept.
-void refresh_value_info(Model& model);
+// intermediate tensors of the main graph, plus earlier entries of surviving tensors it did not infer.
+// Inference skips ops it cannot type; a conflict stops it and what was inferred up to there is kept.
+// Returns the names whose shapes inference derived.
+std::unordered_set<std::string> refresh_value_info(Model& model);
 
 // "node 'name' (Op)" for log lines.
 std::string node_label(const Node& n);

@@ -14,7 +14,7 @@ namespace qf::passes {
 
 namespace detail {
 
-void refresh_value_info(Model& model) {
+std::unordered_set<std::string> refresh_value_info(Model& model) {
   onnx::ModelProto proto;
   model_to_proto(model, &proto);
   // Start from scratch: entries left by the exporter or by earlier passes may be stale.
@@ -32,9 +32,21 @@ void refresh_value_info(Model& model) {
   for (const auto& vi : model.graph.inputs) skip.insert(vi.name);
   for (const auto& vi : model.graph.outputs) skip.insert(vi.name);
   for (const auto& [name, t] : model.graph.initializers) skip.insert(name);
+  std::vector<ValueInfo> previous = std::move(model.graph.value_info);
   model.graph.value_info.clear();
-  for (auto& vi : inferred.graph.value_info)
-    if (!skip.count(vi.name)) model.graph.value_info.push_back(std::move(vi));
+  std::unordered_set<std::string> inferred_names;
+  for (auto& vi : inferred.graph.value_info) {
+    if (!skip.insert(vi.name).second) continue;
+    inferred_names.insert(vi.name);
+    model.graph.value_info.push_back(std::move(vi));
+  }
+  // Earlier entries inference could not reproduce (e.g. after an op it cannot type) stay when their tensor
+  // still exists: the passes keep every surviving tensor's shape (a renamed tensor takes an equal one).
+  std::unordered_set<std::string> produced;
+  for (const auto& n : model.graph.nodes) produced.insert(n.outputs.begin(), n.outputs.end());
+  for (auto& vi : previous)
+    if (produced.count(vi.name) && skip.insert(vi.name).second) model.graph.value_info.push_back(std::move(vi));
+  return inferred_names;
 }
 
 }  // namespace detail
@@ -44,9 +56,19 @@ namespace {
 using detail::log_change;
 using detail::node_label;
 
-// The statically known dims of `name` (graph input, inferred value_info or declared output).
-std::optional<std::vector<Dim>> known_dims(const Graph& g, const std::string& name) {
-  const ValueInfo* vi = g.find_value_info(name);
+// The dims of `name` that are certain: a runtime input's declared shape (the executor enforces it) or what
+// shape inference derived from those. Not an exporter's value_info or a declared output shape, which
+// nobody checks and which may describe only the traced example.
+std::optional<std::vector<Dim>> known_dims(const Graph& g, const std::unordered_set<std::string>& inferred,
+                                           const std::string& name) {
+  const ValueInfo* vi = nullptr;
+  if (inferred.count(name)) {
+    for (const auto& v : g.value_info)
+      if (v.name == name) vi = &v;
+  } else {
+    for (const ValueInfo* in : g.runtime_inputs())
+      if (in->name == name) vi = in;
+  }
   if (!vi || !vi->shape) return std::nullopt;
   return *vi->shape;
 }
@@ -78,7 +100,7 @@ std::optional<Tensor> shape_value(const Node& n, const std::vector<Dim>& dims) {
 }  // namespace
 
 size_t fold_shapes(Model& model, OptimizeStats* stats) {
-  detail::refresh_value_info(model);
+  const auto inferred = detail::refresh_value_info(model);
   Graph& g = model.graph;
   std::vector<bool> folded(g.nodes.size(), false);
   size_t count = 0;
@@ -89,7 +111,7 @@ size_t fold_shapes(Model& model, OptimizeStats* stats) {
     if (detail::is_graph_output(g, n.outputs[0]) || g.initializers.count(n.outputs[0])) continue;
     // Shape of a constant is plain constant folding; overridable initializers keep their declared shape.
     if (detail::constant_initializer(model, n.inputs[0])) continue;
-    const auto dims = known_dims(g, n.inputs[0]);
+    const auto dims = known_dims(g, inferred, n.inputs[0]);
     if (!dims) continue;
     auto value = shape_value(n, *dims);
     if (!value) continue;

@@ -279,6 +279,28 @@ g (float[N,4] x) => (float[N,4] y, int64[1] z) <int64[1] idx = {1}> {
   EXPECT_EQ(producer(m, "s")->op_type, "Shape");
 }
 
+TEST(PassesShapeFolding, TrustsOnlyInferredShapesNotStaleValueInfo) {
+  Model m = *test::parse_model_text(R"(
+<ir_version: 8, opset_import: ["" : 15]>
+g (float[N,4] x) => (float[N,4] y) {
+  s = Shape(xq)
+  y = Reshape(xq, s)
+}
+)");
+  m.opset_imports["qforge"] = 1;
+  quant::CalibrationAttrs attrs;
+  attrs.threshold_min = {-1.f};
+  attrs.threshold_max = {1.f};
+  m.graph.nodes.insert(m.graph.nodes.begin(), quant::make_calibration_node("calib_x", "x", "xq", attrs));
+  // An exporter's entry describing only its traced example; ONNX cannot infer through qforge.Calibration.
+  m.graph.value_info.push_back(ValueInfo{"xq", DType::Float32, std::vector<Dim>{Dim{3, ""}, Dim{4, ""}}, ""});
+  EXPECT_EQ(passes::fold_shapes(m), 0u);
+  EXPECT_EQ(count_op(m, "Shape"), 1u);
+  const ValueInfo* kept = m.graph.find_value_info("xq");  // not inferred, so the old entry stays
+  ASSERT_TRUE(kept && kept->shape);
+  EXPECT_EQ((*kept->shape)[0].value, 3);
+}
+
 // ---- BatchNormalization folding ----
 
 const char* kConvBn = R"(
@@ -429,6 +451,18 @@ g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, floa
 )",
                               weights);
   EXPECT_EQ(passes::fold_batchnorms(training), 0u);
+
+  // A full [M, N] Gemm bias cannot become a per-column bias.
+  Model gemm_full_c = make_model(R"(
+<ir_version: 8, opset_import: ["" : 15]>
+g (float[2,5] x, float[5,3] w, float[2,3] cb, float[3] s, float[3] bb, float[3] mu, float[3] var) => (float[2,3] y) {
+  c = Gemm (x, w, cb)
+  y = BatchNormalization (c, s, bb, mu, var)
+}
+)",
+                                 merged({{"w", random_tensor({5, 3}, rng)}, {"cb", random_tensor({2, 3}, rng)}},
+                                        bn_params(3, rng)));
+  EXPECT_EQ(passes::fold_batchnorms(gemm_full_c), 0u);
 }
 
 // ---- Identity / Dropout removal ----
