@@ -440,7 +440,7 @@ std::string render_nodes(const std::vector<NodeRow>& nodes) {
     for (const NodeRow* n : measured) {
       const double c = *n->cosine;
       if (std::isfinite(c)) cosines.push_back(c);
-      points.push_back({n->index, std::isfinite(c) ? c : -1.0, std::isfinite(c) ? cosine_tone(c) : svg::Tone::bad,
+      points.push_back({n->index, c, std::isfinite(c) ? cosine_tone(c) : svg::Tone::bad,
                         "#" + std::to_string(n->index) + " " + n->name + " (" + or_dash(n->op) + ", " +
                             or_dash(n->dtype) + "): " + format_fixed(c, 6)});
     }

@@ -20,7 +20,11 @@ namespace qf::report {
 //   "stages": [{"name", "seconds"}],
 //   "peak_rss_mb": x
 // }
-// Missing optional parts are left out of the page. Strings are HTML-escaped.
+// Also shown when present (written by the pipeline, see docs/report.md): "total_seconds", "plan"
+// {"activations", "weights", "candidates", "warnings"}, "optimize" {counts}, "export" {"opset",
+// "com_microsoft"}, bias_correction "skipped" and "metric".
+// Missing optional parts are left out of the page. Strings are HTML-escaped. A value of the wrong type
+// is a qf::Error naming its key ("nodes[3].cosine").
 std::string render_report_html(const nlohmann::json& report);
 
 }  // namespace qf::report

@@ -188,7 +188,10 @@ std::string point_chart(const std::vector<Point>& points, const std::vector<Poin
   const auto x_of = [&](double index) {
     return count == 1 ? kLeft + plot_w / 2 : kLeft + index * plot_w / static_cast<double>(count - 1);
   };
-  const auto y_of = [&](double v) { return kTop + (y_max - std::clamp(v, y_min, y_max)) * plot_h / (y_max - y_min); };
+  const auto y_of = [&](double v) {
+    if (std::isnan(v)) v = y_min;  // drawn as clipped at the bottom; the tooltip says "nan"
+    return kTop + (y_max - std::clamp(v, y_min, y_max)) * plot_h / (y_max - y_min);
+  };
 
   std::string out = svg_open(options.width, options.height, options.title);
   out.reserve(out.size() + points.size() * 110);

@@ -291,6 +291,20 @@ TEST(HtmlReport, ChosenMayNameSeveralCandidatesOrNone) {
   EXPECT_EQ(search.find("chosen <b>"), std::string::npos);
 }
 
+TEST(HtmlReport, NonFiniteValuesInMemoryDrawAsClipped) {
+  json r = realistic_report();
+  r["nodes"][7]["cosine"] = std::numeric_limits<double>::quiet_NaN();
+  const std::string html = render_report_html(r);
+  const std::string plot = between(html, "<svg", "</svg>");
+  EXPECT_EQ(plot.find("\"nan\""), std::string::npos);
+  EXPECT_EQ(plot.find("\"-nan\""), std::string::npos);
+  EXPECT_EQ(count_of(plot, " qc-clip\""), 2u);
+  EXPECT_NE(plot.find("<title>#7 node_7 (Add, int8): nan</title>"), std::string::npos);
+  // NaN is the worst a node can do: first in the worst table
+  const std::string worst = between(html, "<h3>Worst 10 nodes</h3>", "</table>");
+  EXPECT_LT(worst.find(">node_7<"), worst.find(">head/MatMul_3<"));
+}
+
 TEST(HtmlReport, ThousandsOfNodesStayCompact) {
   const auto start = std::chrono::steady_clock::now();
   const std::string html = render_report_html(realistic_report(5000));
