@@ -1,5 +1,7 @@
 #include "export/qdq_export.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <exception>
@@ -195,6 +197,7 @@ struct Exporter {
   int64_t model_opset = 0;
   ExportInfo info;
   std::unordered_set<std::string> names;  // node and tensor names in use anywhere in the model
+  bool microsoft_qdq = false;  // the opset could not be upgraded: every Q/DQ goes to com.microsoft
 
   // `base`, or `base_1`, `base_2`, ... when taken.
   std::string fresh(const std::string& base) {
@@ -306,7 +309,7 @@ void Exporter::rewrite(Graph& g) {
       case QType::Int8:
       case QType::Int16: {
         const bool per_axis = per_channel(params);
-        const QdqDomain qdq = int_domain(attrs.dtype, model_opset);
+        const QdqDomain qdq = microsoft_qdq ? QdqDomain::Microsoft : int_domain(attrs.dtype, model_opset);
         const std::string domain = qdq == QdqDomain::Microsoft ? kMicrosoftDomain : "";
         if (qdq == QdqDomain::Microsoft) info.used_com_microsoft = true;
         std::vector<Attribute> axis_attr;
@@ -425,11 +428,24 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
 
   std::map<std::string, Node> originals = calibration_as_identity(model);
   // The converter and shape inference see the float graph only (calibration nodes as Identity).
-  if (needed > original_opset) model = upgrade_opset(model, needed);
+  // When the ONNX version converter cannot take the model (e.g. Softmax 12->13 without static shapes),
+  // the model keeps its opset and the Q/DQ nodes use ONNX Runtime's com.microsoft domain, which has
+  // per-axis int8/int16 at any opset.
+  bool microsoft_qdq = false;
+  if (needed > original_opset) {
+    try {
+      model = upgrade_opset(model, needed);
+    } catch (const Error& e) {
+      spdlog::warn("export: keeping opset {} and using com.microsoft QuantizeLinear/DequantizeLinear ({})",
+                   original_opset, e.what());
+      microsoft_qdq = true;
+    }
+  }
   const TypeMap types = infer_types(model);
   restore_calibration(model, originals);
 
   Exporter exporter{types, model.opset(""), {}, {}};
+  exporter.microsoft_qdq = microsoft_qdq;
   for_each_const_graph(model.graph, [&](const Graph& g) {
     for (const auto& [name, t] : g.initializers) exporter.names.insert(name);
     for (const ValueInfo& vi : g.inputs) exporter.names.insert(vi.name);

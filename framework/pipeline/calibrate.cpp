@@ -272,24 +272,28 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   // Merge worker states in a fixed order (the result must not depend on scheduling).
   std::vector<States*> all;
   for (auto& st : worker_states) all.push_back(&st);
-  for (size_t s = 0; s < slots.size(); ++s) {
-    plugin::CalibratorState* into = nullptr;
-    for (States* st : all) {
-      if (!(*st)[s]) continue;
-      if (!into) into = (*st)[s].get();
-      else into->merge(*(*st)[s]);
-    }
-    if (!into) throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
-    Range r;
-    into->compute_range(r.min, r.max);
-    r.axis = slots[s].axis;
-    r.symmetric = candidates[slots[s].candidate].symmetric;
-    for (size_t c = 0; c < r.min.size(); ++c)
-      if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
-        throw Error(candidates[slots[s].candidate].calibrator->where() + ": invalid range for tensor '" +
-                    slots[s].tensor + "'");
-    for (size_t user : slots[s].users) result.activation[user / num_cands][user % num_cands] = r;
-  }
+  // Slots are independent: merge and compute them in parallel (KL/MSE searches dominate here).
+  arena.execute([&] {
+    tbb::parallel_for(size_t{0}, slots.size(), [&](size_t s) {
+      plugin::CalibratorState* into = nullptr;
+      for (States* st : all) {
+        if (!(*st)[s]) continue;
+        if (!into) into = (*st)[s].get();
+        else into->merge(*(*st)[s]);
+      }
+      if (!into) throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
+      Range r;
+      into->compute_range(r.min, r.max);
+      r.axis = slots[s].axis;
+      r.symmetric = candidates[slots[s].candidate].symmetric;
+      for (size_t c = 0; c < r.min.size(); ++c)
+        if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
+          throw Error(candidates[slots[s].candidate].calibrator->where() + ": invalid range for tensor '" +
+                      slots[s].tensor + "'");
+      for (size_t user : slots[s].users) result.activation[user / num_cands][user % num_cands] = r;
+      for (States* st : all) (*st)[s].reset();  // free the histograms as soon as they are used
+    });
+  });
   result.second_pass_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   spdlog::info("calibrated {} tensor(s) x {} candidate(s) on {} sample(s) ({:.1f} s + {:.1f} s)",
                plan.activation_points().size(), num_cands, samples.size(), result.first_pass_seconds,

@@ -34,7 +34,17 @@ struct CalibrationAttrs {
   std::vector<float> threshold_min;
   std::vector<float> threshold_max;
 
-  QuantParams params() const { return derive_params(dtype, symmetric, axis, threshold_min, threshold_max); }
+  // Float dtypes need no thresholds: their params carry only the qtype.
+  QuantParams params() const {
+    if (!is_integer(dtype)) {
+      QuantParams p;
+      p.qtype = dtype;
+      p.scale = {1.0f};
+      p.zero_point = {0};
+      return p;
+    }
+    return derive_params(dtype, symmetric, axis, threshold_min, threshold_max);
+  }
 };
 
 bool is_calibration_node(const Node& node);

@@ -108,7 +108,9 @@ void fake_quantize(std::span<float> values, const Shape& shape, const QuantParam
     for (float& v : values) v = Float16::to_float(Float16::from_float(v));
     return;
   }
-  const Grid g = grid(params.qtype, params.symmetric);
+  // Saturate like QuantizeLinear, at the storage type's limits: a symmetric grid only narrows the scale
+  // ([-127, 127]); a value below -127.5 * scale still becomes -128, exactly as the exported QDQ does.
+  const Grid g = grid(params.qtype, /*symmetric=*/false);
   if (params.axis < 0 || params.scale.size() == 1) {
     fake_quantize_run(values.data(), values.size(), params.scale[0], params.zero_point[0], g);
     return;

@@ -46,7 +46,8 @@ struct QuantParams {
 QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const float> range_min,
                           std::span<const float> range_max);
 
-// Fake-quantizes `values` in place. For integer qtypes: per channel c, q = clamp(rne(x / scale) + zp),
+// Fake-quantizes `values` in place. For integer qtypes: per channel c, q = saturate(rne(x / scale) + zp)
+// to the storage type's full range (as QuantizeLinear does, also for symmetric grids),
 // x' = (q - zp) * scale, in float exactly like QuantizeLinear/DequantizeLinear. Float16: round trip
 // through half. Float32: unchanged. `shape` locates the channel axis when per-channel.
 void fake_quantize(std::span<float> values, const Shape& shape, const QuantParams& params);

@@ -23,7 +23,7 @@ namespace qf_calibrators {
 using Range = std::pair<float, float>;  // [min, max] of one channel
 
 // Per-channel histograms hold at most this many bins (memory: channels * bins * 8 bytes per state).
-inline constexpr int64_t kMaxPerChannelBins = 2048;
+inline constexpr int64_t kMaxPerChannelBins = 1024;  // per-channel memory: C x 1024 x 8 bytes per state
 // Upper bound of every max_num_bin parameter: 8 MB of counts per per-tensor state.
 inline constexpr int64_t kMaxHistogramBins = int64_t{1} << 20;
 

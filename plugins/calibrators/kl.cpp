@@ -2,7 +2,8 @@
 // pass, so batch order and size do not matter). For one side of the distribution (counts h, bin 0
 // nearest zero, n bins, `levels` quantization levels):
 //   candidates  window i = start, start + stride, ..., and always n (the full range), where
-//               stride = max(1, ceil((n - start) / 256)): at most 257 candidates, O(i) each;
+//               stride = max(1, ceil((n - start) / K)) with K = 128 for histograms of more than 1024 bins and 32
+//               for smaller ones, so every per-channel one (a search per channel): at most K + 1 candidates, O(i) each;
 //   p           h[0..i) with the outliers sum(h[i..n)) folded into bin i-1;
 //   q           h[0..i) merged into `levels` groups (group g = bins [g*i/levels, (g+1)*i/levels)), each
 //               group's count spread evenly over its non-zero bins, then eps = 1e-4 added to every
@@ -14,7 +15,7 @@
 // (128 int8, 32768 int16) and give hi and lo. When a side has no more bins than levels (int16 with
 // 16384 bins), quantization loses nothing and the side keeps its full range.
 // start = num_bin scaled to the state's bins (num_bin * bins / max_num_bin, so per-channel histograms
-// of 2048 bins search the same fraction of the range) but at least levels + 1.
+// of 1024 bins search the same fraction of the range) but at least levels + 1.
 #include <qforge/qf_plugin.hpp>
 
 #include <algorithm>
@@ -28,7 +29,8 @@ namespace qc = qf_calibrators;
 
 namespace {
 
-constexpr size_t kCandidates = 256;
+constexpr size_t kCandidates = 128;            // per-tensor windows searched
+constexpr size_t kChannelCandidates = 32;      // per-channel: one search per channel, so fewer
 constexpr double kSmoothing = 1e-4;
 
 // KL(p || q) of the window of i bins; +inf when the window holds no count.
@@ -61,14 +63,14 @@ double window_divergence(std::span<const uint64_t> h, size_t i, size_t levels, d
 }
 
 // Window length in bins, in [min(start, n), n], minimizing KL on one side.
-size_t entropy_window(std::span<const uint64_t> h, size_t start, size_t levels) {
+size_t entropy_window(std::span<const uint64_t> h, size_t start, size_t levels, size_t candidates) {
   const size_t n = h.size();
   if (n <= levels || start >= n) return n;
   std::vector<double> prefix(n + 1, 0.0);
   for (size_t j = 0; j < n; ++j) prefix[j + 1] = prefix[j] + static_cast<double>(h[j]);
   const double total = prefix[n];
   if (total <= 0.0) return n;
-  const size_t stride = std::max<size_t>(1, (n - start + kCandidates - 1) / kCandidates);
+  const size_t stride = std::max<size_t>(1, (n - start + candidates - 1) / candidates);
   std::vector<double> q;
   size_t best = n;
   double best_kl = std::numeric_limits<double>::infinity();
@@ -94,7 +96,7 @@ class KlCalibrator : public qf::Calibrator {
     return {qf::param_int("num_bin", 1024, 129, qc::kMaxHistogramBins,
                           "smallest candidate window in bins (of max_num_bin)"),
             qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins, raised to num_bin if smaller (per channel at most 2048)")};
+                          "histogram bins, raised to num_bin if smaller (per channel at most 1024)")};
   }
 
   KlCalibrator(const qf::Params& p, const qf::TensorInfo& t)
@@ -106,6 +108,8 @@ class KlCalibrator : public qf::Calibrator {
     const auto max_num_bin = static_cast<double>(std::max(p.get_int("max_num_bin"), p.get_int("num_bin")));
     const auto scaled = static_cast<size_t>(std::ceil(num_bin * static_cast<double>(hist_.bins()) / max_num_bin));
     start_ = std::max(scaled, levels_ + 1);
+    // Fewer windows on small histograms (every per-channel one): one search per channel.
+    candidates_ = hist_.bins() > static_cast<size_t>(qc::kMaxPerChannelBins) ? kCandidates : kChannelCandidates;
   }
 
   void observe(const qf::Batch& b) override {
@@ -118,14 +122,14 @@ class KlCalibrator : public qf::Calibrator {
     for (size_t c = 0; c < layout_.channels(); ++c) {
       const auto counts = hist_.counts(c);
       if (hist_.absolute()) {
-        std::tie(lo[c], hi[c]) = hist_.bins_range(c, 0, entropy_window(counts, start_, levels_));
+        std::tie(lo[c], hi[c]) = hist_.bins_range(c, 0, entropy_window(counts, start_, levels_, candidates_));
         continue;
       }
       const size_t zero = hist_.zero_bin(c);
       const std::vector<uint64_t> negative(counts.rbegin() + static_cast<ptrdiff_t>(counts.size() - zero),
                                            counts.rend());
-      const size_t up = entropy_window(counts.subspan(zero), start_, levels_);
-      const size_t down = entropy_window(negative, start_, levels_);
+      const size_t up = entropy_window(counts.subspan(zero), start_, levels_, candidates_);
+      const size_t down = entropy_window(negative, start_, levels_, candidates_);
       std::tie(lo[c], hi[c]) = hist_.bins_range(c, zero - down, zero + up);
     }
   }
@@ -135,6 +139,7 @@ class KlCalibrator : public qf::Calibrator {
   qc::Histograms hist_;
   size_t levels_ = 0;
   size_t start_ = 0;
+  size_t candidates_ = kCandidates;
 };
 
 QF_PLUGIN("qf-calibrator-kl", "1.0.0", KlCalibrator)

@@ -18,7 +18,7 @@ class MaxCalibrator : public qf::Calibrator {
   static std::vector<QfParamDesc> params() {
     return {qf::param_float("max_percentile", 1.0, 0.5, 1.0, "1: exact max; below 1: fraction of values kept"),
             qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins when max_percentile < 1 (per channel at most 2048)")};
+                          "histogram bins when max_percentile < 1 (per channel at most 1024)")};
   }
 
   MaxCalibrator(const qf::Params& p, const qf::TensorInfo& t)

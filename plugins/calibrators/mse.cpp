@@ -66,7 +66,7 @@ class MseCalibrator : public qf::Calibrator {
   static constexpr bool needs_global_range = true;
   static std::vector<QfParamDesc> params() {
     return {qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins (per channel at most 2048)")};
+                          "histogram bins (per channel at most 1024)")};
   }
 
   MseCalibrator(const qf::Params& p, const qf::TensorInfo& t)

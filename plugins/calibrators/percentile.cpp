@@ -15,7 +15,7 @@ class PercentileCalibrator : public qf::Calibrator {
   static std::vector<QfParamDesc> params() {
     return {qf::param_float("percentile", 0.99999, 0.5, 1.0, "fraction of the values kept inside the range"),
             qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins (per channel at most 2048)")};
+                          "histogram bins (per channel at most 1024)")};
   }
 
   PercentileCalibrator(const qf::Params& p, const qf::TensorInfo& t)

@@ -338,7 +338,7 @@ TEST(CalibratorPercentile, UniformWithinOneBin) {
   EXPECT_NEAR(r.max[0], 1.f, 2.0 / 16384);
 }
 
-TEST(CalibratorPercentile, PerChannelUsesAtMost2048BinsPerChannel) {
+TEST(CalibratorPercentile, PerChannelUsesAtMost1024BinsPerChannel) {
   // Channel c (last axis) uniform over [-(c+1), c+1].
   Data d;
   d.sample_shape = {50001, 3};
@@ -353,8 +353,8 @@ TEST(CalibratorPercentile, PerChannelUsesAtMost2048BinsPerChannel) {
   const Ranges r = calibrate(s, d);
   for (size_t c = 0; c < 3; ++c) {
     const double scale = static_cast<double>(c + 1);
-    // 2048 bins over [0, c+1]: 0.9 falls in bin 1843 (0.9 * 2048 = 1843.2), whose right edge is the cut.
-    EXPECT_NEAR(r.max[c], 1844.0 / 2048 * scale, 1e-6 * scale) << c;
+    // 1024 bins over [0, c+1]: 0.9 falls in bin 921 (0.9 * 1024 = 921.6), whose right edge is the cut.
+    EXPECT_NEAR(r.max[c], 922.0 / 1024 * scale, 1e-6 * scale) << c;
   }
 }
 
@@ -544,14 +544,14 @@ TEST(CalibratorAll, BatchSplitOrderAndMergeGiveBitIdenticalRanges) {
 }
 
 TEST(CalibratorAll, PerChannelEqualsPerTensorOnEachChannelSlice) {
-  // With 2048 bins everywhere, channel c of a per-channel state sees exactly what a per-tensor state
+  // With 1024 bins everywhere, channel c of a per-channel state sees exactly what a per-tensor state
   // fed only that channel's values sees: checks observe's layout for every axis.
   const Data d = mixed_samples();  // batch shape [n, 4, 6, 5]
   for (const char* name : kAll)
     for (int32_t axis : {1, 2, 3})
       for (bool symmetric : {true, false}) {
         json params = default_params(name);
-        if (std::string(name) != "min-max") params["max_num_bin"] = 2048;
+        if (std::string(name) != "min-max") params["max_num_bin"] = 1024;
         Config s{name, params, true, axis, symmetric};
         const Ranges pc = calibrate(s, d, {9});
         ASSERT_EQ(pc.min.size(), static_cast<size_t>(d.sample_shape[static_cast<size_t>(axis - 1)]));

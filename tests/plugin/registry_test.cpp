@@ -29,13 +29,15 @@ std::string error_of(F&& f) {
   return "";
 }
 
-TEST(PluginRegistry, LoadsTheSevenStockMetrics) {
+TEST(PluginRegistry, LoadsTheStockPlugins) {
   Registry reg;
   reg.load_directory(stock_dir());
   EXPECT_EQ(reg.names(Kind::Metric),
             (std::vector<std::string>{"chebyshev", "cosine", "l2", "mae", "mre", "mse", "sqnr"}));
-  EXPECT_TRUE(reg.names(Kind::Calibrator).empty());
-  EXPECT_EQ(reg.libraries().size(), 7u);
+  EXPECT_EQ(reg.names(Kind::Calibrator), (std::vector<std::string>{"kl", "max", "min-max", "mse", "percentile"}));
+  EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"modelwise"}));
+  EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"generic"}));
+  EXPECT_EQ(reg.libraries().size(), 14u);  // one library per component
   const auto& cos = reg.find(Kind::Metric, "cosine");
   EXPECT_EQ(cos.library->name, "qf-metric-cosine");
   EXPECT_EQ(cos.library->version, "1.0.0");
@@ -106,8 +108,11 @@ TEST(PluginRegistry, UnknownNameListsKnownNamesOfThatKind) {
   reg.load_directory(stock_dir());
   const std::string e = error_of([&] { reg.find(Kind::Metric, "cosin"); });
   EXPECT_EQ(e, "unknown metric 'cosin'; known metrics: chebyshev, cosine, l2, mae, mre, mse, sqnr");
-  const std::string c = error_of([&] { reg.find(Kind::Calibrator, "kl"); });
-  EXPECT_EQ(c, "unknown calibrator 'kl'; known calibrators: (none loaded)");
+  const std::string c = error_of([&] { reg.find(Kind::Calibrator, "entropy"); });
+  EXPECT_EQ(c, "unknown calibrator 'entropy'; known calibrators: kl, max, min-max, mse, percentile");
+  Registry empty;
+  const std::string n = error_of([&] { empty.find(Kind::Search, "layerwise"); });
+  EXPECT_EQ(n, "unknown search 'layerwise'; known searches: (none loaded)");
 }
 
 TEST(PluginRegistry, RegistrationErrorStatusIsReported) {
