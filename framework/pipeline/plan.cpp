@@ -137,7 +137,9 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
         weights[it->second].consumer_ops += (weights[it->second].consumer_ops.empty() ? "" : ",") + node.op_type;
         continue;
       }
-      const bool channel_ok = rank_of(t) >= 2 && (axis_pref == 1 || axis_pref == plugin::NodePlacement::kNoChannelPreference);
+      // Per-channel activations only for feature maps ([N, C, ...] of rank >= 3): along axis 1 of a
+      // [1, boxes, 4] list the "channels" are thousands of boxes.
+      const bool channel_ok = rank_of(t) >= 3 && (axis_pref == 1 || axis_pref == plugin::NodePlacement::kNoChannelPreference);
       const auto key = std::make_tuple(t, dtype, int64_t{-1});
       auto [it, fresh] = index.emplace(key, plan.points.size());
       if (fresh) {
@@ -165,7 +167,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
       q.tensor = out.name;
       q.graph_output = true;
       q.dtype = *config.model_output_type;
-      q.channel_ok = rank_of(out.name) >= 2;
+      q.channel_ok = rank_of(out.name) >= 3;
       auto pr = producer.find(out.name);
       q.producer_op = pr == producer.end() ? "input" : g.nodes[pr->second].op_type;
       q.consumer_ops = "output";

@@ -22,8 +22,12 @@ namespace qf_calibrators {
 
 using Range = std::pair<float, float>;  // [min, max] of one channel
 
-// Per-channel histograms hold at most this many bins (memory: channels * bins * 8 bytes per state).
-inline constexpr int64_t kMaxPerChannelBins = 1024;  // per-channel memory: C x 1024 x 8 bytes per state
+// Per-channel histograms hold at most this many bins per channel, and at most kPerChannelBinBudget bins
+// in all (so at most 2 MB of counts per state however many channels), but never fewer than
+// kMinPerChannelBins per channel.
+inline constexpr int64_t kMaxPerChannelBins = 1024;
+inline constexpr int64_t kPerChannelBinBudget = int64_t{1} << 18;
+inline constexpr int64_t kMinPerChannelBins = 128;
 // Upper bound of every max_num_bin parameter: 8 MB of counts per per-tensor state.
 inline constexpr int64_t kMaxHistogramBins = int64_t{1} << 20;
 
@@ -45,9 +49,13 @@ inline Grid target_grid(const qf::TensorInfo& t, const char* calibrator) {
   }
 }
 
-// Histogram bins of one state: max_num_bin per tensor, at most kMaxPerChannelBins per channel.
+// Histogram bins of one state: max_num_bin per tensor; per channel min(max_num_bin, 1024, budget / C),
+// at least 128.
 inline size_t histogram_bins(const qf::TensorInfo& t, int64_t max_num_bin) {
-  return static_cast<size_t>(t.per_channel ? std::min(max_num_bin, kMaxPerChannelBins) : max_num_bin);
+  if (!t.per_channel) return static_cast<size_t>(max_num_bin);
+  const int64_t channels = std::max<int64_t>(1, static_cast<int64_t>(t.num_channels));
+  const int64_t budget = std::max(kMinPerChannelBins, kPerChannelBinBudget / channels);
+  return static_cast<size_t>(std::min({max_num_bin, kMaxPerChannelBins, budget}));
 }
 
 // Where the channels of a tensor lie in its batches: channel c of a batch of shape
