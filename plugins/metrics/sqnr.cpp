@@ -1,5 +1,6 @@
 // sqnr: signal-to-quantization-noise ratio in dB, 10 log10(sum r^2 / sum (r - x)^2). Higher is better;
-// mean over samples and outputs. Identical buffers (no noise, including all-zero): +inf; noise against
+// the worst (minimum) over samples and outputs, so an exact sample (+inf) never hides the noise of the
+// others. Identical buffers (no noise, including all-zero): +inf; noise against
 // an all-zero reference: -inf; any NaN/Inf element: NaN.
 #include <qforge/qf_plugin.hpp>
 
@@ -12,7 +13,7 @@ class SqnrMetric : public qf::Metric {
   static constexpr const char* title = "SQNR (dB)";
   static constexpr const char* help = "10*log10(sum ref^2 / sum (ref - x)^2), in dB";
   static constexpr bool higher_is_better = true;
-  static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;
+  static constexpr QfAggregation aggregation = QF_AGGREGATE_MIN;
 
   double compute(std::span<const float> ref, std::span<const float> x) const override {
     double signal = 0.0, noise = 0.0;

@@ -124,7 +124,7 @@ TEST(StockMetrics, DirectionAggregationAndTitles) {
                              {"mae", false, QF_AGGREGATE_MEAN, "L1 Distance"},
                              {"l2", false, QF_AGGREGATE_MEAN, "L2 Distance"},
                              {"mre", false, QF_AGGREGATE_MEAN, "Mean Relative Error"},
-                             {"sqnr", true, QF_AGGREGATE_MEAN, "SQNR (dB)"},
+                             {"sqnr", true, QF_AGGREGATE_MIN, "SQNR (dB)"},
                              {"chebyshev", false, QF_AGGREGATE_MAX, "Chebyshev Distance"}};
   for (const auto& e : expected) {
     const auto& c = stock().find(Kind::Metric, e.name);
