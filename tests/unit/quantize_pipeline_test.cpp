@@ -348,7 +348,7 @@ std::map<std::string, Tensor> biases(const Model& m) {
   return out;
 }
 
-TEST_F(QuantizePipeline, BiasCorrectionReportsBeforeAfterAndChangesBiasesWhenApplied) {
+TEST_F(QuantizePipeline, BiasCorrectionIsKeptOnlyWhenTheMetricDoesNotGetWorse) {
   const json report = quantize(
       R"({"model_config": {"activation": {"calibration_type": "max"}, "weight": {"bias_correction": {"num_sample": 2}}}})");
   const json bc = read_json(dir_ / "out" / "report.json").at("bias_correction");
@@ -357,8 +357,9 @@ TEST_F(QuantizePipeline, BiasCorrectionReportsBeforeAfterAndChangesBiasesWhenApp
   const double before = bc["before"], after = bc["after"];
   EXPECT_GT(before, 0.5);
   EXPECT_LE(before, 1.0 + 1e-12);
+  EXPECT_NE(before, after);  // the correction was really evaluated
   const bool applied = bc["applied"];
-  EXPECT_EQ(applied, after >= before);  // cosine: higher is better; kept only when not worse
+  EXPECT_EQ(applied, after >= before);  // cosine: higher is better
   const auto opt = biases(load("optimized_float_model.onnx"));
   const auto cal = biases(load("calibrated_model.onnx"));
   ASSERT_EQ(opt.size(), 3u);
@@ -366,12 +367,58 @@ TEST_F(QuantizePipeline, BiasCorrectionReportsBeforeAfterAndChangesBiasesWhenApp
   size_t changed = 0;
   for (const auto& [name, b] : opt)
     if (values(b) != values(cal.at(name))) ++changed;
-  if (applied) {
-    EXPECT_EQ(changed, 3u);
-    EXPECT_NEAR(report["outputs"][0]["cosine"].get<double>(), after, 1e-9);
-  } else {
-    EXPECT_EQ(changed, 0u);
-    EXPECT_NEAR(report["outputs"][0]["cosine"].get<double>(), before, 1e-9);
+  EXPECT_EQ(changed, applied ? 3u : 0u);
+  EXPECT_NEAR(report["outputs"][0]["cosine"].get<double>(), applied ? after : before, 1e-9);
+}
+
+// Per output channel c of every Conv/Gemm: corrected bias = bias + mean(float output) - mean(quantized
+// output) over the first num_sample samples, measured with the uncorrected biases.
+TEST_F(QuantizePipeline, BiasCorrectionWhenAppliedShiftsEachBiasByTheMeanOutputError) {
+  // Weights clipped at the median |w| shift the output means: the correction pays off here.
+  const json report = quantize(R"({"model_config": {"activation": {"calibration_type": "max"},
+      "weight": {"max_percentile": 0.5, "bias_correction": {"num_sample": 2}}}})");
+  const json& bc = report.at("bias_correction");
+  ASSERT_TRUE(bc["applied"].get<bool>()) << bc.dump();
+  EXPECT_GT(bc["after"].get<double>(), bc["before"].get<double>());
+  const Model optimized = load("optimized_float_model.onnx");
+  const Model calibrated = load("calibrated_model.onnx");
+  const auto opt = biases(optimized);
+  const auto cal = biases(calibrated);
+  ASSERT_EQ(cal.size(), 3u);
+  Model uncorrected = calibrated;
+  for (const char* name : {"conv1", "conv2", "gemm"})
+    uncorrected.graph.initializers[node_named(optimized, name)->inputs[2]] = opt.at(name);
+  // Channel sums of every Conv/Gemm output over samples 0 and 1.
+  auto channel_means = [&](const Model& m, const std::string& tensor) {
+    Executor exec(std::make_shared<const Model>(m), ExecutorOptions{2});
+    std::vector<double> sum;
+    double count = 0;
+    RunHooks hooks;
+    hooks.observe = [&](const std::string& name, const Tensor& t) {
+      if (name != tensor) return;
+      const size_t C = static_cast<size_t>(t.dim(1)), inner = static_cast<size_t>(t.numel()) / C;
+      sum.resize(C, 0.0);
+      for (size_t c = 0; c < C; ++c)
+        for (size_t i = 0; i < inner; ++i) sum[c] += t.data<float>()[c * inner + i];
+      count += static_cast<double>(inner);
+    };
+    for (const char* id : {"s00", "s01"}) exec.run({{"x", read_npy(dir_ / "samples" / id / "x.npy")}}, hooks);
+    for (auto& v : sum) v /= count;
+    return sum;
+  };
+  for (const char* name : {"conv1", "conv2", "gemm"}) {
+    SCOPED_TRACE(name);
+    const std::string out = node_named(optimized, name)->outputs[0];
+    const auto mf = channel_means(optimized, out), mq = channel_means(uncorrected, out);
+    const auto b0 = values(opt.at(name)), b1 = values(cal.at(name));
+    ASSERT_EQ(mf.size(), b0.size());
+    ASSERT_EQ(mq.size(), b0.size());
+    double moved = 0;
+    for (size_t c = 0; c < b0.size(); ++c) {
+      EXPECT_NEAR(b1[c], b0[c] + (mf[c] - mq[c]), 1e-5 * (1 + std::fabs(b0[c]))) << "channel " << c;
+      moved = std::max(moved, std::fabs(static_cast<double>(b1[c]) - b0[c]));
+    }
+    EXPECT_GT(moved, 1e-4);
   }
 }
 
