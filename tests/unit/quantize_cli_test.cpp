@@ -134,6 +134,17 @@ TEST_F(QuantizeCli, EditingACalibrationDtypeToInt16TakesEffect) {
   EXPECT_LT((1.0 - all) * 100, 1.0 - int8) << "int16 error should be far below int8's";
 }
 
+TEST_F(QuantizeCli, RerunIntoTheSameFolderReplacesTheArtifacts) {
+  write_text(dir_ / "config.json", R"({"model_config": {"activation": {"calibration_type": "max"}}})");
+  ASSERT_EQ(quantize("-q --config " + path("config.json")).status, 0);
+  EXPECT_EQ(read_json(dir_ / "out" / "report.json")["samples"]["calibration"], kSamples);
+  const auto r = quantize("-q --max-samples 3 --config " + path("config.json"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;  // -q: no log, no progress
+  EXPECT_EQ(entries(dir_ / "out"), artifact_names());
+  EXPECT_EQ(read_json(dir_ / "out" / "report.json")["samples"]["calibration"], 3);
+}
+
 // ---- bad input: status 1, one line naming the culprit, nothing in OUT ----
 
 TEST_F(QuantizeCli, UnknownConfigKeyNamesTheJsonPath) {
