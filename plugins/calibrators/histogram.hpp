@@ -78,10 +78,10 @@ class ChannelLayout {
   size_t channels() const { return channels_; }
   const std::string& tensor() const { return tensor_; }
 
-  // Calls f(channel, value) for every value of the batch. All values are checked first, so a batch
-  // holding NaN/Inf is refused without touching the state.
+  // Calls f(channel, values, count) for every contiguous run of one channel's values in the batch. All
+  // values are checked first, so a batch holding NaN/Inf is refused without touching the state.
   template <class F>
-  void for_each(const qf::Batch& b, F&& f) const {
+  void for_each_run(const qf::Batch& b, F&& f) const {
     for (size_t i = 0; i < b.size; ++i)
       if (!std::isfinite(b.data[i]))
         throw qf::PluginError("non-finite value in tensor " + quoted(tensor_), QF_STATUS_INVALID_ARGUMENT);
@@ -100,8 +100,7 @@ class ChannelLayout {
     }
     const float* x = b.data;
     for (size_t o = 0; o < outer; ++o)
-      for (size_t c = 0; c < count; ++c, x += inner)
-        for (size_t k = 0; k < inner; ++k) f(c, x[k]);
+      for (size_t c = 0; c < count; ++c, x += inner) f(c, x, inner);
   }
 
   // compute_range is handed one slot per channel.
@@ -124,9 +123,14 @@ class ExactMinMax {
   explicit ExactMinMax(size_t channels)
       : min_(channels, std::numeric_limits<float>::infinity()), max_(channels, -std::numeric_limits<float>::infinity()) {}
 
-  void add(size_t c, float x) {
-    min_[c] = std::min(min_[c], x);
-    max_[c] = std::max(max_[c], x);
+  void add_run(size_t c, const float* x, size_t n) {
+    float lo = min_[c], hi = max_[c];
+    for (size_t i = 0; i < n; ++i) {
+      lo = x[i] < lo ? x[i] : lo;
+      hi = x[i] > hi ? x[i] : hi;
+    }
+    min_[c] = lo;
+    max_[c] = hi;
   }
   void merge(const ExactMinMax& other) {
     if (other.min_.size() != min_.size()) throw qf::PluginError("merge of states with different channel counts");
@@ -179,11 +183,19 @@ class Histograms {
     counts_.assign(channels_ * bins_, 0);
   }
 
-  void add(size_t c, float x) {
-    const double v = absolute_ ? std::fabs(static_cast<double>(x)) : static_cast<double>(x);
-    const double pos = (v - lo_[c]) * inv_width_[c];
-    const size_t k = pos <= 0.0 ? 0 : pos >= static_cast<double>(bins_) ? bins_ - 1 : static_cast<size_t>(pos);
-    ++counts_[c * bins_ + k];
+  // The channel's constants are hoisted out of the loop (the counts could alias them otherwise).
+  void add_run(size_t c, const float* x, size_t n) {
+    const double lo = lo_[c], inv = inv_width_[c], top = static_cast<double>(bins_);
+    const size_t last = bins_ - 1;
+    uint64_t* counts = counts_.data() + c * bins_;
+    auto bin = [&](double v) {
+      const double pos = (v - lo) * inv;
+      return pos <= 0.0 ? size_t{0} : pos >= top ? last : static_cast<size_t>(pos);
+    };
+    if (absolute_)
+      for (size_t i = 0; i < n; ++i) ++counts[bin(std::fabs(static_cast<double>(x[i])))];
+    else
+      for (size_t i = 0; i < n; ++i) ++counts[bin(static_cast<double>(x[i]))];
   }
 
   void merge(const Histograms& other) {

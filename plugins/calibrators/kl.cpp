@@ -2,13 +2,14 @@
 // pass, so batch order and size do not matter). For one side of the distribution (counts h, bin 0
 // nearest zero, n bins, `levels` quantization levels):
 //   candidates  window i = start, start + stride, ..., and always n (the full range), where
-//               stride = max(1, ceil((n - start) / K)) with K = 128 for histograms of more than 1024 bins and 32
+//               stride = max(1, ceil((n - start) / K)) with K = 128 for histograms of more than 1024 bins and 16
 //               for smaller ones, so every per-channel one (a search per channel): at most K + 1 candidates, O(i) each;
 //   p           h[0..i) with the outliers sum(h[i..n)) folded into bin i-1;
 //   q           h[0..i) merged into `levels` groups (group g = bins [g*i/levels, (g+1)*i/levels)), each
 //               group's count spread evenly over its non-zero bins, then eps = 1e-4 added to every
 //               bin of q (smoothing: the last bin may hold outliers in p and nothing in q);
-//   KL(p || q)  with p and q each normalized to sum 1; the smallest KL wins (ties: the wider window).
+//   KL(p || q)  with p and q each normalized to sum 1; the smallest KL wins (ties: the wider window);
+//               computed from prefix sums (counts, non-zero bins, h log h): O(levels) per window.
 // Symmetric: one side, the |x| histogram, levels = qmax + 1 (128 int8, 32768 int16), range [-t, t].
 // Asymmetric: the signed histogram is cut at the bin holding 0; the non-negative side (that bin up)
 // and the negative side (the bins below it, reversed) each get the search with levels = half the grid
@@ -30,34 +31,52 @@ namespace qc = qf_calibrators;
 namespace {
 
 constexpr size_t kCandidates = 128;            // per-tensor windows searched
-constexpr size_t kChannelCandidates = 32;      // per-channel: one search per channel, so fewer
+constexpr size_t kChannelCandidates = 16;      // per-channel: one search per channel, so fewer
 constexpr double kSmoothing = 1e-4;
 
-// KL(p || q) of the window of i bins; +inf when the window holds no count.
-double window_divergence(std::span<const uint64_t> h, size_t i, size_t levels, double total, double inside,
-                         std::vector<double>& q) {
-  if (inside <= 0.0) return std::numeric_limits<double>::infinity();
-  q.assign(i, 0.0);
-  for (size_t g = 0; g < levels; ++g) {
-    const size_t b0 = g * i / levels, b1 = (g + 1) * i / levels;
-    double sum = 0.0;
-    size_t nonzero = 0;
-    for (size_t j = b0; j < b1; ++j) {
-      sum += static_cast<double>(h[j]);
-      nonzero += h[j] != 0;
+// Prefix sums over one side's histogram, so a candidate window costs O(levels), not O(bins):
+// KL(p || q) = sum p log p - sum p log q, and q is constant over the non-zero bins of each group.
+struct Prefix {
+  std::vector<double> count;      // sum h[0..j)
+  std::vector<double> nonzero;    // number of non-zero bins in [0..j)
+  std::vector<double> h_log_h;    // sum h log h over [0..j)
+  explicit Prefix(std::span<const uint64_t> h) : count(h.size() + 1, 0.0), nonzero(h.size() + 1, 0.0), h_log_h(h.size() + 1, 0.0) {
+    for (size_t j = 0; j < h.size(); ++j) {
+      const double v = static_cast<double>(h[j]);
+      count[j + 1] = count[j] + v;
+      nonzero[j + 1] = nonzero[j] + (h[j] != 0);
+      h_log_h[j + 1] = h_log_h[j] + (v > 0.0 ? v * std::log(v) : 0.0);
     }
-    if (nonzero == 0) continue;
-    for (size_t j = b0; j < b1; ++j)
-      if (h[j] != 0) q[j] = sum / static_cast<double>(nonzero);
   }
+};
+
+// KL(p || q) of the window of i bins; +inf when the window holds no count. p_j = h_j / total with the
+// outliers added to the last bin; q_j = (group sum / non-zero bins of the group, 0 on empty bins) plus
+// the smoothing eps, over the window's total plus eps * i.
+double window_divergence(std::span<const uint64_t> h, const Prefix& pre, size_t i, size_t levels, double total) {
+  const double inside = pre.count[i];
+  if (inside <= 0.0) return std::numeric_limits<double>::infinity();
   const double q_total = inside + kSmoothing * static_cast<double>(i);
   const double outliers = total - inside;
-  double kl = 0.0;
-  for (size_t j = 0; j < i; ++j) {
-    const double pj = (static_cast<double>(h[j]) + (j + 1 == i ? outliers : 0.0)) / total;
-    if (pj <= 0.0) continue;
-    const double qj = (q[j] + kSmoothing) / q_total;
-    kl += pj * std::log(pj / qj);
+  const size_t last = i - 1;
+  const double h_last = static_cast<double>(h[last]);
+  // sum over j < last of p log p (p = h / total), then the last bin with its outliers.
+  const double body = pre.count[last];
+  double kl = (pre.h_log_h[last] - body * std::log(total)) / total;
+  const double p_last = (h_last + outliers) / total;
+  if (p_last > 0.0) kl += p_last * std::log(p_last);
+  // minus sum p log q, group by group.
+  for (size_t g = 0; g < levels; ++g) {
+    const size_t b0 = g * i / levels, b1 = (g + 1) * i / levels;
+    if (b1 <= b0) continue;
+    const double sum = pre.count[b1] - pre.count[b0];
+    const double nonzero = pre.nonzero[b1] - pre.nonzero[b0];
+    const double q_nonzero = nonzero > 0.0 ? (sum / nonzero + kSmoothing) / q_total : 0.0;
+    if (sum > 0.0) kl -= (sum / total) * std::log(q_nonzero);  // every counted bin has q = q_nonzero
+    if (b1 == i && outliers > 0.0) {  // the last bin also carries the outliers
+      const double q_last = h[last] != 0 ? q_nonzero : kSmoothing / q_total;
+      kl -= (outliers / total) * std::log(q_last);
+    }
   }
   return kl;
 }
@@ -66,16 +85,14 @@ double window_divergence(std::span<const uint64_t> h, size_t i, size_t levels, d
 size_t entropy_window(std::span<const uint64_t> h, size_t start, size_t levels, size_t candidates) {
   const size_t n = h.size();
   if (n <= levels || start >= n) return n;
-  std::vector<double> prefix(n + 1, 0.0);
-  for (size_t j = 0; j < n; ++j) prefix[j + 1] = prefix[j] + static_cast<double>(h[j]);
-  const double total = prefix[n];
+  const Prefix pre(h);
+  const double total = pre.count[n];
   if (total <= 0.0) return n;
   const size_t stride = std::max<size_t>(1, (n - start + candidates - 1) / candidates);
-  std::vector<double> q;
   size_t best = n;
   double best_kl = std::numeric_limits<double>::infinity();
   for (size_t i = start;; i = std::min(i + stride, n)) {
-    const double kl = window_divergence(h, i, levels, total, prefix[i], q);
+    const double kl = window_divergence(h, pre, i, levels, total);
     if (kl <= best_kl) {  // ties go to the wider window
       best_kl = kl;
       best = i;
@@ -113,7 +130,7 @@ class KlCalibrator : public qf::Calibrator {
   }
 
   void observe(const qf::Batch& b) override {
-    layout_.for_each(b, [this](size_t c, float x) { hist_.add(c, x); });
+    layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_.add_run(c, x, n); });
   }
   void merge(const KlCalibrator& other) { hist_.merge(other.hist_); }
 

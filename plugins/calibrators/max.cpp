@@ -31,9 +31,9 @@ class MaxCalibrator : public qf::Calibrator {
 
   void observe(const qf::Batch& b) override {
     if (hist_)
-      layout_.for_each(b, [this](size_t c, float x) { hist_->add(c, x); });
+      layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_->add_run(c, x, n); });
     else
-      layout_.for_each(b, [this](size_t c, float x) { minmax_->add(c, x); });
+      layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { minmax_->add_run(c, x, n); });
   }
   void merge(const MaxCalibrator& other) {
     if (hist_ && other.hist_)

@@ -15,7 +15,7 @@ class MinMaxCalibrator : public qf::Calibrator {
       : layout_(t), symmetric_(t.symmetric), minmax_(layout_.channels()) {}
 
   void observe(const qf::Batch& b) override {
-    layout_.for_each(b, [this](size_t c, float x) { minmax_.add(c, x); });
+    layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { minmax_.add_run(c, x, n); });
   }
   void merge(const MinMaxCalibrator& other) { minmax_.merge(other.minmax_); }
   void compute_range(std::span<float> lo, std::span<float> hi) override {

@@ -73,7 +73,7 @@ class MseCalibrator : public qf::Calibrator {
       : layout_(t), hist_(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name), grid_(qc::target_grid(t, name)) {}
 
   void observe(const qf::Batch& b) override {
-    layout_.for_each(b, [this](size_t c, float x) { hist_.add(c, x); });
+    layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_.add_run(c, x, n); });
   }
   void merge(const MseCalibrator& other) { hist_.merge(other.hist_); }
 

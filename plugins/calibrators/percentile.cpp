@@ -24,7 +24,7 @@ class PercentileCalibrator : public qf::Calibrator {
         hist_(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name) {}
 
   void observe(const qf::Batch& b) override {
-    layout_.for_each(b, [this](size_t c, float x) { hist_.add(c, x); });
+    layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_.add_run(c, x, n); });
   }
   void merge(const PercentileCalibrator& other) { hist_.merge(other.hist_); }
   void compute_range(std::span<float> lo, std::span<float> hi) override {
