@@ -62,14 +62,17 @@ ArtifactStager::ArtifactStager(const fs::path& out_dir) : out_(out_dir) {
   const std::string s = staging_.string();
   if (s.size() < sizeof(g_staging)) {
     std::memcpy(g_staging, s.c_str(), s.size() + 1);
-    std::signal(SIGINT, remove_staging_on_signal);
-    std::signal(SIGTERM, remove_staging_on_signal);
+    previous_int_ = std::signal(SIGINT, remove_staging_on_signal);
+    previous_term_ = std::signal(SIGTERM, remove_staging_on_signal);
+    handlers_installed_ = true;
   }
 }
 
 ArtifactStager::~ArtifactStager() {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  if (handlers_installed_) {  // give an embedding program its own handlers back
+    std::signal(SIGINT, previous_int_ == SIG_ERR ? SIG_DFL : previous_int_);
+    std::signal(SIGTERM, previous_term_ == SIG_ERR ? SIG_DFL : previous_term_);
+  }
   g_staging[0] = '\0';
   std::error_code ec;
   fs::remove_all(staging_, ec);

@@ -28,6 +28,9 @@ class ArtifactStager {
   std::filesystem::path staging_;
   std::vector<std::string> names_;
   bool committed_ = false;
+  bool handlers_installed_ = false;
+  void (*previous_int_)(int) = nullptr;
+  void (*previous_term_)(int) = nullptr;
 };
 
 }  // namespace qf::pipeline
