@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "io/npy.hpp"
 #include "ir/tensor.hpp"
@@ -122,6 +123,49 @@ inline std::map<std::string, qf::Tensor> run_onnx_runtime(const fs::path& model,
     if (e.path().extension() == ".npy") outputs[e.path().stem().string()] = qf::read_npy(e.path());
   if (outputs.empty()) throw std::runtime_error("ONNX Runtime wrote no outputs into " + out_dir.string());
   return outputs;
+}
+
+}  // namespace qf::realmodels
+
+namespace qf::realmodels {
+
+// One real model: its name (file stem, or the manifest's name for npm models), .onnx path and the folder of
+// its sample_NNN/ folders.
+struct RealModelEntry {
+  std::string name;
+  fs::path model;
+  fs::path samples;
+};
+
+// The shared models (../shared/models/*.onnx with inputs/<stem>/) sorted by name, then the npm models of
+// .cache/samples/models.tsv in manifest order. Models without a sample folder are left out.
+inline std::vector<RealModelEntry> list_real_models() {
+  std::vector<RealModelEntry> out;
+  const fs::path shared = shared_models_dir();
+  if (fs::is_directory(shared / "inputs")) {
+    for (const auto& e : fs::directory_iterator(shared))
+      if (e.path().extension() == ".onnx" && fs::is_directory(shared / "inputs" / e.path().stem()))
+        out.push_back({e.path().stem().string(), e.path(), shared / "inputs" / e.path().stem()});
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  }
+  std::ifstream manifest(samples_dir() / "models.tsv");
+  for (std::string line; std::getline(manifest, line);) {
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    const std::string name = line.substr(0, tab);
+    if (fs::is_directory(samples_dir() / name)) out.push_back({name, line.substr(tab + 1), samples_dir() / name});
+  }
+  return out;
+}
+
+// The sample folders (sample_NNN/) of `dir`, sorted.
+inline std::vector<fs::path> sample_folders(const fs::path& dir) {
+  std::vector<fs::path> samples;
+  if (fs::is_directory(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_directory()) samples.push_back(e.path());
+  std::sort(samples.begin(), samples.end());
+  return samples;
 }
 
 }  // namespace qf::realmodels
