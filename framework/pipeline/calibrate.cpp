@@ -231,10 +231,11 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   }
   (void)need_global;
 
-  // Second pass: every slot's calibrator, one state per worker, merged at the end.
+  // Second pass: one calibrator state per slot. Samples run one after another (the executor uses every
+  // thread inside a run) and each produced tensor is fed to its slots in parallel, so there is a single
+  // state per slot: no per-worker copies of the histograms and no merge.
   const auto t1 = Clock::now();
-  using States = std::vector<std::unique_ptr<plugin::CalibratorState>>;
-  tbb::enumerable_thread_specific<States> worker_states([&] { return States(slots.size()); });
+  std::vector<std::unique_ptr<plugin::CalibratorState>> states(slots.size());
   auto make_state = [&](size_t s, const Shape& shape) {
     const Slot& slot = slots[s];
     const Candidate& cand = candidates[slot.candidate];
@@ -252,38 +253,28 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   {
     Progress progress("calibrate: " + std::to_string(num_cands) + " candidates", samples.size());
     arena.execute([&] {
-      tbb::parallel_for(size_t{0}, samples.size(), [&](size_t i) {
-        States& states = worker_states.local();
+      for (size_t i = 0; i < samples.size(); ++i) {
         const auto inputs = i == 0 ? first_inputs : samples.load(i);
         RunHooks hooks;
         hooks.observe = [&](const std::string& name, const Tensor& value) {
           auto it = slots_of_tensor.find(name);
           if (it == slots_of_tensor.end() || value.dtype() != DType::Float32) return;
-          for (size_t s : it->second) {
+          const std::vector<size_t>& mine = it->second;
+          for (size_t s : mine)
             if (!states[s]) states[s] = make_state(s, value.shape());
-            states[s]->observe(value);
-          }
+          tbb::parallel_for(size_t{0}, mine.size(), [&](size_t k) { states[mine[k]]->observe(value); });
         };
         executor.run(inputs, hooks);
         progress.tick();
-      });
+      }
     });
   }
-  // Merge worker states in a fixed order (the result must not depend on scheduling).
-  std::vector<States*> all;
-  for (auto& st : worker_states) all.push_back(&st);
-  // Slots are independent: merge and compute them in parallel (KL/MSE searches dominate here).
+  // Slots are independent: compute them in parallel (KL/MSE searches dominate here).
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, slots.size(), [&](size_t s) {
-      plugin::CalibratorState* into = nullptr;
-      for (States* st : all) {
-        if (!(*st)[s]) continue;
-        if (!into) into = (*st)[s].get();
-        else into->merge(*(*st)[s]);
-      }
-      if (!into) throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
+      if (!states[s]) throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
       Range r;
-      into->compute_range(r.min, r.max);
+      states[s]->compute_range(r.min, r.max);
       r.axis = slots[s].axis;
       r.symmetric = candidates[slots[s].candidate].symmetric;
       for (size_t c = 0; c < r.min.size(); ++c)
@@ -291,7 +282,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
           throw Error(candidates[slots[s].candidate].calibrator->where() + ": invalid range for tensor '" +
                       slots[s].tensor + "'");
       for (size_t user : slots[s].users) result.activation[user / num_cands][user % num_cands] = r;
-      for (States* st : all) (*st)[s].reset();  // free the histograms as soon as they are used
+      states[s].reset();  // free the histograms as soon as they are used
     });
   });
   result.second_pass_seconds = std::chrono::duration<double>(Clock::now() - t1).count();

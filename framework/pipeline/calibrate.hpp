@@ -1,6 +1,7 @@
-// The calibration run: streams the samples through the float model (TBB-parallel over samples) and feeds
-// every activation point's tensor to one calibrator state per candidate, so every candidate is calibrated
-// in the same pass. A first pass records each tensor's global range (and rejects NaN/Inf) when a
+// The calibration run: streams the samples through the float model and feeds every activation point's
+// tensor to one calibrator state per candidate, so every candidate is calibrated in the same pass. The
+// range pass is TBB-parallel over samples; the calibrator pass is parallel over a tensor's states (one
+// state per candidate, never copied per worker). A first pass records each tensor's global range (and rejects NaN/Inf) when a
 // calibrator asks for it, so histograms are built over a fixed range and do not depend on sample order or
 // batching. Memory is bounded by the calibrator states, not by the number of samples.
 #pragma once

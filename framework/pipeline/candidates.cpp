@@ -27,8 +27,11 @@ std::vector<Candidate> build_candidates(const config::QuantConfig& config, const
   std::vector<bool> per_channel = config.activation.per_channel;
   std::vector<bool> asymmetric = config.activation.asymmetric;
   if (defaults) {
-    types = {"max", "kl"};
-    if (!options.count("max_percentile")) options["max_percentile"] = {0.99995, 1.0};
+    // The seed toolchain's product (max/kl x max_percentile {0.99995, 1.0} x per_channel x asymmetric),
+    // plus mse and max_percentile 0.99999 (what the percentile calibrator does by default), so the
+    // default never loses to a single stock calibrator on the evaluation samples.
+    types = {"max", "kl", "mse"};
+    if (!options.count("max_percentile")) options["max_percentile"] = {0.99995, 0.99999, 1.0};
     if (per_channel.empty()) per_channel = {true, false};
     if (asymmetric.empty()) asymmetric = {true, false};
   }

@@ -19,8 +19,10 @@ struct Candidate {
   bool symmetric = true;
 };
 
-// Default when no calibration type is given (the seed toolchain's): max/kl x max_percentile
-// {0.99995, 1.0} (max only) x per_channel {true, false} x asymmetric {true, false}.
+// Default when no calibration type is given: the seed toolchain's max/kl x max_percentile {0.99995, 1.0}
+// (max only) x per_channel {true, false} x asymmetric {true, false}, widened by mse and max_percentile
+// 0.99999 (= the percentile calibrator's default) so it contains every single stock calibrator's
+// default behaviour: 20 candidates.
 // Errors (qf::Error, naming the config source and key): unknown calibrator (lists the known ones), an
 // activation option no chosen calibrator declares, a value the calibrator's declaration rejects.
 std::vector<Candidate> build_candidates(const config::QuantConfig& config, const plugin::Registry& registry);

@@ -23,10 +23,10 @@ namespace qf_calibrators {
 using Range = std::pair<float, float>;  // [min, max] of one channel
 
 // Per-channel histograms hold at most this many bins per channel, and at most kPerChannelBinBudget bins
-// in all (so at most 2 MB of counts per state however many channels), but never fewer than
+// in all (so at most 1 MB of counts per state however many channels), but never fewer than
 // kMinPerChannelBins per channel.
 inline constexpr int64_t kMaxPerChannelBins = 1024;
-inline constexpr int64_t kPerChannelBinBudget = int64_t{1} << 18;
+inline constexpr int64_t kPerChannelBinBudget = int64_t{1} << 17;
 inline constexpr int64_t kMinPerChannelBins = 128;
 // Upper bound of every max_num_bin parameter: 8 MB of counts per per-tensor state.
 inline constexpr int64_t kMaxHistogramBins = int64_t{1} << 20;

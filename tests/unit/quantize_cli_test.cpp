@@ -71,8 +71,8 @@ TEST_F(QuantizeCli, DefaultRunLogsTheRankingAndRunCompareReproduceTheReport) {
   EXPECT_EQ(entries(dir_ / "out"), artifact_names());
   EXPECT_NE(r.out.find("The quantized model output:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Cosine Similarity"), std::string::npos) << r.out;
-  // The log (stderr) lists the 12-candidate ranking and the selection.
-  for (int k = 1; k <= 12; ++k)
+  // The log (stderr) lists the 20-candidate ranking and the selection.
+  for (int k = 1; k <= 20; ++k)
     EXPECT_NE(r.err.find("search: rank " + std::to_string(k) + ": "), std::string::npos) << k << "\n" << r.err;
   EXPECT_EQ(r.err.find("search: rank 13: "), std::string::npos);
   EXPECT_NE(r.err.find("search: select "), std::string::npos) << r.err;

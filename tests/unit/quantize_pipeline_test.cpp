@@ -135,21 +135,23 @@ TEST_F(QuantizePipeline, OptimizedModelFoldsBatchNormAndMatchesTheOriginal) {
   }
 }
 
-TEST_F(QuantizePipeline, DefaultConfigRanksTwelveCandidatesAndPicksTheBest) {
+TEST_F(QuantizePipeline, DefaultConfigRanksTwentyCandidatesAndPicksTheBest) {
   const json report = quantize("");
-  EXPECT_EQ(report["plan"]["candidates"], 12);
+  EXPECT_EQ(report["plan"]["candidates"], 20);
   const json search = read_json(dir_ / "out" / "report.json").at("search");
   EXPECT_EQ(search["metric"], "cosine-similarity");
   const json& ranking = search["ranking"];
-  ASSERT_EQ(ranking.size(), 12u);
+  ASSERT_EQ(ranking.size(), 20u);
   std::set<std::string> labels;
   size_t best = 0;
   for (size_t i = 0; i < ranking.size(); ++i) {
     labels.insert(ranking[i]["candidate"].get<std::string>());
     if (ranking[i]["score"].get<double>() > ranking[best]["score"].get<double>()) best = i;
   }
-  EXPECT_EQ(labels.size(), 12u);
+  EXPECT_EQ(labels.size(), 20u);
   EXPECT_EQ(labels.count("kl"), 1u);
+  EXPECT_EQ(labels.count("mse,per-channel"), 1u);
+  EXPECT_EQ(labels.count("max:max_percentile=0.99999"), 1u);
   EXPECT_EQ(labels.count("max:max_percentile=0.99995,per-channel,asymmetric"), 1u);
   const std::string chosen = ranking[best]["candidate"];
   EXPECT_EQ(search["chosen"], chosen);
@@ -167,7 +169,7 @@ TEST_F(QuantizePipeline, DefaultConfigRanksTwelveCandidatesAndPicksTheBest) {
   std::string log;
   for (const auto& line : search["log"]) log += line.get<std::string>() + "\n";
   EXPECT_NE(log.find("rank 1: " + chosen + " "), std::string::npos) << log;
-  EXPECT_NE(log.find("rank 12: "), std::string::npos) << log;
+  EXPECT_NE(log.find("rank 20: "), std::string::npos) << log;
   EXPECT_NE(log.find("select " + chosen), std::string::npos) << log;
   for (const auto& l : labels) EXPECT_NE(log.find(": " + l + " cosine"), std::string::npos) << l << "\n" << log;
 }
