@@ -7,6 +7,7 @@
 
 #include "executor/executor.hpp"
 #include "util/error.hpp"
+#include "util/progress.hpp"
 
 namespace qf::pipeline {
 
@@ -33,6 +34,8 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
   // per[v][s][o][m]
   std::vector<double> per(V * S * O * M, 0.0);
   tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
+  // A bar only for real searches (several variants); single scorings are quick.
+  Progress progress("evaluate " + std::to_string(V) + " variant(s)", V * S, V < 2 || Progress::quiet_default());
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, V * S, [&](size_t job) {
       const size_t v = job / S, s = job % S;
@@ -46,6 +49,7 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
         const std::span<const float> b(it->second.data<float>(), static_cast<size_t>(ref.numel()));
         for (size_t m = 0; m < M; ++m) per[((v * S + s) * O + o) * M + m] = metrics_[m]->compute(a, b);
       }
+      progress.tick();
     });
   });
   std::vector<std::vector<OutputScores>> result(V, std::vector<OutputScores>(O));
