@@ -275,7 +275,23 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   stage.stop();
 
   stage.start("export");
-  save_model(optimized, out.staged("optimized_float_model.onnx"));
+  // optimized_float_model.onnx carries the backend's fusion groups: in each member node's doc string and
+  // as model metadata "qforge.fusion_groups" ({group: [node names]}), so users see what runs fused.
+  Model optimized_out = optimized;
+  {
+    nlohmann::json groups = nlohmann::json::object();
+    for (size_t i = 0; i < optimized_out.graph.nodes.size(); ++i) {
+      const int32_t g = placement[i].fusion_group;
+      if (g < 0) continue;
+      Node& n = optimized_out.graph.nodes[i];
+      n.doc = "qforge fusion group " + std::to_string(g) + " (backend " + backend_name + ")";
+      groups[std::to_string(g)].push_back(n.name);
+    }
+    optimized_out.metadata["qforge.fusion_groups"] = groups.dump();
+    optimized_out.metadata["qforge.backend"] = backend_name;
+    report["fusion_groups"] = groups.size();
+  }
+  save_model(optimized_out, out.staged("optimized_float_model.onnx"));
   save_model(calibrated, out.staged("calibrated_model.onnx"));
   exporter::ExportInfo export_info;
   const Model qdq = exporter::export_qdq(calibrated, &export_info);
