@@ -171,14 +171,6 @@ Tensor scale_tensor(const quant::QuantParams& p, bool per_axis) {
   return Tensor::from_vector<float>({static_cast<int64_t>(p.scale.size())}, p.scale);
 }
 
-Attribute int_attr(const std::string& name, int64_t value) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Int;
-  a.i = value;
-  return a;
-}
-
 Node make_node(std::string name, std::string op, std::string domain, std::vector<std::string> inputs,
                std::vector<std::string> outputs, std::vector<Attribute> attributes = {}) {
   Node n;
@@ -299,9 +291,9 @@ void Exporter::rewrite(Graph& g) {
       case QType::Float16: {
         const std::string half = fresh(y + "_float16");
         nodes.push_back(make_node(fresh(base + "_Cast_to_float16"), "Cast", "", {x}, {half},
-                                  {int_attr("to", static_cast<int64_t>(DType::Float16))}));
+                                  {Attribute::of_int("to", static_cast<int64_t>(DType::Float16))}));
         nodes.push_back(make_node(fresh(base + "_Cast_to_float"), "Cast", "", {half}, {y},
-                                  {int_attr("to", static_cast<int64_t>(DType::Float32))}));
+                                  {Attribute::of_int("to", static_cast<int64_t>(DType::Float32))}));
         add_value_info(g, half, DType::Float16, x);
         info.casts += 2;
         break;
@@ -313,7 +305,7 @@ void Exporter::rewrite(Graph& g) {
         const std::string domain = qdq == QdqDomain::Microsoft ? kMicrosoftDomain : "";
         if (qdq == QdqDomain::Microsoft) info.used_com_microsoft = true;
         std::vector<Attribute> axis_attr;
-        if (per_axis) axis_attr.push_back(int_attr("axis", params.axis));
+        if (per_axis) axis_attr.push_back(Attribute::of_int("axis", params.axis));
         const DType storage = quant::storage_dtype(attrs.dtype, attrs.symmetric);
         const std::string scale = fresh(base + "_scale"), zero_point = fresh(base + "_zero_point");
         g.initializers[scale] = scale_tensor(params, per_axis);

@@ -42,6 +42,29 @@ struct Attribute {
   std::vector<qf::Tensor> tensors;
   std::vector<std::shared_ptr<qf::Graph>> graphs;
   std::string ref_attr_name;  // set inside function bodies; kept for round trip
+
+  // Builders for the attribute kinds passes and exporters write.
+  static Attribute of_int(std::string attr_name, int64_t value) {
+    Attribute a;
+    a.name = std::move(attr_name);
+    a.kind = Kind::Int;
+    a.i = value;
+    return a;
+  }
+  static Attribute of_string(std::string attr_name, std::string value) {
+    Attribute a;
+    a.name = std::move(attr_name);
+    a.kind = Kind::String;
+    a.s = std::move(value);
+    return a;
+  }
+  static Attribute of_floats(std::string attr_name, std::vector<float> values) {
+    Attribute a;
+    a.name = std::move(attr_name);
+    a.kind = Kind::Floats;
+    a.floats = std::move(values);
+    return a;
+  }
 };
 
 struct Node {

@@ -205,11 +205,7 @@ size_t fold_batchnorms(Model& model, OptimizeStats* stats) {
     log_change(stats, "folded " + node_label(bn) + " into " + node_label(conv) + " (output '" + bn.outputs[0] + "')");
   }
   if (!count) return 0;
-  std::vector<Node> kept;
-  kept.reserve(g.nodes.size() - count);
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  detail::erase_nodes(g, removed);
   if (stats) stats->folded_batchnorms += count;
   detail::remove_dead_code(model, stats);
   return count;

@@ -154,11 +154,7 @@ size_t fold_constants(Model& model, OptimizeStats* stats) {
     log_change(stats, "folded constant " + node_label(n) + " into initializer " + produced);
   }
   if (!count) return 0;
-  std::vector<Node> kept;
-  kept.reserve(g.nodes.size() - count);
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!folded[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  detail::erase_nodes(g, folded);
   if (stats) stats->folded_constants += count;
   detail::remove_dead_code(model, stats);
   return count;

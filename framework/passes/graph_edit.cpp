@@ -71,6 +71,14 @@ void replace_uses(Graph& g, const std::string& from, const std::string& to) {
   }
 }
 
+void erase_nodes(Graph& g, const std::vector<bool>& removed) {
+  std::vector<Node> kept;
+  kept.reserve(g.nodes.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
+  g.nodes = std::move(kept);
+}
+
 size_t remove_dead_code(Model& model, OptimizeStats* stats) {
   Graph& g = model.graph;
   std::unordered_set<std::string> live;

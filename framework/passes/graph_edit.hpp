@@ -27,6 +27,9 @@ const Tensor* constant_initializer(const Model& model, const std::string& name);
 // read `to` instead. Graph outputs of `g` itself are left alone: callers decide about those.
 void replace_uses(Graph& g, const std::string& from, const std::string& to);
 
+// Drops the main-graph nodes marked in `removed` (index-aligned with g.nodes), keeping the order.
+void erase_nodes(Graph& g, const std::vector<bool>& removed);
+
 // Removes main-graph nodes none of whose outputs is read or a graph output (repeatedly), then
 // initializers nobody reads (with their graph-input entry). Graph outputs and runtime inputs are never
 // removed. Returns nodes removed.

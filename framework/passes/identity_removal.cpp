@@ -70,11 +70,7 @@ size_t remove_identities(Model& model, OptimizeStats* stats) {
     ++count;
   }
   if (!count) return 0;
-  std::vector<Node> kept;
-  kept.reserve(g.nodes.size() - count);
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!removed[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  detail::erase_nodes(g, removed);
   if (stats) stats->removed_identities += count;
   detail::remove_dead_code(model, stats);
   return count;

@@ -124,11 +124,7 @@ size_t fold_shapes(Model& model, OptimizeStats* stats) {
                           "' = [" + shown + "]");
   }
   if (!count) return 0;
-  std::vector<Node> kept;
-  kept.reserve(g.nodes.size() - count);
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (!folded[i]) kept.push_back(std::move(g.nodes[i]));
-  g.nodes = std::move(kept);
+  detail::erase_nodes(g, folded);
   detail::remove_dead_code(model, stats);  // e.g. a branch computed only to read its shape
   // The shape arithmetic behind the folded nodes counts as shape folding.
   OptimizeStats downstream;

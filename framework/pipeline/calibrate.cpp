@@ -12,6 +12,7 @@
 
 #include "executor/executor.hpp"
 #include "plugin/calibrator.hpp"
+#include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
 
@@ -20,8 +21,6 @@ namespace qf::pipeline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-QfDType qf_dtype(quant::QType t) { return t == quant::QType::Int16 ? QF_DTYPE_INT16 : QF_DTYPE_INT8; }
 
 // One calibrator state to feed: (point, candidate) after de-duplication.
 struct Slot {
@@ -244,7 +243,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
     target.shape = shape;
     target.channel_axis = slot.axis;
     target.num_channels = slot.channels;
-    target.dtype = qf_dtype(plan.points[slot.point].dtype);
+    target.dtype = quant::qf_dtype_of(plan.points[slot.point].dtype);
     target.symmetric = cand.symmetric;
     target.global_min = &gmin[s];
     target.global_max = &gmax[s];

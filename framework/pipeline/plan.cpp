@@ -6,44 +6,25 @@
 #include <set>
 
 #include "executor/executor.hpp"
+#include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
 
 namespace qf::pipeline {
 
 namespace {
 
-uint32_t mask_of(quant::QType t) {
-  switch (t) {
-    case quant::QType::Int8: return QF_DTYPE_MASK(QF_DTYPE_INT8);
-    case quant::QType::Int16: return QF_DTYPE_MASK(QF_DTYPE_INT16);
-    case quant::QType::Float16: return QF_DTYPE_MASK(QF_DTYPE_FLOAT16);
-    case quant::QType::Float32: return QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
-  }
-  return 0;
-}
-
-std::optional<quant::QType> from_qf_dtype(QfDType d) {
-  switch (d) {
-    case QF_DTYPE_INT8: return quant::QType::Int8;
-    case QF_DTYPE_INT16: return quant::QType::Int16;
-    case QF_DTYPE_FLOAT16: return quant::QType::Float16;
-    case QF_DTYPE_FLOAT32: return quant::QType::Float32;
-    default: return std::nullopt;
-  }
-}
-
 // The requested dtype if the backend allows it, else the nearest more precise allowed one, else the
 // most precise allowed below it.
 quant::QType allowed_dtype(quant::QType wanted, uint32_t mask) {
-  if (mask == 0 || (mask & mask_of(wanted))) return wanted;
+  if (mask == 0 || (mask & quant::qf_mask_of(wanted))) return wanted;
   static constexpr std::array<quant::QType, 4> order = {quant::QType::Int8, quant::QType::Int16, quant::QType::Float16,
                                                         quant::QType::Float32};
   size_t at = 0;
   while (order[at] != wanted) ++at;
   for (size_t i = at + 1; i < order.size(); ++i)
-    if (mask & mask_of(order[i])) return order[i];
+    if (mask & quant::qf_mask_of(order[i])) return order[i];
   for (size_t i = at; i-- > 0;)
-    if (mask & mask_of(order[i])) return order[i];
+    if (mask & quant::qf_mask_of(order[i])) return order[i];
   return quant::QType::Float32;
 }
 
@@ -107,7 +88,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
         continue;
       quant::QType wanted = k < types[i].inputs.size() ? types[i].inputs[k] : quant::QType::Int8;
       if (k < p.forced_input_dtype.size() && p.forced_input_dtype[k] != QF_DTYPE_UNDEFINED)
-        if (auto forced = from_qf_dtype(p.forced_input_dtype[k])) wanted = *forced;
+        if (auto forced = quant::qtype_from_qf(p.forced_input_dtype[k])) wanted = *forced;
       const uint32_t mask = k < p.input_dtypes.size() ? p.input_dtypes[k] : 0;
       const quant::QType dtype = allowed_dtype(wanted, mask);
       if (dtype != wanted)

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
 
 namespace qf::pipeline {
@@ -21,16 +22,6 @@ struct HostData {
 };
 
 HostData& host(void* p) { return *static_cast<HostData*>(p); }
-
-std::optional<quant::QType> from_qf(QfDType d) {
-  switch (d) {
-    case QF_DTYPE_INT8: return quant::QType::Int8;
-    case QF_DTYPE_INT16: return quant::QType::Int16;
-    case QF_DTYPE_FLOAT16: return quant::QType::Float16;
-    case QF_DTYPE_FLOAT32: return quant::QType::Float32;
-    default: return std::nullopt;
-  }
-}
 
 // The plan's choice for every point, then the assignment over the search tensors.
 std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
@@ -49,7 +40,7 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
                   h.in->plan->points[h.points[t]].tensor + "'");
     c.candidate = cand;
     if (a.dtype[t] != QF_DTYPE_UNDEFINED) {
-      auto q = from_qf(a.dtype[t]);
+      auto q = quant::qtype_from_qf(a.dtype[t]);
       if (!q) throw Error("unsupported dtype " + std::to_string(a.dtype[t]) + " in assignment");
       c.dtype = *q;
     }

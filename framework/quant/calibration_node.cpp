@@ -6,30 +6,6 @@ namespace qf::quant {
 
 namespace {
 
-Attribute string_attr(const std::string& name, const std::string& value) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::String;
-  a.s = value;
-  return a;
-}
-
-Attribute int_attr(const std::string& name, int64_t value) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Int;
-  a.i = value;
-  return a;
-}
-
-Attribute floats_attr(const std::string& name, const std::vector<float>& values) {
-  Attribute a;
-  a.name = name;
-  a.kind = Attribute::Kind::Floats;
-  a.floats = values;
-  return a;
-}
-
 [[noreturn]] void fail(const Node& node, const std::string& what) {
   throw Error("calibration node '" + node.name + "': " + what);
 }
@@ -78,13 +54,13 @@ Node make_calibration_node(const std::string& name, const std::string& input, co
   n.domain = kQforgeDomain;
   n.inputs = {input};
   n.outputs = {output};
-  n.attributes = {string_attr("kind", attrs.is_weight ? "weight" : "activation"),
-                  string_attr("dtype", qtype_name(attrs.dtype)),
-                  string_attr("method", attrs.method),
-                  int_attr("axis", attrs.axis),
-                  int_attr("symmetric", attrs.symmetric ? 1 : 0),
-                  floats_attr("threshold_min", attrs.threshold_min),
-                  floats_attr("threshold_max", attrs.threshold_max)};
+  n.attributes = {Attribute::of_string("kind", attrs.is_weight ? "weight" : "activation"),
+                  Attribute::of_string("dtype", qtype_name(attrs.dtype)),
+                  Attribute::of_string("method", attrs.method),
+                  Attribute::of_int("axis", attrs.axis),
+                  Attribute::of_int("symmetric", attrs.symmetric ? 1 : 0),
+                  Attribute::of_floats("threshold_min", attrs.threshold_min),
+                  Attribute::of_floats("threshold_max", attrs.threshold_max)};
   return n;
 }
 

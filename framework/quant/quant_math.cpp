@@ -80,15 +80,6 @@ QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const
 
 namespace {
 
-// Round half to even without libm (see executor/ops/quantize.cpp): valid for |v| <= 2^22.
-inline float round_half_even(float v) {
-  constexpr float kLimit = 4194304.0f;
-  constexpr float kRound = 12582912.0f;
-  v = v > -kLimit ? v : -kLimit;
-  v = v < kLimit ? v : kLimit;
-  return (v + kRound) - kRound;
-}
-
 void fake_quantize_run(float* data, size_t count, float scale, int32_t zp, Grid g) {
   const float zpf = static_cast<float>(zp);
   const float lo = static_cast<float>(g.qmin);

@@ -46,6 +46,17 @@ struct QuantParams {
 QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const float> range_min,
                           std::span<const float> range_max);
 
+// Rounds half to even without calling into libm, so loops vectorise: for |v| <= 2^22, adding and
+// subtracting 1.5 * 2^23 leaves the nearest integer (ties to even) under the default rounding mode.
+// Values are clamped to +-2^22 first, far outside every quantized range; NaN maps to the low clamp.
+inline float round_half_even(float v) {
+  constexpr float kLimit = 4194304.0f;
+  constexpr float kRound = 12582912.0f;
+  v = v > -kLimit ? v : -kLimit;
+  v = v < kLimit ? v : kLimit;
+  return (v + kRound) - kRound;
+}
+
 // Fake-quantizes `values` in place. For integer qtypes: per channel c, q = saturate(rne(x / scale) + zp)
 // to the storage type's full range (as QuantizeLinear does, also for symmetric grids),
 // x' = (q - zp) * scale, in float exactly like QuantizeLinear/DequantizeLinear. Float16: round trip

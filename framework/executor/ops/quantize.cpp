@@ -12,22 +12,14 @@
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
 #include "executor/parallel.hpp"
+#include "quant/quant_math.hpp"
 
 namespace qf {
 namespace {
 
 constexpr int64_t kGrain = 16384;
 
-// Rounds half to even without calling into libm so the loop vectorises: for |v| <= 2^22, adding and
-// subtracting 1.5 * 2^23 leaves the nearest integer (ties to even) under the default rounding mode.
-// Values are clamped to +-2^22 first, far outside every quantized range; NaN maps to the low clamp.
-inline float round_half_even(float v) {
-  constexpr float kLimit = 4194304.0f;
-  constexpr float kRound = 12582912.0f;
-  v = v > -kLimit ? v : -kLimit;
-  v = v < kLimit ? v : kLimit;
-  return (v + kRound) - kRound;
-}
+using quant::round_half_even;
 
 template <class Q>
 void quantize_span(const float* x, Q* y, int64_t n, float scale, float zero_point) {

@@ -1,0 +1,34 @@
+// Conversions between quant::QType and the plugin ABI's QfDType numbering (qf_plugin.h).
+#pragma once
+
+#include <qforge/qf_plugin.h>
+
+#include <optional>
+
+#include "quant/quant_math.hpp"
+
+namespace qf::quant {
+
+inline std::optional<QType> qtype_from_qf(QfDType d) {
+  switch (d) {
+    case QF_DTYPE_INT8: return QType::Int8;
+    case QF_DTYPE_INT16: return QType::Int16;
+    case QF_DTYPE_FLOAT16: return QType::Float16;
+    case QF_DTYPE_FLOAT32: return QType::Float32;
+    default: return std::nullopt;
+  }
+}
+
+inline QfDType qf_dtype_of(QType t) {
+  switch (t) {
+    case QType::Int8: return QF_DTYPE_INT8;
+    case QType::Int16: return QF_DTYPE_INT16;
+    case QType::Float16: return QF_DTYPE_FLOAT16;
+    case QType::Float32: return QF_DTYPE_FLOAT32;
+  }
+  return QF_DTYPE_UNDEFINED;
+}
+
+inline uint32_t qf_mask_of(QType t) { return QF_DTYPE_MASK(qf_dtype_of(t)); }
+
+}  // namespace qf::quant
