@@ -3,6 +3,8 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <cmath>
+#include <limits>
 #include <span>
 
 #include "executor/executor.hpp"
@@ -12,8 +14,8 @@
 namespace qf::pipeline {
 
 Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
-                     std::vector<const plugin::MetricInstance*> metrics, int threads)
-    : threads_(threads), samples_(std::move(samples)), metrics_(std::move(metrics)) {
+                     std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column)
+    : threads_(threads), sqnr_column_(sqnr_column), samples_(std::move(samples)), metrics_(std::move(metrics)) {
   if (samples_.empty()) throw Error("no evaluation samples");
   Executor executor(std::make_shared<const Model>(float_model), ExecutorOptions{threads});
   reference_.resize(samples_.size());
@@ -31,8 +33,9 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
   const size_t V = variants.size(), S = samples_.size(), O = outputs_.size(), M = metrics_.size();
   std::vector<std::unique_ptr<Executor>> executors(V);
   for (size_t v = 0; v < V; ++v) executors[v] = std::make_unique<Executor>(variants[v], ExecutorOptions{threads_});
-  // per[v][s][o][m]
+  // per[v][s][o][m]; signal/noise energy per [v][s][o] for the pooled SQNR
   std::vector<double> per(V * S * O * M, 0.0);
+  std::vector<double> signal(V * S * O, 0.0), noise(V * S * O, 0.0);
   tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
   // A bar only for real searches (several variants); single scorings are quick.
   Progress progress("evaluate " + std::to_string(V) + " variant(s)", V * S, V < 2 || Progress::quiet_default());
@@ -48,6 +51,14 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
         const std::span<const float> a(ref.data<float>(), static_cast<size_t>(ref.numel()));
         const std::span<const float> b(it->second.data<float>(), static_cast<size_t>(ref.numel()));
         for (size_t m = 0; m < M; ++m) per[((v * S + s) * O + o) * M + m] = metrics_[m]->compute(a, b);
+        double sig = 0, err = 0;
+        for (size_t k = 0; k < a.size(); ++k) {
+          const double d = static_cast<double>(a[k]) - b[k];
+          sig += static_cast<double>(a[k]) * a[k];
+          err += d * d;
+        }
+        signal[(v * S + s) * O + o] = sig;
+        noise[(v * S + s) * O + o] = err;
       }
       progress.tick();
     });
@@ -62,20 +73,42 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
         for (size_t s = 0; s < S; ++s) over_samples[s] = per[((v * S + s) * O + o) * M + m];
         result[v][o].scores[m] = plugin::aggregate(over_samples, metrics_[m]->aggregation());
       }
+      double sig = 0, err = 0;
+      for (size_t s = 0; s < S; ++s) {
+        sig += signal[(v * S + s) * O + o];
+        err += noise[(v * S + s) * O + o];
+      }
+      result[v][o].sqnr = err == 0 ? std::numeric_limits<double>::infinity()
+                          : sig == 0 ? -std::numeric_limits<double>::infinity()
+                                     : 10.0 * std::log10(sig / err);
     }
   return result;
 }
 
 std::vector<std::vector<double>> Evaluator::score(const std::vector<std::shared_ptr<const Model>>& variants) const {
   const auto all = score_all(variants);
-  std::vector<std::vector<double>> out(variants.size(), std::vector<double>(metrics_.size()));
-  for (size_t v = 0; v < variants.size(); ++v)
+  std::vector<std::vector<double>> out(variants.size(), std::vector<double>(num_columns()));
+  for (size_t v = 0; v < variants.size(); ++v) {
     for (size_t m = 0; m < metrics_.size(); ++m) {
       std::vector<double> over_outputs;
       for (const auto& o : all[v]) over_outputs.push_back(o.scores[m]);
       out[v][m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation());
     }
+    if (sqnr_column_) {
+      double worst = std::numeric_limits<double>::infinity();
+      for (const auto& o : all[v]) worst = std::min(worst, o.sqnr);
+      out[v][metrics_.size()] = worst;
+    }
+  }
   return out;
+}
+
+std::string Evaluator::column_name(size_t c) const {
+  return c < metrics_.size() ? metrics_[c]->component().name : "sqnr";
+}
+
+bool Evaluator::column_higher_is_better(size_t c) const {
+  return c < metrics_.size() ? metrics_[c]->higher_is_better() : true;
 }
 
 std::vector<OutputScores> Evaluator::score_outputs(const Model& variant) const {

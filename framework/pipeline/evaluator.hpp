@@ -17,18 +17,25 @@ namespace qf::pipeline {
 struct OutputScores {
   std::string output;
   std::vector<double> scores;  // one per metric
+  double sqnr = 0;             // pooled over samples: 10 log10(sum ref^2 / sum (ref - q)^2), in dB
 };
 
 class Evaluator {
  public:
   // `samples`: evaluation inputs (held in memory: keep them few). Non-float outputs are not scored.
+  // `sqnr_column`: score() appends a last column, the pooled SQNR of the worst output (a tie-breaker for
+  // searches whose metric saturates, e.g. cosine 1.0 on a single score output).
   Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
-            std::vector<const plugin::MetricInstance*> metrics, int threads);
+            std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column = false);
 
   size_t num_samples() const { return samples_.size(); }
   const std::vector<const plugin::MetricInstance*>& metrics() const { return metrics_; }
+  // Columns of score(): the metrics, then "sqnr" when requested.
+  size_t num_columns() const { return metrics_.size() + (sqnr_column_ ? 1 : 0); }
+  std::string column_name(size_t c) const;
+  bool column_higher_is_better(size_t c) const;
 
-  // Overall score per metric for each variant.
+  // Overall score per column for each variant.
   std::vector<std::vector<double>> score(const std::vector<std::shared_ptr<const Model>>& variants) const;
   // Per-output scores of one variant.
   std::vector<OutputScores> score_outputs(const Model& variant) const;
@@ -36,6 +43,7 @@ class Evaluator {
  private:
   std::vector<std::vector<OutputScores>> score_all(const std::vector<std::shared_ptr<const Model>>& variants) const;
   int threads_;
+  bool sqnr_column_ = false;
   std::vector<std::map<std::string, Tensor>> samples_;
   std::vector<std::map<std::string, Tensor>> reference_;  // float outputs per sample
   std::vector<std::string> outputs_;                      // scored (float) outputs

@@ -210,7 +210,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const plugin::ParamSet search_param_set = plugin::Registry::validate_params(*search_component, search_params);
   const auto search_metrics =
       make_metrics(registry, {search_metric}, cfg.source + ": model_config." + search_name + "_search.metric");
-  const auto report_metrics = make_metrics(registry, {"cosine", "mae", "l2", "chebyshev", "sqnr"}, "report");
+  const auto report_metrics = make_metrics(registry, {"cosine", "mae", "l2", "chebyshev"}, "report");
   std::unique_ptr<plugin::MetricInstance> bias_metric;
   if (cfg.weight.bias_correction)
     bias_metric = std::move(make_metrics(registry, {cfg.weight.bias_correction->metric},
@@ -225,7 +225,9 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const size_t eval_count = std::min(samples.size(), static_cast<size_t>(cfg.eval_samples.value_or(16)));
   std::vector<std::map<std::string, Tensor>> eval_inputs;
   for (size_t i = 0; i < eval_count; ++i) eval_inputs.push_back(samples.load(i));
-  const Evaluator search_eval(optimized, eval_inputs, {search_metrics[0].get()}, options.threads);
+  // SQNR (pooled) as a second column breaks ties of a saturated metric (cosine 1.0 on a score output).
+  const bool sqnr_tiebreak = plugin::canonical_metric_name(search_metric) != "sqnr";
+  const Evaluator search_eval(optimized, eval_inputs, {search_metrics[0].get()}, options.threads, sqnr_tiebreak);
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
   SearchOutcome outcome = run_search(*search_component, search_param_set, in);
   nlohmann::json ranking = nlohmann::json::array();
@@ -263,10 +265,11 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const Evaluator report_eval(optimized, eval_inputs, report_metric_ptrs, options.threads);
   const auto per_output = report_eval.score_outputs(calibrated);
   nlohmann::json outputs = nlohmann::json::array();
-  static const char* keys[] = {"cosine", "l1", "l2", "chebyshev", "sqnr"};
+  static const char* keys[] = {"cosine", "l1", "l2", "chebyshev"};
   for (const auto& o : per_output) {
     nlohmann::json row = {{"name", o.output}};
-    for (size_t m = 0; m < 5; ++m) row[keys[m]] = o.scores[m];
+    for (size_t m = 0; m < 4; ++m) row[keys[m]] = o.scores[m];
+    row["sqnr"] = o.sqnr;  // pooled over the evaluation samples
     outputs.push_back(row);
   }
   report["outputs"] = outputs;

@@ -78,7 +78,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
       h.points.push_back(p);
       h.op_types.push_back(in.plan->points[p].producer_op);
     }
-  for (const auto* m : in.evaluator->metrics()) h.metric_names.push_back(m->component().name);
+  for (size_t c = 0; c < in.evaluator->num_columns(); ++c) h.metric_names.push_back(in.evaluator->column_name(c));
   (void)g;
 
   QfSearchContext ctx{};
@@ -104,7 +104,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
   ctx.num_metrics = [](void* d) { return host(d).metric_names.size(); };
   ctx.metric_name = [](void* d, size_t m) { return host(d).metric_names.at(m).c_str(); };
   ctx.metric_higher_is_better = [](void* d, size_t m) -> int32_t {
-    return host(d).in->evaluator->metrics().at(m)->higher_is_better() ? 1 : 0;
+    return host(d).in->evaluator->column_higher_is_better(m) ? 1 : 0;
   };
   ctx.evaluate = [](void* d, const QfAssignment* assignments, size_t count, double* scores, QfMessage* msg) -> QfStatus {
     HostData& hd = host(d);

@@ -4,6 +4,7 @@
 #include <qforge/qf_plugin.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <string>
@@ -37,15 +38,28 @@ class Modelwise : public qf::SearchStrategy {
     const bool higher = ctx.metric_higher_is_better(0);
     std::vector<size_t> order(count);
     std::iota(order.begin(), order.end(), size_t{0});
-    // Stable: on a tie the earlier candidate (config order) wins.
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return higher ? scores[a][0] > scores[b][0] : scores[a][0] < scores[b][0];
-    });
+    // By the first metric; scores equal to 1e-9 relative (e.g. cosine 1.0 on a single-score output) go
+    // to the second metric when the host offers one; on a full tie the earlier candidate wins.
+    const bool tiebreak = ctx.num_metrics() > 1;
+    const bool higher2 = tiebreak && ctx.metric_higher_is_better(1);
+    auto better = [&](size_t a, size_t b) {
+      const double x = scores[a][0], y = scores[b][0];
+      if (std::fabs(x - y) > 1e-9 * std::max(1.0, std::max(std::fabs(x), std::fabs(y))))
+        return higher ? x > y : x < y;
+      if (!tiebreak) return false;
+      return higher2 ? scores[a][1] > scores[b][1] : scores[a][1] < scores[b][1];
+    };
+    std::stable_sort(order.begin(), order.end(), better);
     const std::string metric(ctx.metric_name(0));
     for (size_t r = 0; r < count; ++r) {
       char line[512];
-      std::snprintf(line, sizeof line, "rank %zu: %s %s=%.6f", r + 1, std::string(ctx.candidate_name(0, order[r])).c_str(),
-                    metric.c_str(), scores[order[r]][0]);
+      if (tiebreak)
+        std::snprintf(line, sizeof line, "rank %zu: %s %s=%.6f %s=%.2f", r + 1,
+                      std::string(ctx.candidate_name(0, order[r])).c_str(), metric.c_str(), scores[order[r]][0],
+                      std::string(ctx.metric_name(1)).c_str(), scores[order[r]][1]);
+      else
+        std::snprintf(line, sizeof line, "rank %zu: %s %s=%.6f", r + 1,
+                      std::string(ctx.candidate_name(0, order[r])).c_str(), metric.c_str(), scores[order[r]][0]);
       ctx.log_trial(line);
     }
     const size_t pick = order[0];
