@@ -1,5 +1,8 @@
 #include "pipeline/calibrated_model.hpp"
 
+#include <algorithm>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "ir/topo_sort.hpp"
@@ -7,6 +10,49 @@
 #include "util/error.hpp"
 
 namespace qf::pipeline {
+
+namespace {
+
+// The value range every reader of a point keeps: when all uses are input 0 of Clip (constant bounds) or
+// Relu, values outside [lo, hi] are clipped away right after, so the quantization range need not cover
+// them (same results, finer steps: e.g. hard-swish's Clip(x + 3, 0, 6) fed from a +-260 tensor).
+std::optional<std::pair<float, float>> consumer_bounds(const Model& m, const QuantPoint& q) {
+  if (q.uses.empty() || q.graph_output) return std::nullopt;
+  const Graph& g = m.graph;
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  bool first = true;
+  for (const auto& [node, k] : q.uses) {
+    const Node& n = g.nodes[node];
+    if (k != 0) return std::nullopt;
+    float a = -std::numeric_limits<float>::infinity(), b = std::numeric_limits<float>::infinity();
+    if (n.op_type == "Relu" && n.domain.empty()) {
+      a = 0.f;
+    } else if (n.op_type == "Clip" && n.domain.empty()) {
+      if (m.opset("") < 11) {
+        if (const Attribute* mn = n.attr("min")) a = mn->f;
+        if (const Attribute* mx = n.attr("max")) b = mx->f;
+      } else {
+        for (size_t i : {size_t{1}, size_t{2}}) {
+          if (i >= n.inputs.size() || n.inputs[i].empty()) continue;
+          auto it = g.initializers.find(n.inputs[i]);
+          if (it == g.initializers.end() || it->second.numel() != 1 || it->second.dtype() != DType::Float32)
+            return std::nullopt;
+          (i == 1 ? a : b) = it->second.data<float>()[0];
+        }
+      }
+    } else {
+      return std::nullopt;
+    }
+    // Different readers: only what all of them discard may be dropped.
+    lo = first ? a : std::min(lo, a);
+    hi = first ? b : std::max(hi, b);
+    first = false;
+  }
+  if (!(lo <= hi)) return std::nullopt;
+  return std::make_pair(lo, hi);
+}
+
+}  // namespace
 
 std::vector<PointChoice> uniform_choice(const QuantPlan& plan, int32_t candidate) {
   std::vector<PointChoice> out(plan.points.size());
@@ -90,6 +136,16 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
       attrs.symmetric = r->symmetric;
       attrs.threshold_min = r->min;
       attrs.threshold_max = r->max;
+      if (!q.is_weight)
+        if (const auto bounds = consumer_bounds(optimized, q))
+          for (size_t ch = 0; ch < attrs.threshold_min.size(); ++ch) {
+            const float lo = std::max(attrs.threshold_min[ch], bounds->first);
+            const float hi = std::min(attrs.threshold_max[ch], bounds->second);
+            if (lo <= hi) {
+              attrs.threshold_min[ch] = lo;
+              attrs.threshold_max[ch] = hi;
+            }
+          }
     }
     const std::string input = source.count(q.tensor) ? source.at(q.tensor) : q.tensor;
     const std::string output = q.graph_output ? q.tensor : fresh_name(q.name + "_out");
