@@ -1,7 +1,9 @@
-// Bias correction (quant_config weight.bias_correction): quantizing weights shifts the mean of each
-// output channel of Conv/ConvTranspose/Gemm. Over `num_sample` samples the mean per channel of the float
-// model and of the quantized model are measured and the difference is added to the bias. The correction
-// is kept only when the metric on the evaluation samples does not get worse.
+// Bias correction (quant_config weight.bias_correction): quantizing a weight W to Wq shifts the mean of
+// each output channel of Conv/ConvTranspose/Gemm by E[(Wq - W) * x]. The layer is linear, so that is the
+// layer applied with weight (Wq - W) and no bias to the mean input E[x], measured over `num_sample`
+// samples of the quantized model (the inputs the layer really sees); the shift is subtracted from the
+// bias. Only the weights' own error is corrected, so corrections of different layers do not add up. The
+// correction is kept only when the metric on the evaluation samples does not get worse.
 #pragma once
 
 #include <map>

@@ -373,9 +373,10 @@ TEST_F(QuantizePipeline, BiasCorrectionIsKeptOnlyWhenTheMetricDoesNotGetWorse) {
   EXPECT_NEAR(report["outputs"][0]["cosine"].get<double>(), applied ? after : before, 1e-9);
 }
 
-// Per output channel c of every Conv/Gemm: corrected bias = bias + mean(float output) - mean(quantized
-// output) over the first num_sample samples, measured with the uncorrected biases.
-TEST_F(QuantizePipeline, BiasCorrectionWhenAppliedShiftsEachBiasByTheMeanOutputError) {
+// Per output channel c of every Conv/Gemm: corrected bias = bias - (mean output with the quantized
+// weight - mean output with the float weight), both on the inputs the layer sees in the uncorrected
+// quantized model, over the first num_sample samples: only the weight's own error is removed.
+TEST_F(QuantizePipeline, BiasCorrectionWhenAppliedRemovesTheWeightsMeanOutputError) {
   // Weights clipped at the median |w| shift the output means: the correction pays off here.
   const json report = quantize(R"({"model_config": {"activation": {"calibration_type": "max"},
       "weight": {"max_percentile": 0.5, "bias_correction": {"num_sample": 2}}}})");
@@ -411,13 +412,18 @@ TEST_F(QuantizePipeline, BiasCorrectionWhenAppliedShiftsEachBiasByTheMeanOutputE
   for (const char* name : {"conv1", "conv2", "gemm"}) {
     SCOPED_TRACE(name);
     const std::string out = node_named(optimized, name)->outputs[0];
-    const auto mf = channel_means(optimized, out), mq = channel_means(uncorrected, out);
+    // The same quantized model with only this layer's weight left float.
+    Model float_weight = uncorrected;
+    const std::string weight = node_named(optimized, name)->inputs[1];
+    for (Node& n : float_weight.graph.nodes)
+      if (quant::is_calibration_node(n) && n.inputs[0] == weight) n.attr("dtype")->s = "float32";
+    const auto mf = channel_means(float_weight, out), mq = channel_means(uncorrected, out);
     const auto b0 = values(opt.at(name)), b1 = values(cal.at(name));
     ASSERT_EQ(mf.size(), b0.size());
     ASSERT_EQ(mq.size(), b0.size());
     double moved = 0;
     for (size_t c = 0; c < b0.size(); ++c) {
-      EXPECT_NEAR(b1[c], b0[c] + (mf[c] - mq[c]), 1e-5 * (1 + std::fabs(b0[c]))) << "channel " << c;
+      EXPECT_NEAR(b1[c], b0[c] - (mq[c] - mf[c]), 1e-5 * (1 + std::fabs(b0[c]))) << "channel " << c;
       moved = std::max(moved, std::fabs(static_cast<double>(b1[c]) - b0[c]));
     }
     EXPECT_GT(moved, 1e-4);
