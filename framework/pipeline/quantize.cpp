@@ -223,6 +223,9 @@ nlohmann::json quantize(const QuantizeOptions& options) {
 
   stage.start("search");
   const size_t eval_count = std::min(samples.size(), static_cast<size_t>(cfg.eval_samples.value_or(16)));
+  if (eval_count < 4)
+    spdlog::warn("scoring on {} sample(s) only: the search and the report are in-sample and may not carry over "
+                 "to other inputs; give more calibration samples (eval_samples, --max-samples)", eval_count);
   std::vector<std::map<std::string, Tensor>> eval_inputs;
   for (size_t i = 0; i < eval_count; ++i) eval_inputs.push_back(samples.load(i));
   // SQNR (pooled) as a second column breaks ties of a saturated metric (cosine 1.0 on a score output).
