@@ -21,14 +21,7 @@ using nlohmann::json;
 using qf::plugin::Kind;
 using qf::plugin::Registry;
 
-const Registry& stock() {
-  static const Registry reg = [] {
-    Registry r;
-    r.load_directory(qf::test::stock_dir());
-    return r;
-  }();
-  return reg;
-}
+const Registry& stock() { return qf::test::stock_registry(); }
 
 // What the host knows of the tensor: batches are samples stacked on a new first axis.
 struct Config {

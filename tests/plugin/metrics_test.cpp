@@ -19,14 +19,7 @@ using qf::plugin::Registry;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-const Registry& stock() {
-  static const Registry reg = [] {
-    Registry r;
-    r.load_directory(qf::test::stock_dir());
-    return r;
-  }();
-  return reg;
-}
+const Registry& stock() { return qf::test::stock_registry(); }
 
 double score(const std::string& metric, const std::vector<float>& ref, const std::vector<float>& x,
              const nlohmann::json& params = nullptr) {

@@ -10,9 +10,21 @@
 #include <sstream>
 #include <string>
 
+#include "plugin/registry.hpp"
+
 namespace qf::test {
 
 inline std::filesystem::path stock_dir() { return QF_STOCK_PLUGIN_DIR; }
+
+// The stock plugins, loaded once per test binary.
+inline const qf::plugin::Registry& stock_registry() {
+  static const qf::plugin::Registry reg = [] {
+    qf::plugin::Registry r;
+    r.load_directory(stock_dir());
+    return r;
+  }();
+  return reg;
+}
 // Folder holding exactly one test plugin library, e.g. test_plugin_dir("qf_test_abi_major").
 inline std::filesystem::path test_plugin_dir(const std::string& target) {
   return std::filesystem::path(QF_TEST_PLUGIN_DIR) / target;
