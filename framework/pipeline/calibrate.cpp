@@ -120,8 +120,10 @@ Range weight_range(const Tensor& weight, int64_t axis, double max_percentile) {
 }
 
 CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
-                            const SampleSet& samples, double weight_max_percentile, int threads) {
+                            const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
+                            int threads) {
   CalibrationResult result;
+  result.weight_max_percentile = weight_max_percentile;
   result.samples = samples.size();
   result.activation.resize(plan.points.size());
   result.weight.resize(plan.points.size());
@@ -139,13 +141,11 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   auto shared_model = std::make_shared<const Model>(model);
   Executor executor(shared_model, ExecutorOptions{threads});
   std::map<std::string, Tensor> first_inputs = samples.load(0);
-  const TensorInfoMap tensors = probe_tensors(model, first_inputs, threads);
 
   // Slots: one calibrator state per distinct (tensor, dtype, calibrator, params, granularity, symmetry).
   std::vector<Slot> slots;
   std::map<std::string, size_t> slot_index;
   std::map<std::string, std::vector<size_t>> slots_of_tensor;
-  bool need_global = false;
   std::map<std::string, bool> tensor_per_channel;  // first pass granularity per tensor
   const size_t num_cands = candidates.size();
   for (size_t p : plan.activation_points()) {
@@ -167,7 +167,6 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
         s.channels = pc ? channels_of(tensors, q.tensor) : 1;
         slots.push_back(s);
         slots_of_tensor[q.tensor].push_back(it->second);
-        need_global = need_global || cand.calibrator->calibrator.needs_global_range;
         tensor_per_channel[q.tensor] = tensor_per_channel[q.tensor] || pc;
       }
       slots[it->second].users.push_back(p * num_cands + c);
@@ -228,7 +227,6 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
       gmax[s] = {*std::max_element(mm.max.begin(), mm.max.end())};
     }
   }
-  (void)need_global;
 
   // Second pass: one calibrator state per slot. Samples run one after another (the executor uses every
   // thread inside a run) and each produced tensor is fed to its slots in parallel, so there is a single

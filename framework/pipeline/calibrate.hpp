@@ -26,12 +26,14 @@ struct CalibrationResult {
   std::vector<std::vector<Range>> activation;  // [point][candidate]; empty for weight points
   std::vector<Range> weight;                   // [point]; set for weight points
   size_t samples = 0;
+  double weight_max_percentile = 1.0;          // how the weight ranges were taken (for method texts)
   double first_pass_seconds = 0, second_pass_seconds = 0;
 };
 
-// `show_progress`: draw a progress bar (Progress honours -q).
+// `tensors` is the probe run the plan was built from (channel counts of per-channel candidates).
 CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
-                            const SampleSet& samples, double weight_max_percentile, int threads);
+                            const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
+                            int threads);
 
 // Weight ranges: per channel along `axis` (or whole tensor) of max |w| (symmetric), or the
 // `max_percentile` quantile of |w| when below 1.

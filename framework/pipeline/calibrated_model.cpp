@@ -121,7 +121,7 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
     quant::CalibrationAttrs attrs;
     attrs.is_weight = q.is_weight;
     attrs.dtype = c.dtype;
-    attrs.method = point_method(plan, p, candidates, c, 1.0);
+    attrs.method = point_method(plan, p, candidates, c, calibration.weight_max_percentile);
     if (quant::is_integer(c.dtype)) {
       const Range* r = nullptr;
       if (q.is_weight) {

@@ -11,10 +11,6 @@ namespace qf::pipeline {
 namespace {
 
 std::string value_text(const nlohmann::json& v) {
-  if (v.is_number_float()) {
-    std::string s = v.dump();
-    return s;
-  }
   return v.is_string() ? v.get<std::string>() : v.dump();
 }
 

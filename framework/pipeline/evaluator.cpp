@@ -28,6 +28,14 @@ Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string,
   if (outputs_.empty()) throw Error("the model has no float32 output to score");
 }
 
+Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column)
+    : threads_(base.threads_),
+      sqnr_column_(sqnr_column),
+      samples_(base.samples_),
+      reference_(base.reference_),
+      outputs_(base.outputs_),
+      metrics_(std::move(metrics)) {}
+
 std::vector<std::vector<OutputScores>> Evaluator::score_all(
     const std::vector<std::shared_ptr<const Model>>& variants) const {
   const size_t V = variants.size(), S = samples_.size(), O = outputs_.size(), M = metrics_.size();

@@ -28,6 +28,9 @@ class Evaluator {
   Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
             std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column = false);
 
+  // Same samples and float reference outputs as `base` (not recomputed), other metrics.
+  Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column = false);
+
   size_t num_samples() const { return samples_.size(); }
   const std::vector<const plugin::MetricInstance*>& metrics() const { return metrics_; }
   // Columns of score(): the metrics, then "sqnr" when requested.

@@ -218,7 +218,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   stage.stop();
 
   stage.start("calibrate");
-  const CalibrationResult calibration = calibrate(optimized, plan, candidates, samples, cfg.weight.max_percentile, options.threads);
+  const CalibrationResult calibration = calibrate(optimized, plan, candidates, samples, tensors, cfg.weight.max_percentile, options.threads);
   stage.stop();
 
   stage.start("search");
@@ -251,7 +251,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   std::map<std::string, Tensor> overrides;
   if (cfg.weight.bias_correction) {
     stage.start("bias_correction");
-    const Evaluator bias_eval(optimized, eval_inputs, {bias_metric.get()}, options.threads);
+    const Evaluator bias_eval(search_eval, {bias_metric.get()});
     BiasCorrectionResult bc = correct_biases(optimized, plan, calibration, candidates, outcome.choice, samples,
                                              static_cast<size_t>(cfg.weight.bias_correction->num_sample), bias_eval,
                                              options.threads);
@@ -265,7 +265,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const Model calibrated = build_calibrated_model(optimized, plan, calibration, candidates, outcome.choice, overrides);
   std::vector<const plugin::MetricInstance*> report_metric_ptrs;
   for (const auto& m : report_metrics) report_metric_ptrs.push_back(m.get());
-  const Evaluator report_eval(optimized, eval_inputs, report_metric_ptrs, options.threads);
+  const Evaluator report_eval(search_eval, report_metric_ptrs);
   const auto per_output = report_eval.score_outputs(calibrated);
   nlohmann::json outputs = nlohmann::json::array();
   static const char* keys[] = {"cosine", "l1", "l2", "chebyshev"};

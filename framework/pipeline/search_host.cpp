@@ -72,14 +72,12 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
   HostData h;
   h.in = &in;
   h.outcome = &outcome;
-  const Graph& g = in.optimized->graph;
   for (size_t p : in.plan->activation_points())
     if (quant::is_integer(in.plan->points[p].dtype)) {
       h.points.push_back(p);
       h.op_types.push_back(in.plan->points[p].producer_op);
     }
   for (size_t c = 0; c < in.evaluator->num_columns(); ++c) h.metric_names.push_back(in.evaluator->column_name(c));
-  (void)g;
 
   QfSearchContext ctx{};
   ctx.struct_size = sizeof(QfSearchContext);

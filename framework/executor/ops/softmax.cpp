@@ -14,6 +14,7 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/lane_sum.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -84,18 +85,6 @@ template <> float row_max<float>(const float* x, int64_t n) {
   return m;
 }
 
-template <class T> T row_sum(const T* x, int64_t n) {
-  constexpr int kLanes = 16;
-  T lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
-  T tail = 0;
-  for (; i < n; ++i) tail += x[i];
-  for (int j = 0; j < kLanes; ++j) tail += lanes[j];
-  return tail;
-}
-
 template <Mode M, class T> void contiguous_row(const T* x, T* y, int64_t n) {
   if constexpr (M == Mode::Hardmax) {
     int64_t best = 0;
@@ -107,7 +96,7 @@ template <Mode M, class T> void contiguous_row(const T* x, T* y, int64_t n) {
     const T mx = row_max(x, n);
     // exp into y first (a plain map that vectorises), then sum it.
     for (int64_t i = 0; i < n; ++i) y[i] = exp_t(x[i] - mx);
-    const T sum = row_sum(y, n);
+    const T sum = lane_sum(y, n);
     if constexpr (M == Mode::Softmax) {
       const T inv = T(1) / sum;
       for (int64_t i = 0; i < n; ++i) y[i] *= inv;
