@@ -16,6 +16,7 @@ PACKAGES=(
   libonnx-testdata                                   # ONNX operator conformance suite
   nodejs npm                                         # ONNX Runtime oracle (npm onnxruntime-node) and npm models
   hyperfine
+  chromium                                           # headless browser: the debug report.html render test
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
