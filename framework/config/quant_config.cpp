@@ -262,6 +262,21 @@ LayerwiseSearchConfig parse_layerwise(const Reader& r, const json& v, const std:
   return s;
 }
 
+MixedPrecisionSearchConfig parse_mixed_precision(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  MixedPrecisionSearchConfig s;
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "metric") s.metric = r.string(value, p);
+    else if (key == "target") s.target = r.number(value, p, -1e12, true, 1e12);
+    else if (key == "max_time") s.max_time = r.number(value, p, 0, true, 1e9);
+    else if (key == "max_dtype") s.max_dtype = r.qtype(value, p);
+    else r.unknown_key(p, "max_dtype, max_time, metric, target");
+  }
+  if (s.max_dtype == quant::QType::Int8) r.fail(child(path, "max_dtype"), "must be above int8 (int16, float16 or float32)");
+  return s;
+}
+
 // --- dtype settings (op_config / subgraph_config / node_config) ------------------------------------
 
 // Reads one dtype key into `s`; false when `key` is not a dtype key. `on` collects "ON" for later.
@@ -333,7 +348,7 @@ SubgraphSetting parse_subgraph(const Reader& r, const json& v, const std::string
 // Sections that the seed's J6 guide places at the top level while its code nests them in model_config:
 // both placements are accepted, once.
 struct ModelSections {
-  std::string activation, weight, modelwise_search, layerwise_search;  // path where each was given
+  std::string activation, weight, modelwise_search, layerwise_search, mixed_precision_search;  // where given
 };
 
 bool parse_model_section(const Reader& r, const std::string& key, const json& value, const std::string& path,
@@ -343,13 +358,15 @@ bool parse_model_section(const Reader& r, const std::string& key, const json& va
   else if (key == "weight") where = &seen.weight;
   else if (key == "modelwise_search") where = &seen.modelwise_search;
   else if (key == "layerwise_search") where = &seen.layerwise_search;
+  else if (key == "mixed_precision_search") where = &seen.mixed_precision_search;
   else return false;
   if (!where->empty()) r.fail(path, "given twice (also at " + *where + "); keep the one in model_config");
   *where = path;
   if (key == "activation") c.activation = parse_activation(r, value, path);
   else if (key == "weight") c.weight = parse_weight(r, value, path);
   else if (key == "modelwise_search") c.modelwise_search = parse_modelwise(r, value, path);
-  else c.layerwise_search = parse_layerwise(r, value, path);
+  else if (key == "layerwise_search") c.layerwise_search = parse_layerwise(r, value, path);
+  else c.mixed_precision_search = parse_mixed_precision(r, value, path);
   return true;
 }
 
@@ -361,7 +378,8 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
     if (key == "all_node_type") c.all_node_type = r.qtype(value, p);
     else if (key == "model_output_type") c.model_output_type = r.qtype(value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
-      r.unknown_key(p, "activation, all_node_type, layerwise_search, model_output_type, modelwise_search, weight");
+      r.unknown_key(p, "activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
+                       "modelwise_search, weight");
   }
 }
 
@@ -417,9 +435,10 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
       for (size_t i = 0; i < value.size(); ++i) c.plugin_dirs.push_back(r.string(value[i], element(key, i)));
     } else if (key == "max_samples") c.max_samples = r.integer(value, key, 1);
     else if (key == "eval_samples") c.eval_samples = r.integer(value, key, 1);
+    else if (key == "cache_memory_mb") c.cache_memory_mb = r.integer(value, key, 1);
     else if (!parse_model_section(r, key, value, key, c, seen))
       r.unknown_key(key, "model_config, op_config, subgraph_config, node_config, backend, backend_params, "
-                         "plugin_dirs, max_samples, eval_samples");
+                         "plugin_dirs, max_samples, eval_samples, cache_memory_mb");
   }
   return c;
 }

@@ -70,6 +70,15 @@ struct LayerwiseSearchConfig {
   std::optional<quant::QType> qtype;
 };
 
+// QuantForge addition: escalate the fewest tensors int8 -> int16 -> float16 -> float32 until `metric`
+// reaches `target` (docs/searches.md).
+struct MixedPrecisionSearchConfig {
+  std::string metric = "cosine-similarity";
+  double target = 0.9999;
+  double max_time = 0;                                 // seconds; 0 = no limit
+  quant::QType max_dtype = quant::QType::Float32;      // highest dtype escalation may reach
+};
+
 struct QuantConfig {
   std::string source = "<default>";  // file name for messages
 
@@ -80,6 +89,7 @@ struct QuantConfig {
   WeightConfig weight;
   std::optional<ModelwiseSearchConfig> modelwise_search;
   std::optional<LayerwiseSearchConfig> layerwise_search;
+  std::optional<MixedPrecisionSearchConfig> mixed_precision_search;  // wins over the other two
 
   std::map<std::string, TypeSetting> op_config;          // by op type
   std::map<std::string, SubgraphSetting> subgraph_config;
@@ -91,11 +101,11 @@ struct QuantConfig {
   std::vector<std::string> plugin_dirs;          // "plugin_dirs": [...]
   std::optional<int64_t> max_samples;            // "max_samples": calibration samples used
   std::optional<int64_t> eval_samples;           // "eval_samples": samples the search evaluates on
+  std::optional<int64_t> cache_memory_mb;        // "cache_memory_mb": budget of incremental evaluation
 
-  // True when no activation.calibration_type and no layerwise_search were given: the caller applies
-  // the default candidate product (max/kl x max_percentile {0.99995, 1.0} x per_channel x asymmetric)
-  // under modelwise search.
-  bool uses_default_calibration() const { return activation.calibration_type.empty() && !layerwise_search; }
+  // True when no activation.calibration_type was given: the caller applies the default candidate
+  // product (docs/quant_config.md), which every search chooses from.
+  bool uses_default_calibration() const { return activation.calibration_type.empty(); }
 };
 
 // Parses and validates; errors are qf::Error "<source>: <json path>: <what>".

@@ -4,6 +4,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 #include <unordered_set>
 
@@ -309,6 +310,92 @@ std::map<std::string, Tensor> Executor::rerun_from(const ValueCache& cache, cons
     scope.cache = &cache;
     for (const auto& [name, t] : overrides) scope.values[name] = t;
     impl_->run_nodes(*impl_->root, scope, hooks, /*free_dead=*/false, &nodes);
+    return impl_->collect_outputs(scope);
+  });
+}
+
+namespace {
+
+bool same_tensor(const Tensor& a, const Tensor& b) {
+  if (a.defined() != b.defined()) return false;
+  if (!a.defined()) return true;
+  if (a.dtype() != b.dtype() || a.shape() != b.shape()) return false;
+  return a.raw() == b.raw() || std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0;
+}
+
+bool same_attribute(const Attribute& a, const Attribute& b) {
+  if (a.name != b.name || a.kind != b.kind || a.ref_attr_name != b.ref_attr_name) return false;
+  switch (a.kind) {
+    case Attribute::Kind::Float: return a.f == b.f || (a.f != a.f && b.f != b.f);
+    case Attribute::Kind::Int: return a.i == b.i;
+    case Attribute::Kind::String: return a.s == b.s;
+    case Attribute::Kind::Tensor: return same_tensor(a.t, b.t);
+    case Attribute::Kind::Graph: return a.g == b.g;  // subgraphs are shared between copies of a model
+    case Attribute::Kind::Floats: return a.floats == b.floats;
+    case Attribute::Kind::Ints: return a.ints == b.ints;
+    case Attribute::Kind::Strings: return a.strings == b.strings;
+    case Attribute::Kind::Tensors:
+      if (a.tensors.size() != b.tensors.size()) return false;
+      for (size_t i = 0; i < a.tensors.size(); ++i)
+        if (!same_tensor(a.tensors[i], b.tensors[i])) return false;
+      return true;
+    case Attribute::Kind::Graphs: return a.graphs == b.graphs;
+    case Attribute::Kind::Undefined: return true;
+  }
+  return false;
+}
+
+bool same_node(const Node& a, const Node& b) {
+  if (a.name != b.name || a.op_type != b.op_type || a.domain != b.domain || a.inputs != b.inputs || a.outputs != b.outputs ||
+      a.attributes.size() != b.attributes.size())
+    return false;
+  for (size_t i = 0; i < a.attributes.size(); ++i)
+    if (!same_attribute(a.attributes[i], b.attributes[i])) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<size_t> Executor::nodes_changed_from(const Model& baseline) const {
+  const Graph& g = model_->graph;
+  // Nodes are matched by name, unnamed ones by their first output (outputs are unique in a graph).
+  const auto key = [](const Node& n) { return n.name.empty() && !n.outputs.empty() ? "\n" + n.outputs[0] : n.name; };
+  std::unordered_map<std::string, const Node*> base_nodes;
+  for (const auto& n : baseline.graph.nodes) base_nodes.emplace(key(n), &n);
+  std::set<std::string> changed;
+  std::vector<char> differs(g.nodes.size(), 0);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    auto it = base_nodes.find(key(node));
+    bool diff = it == base_nodes.end() || !same_node(node, *it->second);
+    for (size_t k = 0; !diff && k < node.inputs.size(); ++k) {
+      auto mine = g.initializers.find(node.inputs[k]);
+      if (mine == g.initializers.end()) continue;
+      auto theirs = baseline.graph.initializers.find(node.inputs[k]);
+      diff = theirs == baseline.graph.initializers.end() || !same_tensor(mine->second, theirs->second);
+    }
+    if (!diff) continue;
+    differs[i] = 1;
+    for (const auto& o : node.outputs)
+      if (!o.empty()) changed.insert(o);
+  }
+  std::vector<size_t> order = downstream_nodes(changed);
+  for (size_t i : order) differs[i] = 1;
+  order.clear();
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (differs[i]) order.push_back(i);
+  return order;
+}
+
+std::map<std::string, Tensor> Executor::rerun_nodes(const ValueCache& cache, const std::vector<size_t>& nodes,
+                                                    const RunHooks& hooks) const {
+  return impl_->in_arena([&] {
+    Scope scope;
+    scope.initializers = &model_->graph.initializers;
+    scope.cache = &cache;
+    // A recomputed value is released after its last reader, which is downstream of it and so recomputed
+    // too: the stale cached value of the same name is never read.
+    impl_->run_nodes(*impl_->root, scope, hooks, /*free_dead=*/true, &nodes);
     return impl_->collect_outputs(scope);
   });
 }

@@ -56,6 +56,16 @@ class Executor {
   // Nodes (indices into model().graph.nodes) downstream of the given tensors, in run order.
   std::vector<size_t> downstream_nodes(const std::set<std::string>& tensors) const;
 
+  // Incremental re-execution of a variant of a baseline model (same graph apart from a few nodes, e.g.
+  // a calibration node with another dtype). The nodes of this model that differ from the baseline's node
+  // of the same name (op, inputs, outputs, attributes, or an initializer they read), or that the baseline
+  // lacks, plus every node downstream of them, in run order. Running only these over a cache of a
+  // baseline run (run_cached on the baseline's executor) gives exactly this model's outputs.
+  std::vector<size_t> nodes_changed_from(const Model& baseline) const;
+  // Runs `nodes` (from nodes_changed_from) reading every other value from `cache`, which is not modified.
+  std::map<std::string, Tensor> rerun_nodes(const ValueCache& cache, const std::vector<size_t>& nodes,
+                                            const RunHooks& hooks = {}) const;
+
  private:
   struct Impl;
   std::shared_ptr<const Model> model_;

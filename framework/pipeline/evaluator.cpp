@@ -3,8 +3,13 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <span>
 
 #include "executor/executor.hpp"
@@ -34,13 +39,82 @@ Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInst
       samples_(base.samples_),
       reference_(base.reference_),
       outputs_(base.outputs_),
-      metrics_(std::move(metrics)) {}
+      metrics_(std::move(metrics)),
+      cache_budget_(base.cache_budget_),
+      baseline_(base.baseline_) {}
+
+struct Evaluator::Baseline {
+  std::shared_ptr<const Model> model;
+  std::vector<std::unique_ptr<ValueCache>> caches;  // per sample; null: not cached (over budget)
+};
+
+size_t Evaluator::default_cache_budget() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  const size_t physical = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
+  const size_t cap = size_t{8} << 30;
+  return physical == 0 ? (size_t{1} << 30) : std::min(cap, physical / 4);
+}
+
+size_t Evaluator::cached_samples() const {
+  if (!baseline_) return 0;
+  size_t n = 0;
+  for (const auto& c : baseline_->caches) n += c ? 1 : 0;
+  return n;
+}
+
+namespace {
+
+size_t cache_bytes(const ValueCache& cache) {
+  size_t n = 0;
+  for (const auto& [name, t] : cache) n += t.defined() ? t.nbytes() : 0;
+  return n;
+}
+
+}  // namespace
+
+std::vector<double> Evaluator::set_baseline(std::shared_ptr<const Model> baseline) {
+  baseline_.reset();  // the old caches go before the new ones are built
+  const size_t cache_budget_bytes = cache_budget_;
+  auto state = std::make_shared<Baseline>();
+  state->model = baseline;
+  state->caches.resize(samples_.size());
+  const Executor executor(baseline, ExecutorOptions{threads_});
+  // The first sample tells how large one cache is, hence how many fit.
+  auto first = std::make_unique<ValueCache>();
+  executor.run_cached(samples_[0], *first);
+  const size_t per_sample = std::max<size_t>(1, cache_bytes(*first));
+  const size_t fit = std::min(samples_.size(), cache_budget_bytes / per_sample);
+  if (fit > 0) state->caches[0] = std::move(first);
+  first.reset();
+  tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
+  arena.execute([&] {
+    tbb::parallel_for(size_t{1}, std::max<size_t>(fit, 1), [&](size_t i) {
+      auto cache = std::make_unique<ValueCache>();
+      executor.run_cached(samples_[i], *cache);
+      state->caches[i] = std::move(cache);
+    });
+  });
+  if (fit < samples_.size())
+    spdlog::info("incremental evaluation: {} of {} sample(s) cached ({:.0f} MB each, budget {:.0f} MB); the rest run "
+                 "in full",
+                 fit, samples_.size(), per_sample / 1048576.0, cache_budget_bytes / 1048576.0);
+  baseline_ = std::move(state);
+  return score({baseline})[0];
+}
 
 std::vector<std::vector<OutputScores>> Evaluator::score_all(
     const std::vector<std::shared_ptr<const Model>>& variants) const {
   const size_t V = variants.size(), S = samples_.size(), O = outputs_.size(), M = metrics_.size();
   std::vector<std::unique_ptr<Executor>> executors(V);
-  for (size_t v = 0; v < V; ++v) executors[v] = std::make_unique<Executor>(variants[v], ExecutorOptions{threads_});
+  // Per variant: the nodes to re-run over a baseline cache (none when there is no baseline).
+  std::vector<std::optional<std::vector<size_t>>> rerun(V);
+  for (size_t v = 0; v < V; ++v) {
+    executors[v] = std::make_unique<Executor>(variants[v], ExecutorOptions{threads_});
+    if (baseline_) {
+      auto nodes = executors[v]->nodes_changed_from(*baseline_->model);
+      if (nodes.size() < variants[v]->graph.nodes.size()) rerun[v] = std::move(nodes);
+    }
+  }
   // per[v][s][o][m]; signal/noise energy per [v][s][o] for the pooled SQNR
   std::vector<double> per(V * S * O * M, 0.0);
   std::vector<double> signal(V * S * O, 0.0), noise(V * S * O, 0.0);
@@ -50,7 +124,8 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, V * S, [&](size_t job) {
       const size_t v = job / S, s = job % S;
-      const auto out = executors[v]->run(samples_[s]);
+      const ValueCache* cache = baseline_ ? baseline_->caches[s].get() : nullptr;
+      const auto out = rerun[v] && cache ? executors[v]->rerun_nodes(*cache, *rerun[v]) : executors[v]->run(samples_[s]);
       for (size_t o = 0; o < O; ++o) {
         const Tensor& ref = reference_[s].at(outputs_[o]);
         auto it = out.find(outputs_[o]);

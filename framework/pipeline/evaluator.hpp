@@ -28,7 +28,7 @@ class Evaluator {
   Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
             std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column = false);
 
-  // Same samples and float reference outputs as `base` (not recomputed), other metrics.
+  // Same samples, float reference outputs and baseline as `base` (not recomputed), other metrics.
   Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column = false);
 
   size_t num_samples() const { return samples_.size(); }
@@ -37,6 +37,19 @@ class Evaluator {
   size_t num_columns() const { return metrics_.size() + (sqnr_column_ ? 1 : 0); }
   std::string column_name(size_t c) const;
   bool column_higher_is_better(size_t c) const;
+
+  // Incremental re-execution. Runs `baseline` once per sample and keeps every intermediate value, for as
+  // many samples as fit in the cache budget (set_cache_budget); later score() calls re-run,
+  // per variant, only the nodes where it differs from the baseline (Executor::nodes_changed_from) on the
+  // cached samples and fully on the others. Variants far from the baseline cost a full run, never more.
+  // Returns the baseline's score per column.
+  std::vector<double> set_baseline(std::shared_ptr<const Model> baseline);
+  void set_cache_budget(size_t bytes) { cache_budget_ = bytes; }
+  void clear_baseline() { baseline_.reset(); }
+  // Samples whose baseline values are cached (the rest run in full).
+  size_t cached_samples() const;
+  // A quarter of physical memory, at most 8 GiB.
+  static size_t default_cache_budget();
 
   // Overall score per column for each variant.
   std::vector<std::vector<double>> score(const std::vector<std::shared_ptr<const Model>>& variants) const;
@@ -51,6 +64,9 @@ class Evaluator {
   std::vector<std::map<std::string, Tensor>> reference_;  // float outputs per sample
   std::vector<std::string> outputs_;                      // scored (float) outputs
   std::vector<const plugin::MetricInstance*> metrics_;
+  size_t cache_budget_ = default_cache_budget();
+  struct Baseline;
+  std::shared_ptr<const Baseline> baseline_;  // shared by copies: the caches are large
 };
 
 }  // namespace qf::pipeline

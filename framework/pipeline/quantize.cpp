@@ -189,24 +189,33 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const std::vector<Candidate> candidates = build_candidates(cfg, registry);
   spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
                plan.activation_points().size(), plan.weight_points().size(), candidates.size());
-  // The search plugin and its metric are checked before the long calibration run.
-  const bool layerwise = cfg.layerwise_search.has_value();
-  const std::string search_name = layerwise ? "layerwise" : "modelwise";
+  // The search plugin and its metric are checked before the long calibration run. mixed_precision_search
+  // wins over layerwise_search, which wins over modelwise_search (as in the seed toolchain).
+  const std::string search_name = cfg.mixed_precision_search ? "mixed_precision"
+                                  : cfg.layerwise_search     ? "layerwise"
+                                                             : "modelwise";
   const plugin::Component* search_component = registry.try_find(plugin::Kind::Search, search_name);
   if (!search_component) {
     std::string known;
     for (const auto& k : registry.names(plugin::Kind::Search)) known += (known.empty() ? "" : ", ") + k;
     throw Error(cfg.source + ": model_config." + search_name + "_search: no '" + search_name +
-                "' search plugin is installed" + (layerwise ? " (the layerwise search arrives in a later release)" : "") +
-                " (known searches: " + (known.empty() ? "none" : known) + ")");
+                "' search plugin is installed (known searches: " + (known.empty() ? "none" : known) + ")");
   }
-  const std::string search_metric = layerwise ? cfg.layerwise_search->metric
-                                    : cfg.modelwise_search ? cfg.modelwise_search->metric
-                                                           : "cosine-similarity";
+  const std::string search_metric = cfg.mixed_precision_search ? cfg.mixed_precision_search->metric
+                                    : cfg.layerwise_search     ? cfg.layerwise_search->metric
+                                    : cfg.modelwise_search     ? cfg.modelwise_search->metric
+                                                               : "cosine-similarity";
   nlohmann::json search_params = nlohmann::json::object();
-  if (!layerwise && cfg.modelwise_search) search_params["similarity"] = cfg.modelwise_search->similarity;
-  if (layerwise && cfg.layerwise_search->topk) search_params["topk"] = *cfg.layerwise_search->topk;
-  if (layerwise && cfg.layerwise_search->qtype) search_params["qtype"] = quant::qtype_name(*cfg.layerwise_search->qtype);
+  if (cfg.mixed_precision_search) {
+    search_params["target"] = cfg.mixed_precision_search->target;
+    search_params["max_time"] = cfg.mixed_precision_search->max_time;
+    search_params["max_dtype"] = quant::qtype_name(cfg.mixed_precision_search->max_dtype);
+  } else if (cfg.layerwise_search) {
+    if (cfg.layerwise_search->topk) search_params["topk"] = *cfg.layerwise_search->topk;
+    if (cfg.layerwise_search->qtype) search_params["qtype"] = quant::qtype_name(*cfg.layerwise_search->qtype);
+  } else if (cfg.modelwise_search) {
+    search_params["similarity"] = cfg.modelwise_search->similarity;
+  }
   const plugin::ParamSet search_param_set = plugin::Registry::validate_params(*search_component, search_params);
   const auto search_metrics =
       make_metrics(registry, {search_metric}, cfg.source + ": model_config." + search_name + "_search.metric");
@@ -230,7 +239,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   for (size_t i = 0; i < eval_count; ++i) eval_inputs.push_back(samples.load(i));
   // SQNR (pooled) as a second column breaks ties of a saturated metric (cosine 1.0 on a score output).
   const bool sqnr_tiebreak = plugin::canonical_metric_name(search_metric) != "sqnr";
-  const Evaluator search_eval(optimized, eval_inputs, {search_metrics[0].get()}, options.threads, sqnr_tiebreak);
+  Evaluator search_eval(optimized, eval_inputs, {search_metrics[0].get()}, options.threads, sqnr_tiebreak);
+  if (cfg.cache_memory_mb) search_eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
   SearchOutcome outcome = run_search(*search_component, search_param_set, in);
   nlohmann::json ranking = nlohmann::json::array();

@@ -48,6 +48,13 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
   return choice;
 }
 
+std::shared_ptr<const Model> variant_model(const HostData& h, const QfAssignment& a) {
+  static const std::map<std::string, Tensor> none;
+  return std::make_shared<const Model>(build_calibrated_model(
+      *h.in->optimized, *h.in->plan, *h.in->calibration, *h.in->candidates, to_choice(h, a),
+      h.in->initializer_overrides ? *h.in->initializer_overrides : none));
+}
+
 std::string trial_label(const HostData& h, const QfAssignment& a, size_t n) {
   if (a.num_tensors == 0) return "trial " + std::to_string(n);
   const int32_t first = a.candidate[0];
@@ -72,11 +79,12 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
   HostData h;
   h.in = &in;
   h.outcome = &outcome;
-  for (size_t p : in.plan->activation_points())
-    if (quant::is_integer(in.plan->points[p].dtype)) {
-      h.points.push_back(p);
-      h.op_types.push_back(in.plan->points[p].producer_op);
-    }
+  for (const auto& points : {in.plan->activation_points(), in.plan->weight_points()})
+    for (size_t p : points)
+      if (quant::is_integer(in.plan->points[p].dtype)) {
+        h.points.push_back(p);
+        h.op_types.push_back(in.plan->points[p].is_weight ? "initializer" : in.plan->points[p].producer_op);
+      }
   for (size_t c = 0; c < in.evaluator->num_columns(); ++c) h.metric_names.push_back(in.evaluator->column_name(c));
 
   QfSearchContext ctx{};
@@ -108,12 +116,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
     HostData& hd = host(d);
     try {
       std::vector<std::shared_ptr<const Model>> variants;
-      for (size_t i = 0; i < count; ++i) {
-        static const std::map<std::string, Tensor> none;
-        variants.push_back(std::make_shared<const Model>(build_calibrated_model(
-            *hd.in->optimized, *hd.in->plan, *hd.in->calibration, *hd.in->candidates, to_choice(hd, assignments[i]),
-            hd.in->initializer_overrides ? *hd.in->initializer_overrides : none)));
-      }
+      for (size_t i = 0; i < count; ++i) variants.push_back(variant_model(hd, assignments[i]));
       const auto result = hd.in->evaluator->score(variants);
       const size_t M = hd.metric_names.size();
       for (size_t i = 0; i < count; ++i) {
@@ -130,6 +133,18 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
     host(d).outcome->log.emplace_back(text ? text : "");
     spdlog::info("search: {}", text ? text : "");
   };
+  ctx.set_baseline = [](void* d, const QfAssignment* baseline, double* scores, QfMessage* msg) -> QfStatus {
+    HostData& hd = host(d);
+    try {
+      const auto result = hd.in->evaluator->set_baseline(variant_model(hd, *baseline));
+      for (size_t m = 0; m < hd.metric_names.size(); ++m) scores[m] = result[m];
+      hd.outcome->trials.push_back(SearchTrial{"baseline " + std::to_string(++hd.evaluations), result});
+      return QF_STATUS_OK;
+    } catch (const std::exception& e) {
+      write_message(msg, e.what());
+      return QF_STATUS_ERROR;
+    }
+  };
 
   void* instance = nullptr;
   char buf[2048] = {0};
@@ -141,6 +156,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
   QfAssignment result{sizeof(QfAssignment), h.points.size(), cand.data(), dtype.data()};
   s = search.search.run(instance, &ctx, &result, &msg);
   search.search.destroy(instance);
+  in.evaluator->clear_baseline();  // frees the cached activations
   if (s != QF_STATUS_OK) plugin::throw_status(search, "run", s, buf);
   outcome.choice = to_choice(h, result);
   return outcome;

@@ -1,7 +1,9 @@
 // Runs a search plugin: implements QfSearchContext over the plan, the calibrated candidates and the
-// evaluator. Search "tensors" are the activation points with an integer dtype; each assignment is turned
-// into a calibrated model (calibrated_model.hpp) and scored. Assignment dtype QF_DTYPE_UNDEFINED means
-// "the planned dtype"; candidate -1 keeps the tensor float.
+// evaluator. Search "tensors" are the points with an integer dtype: activations first, then weights (op
+// type "initializer"; their candidate index is ignored). Each assignment is turned into a calibrated model
+// (calibrated_model.hpp) and scored. Assignment dtype QF_DTYPE_UNDEFINED means "the planned dtype";
+// candidate -1 keeps the tensor float. set_baseline makes later evaluations incremental
+// (Evaluator::set_baseline).
 #pragma once
 
 #include <map>
@@ -30,7 +32,7 @@ struct SearchInputs {
   const QuantPlan* plan = nullptr;
   const CalibrationResult* calibration = nullptr;
   const std::vector<Candidate>* candidates = nullptr;
-  const Evaluator* evaluator = nullptr;
+  Evaluator* evaluator = nullptr;
   const std::map<std::string, Tensor>* initializer_overrides = nullptr;
 };
 

@@ -107,7 +107,8 @@ namespace {
   static_assert(offsetof(QfSearchContext, metric_higher_is_better) == 88);
   static_assert(offsetof(QfSearchContext, evaluate) == 96);
   static_assert(offsetof(QfSearchContext, log_trial) == 104);
-  static_assert(sizeof(QfSearchContext) == 112);
+  static_assert(offsetof(QfSearchContext, set_baseline) == 112);  // ABI 1.2 tail
+  static_assert(sizeof(QfSearchContext) == 120);
   // QfSearchDesc
   static_assert(offsetof(QfSearchDesc, struct_size) == 0);
   static_assert(offsetof(QfSearchDesc, name) == 8);
@@ -221,9 +222,17 @@ TEST(PluginAbi, DTypesMatchOnnxNumbering) {
 
 // ABI 1.1 added QfNodeSupport::input_channel_axis at the tail: a 1.0 struct ends exactly where it starts.
 TEST(AbiLayout, NodeSupportChannelAxisIsTheOneNewTailField) {
-  EXPECT_EQ(QF_PLUGIN_ABI_MINOR, 1);
+  EXPECT_GE(QF_PLUGIN_ABI_MINOR, 1);
   EXPECT_EQ(offsetof(QfNodeSupport, input_channel_axis), offsetof(QfNodeSupport, cost_float32) + sizeof(double));
   EXPECT_EQ(sizeof(QfNodeSupport), offsetof(QfNodeSupport, input_channel_axis) + sizeof(int32_t*));
+}
+
+// ABI 1.2 added QfSearchContext::set_baseline at the tail: a 1.1 context ends exactly where it starts, so
+// the SDK's struct_size check tells an older host apart.
+TEST(AbiLayout, SearchContextSetBaselineIsTheOneNewTailField) {
+  EXPECT_EQ(QF_PLUGIN_ABI_MINOR, 2);
+  EXPECT_EQ(offsetof(QfSearchContext, set_baseline), offsetof(QfSearchContext, log_trial) + sizeof(void*));
+  EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, set_baseline) + sizeof(void*));
 }
 
 }  // namespace

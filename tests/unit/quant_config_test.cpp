@@ -222,7 +222,34 @@ TEST(QuantConfigParse, Defaults) {
   EXPECT_EQ(d.modelwise_search->metric, "cosine-similarity");
   EXPECT_DOUBLE_EQ(d.modelwise_search->similarity, 0.995);
   EXPECT_EQ(d.layerwise_search->metric, "cosine-similarity");
-  EXPECT_FALSE(d.uses_default_calibration());  // layerwise_search given
+  EXPECT_TRUE(d.uses_default_calibration());  // every search chooses among the default candidates
+  EXPECT_FALSE(d.mixed_precision_search);
+
+  const auto m = parse(R"({"model_config": {"mixed_precision_search": {}}})");
+  EXPECT_EQ(m.mixed_precision_search->metric, "cosine-similarity");
+  EXPECT_DOUBLE_EQ(m.mixed_precision_search->target, 0.9999);
+  EXPECT_DOUBLE_EQ(m.mixed_precision_search->max_time, 0);
+  EXPECT_EQ(m.mixed_precision_search->max_dtype, quant::QType::Float32);
+  const auto m2 = parse(R"({"model_config": {"mixed_precision_search": {"metric": "sqnr", "target": 40,
+                            "max_time": 30, "max_dtype": "float16"}}, "cache_memory_mb": 512})");
+  EXPECT_EQ(m2.mixed_precision_search->metric, "sqnr");
+  EXPECT_DOUBLE_EQ(m2.mixed_precision_search->target, 40);
+  EXPECT_DOUBLE_EQ(m2.mixed_precision_search->max_time, 30);
+  EXPECT_EQ(m2.mixed_precision_search->max_dtype, quant::QType::Float16);
+  EXPECT_EQ(*m2.cache_memory_mb, 512);
+}
+
+TEST(QuantConfigErrors, MixedPrecisionSearchKeys) {
+  EXPECT_EQ(parse_error(R"({"model_config": {"mixed_precision_search": {"max_dtype": "int8"}}})"),
+            "cfg.json: model_config.mixed_precision_search.max_dtype: must be above int8 (int16, float16 or float32)");
+  EXPECT_EQ(parse_error(R"({"model_config": {"mixed_precision_search": {"target": "high"}}})"),
+            "cfg.json: model_config.mixed_precision_search.target: expected a number, got \"high\"");
+  EXPECT_EQ(parse_error(R"({"model_config": {"mixed_precision_search": {"max_time": -1}}})"),
+            "cfg.json: model_config.mixed_precision_search.max_time: expected a number in [0, 1e+09], got -1");
+  EXPECT_EQ(parse_error(R"({"model_config": {"mixed_precision_search": {"tagret": 1}}})"),
+            "cfg.json: model_config.mixed_precision_search.tagret: unknown key (known: max_dtype, max_time, metric, "
+            "target)");
+  EXPECT_EQ(parse_error(R"({"cache_memory_mb": 0})"), "cfg.json: cache_memory_mb: expected an integer >= 1, got 0");
 }
 
 TEST(QuantConfigParse, EveryKey) {
@@ -304,10 +331,10 @@ TEST(QuantConfigParse, SeedNormalisationsRaiseSmallValues) {
 TEST(QuantConfigErrors, UnknownKeyAtEachLevel) {
   EXPECT_EQ(parse_error(R"({"modle_config": {}})"),
             "cfg.json: modle_config: unknown key (known: model_config, op_config, subgraph_config, node_config, "
-            "backend, backend_params, plugin_dirs, max_samples, eval_samples)");
+            "backend, backend_params, plugin_dirs, max_samples, eval_samples, cache_memory_mb)");
   EXPECT_EQ(parse_error(R"({"model_config": {"actvation": {}}})"),
             "cfg.json: model_config.actvation: unknown key (known: activation, all_node_type, layerwise_search, "
-            "model_output_type, modelwise_search, weight)");
+            "mixed_precision_search, model_output_type, modelwise_search, weight)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"percentile": 0.9}}})"),
             "cfg.json: model_config.weight.percentile: unknown key (known: bias_correction, max_percentile, "
             "per_channel)");

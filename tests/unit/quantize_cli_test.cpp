@@ -176,14 +176,6 @@ TEST_F(QuantizeCli, NodeConfigForAMissingNodeIsNamed) {
                        {"no_such_node"});
 }
 
-TEST_F(QuantizeCli, LayerwiseSearchSaysItIsNotAvailableYet) {
-  const auto r = quantize_with_config(R"({"model_config": {"layerwise_search": {"topk": 2}}})");
-  expect_clean_failure(r, {"layerwise"});
-  EXPECT_TRUE(r.err.find("later release") != std::string::npos || r.err.find("not available") != std::string::npos ||
-              r.err.find("not supported yet") != std::string::npos)
-      << r.err;
-}
-
 TEST_F(QuantizeCli, NanInASampleNamesTheFile) {
   std::vector<float> v(3 * 64, 0.25f);
   v[17] = std::nanf("");

@@ -26,7 +26,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 1
+#define QF_PLUGIN_ABI_MINOR 2
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -210,7 +210,7 @@ typedef struct QfSearchContext {
   void* host_data;
   size_t (*num_tensors)(void* host_data);
   const char* (*tensor_name)(void* host_data, size_t tensor);
-  const char* (*tensor_op_type)(void* host_data, size_t tensor); /* op of the producing node */
+  const char* (*tensor_op_type)(void* host_data, size_t tensor); /* op of the producing node; "initializer" for weights */
   size_t (*num_candidates)(void* host_data, size_t tensor);
   const char* (*candidate_name)(void* host_data, size_t tensor, size_t candidate); /* "kl", "max:p=0.99995" */
   uint32_t (*allowed_dtypes)(void* host_data, size_t tensor); /* QF_DTYPE_MASK bits from the backend */
@@ -224,6 +224,11 @@ typedef struct QfSearchContext {
                        QfMessage* msg);
   /* Appends one line to the search log in the report. */
   void (*log_trial)(void* host_data, const char* text);
+  /* Since ABI 1.2 (check struct_size before use). Makes `baseline` the reference of later evaluate()
+   * calls: the host runs it once, caches every activation (within its memory budget) and then re-runs
+   * only the nodes downstream of the tensors where an assignment differs from it. Writes the baseline's
+   * num_metrics scores. Searches that evaluate small changes of one assignment should call it first. */
+  QfStatus (*set_baseline)(void* host_data, const QfAssignment* baseline, double* scores, QfMessage* msg);
 } QfSearchContext;
 
 typedef struct QfSearchDesc {

@@ -227,6 +227,24 @@ class SearchContext {
     return out;
   }
   void log_trial(const std::string& text) const { c_->log_trial(c_->host_data, text.c_str()); }
+  // Weights (initializers) are search tensors too; their candidate index is ignored, only the dtype counts.
+  bool is_weight(size_t t) const { return tensor_op_type(t) == "initializer"; }
+  // Makes `baseline` the reference for incremental evaluation (ABI 1.2; on an older host it is only
+  // evaluated) and returns its scores.
+  std::vector<double> set_baseline(const Assignment& baseline) const {
+    if (c_->struct_size < offsetof(QfSearchContext, set_baseline) + sizeof(c_->set_baseline) || !c_->set_baseline)
+      return evaluate({baseline}).at(0);
+    auto& a = const_cast<Assignment&>(baseline);  // the host only reads it
+    if (a.candidate.size() != num_tensors() || a.dtype.size() != num_tensors())
+      throw std::invalid_argument("assignment does not cover every tensor");
+    QfAssignment raw{sizeof(QfAssignment), num_tensors(), a.candidate.data(), a.dtype.data()};
+    std::vector<double> scores(num_metrics());
+    char buf[1024] = {0};
+    QfMessage msg{buf, sizeof buf};
+    const QfStatus s = c_->set_baseline(c_->host_data, &raw, scores.data(), &msg);
+    if (s != QF_STATUS_OK) throw PluginError(std::string("baseline evaluation failed: ") + buf, s);
+    return scores;
+  }
 
  private:
   const QfSearchContext* c_;
