@@ -11,5 +11,6 @@ int cmd_inspect(const std::vector<std::string>& args);
 int cmd_plugins(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
+int cmd_debug(const std::vector<std::string>& args);
 
 }  // namespace qf::cli

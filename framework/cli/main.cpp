@@ -23,6 +23,8 @@ const Command kCommands[] = {
     {"quantize", "post-training quantization: calibrate, search, export QDQ + reports", qf::cli::cmd_quantize},
     {"run", "run a model on one sample folder and write its outputs as .npy", qf::cli::cmd_run},
     {"inspect", "show a model's inputs, outputs, ops, unsupported ops and shapes", qf::cli::cmd_inspect},
+    {"debug", "accuracy debug on calibrated_model.onnx: sensitivity, accumulate-error, distribution, channelwise, runall",
+     qf::cli::cmd_debug},
     {"compare", "run two models on a sample folder and score B's outputs against A's", qf::cli::cmd_compare},
     {"plugins", "list loaded plugin components with their parameters", qf::cli::cmd_plugins},
 };

@@ -1,0 +1,41 @@
+// `qforge debug channelwise`: per-channel box plots of a node's float values (the seed's
+// get_channelwise_data_distribution): for each channel along the axis, the median (red), quartiles,
+// whiskers at the furthest values within 1.5 IQR of the box, and the mean (blue, dashed); a calibration
+// node's per-channel thresholds are marked on each box, per-tensor ones as lines across the plot.
+// Default axis: 1 for activations and node outputs, a weight calibration node's own axis (else 0).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "debug/node_values.hpp"
+#include "report/svg_plots.hpp"
+
+namespace qf::debug {
+
+struct BoxStats {
+  size_t count = 0;
+  double min = 0, q1 = 0, median = 0, q3 = 0, max = 0, mean = 0;
+  double whisker_lo = 0, whisker_hi = 0;
+};
+
+// Quartiles by linear interpolation between order statistics (numpy's default percentile rule: the p-th
+// quantile sits at position p * (n - 1) of the sorted values); NaN values are dropped. Sorts `values`.
+BoxStats box_stats(std::vector<float> values);
+
+struct ChannelwisePlot {
+  std::string node, kind, op, tensor;
+  int64_t axis = 1;
+  std::vector<BoxStats> channels;
+  std::vector<float> threshold_min, threshold_max;  // from the calibration node (one, or one per channel)
+};
+
+// `axis`: nullopt for the default. Errors: an axis outside the tensor's rank (names node and shape).
+ChannelwisePlot channelwise_of(const NodeValues& values, std::optional<int64_t> axis);
+nlohmann::json channelwise_json(const ChannelwisePlot& plot);
+std::string channelwise_svg(const ChannelwisePlot& plot, const std::string& id);
+
+}  // namespace qf::debug

@@ -1,0 +1,50 @@
+#include "debug/debug_output.hpp"
+
+#include <cctype>
+#include <fstream>
+
+#include "util/error.hpp"
+
+namespace qf::debug {
+
+namespace fs = std::filesystem;
+
+DebugOutput::DebugOutput(const fs::path& out_dir) : out_(out_dir), stager_(out_dir) {}
+
+void DebugOutput::write(const std::string& relative, const std::string& text) {
+  if (!names_.insert(relative).second) throw Error((out_ / relative).string() + ": written twice");
+  const fs::path parent = fs::path(relative).parent_path();
+  if (!parent.empty()) {
+    // A file in a sub-folder: the stager records the name; the folder is made here.
+    const fs::path staged = stager_.staged(relative);
+    std::error_code ec;
+    fs::create_directories(staged.parent_path(), ec);
+    if (ec) throw Error(staged.parent_path().string() + ": cannot create folder: " + ec.message());
+    std::ofstream f(staged, std::ios::binary);
+    f << text;
+    f.flush();
+    if (!f) throw Error(staged.string() + ": write failed");
+    return;
+  }
+  stager_.write_text(relative, text);
+}
+
+void DebugOutput::commit() {
+  for (const auto& name : names_) {
+    const fs::path parent = (out_ / name).parent_path();
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    if (ec) throw Error(parent.string() + ": cannot create folder: " + ec.message());
+  }
+  stager_.commit();
+}
+
+std::string file_safe(const std::string& name) {
+  std::string out = name;
+  for (char& c : out)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) c = '_';
+  if (out.empty() || out == "." || out == "..") out = "_" + out;
+  return out;
+}
+
+}  // namespace qf::debug
