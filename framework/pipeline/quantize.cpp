@@ -126,6 +126,28 @@ nlohmann::json node_rows(const Model& optimized, const Model& calibrated, const 
   return rows;
 }
 
+// A search's "tradeoff key=value ..." log lines (mixed_precision writes one per accepted step) as rows:
+// numbers where the value is one.
+nlohmann::json tradeoff_table(const std::vector<std::string>& log) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& line : log) {
+    if (line.rfind("tradeoff ", 0) != 0) continue;
+    nlohmann::json row = nlohmann::json::object();
+    std::istringstream words(line.substr(9));
+    for (std::string word; words >> word;) {
+      const size_t eq = word.find('=');
+      if (eq == std::string::npos || eq == 0) continue;
+      const std::string key = word.substr(0, eq), value = word.substr(eq + 1);
+      char* end = nullptr;
+      const double number = std::strtod(value.c_str(), &end);
+      if (end && *end == '\0' && !value.empty()) row[key] = number;
+      else row[key] = value;
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 std::vector<std::unique_ptr<plugin::MetricInstance>> make_metrics(const plugin::Registry& registry,
                                                                   const std::vector<std::string>& names,
                                                                   const std::string& where) {
@@ -243,8 +265,13 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   if (cfg.cache_memory_mb) search_eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
   SearchOutcome outcome = run_search(*search_component, search_param_set, in);
+  // The ranking lists the uniform trials (one candidate everywhere), once each; per-tensor trials of the
+  // layerwise / mixed-precision searches are counted, and their story is in the log and the trade-off.
   nlohmann::json ranking = nlohmann::json::array();
-  for (const auto& t : outcome.trials) ranking.push_back({{"candidate", t.label}, {"score", t.scores[0]}});
+  std::set<std::string> ranked;
+  for (const auto& t : outcome.trials)
+    if (t.label.rfind("trial ", 0) != 0 && t.label.rfind("baseline ", 0) != 0 && ranked.insert(t.label).second)
+      ranking.push_back({{"candidate", t.label}, {"score", t.scores[0]}});
   std::string chosen;
   {
     const auto acts = plan.activation_points();
@@ -255,7 +282,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   }
   if (!chosen.empty()) spdlog::info("search: selected {}", chosen);
   report["search"] = {{"strategy", search_name}, {"metric", search_metric}, {"ranking", ranking},
-                      {"chosen", chosen}, {"log", outcome.log}};
+                      {"chosen", chosen}, {"evaluations", outcome.trials.size()}, {"log", outcome.log}};
+  if (auto tradeoff = tradeoff_table(outcome.log); !tradeoff.empty()) report["search"]["tradeoff"] = tradeoff;
   stage.stop();
 
   std::map<std::string, Tensor> overrides;

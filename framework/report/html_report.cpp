@@ -138,6 +138,9 @@ struct Search {
   std::optional<std::string> strategy, metric, chosen;
   std::vector<Candidate> ranking;
   std::vector<std::string> log;
+  std::vector<std::string> tradeoff_columns;              // step, escalated, cost first, then the scores
+  std::vector<std::vector<std::string>> tradeoff_rows;    // formatted cells
+  std::vector<double> tradeoff_scores;                    // the first score column, for the plot
 };
 
 struct BiasCorrection {
@@ -214,6 +217,28 @@ Report parse(const json& document) {
       }
     }
     s.log = search->strings("log");
+    if (const json* tradeoff = search->array("tradeoff"); tradeoff && !tradeoff->empty() && (*tradeoff)[0].is_object()) {
+      for (const char* key : {"step", "escalated", "cost"})
+        if ((*tradeoff)[0].contains(key)) s.tradeoff_columns.push_back(key);
+      const size_t fixed = s.tradeoff_columns.size();
+      for (const auto& [key, value] : (*tradeoff)[0].items())
+        if (std::find(s.tradeoff_columns.begin(), s.tradeoff_columns.end(), key) == s.tradeoff_columns.end())
+          s.tradeoff_columns.push_back(key);
+      for (const auto& row : *tradeoff) {
+        std::vector<std::string> cells;
+        for (const auto& key : s.tradeoff_columns) {
+          const json v = row.is_object() ? row.value(key, json()) : json();
+          cells.push_back(v.is_number() ? (v.is_number_integer() || std::floor(v.get<double>()) == v.get<double>()
+                                               ? format_count(v.get<double>())
+                                               : format_fixed(v.get<double>(), 6))
+                          : v.is_string() ? v.get<std::string>()
+                                          : std::string("\u2014"));
+        }
+        s.tradeoff_rows.push_back(std::move(cells));
+        if (s.tradeoff_columns.size() > fixed && row.is_object() && row.value(s.tradeoff_columns[fixed], json()).is_number())
+          s.tradeoff_scores.push_back(row[s.tradeoff_columns[fixed]].get<double>());
+      }
+    }
     r.search = std::move(s);
   }
   if (auto bias = root.object("bias_correction")) {
@@ -521,6 +546,38 @@ std::string render_search(const Search& s) {
       out += std::string(chosen ? "<tr class=\"chosen\">" : "<tr>") + td_num(std::to_string(i + 1)) +
              td_text(c.name + (chosen ? " (chosen)" : "")) +
              td_num(c.score ? format_fixed(*c.score, 6) : kDash) + "</tr>";
+    }
+    out += "</tbody></table>";
+  }
+  if (!s.tradeoff_rows.empty()) {
+    out += "<h3 id=\"tradeoff\">Trade-off</h3><p>Each accepted step: tensors raised above their planned dtype, "
+           "their summed relative cost, and the scores.</p>";
+    if (s.tradeoff_scores.size() == s.tradeoff_rows.size() && s.tradeoff_scores.size() > 1) {
+      std::vector<svg::Point> points;
+      double lo = s.tradeoff_scores[0], hi = s.tradeoff_scores[0];
+      for (size_t i = 0; i < s.tradeoff_scores.size(); ++i) {
+        points.push_back({i, s.tradeoff_scores[i], svg::Tone::neutral,
+                          "step " + s.tradeoff_rows[i][0] + ": " + format_fixed(s.tradeoff_scores[i], 6)});
+        lo = std::min(lo, s.tradeoff_scores[i]);
+        hi = std::max(hi, s.tradeoff_scores[i]);
+      }
+      svg::PointChartOptions options;
+      options.title = "Score after each escalation step";
+      options.index_count = points.size();
+      const double pad = hi > lo ? 0.05 * (hi - lo) : std::max(1e-6, std::fabs(hi) * 1e-6);
+      options.y_min = lo - pad;
+      options.y_max = hi + pad;
+      options.x_label = "step";
+      options.y_label = s.tradeoff_columns.size() > 3 ? s.tradeoff_columns[3] : "score";
+      out += svg::point_chart(points, {}, options);
+    }
+    out += "<table><thead><tr>";
+    for (const auto& c : s.tradeoff_columns) out += "<th>" + escape_html(c) + "</th>";
+    out += "</tr></thead><tbody>";
+    for (const auto& row : s.tradeoff_rows) {
+      out += "<tr>";
+      for (const auto& cell : row) out += td_num(cell);
+      out += "</tr>";
     }
     out += "</tbody></table>";
   }

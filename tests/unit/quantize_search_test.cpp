@@ -1,0 +1,147 @@
+// `qforge quantize` with the layerwise and mixed_precision searches on a model where one activation is
+// made badly sensitive on purpose: `s = exp(2 a)` spreads over three orders of magnitude (most values
+// near 1, a tail up to ~1000 that carries most of the energy), so no int8 grid serves it (a wide grid
+// crushes the common values, a clipped one the tail), while int16 does.
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include "ir/onnx_io.hpp"
+#include "pipeline/quantize.hpp"
+#include "quantize_test_util.hpp"
+#include "util/progress.hpp"
+
+namespace qf {
+namespace {
+
+using namespace qf::qtest;
+using nlohmann::json;
+
+// x[1,3,8,8] -> Conv(conv1) = a -> Mul(a, 2) = e -> Exp = s -> Conv(conv2) = y
+Model spiky_model() {
+  auto proto = test::parse_model_proto(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,3,8,8] x) => (float[1,4,8,8] y) {
+  a = Conv<pads = [1, 1, 1, 1]>(x, w1, b1)
+  e = Mul(a, two)
+  s = Exp(e)
+  y = Conv<pads = [1, 1, 1, 1]>(s, w2, b2)
+}
+)");
+  const char* names[] = {"conv1", "mul", "exp", "conv2"};
+  for (int i = 0; i < proto.graph().node_size(); ++i) proto.mutable_graph()->mutable_node(i)->set_name(names[i]);
+  Model model = model_from_proto(proto);
+  Rng rng(5);
+  auto& init = model.graph.initializers;
+  init["w1"] = Tensor::from_vector<float>({4, 3, 3, 3}, rng.vec(4 * 3 * 9, -0.5f, 0.5f));
+  init["b1"] = Tensor::from_vector<float>({4}, rng.vec(4, -0.2f, 0.2f));
+  init["two"] = Tensor::from_vector<float>({}, {2.f});
+  init["w2"] = Tensor::from_vector<float>({4, 4, 3, 3}, rng.vec(4 * 4 * 9, -0.4f, 0.4f));
+  init["b2"] = Tensor::from_vector<float>({4}, rng.vec(4, -0.2f, 0.2f));
+  return model;
+}
+
+class QuantizeSearch : public ::testing::Test {
+ protected:
+  QuantizeSearch() {
+    spdlog::set_level(spdlog::level::warn);
+    Progress::set_quiet_default(true);
+    save_model(spiky_model(), dir_ / "model.onnx");
+    write_samples(dir_ / "samples", 8);
+  }
+  ~QuantizeSearch() override {
+    spdlog::set_level(spdlog::level::info);
+    Progress::set_quiet_default(false);
+  }
+  json quantize(const std::string& config, const std::string& out) {
+    pipeline::QuantizeOptions o;
+    o.model = dir_ / "model.onnx";
+    o.calib_data = dir_ / "samples";
+    o.config_text = config;
+    o.output_dir = dir_ / out;
+    o.threads = 2;
+    return pipeline::quantize(o);
+  }
+  // dtype of the activation calibration node reading `tensor`.
+  std::string activation_dtype(const std::string& out, const std::string& tensor) const {
+    const Model m = load_model(dir_ / out / "calibrated_model.onnx");
+    for (const Node* n : calibration_nodes(m))
+      if (n->inputs[0] == tensor) return quant::qtype_name(quant::read_calibration_attrs(*n).dtype);
+    return "none";
+  }
+  static std::string log_text(const json& report) {
+    std::string log;
+    for (const auto& line : report.at("search").at("log")) log += line.get<std::string>() + "\n";
+    return log;
+  }
+  static double cosine_of(const json& report) { return report.at("outputs").at(0).at("cosine").get<double>(); }
+
+  TempDir dir_;
+};
+
+constexpr const char* kCandidates = R"("activation": {"calibration_type": ["max", "percentile"]})";
+
+TEST_F(QuantizeSearch, LayerwiseRanksThePlantedTensorFirstAndRaisesItToInt16) {
+  const json modelwise = quantize(std::string(R"({"model_config": {)") + kCandidates + "}}", "mw");
+  const json layerwise =
+      quantize(std::string(R"({"model_config": {)") + kCandidates + R"(, "layerwise_search": {"topk": 1, "qtype": "int16"}}})",
+               "lw");
+  const std::string log = log_text(layerwise);
+  // The seed's four steps, in order.
+  const size_t s1 = log.find("step 1"), s2 = log.find("step 2"), s4 = log.find("Merge_Info");
+  ASSERT_NE(s1, std::string::npos) << log;
+  ASSERT_NE(s2, std::string::npos) << log;
+  ASSERT_NE(s4, std::string::npos) << log;
+  EXPECT_LT(s1, s2);
+  EXPECT_LT(s2, s4);
+  // The most sensitive activation is the planted one.
+  EXPECT_NE(log.find("sensitivity 1: s "), std::string::npos) << log;
+  EXPECT_EQ(activation_dtype("lw", "s"), "int16");
+  EXPECT_EQ(activation_dtype("lw", "a"), "int8");
+  EXPECT_EQ(activation_dtype("mw", "s"), "int8");
+  EXPECT_GT(cosine_of(layerwise), cosine_of(modelwise));
+  EXPECT_EQ(layerwise["search"]["strategy"], "layerwise");
+}
+
+TEST_F(QuantizeSearch, MixedPrecisionReachesTheTargetByRaisingThePlantedTensor) {
+  const json start = quantize(std::string(R"({"model_config": {)") + kCandidates + "}}", "mw");
+  ASSERT_LT(cosine_of(start), 0.9999);
+  const json mixed = quantize(std::string(R"({"model_config": {)") + kCandidates +
+                                  R"(, "mixed_precision_search": {"target": 0.9999}}})",
+                              "mp");
+  EXPECT_GE(cosine_of(mixed), 0.9999) << log_text(mixed);
+  EXPECT_NE(activation_dtype("mp", "s"), "int8") << log_text(mixed);
+  // Few escalations: the benign tensors stay int8.
+  const json& tradeoff = mixed.at("search").at("tradeoff");
+  ASSERT_FALSE(tradeoff.empty());
+  EXPECT_LE(tradeoff.back().at("escalated").get<int>(), 3) << log_text(mixed);
+  EXPECT_EQ(activation_dtype("mp", "x"), "int8") << log_text(mixed);
+}
+
+TEST_F(QuantizeSearch, MixedPrecisionWritesTheBestFoundWhenTheTargetIsImpossible) {
+  const json start = quantize(std::string(R"({"model_config": {)") + kCandidates + "}}", "mw");
+  // Cosine cannot exceed 1: the target is unreachable, the search must still write its best result.
+  const json mixed = quantize(std::string(R"({"model_config": {)") + kCandidates +
+                                  R"(, "mixed_precision_search": {"target": 1.5, "max_dtype": "int16"}}})",
+                              "mp");
+  for (const auto& name : artifact_names()) EXPECT_TRUE(fs::exists(dir_ / "mp" / name)) << name;
+  EXPECT_GE(cosine_of(mixed), cosine_of(start));
+  EXPECT_NE(log_text(mixed).find("not reached"), std::string::npos) << log_text(mixed);
+  // max_dtype int16: nothing goes float.
+  const Model m = load_model(dir_ / "mp" / "calibrated_model.onnx");
+  for (const Node* n : calibration_nodes(m)) {
+    const auto attrs = quant::read_calibration_attrs(*n);
+    EXPECT_TRUE(attrs.dtype == quant::QType::Int8 || attrs.dtype == quant::QType::Int16) << n->name;
+  }
+}
+
+TEST_F(QuantizeSearch, MixedPrecisionWithAnExpiredTimeBudgetKeepsTheStart) {
+  const json start = quantize(std::string(R"({"model_config": {)") + kCandidates + "}}", "mw");
+  const json mixed = quantize(std::string(R"({"model_config": {)") + kCandidates +
+                                  R"(, "mixed_precision_search": {"target": 0.99999, "max_time": 1e-9}}})",
+                              "mp");
+  EXPECT_GE(cosine_of(mixed), cosine_of(start));
+  EXPECT_TRUE(fs::exists(dir_ / "mp" / "quantized_model.onnx"));
+}
+
+}  // namespace
+}  // namespace qf
