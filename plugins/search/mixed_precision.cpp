@@ -111,13 +111,13 @@ class MixedPrecision : public qf::SearchStrategy {
         break;
       }
       const auto singles = evaluate(trials);
-      // A raise that changes nothing shows the planned dtype is already that high: move the tensor's
-      // floor up instead of counting it as an escalation.
+      // Raising a tensor still at its planned dtype without any change shows the planned dtype is already
+      // that high: move its floor up instead of counting it as an escalation.
       bool moved_floor = false;
       std::vector<size_t> improving;  // indices into escalatable
       for (size_t i = 0; i < escalatable.size(); ++i) {
         const size_t t = escalatable[i];
-        if (singles[i] == cur_scores) {
+        if (level_[t] == base_[t] && !order.better(singles[i], cur_scores) && !order.better(cur_scores, singles[i])) {
           base_[t] = level_[t] = next_level(t, level_[t]);
           moved_floor = true;
         } else if (order.better(singles[i], cur_scores)) {

@@ -384,6 +384,11 @@ TEST(MixedPrecisionSearch, InteractionsStillReachTargetAndPruneToLocalMinimum) {
   m.interactions.push_back({2, 4, 1, 1, 4e-4});
   const double start = m.score(std::vector<int32_t>(5, 1), std::vector<QfDType>(5, QF_DTYPE_UNDEFINED));
   const Result r = run_search("mixed_precision", m, {{"target", 0.99995}});
+  // The total must fall to 5e-5, so w or a2 goes float32 (w: larger own error); the rest of w's 4e-5 is
+  // gone, a1, a3 and a0 at int16 leave 2.55e-5 with a2 at int8. Four is the fewest.
+  EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_INT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16,
+                                           QF_DTYPE_FLOAT32}));
+  EXPECT_TRUE(m.logged("prune: lowered"));
   const double got = m.score(r.candidate, r.dtype);
   EXPECT_GE(got, 0.99995);
   EXPECT_GT(got, start);
@@ -399,15 +404,19 @@ TEST(MixedPrecisionSearch, InteractionsStillReachTargetAndPruneToLocalMinimum) {
 }
 
 TEST(MixedPrecisionSearch, PlannedInt16IsNotCountedAsEscalation) {
-  // a1 is planned int16 already: raising it to int16 changes nothing, so its floor moves up and the
-  // next raise takes it to float16.
+  // a1 is planned int16 already (error 3e-5 there, none at float16): raising it to int16 changes nothing,
+  // so its floor moves up and a later round takes it to float16. Total 3.4e-4; cosine >= 0.99999 needs
+  // 1e-5, which takes a1 at float16 and all four others at int16 (3.1e-6; without a2, 2.29e-5).
   FakeModel m = mixed_model();
-  m.tensors[1].planned_level = 1;  // its error is then 3e-6; total 3.13e-4
-  // cosine >= 0.99999 needs the total at 1e-5: a3, a0, w and a2 to int16 (6.1e-6); with three, 2.59e-5.
+  m.tensors[1].planned_level = 1;
+  m.tensors[1].err[1] = {6e-5, 3e-5, 9e-5};
+  m.tensors[1].err[2] = {0, 0, 0};
   const Result r = run_search("mixed_precision", m, {{"target", 0.99999}});
-  EXPECT_NEAR(m.score(r.candidate, r.dtype), 1 - 6.1e-6, 1e-12);
-  EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16, QF_DTYPE_INT16,
+  EXPECT_NEAR(m.score(r.candidate, r.dtype), 1 - 3.1e-6, 1e-12);
+  EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_INT16, QF_DTYPE_INT16,
                                            QF_DTYPE_INT16}));
+  EXPECT_FALSE(m.logged("a1 planned->int16"));
+  EXPECT_TRUE(m.logged("a1 planned->float16"));
 }
 
 }  // namespace
