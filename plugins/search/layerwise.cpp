@@ -5,8 +5,9 @@
 //     the all-activations-float baseline so the host re-runs only the downstream nodes;
 //  3. re-measure the most sensitive activations (top-k, or every one scoring worse than `threshold`)
 //     under every other candidate (one batch);
-//  4. give each of them its best candidate (the rest keep the model-wise best); with qtype int16 they
-//     are also raised to int16 where the backend allows it.
+//  4. give each of them its best candidate (the rest keep the model-wise best); with qtype int16 (the
+//     seed's option; float16 and float32 work the same way) they are also raised to that dtype where the
+//     backend allows it.
 // The merged assignment is kept only when it is not worse than the model-wise best.
 #include <qforge/qf_plugin.hpp>
 
@@ -31,7 +32,9 @@ class Layerwise : public qf::SearchStrategy {
     return {qf::param_int("topk", 0, 0, 1000000,
                           "how many of the most sensitive activations get their own candidate; 0: every "
                           "activation whose sensitivity is worse than `threshold`"),
-            qf::param_string("qtype", "", nullptr, "\"\" or \"int16\": int16 also raises the selected activations to int16"),
+            qf::param_string("qtype", "", nullptr,
+                             "\"\" (or int8): planned dtypes; int16 (float16, float32): also raise the selected "
+                             "activations to it where the backend allows"),
             qf::param_float("threshold", 0.999, -1e300, 1e300,
                             "with topk 0, select activations scoring below this (above it for a "
                             "lower-is-better metric)")};
@@ -39,11 +42,8 @@ class Layerwise : public qf::SearchStrategy {
 
   explicit Layerwise(const qf::Params& p)
       : topk_(static_cast<size_t>(p.get_int("topk"))),
-        int16_(p.get_string("qtype") == "int16"),
+        raise_to_(raise_dtype(p.get_string("qtype"))),
         threshold_(p.get_float("threshold")) {
-    const std::string qtype = p.get_string("qtype");
-    if (!qtype.empty() && qtype != "int16")
-      throw std::invalid_argument("layerwise: qtype must be \"\" or \"int16\", got \"" + qtype + "\"");
   }
 
   qf::Assignment run(qf::SearchContext& ctx) override {
@@ -148,17 +148,18 @@ class Layerwise : public qf::SearchStrategy {
       }
     qf::Assignment merged = modelwise;
     ctx.log_trial("step 4: Merge_Info(" + std::string(ctx.metric_name(0)) + ")");
-    ctx.log_trial("Merge_Info tensor | candidate | " + std::string(ctx.metric_name(0)) + (int16_ ? " | dtype" : ""));
+    ctx.log_trial("Merge_Info tensor | candidate | " + std::string(ctx.metric_name(0)) + (raise_to_ ? " | dtype" : ""));
     for (size_t s = 0; s < selected.size(); ++s) {
       const size_t t = activations[selected[s]];
       merged.candidate[t] = static_cast<int32_t>(chosen[s]);
       std::string dtype;
-      if (int16_) {
-        if (ctx.allowed_dtypes(t) & QF_DTYPE_MASK(QF_DTYPE_INT16)) {
-          merged.dtype[t] = QF_DTYPE_INT16;
-          dtype = " | int16";
+      if (raise_to_) {
+        const std::string to = qf_search::dtype_name(raise_to_);
+        if (ctx.allowed_dtypes(t) & QF_DTYPE_MASK(raise_to_)) {
+          merged.dtype[t] = raise_to_;
+          dtype = " | " + to;
         } else {
-          dtype = " | planned (int16 not allowed)";
+          dtype = " | planned (" + to + " not allowed)";
         }
       }
       std::snprintf(line, sizeof line, "Merge_Info %s | %s | %.6f%s", std::string(ctx.tensor_name(t)).c_str(),
@@ -182,12 +183,19 @@ class Layerwise : public qf::SearchStrategy {
   }
 
  private:
+  static QfDType raise_dtype(const std::string& qtype) {
+    if (qtype.empty() || qtype == "int8") return QF_DTYPE_UNDEFINED;
+    if (qtype == "int16") return QF_DTYPE_INT16;
+    if (qtype == "float16") return QF_DTYPE_FLOAT16;
+    if (qtype == "float32") return QF_DTYPE_FLOAT32;
+    throw std::invalid_argument("layerwise: qtype must be \"\", int8, int16, float16 or float32, got \"" + qtype + "\"");
+  }
   static std::string candidate(const qf::SearchContext& ctx, size_t t, size_t k) {
     return k < ctx.num_candidates(t) ? std::string(ctx.candidate_name(t, k)) : std::to_string(k);
   }
 
   size_t topk_;
-  bool int16_;
+  QfDType raise_to_;  // QF_DTYPE_UNDEFINED: keep the planned dtypes
   double threshold_;
 };
 

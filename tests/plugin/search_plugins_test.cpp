@@ -239,6 +239,17 @@ TEST(LayerwiseSearch, QtypeInt16RaisesTopkWhereAllowed) {
   EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16, QF_DTYPE_UNDEFINED,
                                            QF_DTYPE_UNDEFINED}));
   EXPECT_TRUE(m.logged("Merge_Info a1 | percentile | 0.998900 | planned (int16 not allowed)"));
+  // qtype int8 keeps the planned dtypes; an unknown qtype is refused at create().
+  FakeModel plain = layerwise_model();
+  const Result p = run_search("layerwise", plain, {{"topk", 3}, {"qtype", "int8"}});
+  EXPECT_EQ(p.dtype, std::vector<QfDType>(5, QF_DTYPE_UNDEFINED));
+  const Component& c = qf::test::stock_registry().find(Kind::Search, "layerwise");
+  void* inst = nullptr;
+  char buf[256] = {0};
+  QfMessage msg{buf, sizeof buf};
+  EXPECT_EQ(c.search.create(Registry::validate_params(c, {{"qtype", "int4"}}).c_list(), &inst, &msg),
+            QF_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(buf).find("int4"), std::string::npos);
 }
 
 TEST(LayerwiseSearch, KeepsModelwiseBestWhenTheMergeIsWorse) {
