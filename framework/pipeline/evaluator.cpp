@@ -41,6 +41,7 @@ Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInst
       outputs_(base.outputs_),
       metrics_(std::move(metrics)),
       cache_budget_(base.cache_budget_),
+      worst_output_(base.worst_output_),
       baseline_(base.baseline_) {}
 
 struct Evaluator::Baseline {
@@ -175,7 +176,11 @@ std::vector<std::vector<double>> Evaluator::score(const std::vector<std::shared_
     for (size_t m = 0; m < metrics_.size(); ++m) {
       std::vector<double> over_outputs;
       for (const auto& o : all[v]) over_outputs.push_back(o.scores[m]);
-      out[v][m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation());
+      if (worst_output_)
+        out[v][m] = metrics_[m]->higher_is_better() ? *std::min_element(over_outputs.begin(), over_outputs.end())
+                                                    : *std::max_element(over_outputs.begin(), over_outputs.end());
+      else
+        out[v][m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation());
     }
     if (sqnr_column_) {
       double worst = std::numeric_limits<double>::infinity();

@@ -45,6 +45,9 @@ class Evaluator {
   // Returns the baseline's score per column.
   std::vector<double> set_baseline(std::shared_ptr<const Model> baseline);
   void set_cache_budget(size_t bytes) { cache_budget_ = bytes; }
+  // score() takes, per metric, the worst output instead of the metric's own aggregation over outputs
+  // (a target such as "output cosine >= 0.9999" then holds for every output).
+  void set_worst_output(bool worst) { worst_output_ = worst; }
   void clear_baseline() { baseline_.reset(); }
   // Samples whose baseline values are cached (the rest run in full).
   size_t cached_samples() const;
@@ -65,6 +68,7 @@ class Evaluator {
   std::vector<std::string> outputs_;                      // scored (float) outputs
   std::vector<const plugin::MetricInstance*> metrics_;
   size_t cache_budget_ = default_cache_budget();
+  bool worst_output_ = false;
   struct Baseline;
   std::shared_ptr<const Baseline> baseline_;  // shared by copies: the caches are large
 };

@@ -263,6 +263,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const bool sqnr_tiebreak = plugin::canonical_metric_name(search_metric) != "sqnr";
   Evaluator search_eval(optimized, eval_inputs, {search_metrics[0].get()}, options.threads, sqnr_tiebreak);
   if (cfg.cache_memory_mb) search_eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
+  // The mixed-precision target is a promise about every output.
+  search_eval.set_worst_output(cfg.mixed_precision_search.has_value());
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
   SearchOutcome outcome = run_search(*search_component, search_param_set, in);
   // The ranking lists the uniform trials (one candidate everywhere), once each; per-tensor trials of the

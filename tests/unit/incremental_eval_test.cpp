@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "executor/executor.hpp"
 #include "pipeline/evaluator.hpp"
@@ -184,6 +185,27 @@ TEST_F(IncrementalEvaluator, CopiesShareTheBaseline) {
   EXPECT_EQ(copy.score({v}), plain.score({v}));
   inc.clear_baseline();
   EXPECT_EQ(inc.cached_samples(), 0u);
+}
+
+TEST_F(IncrementalEvaluator, WorstOutputTakesTheLowestCosineOfTheOutputs) {
+  auto base = chain_model();
+  Model variant = *base;
+  Node& relu = variant.graph.nodes[node_index(variant, "Relu")];
+  relu.op_type = "LeakyRelu";
+  Attribute alpha;
+  alpha.name = "alpha";
+  alpha.kind = Attribute::Kind::Float;
+  alpha.f = 0.5f;
+  relu.attributes.push_back(alpha);
+  std::vector<std::map<std::string, Tensor>> samples{{{"x", Tensor::from_vector<float>({4}, {-1.f, 0.5f, 2.f, -3.f})}}};
+  const auto v = std::make_shared<const Model>(variant);
+  pipeline::Evaluator mean(*base, samples, {metrics_[0].get()}, 2);
+  pipeline::Evaluator worst(*base, samples, {metrics_[0].get()}, 2);
+  worst.set_worst_output(true);
+  // y = 3*relu(2x) = {0,3,12,0} vs 3*leaky(2x) = {-3,3,12,-9}; z = -x is unchanged (cosine 1).
+  const double cos_y = (9.0 + 144.0) / (std::sqrt(153.0) * std::sqrt(9.0 + 9.0 + 144.0 + 81.0));
+  EXPECT_NEAR(worst.score({v})[0][0], cos_y, 1e-6);
+  EXPECT_NEAR(mean.score({v})[0][0], (cos_y + 1.0) / 2, 1e-6);
 }
 
 }  // namespace
