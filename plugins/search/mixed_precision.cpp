@@ -160,16 +160,18 @@ class MixedPrecision : public qf::SearchStrategy {
         for (const auto& [k, s] : seen)
           if (order.better(s, seen[accept])) accept = k;
       }
+      std::string names;
       for (size_t r = 0; r < accept; ++r) {
         const size_t t = escalatable[improving[r]];
         level_[t] = next_level(t, level_[t]);
+        names += (r ? ", " : "") + std::string(ctx.tensor_name(t)) + "->" + dtype_at(t, level_[t]);
         if (std::find(escalated_order_.begin(), escalated_order_.end(), t) == escalated_order_.end())
           escalated_order_.push_back(t);
       }
       cur = prefix(0);
       for (size_t t = 0; t < tensors; ++t) set_level(cur, t, level_[t]);
       cur_scores = seen[accept];
-      ctx.log_trial("escalate " + std::to_string(accept) + (hit ? " tensors: target reached" : " tensors"));
+      ctx.log_trial("escalate " + std::to_string(accept) + (hit ? " (target reached): " : ": ") + names);
       log_tradeoff(++step, cur, cur_scores);
       reached = hit != 0;
     }
@@ -181,7 +183,7 @@ class MixedPrecision : public qf::SearchStrategy {
                               qf_search::format_scores(ctx, best_scores_);
       qf::log_warning(why);
       ctx.log_trial(why);
-      log_tradeoff(++step, best_, best_scores_);
+      if (best_.dtype != cur.dtype || best_.candidate != cur.candidate) log_tradeoff(++step, best_, best_scores_);
       return best_;
     }
 

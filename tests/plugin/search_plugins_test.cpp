@@ -303,6 +303,7 @@ TEST(MixedPrecisionSearch, ReachesTargetWithFewestEscalationsOnAdditiveModel) {
   EXPECT_GE(m.score(r.candidate, r.dtype), 0.9999);
   // Start line and the final trade-off: 3 tensors at int16, cost 2.0 each.
   EXPECT_TRUE(m.logged("tradeoff step=0 escalated=0 cost=0.0 cosine=0.999390"));
+  EXPECT_TRUE(m.logged("escalate 3 (target reached): a1->int16, a3->int16, a0->int16"));
   EXPECT_NEAR(m.score(r.candidate, r.dtype), 1 - 6.55e-5, 1e-12);
   EXPECT_EQ(m.last_log_with("tradeoff"),
             "tradeoff step=1 escalated=3 cost=6.0 cosine=" + fixed("%.6f", m.score(r.candidate, r.dtype)));
