@@ -48,8 +48,8 @@ BoxStats box_stats(std::vector<float> values) {
   return b;
 }
 
-ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis) {
-  ChannelwisePlot plot{v.name, v.kind, v.op, v.tensor, 1, {}, {}, {}};
+ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis, size_t max_channels) {
+  ChannelwisePlot plot{v.name, v.kind, v.op, v.tensor, 1, 0, {}, {}, {}};
   if (v.float_values.empty()) throw Error("node '" + v.name + "': no values");
   const Shape& shape = v.float_values[0].shape();
   const int64_t rank = static_cast<int64_t>(shape.size());
@@ -63,16 +63,21 @@ ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis)
                 "' of shape " + shape_str(shape));
   plot.axis = a;
   const int64_t channels = shape[static_cast<size_t>(a)];
+  plot.total_channels = static_cast<size_t>(channels);
+  const int64_t kept = std::min<int64_t>(channels, static_cast<int64_t>(std::max<size_t>(max_channels, 1)));
   int64_t inner = 1;
   for (int64_t d = a + 1; d < rank; ++d) inner *= shape[static_cast<size_t>(d)];
-  std::vector<std::vector<float>> per_channel(static_cast<size_t>(channels));
+  std::vector<std::vector<float>> per_channel(static_cast<size_t>(kept));
   for (const Tensor& t : v.float_values) {
     if (t.shape() != shape)
       throw Error("node '" + v.name + "': tensor '" + v.tensor + "' changes shape between samples (" + shape_str(shape) +
                   " vs " + shape_str(t.shape()) + ")");
     const float* p = t.data<float>();
     const int64_t n = t.numel();
-    for (int64_t i = 0; i < n; ++i) per_channel[static_cast<size_t>((i / inner) % channels)].push_back(p[i]);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t c = (i / inner) % channels;
+      if (c < kept) per_channel[static_cast<size_t>(c)].push_back(p[i]);
+    }
   }
   for (auto& values : per_channel) plot.channels.push_back(box_stats(std::move(values)));
   if (v.point) {
@@ -83,13 +88,17 @@ ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis)
       plot.threshold_min.clear();
       plot.threshold_max.clear();
     }
+    if (plot.threshold_min.size() > 1) {
+      plot.threshold_min.resize(static_cast<size_t>(kept));
+      plot.threshold_max.resize(static_cast<size_t>(kept));
+    }
   }
   return plot;
 }
 
 nlohmann::json channelwise_json(const ChannelwisePlot& plot) {
   nlohmann::json j = {{"node", plot.node}, {"kind", plot.kind}, {"op", plot.op}, {"tensor", plot.tensor},
-                      {"axis", plot.axis}, {"channels", nlohmann::json::array()}};
+                      {"axis", plot.axis}, {"total_channels", plot.total_channels}, {"channels", nlohmann::json::array()}};
   for (const BoxStats& b : plot.channels)
     j["channels"].push_back({{"count", b.count}, {"min", number(b.min)}, {"q1", number(b.q1)}, {"median", number(b.median)},
                              {"q3", number(b.q3)}, {"max", number(b.max)}, {"mean", number(b.mean)},
@@ -124,8 +133,11 @@ std::string channelwise_svg(const ChannelwisePlot& plot, const std::string& id) 
   }
   report::svg::BoxPlotOptions o;
   o.id = id;
-  o.title = "Per-channel values of " + plot.tensor + " (" + plot.kind + (plot.kind == "node" ? " " + plot.op : "") + " " +
-            plot.node + "), axis " + std::to_string(plot.axis);
+  o.title = "Per-channel values of " + plot.tensor + " (" + plot.kind + " " + plot.node + "), axis " +
+            std::to_string(plot.axis) +
+            (plot.channels.size() < plot.total_channels
+                 ? ": the first " + std::to_string(plot.channels.size()) + " of " + std::to_string(plot.total_channels)
+                 : "");
   o.x_label = "channel (axis " + std::to_string(plot.axis) + ")";
   o.width = static_cast<int>(std::clamp<size_t>(plot.channels.size() * 14 + 100, 760, 1180));
   if (plot.threshold_min.size() == 1) {

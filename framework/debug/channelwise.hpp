@@ -29,12 +29,15 @@ BoxStats box_stats(std::vector<float> values);
 struct ChannelwisePlot {
   std::string node, kind, op, tensor;
   int64_t axis = 1;
-  std::vector<BoxStats> channels;
+  size_t total_channels = 0;      // along the axis
+  std::vector<BoxStats> channels;  // the first min(total, max_channels)
   std::vector<float> threshold_min, threshold_max;  // from the calibration node (one, or one per channel)
 };
 
 // `axis`: nullopt for the default. Errors: an axis outside the tensor's rank (names node and shape).
-ChannelwisePlot channelwise_of(const NodeValues& values, std::optional<int64_t> axis);
+// Only the first `max_channels` channels are kept: an axis with thousands of entries (e.g. the anchors of
+// a detector's [1, N, 4] output) is not a channel axis, and thousands of boxes are unreadable.
+ChannelwisePlot channelwise_of(const NodeValues& values, std::optional<int64_t> axis, size_t max_channels = 256);
 nlohmann::json channelwise_json(const ChannelwisePlot& plot);
 std::string channelwise_svg(const ChannelwisePlot& plot, const std::string& id);
 

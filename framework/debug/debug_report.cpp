@@ -130,7 +130,9 @@ ReportSection channelwise_section(const std::vector<ChannelwisePlot>& plots) {
             "whiskers at the furthest values within 1.5 IQR; black ticks: the channel's calibration thresholds.</p>";
   for (const auto& p : plots) {
     s.html += "<h3>" + escape_html(p.node) + " <span class=\"note\">(" + escape_html(p.kind) + ", " +
-              std::to_string(p.channels.size()) + " channels)</span></h3>";
+              std::to_string(p.total_channels) + " channels along axis " + std::to_string(p.axis) +
+              (p.channels.size() < p.total_channels ? ", the first " + std::to_string(p.channels.size()) + " shown" : "") +
+              ")</span></h3>";
     s.html += "<figure>" + channelwise_svg(p, channelwise_chart_id(p.node)) + "</figure>";
   }
   return s;

@@ -58,6 +58,9 @@ std::string tick_text(double v, int decimals) {
   return format_fixed(v, decimals);
 }
 
+// How many characters of a bold title fit across a chart (~6.8 px each at 11 px).
+size_t title_chars(int width) { return static_cast<size_t>(std::max(20.0, (width - 90) / 6.8)); }
+
 std::string colour_of(const std::string& given, size_t index) {
   if (!given.empty()) return given;
   const auto& palette = series_palette();
@@ -151,7 +154,7 @@ std::string histogram_chart(const std::vector<HistogramSeries>& series, const Hi
   const auto y_of = [&](double c) { return f.top + (y_hi - scaled(c)) * f.height / y_hi; };
 
   std::string out = svg_open(options.id, options.width, options.height, options.title);
-  out += text(f.left, 14, "start", truncate_text(options.title, 90), "#1d2330", true);
+  out += text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
   out += y_axis(f, y_ticks, 0, y_hi, options.log_y ? "count (log scale)" : "count", options.height,
                 options.log_y ? std::function<std::string(double)>([](double p) {
                   return p == 0 ? std::string("0") : format_count(std::pow(10.0, p));
@@ -239,7 +242,7 @@ std::string box_plot_chart(const std::vector<Box>& boxes, const BoxPlotOptions& 
   const double box_w = std::clamp(slot * 0.6, 1.0, 28.0);
 
   std::string out = svg_open(options.id, options.width, options.height, options.title);
-  out += text(f.left, 14, "start", truncate_text(options.title, 90), "#1d2330", true);
+  out += text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
   out += y_axis(f, ticks, lo, hi, options.y_label, options.height);
   if (!options.x_label.empty())
     out += text(f.left + f.width / 2, options.height - 6, "middle", options.x_label, kCaption);
@@ -325,7 +328,7 @@ std::string line_chart(const std::vector<LineSeries>& series, const LineChartOpt
   const auto y_of = [&](double v) { return f.top + (hi - std::clamp(v, lo, hi)) * f.height / (hi - lo); };
 
   std::string out = svg_open(options.id, options.width, options.height, options.title);
-  out += text(f.left, 14, "start", truncate_text(options.title, 90), "#1d2330", true);
+  out += text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
   out += y_axis(f, ticks, lo, hi, options.y_label, options.height);
   if (count > 0) {
     const Ticks x_ticks = nice_ticks(0, static_cast<double>(count - 1), 10, 1);

@@ -297,6 +297,10 @@ TEST_F(DebugTools, ChannelwiseGroupsByTheAxis) {
   EXPECT_DOUBLE_EQ(plot.channels[1].min, 2.0);
   EXPECT_DOUBLE_EQ(plot.channels[1].max, 9.0);
   EXPECT_DOUBLE_EQ(plot.channels[1].mean, (2 + 3 + 8 + 9) / 4.0);
+  const auto capped = debug::channelwise_of(v, 1, /*max_channels=*/2);
+  EXPECT_EQ(capped.total_channels, 3u);
+  ASSERT_EQ(capped.channels.size(), 2u);
+  EXPECT_DOUBLE_EQ(capped.channels[1].max, 9.0);
   const auto last = debug::channelwise_of(v, -1);
   EXPECT_EQ(last.channels.size(), 2u);
   EXPECT_THROW(debug::channelwise_of(v, 3), Error);
