@@ -133,6 +133,10 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
     host(d).outcome->log.emplace_back(text ? text : "");
     spdlog::info("search: {}", text ? text : "");
   };
+  ctx.planned_dtype = [](void* d, size_t t) -> QfDType {
+    const HostData& hd = host(d);
+    return quant::qf_dtype_of(hd.in->plan->points.at(hd.points.at(t)).dtype);
+  };
   ctx.set_baseline = [](void* d, const QfAssignment* baseline, double* scores, QfMessage* msg) -> QfStatus {
     HostData& hd = host(d);
     try {

@@ -108,7 +108,8 @@ namespace {
   static_assert(offsetof(QfSearchContext, evaluate) == 96);
   static_assert(offsetof(QfSearchContext, log_trial) == 104);
   static_assert(offsetof(QfSearchContext, set_baseline) == 112);  // ABI 1.2 tail
-  static_assert(sizeof(QfSearchContext) == 120);
+  static_assert(offsetof(QfSearchContext, planned_dtype) == 120);
+  static_assert(sizeof(QfSearchContext) == 128);
   // QfSearchDesc
   static_assert(offsetof(QfSearchDesc, struct_size) == 0);
   static_assert(offsetof(QfSearchDesc, name) == 8);
@@ -227,12 +228,13 @@ TEST(AbiLayout, NodeSupportChannelAxisIsTheOneNewTailField) {
   EXPECT_EQ(sizeof(QfNodeSupport), offsetof(QfNodeSupport, input_channel_axis) + sizeof(int32_t*));
 }
 
-// ABI 1.2 added QfSearchContext::set_baseline at the tail: a 1.1 context ends exactly where it starts, so
-// the SDK's struct_size check tells an older host apart.
-TEST(AbiLayout, SearchContextSetBaselineIsTheOneNewTailField) {
+// ABI 1.2 added QfSearchContext::set_baseline and planned_dtype at the tail: a 1.1 context ends exactly
+// where they start, so the SDK's struct_size check tells an older host apart.
+TEST(AbiLayout, SearchContextSetBaselineAndPlannedDtypeAreTheNewTailFields) {
   EXPECT_EQ(QF_PLUGIN_ABI_MINOR, 2);
   EXPECT_EQ(offsetof(QfSearchContext, set_baseline), offsetof(QfSearchContext, log_trial) + sizeof(void*));
-  EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, set_baseline) + sizeof(void*));
+  EXPECT_EQ(offsetof(QfSearchContext, planned_dtype), offsetof(QfSearchContext, set_baseline) + sizeof(void*));
+  EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, planned_dtype) + sizeof(void*));
 }
 
 }  // namespace

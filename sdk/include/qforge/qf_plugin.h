@@ -229,6 +229,8 @@ typedef struct QfSearchContext {
    * only the nodes downstream of the tensors where an assignment differs from it. Writes the baseline's
    * num_metrics scores. Searches that evaluate small changes of one assignment should call it first. */
   QfStatus (*set_baseline)(void* host_data, const QfAssignment* baseline, double* scores, QfMessage* msg);
+  /* Since ABI 1.2: the dtype the plan gave the tensor (what QF_DTYPE_UNDEFINED in an assignment means). */
+  QfDType (*planned_dtype)(void* host_data, size_t tensor);
 } QfSearchContext;
 
 typedef struct QfSearchDesc {

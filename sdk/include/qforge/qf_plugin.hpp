@@ -229,6 +229,13 @@ class SearchContext {
   void log_trial(const std::string& text) const { c_->log_trial(c_->host_data, text.c_str()); }
   // Weights (initializers) are search tensors too; their candidate index is ignored, only the dtype counts.
   bool is_weight(size_t t) const { return tensor_op_type(t) == "initializer"; }
+  // The dtype the plan gave tensor t (what QF_DTYPE_UNDEFINED stands for); QF_DTYPE_UNDEFINED from a host
+  // older than ABI 1.2.
+  QfDType planned_dtype(size_t t) const {
+    if (c_->struct_size < offsetof(QfSearchContext, planned_dtype) + sizeof(c_->planned_dtype) || !c_->planned_dtype)
+      return QF_DTYPE_UNDEFINED;
+    return c_->planned_dtype(c_->host_data, t);
+  }
   // Makes `baseline` the reference for incremental evaluation (ABI 1.2; on an older host it is only
   // evaluated) and returns its scores.
   std::vector<double> set_baseline(const Assignment& baseline) const {
