@@ -6,8 +6,8 @@
 //    (one batch) and order the improving ones by gain; evaluate prefixes of that order applied together
 //    (1, 2, 4, 8, ... and all; one batch), bisect between the last miss and the first hit for the
 //    smallest prefix reaching the target. Without a hit, accept the best prefix and start another round.
-//  - prune: once the target holds, try lowering escalated tensors back one step (reverse escalation
-//    order), the same way, while the target still holds.
+//  - prune: once the target holds, lower escalated tensors back one step, the same way (measured alone,
+//    the smallest loss first, then prefixes), while the target still holds.
 // The result is never worse than the start: when the target is out of reach, time runs out (max_time) or
 // nothing improves, the best assignment seen is returned and the log says the target was not reached.
 // Each accepted step logs a "tradeoff" line: escalated tensors, their summed relative cost, the scores.
@@ -187,7 +187,7 @@ class MixedPrecision : public qf::SearchStrategy {
       return best_;
     }
 
-    // Prune: lower escalated tensors back while the target holds (last escalated first).
+    // Prune: lower escalated tensors back while the target holds.
     while (!expired()) {
       cur_scores = ctx.set_baseline(cur);
       std::vector<size_t> lowerable;
@@ -201,18 +201,22 @@ class MixedPrecision : public qf::SearchStrategy {
       }
       if (lowerable.empty()) break;
       const auto singles = evaluate(trials);
-      std::vector<size_t> keep;
+      // Those still meeting the target alone, the cheapest to lower first (smallest loss; on a tie, the
+      // last escalated first).
+      std::vector<size_t> fine;  // indices into lowerable
       for (size_t i = 0; i < lowerable.size(); ++i)
-        if (order.meets(singles[i], target_)) keep.push_back(lowerable[i]);
-      if (keep.empty()) break;
+        if (order.meets(singles[i], target_)) fine.push_back(i);
+      if (fine.empty()) break;
+      std::stable_sort(fine.begin(), fine.end(),
+                       [&](size_t a, size_t b) { return order.better(singles[a], singles[b]); });
+      std::vector<size_t> keep;
+      for (size_t i : fine) keep.push_back(lowerable[i]);
       auto prefix = [&](size_t k) {
         qf::Assignment a = cur;
         for (size_t r = 0; r < k; ++r) set_level(a, keep[r], prev_level(keep[r], level_[keep[r]]));
         return a;
       };
-      std::map<size_t, Scores> seen;
-      for (size_t i = 0; i < lowerable.size(); ++i)
-        if (lowerable[i] == keep[0]) seen[1] = singles[i];
+      std::map<size_t, Scores> seen{{1, singles[fine[0]]}};
       const size_t miss = first_prefix(keep.size(), prefix, seen,
                                        [&](const Scores& s) { return !order.meets(s, target_); });
       const size_t lower = miss == 0 ? keep.size() : miss - 1;
