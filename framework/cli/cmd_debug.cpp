@@ -3,6 +3,7 @@
 // Every run writes its files all-or-nothing into --output-dir.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 
@@ -172,14 +173,17 @@ DebugArgs parse_args(const std::vector<std::string>& args, bool& help_only) {
     a.sub = rest[0];
     rest.erase(rest.begin());
   }
+  // The sub-command is checked before the options, so `qforge debug` alone names what is missing first.
+  const bool help = std::any_of(rest.begin(), rest.end(), [](const std::string& x) { return x == "--help" || x == "-h"; });
+  if (a.sub.empty() && !help)
+    throw UsageError("missing sub-command: one of sensitivity, accumulate-error, distribution, channelwise, runall");
+  if (!a.sub.empty() && std::find(std::begin(kSubcommands), std::end(kSubcommands), a.sub) == std::end(kSubcommands))
+    throw UsageError("unknown sub-command '" + a.sub + "' (sensitivity, accumulate-error, distribution, channelwise, runall)");
   auto vm = parse_options("debug", synopsis, desc, rest);
   if (!vm) {
     help_only = true;
     return a;
   }
-  if (a.sub.empty()) throw UsageError("missing sub-command: one of sensitivity, accumulate-error, distribution, channelwise, runall");
-  if (std::find(std::begin(kSubcommands), std::end(kSubcommands), a.sub) == std::end(kSubcommands))
-    throw UsageError("unknown sub-command '" + a.sub + "' (sensitivity, accumulate-error, distribution, channelwise, runall)");
   apply_verbosity(*vm);
   if (vm->count("quiet")) Progress::set_quiet_default(true);
   a.model = (*vm)["model"].as<std::string>();

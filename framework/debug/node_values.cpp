@@ -6,6 +6,7 @@
 #include "executor/executor.hpp"
 #include "quant/quant_math.hpp"
 #include "util/error.hpp"
+#include "util/progress.hpp"
 
 namespace qf::debug {
 
@@ -18,6 +19,7 @@ std::map<std::string, std::vector<Tensor>> capture_tensors(std::shared_ptr<const
   // Samples run in parallel, one thread each.
   const Executor executor(std::move(model), ExecutorOptions{1});
   tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
+  Progress progress("collect values", samples.size(), samples.size() < 2 || Progress::quiet_default());
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, samples.size(), [&](size_t s) {
       executor.run(samples[s], RunHooks{[&](const std::string& name, const Tensor& value) {
@@ -25,6 +27,7 @@ std::map<std::string, std::vector<Tensor>> capture_tensors(std::shared_ptr<const
                                           if (it != out.end()) it->second[s] = value;
                                         },
                                         {}});
+      progress.tick();
     });
   });
   return out;
