@@ -162,8 +162,9 @@ class Layerwise : public qf::SearchStrategy {
           dtype = " | planned (" + to + " not allowed)";
         }
       }
-      std::snprintf(line, sizeof line, "Merge_Info %s | %s | %.6f%s", std::string(ctx.tensor_name(t)).c_str(),
-                    candidate(ctx, t, chosen[s]).c_str(), chosen_scores[s][0], dtype.c_str());
+      std::snprintf(line, sizeof line, "Merge_Info %s | %s | %s%s", std::string(ctx.tensor_name(t)).c_str(),
+                    candidate(ctx, t, chosen[s]).c_str(), qf_search::format_value(chosen_scores[s][0]).c_str(),
+                    dtype.c_str());
       ctx.log_trial(line);
     }
 

@@ -45,12 +45,24 @@ class ScoreOrder {
   bool higher_, tiebreak_, higher2_;
 };
 
-// "cosine=0.999912 sqnr=41.20": every metric column of one score row.
+// One metric-0 value: "0.999912", or "6.5500e-05" below 0.01.
+inline std::string format_value(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, v != 0 && std::fabs(v) < 0.01 ? "%.4e" : "%.6f", v);
+  return buf;
+}
+
+// "cosine=0.999912 sqnr=41.20": every metric column of one score row. Metric-0 values below 0.01 (mse and
+// the like) keep their digits in exponent form: "mse=6.5500e-05".
 inline std::string format_scores(const qf::SearchContext& ctx, const Scores& s) {
   std::string out;
   for (size_t m = 0; m < s.size() && m < ctx.num_metrics(); ++m) {
     char buf[128];
-    std::snprintf(buf, sizeof buf, m == 0 ? "%s=%.6f" : " %s=%.2f", std::string(ctx.metric_name(m)).c_str(), s[m]);
+    const std::string name(ctx.metric_name(m));
+    if (m > 0)
+      std::snprintf(buf, sizeof buf, " %s=%.2f", name.c_str(), s[m]);
+    else
+      std::snprintf(buf, sizeof buf, "%s=%s", name.c_str(), format_value(s[m]).c_str());
     out += buf;
   }
   return out;

@@ -267,6 +267,7 @@ TEST(LayerwiseSearch, LowerIsBetterMetric) {
   const Result r = run_search("layerwise", m, {{"topk", 1}});
   EXPECT_EQ(r.candidate, (std::vector<int32_t>{1, 1, 2, 1, 1}));
   EXPECT_TRUE(m.logged("sensitivity 1: a2 (Conv) mse=0.010100"));
+  EXPECT_TRUE(m.logged("Merge_Info a2 | percentile | 1.1000e-03"));
   // threshold 0.001 on mse: a2 (0.0101) and a1 (0.0016) score above it.
   FakeModel m2 = layerwise_model();
   m2.lower_is_better = true;
@@ -387,7 +388,8 @@ TEST(MixedPrecisionSearch, LowerIsBetterMetric) {
   EXPECT_LE(m.score(r.candidate, r.dtype), 1e-4);
   EXPECT_NEAR(m.score(r.candidate, r.dtype), 6.55e-5, 1e-12);
   EXPECT_EQ(m.last_log_with("tradeoff"),
-            "tradeoff step=1 escalated=3 cost=6.0 mse=" + fixed("%.6f", m.score(r.candidate, r.dtype)));
+            "tradeoff step=1 escalated=3 cost=6.0 mse=" + fixed("%.4e", m.score(r.candidate, r.dtype)));
+  EXPECT_TRUE(m.logged("tradeoff step=0 escalated=0 cost=0.0 mse=6.1000e-04"));
 }
 
 TEST(MixedPrecisionSearch, InteractionsStillReachTargetAndPruneToLocalMinimum) {
