@@ -92,7 +92,8 @@ class MixedPrecision : public qf::SearchStrategy {
     std::string stop;
     while (!reached) {
       if (expired()) {
-        stop = "time limit of " + std::to_string(max_time_) + " s reached";
+        std::snprintf(line, sizeof line, "time limit of %g s reached", max_time_);
+        stop = line;
         break;
       }
       cur_scores = ctx.set_baseline(cur);
@@ -178,7 +179,7 @@ class MixedPrecision : public qf::SearchStrategy {
 
     if (!reached) {
       const std::string why = "target " + std::string(ctx.metric_name(0)) + " " +
-                              (order.higher_is_better() ? ">= " : "<= ") + std::to_string(target_) +
+                              (order.higher_is_better() ? ">= " : "<= ") + qf_search::format_value(target_) +
                               " not reached (" + stop + "); returning the best found: " +
                               qf_search::format_scores(ctx, best_scores_);
       qf::log_warning(why);
