@@ -11,12 +11,13 @@ namespace fs = std::filesystem;
 
 DebugOutput::DebugOutput(const fs::path& out_dir) : out_(out_dir), stager_(out_dir) {}
 
-void DebugOutput::write(const std::string& relative, const std::string& text) {
-  if (!names_.insert(relative).second) throw Error((out_ / relative).string() + ": written twice");
-  const fs::path parent = fs::path(relative).parent_path();
-  if (!parent.empty()) {
-    // A file in a sub-folder: the stager records the name; the folder is made here.
-    const fs::path staged = stager_.staged(relative);
+void DebugOutput::write(const std::string& relative, std::string text) {
+  if (!files_.emplace(relative, std::move(text)).second) throw Error((out_ / relative).string() + ": written twice");
+}
+
+void DebugOutput::commit() {
+  for (const auto& [name, text] : files_) {
+    const fs::path staged = stager_.staged(name);
     std::error_code ec;
     fs::create_directories(staged.parent_path(), ec);
     if (ec) throw Error(staged.parent_path().string() + ": cannot create folder: " + ec.message());
@@ -24,17 +25,13 @@ void DebugOutput::write(const std::string& relative, const std::string& text) {
     f << text;
     f.flush();
     if (!f) throw Error(staged.string() + ": write failed");
-    return;
   }
-  stager_.write_text(relative, text);
-}
-
-void DebugOutput::commit() {
-  for (const auto& name : names_) {
-    const fs::path parent = (out_ / name).parent_path();
+  // Sub-folders appear in OUT only once every file is staged.
+  for (const auto& [name, text] : files_) {
+    const fs::path target = (out_ / name).parent_path();
     std::error_code ec;
-    fs::create_directories(parent, ec);
-    if (ec) throw Error(parent.string() + ": cannot create folder: " + ec.message());
+    fs::create_directories(target, ec);
+    if (ec) throw Error(target.string() + ": cannot create folder: " + ec.message());
   }
   stager_.commit();
 }

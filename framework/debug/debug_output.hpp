@@ -1,10 +1,11 @@
 // All-or-nothing output of a `qforge debug` run: files (also in sub-folders, e.g.
-// "node_sensitivity/sensitivity_weight.json") are written into pipeline::ArtifactStager's staging folder
-// and moved into the output folder only when the whole run succeeded.
+// "node_sensitivity/sensitivity_weight.json") are kept in memory until commit(), which writes them into
+// pipeline::ArtifactStager's staging folder and moves them into the output folder. Until then the staging
+// folder stays empty, so an interrupt (whose handler removes only flat files) leaves nothing behind.
 #pragma once
 
 #include <filesystem>
-#include <set>
+#include <map>
 #include <string>
 
 #include "pipeline/artifacts.hpp"
@@ -16,15 +17,15 @@ class DebugOutput {
   // Creates OUT if needed; an unwritable folder is a qf::Error naming it.
   explicit DebugOutput(const std::filesystem::path& out_dir);
   // `relative`: a file name, optionally under sub-folders. Writing the same name twice is an error.
-  void write(const std::string& relative, const std::string& text);
-  // Moves every file into OUT (creating its sub-folders there).
+  void write(const std::string& relative, std::string text);
+  // Writes every file and moves it into OUT (creating its sub-folders there).
   void commit();
   const std::filesystem::path& dir() const { return out_; }
 
  private:
   std::filesystem::path out_;
   pipeline::ArtifactStager stager_;
-  std::set<std::string> names_;
+  std::map<std::string, std::string> files_;  // relative name -> content
 };
 
 // A node name as a file name: characters outside [A-Za-z0-9._-] become '_'.
