@@ -1,5 +1,6 @@
 #include "pipeline/artifacts.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -19,24 +20,28 @@ namespace {
 // The staging folder the signal handler removes (one quantize run per process).
 char g_staging[4096] = {0};
 
-void remove_staging_on_signal(int sig) {
-  // Only async-signal-safe calls: list, unlink, rmdir.
-  if (g_staging[0]) {
-    if (DIR* d = opendir(g_staging)) {
-      while (dirent* e = readdir(d)) {
-        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        char path[4352];
-        size_t n = std::strlen(g_staging);
-        std::memcpy(path, g_staging, n);
-        path[n] = '/';
-        std::strncpy(path + n + 1, e->d_name, sizeof(path) - n - 2);
-        path[sizeof(path) - 1] = '\0';
-        unlink(path);
-      }
-      closedir(d);
+// Removes `dir` and what is inside it, sub-folders too (qforge debug stages folders of plots), with
+// only the calls a signal handler can make here: list, unlink, rmdir. Depth is bounded: artifacts nest
+// at most a few levels.
+void remove_tree(const char* dir, int depth) {
+  if (DIR* d = opendir(dir)) {
+    while (dirent* e = readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      char path[4352];
+      const size_t n = std::strlen(dir);
+      if (n + 2 + std::strlen(e->d_name) > sizeof(path)) continue;
+      std::memcpy(path, dir, n);
+      path[n] = '/';
+      std::strcpy(path + n + 1, e->d_name);
+      if (unlink(path) != 0 && errno == EISDIR && depth > 0) remove_tree(path, depth - 1);
     }
-    rmdir(g_staging);
+    closedir(d);
   }
+  rmdir(dir);
+}
+
+void remove_staging_on_signal(int sig) {
+  if (g_staging[0]) remove_tree(g_staging, 8);
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }

@@ -469,6 +469,11 @@ TEST(ArtifactStager, SigintRemovesTheStagingFolder) {
     try {
       pipeline::ArtifactStager stager(out);
       stager.write_text("report.json", "{}\n");
+      // A staged sub-folder with a file, as qforge debug runall writes.
+      const fs::path nested = stager.staged("node_sensitivity");
+      fs::create_directories(nested / "deeper");
+      std::ofstream(nested / "deeper" / "a.txt") << "x";
+      std::ofstream(nested / "b.txt") << "y";
       std::raise(SIGINT);
     } catch (...) {
     }
