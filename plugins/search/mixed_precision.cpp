@@ -31,6 +31,19 @@ namespace {
 constexpr QfDType kLadder[] = {QF_DTYPE_INT8, QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_FLOAT32};
 constexpr int kLadderSize = 4;
 
+// Ladder index of a planned dtype; -1 when the host does not say (unsigned types sit with their width).
+int planned_level(QfDType d) {
+  switch (d) {
+    case QF_DTYPE_INT8:
+    case QF_DTYPE_UINT8: return 0;
+    case QF_DTYPE_INT16:
+    case QF_DTYPE_UINT16: return 1;
+    case QF_DTYPE_FLOAT16: return 2;
+    case QF_DTYPE_FLOAT32: return 3;
+    default: return -1;
+  }
+}
+
 int ladder_index(const std::string& dtype) {
   if (dtype == "int16") return 1;
   if (dtype == "float16") return 2;
@@ -71,8 +84,17 @@ class MixedPrecision : public qf::SearchStrategy {
     Scores cur_scores = ranking.scores[ranking.order[0]];
     best_ = cur;
     best_scores_ = cur_scores;
-    level_.assign(tensors, 0);  // ladder index; the planned dtype is taken as int8 until shown otherwise
-    base_.assign(tensors, 0);   // ladder index of the planned dtype (dtype QF_DTYPE_UNDEFINED)
+    // Ladder index of each tensor's dtype, and of its planned dtype (QF_DTYPE_UNDEFINED in the assignment).
+    // A host older than ABI 1.2 does not say what was planned: int8 is assumed until a raise shows otherwise.
+    level_.assign(tensors, 0);
+    base_.assign(tensors, 0);
+    planned_known_.assign(tensors, false);
+    for (size_t t = 0; t < tensors; ++t) {
+      const int planned = planned_level(ctx.planned_dtype(t));
+      if (planned < 0) continue;
+      level_[t] = base_[t] = planned;
+      planned_known_[t] = true;
+    }
     escalated_order_.clear();
     char line[512];
     const size_t first = ranking.order[0];
@@ -112,13 +134,14 @@ class MixedPrecision : public qf::SearchStrategy {
         break;
       }
       const auto singles = evaluate(trials);
-      // Raising a tensor still at its planned dtype without any change shows the planned dtype is already
-      // that high: move its floor up instead of counting it as an escalation.
+      // Without the host's planned dtype: raising a tensor still at its planned dtype without any change
+      // shows the planned dtype is already that high, so its floor moves up instead of counting it as an
+      // escalation.
       bool moved_floor = false;
       std::vector<size_t> improving;  // indices into escalatable
       for (size_t i = 0; i < escalatable.size(); ++i) {
         const size_t t = escalatable[i];
-        if (level_[t] == base_[t] && !order.better(singles[i], cur_scores) && !order.better(cur_scores, singles[i])) {
+        if (!planned_known_[t] && level_[t] == base_[t] && !order.better(singles[i], cur_scores) && !order.better(cur_scores, singles[i])) {
           base_[t] = level_[t] = next_level(t, level_[t]);
           moved_floor = true;
         } else if (order.better(singles[i], cur_scores)) {
@@ -351,6 +374,7 @@ class MixedPrecision : public qf::SearchStrategy {
   qf::Assignment best_;
   Scores best_scores_;
   std::vector<int> level_, base_;
+  std::vector<bool> planned_known_;
   std::vector<size_t> escalated_order_;
 };
 

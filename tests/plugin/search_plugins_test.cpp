@@ -49,6 +49,7 @@ struct FakeModel {
   std::vector<std::string> candidate_names = {"max", "kl", "percentile"};
   bool lower_is_better = false;  // score "mse" = total error instead of "cosine" = 1 - total error
   bool sqnr_column = false;      // a second column "sqnr" = 10 log10(1 / total error)
+  bool tell_planned = true;      // offer planned_dtype() (ABI 1.2); else the search must find out
   // Extra error when both tensors of the pair are quantized with these candidates (at any integer level).
   struct Interaction {
     size_t a, b;
@@ -130,6 +131,11 @@ struct FakeModel {
       return QF_STATUS_OK;
     };
     c.log_trial = [](void* h, const char* text) { self(h).log.push_back(text); };
+    if (tell_planned)
+      c.planned_dtype = [](void* h, size_t t) -> QfDType {
+        const QfDType ladder[] = {QF_DTYPE_INT8, QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_FLOAT32};
+        return ladder[self(h).tensors.at(t).planned_level];
+      };
     c.set_baseline = [](void* h, const QfAssignment* a, double* scores, QfMessage*) -> QfStatus {
       auto& me = self(h);
       me.events.push_back("baseline");
@@ -423,6 +429,7 @@ TEST(MixedPrecisionSearch, PlannedInt16IsNotCountedAsEscalation) {
   // 1e-5, which takes a1 at float16 and all four others at int16 (3.1e-6; without a2, 2.29e-5).
   FakeModel m = mixed_model();
   m.tensors[1].planned_level = 1;
+  m.tell_planned = false;  // a host older than planned_dtype()
   m.tensors[1].err[1] = {6e-5, 3e-5, 9e-5};
   m.tensors[1].err[2] = {0, 0, 0};
   const Result r = run_search("mixed_precision", m, {{"target", 0.99999}});
@@ -431,6 +438,16 @@ TEST(MixedPrecisionSearch, PlannedInt16IsNotCountedAsEscalation) {
                                            QF_DTYPE_INT16}));
   EXPECT_FALSE(m.logged("a1 planned->int16"));
   EXPECT_TRUE(m.logged("a1 planned->float16"));
+  // Found out: round 1 raises the other four (a1's raise to int16 changed nothing), round 2 a1.
+  EXPECT_EQ(m.last_log_with("tradeoff").rfind("tradeoff step=2 escalated=5", 0), 0u) << m.last_log_with("tradeoff");
+
+  // Told by the host (planned_dtype): a1 goes to float16 in the first round, with the others.
+  FakeModel told = m;
+  told.tell_planned = true;
+  told.log.clear();
+  const Result t = run_search("mixed_precision", told, {{"target", 0.99999}});
+  EXPECT_EQ(t.dtype, r.dtype);
+  EXPECT_EQ(told.last_log_with("tradeoff").rfind("tradeoff step=1 escalated=5", 0), 0u) << told.last_log_with("tradeoff");
 }
 
 }  // namespace
