@@ -3,9 +3,10 @@
 // at the planned dtypes and escalates as few tensors as it can along int8 -> int16 -> float16 -> float32
 // (skipping dtypes the backend does not allow, capped by max_dtype; weights included):
 //  - round: against the current assignment as baseline, raise every escalatable tensor one step alone
-//    (one batch) and order the improving ones by gain; evaluate prefixes of that order applied together
-//    (1, 2, 4, 8, ... and all; one batch), bisect between the last miss and the first hit for the
-//    smallest prefix reaching the target. Without a hit, accept the best prefix and start another round.
+//    (one batch) and order them by gain; evaluate prefixes of that order applied together (1, 2, 4, 8, ...
+//    and all, i.e. up to every tensor one step up, which reaches a target that only many raises together
+//    can; one batch), bisect between the last miss and the first hit for the smallest prefix reaching the
+//    target. Without a hit, accept the best prefix if it improves and start another round.
 //  - prune: once the target holds, lower escalated tensors back one step, the same way (measured alone,
 //    the smallest loss first, then prefixes), while the target still holds.
 // The result is never worse than the start: when the target is out of reach, time runs out (max_time) or
@@ -138,55 +139,57 @@ class MixedPrecision : public qf::SearchStrategy {
       // shows the planned dtype is already that high, so its floor moves up instead of counting it as an
       // escalation.
       bool moved_floor = false;
-      std::vector<size_t> improving;  // indices into escalatable
+      // Every raise, the most helpful first: when the error is spread over many tensors no single raise
+      // may help while many together do, so the prefixes below run up to "raise everything one step".
+      std::vector<size_t> ranked;  // indices into escalatable
       for (size_t i = 0; i < escalatable.size(); ++i) {
         const size_t t = escalatable[i];
         if (!planned_known_[t] && level_[t] == base_[t] && !order.better(singles[i], cur_scores) && !order.better(cur_scores, singles[i])) {
           base_[t] = level_[t] = next_level(t, level_[t]);
           moved_floor = true;
-        } else if (order.better(singles[i], cur_scores)) {
-          improving.push_back(i);
+        } else {
+          ranked.push_back(i);
         }
       }
-      if (improving.empty()) {
-        if (moved_floor) continue;
-        stop = "no single escalation improves " + std::string(ctx.metric_name(0));
-        break;
-      }
-      std::stable_sort(improving.begin(), improving.end(), [&](size_t a, size_t b) {
+      if (moved_floor) continue;
+      std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
         if (order.better(singles[a], singles[b])) return true;
         if (order.better(singles[b], singles[a])) return false;
         const size_t ta = escalatable[a], tb = escalatable[b];
         return cost_of(ta, next_level(ta, level_[ta])) < cost_of(tb, next_level(tb, level_[tb]));
       });
-      for (size_t r = 0; r < improving.size() && r < 20; ++r) {
-        const size_t t = escalatable[improving[r]];
+      for (size_t r = 0; r < ranked.size() && r < 20; ++r) {
+        const size_t t = escalatable[ranked[r]];
         std::snprintf(line, sizeof line, "gain %zu: %s %s->%s %s", r + 1, std::string(ctx.tensor_name(t)).c_str(),
                       dtype_at(t, level_[t]), qf_search::dtype_name(kLadder[next_level(t, level_[t])]),
-                      qf_search::format_scores(ctx, singles[improving[r]]).c_str());
+                      qf_search::format_scores(ctx, singles[ranked[r]]).c_str());
         ctx.log_trial(line);
       }
       // Prefix k: the k best single raises applied together.
       auto prefix = [&](size_t k) {
         qf::Assignment a = cur;
         for (size_t r = 0; r < k; ++r) {
-          const size_t t = escalatable[improving[r]];
+          const size_t t = escalatable[ranked[r]];
           set_level(a, t, next_level(t, level_[t]));
         }
         return a;
       };
-      std::map<size_t, Scores> seen{{1, singles[improving[0]]}};
-      const size_t hit = first_prefix(improving.size(), prefix, seen,
+      std::map<size_t, Scores> seen{{1, singles[ranked[0]]}};
+      const size_t hit = first_prefix(ranked.size(), prefix, seen,
                                       [&](const Scores& s) { return order.meets(s, target_); });
       size_t accept = hit;
       if (hit == 0) {  // no prefix reaches the target: take the best one (the smallest on ties)
         accept = 1;
         for (const auto& [k, s] : seen)
           if (order.better(s, seen[accept])) accept = k;
+        if (!order.better(seen[accept], cur_scores)) {
+          stop = "no escalation improves " + std::string(ctx.metric_name(0));
+          break;
+        }
       }
       std::string names;
       for (size_t r = 0; r < accept; ++r) {
-        const size_t t = escalatable[improving[r]];
+        const size_t t = escalatable[ranked[r]];
         level_[t] = next_level(t, level_[t]);
         names += (r ? ", " : "") + std::string(ctx.tensor_name(t)) + "->" + dtype_at(t, level_[t]);
         if (std::find(escalated_order_.begin(), escalated_order_.end(), t) == escalated_order_.end())

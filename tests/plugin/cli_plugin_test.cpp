@@ -51,7 +51,7 @@ TEST(CliPlugins, TextListsKindsAndParameters) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("metrics (8)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("calibrators (5)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("searches (1)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("searches (3)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bins: int = 10 in [1, 100]  an int in [1, 100]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("mode: string = \"fast\" one of fast|exact"), std::string::npos) << r.out;
 }

@@ -35,9 +35,9 @@ TEST(PluginRegistry, LoadsTheStockPlugins) {
   EXPECT_EQ(reg.names(Kind::Metric),
             (std::vector<std::string>{"chebyshev", "cosine", "l2", "mae", "mre", "mse", "sqnr"}));
   EXPECT_EQ(reg.names(Kind::Calibrator), (std::vector<std::string>{"kl", "max", "min-max", "mse", "percentile"}));
-  EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"modelwise"}));
+  EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"layerwise", "mixed_precision", "modelwise"}));
   EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"generic"}));
-  EXPECT_EQ(reg.libraries().size(), 14u);  // one library per component
+  EXPECT_EQ(reg.libraries().size(), 16u);  // one library per component
   const auto& cos = reg.find(Kind::Metric, "cosine");
   EXPECT_EQ(cos.library->name, "qf-metric-cosine");
   EXPECT_EQ(cos.library->version, "1.0.0");
