@@ -65,13 +65,14 @@ ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis,
   const int64_t channels = shape[static_cast<size_t>(a)];
   plot.total_channels = static_cast<size_t>(channels);
   const int64_t kept = std::min<int64_t>(channels, static_cast<int64_t>(std::max<size_t>(max_channels, 1)));
-  int64_t inner = 1;
-  for (int64_t d = a + 1; d < rank; ++d) inner *= shape[static_cast<size_t>(d)];
   std::vector<std::vector<float>> per_channel(static_cast<size_t>(kept));
   for (const Tensor& t : v.float_values) {
-    if (t.shape() != shape)
-      throw Error("node '" + v.name + "': tensor '" + v.tensor + "' changes shape between samples (" + shape_str(shape) +
-                  " vs " + shape_str(t.shape()) + ")");
+    // Samples may differ in the other dimensions (images of several sizes), not in the channel count.
+    if (t.rank() != rank || t.shape()[static_cast<size_t>(a)] != channels)
+      throw Error("node '" + v.name + "': tensor '" + v.tensor + "' changes its channel count between samples (" +
+                  shape_str(shape) + " vs " + shape_str(t.shape()) + ")");
+    int64_t inner = 1;
+    for (int64_t d = a + 1; d < rank; ++d) inner *= t.shape()[static_cast<size_t>(d)];
     const float* p = t.data<float>();
     const int64_t n = t.numel();
     for (int64_t i = 0; i < n; ++i) {
