@@ -238,26 +238,42 @@ class MixedPrecision : public qf::SearchStrategy {
                        [&](size_t a, size_t b) { return order.better(singles[a], singles[b]); });
       std::vector<size_t> keep;
       for (size_t i : fine) keep.push_back(lowerable[i]);
-      auto prefix = [&](size_t k) {
-        qf::Assignment a = cur;
-        for (size_t r = 0; r < k; ++r) set_level(a, keep[r], prev_level(keep[r], level_[keep[r]]));
-        return a;
-      };
-      std::map<size_t, Scores> seen{{1, singles[fine[0]]}};
-      const size_t miss = first_prefix(keep.size(), prefix, seen,
-                                       [&](const Scores& s) { return !order.meets(s, target_); });
-      const size_t lower = miss == 0 ? keep.size() : miss - 1;
-      if (lower == 0) break;
-      std::string names;
-      for (size_t r = 0; r < lower; ++r) {
-        level_[keep[r]] = prev_level(keep[r], level_[keep[r]]);
-        names += (r ? ", " : "") + std::string(ctx.tensor_name(keep[r])) + "->" + dtype_at(keep[r], level_[keep[r]]);
+      // Walk the list: lower the longest prefix that keeps the target, leave the tensor that broke it
+      // escalated and go on with the rest. A few evaluations per kept tensor instead of a new round of
+      // singles each time; the next round re-measures what is left.
+      size_t pos = 0, lowered_now = 0;
+      while (pos < keep.size() && !expired()) {
+        auto prefix = [&](size_t k) {
+          qf::Assignment a = cur;
+          for (size_t r = pos; r < pos + k; ++r) set_level(a, keep[r], prev_level(keep[r], level_[keep[r]]));
+          return a;
+        };
+        std::map<size_t, Scores> seen;
+        if (lowered_now == 0 && pos == 0) seen[1] = singles[fine[0]];  // measured against this very `cur`
+        const size_t miss = first_prefix(keep.size() - pos, prefix, seen,
+                                         [&](const Scores& s) { return !order.meets(s, target_); });
+        // The longest evaluated prefix before the first miss (a bisection cut short by max_time may not
+        // have reached miss - 1).
+        size_t lower = 0;
+        for (const auto& [k, sc] : seen)
+          if ((miss == 0 || k < miss) && order.meets(sc, target_)) lower = std::max(lower, k);
+        if (lower > 0) {
+          const qf::Assignment next = prefix(lower);
+          std::string names;
+          for (size_t r = pos; r < pos + lower; ++r) {
+            level_[keep[r]] = prev_level(keep[r], level_[keep[r]]);
+            names += (r > pos ? ", " : "") + std::string(ctx.tensor_name(keep[r])) + "->" + dtype_at(keep[r], level_[keep[r]]);
+          }
+          cur = next;
+          cur_scores = seen[lower];
+          lowered_now += lower;
+          ctx.log_trial("prune: lowered " + names);
+          log_tradeoff(++step, cur, cur_scores);
+        }
+        if (miss == 0 && lower == keep.size() - pos) break;
+        pos += lower + 1;  // keep[pos + lower] broke the target (or was not reached in time): it stays escalated
       }
-      cur = prefix(0);
-      for (size_t t = 0; t < tensors; ++t) set_level(cur, t, level_[t]);
-      cur_scores = seen[lower];
-      ctx.log_trial("prune: lowered " + names);
-      log_tradeoff(++step, cur, cur_scores);
+      if (lowered_now == 0) break;
     }
     ctx.log_trial("select: " + std::to_string(count_escalated(cur)) + " escalated tensors, " +
                   qf_search::format_scores(ctx, cur_scores));
