@@ -6,9 +6,13 @@
 //    (one batch) and order them by gain; evaluate prefixes of that order applied together (1, 2, 4, 8, ...
 //    and all, i.e. up to every tensor one step up, which reaches a target that only many raises together
 //    can; one batch), bisect between the last miss and the first hit for the smallest prefix reaching the
-//    target. Without a hit, accept the best prefix if it improves and start another round.
-//  - prune: once the target holds, lower escalated tensors back one step, the same way (measured alone,
-//    the smallest loss first, then prefixes), while the target still holds.
+//    target. Without a hit, accept the best prefix if it improves and start another round. When no
+//    one-step prefix improves, the next round raises straight to the highest allowed dtype (some chains
+//    need float and gain nothing from int16 alone).
+//  - prune: once the target holds, lower escalated tensors back one step (measured alone, the smallest
+//    loss first), walking the sorted list with prefixes and keeping escalated only what breaks the target;
+//    repeat while anything was lowered.
+// Large batches are evaluated in chunks so that max_time is checked between them.
 // The result is never worse than the start: when the target is out of reach, time runs out (max_time) or
 // nothing improves, the best assignment seen is returned and the log says the target was not reached.
 // Each accepted step logs a "tradeoff" line: escalated tensors, their summed relative cost, the scores.
@@ -111,7 +115,7 @@ class MixedPrecision : public qf::SearchStrategy {
       return cur;
     }
 
-    bool reached = false;
+    bool reached = false, jump = false;
     std::string stop;
     while (!reached) {
       if (expired()) {
@@ -123,8 +127,11 @@ class MixedPrecision : public qf::SearchStrategy {
       note(cur, cur_scores);
       std::vector<size_t> escalatable;
       std::vector<qf::Assignment> trials;
+      // One step up, or (jump) straight to the highest allowed dtype after one-step raises stopped helping:
+      // a chain that needs float (a power spectrum before a Log) gains nothing from int16 alone.
+      const auto raise_to = [&](size_t t) { return jump ? top_level(t, level_[t]) : next_level(t, level_[t]); };
       for (size_t t = 0; t < tensors; ++t) {
-        const int next = next_level(t, level_[t]);
+        const int next = raise_to(t);
         if (next < 0) continue;
         escalatable.push_back(t);
         trials.push_back(cur);
@@ -134,7 +141,12 @@ class MixedPrecision : public qf::SearchStrategy {
         stop = "no tensor can be raised further";
         break;
       }
-      const auto singles = evaluate(trials);
+      const auto singles = evaluate_until_expired(trials);
+      if (singles.size() < trials.size()) {
+        std::snprintf(line, sizeof line, "time limit of %g s reached", max_time_);
+        stop = line;
+        break;
+      }
       // Without the host's planned dtype: raising a tensor still at its planned dtype without any change
       // shows the planned dtype is already that high, so its floor moves up instead of counting it as an
       // escalation.
@@ -156,12 +168,12 @@ class MixedPrecision : public qf::SearchStrategy {
         if (order.better(singles[a], singles[b])) return true;
         if (order.better(singles[b], singles[a])) return false;
         const size_t ta = escalatable[a], tb = escalatable[b];
-        return cost_of(ta, next_level(ta, level_[ta])) < cost_of(tb, next_level(tb, level_[tb]));
+        return cost_of(ta, raise_to(ta)) < cost_of(tb, raise_to(tb));
       });
       for (size_t r = 0; r < ranked.size() && r < 20; ++r) {
         const size_t t = escalatable[ranked[r]];
         std::snprintf(line, sizeof line, "gain %zu: %s %s->%s %s", r + 1, std::string(ctx.tensor_name(t)).c_str(),
-                      dtype_at(t, level_[t]), qf_search::dtype_name(kLadder[next_level(t, level_[t])]),
+                      dtype_at(t, level_[t]), qf_search::dtype_name(kLadder[raise_to(t)]),
                       qf_search::format_scores(ctx, singles[ranked[r]]).c_str());
         ctx.log_trial(line);
       }
@@ -170,7 +182,7 @@ class MixedPrecision : public qf::SearchStrategy {
         qf::Assignment a = cur;
         for (size_t r = 0; r < k; ++r) {
           const size_t t = escalatable[ranked[r]];
-          set_level(a, t, next_level(t, level_[t]));
+          set_level(a, t, raise_to(t));
         }
         return a;
       };
@@ -183,6 +195,12 @@ class MixedPrecision : public qf::SearchStrategy {
         for (const auto& [k, s] : seen)
           if (order.better(s, seen[accept])) accept = k;
         if (!order.better(seen[accept], cur_scores)) {
+          if (!jump && max_level_ > 1) {
+            jump = true;
+            ctx.log_trial("one-step raises do not improve " + std::string(ctx.metric_name(0)) +
+                          ": the next round raises straight to the highest allowed dtype");
+            continue;
+          }
           stop = "no escalation improves " + std::string(ctx.metric_name(0));
           break;
         }
@@ -190,7 +208,7 @@ class MixedPrecision : public qf::SearchStrategy {
       std::string names;
       for (size_t r = 0; r < accept; ++r) {
         const size_t t = escalatable[ranked[r]];
-        level_[t] = next_level(t, level_[t]);
+        level_[t] = raise_to(t);
         names += (r ? ", " : "") + std::string(ctx.tensor_name(t)) + "->" + dtype_at(t, level_[t]);
         if (std::find(escalated_order_.begin(), escalated_order_.end(), t) == escalated_order_.end())
           escalated_order_.push_back(t);
@@ -227,7 +245,8 @@ class MixedPrecision : public qf::SearchStrategy {
         set_level(trials.back(), t, prev_level(t, level_[t]));
       }
       if (lowerable.empty()) break;
-      const auto singles = evaluate(trials);
+      const auto singles = evaluate_until_expired(trials);
+      if (singles.size() < trials.size()) break;
       // Those still meeting the target alone, the cheapest to lower first (smallest loss; on a tie, the
       // last escalated first).
       std::vector<size_t> fine;  // indices into lowerable
@@ -333,6 +352,19 @@ class MixedPrecision : public qf::SearchStrategy {
     for (size_t i = 0; i < todo.size(); ++i) seen[todo[i]] = scores[i];
   }
 
+  // Evaluates a large batch in chunks and stops between chunks once max_time has passed (the scores of
+  // the trials evaluated so far are returned), so a long round cannot overrun the budget by much.
+  std::vector<Scores> evaluate_until_expired(const std::vector<qf::Assignment>& trials) {
+    std::vector<Scores> out;
+    const size_t chunk = max_time_ > 0 ? 64 : trials.size();
+    for (size_t begin = 0; begin < trials.size() && (begin == 0 || !expired()); begin += chunk) {
+      const std::vector<qf::Assignment> part(trials.begin() + static_cast<long>(begin),
+                                             trials.begin() + static_cast<long>(std::min(trials.size(), begin + chunk)));
+      for (auto& sc : evaluate(part)) out.push_back(std::move(sc));
+    }
+    return out;
+  }
+
   // Evaluates a batch and remembers the best assignment seen.
   std::vector<Scores> evaluate(const std::vector<qf::Assignment>& trials) {
     const auto scores = ctx_->evaluate(trials);
@@ -351,6 +383,11 @@ class MixedPrecision : public qf::SearchStrategy {
   }
   int next_level(size_t t, int from) const {
     for (int j = from + 1; j < kLadderSize; ++j)
+      if (allowed(t, j)) return j;
+    return -1;
+  }
+  int top_level(size_t t, int from) const {
+    for (int j = kLadderSize - 1; j > from; --j)
       if (allowed(t, j)) return j;
     return -1;
   }
