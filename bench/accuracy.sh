@@ -8,8 +8,7 @@
 # Needs ../shared/models (or $QF_SHARED_DIR), scripts/fetch_models.sh run once, and jq.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${QF_SHARED_DIR:-$ROOT/../shared}/models"
-SAMPLES="${QF_SAMPLES_DIR:-$ROOT/.cache/samples}"
+source "$ROOT/bench/lib/common.sh"
 QFORGE=""
 MODELS=""
 MAX_SAMPLES=16
@@ -28,24 +27,10 @@ while [[ $# -gt 0 ]]; do
     *) echo "accuracy: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$QFORGE" ]]; then
-  QFORGE="$(ls -t "$ROOT"/build/*/bin/qforge 2>/dev/null | head -1 || true)"
-fi
-[[ -x "$QFORGE" ]] || { echo "accuracy: qforge binary not found (pass --qforge PATH)" >&2; exit 1; }
+find_qforge accuracy
 command -v jq >/dev/null || { echo "accuracy: jq not found (apt-get install jq)" >&2; exit 1; }
 [[ -f "$SAMPLES/models.tsv" ]] || { echo "accuracy: $SAMPLES/models.tsv missing: run scripts/fetch_models.sh" >&2; exit 1; }
-
-# name -> model path and calibration folder, shared models first, then the npm manifest order.
-declare -A MODEL_PATH CALIB_DIR
-ORDER=()
-for m in "$SHARED"/*.onnx; do
-  [[ -e "$m" ]] || continue
-  n="$(basename "$m" .onnx)"; MODEL_PATH[$n]="$m"; CALIB_DIR[$n]="$SHARED/inputs/$n"; ORDER+=("$n")
-done
-while IFS=$'\t' read -r n p; do
-  [[ -n "$n" ]] || continue
-  MODEL_PATH[$n]="$p"; CALIB_DIR[$n]="$SAMPLES/$n"; ORDER+=("$n")
-done < "$SAMPLES/models.tsv"
+load_real_models
 [[ -n "$MODELS" ]] || MODELS="${ORDER[*]}"
 
 # Configurations, in column order; "default" runs without --config.
@@ -158,15 +143,7 @@ BLOCK="$(
 echo "$BLOCK"
 
 if [[ $WRITE == 1 ]]; then
-  DOC="$ROOT/docs/accuracy.md"
-  BEGIN='<!-- accuracy-table:begin (bench/accuracy.sh --write) -->'
-  END='<!-- accuracy-table:end -->'
-  grep -qF "$BEGIN" "$DOC" && grep -qF "$END" "$DOC" || { echo "accuracy: markers missing in $DOC" >&2; exit 1; }
-  tmp="$(mktemp "$DOC.XXXXXX")"
-  awk -v begin="$BEGIN" -v end="$END" -v block_file=<(echo "$BLOCK") '
-    $0 == begin { print; while ((getline l < block_file) > 0) print l; skip = 1; next }
-    $0 == end { skip = 0 }
-    !skip { print }' "$DOC" > "$tmp"
-  mv "$tmp" "$DOC"
-  echo "accuracy: wrote $DOC" >&2
+  write_doc_block "$ROOT/docs/accuracy.md" '<!-- accuracy-table:begin (bench/accuracy.sh --write) -->' \
+    '<!-- accuracy-table:end -->' "$BLOCK"
+  echo "accuracy: wrote docs/accuracy.md" >&2
 fi

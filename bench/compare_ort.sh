@@ -6,8 +6,7 @@
 # Needs ../shared/models (or $QF_SHARED_DIR) and scripts/fetch_models.sh run once.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${QF_SHARED_DIR:-$ROOT/../shared}/models"
-SAMPLES="${QF_SAMPLES_DIR:-$ROOT/.cache/samples}"
+source "$ROOT/bench/lib/common.sh"
 QFORGE=""
 RUNS=10
 THREADS="1 2"
@@ -25,19 +24,11 @@ while [[ $# -gt 0 ]]; do
     *) echo "compare_ort: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$QFORGE" ]]; then
-  QFORGE="$(ls -t "$ROOT"/build/*/bin/qforge 2>/dev/null | head -1 || true)"
-fi
-[[ -x "$QFORGE" ]] || { echo "compare_ort: qforge binary not found (pass --qforge PATH)" >&2; exit 1; }
+find_qforge compare_ort
 [[ -f "$SAMPLES/models.tsv" ]] || { echo "compare_ort: $SAMPLES/models.tsv missing: run scripts/fetch_models.sh" >&2; exit 1; }
 
-# name -> model path, from the shared folder and the npm manifest.
-declare -A MODEL_PATH SAMPLE_DIR
-for m in "$SHARED"/*.onnx; do
-  [[ -e "$m" ]] || continue
-  n="$(basename "$m" .onnx)"; MODEL_PATH[$n]="$m"; SAMPLE_DIR[$n]="$SHARED/inputs/$n/sample_000"
-done
-while IFS=$'\t' read -r n p; do MODEL_PATH[$n]="$p"; SAMPLE_DIR[$n]="$SAMPLES/$n/sample_000"; done < "$SAMPLES/models.tsv"
+# name -> model path and calibration folder (its sample_000 is what both runtimes run on).
+load_real_models
 if [[ -z "$MODELS" ]]; then MODELS="$(printf '%s\n' "${!MODEL_PATH[@]}" | sort | tr '\n' ' ')"; fi
 
 median_of() { sed -n 's/.*latency_ms median=\([0-9.eE+-]*\).*/\1/p' | tail -1; }
@@ -51,12 +42,12 @@ for t in $THREADS; do header+=" qforge ${t}T ms | ORT ${t}T ms | ratio ${t}T |";
 echo; echo "$header"; echo "$rule"
 declare -A LOGSUM COUNT
 for n in $MODELS; do
-  [[ -n "${MODEL_PATH[$n]:-}" && -d "${SAMPLE_DIR[$n]}" ]] || { echo "compare_ort: no model/sample for $n, skipped" >&2; continue; }
+  [[ -n "${MODEL_PATH[$n]:-}" && -d "${CALIB_DIR[$n]}/sample_000" ]] || { echo "compare_ort: no model/sample for $n, skipped" >&2; continue; }
   row="| $n |"
   for t in $THREADS; do
-    q="$("$QFORGE" run -q --model "${MODEL_PATH[$n]}" --inputs "${SAMPLE_DIR[$n]}" --output-dir "$TMP/q" \
+    q="$("$QFORGE" run -q --model "${MODEL_PATH[$n]}" --inputs "${CALIB_DIR[$n]}/sample_000" --output-dir "$TMP/q" \
           --threads "$t" --benchmark "$RUNS" 2>"$TMP/err" | median_of)" || true
-    o="$(node "$ROOT/tools/oracle/ort_run.js" --model "${MODEL_PATH[$n]}" --inputs "${SAMPLE_DIR[$n]}" \
+    o="$(node "$ROOT/tools/oracle/ort_run.js" --model "${MODEL_PATH[$n]}" --inputs "${CALIB_DIR[$n]}/sample_000" \
           --threads "$t" --benchmark "$RUNS" --opt-level "$ORT_OPT" 2>>"$TMP/err" | median_of)" || true
     if [[ -z "$q" || -z "$o" ]]; then
       row+=" ${q:-fail} | ${o:-fail} | - |"

@@ -20,8 +20,7 @@ EOF
 }
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${QF_SHARED_DIR:-$ROOT/../shared}/models"
-SAMPLES="${QF_SAMPLES_DIR:-$ROOT/.cache/samples}"
+source "$ROOT/bench/lib/common.sh"
 QFORGE="" MODELS="" TARGET=0.9999 MAX_TIME=900 MAX_SAMPLES=16 THREADS=2 WORK="" WRITE=0
 ARGS="$*"
 while [[ $# -gt 0 ]]; do
@@ -38,26 +37,11 @@ while [[ $# -gt 0 ]]; do
     *) echo "mixed_precision: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-if [[ -z "$QFORGE" ]]; then
-  if [[ -x "$ROOT/build/release/bin/qforge" ]]; then QFORGE="$ROOT/build/release/bin/qforge"
-  else QFORGE="$(ls -t "$ROOT"/build/*/bin/qforge 2>/dev/null | head -1)"; fi
-fi
-[[ -x "$QFORGE" ]] || { echo "mixed_precision: no qforge binary" >&2; exit 1; }
+find_qforge mixed_precision
 command -v jq >/dev/null || { echo "mixed_precision: needs jq" >&2; exit 1; }
 if [[ -n "$WORK" ]]; then mkdir -p "$WORK"; else WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT; fi
 
-declare -A MODEL_PATH CALIB_DIR
-ORDER=()
-for m in "$SHARED"/*.onnx; do
-  [[ -e "$m" ]] || continue
-  n="$(basename "$m" .onnx)"; MODEL_PATH[$n]="$m"; CALIB_DIR[$n]="$SHARED/inputs/$n"; ORDER+=("$n")
-done
-if [[ -f "$SAMPLES/models.tsv" ]]; then
-  while IFS=$'\t' read -r n p; do
-    [[ -n "$n" ]] || continue
-    MODEL_PATH[$n]="$p"; CALIB_DIR[$n]="$SAMPLES/$n"; ORDER+=("$n")
-  done < "$SAMPLES/models.tsv"
-fi
+load_real_models
 [[ -n "$MODELS" ]] || MODELS="${ORDER[*]}"
 
 mkdir -p "$WORK/configs"
@@ -115,15 +99,7 @@ BLOCK="$(
 echo "$BLOCK"
 
 if [[ $WRITE == 1 ]]; then
-  DOC="$ROOT/docs/accuracy.md"
-  BEGIN='<!-- mixed-precision-table:begin (bench/mixed_precision.sh --write) -->'
-  END='<!-- mixed-precision-table:end -->'
-  grep -qF "$BEGIN" "$DOC" && grep -qF "$END" "$DOC" || { echo "mixed_precision: markers missing in $DOC" >&2; exit 1; }
-  tmp="$(mktemp "$DOC.XXXXXX")"
-  awk -v begin="$BEGIN" -v end="$END" -v block_file=<(echo "$BLOCK") '
-    $0 == begin { print; while ((getline l < block_file) > 0) print l; skip = 1; next }
-    $0 == end { skip = 0 }
-    !skip { print }' "$DOC" > "$tmp"
-  mv "$tmp" "$DOC"
-  echo "mixed_precision: wrote $DOC" >&2
+  write_doc_block "$ROOT/docs/accuracy.md" '<!-- mixed-precision-table:begin (bench/mixed_precision.sh --write) -->' \
+    '<!-- mixed-precision-table:end -->' "$BLOCK"
+  echo "mixed_precision: wrote docs/accuracy.md" >&2
 fi

@@ -26,8 +26,7 @@ EOF
 }
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${QF_SHARED_DIR:-$ROOT/../shared}/models"
-SAMPLES="${QF_SAMPLES_DIR:-$ROOT/.cache/samples}"
+source "$ROOT/bench/lib/common.sh"
 QFORGE=""
 THREADS=2
 MODELS="mnist_8 super_resolution ultraface_slim320 yunet_2022_120x160 ppocr_v4_det ppocr_v4_rec ppocr_v2_cls
@@ -50,23 +49,12 @@ while [[ $# -gt 0 ]]; do
     *) echo "quantize_bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-if [[ -z "$QFORGE" ]]; then
-  if [[ -x "$ROOT/build/release/bin/qforge" ]]; then QFORGE="$ROOT/build/release/bin/qforge"
-  else QFORGE="$(ls -t "$ROOT"/build/*/bin/qforge 2>/dev/null | head -1 || true)"; fi
-fi
-[[ -x "$QFORGE" ]] || { echo "quantize_bench: qforge binary not found (pass --qforge PATH)" >&2; exit 1; }
+find_qforge quantize_bench
 [[ -x /usr/bin/time ]] || { echo "quantize_bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "quantize_bench: jq missing" >&2; exit 1; }
 
 # name -> model path and real sample folder, from the shared folder and the npm manifest.
-declare -A MODEL_PATH SAMPLE_ROOT
-for m in "$SHARED"/*.onnx; do
-  [[ -e "$m" ]] || continue
-  n="$(basename "$m" .onnx)"; MODEL_PATH[$n]="$m"; SAMPLE_ROOT[$n]="$SHARED/inputs/$n"
-done
-if [[ -f "$SAMPLES/models.tsv" ]]; then
-  while IFS=$'\t' read -r n p; do MODEL_PATH[$n]="$p"; SAMPLE_ROOT[$n]="$SAMPLES/$n"; done < "$SAMPLES/models.tsv"
-fi
+load_real_models
 if [[ -z "$MODELS" ]]; then MODELS="$(printf '%s\n' "${!MODEL_PATH[@]}" | sort | tr '\n' ' ')"; fi
 
 if [[ -n "$KEEP" ]]; then TMP="$KEEP"; mkdir -p "$TMP"
@@ -115,9 +103,9 @@ echo
 echo "| model | samples | optimize | plan | calibrate | search | evaluate | export | total s | peak RSS MB | load 1m |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for n in $MODELS; do
-  [[ -n "${MODEL_PATH[$n]:-}" && -d "${SAMPLE_ROOT[$n]:-}" ]] || { echo "quantize_bench: no model/samples for $n, skipped" >&2; continue; }
+  [[ -n "${MODEL_PATH[$n]:-}" && -d "${CALIB_DIR[$n]:-}" ]] || { echo "quantize_bench: no model/samples for $n, skipped" >&2; continue; }
   load="$(load1)"
-  run_quantize "$n" "${SAMPLE_ROOT[$n]}" "$TMP/out/$n"
+  run_quantize "$n" "${CALIB_DIR[$n]}" "$TMP/out/$n"
   if [[ $RUN_OK == 0 ]]; then echo "| $n | fail | | | | | | | | | $load |"; continue; fi
   r="$TMP/out/$n"
   samples="$(jq -r '.samples | if type == "object" then "\(.calibration)" + (if .evaluation != .calibration then "/\(.evaluation) eval" else "" end) else tostring end' "$r/report.json")"
@@ -141,13 +129,13 @@ if [[ -n "${RSS_MODELS// /}" ]]; then
   header+=" load 1m |"; rule+="---:|"
   echo "$header"; echo "$rule"
   for n in $RSS_MODELS; do
-    [[ -n "${MODEL_PATH[$n]:-}" && -d "${SAMPLE_ROOT[$n]:-}" ]] || { echo "quantize_bench: no model/samples for $n, skipped" >&2; continue; }
+    [[ -n "${MODEL_PATH[$n]:-}" && -d "${CALIB_DIR[$n]:-}" ]] || { echo "quantize_bench: no model/samples for $n, skipped" >&2; continue; }
     gen="$TMP/samples/$n"
     if [[ ! -d "$gen" ]]; then
-      node "$ROOT/bench/lib/perturb_samples.js" --src "${SAMPLE_ROOT[$n]}" --dst "$gen" --count "$MAX_SIZE" \
+      node "$ROOT/bench/lib/perturb_samples.js" --src "${CALIB_DIR[$n]}" --dst "$gen" --count "$MAX_SIZE" \
         || { FAILURES+=("$n: sample generation failed"); echo "| $n | fail |"; continue; }
     fi
-    real="$(find "${SAMPLE_ROOT[$n]}" -mindepth 1 -maxdepth 1 -type d | wc -l)"
+    real="$(find "${CALIB_DIR[$n]}" -mindepth 1 -maxdepth 1 -type d | wc -l)"
     load="$(load1)"
     rss_cells=""; cal_cells=""; declare -A RSS_AT=()
     for k in $SIZES; do

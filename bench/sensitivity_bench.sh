@@ -22,8 +22,7 @@ EOF
 }
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${QF_SHARED_DIR:-$ROOT/../shared}/models"
-SAMPLES="${QF_SAMPLES_DIR:-$ROOT/.cache/samples}"
+source "$ROOT/bench/lib/common.sh"
 QFORGE=""
 MODELS=""
 DATA_NUM=1
@@ -40,26 +39,11 @@ while [[ $# -gt 0 ]]; do
     *) echo "sensitivity_bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-if [[ -z "$QFORGE" ]]; then
-  if [[ -x "$ROOT/build/release/bin/qforge" ]]; then QFORGE="$ROOT/build/release/bin/qforge"
-  else QFORGE="$(ls -t "$ROOT"/build/*/bin/qforge 2>/dev/null | head -1)"; fi
-fi
-[[ -x "$QFORGE" ]] || { echo "sensitivity_bench: no qforge binary (build first or pass --qforge)" >&2; exit 1; }
+find_qforge sensitivity_bench
 command -v jq >/dev/null || { echo "sensitivity_bench: needs jq" >&2; exit 1; }
 if [[ -n "$KEEP" ]]; then WORK="$KEEP"; mkdir -p "$WORK"; else WORK="$(mktemp -d)"; trap 'rm -rf "$WORK"' EXIT; fi
 
-declare -A MODEL_PATH CALIB_DIR
-ORDER=()
-for m in "$SHARED"/*.onnx; do
-  [[ -e "$m" ]] || continue
-  n="$(basename "$m" .onnx)"; MODEL_PATH[$n]="$m"; CALIB_DIR[$n]="$SHARED/inputs/$n"; ORDER+=("$n")
-done
-if [[ -f "$SAMPLES/models.tsv" ]]; then
-  while IFS=$'\t' read -r n p; do
-    [[ -n "$n" ]] || continue
-    MODEL_PATH[$n]="$p"; CALIB_DIR[$n]="$SAMPLES/$n"; ORDER+=("$n")
-  done < "$SAMPLES/models.tsv"
-fi
+load_real_models
 [[ -n "$MODELS" ]] || MODELS="${ORDER[*]}"
 
 now() { date +%s.%N; }

@@ -39,10 +39,9 @@ size_t node_index(const Model& m, const std::string& op, size_t nth = 0) {
   throw Error("no " + op);
 }
 
-TEST(IncrementalExecution, ChangedNodeAndItsDownstreamOnlyAreRerun) {
-  auto base = chain_model();
-  Model variant = *base;
-  // Relu -> LeakyRelu on the middle node: it and the last Mul change, the side branch does not.
+// The chain with its Relu turned into LeakyRelu(alpha 0.5).
+Model leaky_variant(const Model& base) {
+  Model variant = base;
   Node& relu = variant.graph.nodes[node_index(variant, "Relu")];
   relu.op_type = "LeakyRelu";
   Attribute alpha;
@@ -50,6 +49,13 @@ TEST(IncrementalExecution, ChangedNodeAndItsDownstreamOnlyAreRerun) {
   alpha.kind = Attribute::Kind::Float;
   alpha.f = 0.5f;
   relu.attributes.push_back(alpha);
+  return variant;
+}
+
+TEST(IncrementalExecution, ChangedNodeAndItsDownstreamOnlyAreRerun) {
+  auto base = chain_model();
+  // Relu -> LeakyRelu on the middle node: it and the last Mul change, the side branch does not.
+  const Model variant = leaky_variant(*base);
   const Executor base_exec(base), var_exec(std::make_shared<const Model>(variant));
   const auto nodes = var_exec.nodes_changed_from(*base);
   std::vector<std::string> names;
@@ -189,14 +195,7 @@ TEST_F(IncrementalEvaluator, CopiesShareTheBaseline) {
 
 TEST_F(IncrementalEvaluator, WorstOutputTakesTheLowestCosineOfTheOutputs) {
   auto base = chain_model();
-  Model variant = *base;
-  Node& relu = variant.graph.nodes[node_index(variant, "Relu")];
-  relu.op_type = "LeakyRelu";
-  Attribute alpha;
-  alpha.name = "alpha";
-  alpha.kind = Attribute::Kind::Float;
-  alpha.f = 0.5f;
-  relu.attributes.push_back(alpha);
+  const Model variant = leaky_variant(*base);
   std::vector<std::map<std::string, Tensor>> samples{{{"x", Tensor::from_vector<float>({4}, {-1.f, 0.5f, 2.f, -3.f})}}};
   const auto v = std::make_shared<const Model>(variant);
   pipeline::Evaluator mean(*base, samples, {metrics_[0].get()}, 2);
