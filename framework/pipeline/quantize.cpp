@@ -274,6 +274,12 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   for (const auto& t : outcome.trials)
     if (t.label.rfind("trial ", 0) != 0 && t.label.rfind("baseline ", 0) != 0 && ranked.insert(t.label).second)
       ranking.push_back({{"candidate", t.label}, {"score", t.scores[0]}});
+  // Best first (stable: equal scores keep the order they were tried in).
+  const bool higher_better = search_metrics[0]->higher_is_better();
+  std::stable_sort(ranking.begin(), ranking.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
+    const double x = a["score"].get<double>(), y = b["score"].get<double>();
+    return higher_better ? x > y : x < y;
+  });
   std::string chosen;
   {
     const auto acts = plan.activation_points();

@@ -228,9 +228,10 @@ Report parse(const json& document) {
         std::vector<std::string> cells;
         for (const auto& key : s.tradeoff_columns) {
           const json v = row.is_object() ? row.value(key, json()) : json();
+          // Scores near 1 (cosine) need 6 decimals, dB values 2.
           cells.push_back(v.is_number() ? (v.is_number_integer() || std::floor(v.get<double>()) == v.get<double>()
                                                ? format_count(v.get<double>())
-                                               : format_fixed(v.get<double>(), 6))
+                                               : format_fixed(v.get<double>(), std::fabs(v.get<double>()) >= 10 ? 2 : 6))
                           : v.is_string() ? v.get<std::string>()
                                           : std::string("\u2014"));
         }

@@ -319,3 +319,28 @@ TEST(HtmlReport, ThousandsOfNodesStayCompact) {
 
 }  // namespace
 }  // namespace qf::report
+
+namespace qf::report {
+namespace {
+
+TEST(HtmlReport, TradeoffTableAndPlotFromTheSearch) {
+  json r = realistic_report();
+  r["search"]["strategy"] = "mixed_precision";
+  r["search"]["tradeoff"] = json::array({{{"step", 0}, {"escalated", 0}, {"cost", 0.0}, {"cosine", 0.936605}, {"sqnr", 20.42}},
+                                          {{"step", 1}, {"escalated", 535}, {"cost", 535.0}, {"cosine", 0.99999}, {"sqnr", 64.56}},
+                                          {{"step", 2}, {"escalated", 281}, {"cost", 281.0}, {"cosine", 0.999916}, {"sqnr", 41.04}}});
+  const std::string html = render_report_html(r);
+  ASSERT_NE(html.find("id=\"tradeoff\""), std::string::npos);
+  const std::string part = html.substr(html.find("id=\"tradeoff\""));
+  // Columns step, escalated, cost first, then the scores; one row per step; one plot of the first score.
+  EXPECT_NE(part.find("<th>step</th><th>escalated</th><th>cost</th><th>cosine</th><th>sqnr</th>"), std::string::npos);
+  EXPECT_NE(part.find(">281<"), std::string::npos);
+  EXPECT_NE(part.find(">0.999916<"), std::string::npos);
+  EXPECT_NE(part.find(">41.04<"), std::string::npos);  // dB values with 2 decimals
+  EXPECT_LT(part.find("<svg"), part.find("<table"));
+  EXPECT_EQ(count_of(html, "<svg"), 4u);  // the three of realistic_report() + the trade-off plot
+  EXPECT_EQ(count_of(html, "<table"), count_of(html, "</table>"));
+}
+
+}  // namespace
+}  // namespace qf::report

@@ -149,6 +149,9 @@ TEST_F(QuantizePipeline, DefaultConfigRanksTwentyCandidatesAndPicksTheBest) {
     if (ranking[i]["score"].get<double>() > ranking[best]["score"].get<double>()) best = i;
   }
   EXPECT_EQ(labels.size(), 20u);
+  EXPECT_EQ(best, 0u);  // listed best first
+  for (size_t i = 1; i < ranking.size(); ++i)
+    EXPECT_GE(ranking[i - 1]["score"].get<double>(), ranking[i]["score"].get<double>()) << i;
   EXPECT_EQ(labels.count("kl"), 1u);
   EXPECT_EQ(labels.count("mse,per-channel"), 1u);
   EXPECT_EQ(labels.count("max:max_percentile=0.99999"), 1u);
