@@ -168,9 +168,27 @@ class Layerwise : public qf::SearchStrategy {
       ctx.log_trial(line);
     }
 
-    const Scores merged_scores = ctx.evaluate({merged}).at(0);
+    // With a raise, also the raise alone on the model-wise candidates: per-tensor candidates chosen at
+    // the planned dtype can disagree with each other once combined, the raise still helps.
+    std::vector<qf::Assignment> finals{merged};
+    if (raise_to_) {
+      qf::Assignment raised = modelwise;
+      for (size_t t = 0; t < tensors; ++t)
+        if (merged.dtype[t] == raise_to_) raised.dtype[t] = raise_to_;
+      if (raised.dtype != modelwise.dtype) finals.push_back(raised);
+    }
+    const auto final_scores = ctx.evaluate(finals);
+    Scores merged_scores = final_scores[0];
     ctx.log_trial("merged: " + qf_search::format_scores(ctx, merged_scores) + "; model-wise best: " +
                   qf_search::format_scores(ctx, modelwise_scores));
+    if (finals.size() > 1) {
+      ctx.log_trial("model-wise candidates with the " + std::string(qf_search::dtype_name(raise_to_)) +
+                    " raise only: " + qf_search::format_scores(ctx, final_scores[1]));
+      if (order.better(final_scores[1], merged_scores)) {
+        merged = finals[1];
+        merged_scores = final_scores[1];
+      }
+    }
     if (order.better(modelwise_scores, merged_scores)) {
       const std::string why = "layerwise merge is worse than the model-wise best (" +
                               qf_search::format_scores(ctx, merged_scores) + " vs " +
@@ -179,7 +197,9 @@ class Layerwise : public qf::SearchStrategy {
       ctx.log_trial(why);
       return modelwise;
     }
-    ctx.log_trial("select layerwise merge");
+    ctx.log_trial(finals.size() > 1 && merged.candidate == modelwise.candidate
+                      ? "select the model-wise candidates with the raise"
+                      : "select layerwise merge");
     return merged;
   }
 

@@ -267,6 +267,23 @@ TEST(LayerwiseSearch, KeepsModelwiseBestWhenTheMergeIsWorse) {
   EXPECT_TRUE(m.logged("worse than the model-wise best"));
 }
 
+TEST(LayerwiseSearch, WithARaiseTheRaiseAloneWinsWhenTheMergedCandidatesClash) {
+  // As above, the per-tensor candidate of a2 clashes with a0 (+0.05), but with qtype int16 the raise on
+  // the model-wise candidates is tried too: a2 on kl at int16 (error 0.0001) beats both.
+  FakeModel m = layerwise_model();
+  m.interactions.push_back({0, 2, 1, 2, 0.05});
+  for (auto& t : m.tensors) t.err[1] = {0.0001, 0.0001, 0.0001};
+  const Result r = run_search("layerwise", m, {{"topk", 1}, {"qtype", "int16"}});
+  EXPECT_EQ(r.candidate, (std::vector<int32_t>{1, 1, 1, 1, 1}));
+  EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_UNDEFINED, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16, QF_DTYPE_UNDEFINED,
+                                           QF_DTYPE_UNDEFINED}));
+  // kl everywhere, a2 at int16: 1 - (0.0005 + 0.0015 + 0.0001 + 0.0001 + 0.0005)
+  EXPECT_NEAR(m.score(r.candidate, r.dtype), 1 - 0.0027, 1e-12);
+  EXPECT_TRUE(m.logged("select the model-wise candidates with the raise"));
+  // The two final candidates go in one batch.
+  EXPECT_EQ(m.events.back(), "eval:2");
+}
+
 TEST(LayerwiseSearch, LowerIsBetterMetric) {
   FakeModel m = layerwise_model();
   m.lower_is_better = true;
