@@ -1,15 +1,28 @@
-// qforge inspect: what a model needs and contains, and what the executor cannot run.
+// qforge inspect: what a model needs and contains, and what the executor cannot run. With --backend:
+// where every node of the optimized graph runs on that backend and at which dtypes (the seed's
+// `hb_mapper checker` table), from the same optimize passes, backend analysis and plan as `qforge quantize`.
 #include <nlohmann/json.hpp>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "config/quant_config.hpp"
 #include "executor/executor.hpp"
 #include "ir/onnx_io.hpp"
 #include "onnx/onnx_pb.h"
+#include "passes/optimize.hpp"
+#include "pipeline/plan.hpp"
+#include "plugin/backend.hpp"
+#include "plugin/registry.hpp"
+#include "quant/qf_dtype.hpp"
 
 namespace qf::cli {
 
@@ -52,6 +65,231 @@ nlohmann::json value_json(const ValueInfo& vi) {
   return {{"name", vi.name}, {"dtype", dtype_name(vi.dtype)}, {"shape", dims_str(vi)}};
 }
 
+
+// ---- --backend: the placement table ----
+
+// dtype and rank of every tensor without running the model (no samples needed): declared inputs,
+// outputs and value_info, completed by ONNX shape inference. Symbolic dims become -1 (the plan reads
+// only ranks).
+pipeline::TensorInfoMap static_tensor_infos(const Model& model) {
+  pipeline::TensorInfoMap out;
+  auto add = [&](const ValueInfo& vi) {
+    if (vi.dtype == DType::Undefined) return;
+    pipeline::TensorInfo& info = out[vi.name];
+    info.dtype = vi.dtype;
+    if (vi.shape)
+      for (const Dim& d : *vi.shape) info.shape.push_back(d.value.value_or(-1));
+  };
+  std::string warning;
+  for (const auto& vi : inferred_shapes(model, warning)) add(vi);
+  for (const auto& vi : model.graph.value_info) add(vi);
+  for (const auto& vi : model.graph.inputs) add(vi);
+  for (const auto& vi : model.graph.outputs) add(vi);
+  for (const auto& [name, t] : model.graph.initializers) out[name] = pipeline::TensorInfo{t.dtype(), t.shape()};
+  return out;
+}
+
+// The requested dtype if the backend's mask allows it, else the nearest more precise allowed one, else
+// the most precise allowed below it (the rule build_plan applies to inputs).
+quant::QType allowed_output_dtype(quant::QType wanted, uint32_t mask) {
+  if (mask == 0 || (mask & quant::qf_mask_of(wanted))) return wanted;
+  static constexpr std::array<quant::QType, 4> order = {quant::QType::Int8, quant::QType::Int16, quant::QType::Float16,
+                                                        quant::QType::Float32};
+  const size_t at = static_cast<size_t>(std::find(order.begin(), order.end(), wanted) - order.begin());
+  for (size_t i = at + 1; i < order.size(); ++i)
+    if (mask & quant::qf_mask_of(order[i])) return order[i];
+  for (size_t i = std::min(at, order.size()); i-- > 0;)
+    if (mask & quant::qf_mask_of(order[i])) return order[i];
+  return quant::QType::Float32;
+}
+
+struct PlannedTensor {
+  std::string name;
+  std::string dtype;  // "int8", "int16", "float16", "float32", "fused", or the real dtype of non-float data
+  bool weight = false;  // an initializer quantized as a weight (shown "(w)")
+};
+
+struct PlacementRow {
+  std::string node, op;
+  bool accelerator = true;      // the backend supports the node
+  bool float_by_config = false;  // supported, but the config asks float32 for all its inputs and outputs
+  int32_t fusion_group = -1;
+  std::vector<PlannedTensor> inputs, outputs;
+};
+
+std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::QuantPlan& plan,
+                                         const pipeline::TensorInfoMap& tensors, const config::QuantConfig& cfg) {
+  const Graph& g = model.graph;
+  std::map<std::pair<size_t, size_t>, const pipeline::QuantPoint*> quantized;  // (node, input) -> point
+  for (const auto& q : plan.points)
+    for (const auto& use : q.uses) quantized[use] = &q;
+  std::map<std::string, size_t> producer;
+  std::map<std::string, std::vector<size_t>> consumers;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (const auto& o : g.nodes[i].outputs)
+      if (!o.empty()) producer[o] = i;
+    for (const auto& in : g.nodes[i].inputs)
+      if (!in.empty()) consumers[in].push_back(i);
+  }
+  std::set<std::string> graph_outputs;
+  for (const auto& vi : g.outputs) graph_outputs.insert(vi.name);
+  // Real dtype of a tensor that is not float data, nullopt for float32 (or unknown: shown as float32).
+  auto non_float = [&](const std::string& t) -> std::optional<std::string> {
+    auto it = tensors.find(t);
+    if (it == tensors.end() || it->second.dtype == DType::Float32) return std::nullopt;
+    return dtype_name(it->second.dtype);
+  };
+
+  std::vector<PlacementRow> rows;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    const plugin::NodePlacement& p = plan.placement[i];
+    PlacementRow row{node.name, node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type,
+                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}};
+    const auto& want = plan.types[i];
+    auto is_f32 = [](quant::QType t) { return t == quant::QType::Float32; };
+    row.float_by_config = p.supported && !(want.inputs.empty() && want.outputs.empty()) &&
+                          std::all_of(want.inputs.begin(), want.inputs.end(), is_f32) &&
+                          std::all_of(want.outputs.begin(), want.outputs.end(), is_f32);
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
+      const std::string& t = node.inputs[k];
+      if (t.empty()) continue;
+      PlannedTensor in{t, "float32", false};
+      if (auto q = quantized.find({i, k}); q != quantized.end()) {
+        in.dtype = quant::qtype_name(q->second->dtype);
+        in.weight = q->second->is_weight;
+      } else if (auto real = non_float(t)) {
+        in.dtype = *real;
+      } else if (auto pr = producer.find(t);
+                 row.fusion_group >= 0 && pr != producer.end() && plan.placement[pr->second].fusion_group == row.fusion_group) {
+        in.dtype = "fused";
+      }
+      row.inputs.push_back(in);
+    }
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      const std::string& t = node.outputs[k];
+      if (t.empty()) continue;
+      PlannedTensor out{t, "float32", false};
+      const auto& users = consumers[t];
+      const bool to_output = graph_outputs.count(t) > 0;
+      if (auto real = non_float(t)) {
+        out.dtype = *real;
+      } else if (!p.supported) {
+        out.dtype = "float32";
+      } else if (to_output) {
+        // Graph outputs are quantized only when model_output_type asks for it.
+        if (cfg.model_output_type) out.dtype = quant::qtype_name(*cfg.model_output_type);
+      } else if (row.fusion_group >= 0 && !users.empty() &&
+                 std::all_of(users.begin(), users.end(), [&](size_t m) {
+                   return plan.placement[m].supported && plan.placement[m].fusion_group == row.fusion_group;
+                 })) {
+        out.dtype = "fused";
+      } else {
+        quant::QType wanted = k < plan.types[i].outputs.size() ? plan.types[i].outputs[k] : quant::QType::Int8;
+        if (k < p.forced_output_dtype.size() && p.forced_output_dtype[k] != QF_DTYPE_UNDEFINED)
+          if (auto forced = quant::qtype_from_qf(p.forced_output_dtype[k])) wanted = *forced;
+        out.dtype = quant::qtype_name(allowed_output_dtype(wanted, k < p.output_dtypes.size() ? p.output_dtypes[k] : 0));
+      }
+      row.outputs.push_back(out);
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string dtype_list(const std::vector<PlannedTensor>& tensors) {
+  std::string s;
+  for (const auto& t : tensors) s += (s.empty() ? "" : ",") + t.dtype + (t.weight ? "(w)" : "");
+  return s.empty() ? "-" : s;
+}
+
+std::string group_label(int32_t group) { return group >= 0 ? "g" + std::to_string(group) : "-"; }
+
+const char* placement_label(const PlacementRow& r) {
+  return !r.accelerator ? "float fallback" : r.float_by_config ? "float (config)" : "accelerator";
+}
+
+int inspect_placement(const po::variables_map& vm, const std::string& path) {
+  const std::string backend_name = vm["backend"].as<std::string>();
+  const config::QuantConfig cfg =
+      vm.count("config") ? config::load_quant_config(vm["config"].as<std::string>()) : config::QuantConfig{};
+  std::vector<std::filesystem::path> dirs;
+  if (vm.count("plugin-dir"))
+    for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
+  for (const auto& d : cfg.plugin_dirs) dirs.emplace_back(d);
+  plugin::Registry registry;
+  registry.load_default(dirs);
+  const plugin::Component& component = registry.find(plugin::Kind::Backend, backend_name);
+
+  // The same graph as optimized_float_model.onnx, so node names match node_config.
+  Model optimized = load_model(path);
+  passes::optimize(optimized);
+  plugin::BackendInstance backend(component, plugin::Registry::validate_params(component, cfg.backend_params));
+  const auto placement = backend.analyze(optimized);
+  const auto types = config::resolve_node_types(cfg, optimized.graph);
+  const pipeline::TensorInfoMap tensors = static_tensor_infos(optimized);
+  const pipeline::QuantPlan plan = pipeline::build_plan(optimized, placement, types, cfg, tensors);
+  const auto rows = placement_rows(optimized, plan, tensors, cfg);
+
+  size_t on_accelerator = 0, by_config = 0;
+  std::set<int32_t> groups;
+  for (const auto& r : rows) {
+    on_accelerator += r.accelerator && !r.float_by_config ? 1 : 0;
+    by_config += r.float_by_config ? 1 : 0;
+    if (r.fusion_group >= 0) groups.insert(r.fusion_group);
+  }
+  const size_t in_float = rows.size() - on_accelerator - by_config;
+
+  if (vm.count("json")) {
+    nlohmann::ordered_json j;
+    j["model"] = path;
+    j["backend"] = backend_name;
+    j["config"] = vm.count("config") ? nlohmann::ordered_json(vm["config"].as<std::string>()) : nlohmann::ordered_json(nullptr);
+    j["nodes"] = nlohmann::ordered_json::array();
+    auto tensor_json = [](const std::vector<PlannedTensor>& ts) {
+      nlohmann::ordered_json a = nlohmann::ordered_json::array();
+      for (const auto& t : ts) {
+        nlohmann::ordered_json e = {{"name", t.name}, {"dtype", t.dtype}};
+        if (t.weight) e["weight"] = true;
+        a.push_back(e);
+      }
+      return a;
+    };
+    for (const auto& r : rows)
+      j["nodes"].push_back({{"node", r.node},
+                            {"op", r.op},
+                            {"placement", placement_label(r)},
+                            {"fusion_group", r.fusion_group >= 0 ? nlohmann::ordered_json(r.fusion_group) : nlohmann::ordered_json(nullptr)},
+                            {"inputs", tensor_json(r.inputs)},
+                            {"outputs", tensor_json(r.outputs)}});
+    j["summary"] = {{"nodes", rows.size()}, {"accelerator", on_accelerator}, {"float_fallback", in_float},
+                    {"float_by_config", by_config},
+                    {"fusion_groups", groups.size()}};
+    j["warnings"] = plan.warnings;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+
+  size_t name_w = 4, op_w = 2;
+  for (const auto& r : rows) {
+    name_w = std::max(name_w, r.node.size());
+    op_w = std::max(op_w, r.op.size());
+  }
+  std::cout << "model: " << path << " (optimized graph, " << rows.size() << " nodes)\nbackend: " << backend_name
+            << "\nconfig: " << (vm.count("config") ? vm["config"].as<std::string>() : "default (all int8)") << "\n\n";
+  std::cout << std::left << std::setw(static_cast<int>(name_w)) << "node" << "  " << std::setw(static_cast<int>(op_w))
+            << "op" << "  " << std::setw(14) << "placement" << "  " << std::setw(5) << "group" << "  dtypes\n";
+  for (const auto& r : rows)
+    std::cout << std::setw(static_cast<int>(name_w)) << r.node << "  " << std::setw(static_cast<int>(op_w)) << r.op
+              << "  " << std::setw(14) << placement_label(r) << "  " << std::setw(5)
+              << group_label(r.fusion_group) << "  in: " << dtype_list(r.inputs) << " out: " << dtype_list(r.outputs)
+              << "\n";
+  std::cout << std::right << "\n" << rows.size() << " nodes: " << on_accelerator << " on the accelerator, " << in_float
+            << " in float fallback, " << by_config << " in float by config; " << groups.size() << " fusion group" << (groups.size() == 1 ? "" : "s") << "\n";
+  for (const auto& w : plan.warnings) std::cout << "warning: " << w << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int cmd_inspect(const std::vector<std::string>& args) {
@@ -59,10 +297,21 @@ int cmd_inspect(const std::vector<std::string>& args) {
   desc.add_options()
       ("model", po::value<std::string>()->required(), "ONNX model to inspect")
       ("shapes", "also list the inferred shape of every intermediate tensor")
-      ("json", "print JSON instead of text");
-  auto vm = parse_options("inspect", "--model M.onnx [--shapes] [--json]", desc, args);
+      ("json", "print JSON instead of text")
+      ("backend", po::value<std::string>(), "print where every node runs on this backend and at which dtypes")
+      ("config", po::value<std::string>(), "with --backend: quant_config JSON for the dtypes (default: all int8)")
+      ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra folder of plugin libraries (repeatable)");
+  auto vm = parse_options("inspect",
+                          "--model M.onnx [--shapes] [--json]\n       qforge inspect --model M.onnx --backend NAME "
+                          "[--config quant_config.json] [--plugin-dir DIR]... [--json]",
+                          desc, args);
   if (!vm) return 0;
   const std::string path = (*vm)["model"].as<std::string>();
+  if (vm->count("backend")) {
+    if (vm->count("shapes")) throw UsageError("--shapes and --backend are separate views; give one of them");
+    return inspect_placement(*vm, path);
+  }
+  if (vm->count("config") || vm->count("plugin-dir")) throw UsageError("--config and --plugin-dir need --backend");
   const Model model = load_model(path);
   const Graph& g = model.graph;
   std::map<std::string, int> counts;
