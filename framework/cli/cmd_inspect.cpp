@@ -89,20 +89,6 @@ pipeline::TensorInfoMap static_tensor_infos(const Model& model) {
   return out;
 }
 
-// The requested dtype if the backend's mask allows it, else the nearest more precise allowed one, else
-// the most precise allowed below it (the rule build_plan applies to inputs).
-quant::QType allowed_output_dtype(quant::QType wanted, uint32_t mask) {
-  if (mask == 0 || (mask & quant::qf_mask_of(wanted))) return wanted;
-  static constexpr std::array<quant::QType, 4> order = {quant::QType::Int8, quant::QType::Int16, quant::QType::Float16,
-                                                        quant::QType::Float32};
-  const size_t at = static_cast<size_t>(std::find(order.begin(), order.end(), wanted) - order.begin());
-  for (size_t i = at + 1; i < order.size(); ++i)
-    if (mask & quant::qf_mask_of(order[i])) return order[i];
-  for (size_t i = std::min(at, order.size()); i-- > 0;)
-    if (mask & quant::qf_mask_of(order[i])) return order[i];
-  return quant::QType::Float32;
-}
-
 struct PlannedTensor {
   std::string name;
   std::string dtype;  // "int8", "int16", "float16", "float32", "fused", or the real dtype of non-float data
@@ -188,7 +174,7 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
         quant::QType wanted = k < plan.types[i].outputs.size() ? plan.types[i].outputs[k] : quant::QType::Int8;
         if (k < p.forced_output_dtype.size() && p.forced_output_dtype[k] != QF_DTYPE_UNDEFINED)
           if (auto forced = quant::qtype_from_qf(p.forced_output_dtype[k])) wanted = *forced;
-        out.dtype = quant::qtype_name(allowed_output_dtype(wanted, k < p.output_dtypes.size() ? p.output_dtypes[k] : 0));
+        out.dtype = quant::qtype_name(pipeline::allowed_dtype(wanted, k < p.output_dtypes.size() ? p.output_dtypes[k] : 0));
       }
       row.outputs.push_back(out);
     }

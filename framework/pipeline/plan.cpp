@@ -11,10 +11,6 @@
 
 namespace qf::pipeline {
 
-namespace {
-
-// The requested dtype if the backend allows it, else the nearest more precise allowed one, else the
-// most precise allowed below it.
 quant::QType allowed_dtype(quant::QType wanted, uint32_t mask) {
   if (mask == 0 || (mask & quant::qf_mask_of(wanted))) return wanted;
   static constexpr std::array<quant::QType, 4> order = {quant::QType::Int8, quant::QType::Int16, quant::QType::Float16,
@@ -27,8 +23,6 @@ quant::QType allowed_dtype(quant::QType wanted, uint32_t mask) {
     if (mask & quant::qf_mask_of(order[i])) return order[i];
   return quant::QType::Float32;
 }
-
-}  // namespace
 
 std::vector<size_t> QuantPlan::activation_points() const {
   std::vector<size_t> out;

@@ -48,6 +48,10 @@ struct QuantPlan {
   std::vector<size_t> weight_points() const;
 };
 
+// The requested dtype if the backend's mask allows it (0: no constraint), else the nearest more precise
+// allowed one, else the most precise allowed below it.
+quant::QType allowed_dtype(quant::QType wanted, uint32_t mask);
+
 QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement>& placement,
                      const std::vector<config::NodeTypes>& types, const config::QuantConfig& config,
                      const TensorInfoMap& tensors);
