@@ -90,6 +90,11 @@ fs::path ArtifactStager::staged(const std::string& name) {
 
 void ArtifactStager::write_text(const std::string& name, const std::string& text) {
   const fs::path path = staged(name);
+  if (path.parent_path() != staging_) {  // "folder/file": the folder is staged with it
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) throw Error(path.parent_path().string() + ": cannot create folder: " + ec.message());
+  }
   std::ofstream f(path, std::ios::binary);
   f << text;
   f.flush();
@@ -101,6 +106,9 @@ void ArtifactStager::commit() {
     if (!fs::exists(staging_ / name)) throw Error((out_ / name).string() + ": artifact was not written");
   for (const auto& name : names_) {
     std::error_code ec;
+    // A nested artifact's folder appears in OUT only now, once everything is staged.
+    if (const fs::path parent = (out_ / name).parent_path(); parent != out_) fs::create_directories(parent, ec);
+    if (ec) throw Error((out_ / name).parent_path().string() + ": cannot create folder: " + ec.message());
     fs::rename(staging_ / name, out_ / name, ec);
     if (ec) throw Error((out_ / name).string() + ": cannot move into place: " + ec.message());
   }

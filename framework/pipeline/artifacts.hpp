@@ -19,6 +19,7 @@ class ArtifactStager {
 
   // Where to write artifact `name` now.
   std::filesystem::path staged(const std::string& name);
+  // `name` may be "folder/file": the folder is created in staging now and in OUT at commit.
   void write_text(const std::string& name, const std::string& text);
   // Renames every staged artifact into OUT.
   void commit();

@@ -148,23 +148,6 @@ nlohmann::json tradeoff_table(const std::vector<std::string>& log) {
   return rows;
 }
 
-std::vector<std::unique_ptr<plugin::MetricInstance>> make_metrics(const plugin::Registry& registry,
-                                                                  const std::vector<std::string>& names,
-                                                                  const std::string& where) {
-  std::vector<std::unique_ptr<plugin::MetricInstance>> out;
-  for (const auto& n : names) {
-    const std::string canonical = plugin::canonical_metric_name(n);
-    const plugin::Component* c = registry.try_find(plugin::Kind::Metric, canonical);
-    if (!c) {
-      std::string known;
-      for (const auto& k : registry.names(plugin::Kind::Metric)) known += (known.empty() ? "" : ", ") + k;
-      throw Error(where + ": unknown metric '" + n + "' (known: cosine-similarity, " + known + ")");
-    }
-    out.push_back(std::make_unique<plugin::MetricInstance>(*c, plugin::Registry::validate_params(*c, nullptr)));
-  }
-  return out;
-}
-
 }  // namespace
 
 nlohmann::json quantize(const QuantizeOptions& options) {
@@ -240,11 +223,11 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   }
   const plugin::ParamSet search_param_set = plugin::Registry::validate_params(*search_component, search_params);
   const auto search_metrics =
-      make_metrics(registry, {search_metric}, cfg.source + ": model_config." + search_name + "_search.metric");
-  const auto report_metrics = make_metrics(registry, {"cosine", "mae", "l2", "chebyshev"}, "report");
+      plugin::make_metric_instances(registry, {search_metric}, cfg.source + ": model_config." + search_name + "_search.metric");
+  const auto report_metrics = plugin::make_metric_instances(registry, {"cosine", "mae", "l2", "chebyshev"}, "report");
   std::unique_ptr<plugin::MetricInstance> bias_metric;
   if (cfg.weight.bias_correction)
-    bias_metric = std::move(make_metrics(registry, {cfg.weight.bias_correction->metric},
+    bias_metric = std::move(plugin::make_metric_instances(registry, {cfg.weight.bias_correction->metric},
                                          cfg.source + ": model_config.weight.bias_correction.metric")[0]);
   stage.stop();
 

@@ -4,6 +4,8 @@
 #include <limits>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "util/error.hpp"
 
 namespace qf::plugin {
@@ -54,6 +56,23 @@ double aggregate(std::span<const double> scores, QfAggregation aggregation) {
     else acc += v;
   }
   return aggregation == QF_AGGREGATE_MEAN ? acc / static_cast<double>(scores.size()) : acc;
+}
+
+std::vector<std::unique_ptr<MetricInstance>> make_metric_instances(const Registry& registry,
+                                                                   const std::vector<std::string>& names,
+                                                                   const std::string& where) {
+  std::vector<std::unique_ptr<MetricInstance>> out;
+  for (const auto& n : names) {
+    const Component* c = registry.try_find(Kind::Metric, canonical_metric_name(n));
+    if (!c) {
+      std::string known;
+      for (const auto& k : registry.names(Kind::Metric)) known += (known.empty() ? "" : ", ") + k;
+      throw Error((where.empty() ? "" : where + ": ") + "unknown metric '" + n + "' (known: cosine-similarity, " +
+                  known + ")");
+    }
+    out.push_back(std::make_unique<MetricInstance>(*c, Registry::validate_params(*c, nullptr)));
+  }
+  return out;
 }
 
 }  // namespace qf::plugin

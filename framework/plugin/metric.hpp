@@ -2,8 +2,10 @@
 // metric aliases, and the aggregation every metric declares.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "plugin/registry.hpp"
 
@@ -32,6 +34,12 @@ class MetricInstance {
   const Component& component_;
   void* instance_ = nullptr;
 };
+
+// Instances of the named metrics (seed spellings accepted) with default parameters. An unknown name is a
+// qf::Error "<where>: unknown metric 'x' (known: ...)" ("unknown metric ..." when `where` is empty).
+std::vector<std::unique_ptr<MetricInstance>> make_metric_instances(const Registry& registry,
+                                                                   const std::vector<std::string>& names,
+                                                                   const std::string& where = "");
 
 // Combines scores as the metric declares (mean, max or min). NaN if any score is NaN, so a broken sample
 // is never hidden; NaN for an empty list.
