@@ -128,8 +128,10 @@ TypeMap infer_types(const Model& float_model) {
 // The integers whose DequantizeLinear equals the simulation's fake quantization of the weight bit for
 // bit: recovered from quant::fake_quantize itself, so the export follows the simulation's grid and
 // clamping by construction. (q - zp) * scale / scale is within 1e-2 of q - zp for every 16-bit q.
+// `offset` shifts them into unsigned storage (128 / 32768; 0 for signed). `p` must be a plain integer
+// qtype (an int16-ec weight is exported as two int8 parts, see ec_weight_parts).
 template <class Q>
-Tensor quantize_weight_as(const Tensor& w, const quant::QuantParams& p) {
+Tensor quantize_weight_as(const Tensor& w, const quant::QuantParams& p, int32_t offset) {
   const Tensor fq = quant::fake_quantize(w, p);
   Tensor q(DTypeOf<Q>::value, w.shape());
   const float* x = fq.data<float>();
@@ -148,22 +150,67 @@ Tensor quantize_weight_as(const Tensor& w, const quant::QuantParams& p) {
       const int32_t zp = p.zero_point[c];
       const size_t base = (o * channels + c) * inner;
       for (size_t i = 0; i < inner; ++i)
-        y[base + i] = static_cast<Q>(static_cast<int32_t>(std::nearbyint(x[base + i] / scale)) + zp);
+        y[base + i] = static_cast<Q>(static_cast<int32_t>(std::nearbyint(x[base + i] / scale)) + zp + offset);
     }
   return q;
 }
 
-Tensor zero_point_tensor(const quant::QuantParams& p, bool per_axis) {
+// What unsigned storage adds to q and the zero point: the same grid, shifted to start at 0.
+int32_t storage_offset(DType storage) {
+  return storage == DType::UInt8 ? 128 : storage == DType::UInt16 ? 32768 : 0;
+}
+
+template <class Q>
+Tensor zero_point_as(const quant::QuantParams& p, const Shape& shape, size_t n, int32_t offset) {
+  std::vector<Q> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<Q>(p.zero_point[i] + offset);
+  return Tensor::from_vector<Q>(shape, v);
+}
+
+Tensor zero_point_tensor(const quant::QuantParams& p, bool per_axis, DType storage) {
   const Shape shape = per_axis ? Shape{static_cast<int64_t>(p.zero_point.size())} : Shape{};
   const size_t n = per_axis ? p.zero_point.size() : 1;
-  if (p.qtype == QType::Int8) {
-    std::vector<int8_t> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = static_cast<int8_t>(p.zero_point[i]);
-    return Tensor::from_vector<int8_t>(shape, v);
+  const int32_t offset = storage_offset(storage);
+  switch (storage) {
+    case DType::Int8: return zero_point_as<int8_t>(p, shape, n, offset);
+    case DType::UInt8: return zero_point_as<uint8_t>(p, shape, n, offset);
+    case DType::Int16: return zero_point_as<int16_t>(p, shape, n, offset);
+    case DType::UInt16: return zero_point_as<uint16_t>(p, shape, n, offset);
+    default: throw Error(std::string("no zero point of type ") + dtype_name(storage));
   }
-  std::vector<int16_t> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = static_cast<int16_t>(p.zero_point[i]);
-  return Tensor::from_vector<int16_t>(shape, v);
+}
+
+Tensor quantize_weight(const Tensor& w, const quant::QuantParams& p, DType storage) {
+  const int32_t offset = storage_offset(storage);
+  switch (storage) {
+    case DType::Int8: return quantize_weight_as<int8_t>(w, p, offset);
+    case DType::UInt8: return quantize_weight_as<uint8_t>(w, p, offset);
+    case DType::Int16: return quantize_weight_as<int16_t>(w, p, offset);
+    case DType::UInt16: return quantize_weight_as<uint16_t>(w, p, offset);
+    default: throw Error(std::string("no quantized weight of type ") + dtype_name(storage));
+  }
+}
+
+// The two int8 grids of an int16-ec point, as plain int8 parameters: high (scale s, the point's own) and
+// low (scale quant::ec_low_scale(s)); both symmetric, zero point 0.
+struct EcParts {
+  quant::QuantParams hi, lo;
+};
+EcParts ec_parts(const quant::QuantParams& p) {
+  EcParts parts{p, p};
+  parts.hi.qtype = parts.lo.qtype = QType::Int8;
+  for (float& s : parts.lo.scale) s = quant::ec_low_scale(s);
+  return parts;
+}
+
+// The weight's high and low int8 parts: h from the high grid, then the residual w - h * s (the same
+// float32 subtraction as the simulation) on the low grid.
+std::pair<Tensor, Tensor> ec_weight_parts(const Tensor& w, const EcParts& parts, DType storage) {
+  const Tensor hi_values = quant::fake_quantize(w, parts.hi);
+  Tensor residual(DType::Float32, w.shape());
+  for (int64_t i = 0; i < w.numel(); ++i)
+    residual.data<float>()[i] = w.data<float>()[i] - hi_values.data<float>()[i];
+  return {quantize_weight(w, parts.hi, storage), quantize_weight(residual, parts.lo, storage)};
 }
 
 Tensor scale_tensor(const quant::QuantParams& p, bool per_axis) {
@@ -299,34 +346,69 @@ void Exporter::rewrite(Graph& g) {
         break;
       }
       case QType::Int8:
-      case QType::Int16: {
+      case QType::Int16:
+      case QType::Int16Ec: {
         const bool per_axis = per_channel(params);
         const QdqDomain qdq = microsoft_qdq ? QdqDomain::Microsoft : int_domain(attrs.dtype, model_opset);
         const std::string domain = qdq == QdqDomain::Microsoft ? kMicrosoftDomain : "";
         if (qdq == QdqDomain::Microsoft) info.used_com_microsoft = true;
         std::vector<Attribute> axis_attr;
         if (per_axis) axis_attr.push_back(Attribute::of_int("axis", params.axis));
-        const DType storage = quant::storage_dtype(attrs.dtype, attrs.symmetric);
-        const std::string scale = fresh(base + "_scale"), zero_point = fresh(base + "_zero_point");
-        g.initializers[scale] = scale_tensor(params, per_axis);
-        g.initializers[zero_point] = zero_point_tensor(params, per_axis);
-        std::string quantized;
-        if (weight && attrs.is_weight) {
-          quantized = fresh(x + "_quantized");
-          g.initializers[quantized] = attrs.dtype == QType::Int8 ? quantize_weight_as<int8_t>(*weight, params)
-                                                                 : quantize_weight_as<int16_t>(*weight, params);
-          quantized_weights.insert(x);
-        } else {
-          // Activations, and weights computed at run time, are quantized in the graph.
-          quantized = fresh(y + "_quantized");
-          nodes.push_back(make_node(fresh(base + "_QuantizeLinear"), "QuantizeLinear", domain, {x, scale, zero_point},
-                                    {quantized}, axis_attr));
-          add_value_info(g, quantized, storage, x);
-          ++info.quantize_nodes;
+        const DType storage = quant::storage_dtype(attrs.dtype, attrs.symmetric, attrs.unsigned_storage);
+        const bool stored_weight = weight && attrs.is_weight;
+        if (stored_weight) quantized_weights.insert(x);
+
+        // One Q/DQ pair on grid `p` from `in` to `out`; a stored weight gives its integers instead of a Q.
+        const auto emit = [&](const std::string& part, const quant::QuantParams& p, const std::string& in,
+                              const Tensor* stored, const std::string& out) {
+          const std::string scale = fresh(base + part + "_scale"), zero_point = fresh(base + part + "_zero_point");
+          g.initializers[scale] = scale_tensor(p, per_axis);
+          g.initializers[zero_point] = zero_point_tensor(p, per_axis, storage);
+          std::string quantized;
+          if (stored) {
+            quantized = fresh(x + part + "_quantized");
+            g.initializers[quantized] = *stored;
+          } else {
+            // Activations, and weights computed at run time, are quantized in the graph.
+            quantized = fresh(out + "_quantized");
+            nodes.push_back(make_node(fresh(base + part + "_QuantizeLinear"), "QuantizeLinear", domain,
+                                      {in, scale, zero_point}, {quantized}, axis_attr));
+            add_value_info(g, quantized, storage, x);
+            ++info.quantize_nodes;
+          }
+          nodes.push_back(make_node(fresh(base + part + "_DequantizeLinear"), "DequantizeLinear", domain,
+                                    {quantized, scale, zero_point}, {out}, axis_attr));
+          ++info.dequantize_nodes;
+        };
+
+        if (attrs.dtype != QType::Int16Ec) {
+          if (stored_weight) {
+            const Tensor q = quantize_weight(*weight, params, storage);
+            emit("", params, x, &q, y);
+          } else {
+            emit("", params, x, nullptr, y);
+          }
+          break;
         }
-        nodes.push_back(make_node(fresh(base + "_DequantizeLinear"), "DequantizeLinear", domain,
-                                  {quantized, scale, zero_point}, {y}, axis_attr));
-        ++info.dequantize_nodes;
+        // Error compensation: y = DQ(Q(x, s)) + DQ(Q(x - DQ(Q(x, s)), s_lo)), the simulation's float32
+        // steps one by one (quant::fake_quantize); a stored weight keeps both int8 parts as initializers.
+        const EcParts parts = ec_parts(params);
+        const std::string hi = fresh(y + "_ec_high"), lo = fresh(y + "_ec_low");
+        if (stored_weight) {
+          const auto [hi_q, lo_q] = ec_weight_parts(*weight, parts, storage);
+          emit("_ec_high", parts.hi, x, &hi_q, hi);
+          emit("_ec_low", parts.lo, x, &lo_q, lo);
+        } else {
+          emit("_ec_high", parts.hi, x, nullptr, hi);
+          const std::string residual = fresh(y + "_ec_residual");
+          nodes.push_back(make_node(fresh(base + "_ec_Sub"), "Sub", "", {x, hi}, {residual}));
+          add_value_info(g, residual, DType::Float32, x);
+          emit("_ec_low", parts.lo, residual, nullptr, lo);
+        }
+        add_value_info(g, hi, DType::Float32, x);
+        add_value_info(g, lo, DType::Float32, x);
+        nodes.push_back(make_node(fresh(base + "_ec_Add"), "Add", "", {hi, lo}, {y}));
+        ++info.ec_points;
         break;
       }
     }
@@ -479,8 +561,19 @@ nlohmann::json quant_params_json(const Model& calibrated) {
         entry["symmetric"] = attrs.symmetric;
         entry["threshold_min"] = attrs.threshold_min;
         entry["threshold_max"] = attrs.threshold_max;
+        entry["unsigned"] = attrs.unsigned_storage;
+        entry["reduce_range"] = attrs.reduce_range;
         entry["scale"] = p.scale;
-        entry["zero_point"] = p.zero_point;
+        // The zero point as stored in quantized_model.onnx (shifted when unsigned).
+        const int32_t offset = storage_offset(quant::storage_dtype(attrs.dtype, attrs.symmetric, attrs.unsigned_storage));
+        std::vector<int32_t> zero_point = p.zero_point;
+        for (int32_t& z : zero_point) z += offset;
+        entry["zero_point"] = zero_point;
+        if (attrs.dtype == QType::Int16Ec) {
+          std::vector<float> scale_low = p.scale;
+          for (float& s : scale_low) s = quant::ec_low_scale(s);
+          entry["scale_low"] = scale_low;  // the low int8 part's scale; both parts have zero point 0
+        }
       }
       // Keyed by the quantized tensor; a second calibration node on the same tensor is keyed by its output.
       const std::string key = tensors.contains(n.inputs[0]) ? n.outputs[0] : n.inputs[0];

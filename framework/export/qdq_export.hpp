@@ -13,12 +13,17 @@ struct ExportInfo {
   int64_t opset = 0;                 // default-domain opset of the exported model
   bool used_com_microsoft = false;   // int16 Q/DQ through the com.microsoft domain
   size_t quantize_nodes = 0, dequantize_nodes = 0, casts = 0;
+  size_t ec_points = 0;              // int16-ec points (two Q/DQ parts summed by an Add)
 };
 
 // Each calibration node becomes:
 //   activation int8/int16: QuantizeLinear -> DequantizeLinear (scale float32, zero point int8/int16,
 //     axis when per-channel);
 //   weight int8/int16: the weight stored quantized (an int8/int16 initializer) -> DequantizeLinear;
+//   int16-ec activation: X -> Q(s, int8) -> DQ -> X_hi; Sub(X, X_hi) -> R -> Q(s_lo, int8) -> DQ -> R_hat;
+//     Add(X_hi, R_hat) -> consumers (s_lo = quant::ec_low_scale(s));
+//   int16-ec weight: two int8 initializers (high, low), each with its DequantizeLinear, summed by an Add;
+//   unsigned (attribute "unsigned"): uint8 / uint16 storage, q and zero point shifted by 128 / 32768;
 //   float16: Cast(to float16) -> Cast(to float32);  float32: removed (consumers read the input).
 // int8 uses the default domain, upgrading the model to opset 13 with the ONNX version converter when
 // per-axis parameters need it; int16 uses opset 21 when the model already imports it, else the
@@ -27,8 +32,9 @@ struct ExportInfo {
 Model export_qdq(const Model& calibrated, ExportInfo* info = nullptr);
 
 // quant_params.json: {"tensors": {"<tensor>": {"node": calibration node, "kind", "dtype", "method",
-// "axis", "symmetric", "threshold_min": [...], "threshold_max": [...], "scale": [...],
-// "zero_point": [...]}}} for every calibration node (float16/float32 entries carry dtype only).
+// "axis", "symmetric", "unsigned", "reduce_range", "threshold_min": [...], "threshold_max": [...],
+// "scale": [...], "zero_point": [...] (as stored: shifted by 128 / 32768 when unsigned), and for int16-ec
+// "scale_low": [...]}}} for every calibration node (float16/float32 entries carry dtype only).
 nlohmann::json quant_params_json(const Model& calibrated);
 
 }  // namespace qf::exporter

@@ -17,6 +17,15 @@ const Attribute& required(const Node& node, const std::string& name, Attribute::
   return *a;
 }
 
+// An optional 0/1 int attribute: absent is false.
+bool optional_flag(const Node& node, const std::string& name) {
+  const Attribute* a = node.attr(name);
+  if (!a) return false;
+  if (a->kind != Attribute::Kind::Int) fail(node, "attribute '" + name + "' has the wrong type (int 0 or 1 expected)");
+  if (a->i != 0 && a->i != 1) fail(node, "attribute '" + name + "' is " + std::to_string(a->i) + ", expected 0 or 1");
+  return a->i == 1;
+}
+
 }  // namespace
 
 bool is_calibration_node(const Node& node) { return node.domain == kQforgeDomain && node.op_type == kCalibrationOp; }
@@ -28,11 +37,13 @@ CalibrationAttrs read_calibration_attrs(const Node& node) {
   c.is_weight = kind == "weight";
   const std::string dtype = required(node, "dtype", Attribute::Kind::String).s;
   const auto q = parse_qtype(dtype);
-  if (!q) fail(node, "dtype '" + dtype + "' is not one of int8, int16, float16, float32");
+  if (!q) fail(node, "dtype '" + dtype + "' is not one of int8, int16, int16-ec, float16, float32");
   c.dtype = *q;
   if (const Attribute* m = node.attr("method"); m && m->kind == Attribute::Kind::String) c.method = m->s;
   if (const Attribute* a = node.attr("axis"); a && a->kind == Attribute::Kind::Int) c.axis = a->i;
   if (const Attribute* s = node.attr("symmetric"); s && s->kind == Attribute::Kind::Int) c.symmetric = s->i != 0;
+  c.unsigned_storage = optional_flag(node, "unsigned");
+  c.reduce_range = optional_flag(node, "reduce_range");
   if (is_integer(c.dtype)) {
     c.threshold_min = required(node, "threshold_min", Attribute::Kind::Floats).floats;
     c.threshold_max = required(node, "threshold_max", Attribute::Kind::Floats).floats;
@@ -61,6 +72,8 @@ Node make_calibration_node(const std::string& name, const std::string& input, co
                   Attribute::of_int("symmetric", attrs.symmetric ? 1 : 0),
                   Attribute::of_floats("threshold_min", attrs.threshold_min),
                   Attribute::of_floats("threshold_max", attrs.threshold_max)};
+  if (attrs.unsigned_storage) n.attributes.push_back(Attribute::of_int("unsigned", 1));
+  if (attrs.reduce_range) n.attributes.push_back(Attribute::of_int("reduce_range", 1));
   return n;
 }
 

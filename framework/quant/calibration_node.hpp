@@ -4,12 +4,18 @@
 //
 // Attributes (all present on nodes QuantForge writes):
 //   kind           string  "activation" | "weight"
-//   dtype          string  "int8" | "int16" | "float16" | "float32" (float32: pass-through)
+//   dtype          string  "int8" | "int16" | "int16-ec" | "float16" | "float32" (float32: pass-through;
+//                          int16-ec: error compensation, two int8 parts, always symmetric)
 //   method         string  calibration candidate that produced the range, e.g. "kl", "max:max_percentile=0.99995"
 //   axis           int     channel axis, -1 per-tensor
 //   symmetric      int     1 symmetric (zero point 0, narrow grid), 0 asymmetric
 //   threshold_min  floats  one per channel (one when per-tensor)
 //   threshold_max  floats
+// Optional (written only when 1; absent means 0, so older files read unchanged):
+//   unsigned       int     1: the export stores uint8 / uint16 (q and zero point shifted by 128 / 32768);
+//                          the simulated values are the same
+//   reduce_range   int     1: int8 scale from the [-64, 64] / [-64, 63] grid (ONNX Runtime's reduce_range
+//                          for x86 CPUs without VNNI); ignored by other dtypes
 // Scale and zero point are derived from the thresholds with quant::derive_params at run time, so a
 // dtype edit re-derives them.
 #pragma once
@@ -33,6 +39,8 @@ struct CalibrationAttrs {
   bool symmetric = true;
   std::vector<float> threshold_min;
   std::vector<float> threshold_max;
+  bool unsigned_storage = false;  // attribute "unsigned"
+  bool reduce_range = false;      // attribute "reduce_range"
 
   // Float dtypes need no thresholds: their params carry only the qtype.
   QuantParams params() const {
@@ -43,7 +51,7 @@ struct CalibrationAttrs {
       p.zero_point = {0};
       return p;
     }
-    return derive_params(dtype, symmetric, axis, threshold_min, threshold_max);
+    return derive_params(dtype, symmetric, axis, threshold_min, threshold_max, reduce_range);
   }
 };
 

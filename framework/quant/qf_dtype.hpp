@@ -19,16 +19,24 @@ inline std::optional<QType> qtype_from_qf(QfDType d) {
   }
 }
 
+// Int16Ec has no QfDType of its own: a search (and a calibrator choosing thresholds) sees the precision
+// it reaches, int16.
 inline QfDType qf_dtype_of(QType t) {
   switch (t) {
     case QType::Int8: return QF_DTYPE_INT8;
-    case QType::Int16: return QF_DTYPE_INT16;
+    case QType::Int16:
+    case QType::Int16Ec: return QF_DTYPE_INT16;
     case QType::Float16: return QF_DTYPE_FLOAT16;
     case QType::Float32: return QF_DTYPE_FLOAT32;
   }
   return QF_DTYPE_UNDEFINED;
 }
 
-inline uint32_t qf_mask_of(QType t) { return QF_DTYPE_MASK(qf_dtype_of(t)); }
+// The backend mask bit a dtype needs: Int16Ec runs on int8 hardware (two int8 products), so an input a
+// backend allows only in int8 admits it (whether the backend offers compensation is a separate bit,
+// QF_COMPENSATION_INT16_EC).
+inline uint32_t qf_mask_of(QType t) {
+  return t == QType::Int16Ec ? QF_DTYPE_MASK(QF_DTYPE_INT8) : QF_DTYPE_MASK(qf_dtype_of(t));
+}
 
 }  // namespace qf::quant

@@ -15,6 +15,7 @@ const char* qtype_name(QType t) {
     case QType::Int16: return "int16";
     case QType::Float16: return "float16";
     case QType::Float32: return "float32";
+    case QType::Int16Ec: return "int16-ec";
   }
   return "?";
 }
@@ -24,33 +25,39 @@ std::optional<QType> parse_qtype(std::string_view name) {
   if (name == "int16") return QType::Int16;
   if (name == "float16") return QType::Float16;
   if (name == "float32" || name == "float") return QType::Float32;
+  if (name == "int16-ec" || name == "ec") return QType::Int16Ec;
   return std::nullopt;
 }
 
-bool is_integer(QType t) { return t == QType::Int8 || t == QType::Int16; }
+bool is_integer(QType t) { return t == QType::Int8 || t == QType::Int16 || t == QType::Int16Ec; }
 
-DType storage_dtype(QType t, bool /*symmetric*/) {
+DType storage_dtype(QType t, bool /*symmetric*/, bool unsigned_storage) {
   switch (t) {
-    case QType::Int8: return DType::Int8;
-    case QType::Int16: return DType::Int16;
+    case QType::Int8:
+    case QType::Int16Ec: return unsigned_storage ? DType::UInt8 : DType::Int8;
+    case QType::Int16: return unsigned_storage ? DType::UInt16 : DType::Int16;
     case QType::Float16: return DType::Float16;
     case QType::Float32: return DType::Float32;
   }
   return DType::Float32;
 }
 
-Grid grid(QType t, bool symmetric) {
+Grid grid(QType t, bool symmetric, bool reduce_range) {
   switch (t) {
-    case QType::Int8: return symmetric ? Grid{-127, 127} : Grid{-128, 127};
+    case QType::Int8:
+      if (reduce_range) return symmetric ? Grid{-64, 64} : Grid{-64, 63};
+      return symmetric ? Grid{-127, 127} : Grid{-128, 127};
+    case QType::Int16Ec: return Grid{-127, 127};
     case QType::Int16: return symmetric ? Grid{-32767, 32767} : Grid{-32768, 32767};
     default: throw Error(std::string("no integer grid for ") + qtype_name(t));
   }
 }
 
 QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const float> range_min,
-                          std::span<const float> range_max) {
+                          std::span<const float> range_max, bool reduce_range) {
   if (range_min.size() != range_max.size() || range_min.empty())
     throw Error("derive_params: need one [min, max] per channel");
+  if (t == QType::Int16Ec) symmetric = true;  // the two int8 parts have no zero point
   QuantParams p;
   p.qtype = t;
   p.symmetric = symmetric;
@@ -58,7 +65,7 @@ QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const
   p.scale.assign(range_min.size(), 1.0f);
   p.zero_point.assign(range_min.size(), 0);
   if (!is_integer(t)) return p;
-  const Grid g = grid(t, symmetric);
+  const Grid g = grid(t, symmetric, reduce_range);
   for (size_t c = 0; c < range_min.size(); ++c) {
     const double lo = std::min(0.0, static_cast<double>(range_min[c]));
     const double hi = std::max(0.0, static_cast<double>(range_max[c]));
@@ -91,6 +98,24 @@ void fake_quantize_run(float* data, size_t count, float scale, int32_t zp, Grid 
   }
 }
 
+// Int16Ec: high int8 part, then the residual's low int8 part (see the header). Each statement is one
+// float32 operation; the build is ISO C++ (no GNU extensions), where GCC does not contract a * b + c
+// into an FMA, so the rounding matches ONNX Runtime's separate DequantizeLinear / Sub / Add.
+void fake_quantize_ec_run(float* data, size_t count, float scale) {
+  const float scale_lo = ec_low_scale(scale);
+  for (size_t i = 0; i < count; ++i) {
+    const float x = data[i];
+    float h = round_half_even(x / scale);
+    h = h < -128.0f ? -128.0f : (h > 127.0f ? 127.0f : h);
+    const float x_hi = h * scale;
+    const float r = x - x_hi;
+    float l = round_half_even(r / scale_lo);
+    l = l < -128.0f ? -128.0f : (l > 127.0f ? 127.0f : l);
+    const float r_hat = l * scale_lo;
+    data[i] = x_hi + r_hat;
+  }
+}
+
 }  // namespace
 
 void fake_quantize(std::span<float> values, const Shape& shape, const QuantParams& params) {
@@ -101,9 +126,14 @@ void fake_quantize(std::span<float> values, const Shape& shape, const QuantParam
   }
   // Saturate like QuantizeLinear, at the storage type's limits: a symmetric grid only narrows the scale
   // ([-127, 127]); a value below -127.5 * scale still becomes -128, exactly as the exported QDQ does.
-  const Grid g = grid(params.qtype, /*symmetric=*/false);
+  const bool ec = params.qtype == QType::Int16Ec;
+  const Grid g = ec ? Grid{-128, 127} : grid(params.qtype, /*symmetric=*/false);
+  const auto run = [&](float* data, size_t count, size_t c) {
+    if (ec) fake_quantize_ec_run(data, count, params.scale[c]);
+    else fake_quantize_run(data, count, params.scale[c], params.zero_point[c], g);
+  };
   if (params.axis < 0 || params.scale.size() == 1) {
-    fake_quantize_run(values.data(), values.size(), params.scale[0], params.zero_point[0], g);
+    run(values.data(), values.size(), 0);
     return;
   }
   const int64_t rank = static_cast<int64_t>(shape.size());
@@ -117,7 +147,7 @@ void fake_quantize(std::span<float> values, const Shape& shape, const QuantParam
   const size_t outer = values.size() / (inner * channels);
   for (size_t o = 0; o < outer; ++o)
     for (size_t c = 0; c < channels; ++c)
-      fake_quantize_run(values.data() + (o * channels + c) * inner, inner, params.scale[c], params.zero_point[c], g);
+      run(values.data() + (o * channels + c) * inner, inner, c);
 }
 
 Tensor fake_quantize(const Tensor& input, const QuantParams& params) {

@@ -14,21 +14,34 @@
 
 namespace qf::quant {
 
-// Computation types a tensor can take, as quant_config spells them.
-enum class QType { Int8, Int16, Float16, Float32 };
+// Computation types a tensor can take, as quant_config spells them. Int16Ec ("int16-ec", error
+// compensation) is an int16-precision operand carried as two int8 parts for inputs a backend only takes
+// in int8 (docs/error-compensation.md); it is always symmetric. Appended last so existing values keep
+// their numbers.
+enum class QType { Int8, Int16, Float16, Float32, Int16Ec };
 
-const char* qtype_name(QType t);                            // "int8", "int16", "float16", "float32"
-std::optional<QType> parse_qtype(std::string_view name);    // nullopt for anything else
-bool is_integer(QType t);                                   // int8 / int16
-DType storage_dtype(QType t, bool symmetric = true);        // Int8 / Int16 / Float16 / Float (ONNX enum)
+const char* qtype_name(QType t);                            // "int8", "int16", "float16", "float32", "int16-ec"
+std::optional<QType> parse_qtype(std::string_view name);    // also "float", "ec"; nullopt for anything else
+bool is_integer(QType t);                                   // int8 / int16 / int16-ec (they have thresholds)
+// Element type of the stored integers (ONNX enum): Int8 / Int16 / Float16 / Float; Int16Ec stores int8
+// parts. unsigned_storage: UInt8 / UInt16 instead (the same grid shifted by 128 / 32768).
+DType storage_dtype(QType t, bool symmetric = true, bool unsigned_storage = false);
 
 // Integer grid of an integer qtype. Symmetric grids are narrow ([-127, 127], [-32767, 32767]) so that
-// zero is exact and the range is balanced; asymmetric grids use the full range.
+// zero is exact and the range is balanced; asymmetric grids use the full range. Int16Ec: the int8
+// symmetric grid of its high part, whatever `symmetric` says. reduce_range (int8 only, ONNX Runtime's
+// option for x86 CPUs without VNNI): [-64, 64] symmetric, [-64, 63] asymmetric.
 struct Grid {
   int32_t qmin = 0;
   int32_t qmax = 0;
 };
-Grid grid(QType t, bool symmetric);
+Grid grid(QType t, bool symmetric, bool reduce_range = false);
+
+// Int16Ec: the scale of the low int8 part from the high part's scale s (= amax / 127). The residual
+// x - rne(x / s) * s lies within +-s/2, so s / 254 makes it fit [-127, 127]: one step is amax / 32258.
+// The single place of this rule, shared by simulation and export.
+inline constexpr float kEcLowSteps = 254.0f;
+inline float ec_low_scale(float hi_scale) { return hi_scale / kEcLowSteps; }
 
 // Scale and zero point per channel (one entry when per-tensor). axis = -1 for per-tensor.
 struct QuantParams {
@@ -42,9 +55,11 @@ struct QuantParams {
 // Derives scale/zero point from clipping ranges (one [min, max] per channel). The range is widened to
 // contain 0; symmetric: scale = max(|min|, |max|) / qmax, zp = 0; asymmetric: scale = (max - min) /
 // (qmax - qmin), zp = round(qmin - min / scale) clamped to the grid. Computed in double, stored as
-// float; a zero or non-finite range gives scale 1, zp 0 (an all-zero tensor stays exact).
+// float; a zero or non-finite range gives scale 1, zp 0 (an all-zero tensor stays exact). Int16Ec is
+// always symmetric (the result says symmetric = true); its scale is the high part's. reduce_range: the
+// int8 grid of grid() above (ignored for other qtypes).
 QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const float> range_min,
-                          std::span<const float> range_max);
+                          std::span<const float> range_max, bool reduce_range = false);
 
 // Rounds half to even without calling into libm, so loops vectorise: for |v| <= 2^22, adding and
 // subtracting 1.5 * 2^23 leaves the nearest integer (ties to even) under the default rounding mode.
@@ -59,8 +74,11 @@ inline float round_half_even(float v) {
 
 // Fake-quantizes `values` in place. For integer qtypes: per channel c, q = saturate(rne(x / scale) + zp)
 // to the storage type's full range (as QuantizeLinear does, also for symmetric grids),
-// x' = (q - zp) * scale, in float exactly like QuantizeLinear/DequantizeLinear. Float16: round trip
-// through half. Float32: unchanged. `shape` locates the channel axis when per-channel.
+// x' = (q - zp) * scale, in float exactly like QuantizeLinear/DequantizeLinear. Int16Ec, per channel with
+// s = scale[c], s_lo = ec_low_scale(s): h = sat_int8(rne(x / s)), x_hi = h * s, r = x - x_hi,
+// l = sat_int8(rne(r / s_lo)), x' = x_hi + l * s_lo: every step one float32 operation, as the exported
+// Q/DQ/Sub/Add graph computes it. Float16: round trip through half. Float32: unchanged. `shape`
+// locates the channel axis when per-channel.
 void fake_quantize(std::span<float> values, const Shape& shape, const QuantParams& params);
 
 // Returns a fake-quantized copy of a float tensor.
