@@ -11,6 +11,9 @@
 namespace qf::config {
 namespace {
 
+// Error compensation ("int16-ec" / "dual-int16") is for operands: a node-level one gives int16 outputs.
+quant::QType as_output(quant::QType t) { return t == quant::QType::Int16Ec ? quant::QType::Int16 : t; }
+
 // Within one level: input<k> beats InputType beats qtype; OutputType beats qtype.
 void apply(const TypeSetting& s, NodeTypes& types) {
   for (size_t i = 0; i < types.inputs.size(); ++i) {
@@ -19,8 +22,8 @@ void apply(const TypeSetting& s, NodeTypes& types) {
     else if (s.qtype) types.inputs[i] = *s.qtype;
   }
   for (auto& out : types.outputs) {
-    if (s.outputs) out = *s.outputs;
-    else if (s.qtype) out = *s.qtype;
+    if (s.outputs) out = as_output(*s.outputs);
+    else if (s.qtype) out = as_output(*s.qtype);
   }
 }
 
@@ -102,7 +105,7 @@ std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph
   std::vector<NodeTypes> types(graph.nodes.size());
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     types[i].inputs.assign(graph.nodes[i].inputs.size(), base);
-    types[i].outputs.assign(graph.nodes[i].outputs.size(), base);
+    types[i].outputs.assign(graph.nodes[i].outputs.size(), as_output(base));
     if (auto it = config.op_config.find(graph.nodes[i].op_type); it != config.op_config.end())
       apply(it->second, types[i]);
   }

@@ -121,13 +121,30 @@ class Reader {
     return d;
   }
 
+  // A dtype. "int16-ec" / "ec" / "dual-int16" (error compensation) read as Int16Ec: on an input it is the
+  // compensated int16; on an output, plain int16 (see output_qtype and node_types.cpp).
   quant::QType qtype(const json& v, const std::string& path) const {
-    if (!v.is_string()) fail(path, "expected a dtype (int8, int16, float16, float32), got " + show(v));
+    if (!v.is_string())
+      fail(path, "expected a dtype (int8, int16, int16-ec, float16, float32), got " + show(v));
     const auto name = v.get<std::string>();
     if (auto t = quant::parse_qtype(name)) return *t;
-    if (name == "dual-int16" || name == "int16-ec")
-      fail(path, "\"" + name + "\" is not supported yet (error compensation arrives with the hardware backends)");
-    fail(path, "unknown dtype " + show(v) + " (known: int8, int16, float16, float32, float; case-sensitive)");
+    if (name == "dual-int16") return quant::QType::Int16Ec;
+    fail(path, "unknown dtype " + show(v) +
+                   " (known: int8, int16, int16-ec, ec, dual-int16, float16, float32, float; case-sensitive)");
+  }
+
+  // A dtype for outputs: error compensation applies to operands, so an output asked for int16-ec is int16.
+  quant::QType output_qtype(const json& v, const std::string& path) const {
+    const quant::QType t = qtype(v, path);
+    return t == quant::QType::Int16Ec ? quant::QType::Int16 : t;
+  }
+
+  // A dtype a search raises tensors to: error compensation is an input setting, not a search level.
+  quant::QType search_qtype(const json& v, const std::string& path) const {
+    const quant::QType t = qtype(v, path);
+    if (t == quant::QType::Int16Ec)
+      fail(path, show(v) + " is a per-input dtype (error compensation, set in op_config / node_config); use int16 here");
+    return t;
   }
 
   // A scalar or a non-empty list of scalars, each read by `one`; a list means "search these".
@@ -256,7 +273,7 @@ LayerwiseSearchConfig parse_layerwise(const Reader& r, const json& v, const std:
     const auto p = child(path, key);
     if (key == "metric") s.metric = r.string(value, p);
     else if (key == "topk") s.topk = r.integer(value, p, 1);
-    else if (key == "qtype") s.qtype = r.qtype(value, p);
+    else if (key == "qtype") s.qtype = r.search_qtype(value, p);
     else r.unknown_key(p, "metric, qtype, topk");
   }
   return s;
@@ -270,7 +287,7 @@ MixedPrecisionSearchConfig parse_mixed_precision(const Reader& r, const json& v,
     if (key == "metric") s.metric = r.string(value, p);
     else if (key == "target") s.target = r.number(value, p, -1e12, true, 1e12);
     else if (key == "max_time") s.max_time = r.number(value, p, 0, true, 1e9);
-    else if (key == "max_dtype") s.max_dtype = r.qtype(value, p);
+    else if (key == "max_dtype") s.max_dtype = r.search_qtype(value, p);
     else r.unknown_key(p, "max_dtype, max_time, metric, target");
   }
   if (s.max_dtype == quant::QType::Int8) r.fail(child(path, "max_dtype"), "must be above int8 (int16, float16 or float32)");
@@ -287,7 +304,7 @@ bool parse_type_key(const Reader& r, const std::string& key, const json& value, 
   } else if (key == "InputType") {
     s.inputs = r.qtype(value, path);
   } else if (key == "OutputType") {
-    s.outputs = r.qtype(value, path);
+    s.outputs = r.output_qtype(value, path);
   } else if (key == "ON") {
     // The seed's node_info placement: CPU runs in float, BPU in int8.
     const auto where = value.is_string() ? value.get<std::string>() : std::string();
@@ -376,7 +393,7 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
   for (const auto& [key, value] : v.items()) {
     const auto p = child(path, key);
     if (key == "all_node_type") c.all_node_type = r.qtype(value, p);
-    else if (key == "model_output_type") c.model_output_type = r.qtype(value, p);
+    else if (key == "model_output_type") c.model_output_type = r.output_qtype(value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
       r.unknown_key(p, "activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
                        "modelwise_search, weight");

@@ -20,6 +20,9 @@ namespace qf::config {
 
 // A dtype request at one level: `qtype` (all inputs and outputs), `input<k>` / `InputType<k>` (one
 // input), `InputType` (all inputs), `OutputType` (outputs). Unset fields defer to coarser levels.
+// "int16-ec" / "ec" / "dual-int16" read as QType::Int16Ec (error compensation): inputs get Int16Ec,
+// outputs Int16 (resolve_node_types maps it; `outputs` never holds Int16Ec). The plan then decides per
+// input whether the backend needs the compensation (int8-only inputs) or takes plain int16.
 struct TypeSetting {
   std::optional<quant::QType> qtype;
   std::optional<quant::QType> inputs;              // InputType
@@ -67,7 +70,7 @@ struct ModelwiseSearchConfig {
 struct LayerwiseSearchConfig {
   std::string metric = "cosine-similarity";
   std::optional<int64_t> topk;
-  std::optional<quant::QType> qtype;
+  std::optional<quant::QType> qtype;  // never Int16Ec (a search level, not an input setting)
 };
 
 // QuantForge addition: escalate the fewest tensors int8 -> int16 -> float16 -> float32 until `metric`
@@ -76,15 +79,15 @@ struct MixedPrecisionSearchConfig {
   std::string metric = "cosine-similarity";
   double target = 0.9999;
   double max_time = 0;                                 // seconds; 0 = no limit
-  quant::QType max_dtype = quant::QType::Float32;      // highest dtype escalation may reach
+  quant::QType max_dtype = quant::QType::Float32;      // highest dtype escalation may reach (never Int16Ec)
 };
 
 struct QuantConfig {
   std::string source = "<default>";  // file name for messages
 
   // model_config
-  std::optional<quant::QType> all_node_type;
-  std::optional<quant::QType> model_output_type;
+  std::optional<quant::QType> all_node_type;      // may be Int16Ec ("dual-int16"): outputs then Int16
+  std::optional<quant::QType> model_output_type;  // never Int16Ec (read as Int16)
   ActivationConfig activation;
   WeightConfig weight;
   std::optional<ModelwiseSearchConfig> modelwise_search;

@@ -124,7 +124,8 @@ TEST(QuantConfigExamples, J6SearchTemplateWithComments) {
   EXPECT_FALSE(c.uses_default_calibration());
 }
 
-TEST(QuantConfigExamples, HmctDualInt16TemplateIsRejectedClearly) {
+// The hmct template: dual-int16 on Conv/MatMul/Gemm reads as error compensation on their inputs.
+TEST(QuantConfigExamples, HmctDualInt16Template) {
   const std::string text = R"({
     "model_config": {"all_node_type": "int16"},
     "op_config": {
@@ -137,12 +138,13 @@ TEST(QuantConfigExamples, HmctDualInt16TemplateIsRejectedClearly) {
         "SensitiveNode2": {"qtype": "float16"}
     }
   })";
-  EXPECT_EQ(parse_error(text),
-            "cfg.json: op_config.Conv.qtype: \"dual-int16\" is not supported yet (error compensation arrives "
-            "with the hardware backends)");
-  EXPECT_EQ(parse_error(R"({"node_config": {"n": {"input0": "int16-ec"}}})"),
-            "cfg.json: node_config.n.input0: \"int16-ec\" is not supported yet (error compensation arrives "
-            "with the hardware backends)");
+  const auto c = parse(text);
+  ASSERT_EQ(c.op_config.size(), 3u);
+  for (const char* op : {"Conv", "MatMul", "Gemm"}) EXPECT_EQ(c.op_config.at(op).qtype, QType::Int16Ec) << op;
+  EXPECT_EQ(c.all_node_type, QType::Int16);
+  EXPECT_EQ(c.node_config.at("SensitiveNode1").qtype, QType::Float16);
+  EXPECT_EQ(parse(R"({"node_config": {"n": {"input0": "int16-ec"}}})").node_config.at("n").input.at(0),
+            QType::Int16Ec);
 }
 
 TEST(QuantConfigExamples, HmctTemplateWithSupportedTypes) {
@@ -397,12 +399,13 @@ TEST(QuantConfigErrors, WrongTypesAndRanges) {
 
 TEST(QuantConfigErrors, BadDtype) {
   EXPECT_EQ(parse_error(R"({"model_config": {"all_node_type": "int4"}})"),
-            "cfg.json: model_config.all_node_type: unknown dtype \"int4\" (known: int8, int16, float16, float32, "
-            "float; case-sensitive)");
+            "cfg.json: model_config.all_node_type: unknown dtype \"int4\" (known: int8, int16, int16-ec, ec, "
+            "dual-int16, float16, float32, float; case-sensitive)");
   EXPECT_TRUE(starts_with(parse_error(R"({"op_config": {"Conv": {"OutputType": "INT8"}}})"),
                           "cfg.json: op_config.Conv.OutputType: unknown dtype \"INT8\""));
   EXPECT_EQ(parse_error(R"({"model_config": {"model_output_type": 8}})"),
-            "cfg.json: model_config.model_output_type: expected a dtype (int8, int16, float16, float32), got 8");
+            "cfg.json: model_config.model_output_type: expected a dtype (int8, int16, int16-ec, float16, float32), "
+            "got 8");
   EXPECT_TRUE(starts_with(parse_error(R"({"model_config": {"layerwise_search": {"qtype": "int32"}}})"),
                           "cfg.json: model_config.layerwise_search.qtype: unknown dtype \"int32\""));
   EXPECT_EQ(parse_error(R"({"node_config": {"n": {"input0": "int8", "InputType0": "int16"}}})"),
