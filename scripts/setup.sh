@@ -11,6 +11,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler      # ONNX IR, checker, shape inference, textual parser
   libboost-dev libboost-program-options-dev          # Boost.DLL (header-only) and the CLI
   libtbb-dev libspdlog-dev nlohmann-json3-dev        # scheduler, logging, JSON
+  libvalijson-dev                                    # JSON Schema validation of backend.json
   libopenblas-dev                                    # GEMM for Conv/MatMul/RNN kernels
   libgtest-dev libgmock-dev libbenchmark-dev         # tests and benchmarks
   libonnx-testdata                                   # ONNX operator conformance suite

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 
+#include "plugin/backend_table.hpp"
 #include "util/error.hpp"
 
 namespace qf::plugin {
@@ -124,9 +125,27 @@ bool known_dtype(QfDType d) {
 
 BackendInstance::BackendInstance(const Component& component, const ParamSet& params) : component_(component) {
   if (component.kind != Kind::Backend) throw Error(component.where() + " is not a backend");
+  ParamSet plugin_params = params;
+  if (component.table) {
+    // The table reads its own parameters; the code hook gets only the ones it declared.
+    std::vector<std::string> hook_names;
+    std::vector<ParamValue> hook_values;
+    for (size_t i = 0; i < params.names().size(); ++i) {
+      const bool for_hook = std::any_of(component.hook_params.begin(), component.hook_params.end(),
+                                        [&](const ParamSpec& p) { return p.name == params.names()[i]; });
+      if (for_hook) {
+        hook_names.push_back(params.names()[i]);
+        hook_values.push_back(params.values()[i]);
+      } else {
+        table_params_[params.names()[i]] = params.values()[i].to_json();
+      }
+    }
+    plugin_params = ParamSet(hook_names, hook_values);
+  }
+  if (!component.backend.create) return;  // a table without a code hook
   char buf[1024] = {0};
   QfMessage msg{buf, sizeof buf};
-  const QfStatus s = component.backend.create(params.c_list(), &instance_, &msg);
+  const QfStatus s = component.backend.create(plugin_params.c_list(), &instance_, &msg);
   if (s != QF_STATUS_OK) throw_status(component, "create", s, buf);
 }
 
@@ -148,32 +167,63 @@ std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
     p.input_dtypes.assign(ni, 0);
     p.forced_input_dtype.assign(ni, QF_DTYPE_UNDEFINED);
     p.input_channel_axis.assign(ni, NodePlacement::kNoChannelPreference);
+    p.input_flags.assign(ni, 0);
     p.output_dtypes.assign(no, 0);
     p.forced_output_dtype.assign(no, QF_DTYPE_UNDEFINED);
+  }
+  if (component_.table) {
+    try {
+      component_.table->analyze(graph, data.shapes, table_params_, placements);
+    } catch (const Error& e) {
+      throw Error(component_.where() + ": " + e.what());
+    }
+  }
 
-    QfNodeSupport s{};
-    s.struct_size = sizeof(QfNodeSupport);
-    s.num_inputs = ni;
-    s.input_dtypes = p.input_dtypes.data();
-    s.forced_input_dtype = p.forced_input_dtype.data();
-    s.num_outputs = no;
-    s.output_dtypes = p.output_dtypes.data();
-    s.forced_output_dtype = p.forced_output_dtype.data();
-    s.input_channel_axis = p.input_channel_axis.data();
-    buf[0] = '\0';
-    QfMessage msg{buf, sizeof buf};
-    const std::string what = "analyze_node on " + node_label(node, n);
-    const QfStatus status = component_.backend.analyze_node(instance_, &view, n, &s, &msg);
-    if (status != QF_STATUS_OK) throw_status(component_, what.c_str(), status, buf);
+  const std::string hook_role = component_.table ? "code hook '" + component_.table->hook() + "' " : "";
+  if (component_.backend.analyze_node) {
+    for (size_t n = 0; n < graph.nodes.size(); ++n) {
+      const Node& node = graph.nodes[n];
+      NodePlacement& p = placements[n];
+      const size_t ni = node.inputs.size(), no = node.outputs.size();
+      // A plugin sees the host's defaults; a code hook sees the table's answer (ABI 1.3 contract).
+      QfNodeSupport s{};
+      s.struct_size = sizeof(QfNodeSupport);
+      s.supported = component_.table ? (p.supported ? 1 : 0) : 0;
+      s.num_inputs = ni;
+      s.input_dtypes = p.input_dtypes.data();
+      s.forced_input_dtype = p.forced_input_dtype.data();
+      s.num_outputs = no;
+      s.output_dtypes = p.output_dtypes.data();
+      s.forced_output_dtype = p.forced_output_dtype.data();
+      s.compensation = p.compensation;
+      s.cost_int8 = p.cost_int8;
+      s.cost_int16 = p.cost_int16;
+      s.cost_float16 = p.cost_float16;
+      s.cost_float32 = p.cost_float32;
+      s.input_channel_axis = p.input_channel_axis.data();
+      s.input_flags = p.input_flags.data();
+      s.requantize = p.requantize;
+      buf[0] = '\0';
+      QfMessage msg{buf, sizeof buf};
+      const std::string what = hook_role + "analyze_node on " + node_label(node, n);
+      const QfStatus status = component_.backend.analyze_node(instance_, &view, n, &s, &msg);
+      if (status != QF_STATUS_OK) throw_status(component_, what.c_str(), status, buf);
+      p.supported = s.supported != 0;
+      p.compensation = s.compensation;
+      p.cost_int8 = s.cost_int8;
+      p.cost_int16 = s.cost_int16;
+      p.cost_float16 = s.cost_float16;
+      p.cost_float32 = s.cost_float32;
+      p.requantize = s.requantize;
+    }
+  }
 
-    p.supported = s.supported != 0;
-    p.compensation = s.compensation;
-    p.cost_int8 = s.cost_int8;
-    p.cost_int16 = s.cost_int16;
-    p.cost_float16 = s.cost_float16;
-    p.cost_float32 = s.cost_float32;
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    const Node& node = graph.nodes[n];
+    NodePlacement& p = placements[n];
+    const std::string what = hook_role + "analyze_node on " + node_label(node, n);
     auto bad = [&](const std::string& why) { throw Error(component_.where() + ": " + what + ": " + why); };
-    for (size_t k = 0; k < ni; ++k) {
+    for (size_t k = 0; k < node.inputs.size(); ++k) {
       if (!known_dtype(p.forced_input_dtype[k]))
         bad("input " + std::to_string(k) + " forced to unknown dtype " + std::to_string(p.forced_input_dtype[k]));
       const int32_t axis = p.input_channel_axis[k];
@@ -185,18 +235,26 @@ std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
           bad("input " + std::to_string(k) + " channel axis " + std::to_string(axis) + " is outside rank " +
               std::to_string(it->second.size()));
       }
+      if ((p.input_flags[k] & QF_INPUT_SYMMETRIC) && (p.input_flags[k] & QF_INPUT_ASYMMETRIC))
+        bad("input " + std::to_string(k) + " is marked both symmetric-only and asymmetric-only");
+      if (p.input_flags[k] & QF_INPUT_INT16_EC) p.compensation |= QF_COMPENSATION_INT16_EC;
     }
-    for (size_t k = 0; k < no; ++k)
+    for (size_t k = 0; k < node.outputs.size(); ++k)
       if (!known_dtype(p.forced_output_dtype[k]))
         bad("output " + std::to_string(k) + " forced to unknown dtype " + std::to_string(p.forced_output_dtype[k]));
+    if (p.requantize > QF_REQUANT_SHARED_SCALE) bad("unknown requantize rule " + std::to_string(p.requantize));
   }
 
-  if (component_.backend.fusion_groups && !graph.nodes.empty()) {
+  const bool has_groups = component_.table || component_.backend.fusion_groups;
+  if (has_groups && !graph.nodes.empty()) {
     std::vector<int32_t> group(graph.nodes.size(), -1);
-    buf[0] = '\0';
-    QfMessage msg{buf, sizeof buf};
-    const QfStatus status = component_.backend.fusion_groups(instance_, &view, group.data(), group.size(), &msg);
-    if (status != QF_STATUS_OK) throw_status(component_, "fusion_groups", status, buf);
+    for (size_t n = 0; n < group.size(); ++n) group[n] = placements[n].fusion_group;
+    if (component_.backend.fusion_groups) {
+      buf[0] = '\0';
+      QfMessage msg{buf, sizeof buf};
+      const QfStatus status = component_.backend.fusion_groups(instance_, &view, group.data(), group.size(), &msg);
+      if (status != QF_STATUS_OK) throw_status(component_, (hook_role + "fusion_groups").c_str(), status, buf);
+    }
     // Renumber to 0, 1, ... in order of first node; a one-node group has no inner tensor, so it is dropped.
     std::map<int32_t, size_t> members;
     for (size_t n = 0; n < group.size(); ++n) {
@@ -207,6 +265,7 @@ std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
     }
     std::map<int32_t, int32_t> renumbered;
     for (size_t n = 0; n < group.size(); ++n) {
+      placements[n].fusion_group = -1;
       if (group[n] < 0 || members[group[n]] < 2) continue;
       const int32_t next = static_cast<int32_t>(renumbered.size());
       placements[n].fusion_group = renumbered.emplace(group[n], next).first->second;

@@ -1,11 +1,15 @@
-// Host side of backend plugins: a backend instance asked about every node of a Model through the C
-// QfGraphView, answers collected into plain host structs. The planner reads these; `qforge inspect
-// --backend` (later) prints them.
+// Host side of backends: a backend instance asked about every node of a Model, answers collected into
+// plain host structs. A backend is a backend.json table (answered by the host, see backend_table.hpp), a
+// plugin reached through the C QfGraphView, or a table plus a plugin code hook that refines its answer.
+// The planner reads these; `qforge inspect --backend` prints them.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "ir/graph.hpp"
 #include "plugin/registry.hpp"
@@ -24,6 +28,9 @@ struct NodePlacement {
   uint32_t compensation = 0;                // QF_COMPENSATION_* bits
   double cost_int8 = 0, cost_int16 = 0, cost_float16 = 0, cost_float32 = 0;  // 0 = no hint
   int32_t fusion_group = -1;                // -1: not fused
+  std::vector<uint32_t> input_flags;        // QF_INPUT_* bits per input (ABI 1.3)
+  uint32_t requantize = QF_REQUANT_NONE;    // QF_REQUANT_*
+  std::string note;                         // backend.json rule note, for qforge inspect
 
   static constexpr int32_t kNoChannelPreference = -2;
   // True when input k may be quantized at all (mask is 0 or contains an integer or float16 type).
@@ -45,7 +52,8 @@ class BackendInstance {
 
  private:
   const Component& component_;
-  void* instance_ = nullptr;
+  void* instance_ = nullptr;              // the plugin's (or code hook's) instance
+  std::map<std::string, nlohmann::json> table_params_;  // a backend.json's parameter values
 };
 
 }  // namespace qf::plugin

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "plugin/backend_table.hpp"
 #include "util/error.hpp"
 
 namespace qf::plugin {
@@ -414,18 +415,104 @@ void Registry::load_library(const fs::path& given) {
   loaded_paths_.push_back(path);
 }
 
+namespace {
+
+bool is_backend_json(const fs::path& p) {
+  const std::string name = p.filename().string();
+  return name.size() > 13 && name.ends_with(".backend.json");
+}
+
+}  // namespace
+
 void Registry::load_directory(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error("plugin folder " + dir.string() + ": not a directory");
-  std::vector<fs::path> files;
+  std::vector<fs::path> files, tables;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (!entry.is_regular_file()) continue;
     const std::string ext = entry.path().extension().string();
     if (ext == ".so" || ext == ".dylib" || ext == ".dll") files.push_back(entry.path());
+    if (is_backend_json(entry.path())) tables.push_back(entry.path());
   }
   if (ec) throw Error("plugin folder " + dir.string() + ": " + ec.message());
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) load_library(f);
+  for (const auto& f : files) load_library(f);  // first: backend.json hooks live in libraries
+
+  // backend.json files: a file extending another one of this folder waits for it.
+  std::sort(tables.begin(), tables.end());
+  while (!tables.empty()) {
+    bool progress = false;
+    for (auto it = tables.begin(); it != tables.end();) {
+      const auto [name, base] = BackendTable::peek_name_and_base(*it);
+      const bool base_pending = !base.empty() && !try_find(Kind::Backend, base) &&
+                                std::any_of(tables.begin(), tables.end(), [&](const fs::path& other) {
+                                  return other != *it && BackendTable::peek_name_and_base(other).first == base;
+                                });
+      if (base_pending) {
+        ++it;
+        continue;
+      }
+      load_backend_file(*it);
+      it = tables.erase(it);
+      progress = true;
+    }
+    if (!progress) throw Error(tables.front().string() + ": /extends: the backends of this folder extend each other in a cycle");
+  }
+}
+
+const Component& Registry::load_backend_file(const fs::path& given) {
+  std::error_code ec;
+  fs::path path = fs::weakly_canonical(fs::absolute(given), ec);
+  if (ec) path = fs::absolute(given);
+  for (const Component& c : components_)
+    if (c.table && c.library && c.library->path == path) return c;
+  if (!fs::is_regular_file(path)) throw Error(given.string() + ": no such backend description");
+
+  auto lookup = [](const std::string& base, void* self) -> std::shared_ptr<const BackendTable> {
+    const Component* c = static_cast<Registry*>(self)->try_find(Kind::Backend, base);
+    return c ? c->table : nullptr;
+  };
+  auto table = BackendTable::load(path, lookup, this);
+  if (const Component* other = try_find(Kind::Backend, table->name()))
+    throw Error(path.string() + ": /name: duplicate backend '" + table->name() + "': already registered by " +
+                (other->library ? other->library->path.string() : std::string("?")));
+  if (!valid_component_name(table->name()))
+    throw Error(path.string() + ": /name: '" + table->name() + "' is not a valid backend name");
+
+  Component c;
+  c.kind = Kind::Backend;
+  c.name = table->name();
+  c.help = table->help();
+  c.table = table;
+  c.params = table->params();
+  auto info = std::make_shared<LibraryInfo>();
+  info->path = path;
+  info->name = table->name() + ".backend.json";
+  info->version = table->version();
+  info->abi_version = QF_PLUGIN_ABI_VERSION;
+  c.library = info;
+  if (!table->hook().empty()) {
+    const Component* hook = try_find(Kind::Backend, table->hook());
+    if (!hook || hook->table)
+      throw Error(path.string() + ": /hook: no backend plugin named '" + table->hook() +
+                  "' is loaded (put its library in the same folder or a --plugin-dir)");
+    c.backend = hook->backend;
+    c.hook_params = hook->params;
+    for (const ParamSpec& p : hook->params) {
+      if (std::any_of(c.params.begin(), c.params.end(), [&](const ParamSpec& q) { return q.name == p.name; }))
+        throw Error(path.string() + ": /params/" + p.name + ": also a parameter of the code hook '" + hook->name + "'");
+      c.params.push_back(p);
+    }
+  }
+  spdlog::debug("backend description {}: backend '{}'", path.filename().string(), c.name);
+  libraries_.push_back(info);
+  components_.push_back(std::move(c));
+  return components_.back();
+}
+
+const Component& Registry::find_backend(std::string_view name_or_path) {
+  if (name_or_path.ends_with(".json")) return load_backend_file(fs::path(name_or_path));
+  return find(Kind::Backend, name_or_path);
 }
 
 void Registry::load_default(const std::vector<fs::path>& plugin_dirs) {

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -59,7 +60,11 @@ struct Component {
   QfCalibratorDesc calibrator{};
   QfMetricDesc metric{};
   QfSearchDesc search{};
-  QfBackendDesc backend{};
+  QfBackendDesc backend{};  // a backend plugin's table, or a backend.json's code hook (else all null)
+  // Backends described by a backend.json: the table the host answers from, and the code hook's own
+  // parameters (a subset of `params`, handed to the hook's create()).
+  std::shared_ptr<const class BackendTable> table;
+  std::vector<ParamSpec> hook_params;
 
   // "metric 'cosine' (libqf_metric_cosine.so)": how errors name the component.
   std::string where() const;
@@ -93,12 +98,19 @@ class Registry {
   // version, missing entry symbol, failed registration, duplicate or malformed name). Loading the same
   // file twice is a no-op.
   void load_library(const std::filesystem::path& path);
-  // Every shared library in dir (sorted by name); a missing folder is an error.
+  // Every shared library in dir (sorted by name), then every *.backend.json (bases before the files that
+  // extend them); a missing folder is an error.
   void load_directory(const std::filesystem::path& dir);
+  // Registers the backend a backend.json describes (schema-checked; "extends" and "hook" must name
+  // backends already loaded). Errors name the file and the JSON path. Loading a file twice is a no-op.
+  const Component& load_backend_file(const std::filesystem::path& path);
+  // A backend by name, or by the path of a backend.json (loaded on first use).
+  const Component& find_backend(std::string_view name_or_path);
   // Stock folder (if it exists), then plugin_dirs, then QFORGE_PLUGIN_PATH.
   void load_default(const std::vector<std::filesystem::path>& plugin_dirs = {});
 
-  const std::vector<Component>& components() const { return components_; }
+  // A deque: references handed out stay valid when a backend.json is loaded later (find_backend).
+  const std::deque<Component>& components() const { return components_; }
   const std::vector<std::shared_ptr<const LibraryInfo>>& libraries() const { return libraries_; }
   std::vector<std::string> names(Kind kind) const;  // sorted
   const Component* try_find(Kind kind, std::string_view name) const;
@@ -112,7 +124,7 @@ class Registry {
  private:
   friend struct RegistrarState;
   std::vector<std::shared_ptr<const LibraryInfo>> libraries_;
-  std::vector<Component> components_;
+  std::deque<Component> components_;
   std::vector<std::filesystem::path> loaded_paths_;
 };
 

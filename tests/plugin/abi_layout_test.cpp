@@ -149,7 +149,9 @@ namespace {
   static_assert(offsetof(QfNodeSupport, cost_float16) == 80);
   static_assert(offsetof(QfNodeSupport, cost_float32) == 88);
   static_assert(offsetof(QfNodeSupport, input_channel_axis) == 96);  // ABI 1.1 tail
-  static_assert(sizeof(QfNodeSupport) == 104);
+  static_assert(offsetof(QfNodeSupport, input_flags) == 104);  // ABI 1.3 tail
+  static_assert(offsetof(QfNodeSupport, requantize) == 112);
+  static_assert(sizeof(QfNodeSupport) == 120);
   // QfBackendDesc
   static_assert(offsetof(QfBackendDesc, struct_size) == 0);
   static_assert(offsetof(QfBackendDesc, name) == 8);
@@ -225,16 +227,23 @@ TEST(PluginAbi, DTypesMatchOnnxNumbering) {
 TEST(AbiLayout, NodeSupportChannelAxisIsTheOneNewTailField) {
   EXPECT_GE(QF_PLUGIN_ABI_MINOR, 1);
   EXPECT_EQ(offsetof(QfNodeSupport, input_channel_axis), offsetof(QfNodeSupport, cost_float32) + sizeof(double));
-  EXPECT_EQ(sizeof(QfNodeSupport), offsetof(QfNodeSupport, input_channel_axis) + sizeof(int32_t*));
+  EXPECT_EQ(offsetof(QfNodeSupport, input_flags), offsetof(QfNodeSupport, input_channel_axis) + sizeof(int32_t*));
 }
 
 // ABI 1.2 added QfSearchContext::set_baseline and planned_dtype at the tail: a 1.1 context ends exactly
 // where they start, so the SDK's struct_size check tells an older host apart.
 TEST(AbiLayout, SearchContextSetBaselineAndPlannedDtypeAreTheNewTailFields) {
-  EXPECT_EQ(QF_PLUGIN_ABI_MINOR, 2);
+  EXPECT_GE(QF_PLUGIN_ABI_MINOR, 2);
   EXPECT_EQ(offsetof(QfSearchContext, set_baseline), offsetof(QfSearchContext, log_trial) + sizeof(void*));
   EXPECT_EQ(offsetof(QfSearchContext, planned_dtype), offsetof(QfSearchContext, set_baseline) + sizeof(void*));
   EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, planned_dtype) + sizeof(void*));
+}
+
+// ABI 1.3 added QfNodeSupport::input_flags and requantize at the tail: a 1.2 struct ends where they start.
+TEST(AbiLayout, NodeSupportInputFlagsAndRequantizeAreTheNewTailFields) {
+  EXPECT_EQ(QF_PLUGIN_ABI_MINOR, 3);
+  EXPECT_EQ(offsetof(QfNodeSupport, requantize), offsetof(QfNodeSupport, input_flags) + sizeof(uint32_t*));
+  EXPECT_EQ(sizeof(QfNodeSupport), offsetof(QfNodeSupport, requantize) + sizeof(uint64_t));  // padded
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ constexpr uint32_t kAny = QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_
 const Registry& stock() {
   static const Registry reg = [] {
     Registry r;
-    r.load_library(qf::test::stock_dir() / "libqf_backend_generic.so");
+    r.load_backend_file(qf::test::stock_dir() / "generic.backend.json");
     return r;
   }();
   return reg;
@@ -230,70 +230,58 @@ g (float[1,2,3,3] x, float n) => (float[1,2,3,3] y, float[1,2,3,3] z)
   EXPECT_EQ(p[3].input_channel_axis, (std::vector<int32_t>{1, -1}));
 }
 
-// A newer plugin on a host older than ABI 1.1: the field is beyond struct_size and must not be written.
-TEST(BackendGeneric, OlderHostStructWithoutChannelAxisIsLeftAlone) {
-  const Component& c = stock().find(Kind::Backend, "generic");
-  const auto model = qf::test::parse_model_text(R"(<ir_version: 8, opset_import: ["" : 13]>
-g (float[1,3,4,4] x) => (float[1,4,4,4] c) <float[4,3,1,1] w = )" + ones(12) + R"(> { c = Conv(x, w) }
-)");
-  // A minimal view of one Conv node, as an old host would hand it.
-  struct View {
-    static const qf::Node& node(void* h) { return static_cast<qf::Model*>(h)->graph.nodes[0]; }
-  };
-  QfGraphView view{};
-  view.struct_size = sizeof view;
-  view.host_data = model.get();
-  view.num_nodes = [](void*) -> size_t { return 1; };
-  view.node_name = [](void* h, size_t) { return View::node(h).name.c_str(); };
-  view.node_op_type = [](void* h, size_t) { return View::node(h).op_type.c_str(); };
-  view.node_domain = [](void* h, size_t) { return View::node(h).domain.c_str(); };
-  view.num_inputs = [](void* h, size_t) { return View::node(h).inputs.size(); };
-  view.input_name = [](void* h, size_t, size_t i) { return View::node(h).inputs[i].c_str(); };
-  view.num_outputs = [](void* h, size_t) { return View::node(h).outputs.size(); };
-  view.output_name = [](void* h, size_t, size_t i) { return View::node(h).outputs[i].c_str(); };
-  view.tensor_shape = [](void*, const char*, int64_t*, size_t) -> int64_t { return -1; };
-  view.attr_int = [](void*, size_t, const char*, int64_t*) -> int32_t { return 0; };
+// The SDK wrapper on hosts older than ABI 1.1 / 1.3: fields beyond struct_size must not be written.
+TEST(BackendSdk, OlderHostStructsAreLeftAloneBeyondTheirSize) {
+  uint32_t in[3] = {0, 0, 0}, out_mask[1] = {0};
+  QfDType forced_in[3] = {0, 0, 0}, forced_out[1] = {0};
+  QfNodeSupport old{};
+  old.struct_size = offsetof(QfNodeSupport, input_channel_axis);  // a 1.0 host
+  old.num_inputs = 2;
+  old.input_dtypes = in;
+  old.forced_input_dtype = forced_in;
+  old.num_outputs = 1;
+  old.output_dtypes = out_mask;
+  old.forced_output_dtype = forced_out;
+  // One slot more than num_inputs: the out-of-range checks below must throw before touching it.
+  int32_t sentinel[3] = {77, 77, 77};
+  uint32_t flag_sentinel[3] = {55, 55, 55};
+  old.input_channel_axis = sentinel;  // garbage as far as the old host knows; must stay untouched
+  old.input_flags = flag_sentinel;
 
-  void* inst = nullptr;
-  char buf[256] = {0};
-  QfMessage msg{buf, sizeof buf};
-  ASSERT_EQ(c.backend.create(Registry::validate_params(c, nullptr).c_list(), &inst, &msg), QF_STATUS_OK) << buf;
-  uint32_t in[2] = {0, 0}, out_mask[1] = {0};
-  QfDType forced_in[2] = {0, 0}, forced_out[1] = {0};
-  // The old struct ends at cost_float32; a sentinel stands where a 1.1 host would put the new field.
-  struct {
-    QfNodeSupport s;
-  } old{};
-  old.s.struct_size = offsetof(QfNodeSupport, input_channel_axis);
-  old.s.num_inputs = 2;
-  old.s.input_dtypes = in;
-  old.s.forced_input_dtype = forced_in;
-  old.s.num_outputs = 1;
-  old.s.output_dtypes = out_mask;
-  old.s.forced_output_dtype = forced_out;
-  int32_t sentinel[2] = {77, 77};
-  old.s.input_channel_axis = sentinel;  // garbage as far as the old host knows; must stay untouched
-  EXPECT_EQ(c.backend.analyze_node(inst, &view, 0, &old.s, &msg), QF_STATUS_OK) << buf;
-  EXPECT_EQ(old.s.supported, 1);
-  EXPECT_EQ(in[0], kAny);
-  EXPECT_EQ(in[1], kAny);
-  EXPECT_EQ(sentinel[0], 77);
-  EXPECT_EQ(sentinel[1], 77);
-  c.backend.destroy(inst);
-
-  // The SDK wrapper directly: setter is a no-op on the old struct, writes on the new one.
-  qf::NodeSupport old_wrapper(&old.s);
+  qf::NodeSupport old_wrapper(&old);
   EXPECT_FALSE(old_wrapper.has_input_channel_axis());
+  EXPECT_FALSE(old_wrapper.has_input_flags());
   old_wrapper.set_input_channel_axis(1, 0);
+  old_wrapper.set_input_flags(1, QF_INPUT_SYMMETRIC);
+  old_wrapper.set_requantize(QF_REQUANT_SHARED_SCALE);
   EXPECT_EQ(sentinel[1], 77);
-  QfNodeSupport current = old.s;
+  EXPECT_EQ(flag_sentinel[1], 55u);
+  EXPECT_EQ(old_wrapper.input_channel_axis(1), -2);
+  EXPECT_EQ(old_wrapper.input_flags(1), 0u);
+
+  QfNodeSupport v12 = old;  // a 1.2 host: channel axis yes, flags no
+  v12.struct_size = offsetof(QfNodeSupport, input_flags);
+  qf::NodeSupport w12(&v12);
+  EXPECT_TRUE(w12.has_input_channel_axis());
+  EXPECT_FALSE(w12.has_input_flags());
+  w12.set_input_channel_axis(1, 0);
+  w12.set_input_flags(1, QF_INPUT_SYMMETRIC);
+  EXPECT_EQ(sentinel[1], 0);
+  EXPECT_EQ(flag_sentinel[1], 55u);
+
+  QfNodeSupport current = old;
   current.struct_size = sizeof(QfNodeSupport);
   qf::NodeSupport new_wrapper(&current);
-  EXPECT_TRUE(new_wrapper.has_input_channel_axis());
-  new_wrapper.set_input_channel_axis(1, 0);
-  EXPECT_EQ(sentinel[1], 0);
+  EXPECT_TRUE(new_wrapper.has_input_flags());
+  new_wrapper.set_input_flags(1, QF_INPUT_ASYMMETRIC | QF_INPUT_INT16_EC);
+  new_wrapper.set_requantize(QF_REQUANT_SHARED_INPUT_SCALE);
+  EXPECT_EQ(flag_sentinel[1], QF_INPUT_ASYMMETRIC | QF_INPUT_INT16_EC);
+  EXPECT_EQ(new_wrapper.requantize(), QF_REQUANT_SHARED_INPUT_SCALE);
   EXPECT_THROW(new_wrapper.set_input_channel_axis(2, 0), std::out_of_range);
   EXPECT_THROW(new_wrapper.set_input_channel_axis(0, -2), std::invalid_argument);
+  EXPECT_THROW(new_wrapper.set_input_flags(2, 0), std::out_of_range);
+  EXPECT_EQ(sentinel[2], 77);
+  EXPECT_EQ(flag_sentinel[2], 55u);
 }
 
 // ---- host: a hand-written C backend table -------------------------------------------------------------

@@ -26,7 +26,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 2
+#define QF_PLUGIN_ABI_MINOR 3
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -269,8 +269,21 @@ typedef struct QfGraphView {
 #define QF_COMPENSATION_BIAS_CORRECTION 1u
 #define QF_COMPENSATION_INT16_EC 2u
 
+/* Per-input rules (ABI 1.3, QfNodeSupport::input_flags). */
+#define QF_INPUT_SYMMETRIC 1u    /* zero point 0 only, whatever the config asks */
+#define QF_INPUT_ASYMMETRIC 2u   /* asymmetric only (e.g. uint8 activations) */
+#define QF_INPUT_REDUCE_RANGE 4u /* int8 on a 7-bit grid ([-64, 64]): x86 CPUs without VNNI */
+#define QF_INPUT_INT16_EC 8u     /* error compensation: int16 precision carried as two int8 parts */
+
+/* Requantization rules for a node (ABI 1.3, QfNodeSupport::requantize). */
+#define QF_REQUANT_NONE 0u
+#define QF_REQUANT_SHARED_INPUT_SCALE 1u /* every quantized input takes one common scale (e.g. Concat) */
+#define QF_REQUANT_SHARED_SCALE 2u       /* ... and so does the output: the op moves bytes only */
+
 /* The backend's answer for one node. The host allocates the per-input/output arrays and zero-fills
- * everything before the call (except input_channel_axis, pre-filled with -2). */
+ * everything before the call (except input_channel_axis, pre-filled with -2). When the backend is the
+ * code hook of a backend.json, the struct arrives filled with the table's answer instead: change only
+ * what the table cannot express. */
 typedef struct QfNodeSupport {
   uint32_t struct_size;
   int32_t supported;
@@ -289,6 +302,10 @@ typedef struct QfNodeSupport {
    * only. The host pre-fills -2 (no preference); hosts older than 1.1 pass a struct_size that does
    * not cover this field, so check struct_size before writing (qf::NodeSupport does). */
   int32_t* input_channel_axis;
+  /* ABI 1.3: per input, QF_INPUT_* rule bits (host zero-fills), and the node's QF_REQUANT_* rule. Check
+   * struct_size before writing (qf::NodeSupport does). */
+  uint32_t* input_flags;
+  uint32_t requantize;
 } QfNodeSupport;
 
 typedef struct QfBackendDesc {
@@ -302,7 +319,7 @@ typedef struct QfBackendDesc {
   QfStatus (*analyze_node)(void* instance, const QfGraphView* graph, size_t node, QfNodeSupport* out,
                            QfMessage* msg);
   /* Writes, for each node, the fusion group it belongs to (-1: none). Tensors inside a group are not
-   * quantized. May be NULL: no fusion. */
+   * quantized. May be NULL: no fusion. A backend.json's code hook receives the table's groups. */
   QfStatus (*fusion_groups)(void* instance, const QfGraphView* graph, int32_t* group_of_node, size_t num_nodes,
                             QfMessage* msg);
 } QfBackendDesc;

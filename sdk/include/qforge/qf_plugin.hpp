@@ -298,7 +298,8 @@ class GraphView {
   const QfGraphView* g_;
 };
 
-// The answer for one node; writes straight into the host's zero-filled QfNodeSupport.
+// The answer for one node; writes straight into the host's QfNodeSupport (zero-filled, or a backend.json
+// table's answer for a code hook).
 class NodeSupport {
  public:
   explicit NodeSupport(QfNodeSupport* s) : s_(s) {}
@@ -329,6 +330,35 @@ class NodeSupport {
     return s_->struct_size >= offsetof(QfNodeSupport, input_channel_axis) + sizeof(s_->input_channel_axis) &&
            s_->input_channel_axis != nullptr;
   }
+  // ABI 1.3: QF_INPUT_* bits of input i (symmetric / asymmetric only, reduce_range, int16-ec), and the
+  // node's QF_REQUANT_* rule. No-ops on older hosts (see has_input_flags()).
+  void set_input_flags(size_t i, uint32_t flags) {
+    check(i, s_->num_inputs);
+    if (has_input_flags()) s_->input_flags[i] = flags;
+  }
+  void set_requantize(uint32_t rule) {
+    if (has_input_flags()) s_->requantize = rule;
+  }
+  bool has_input_flags() const {
+    return s_->struct_size >= offsetof(QfNodeSupport, requantize) + sizeof(s_->requantize) && s_->input_flags != nullptr;
+  }
+
+  // What is already written: the host's defaults, or a backend.json table's answer when this backend is
+  // its code hook.
+  bool supported() const { return s_->supported != 0; }
+  uint32_t input_mask(size_t i) const { return s_->input_dtypes[check(i, s_->num_inputs)]; }
+  uint32_t output_mask(size_t i) const { return s_->output_dtypes[check(i, s_->num_outputs)]; }
+  QfDType forced_input(size_t i) const { return s_->forced_input_dtype[check(i, s_->num_inputs)]; }
+  int32_t input_channel_axis(size_t i) const {
+    check(i, s_->num_inputs);
+    return has_input_channel_axis() ? s_->input_channel_axis[i] : -2;
+  }
+  uint32_t input_flags(size_t i) const {
+    check(i, s_->num_inputs);
+    return has_input_flags() ? s_->input_flags[i] : 0u;
+  }
+  uint32_t requantize() const { return has_input_flags() ? s_->requantize : 0u; }
+  uint32_t compensation() const { return s_->compensation; }
   size_t num_inputs() const { return s_->num_inputs; }
   size_t num_outputs() const { return s_->num_outputs; }
 
