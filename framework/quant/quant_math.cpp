@@ -98,10 +98,20 @@ void fake_quantize_run(float* data, size_t count, float scale, int32_t zp, Grid 
   }
 }
 
-// Int16Ec: high int8 part, then the residual's low int8 part (see the header). Each statement is one
-// float32 operation; the build is ISO C++ (no GNU extensions), where GCC does not contract a * b + c
-// into an FMA, so the rounding matches ONNX Runtime's separate DequantizeLinear / Sub / Add.
-void fake_quantize_ec_run(float* data, size_t count, float scale) {
+// GCC contracts a * b + c into one FMA by default (also in ISO C++ mode, with -march=native): one
+// rounding instead of two, which is not what ONNX Runtime's separate DequantizeLinear and Sub / Add compute.
+#if defined(__GNUC__) && !defined(__clang__)
+#define QF_SEPARATE_ROUNDINGS __attribute__((optimize("fp-contract=off")))
+#else
+#define QF_SEPARATE_ROUNDINGS
+#endif
+
+// Int16Ec: high int8 part, then the residual's low int8 part (see the header), each statement one float32
+// operation rounded on its own, so the result matches the exported Q/DQ/Sub/Add graph bit for bit.
+QF_SEPARATE_ROUNDINGS void fake_quantize_ec_run(float* data, size_t count, float scale) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
   const float scale_lo = ec_low_scale(scale);
   for (size_t i = 0; i < count; ++i) {
     const float x = data[i];
