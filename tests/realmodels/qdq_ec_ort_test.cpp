@@ -93,6 +93,32 @@ TEST(QdqEcOrt, SmallModelBitIdentical) {
   }
 }
 
+// uint16 storage (com.microsoft Q/DQ at opset 13): u's values bit-identical at both optimisation levels.
+TEST(QdqEcOrt, Uint16ActivationBitIdentical) {
+  if (const std::string missing = missing_oracle_prerequisites(); !missing.empty())
+    GTEST_SKIP() << "ONNX Runtime oracle unavailable, missing: " << missing;
+  Model m = ec_test::float_model();
+  const auto inputs = ec_test::inputs();
+  quant::CalibrationAttrs a = ec_test::point(inputs.at("u"), QType::Int16, false, -1, false);
+  a.unsigned_storage = true;
+  ec_test::calibrate(m, "u", "cal_u", a);
+  const fs::path work = fresh_work_dir("qdq_uint16_small");
+  save_model(exporter::export_qdq(m), work / "quantized_model.onnx");
+  fs::create_directories(work / "inputs");
+  for (const auto& [name, t] : inputs) write_npy(work / "inputs" / (sanitize_tensor_name(name) + ".npy"), t);
+  const Tensor sim = Executor(std::make_shared<Model>(m)).run(inputs).at("u_seen");
+  for (const std::string& level : kOptLevels) {
+    std::map<std::string, Tensor> ort;
+    try {
+      ort = run_ort(work / "quantized_model.onnx", work / "inputs", work, level);
+    } catch (const std::exception& e) {
+      FAIL() << "ONNX Runtime (" << level << ") failed on the exported model: " << e.what();
+    }
+    const Tensor& got = ort.at("u_seen");
+    for (int64_t i = 0; i < sim.numel(); ++i) ASSERT_EQ(sim.data<float>()[i], got.data<float>()[i]) << level << " " << i;
+  }
+}
+
 // Every float input edge of every node through an int16-ec calibration node with the tensor's observed
 // range (weights per output channel for Conv, per tensor otherwise).
 Model calibrate_every_edge_ec(const Model& float_model, const std::map<std::string, Tensor>& inputs) {

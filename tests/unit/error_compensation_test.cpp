@@ -391,6 +391,24 @@ TEST(ErrorCompensationExport, GraphAndValues) {
   EXPECT_LT(exact_enough, static_cast<size_t>(x.numel()));
 }
 
+// uint16: an unsigned int16 activation (com.microsoft Q/DQ below opset 21), zero point 32768.
+TEST(ErrorCompensationExport, Uint16Activation) {
+  Model m = ec_test::float_model();
+  const auto in = ec_test::inputs();
+  quant::CalibrationAttrs a = ec_test::point(in.at("u"), QType::Int16, false, -1, false);
+  a.unsigned_storage = true;
+  ec_test::calibrate(m, "u", "cal_u", a);
+  exporter::ExportInfo info;
+  const Model qdq = exporter::export_qdq(m, &info);
+  EXPECT_TRUE(info.used_com_microsoft);
+  const Tensor& zp = qdq.graph.initializers.at("cal_u_zero_point");
+  ASSERT_EQ(zp.dtype(), DType::UInt16);
+  EXPECT_EQ(int(zp.data<uint16_t>()[0]), a.params().zero_point[0] + 32768);
+  const auto want = Executor(std::make_shared<Model>(m)).run(in).at("u_seen");
+  const auto got = Executor(std::make_shared<Model>(qdq)).run(in).at("u_seen");
+  for (int64_t i = 0; i < want.numel(); ++i) ASSERT_EQ(want.data<float>()[i], got.data<float>()[i]) << i;
+}
+
 TEST(ErrorCompensationExport, QuantParamsJson) {
   const nlohmann::json t = exporter::quant_params_json(ec_test::calibrated_model()).at("tensors");
   const auto& x = t.at("x");
