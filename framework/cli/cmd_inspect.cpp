@@ -126,6 +126,13 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
     return dtype_name(it->second.dtype);
   };
 
+  // "uint8" for unsigned storage, "/7bit" for ONNX Runtime's reduce_range, "/sN" for requantization group N.
+  auto point_label = [](const pipeline::QuantPoint& q) {
+    std::string label = std::string(q.unsigned_storage ? "u" : "") + quant::qtype_name(q.dtype);
+    if (q.reduce_range) label += "/7bit";
+    if (q.share_group >= 0) label += "/s" + std::to_string(q.share_group);
+    return label;
+  };
   std::vector<PlacementRow> rows;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
@@ -142,7 +149,7 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
       if (t.empty()) continue;
       PlannedTensor in{t, "float32", false};
       if (auto q = quantized.find({i, k}); q != quantized.end()) {
-        in.dtype = quant::qtype_name(q->second->dtype);
+        in.dtype = point_label(*q->second);
         in.weight = q->second->is_weight;
       } else if (auto real = non_float(t)) {
         in.dtype = *real;
@@ -174,7 +181,10 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
         quant::QType wanted = k < plan.types[i].outputs.size() ? plan.types[i].outputs[k] : quant::QType::Int8;
         if (k < p.forced_output_dtype.size() && p.forced_output_dtype[k] != QF_DTYPE_UNDEFINED)
           if (auto forced = quant::qtype_from_qf(p.forced_output_dtype[k])) wanted = *forced;
-        out.dtype = quant::qtype_name(pipeline::allowed_dtype(wanted, k < p.output_dtypes.size() ? p.output_dtypes[k] : 0));
+        const uint32_t mask = k < p.output_dtypes.size() ? p.output_dtypes[k] : 0;
+        const quant::QType dtype = pipeline::allowed_dtype(wanted, mask);
+        const bool only_unsigned = quant::is_integer(dtype) && (mask & quant::qf_mask_of(dtype)) == 0 && mask != 0;
+        out.dtype = std::string(only_unsigned ? "u" : "") + quant::qtype_name(dtype);
       }
       row.outputs.push_back(out);
     }
@@ -205,7 +215,8 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
   for (const auto& d : cfg.plugin_dirs) dirs.emplace_back(d);
   plugin::Registry registry;
   registry.load_default(dirs);
-  const plugin::Component& component = registry.find(plugin::Kind::Backend, backend_name);
+  const plugin::Component& component = registry.find_backend(backend_name);
+  if (cfg.model_output_type) plugin::require_model_output_type(component, quant::qtype_name(*cfg.model_output_type));
 
   // The same graph as optimized_float_model.onnx, so node names match node_config.
   Model optimized = load_model(path);

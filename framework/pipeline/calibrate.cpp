@@ -29,6 +29,7 @@ struct Slot {
   std::string tensor;
   int32_t axis = -1;
   size_t channels = 1;
+  bool symmetric = true;      // the candidate's, unless the backend demands one for the point
   std::vector<size_t> users;  // (point * num_candidates + candidate) sharing this slot's result
 };
 
@@ -155,8 +156,9 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
     for (size_t c = 0; c < num_cands; ++c) {
       const Candidate& cand = candidates[c];
       const bool pc = cand.per_channel && q.channel_ok && channels_of(tensors, q.tensor) > 1;
+      const bool symmetric = q.symmetric.value_or(cand.symmetric);
       const std::string key = q.tensor + "|" + quant::qtype_name(q.dtype) + "|" + cand.calibrator->name + "|" +
-                              cand.params_text + "|" + (pc ? "c" : "t") + (cand.symmetric ? "s" : "a");
+                              cand.params_text + "|" + (pc ? "c" : "t") + (symmetric ? "s" : "a");
       auto [it, fresh] = slot_index.emplace(key, slots.size());
       if (fresh) {
         Slot s;
@@ -165,6 +167,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
         s.tensor = q.tensor;
         s.axis = pc ? 1 : -1;
         s.channels = pc ? channels_of(tensors, q.tensor) : 1;
+        s.symmetric = symmetric;
         slots.push_back(s);
         slots_of_tensor[q.tensor].push_back(it->second);
         tensor_per_channel[q.tensor] = tensor_per_channel[q.tensor] || pc;
@@ -242,7 +245,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
     target.channel_axis = slot.axis;
     target.num_channels = slot.channels;
     target.dtype = quant::qf_dtype_of(plan.points[slot.point].dtype);
-    target.symmetric = cand.symmetric;
+    target.symmetric = slot.symmetric;
     target.global_min = &gmin[s];
     target.global_max = &gmax[s];
     return std::make_unique<plugin::CalibratorState>(*cand.calibrator, cand.params, target);
@@ -273,7 +276,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
       Range r;
       states[s]->compute_range(r.min, r.max);
       r.axis = slots[s].axis;
-      r.symmetric = candidates[slots[s].candidate].symmetric;
+      r.symmetric = slots[s].symmetric;
       for (size_t c = 0; c < r.min.size(); ++c)
         if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
           throw Error(candidates[slots[s].candidate].calibrator->where() + ": invalid range for tensor '" +

@@ -113,6 +113,31 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
     source[q.tensor] = renamed;
   }
 
+  // Requantization groups: every member of one dtype takes the union of the members' chosen ranges.
+  std::map<std::pair<int32_t, quant::QType>, std::pair<float, float>> shared_range;
+  auto chosen_range = [&](size_t p) -> const Range* {
+    const QuantPoint& q = plan.points[p];
+    const PointChoice& c = choice[p];
+    if (q.is_weight) return p < calibration.weight.size() ? &calibration.weight[p] : nullptr;
+    if (c.candidate < 0 || p >= calibration.activation.size() ||
+        static_cast<size_t>(c.candidate) >= calibration.activation[p].size())
+      return nullptr;
+    return &calibration.activation[p][static_cast<size_t>(c.candidate)];
+  };
+  for (size_t p = 0; p < plan.points.size(); ++p) {
+    const QuantPoint& q = plan.points[p];
+    if (q.share_group < 0 || !quant::is_integer(choice[p].dtype)) continue;
+    const Range* r = chosen_range(p);
+    if (!r || r->min.empty()) continue;
+    const auto key = std::make_pair(q.share_group, choice[p].dtype);
+    auto [it, fresh] = shared_range.emplace(key, std::make_pair(r->min[0], r->max[0]));
+    for (size_t ch = 0; ch < r->min.size(); ++ch) {
+      it->second.first = std::min(it->second.first, r->min[ch]);
+      it->second.second = std::max(it->second.second, r->max[ch]);
+    }
+    (void)fresh;
+  }
+
   for (size_t p = 0; p < plan.points.size(); ++p) {
     const QuantPoint& q = plan.points[p];
     const PointChoice& c = choice[p];
@@ -133,10 +158,16 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
       }
       if (r->min.empty()) throw Error("tensor '" + q.tensor + "' has no calibrated range");
       attrs.axis = r->axis;
-      attrs.symmetric = r->symmetric;
+      attrs.symmetric = c.dtype == quant::QType::Int16Ec ? true : q.symmetric.value_or(r->symmetric);
+      attrs.unsigned_storage = q.unsigned_storage && c.dtype != quant::QType::Int16Ec;
+      attrs.reduce_range = q.reduce_range && c.dtype == quant::QType::Int8;
       attrs.threshold_min = r->min;
       attrs.threshold_max = r->max;
-      if (!q.is_weight)
+      if (const auto it = shared_range.find({q.share_group, c.dtype}); q.share_group >= 0 && it != shared_range.end()) {
+        attrs.axis = -1;
+        attrs.threshold_min = {it->second.first};
+        attrs.threshold_max = {it->second.second};
+      } else if (!q.is_weight)
         if (const auto bounds = consumer_bounds(optimized, q))
           for (size_t ch = 0; ch < attrs.threshold_min.size(); ++ch) {
             const float lo = std::max(attrs.threshold_min[ch], bounds->first);

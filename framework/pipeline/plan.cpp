@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 
@@ -11,7 +12,40 @@
 
 namespace qf::pipeline {
 
-quant::QType allowed_dtype(quant::QType wanted, uint32_t mask) {
+namespace {
+
+// True when the backend allows dtype t only as its unsigned storage.
+bool only_unsigned(quant::QType t, uint32_t mask) {
+  if (mask == 0) return false;
+  if (t == quant::QType::Int8 || t == quant::QType::Int16Ec)
+    return !(mask & QF_DTYPE_MASK(QF_DTYPE_INT8)) && (mask & QF_DTYPE_MASK(QF_DTYPE_UINT8));
+  if (t == quant::QType::Int16)
+    return !(mask & QF_DTYPE_MASK(QF_DTYPE_INT16)) && (mask & QF_DTYPE_MASK(QF_DTYPE_UINT16));
+  return false;
+}
+
+// Union-find over point indices (requantization share groups).
+struct Groups {
+  std::vector<size_t> parent;
+  size_t find(size_t x) { return parent[x] == x ? x : parent[x] = find(parent[x]); }
+  void join(size_t a, size_t b) { parent[find(a)] = find(b); }
+};
+
+}  // namespace
+
+uint32_t signed_view(uint32_t mask) {
+  if (mask & QF_DTYPE_MASK(QF_DTYPE_UINT8)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT8);
+  if (mask & QF_DTYPE_MASK(QF_DTYPE_UINT16)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
+  return mask;
+}
+
+quant::QType allowed_dtype(quant::QType wanted, uint32_t mask, bool int16_ec) {
+  mask = signed_view(mask);
+  if (wanted == quant::QType::Int16Ec) {
+    if (mask == 0 || (mask & QF_DTYPE_MASK(QF_DTYPE_INT16))) return quant::QType::Int16;
+    if (int16_ec && (mask & QF_DTYPE_MASK(QF_DTYPE_INT8))) return quant::QType::Int16Ec;
+    wanted = quant::QType::Int16;
+  }
   if (mask == 0 || (mask & quant::qf_mask_of(wanted))) return wanted;
   static constexpr std::array<quant::QType, 4> order = {quant::QType::Int8, quant::QType::Int16, quant::QType::Float16,
                                                         quant::QType::Float32};
@@ -47,6 +81,19 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
   QuantPlan plan;
   plan.placement = placement;
   plan.types = types;
+  // A node the config keeps float cannot share a kernel with quantized neighbours: it leaves its group,
+  // and a group left with one member is no group.
+  {
+    std::map<int32_t, size_t> members;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const auto& in = types[i].inputs;
+      const bool float_by_config = !in.empty() && std::all_of(in.begin(), in.end(), [](quant::QType t) { return t == quant::QType::Float32; });
+      if (float_by_config || !placement[i].supported) plan.placement[i].fusion_group = -1;
+      if (plan.placement[i].fusion_group >= 0) ++members[plan.placement[i].fusion_group];
+    }
+    for (auto& p : plan.placement)
+      if (p.fusion_group >= 0 && members[p.fusion_group] < 2) p.fusion_group = -1;
+  }
 
   std::map<std::string, size_t> producer;  // tensor -> node index
   for (size_t i = 0; i < g.nodes.size(); ++i)
@@ -71,21 +118,24 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
 
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
-    const plugin::NodePlacement& p = placement[i];
+    const plugin::NodePlacement& p = plan.placement[i];
     if (!p.supported) continue;  // float island: its inputs stay float
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const std::string& t = node.inputs[k];
       if (t.empty() || !is_float(t) || !p.input_quantizable(k)) continue;
       // Inside a fusion group the intermediate tensor never leaves the fused kernel.
       if (auto pr = producer.find(t); pr != producer.end() && p.fusion_group >= 0 &&
-                                      placement[pr->second].fusion_group == p.fusion_group)
+                                      plan.placement[pr->second].fusion_group == p.fusion_group)
         continue;
       quant::QType wanted = k < types[i].inputs.size() ? types[i].inputs[k] : quant::QType::Int8;
       if (k < p.forced_input_dtype.size() && p.forced_input_dtype[k] != QF_DTYPE_UNDEFINED)
         if (auto forced = quant::qtype_from_qf(p.forced_input_dtype[k])) wanted = *forced;
       const uint32_t mask = k < p.input_dtypes.size() ? p.input_dtypes[k] : 0;
-      const quant::QType dtype = allowed_dtype(wanted, mask);
-      if (dtype != wanted)
+      const uint32_t flags = k < p.input_flags.size() ? p.input_flags[k] : 0;
+      const quant::QType dtype = allowed_dtype(wanted, mask, (flags & QF_INPUT_INT16_EC) != 0);
+      // int16-ec asked where int16 itself is allowed: plain int16 is what the hardware runs (no warning).
+      const bool ec_as_int16 = wanted == quant::QType::Int16Ec && dtype == quant::QType::Int16;
+      if (dtype != wanted && !ec_as_int16)
         plan.warnings.push_back("node '" + node.name + "' input " + std::to_string(k) + ": " +
                                 quant::qtype_name(wanted) + " not allowed by the backend, using " +
                                 quant::qtype_name(dtype));
@@ -93,11 +143,24 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
       const int32_t axis_pref = k < p.input_channel_axis.size() ? p.input_channel_axis[k]
                                                                 : plugin::NodePlacement::kNoChannelPreference;
       const bool weight = g.initializers.count(t) > 0;
+      std::optional<bool> symmetric;
+      if (flags & QF_INPUT_SYMMETRIC) symmetric = true;
+      if (flags & QF_INPUT_ASYMMETRIC) symmetric = false;
+      if (dtype == quant::QType::Int16Ec) symmetric = true;  // ec splits a symmetric grid
+      const bool unsigned_storage = only_unsigned(dtype, mask);
+      const bool reduce_range = (flags & QF_INPUT_REDUCE_RANGE) && dtype == quant::QType::Int8;
+      auto apply_rules = [&](QuantPoint& q) {
+        q.symmetric = symmetric;
+        q.unsigned_storage = unsigned_storage;
+        q.reduce_range = reduce_range;
+      };
+      // Points differ by what the backend demands of them, not only by dtype.
+      const int64_t rule_key = (symmetric ? (*symmetric ? 1 : 2) : 0) + (unsigned_storage ? 4 : 0) + (reduce_range ? 8 : 0);
       if (weight) {
         int64_t axis = -1;
         const bool per_channel = config.weight.per_channel.value_or(true);
         if (per_channel && axis_pref >= 0 && axis_pref < rank_of(t) && quant::is_integer(dtype)) axis = axis_pref;
-        const auto key = std::make_tuple(t, dtype, axis);
+        const auto key = std::make_tuple(t, dtype, axis * 16 + rule_key);
         auto [it, fresh] = weight_index.emplace(key, weights.size());
         if (fresh) {
           QuantPoint q;
@@ -106,6 +169,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
           q.dtype = dtype;
           q.weight_axis = axis;
           q.producer_op = "initializer";
+          apply_rules(q);
           weights.push_back(q);
         }
         weights[it->second].uses.emplace_back(i, k);
@@ -115,13 +179,14 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
       // Per-channel activations only for feature maps ([N, C, ...] of rank >= 3): along axis 1 of a
       // [1, boxes, 4] list the "channels" are thousands of boxes.
       const bool channel_ok = rank_of(t) >= 3 && (axis_pref == 1 || axis_pref == plugin::NodePlacement::kNoChannelPreference);
-      const auto key = std::make_tuple(t, dtype, int64_t{-1});
+      const auto key = std::make_tuple(t, dtype, rule_key);
       auto [it, fresh] = index.emplace(key, plan.points.size());
       if (fresh) {
         QuantPoint q;
         q.tensor = t;
         q.dtype = dtype;
         q.channel_ok = channel_ok;
+        apply_rules(q);
         auto pr = producer.find(t);
         q.producer_op = pr == producer.end() ? "input" : g.nodes[pr->second].op_type;
         plan.points.push_back(q);
@@ -131,6 +196,48 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
       QuantPoint& q = plan.points[it->second];
       q.uses.emplace_back(i, k);
       q.consumer_ops += (q.consumer_ops.empty() ? "" : ",") + node.op_type;
+    }
+  }
+
+  // Requantization rules: the node's quantized activation inputs (and, for shared_scale, the points on
+  // its output) take one range. Ranges are per-tensor then, so channel_ok is dropped.
+  {
+    Groups groups;
+    groups.parent.resize(plan.points.size());
+    for (size_t x = 0; x < groups.parent.size(); ++x) groups.parent[x] = x;
+    std::map<std::pair<size_t, size_t>, std::vector<size_t>> points_of_use;  // (node, input) -> points
+    std::map<std::string, std::vector<size_t>> points_of_tensor;
+    for (size_t x = 0; x < plan.points.size(); ++x) {
+      for (const auto& use : plan.points[x].uses) points_of_use[use].push_back(x);
+      points_of_tensor[plan.points[x].tensor].push_back(x);
+    }
+    bool any = false;
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const uint32_t rule = plan.placement[i].requantize;
+      if (rule == QF_REQUANT_NONE || !plan.placement[i].supported) continue;
+      std::vector<size_t> members;
+      for (size_t k = 0; k < g.nodes[i].inputs.size(); ++k)
+        if (const auto it = points_of_use.find({i, k}); it != points_of_use.end())
+          members.insert(members.end(), it->second.begin(), it->second.end());
+      if (rule == QF_REQUANT_SHARED_SCALE)
+        for (const auto& out : g.nodes[i].outputs)
+          if (const auto it = points_of_tensor.find(out); it != points_of_tensor.end())
+            members.insert(members.end(), it->second.begin(), it->second.end());
+      for (size_t m = 1; m < members.size(); ++m) groups.join(members[m], members[0]);
+      any = any || members.size() > 1;
+    }
+    if (any) {
+      std::map<size_t, std::vector<size_t>> by_root;
+      for (size_t x = 0; x < plan.points.size(); ++x) by_root[groups.find(x)].push_back(x);
+      int32_t next = 0;
+      for (const auto& [root, members] : by_root) {
+        if (members.size() < 2) continue;
+        for (size_t x : members) {
+          plan.points[x].share_group = next;
+          plan.points[x].channel_ok = false;
+        }
+        ++next;
+      }
     }
   }
 

@@ -2,7 +2,9 @@
 // node inputs read it. Built from the optimized graph, the backend's placement and the config's per-node
 // dtypes. QuantForge quantizes edges: every float input of a supported node is fake-quantized at that
 // node's input dtype, except inside fusion groups, for inputs the backend marks float-only, and for
-// non-float tensors (shapes, indices). Graph outputs get model_output_type when it is set.
+// non-float tensors (shapes, indices). Graph outputs get model_output_type when it is set. A node the
+// config keeps float32 leaves its fusion group (the group's other members quantize at its boundary).
+// Requantization rules (Concat's shared scale) become share groups of points.
 #pragma once
 
 #include <map>
@@ -36,6 +38,13 @@ struct QuantPoint {
   std::vector<std::pair<size_t, size_t>> uses;  // (node index, input index) that read the quantized value
   std::string producer_op;  // op type of the producing node; "input" / "initializer"
   std::string consumer_ops; // op types of the consumers, for messages
+  // Backend rules (ABI 1.3 input flags of every use): zero point 0 only / asymmetric only (unset: the
+  // config's candidates decide), stored unsigned (uint8/uint16: the backend allows only those), ONNX
+  // Runtime's reduce_range grid.
+  std::optional<bool> symmetric;
+  bool unsigned_storage = false;
+  bool reduce_range = false;
+  int32_t share_group = -1;  // points of one requantization group take one common range (-1: none)
 };
 
 struct QuantPlan {
@@ -49,8 +58,12 @@ struct QuantPlan {
 };
 
 // The requested dtype if the backend's mask allows it (0: no constraint), else the nearest more precise
-// allowed one, else the most precise allowed below it.
-quant::QType allowed_dtype(quant::QType wanted, uint32_t mask);
+// allowed one, else the most precise allowed below it. uint8/uint16 bits count as int8/int16 (the same
+// grids stored shifted). Int16Ec is int16 where int16 is allowed, else Int16Ec when `int16_ec` (the
+// input offers error compensation), else like int16.
+quant::QType allowed_dtype(quant::QType wanted, uint32_t mask, bool int16_ec = false);
+// A backend mask with uint8/uint16 counted as int8/int16 (the same grids stored shifted).
+uint32_t signed_view(uint32_t mask);
 
 QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement>& placement,
                      const std::vector<config::NodeTypes>& types, const config::QuantConfig& config,

@@ -180,7 +180,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
 
   stage.start("plan");
   const std::string backend_name = options.backend ? *options.backend : cfg.backend.value_or("generic");
-  const plugin::Component& backend_component = registry.find(plugin::Kind::Backend, backend_name);
+  const plugin::Component& backend_component = registry.find_backend(backend_name);
+  if (cfg.model_output_type) plugin::require_model_output_type(backend_component, quant::qtype_name(*cfg.model_output_type));
   plugin::BackendInstance backend(backend_component,
                                   plugin::Registry::validate_params(backend_component, cfg.backend_params));
   const auto placement = backend.analyze(optimized);

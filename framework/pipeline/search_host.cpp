@@ -42,7 +42,9 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
     if (a.dtype[t] != QF_DTYPE_UNDEFINED) {
       auto q = quant::qtype_from_qf(a.dtype[t]);
       if (!q) throw Error("unsupported dtype " + std::to_string(a.dtype[t]) + " in assignment");
-      c.dtype = *q;
+      // int16 on a planned int16-ec point is that point (its inputs take only int8).
+      const bool ec = h.in->plan->points[h.points[t]].dtype == quant::QType::Int16Ec && *q == quant::QType::Int16;
+      c.dtype = ec ? quant::QType::Int16Ec : *q;
     }
   }
   return choice;
@@ -102,11 +104,30 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
                     QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
     for (const auto& [node, k] : q.uses) {
       const auto& pl = hd.in->plan->placement.at(node);
-      if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= pl.input_dtypes[k];
+      if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= signed_view(pl.input_dtypes[k]);
     }
+    // An int16-ec point reaches int16 precision on int8-only inputs.
+    if (q.dtype == quant::QType::Int16Ec) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
     return mask;
   };
-  ctx.relative_cost = [](void*, size_t, QfDType) { return 1.0; };
+  // The backend's relative costs of the nodes reading the tensor at that dtype, summed; 1.0 when the
+  // backend gives none.
+  ctx.relative_cost = [](void* d, size_t t, QfDType dtype) {
+    const HostData& hd = host(d);
+    const QuantPoint& q = hd.in->plan->points.at(hd.points.at(t));
+    double sum = 0;
+    for (const auto& [node, k] : q.uses) {
+      const auto& pl = hd.in->plan->placement.at(node);
+      switch (dtype) {
+        case QF_DTYPE_INT8: sum += pl.cost_int8; break;
+        case QF_DTYPE_INT16: sum += pl.cost_int16; break;
+        case QF_DTYPE_FLOAT16: sum += pl.cost_float16; break;
+        case QF_DTYPE_FLOAT32: sum += pl.cost_float32; break;
+        default: break;
+      }
+    }
+    return sum > 0 ? sum : 1.0;
+  };
   ctx.num_metrics = [](void* d) { return host(d).metric_names.size(); };
   ctx.metric_name = [](void* d, size_t m) { return host(d).metric_names.at(m).c_str(); };
   ctx.metric_higher_is_better = [](void* d, size_t m) -> int32_t {

@@ -123,6 +123,15 @@ bool known_dtype(QfDType d) {
 
 }  // namespace
 
+void require_model_output_type(const Component& backend, const std::string& qtype) {
+  if (!backend.table) return;
+  const auto& allowed = backend.table->model_output_types();
+  if (allowed.empty() || std::find(allowed.begin(), allowed.end(), qtype) != allowed.end()) return;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  throw Error(backend.where() + ": model_output_type \"" + qtype + "\" is not supported (model_output_types: " + list + ")");
+}
+
 BackendInstance::BackendInstance(const Component& component, const ParamSet& params) : component_(component) {
   if (component.kind != Kind::Backend) throw Error(component.where() + " is not a backend");
   ParamSet plugin_params = params;

@@ -37,6 +37,10 @@ struct NodePlacement {
   bool input_quantizable(size_t k) const;
 };
 
+// Throws naming the backend and the key when a backend.json's "model_output_types" does not list
+// `qtype` (quant_config model_output_type). Plugins and tables without the list accept any.
+void require_model_output_type(const Component& backend, const std::string& qtype);
+
 class BackendInstance {
  public:
   BackendInstance(const Component& component, const ParamSet& params);

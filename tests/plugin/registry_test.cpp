@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugin/metric.hpp"
+#include "plugin/backend_table.hpp"
 #include "plugin/registry.hpp"
 #include "plugin_test_util.hpp"
 #include "util/error.hpp"
@@ -36,8 +37,10 @@ TEST(PluginRegistry, LoadsTheStockPlugins) {
             (std::vector<std::string>{"chebyshev", "cosine", "l2", "mae", "mre", "mse", "sqnr"}));
   EXPECT_EQ(reg.names(Kind::Calibrator), (std::vector<std::string>{"kl", "max", "min-max", "mse", "percentile"}));
   EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"layerwise", "mixed_precision", "modelwise"}));
-  EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"generic"}));
-  EXPECT_EQ(reg.libraries().size(), 16u);  // one library per component
+  EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"generic", "nash", "onnxruntime", "tensorrt"}));
+  EXPECT_EQ(reg.libraries().size(), 19u);  // one library (or backend.json) per component
+  EXPECT_TRUE(reg.find(Kind::Backend, "nash").table);  // backends are descriptions, not code
+  EXPECT_EQ(reg.find(Kind::Backend, "nash").table->base()->name(), "generic");
   const auto& cos = reg.find(Kind::Metric, "cosine");
   EXPECT_EQ(cos.library->name, "qf-metric-cosine");
   EXPECT_EQ(cos.library->version, "1.0.0");
