@@ -710,8 +710,10 @@ TEST(BackendTableHook, HookParameterReachesTheHook) {
 TEST(BackendTableHook, TableParametersStayWithTheTable) {
   HookHost h;
   const auto p = analyze(h.registry.find_backend("acme_vpu"), hook_model(), {{"fuse", false}});
-  // acme_vpu's own fusions carry no "when": fuse (generic's parameter) changes nothing here.
-  EXPECT_EQ(groups_of(p), (std::vector<int32_t>{0, 0, -1, -1, -1, -1, -1, -1}));
+  // "fuse" is the table's (its conv_relu fusion's "when"); the hook's create() never sees it.
+  EXPECT_EQ(groups_of(p), std::vector<int32_t>(8, -1));
+  EXPECT_TRUE(p[0].supported);
+  EXPECT_FALSE(p[2].supported);
 }
 
 // ---- the JSON-only example (examples/backend_json) ------------------------------------------------
