@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <exception>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "ir/onnx_io.hpp"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
 #include "util/error.hpp"
 
@@ -59,8 +61,31 @@ Model upgrade_opset(const Model& model, int64_t target) {
   if (target > kMaxConvertibleOpset) throw Error(what + ": it converts up to opset " + std::to_string(kMaxConvertibleOpset));
   if (from <= 0) throw Error(what + ": the model imports no default-domain opset");
 
+  // The converter wants what old IR versions spelled out: initializers listed as graph inputs (IR < 4),
+  // and known shapes for adapters that depend on them (Softmax 12 -> 13). Both are added for the
+  // conversion only.
+  Model prepared = model;
+  std::set<std::string> listed;
+  for (const ValueInfo& vi : prepared.graph.inputs) listed.insert(vi.name);
+  std::set<std::string> added_inputs;
+  for (const auto& [name, t] : prepared.graph.initializers) {
+    if (listed.count(name)) continue;
+    ValueInfo vi;
+    vi.name = name;
+    vi.dtype = t.dtype();
+    std::vector<Dim> dims;
+    for (int64_t d : t.shape()) dims.push_back(Dim{d, {}});
+    vi.shape = dims;
+    prepared.graph.inputs.push_back(vi);
+    added_inputs.insert(name);
+  }
   onnx::ModelProto proto;
-  model_to_proto(model, &proto);
+  model_to_proto(prepared, &proto);
+  try {
+    onnx::shape_inference::InferShapes(proto);
+  } catch (const std::exception&) {
+    // Best effort: whatever inference cannot type, the converter reports itself.
+  }
   onnx::ModelProto converted;
   try {
     converted = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(target));
@@ -70,6 +95,7 @@ Model upgrade_opset(const Model& model, int64_t target) {
   proto.Clear();  // the float weights are held twice until here
 
   Model out = model_from_proto(converted);
+  std::erase_if(out.graph.inputs, [&](const ValueInfo& vi) { return added_inputs.count(vi.name) > 0; });
   // The converter rebuilds the graph only; everything around it comes from the original model.
   out.ir_version = std::max(model.ir_version, min_ir_version(target));
   out.opset_imports = model.opset_imports;

@@ -342,7 +342,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
                         {"removed_identities", opt_stats.removed_identities}};
   report["plan"] = {{"activations", plan.activation_points().size()}, {"weights", plan.weight_points().size()},
                     {"candidates", candidates.size()}, {"warnings", plan.warnings}};
-  report["export"] = {{"opset", export_info.opset}, {"com_microsoft", export_info.used_com_microsoft}};
+  report["export"] = {{"opset", export_info.opset}, {"com_microsoft", export_info.used_com_microsoft},
+                      {"int16_ec_points", export_info.ec_points}};
   report["total_seconds"] = std::chrono::duration<double>(Clock::now() - t_start).count();
   report["peak_rss_mb"] = peak_rss_mb();
   out.write_text("report.json", report.dump(2) + "\n");

@@ -224,6 +224,13 @@ std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
       p.cost_float16 = s.cost_float16;
       p.cost_float32 = s.cost_float32;
       p.requantize = s.requantize;
+      if (component_.table && !p.supported) {
+        // A code hook that turns a node into a float island: nothing enters or leaves it quantized.
+        std::fill(p.input_dtypes.begin(), p.input_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
+        std::fill(p.output_dtypes.begin(), p.output_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
+        std::fill(p.input_channel_axis.begin(), p.input_channel_axis.end(), -1);
+        p.fusion_group = -1;
+      }
     }
   }
 

@@ -101,10 +101,12 @@ inline int run_command(const std::string& cmd, const fs::path& log) {
 }
 
 // The oracle command line for `model` on the sample folder `inputs` (<input>.npy each), writing `output_dir`.
-inline std::string onnx_runtime_command(const fs::path& model, const fs::path& inputs, const fs::path& output_dir) {
+// opt_level: ONNX Runtime's graph optimisation level (disabled | basic | extended | all).
+inline std::string onnx_runtime_command(const fs::path& model, const fs::path& inputs, const fs::path& output_dir,
+                                        const std::string& opt_level = "disabled") {
   return shell_quote(find_node()) + " " + shell_quote(oracle_script().string()) + " --model " +
          shell_quote(model.string()) + " --inputs " + shell_quote(inputs.string()) + " --output-dir " +
-         shell_quote(output_dir.string());
+         shell_quote(output_dir.string()) + " --opt-level " + opt_level;
 }
 
 // Runs ONNX Runtime's CPU provider (graph optimisation disabled) on `model` with the sample folder `inputs`.
@@ -112,11 +114,12 @@ inline std::string onnx_runtime_command(const fs::path& model, const fs::path& i
 // `work_dir` receives ort/ (the .npy outputs) and ort.log. Throws std::runtime_error with the command and
 // the log's tail when ONNX Runtime fails. Check missing_oracle_prerequisites() first.
 inline std::map<std::string, qf::Tensor> run_onnx_runtime(const fs::path& model, const fs::path& inputs,
-                                                          const fs::path& work_dir) {
-  const fs::path out_dir = work_dir / "ort", log = work_dir / "ort.log";
+                                                          const fs::path& work_dir,
+                                                          const std::string& opt_level = "disabled") {
+  const fs::path out_dir = work_dir / ("ort_" + opt_level), log = work_dir / ("ort_" + opt_level + ".log");
   fs::remove_all(out_dir);
   fs::create_directories(work_dir);
-  const std::string cmd = onnx_runtime_command(model, inputs, out_dir);
+  const std::string cmd = onnx_runtime_command(model, inputs, out_dir, opt_level);
   if (run_command(cmd, log) != 0) throw std::runtime_error(cmd + "\n" + tail(log));
   std::map<std::string, qf::Tensor> outputs;
   for (const auto& e : fs::directory_iterator(out_dir))
