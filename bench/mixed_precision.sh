@@ -49,13 +49,6 @@ echo '{"model_config":{"all_node_type":"int16"}}' > "$WORK/configs/int16.json"
 printf '{"model_config":{"mixed_precision_search":{"metric":"cosine-similarity","target":%s,"max_time":%s}}}\n' \
   "$TARGET" "$MAX_TIME" > "$WORK/configs/mixed.json"
 
-# "<min sqnr> <min cosine>" of a report (sqnr null = identical = +inf).
-worst_of() {
-  jq -r '[.outputs[]?] as $o | "\([$o[] | (.sqnr // 1e308)] | min) \([$o[] | (.cosine // 1)] | min)"' "$1"
-}
-fmt_cell() {
-  awk -v s="$1" -v c="$2" 'BEGIN { if (s >= 1e300) printf "inf"; else printf "%.2f", s; printf " / %.6f", c }'
-}
 
 ROWS=()
 for n in $MODELS; do

@@ -53,12 +53,6 @@ config int16 nash int16
 config ec nash dual-int16
 config generic16 generic int16
 
-worst_of() {
-  jq -r '[.outputs[]?] as $o | "\([$o[] | (.sqnr // 1e308)] | min) \([$o[] | (.cosine // 1)] | min)"' "$1"
-}
-fmt_cell() {
-  awk -v s="$1" -v c="$2" 'BEGIN { if (s >= 1e300) printf "inf"; else printf "%.2f", s; printf " / %.6f", c }'
-}
 
 ROWS=()
 for n in $MODELS; do

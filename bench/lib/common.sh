@@ -41,3 +41,12 @@ write_doc_block() {
     !skip { print }' "$doc" > "$tmp"
   mv "$tmp" "$doc"
 }
+
+# "<min sqnr> <min cosine>" over the outputs of a qforge report.json (sqnr null = identical = +inf).
+worst_of() {
+  jq -r '[.outputs[]?] as $o | "\([$o[] | (.sqnr // 1e308)] | min) \([$o[] | (.cosine // 1)] | min)"' "$1"
+}
+# "SQNR / cosine" table cell ("inf" for identical outputs).
+fmt_cell() {
+  awk -v s="$1" -v c="$2" 'BEGIN { if (s >= 1e300) printf "inf"; else printf "%.2f", s; printf " / %.6f", c }'
+}
