@@ -126,6 +126,35 @@ nlohmann::json node_rows(const Model& optimized, const Model& calibrated, const 
   return rows;
 }
 
+// The calibrated model with the rank (dims unknown, so nothing is pinned to the samples' sizes) of every
+// float tensor the probe run saw and the graph does not declare. ONNX shape inference loses shapes behind
+// data-dependent ops, and the version converter needs ranks (Softmax 12 -> 13) to raise an old model's
+// opset for standard Q/DQ.
+Model with_rank_hints(const Model& calibrated, const TensorInfoMap& tensors) {
+  Model m = calibrated;
+  std::set<std::string> declared;
+  for (const auto& vi : m.graph.inputs) declared.insert(vi.name);
+  for (const auto& vi : m.graph.outputs) declared.insert(vi.name);
+  for (const auto& vi : m.graph.value_info) declared.insert(vi.name);
+  auto hint = [&](const std::string& name, const TensorInfo& info) {
+    if (name.empty() || declared.count(name) || m.graph.initializers.count(name)) return;
+    ValueInfo vi;
+    vi.name = name;
+    vi.dtype = info.dtype;
+    vi.shape = std::vector<Dim>(info.shape.size());
+    m.graph.value_info.push_back(vi);
+    declared.insert(name);
+  };
+  for (const Node& n : m.graph.nodes) {
+    for (const auto& o : n.outputs)
+      if (const auto it = tensors.find(o); it != tensors.end()) hint(o, it->second);
+    // A calibration node's output has its input's type and shape.
+    if (quant::is_calibration_node(n) && !n.inputs.empty())
+      if (const auto it = tensors.find(n.inputs[0]); it != tensors.end()) hint(n.outputs.at(0), it->second);
+  }
+  return m;
+}
+
 // A search's "tradeoff key=value ..." log lines (mixed_precision writes one per accepted step) as rows:
 // numbers where the value is one.
 nlohmann::json tradeoff_table(const std::vector<std::string>& log) {
@@ -330,7 +359,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   save_model(optimized_out, out.staged("optimized_float_model.onnx"));
   save_model(calibrated, out.staged("calibrated_model.onnx"));
   exporter::ExportInfo export_info;
-  const Model qdq = exporter::export_qdq(calibrated, &export_info);
+  const Model qdq = exporter::export_qdq(with_rank_hints(calibrated, tensors), &export_info);
   save_model(qdq, out.staged("quantized_model.onnx"));
   out.write_text("quant_params.json", exporter::quant_params_json(calibrated).dump(2) + "\n");
   stage.stop();
