@@ -101,6 +101,7 @@ struct PlacementRow {
   bool float_by_config = false;  // supported, but the config asks float32 for all its inputs and outputs
   int32_t fusion_group = -1;
   std::vector<PlannedTensor> inputs, outputs;
+  std::string note;  // the backend's reason (backend.json "note"), e.g. why a node falls back
 };
 
 std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::QuantPlan& plan,
@@ -138,7 +139,7 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
     const Node& node = g.nodes[i];
     const plugin::NodePlacement& p = plan.placement[i];
     PlacementRow row{node.name, node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type,
-                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}};
+                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}, {}};
     const auto& want = plan.types[i];
     auto is_f32 = [](quant::QType t) { return t == quant::QType::Float32; };
     row.float_by_config = p.supported && !(want.inputs.empty() && want.outputs.empty()) &&
@@ -188,6 +189,7 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
       }
       row.outputs.push_back(out);
     }
+    row.note = p.note;
     rows.push_back(std::move(row));
   }
   return rows;
@@ -258,7 +260,8 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
                             {"placement", placement_label(r)},
                             {"fusion_group", r.fusion_group >= 0 ? nlohmann::ordered_json(r.fusion_group) : nlohmann::ordered_json(nullptr)},
                             {"inputs", tensor_json(r.inputs)},
-                            {"outputs", tensor_json(r.outputs)}});
+                            {"outputs", tensor_json(r.outputs)},
+                            {"note", r.note}});
     j["summary"] = {{"nodes", rows.size()}, {"accelerator", on_accelerator}, {"float_fallback", in_float},
                     {"float_by_config", by_config},
                     {"fusion_groups", groups.size()}};
@@ -280,7 +283,7 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
     std::cout << std::setw(static_cast<int>(name_w)) << r.node << "  " << std::setw(static_cast<int>(op_w)) << r.op
               << "  " << std::setw(14) << placement_label(r) << "  " << std::setw(5)
               << group_label(r.fusion_group) << "  in: " << dtype_list(r.inputs) << " out: " << dtype_list(r.outputs)
-              << "\n";
+              << (r.note.empty() || r.accelerator ? "" : "  (" + r.note + ")") << "\n";
   std::cout << std::right << "\n" << rows.size() << " nodes: " << on_accelerator << " on the accelerator, " << in_float
             << " in float fallback, " << by_config << " in float by config; " << groups.size() << " fusion group" << (groups.size() == 1 ? "" : "s") << "\n";
   for (const auto& w : plan.warnings) std::cout << "warning: " << w << "\n";
