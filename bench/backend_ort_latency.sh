@@ -56,7 +56,7 @@ for n in $MODELS; do
   row="| $n | $(printf %.3f "$f")"
   ok=1
   for b in generic onnxruntime; do
-    out="$WORK/$n/$b"
+    out="$WORK/$n/$b"; mkdir -p "$WORK/$n"
     echo '{"model_config":{"activation":{"calibration_type":"max"}}}' > "$WORK/config.json"
     if ! "$QFORGE" quantize -q --model "${MODEL_PATH[$n]}" --calib-data "${CALIB_DIR[$n]}" --output-dir "$out" \
          --backend "$b" --config "$WORK/config.json" --max-samples "$MAX_SAMPLES" --threads 2 >"$out.log" 2>&1; then
