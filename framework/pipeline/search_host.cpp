@@ -23,6 +23,22 @@ struct HostData {
 
 HostData& host(void* p) { return *static_cast<HostData*>(p); }
 
+// True when int16 reaches this point only as int16-ec: some use allows int8 but not int16, and every such
+// use offers error compensation (the seed's escalation int8 -> int16 -> int16 + dual-int16 on nash).
+bool int16_only_via_ec(const QuantPlan& plan, const QuantPoint& q) {
+  if (q.dtype == quant::QType::Int16Ec) return true;
+  bool needs_ec = false;
+  for (const auto& [node, k] : q.uses) {
+    const auto& pl = plan.placement.at(node);
+    const uint32_t mask = k < pl.input_dtypes.size() ? signed_view(pl.input_dtypes[k]) : 0;
+    if (mask == 0 || (mask & QF_DTYPE_MASK(QF_DTYPE_INT16))) continue;
+    const uint32_t flags = k < pl.input_flags.size() ? pl.input_flags[k] : 0;
+    if (!(flags & QF_INPUT_INT16_EC) || !(mask & QF_DTYPE_MASK(QF_DTYPE_INT8))) return false;
+    needs_ec = true;
+  }
+  return needs_ec;
+}
+
 // The plan's choice for every point, then the assignment over the search tensors.
 std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
   if (a.num_tensors != h.points.size()) throw Error("assignment covers " + std::to_string(a.num_tensors) +
@@ -42,8 +58,8 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
     if (a.dtype[t] != QF_DTYPE_UNDEFINED) {
       auto q = quant::qtype_from_qf(a.dtype[t]);
       if (!q) throw Error("unsupported dtype " + std::to_string(a.dtype[t]) + " in assignment");
-      // int16 on a planned int16-ec point is that point (its inputs take only int8).
-      const bool ec = h.in->plan->points[h.points[t]].dtype == quant::QType::Int16Ec && *q == quant::QType::Int16;
+      // int16 where the inputs take only int8 but offer compensation is int16-ec.
+      const bool ec = *q == quant::QType::Int16 && int16_only_via_ec(*h.in->plan, h.in->plan->points[h.points[t]]);
       c.dtype = ec ? quant::QType::Int16Ec : *q;
     }
   }
@@ -106,8 +122,8 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
       const auto& pl = hd.in->plan->placement.at(node);
       if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= signed_view(pl.input_dtypes[k]);
     }
-    // An int16-ec point reaches int16 precision on int8-only inputs.
-    if (q.dtype == quant::QType::Int16Ec) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
+    // int16-ec reaches int16 precision on int8-only inputs that offer compensation.
+    if (int16_only_via_ec(*hd.in->plan, q)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
     return mask;
   };
   // The backend's relative costs of the nodes reading the tensor at that dtype, summed; 1.0 when the

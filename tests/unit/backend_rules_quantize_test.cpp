@@ -137,6 +137,29 @@ TEST_F(BackendRules, Int16EcOnlyWhereTheInputOffersCompensation) {
   EXPECT_EQ(feeds().at("conv1:1").dtype, quant::QType::Int8);
 }
 
+// The seed's escalation int8 -> int16 -> int16 + dual-int16: mixed precision raises int8-only inputs through
+// int16-ec where the backend offers it, and never to plain int16.
+TEST_F(BackendRules, MixedPrecisionRaisesInt8OnlyWeightsThroughInt16EcWhereOffered) {
+  const std::string config = R"({"model_config":{"activation":{"calibration_type":"max"},
+      "mixed_precision_search":{"metric":"cosine-similarity","target":1.0,"max_time":60,"max_dtype":"int16"}}})";
+  auto r = quantize(backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"], "compensation": ["int16-ec"]}}})"), config);
+  ASSERT_EQ(r.status, 0) << r.err;
+  size_t ec_weights = 0;
+  for (const auto& [use, a] : feeds()) {
+    if (!a.is_weight) continue;
+    EXPECT_NE(a.dtype, quant::QType::Int16) << use;
+    ec_weights += a.dtype == quant::QType::Int16Ec ? 1 : 0;
+  }
+  EXPECT_GT(ec_weights, 0u);
+  r = quantize(backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"]}}})"), config);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& [use, a] : feeds()) {
+    if (a.is_weight) {
+      EXPECT_EQ(a.dtype, quant::QType::Int8) << use;
+    }
+  }
+}
+
 TEST_F(BackendRules, NodeKeptFloatByConfigLeavesItsFusionGroup) {
   const std::string fused = backend_json(R"("Conv": {})", R"("fusions": [{"name": "cr", "pattern": ["Conv", "Relu"]}],)");
   ASSERT_EQ(quantize(fused, kMax).status, 0);
