@@ -62,18 +62,8 @@ std::vector<NodePlacement> analyze_doc(const nlohmann::json& doc, const std::str
   return analyze(h.load(doc), model_text, params);
 }
 
-// "{1.0, 1.0, ...}" with n values, for initializers whose values do not matter.
-std::string ones(int n) {
-  std::string s = "{";
-  for (int i = 0; i < n; ++i) s += i ? ", 1.0" : "1.0";
-  return s + "}";
-}
-
-std::vector<int32_t> groups_of(const std::vector<NodePlacement>& p) {
-  std::vector<int32_t> g;
-  for (const auto& x : p) g.push_back(x.fusion_group);
-  return g;
-}
+using qf::test::groups_of;
+using qf::test::ones;
 
 nlohmann::json base_doc(const std::string& name = "t") { return {{"format", 1}, {"name", name}}; }
 

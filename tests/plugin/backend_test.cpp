@@ -45,18 +45,8 @@ std::vector<NodePlacement> generic(const std::string& model_text, const nlohmann
   return backend.analyze(*qf::test::parse_model_text(model_text));
 }
 
-// "{1.0, 1.0, ...}" with n values, for initializers whose values do not matter.
-std::string ones(int n) {
-  std::string s = "{";
-  for (int i = 0; i < n; ++i) s += i ? ", 1.0" : "1.0";
-  return s + "}";
-}
-
-std::vector<int32_t> groups_of(const std::vector<NodePlacement>& p) {
-  std::vector<int32_t> g;
-  for (const auto& x : p) g.push_back(x.fusion_group);
-  return g;
-}
+using qf::test::groups_of;
+using qf::test::ones;
 
 // ---- generic: fusion --------------------------------------------------------------------------------
 

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "plugin/backend.hpp"
 #include "plugin/registry.hpp"
 
 namespace qf::test {
@@ -75,6 +77,20 @@ inline int count_lines(const std::string& s) {
   int n = 0;
   for (char c : s) n += c == '\n';
   return n;
+}
+
+// "{1.0, 1.0, ...}" with n values, for initializers whose values do not matter.
+inline std::string ones(int n) {
+  std::string s = "{";
+  for (int i = 0; i < n; ++i) s += i ? ", 1.0" : "1.0";
+  return s + "}";
+}
+
+// The fusion group of every node of a backend's answer.
+inline std::vector<int32_t> groups_of(const std::vector<qf::plugin::NodePlacement>& p) {
+  std::vector<int32_t> g;
+  for (const auto& x : p) g.push_back(x.fusion_group);
+  return g;
 }
 
 }  // namespace qf::test
