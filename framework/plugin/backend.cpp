@@ -21,6 +21,14 @@ bool NodePlacement::input_quantizable(size_t k) const {
   return input_dtypes[k] == 0 || (input_dtypes[k] & kQuantized) != 0;
 }
 
+void NodePlacement::make_float_island() {
+  supported = false;
+  std::fill(input_dtypes.begin(), input_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
+  std::fill(output_dtypes.begin(), output_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
+  std::fill(input_channel_axis.begin(), input_channel_axis.end(), -1);
+  fusion_group = -1;
+}
+
 namespace {
 
 // What the C callbacks read. Lives for one analyze() call; every string handed out points into the
@@ -224,13 +232,7 @@ std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
       p.cost_float16 = s.cost_float16;
       p.cost_float32 = s.cost_float32;
       p.requantize = s.requantize;
-      if (component_.table && !p.supported) {
-        // A code hook that turns a node into a float island: nothing enters or leaves it quantized.
-        std::fill(p.input_dtypes.begin(), p.input_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
-        std::fill(p.output_dtypes.begin(), p.output_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
-        std::fill(p.input_channel_axis.begin(), p.input_channel_axis.end(), -1);
-        p.fusion_group = -1;
-      }
+      if (component_.table && !p.supported) p.make_float_island();  // a code hook's fallback
     }
   }
 

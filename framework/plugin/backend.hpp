@@ -35,6 +35,8 @@ struct NodePlacement {
   static constexpr int32_t kNoChannelPreference = -2;
   // True when input k may be quantized at all (mask is 0 or contains an integer or float16 type).
   bool input_quantizable(size_t k) const;
+  // Off the accelerator: nothing enters or leaves it quantized (float32 masks, per-tensor, no group).
+  void make_float_island();
 };
 
 // Throws naming the backend and the key when a backend.json's "model_output_types" does not list

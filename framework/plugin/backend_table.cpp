@@ -410,12 +410,7 @@ void BackendTable::apply_rules(const Graph& graph, size_t node, const ShapeMap& 
       if (p.note.empty()) p.note = "not an op of this target";
     }
   }
-  if (!p.supported) {
-    // A float island: nothing enters or leaves it quantized.
-    std::fill(p.input_dtypes.begin(), p.input_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
-    std::fill(p.output_dtypes.begin(), p.output_dtypes.end(), QF_DTYPE_MASK(QF_DTYPE_FLOAT32));
-    std::fill(p.input_channel_axis.begin(), p.input_channel_axis.end(), -1);
-  }
+  if (!p.supported) p.make_float_island();
 }
 
 void BackendTable::find_fusions(const Graph& graph, const std::map<std::string, nlohmann::json>& params,
