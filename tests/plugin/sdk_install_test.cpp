@@ -138,6 +138,18 @@ TEST_F(SdkInstall, BackendExampleBuildsOutOfTreeAndLoads) {
   EXPECT_EQ(c["params"][0]["default"], false);
 }
 
+// A backend.json with a code hook, built against the installed SDK: the description registers the
+// backend (its table parameters plus the hook's) and the hook library registers the hook.
+TEST_F(SdkInstall, BackendHookExampleBuildsOutOfTreeAndLoadsWithItsDescription) {
+  const auto j = plugins_json(build_example("backend_hook"));
+  const auto table = find_component(j, "backend", "acme_vpu");
+  ASSERT_FALSE(table.is_null()) << j.dump();
+  EXPECT_FALSE(find_component(j, "backend", "acme_vpu_hook").is_null());
+  bool hook_param = false;
+  for (const auto& p : table["params"]) hook_param = hook_param || p["name"] == "max_kernel";
+  EXPECT_TRUE(hook_param) << table.dump();
+}
+
 TEST_F(SdkInstall, TemplatesBuildOutOfTreeAndLoad) {
   const auto j = plugins_json(build_example("templates"));
   EXPECT_FALSE(find_component(j, "calibrator", "vendor.my_calibrator").is_null());
