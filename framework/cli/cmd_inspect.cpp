@@ -93,6 +93,7 @@ struct PlannedTensor {
   std::string name;
   std::string dtype;  // "int8", "int16", "float16", "float32", "fused", or the real dtype of non-float data
   bool weight = false;  // an initializer quantized as a weight (shown "(w)")
+  bool ec_available = false;  // planned int8, and the backend offers int16-ec on this input
 };
 
 struct PlacementRow {
@@ -152,6 +153,8 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
       if (auto q = quantized.find({i, k}); q != quantized.end()) {
         in.dtype = point_label(*q->second);
         in.weight = q->second->is_weight;
+        in.ec_available = q->second->dtype == quant::QType::Int8 && k < p.input_flags.size() &&
+                          (p.input_flags[k] & QF_INPUT_INT16_EC);
       } else if (auto real = non_float(t)) {
         in.dtype = *real;
       } else if (auto pr = producer.find(t);
@@ -230,9 +233,10 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
   const pipeline::QuantPlan plan = pipeline::build_plan(optimized, placement, types, cfg, tensors);
   const auto rows = placement_rows(optimized, plan, tensors, cfg);
 
-  size_t on_accelerator = 0, by_config = 0;
+  size_t on_accelerator = 0, by_config = 0, ec_available = 0;
   std::set<int32_t> groups;
   for (const auto& r : rows) {
+    for (const auto& t : r.inputs) ec_available += t.ec_available ? 1 : 0;
     on_accelerator += r.accelerator && !r.float_by_config ? 1 : 0;
     by_config += r.float_by_config ? 1 : 0;
     if (r.fusion_group >= 0) groups.insert(r.fusion_group);
@@ -250,6 +254,7 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
       for (const auto& t : ts) {
         nlohmann::ordered_json e = {{"name", t.name}, {"dtype", t.dtype}};
         if (t.weight) e["weight"] = true;
+        if (t.ec_available) e["ec_available"] = true;
         a.push_back(e);
       }
       return a;
@@ -264,7 +269,7 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
                             {"note", r.note}});
     j["summary"] = {{"nodes", rows.size()}, {"accelerator", on_accelerator}, {"float_fallback", in_float},
                     {"float_by_config", by_config},
-                    {"fusion_groups", groups.size()}};
+                    {"fusion_groups", groups.size()}, {"int8_inputs_with_ec", ec_available}};
     j["warnings"] = plan.warnings;
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -286,6 +291,9 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
               << (r.note.empty() || r.accelerator ? "" : "  (" + r.note + ")") << "\n";
   std::cout << std::right << "\n" << rows.size() << " nodes: " << on_accelerator << " on the accelerator, " << in_float
             << " in float fallback, " << by_config << " in float by config; " << groups.size() << " fusion group" << (groups.size() == 1 ? "" : "s") << "\n";
+  if (ec_available > 0)
+    std::cout << ec_available << " int8-only input" << (ec_available == 1 ? "" : "s")
+              << " offer int16-ec (quant_config \"dual-int16\" on the node, or input<k>: \"ec\")\n";
   for (const auto& w : plan.warnings) std::cout << "warning: " << w << "\n";
   return 0;
 }

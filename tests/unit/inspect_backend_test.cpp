@@ -162,6 +162,32 @@ TEST_F(InspectBackend, ConfigFloatNodeAndInt16) {
   EXPECT_NE(r.out.find("6 on the accelerator, 0 in float fallback, 1 in float by config"), std::string::npos) << r.out;
 }
 
+// nash: the Conv weight and MatMul input 1 stay int8 under all_node_type int16 and the table says ec is
+// available for them; with dual-int16 they become int16-ec. The Conv+Relu pair is one nash kernel.
+TEST_F(InspectBackend, NashInt8OnlyInputsAndErrorCompensation) {
+  qtest::write_text(dir_ / "i16.json", R"({"model_config": {"all_node_type": "int16"}})");
+  auto r = run_cli("inspect --model " + model_path().string() + " --backend nash --config " + (dir_ / "i16.json").string(),
+                   dir_.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto rows = text_rows(r.out);
+  EXPECT_EQ(rows.at("conv").dtypes, "in: int16,int8(w),float32 out: fused");
+  EXPECT_EQ(rows.at("relu").group, rows.at("conv").group);
+  EXPECT_EQ(rows.at("matmul").dtypes.substr(0, 16), "in: int16,int8(w") << rows.at("matmul").dtypes;
+  EXPECT_NE(r.out.find("2 int8-only inputs offer int16-ec"), std::string::npos) << r.out;
+
+  qtest::write_text(dir_ / "ec.json", R"({"model_config": {"all_node_type": "dual-int16"}})");
+  r = run_cli("inspect --json --model " + model_path().string() + " --backend nash --config " + (dir_ / "ec.json").string(),
+              dir_.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["summary"]["int8_inputs_with_ec"], 0);
+  for (const auto& n : j["nodes"])
+    if (n["node"] == "conv" || n["node"] == "matmul") {
+      EXPECT_EQ(n["inputs"][1]["dtype"], "int16-ec") << n.dump();
+      EXPECT_EQ(n["inputs"][0]["dtype"], "int16") << n.dump();
+    }
+}
+
 TEST_F(InspectBackend, BadInput) {
   auto r = run_cli("inspect --model " + model_path().string() + " --backend nosuch", dir_.path());
   EXPECT_EQ(r.status, 1);
