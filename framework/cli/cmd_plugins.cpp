@@ -4,9 +4,12 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "plugin/backend_table.hpp"
 #include "plugin/registry.hpp"
 
 namespace qf::cli {
@@ -35,7 +38,29 @@ nlohmann::json param_json(const ParamSpec& p) {
   return j;
 }
 
-nlohmann::json component_json(const Component& c) {
+// Backends described by a backend.json that name `hook` as their code hook.
+std::vector<std::string> hooked_by(const plugin::Registry& reg, const Component& hook) {
+  std::vector<std::string> out;
+  if (hook.kind != Kind::Backend || hook.table) return out;
+  for (const Component& c : reg.components())
+    if (c.table && c.table->hook() == hook.name) out.push_back(c.name);
+  return out;
+}
+
+// "description, extends generic, code hook acme_vpu_hook" / "code hook of acme_vpu" ("" for others).
+std::string backend_role(const plugin::Registry& reg, const Component& c) {
+  if (c.table) {
+    std::string role = "backend.json";
+    if (c.table->base()) role += ", extends " + c.table->base()->name();
+    if (!c.table->hook().empty()) role += ", code hook " + c.table->hook();
+    return role;
+  }
+  std::string role;
+  for (const std::string& t : hooked_by(reg, c)) role += (role.empty() ? "code hook of " : ", ") + t;
+  return role;
+}
+
+nlohmann::json component_json(const plugin::Registry& reg, const Component& c) {
   nlohmann::json j = {{"kind", plugin::kind_name(c.kind)},
                       {"name", c.name},
                       {"help", c.help},
@@ -50,6 +75,12 @@ nlohmann::json component_json(const Component& c) {
     j["aggregation"] = aggregation_name(c.metric.aggregation);
   }
   if (c.kind == Kind::Calibrator) j["needs_global_range"] = c.calibrator.needs_global_range != 0;
+  if (c.kind == Kind::Backend) {
+    j["description"] = static_cast<bool>(c.table);  // a backend.json (else a plugin)
+    j["extends"] = c.table && c.table->base() ? nlohmann::json(c.table->base()->name()) : nlohmann::json(nullptr);
+    j["hook"] = c.table && !c.table->hook().empty() ? nlohmann::json(c.table->hook()) : nlohmann::json(nullptr);
+    j["hook_of"] = hooked_by(reg, c);
+  }
   return j;
 }
 
@@ -82,6 +113,7 @@ void print_text(const plugin::Registry& reg) {
       if (c.kind == Kind::Metric)
         meta = std::string(c.metric.higher_is_better ? "higher is better" : "lower is better") + ", " +
                aggregation_name(c.metric.aggregation) + " over samples; " + meta;
+      if (const std::string role = backend_role(reg, c); !role.empty()) meta = role + "; " + meta;
       std::printf("  %-20s [%s]\n", "", meta.c_str());
       for (const ParamSpec& p : c.params) {
         std::string range;
@@ -128,7 +160,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
                                   {"path", lib->path.string()},
                                   {"abi_version", std::to_string(QF_ABI_VERSION_MAJOR(lib->abi_version)) + "." +
                                                       std::to_string(QF_ABI_VERSION_MINOR(lib->abi_version))}});
-    for (const Component& c : reg.components()) out["components"].push_back(component_json(c));
+    for (const Component& c : reg.components()) out["components"].push_back(component_json(reg, c));
     std::cout << out.dump(2) << "\n";
   } else {
     print_text(reg);

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -792,8 +793,29 @@ TEST(BackendTableExamples, PluginsListsTheJsonOnlyBackendFromAPluginDir) {
       std::vector<std::string> params;
       for (const auto& p : c.value("params", nlohmann::json::array())) params.push_back(p.value("name", ""));
       EXPECT_EQ(params, (std::vector<std::string>{"fuse", "wide_accumulator"}));
+      EXPECT_EQ(c["description"], true);
+      EXPECT_EQ(c["extends"], "generic");
+      EXPECT_TRUE(c["hook"].is_null());
     }
   EXPECT_TRUE(found) << r.out;
+}
+
+// `qforge plugins` tells a description with a code hook and the hook library's backend apart.
+TEST(BackendTableExamples, PluginsMarksTheCodeHookAndItsDescription) {
+  const auto r = qf::test::run_cli("plugins --json --plugin-dir '" + qf::test::test_plugin_dir("qf_example_backend_hook").string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> backends;
+  for (const auto& c : j["components"])
+    if (c["kind"] == "backend") backends[c["name"]] = c;
+  ASSERT_TRUE(backends.count("acme_vpu") && backends.count("acme_vpu_hook")) << r.out;
+  EXPECT_EQ(backends["acme_vpu"]["hook"], "acme_vpu_hook");
+  EXPECT_EQ(backends["acme_vpu_hook"]["description"], false);
+  EXPECT_EQ(backends["acme_vpu_hook"]["hook_of"], nlohmann::json::array({"acme_vpu"}));
+  EXPECT_EQ(backends["nash"]["hook_of"], nlohmann::json::array());
+  const auto text = qf::test::run_cli("plugins --plugin-dir '" + qf::test::test_plugin_dir("qf_example_backend_hook").string() + "'");
+  EXPECT_NE(text.out.find("[code hook of acme_vpu; "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("[backend.json, extends generic, code hook acme_vpu_hook; "), std::string::npos) << text.out;
 }
 
 }  // namespace
