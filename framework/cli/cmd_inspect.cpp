@@ -187,8 +187,7 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
           if (auto forced = quant::qtype_from_qf(p.forced_output_dtype[k])) wanted = *forced;
         const uint32_t mask = k < p.output_dtypes.size() ? p.output_dtypes[k] : 0;
         const quant::QType dtype = pipeline::allowed_dtype(wanted, mask);
-        const bool only_unsigned = quant::is_integer(dtype) && (mask & quant::qf_mask_of(dtype)) == 0 && mask != 0;
-        out.dtype = std::string(only_unsigned ? "u" : "") + quant::qtype_name(dtype);
+        out.dtype = std::string(pipeline::only_unsigned(dtype, mask) ? "u" : "") + quant::qtype_name(dtype);
       }
       row.outputs.push_back(out);
     }

@@ -113,8 +113,7 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
     source[q.tensor] = renamed;
   }
 
-  // Requantization groups: every member of one dtype takes the union of the members' chosen ranges.
-  std::map<std::pair<int32_t, quant::QType>, std::pair<float, float>> shared_range;
+  // The calibrated range a point's choice uses (nullptr when there is none).
   auto chosen_range = [&](size_t p) -> const Range* {
     const QuantPoint& q = plan.points[p];
     const PointChoice& c = choice[p];
@@ -124,18 +123,18 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
       return nullptr;
     return &calibration.activation[p][static_cast<size_t>(c.candidate)];
   };
+  // Requantization groups: every member of one dtype takes the union of the members' chosen ranges.
+  std::map<std::pair<int32_t, quant::QType>, std::pair<float, float>> shared_range;
   for (size_t p = 0; p < plan.points.size(); ++p) {
     const QuantPoint& q = plan.points[p];
     if (q.share_group < 0 || !quant::is_integer(choice[p].dtype)) continue;
     const Range* r = chosen_range(p);
     if (!r || r->min.empty()) continue;
-    const auto key = std::make_pair(q.share_group, choice[p].dtype);
-    auto [it, fresh] = shared_range.emplace(key, std::make_pair(r->min[0], r->max[0]));
+    auto it = shared_range.try_emplace({q.share_group, choice[p].dtype}, r->min[0], r->max[0]).first;
     for (size_t ch = 0; ch < r->min.size(); ++ch) {
       it->second.first = std::min(it->second.first, r->min[ch]);
       it->second.second = std::max(it->second.second, r->max[ch]);
     }
-    (void)fresh;
   }
 
   for (size_t p = 0; p < plan.points.size(); ++p) {
@@ -148,14 +147,8 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
     attrs.dtype = c.dtype;
     attrs.method = point_method(plan, p, candidates, c, calibration.weight_max_percentile);
     if (quant::is_integer(c.dtype)) {
-      const Range* r = nullptr;
-      if (q.is_weight) {
-        r = &calibration.weight[p];
-      } else {
-        if (c.candidate < 0 || static_cast<size_t>(c.candidate) >= calibration.activation[p].size())
-          throw Error("tensor '" + q.tensor + "': no calibrated range for candidate " + std::to_string(c.candidate));
-        r = &calibration.activation[p][static_cast<size_t>(c.candidate)];
-      }
+      const Range* r = chosen_range(p);
+      if (!r) throw Error("tensor '" + q.tensor + "': no calibrated range for candidate " + std::to_string(c.candidate));
       if (r->min.empty()) throw Error("tensor '" + q.tensor + "' has no calibrated range");
       attrs.axis = r->axis;
       attrs.symmetric = c.dtype == quant::QType::Int16Ec ? true : q.symmetric.value_or(r->symmetric);

@@ -12,9 +12,6 @@
 
 namespace qf::pipeline {
 
-namespace {
-
-// True when the backend allows dtype t only as its unsigned storage.
 bool only_unsigned(quant::QType t, uint32_t mask) {
   if (mask == 0) return false;
   if (t == quant::QType::Int8 || t == quant::QType::Int16Ec)
@@ -23,6 +20,8 @@ bool only_unsigned(quant::QType t, uint32_t mask) {
     return !(mask & QF_DTYPE_MASK(QF_DTYPE_INT16)) && (mask & QF_DTYPE_MASK(QF_DTYPE_UINT16));
   return false;
 }
+
+namespace {
 
 // Union-find over point indices (requantization share groups).
 struct Groups {
@@ -100,10 +99,11 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
     for (const auto& o : g.nodes[i].outputs)
       if (!o.empty()) producer[o] = i;
 
-  // (tensor, dtype, weight axis) -> point index
-  std::map<std::tuple<std::string, quant::QType, int64_t>, size_t> index;
+  // (tensor, dtype, weight axis or -1, backend rule key) -> point index
+  using PointKey = std::tuple<std::string, quant::QType, int64_t, int>;
+  std::map<PointKey, size_t> index;
   std::vector<QuantPoint> weights;
-  std::map<std::tuple<std::string, quant::QType, int64_t>, size_t> weight_index;
+  std::map<PointKey, size_t> weight_index;
 
   auto is_float = [&](const std::string& t) {
     if (auto it = g.initializers.find(t); it != g.initializers.end()) return it->second.dtype() == DType::Float32;
@@ -155,12 +155,12 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
         q.reduce_range = reduce_range;
       };
       // Points differ by what the backend demands of them, not only by dtype.
-      const int64_t rule_key = (symmetric ? (*symmetric ? 1 : 2) : 0) + (unsigned_storage ? 4 : 0) + (reduce_range ? 8 : 0);
+      const int rule_key = (symmetric ? (*symmetric ? 1 : 2) : 0) + (unsigned_storage ? 4 : 0) + (reduce_range ? 8 : 0);
       if (weight) {
         int64_t axis = -1;
         const bool per_channel = config.weight.per_channel.value_or(true);
         if (per_channel && axis_pref >= 0 && axis_pref < rank_of(t) && quant::is_integer(dtype)) axis = axis_pref;
-        const auto key = std::make_tuple(t, dtype, axis * 16 + rule_key);
+        const PointKey key{t, dtype, axis, rule_key};
         auto [it, fresh] = weight_index.emplace(key, weights.size());
         if (fresh) {
           QuantPoint q;
@@ -179,7 +179,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
       // Per-channel activations only for feature maps ([N, C, ...] of rank >= 3): along axis 1 of a
       // [1, boxes, 4] list the "channels" are thousands of boxes.
       const bool channel_ok = rank_of(t) >= 3 && (axis_pref == 1 || axis_pref == plugin::NodePlacement::kNoChannelPreference);
-      const auto key = std::make_tuple(t, dtype, rule_key);
+      const PointKey key{t, dtype, int64_t{-1}, rule_key};
       auto [it, fresh] = index.emplace(key, plan.points.size());
       if (fresh) {
         QuantPoint q;

@@ -64,6 +64,8 @@ struct QuantPlan {
 quant::QType allowed_dtype(quant::QType wanted, uint32_t mask, bool int16_ec = false);
 // A backend mask with uint8/uint16 counted as int8/int16 (the same grids stored shifted).
 uint32_t signed_view(uint32_t mask);
+// True when the backend's mask allows integer dtype t only in its unsigned storage (uint8 / uint16).
+bool only_unsigned(quant::QType t, uint32_t mask);
 
 QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement>& placement,
                      const std::vector<config::NodeTypes>& types, const config::QuantConfig& config,

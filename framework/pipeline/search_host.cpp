@@ -16,6 +16,7 @@ struct HostData {
   const SearchInputs* in = nullptr;
   std::vector<size_t> points;              // search tensor -> plan point
   std::vector<std::string> op_types;
+  std::vector<bool> int16_via_ec;          // search tensor: int16 is reached only as int16-ec
   std::vector<std::string> metric_names;
   SearchOutcome* outcome = nullptr;
   size_t evaluations = 0;
@@ -59,7 +60,7 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
       auto q = quant::qtype_from_qf(a.dtype[t]);
       if (!q) throw Error("unsupported dtype " + std::to_string(a.dtype[t]) + " in assignment");
       // int16 where the inputs take only int8 but offer compensation is int16-ec.
-      const bool ec = *q == quant::QType::Int16 && int16_only_via_ec(*h.in->plan, h.in->plan->points[h.points[t]]);
+      const bool ec = *q == quant::QType::Int16 && h.int16_via_ec[t];
       c.dtype = ec ? quant::QType::Int16Ec : *q;
     }
   }
@@ -102,6 +103,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
       if (quant::is_integer(in.plan->points[p].dtype)) {
         h.points.push_back(p);
         h.op_types.push_back(in.plan->points[p].is_weight ? "initializer" : in.plan->points[p].producer_op);
+        h.int16_via_ec.push_back(int16_only_via_ec(*in.plan, in.plan->points[p]));
       }
   for (size_t c = 0; c < in.evaluator->num_columns(); ++c) h.metric_names.push_back(in.evaluator->column_name(c));
 
@@ -123,7 +125,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
       if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= signed_view(pl.input_dtypes[k]);
     }
     // int16-ec reaches int16 precision on int8-only inputs that offer compensation.
-    if (int16_only_via_ec(*hd.in->plan, q)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
+    if (hd.int16_via_ec.at(t)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
     return mask;
   };
   // The backend's relative costs of the nodes reading the tensor at that dtype, summed; 1.0 when the
@@ -132,16 +134,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
     const HostData& hd = host(d);
     const QuantPoint& q = hd.in->plan->points.at(hd.points.at(t));
     double sum = 0;
-    for (const auto& [node, k] : q.uses) {
-      const auto& pl = hd.in->plan->placement.at(node);
-      switch (dtype) {
-        case QF_DTYPE_INT8: sum += pl.cost_int8; break;
-        case QF_DTYPE_INT16: sum += pl.cost_int16; break;
-        case QF_DTYPE_FLOAT16: sum += pl.cost_float16; break;
-        case QF_DTYPE_FLOAT32: sum += pl.cost_float32; break;
-        default: break;
-      }
-    }
+    for (const auto& [node, k] : q.uses) sum += hd.in->plan->placement.at(node).cost(dtype);
     return sum > 0 ? sum : 1.0;
   };
   ctx.num_metrics = [](void* d) { return host(d).metric_names.size(); };

@@ -29,6 +29,26 @@ void NodePlacement::make_float_island() {
   fusion_group = -1;
 }
 
+double NodePlacement::cost(QfDType dtype) const {
+  switch (dtype) {
+    case QF_DTYPE_INT8: return cost_int8;
+    case QF_DTYPE_INT16: return cost_int16;
+    case QF_DTYPE_FLOAT16: return cost_float16;
+    case QF_DTYPE_FLOAT32: return cost_float32;
+    default: return 0;
+  }
+}
+
+void NodePlacement::set_cost(QfDType dtype, double value) {
+  switch (dtype) {
+    case QF_DTYPE_INT8: cost_int8 = value; break;
+    case QF_DTYPE_INT16: cost_int16 = value; break;
+    case QF_DTYPE_FLOAT16: cost_float16 = value; break;
+    case QF_DTYPE_FLOAT32: cost_float32 = value; break;
+    default: break;
+  }
+}
+
 namespace {
 
 // What the C callbacks read. Lives for one analyze() call; every string handed out points into the

@@ -37,6 +37,9 @@ struct NodePlacement {
   bool input_quantizable(size_t k) const;
   // Off the accelerator: nothing enters or leaves it quantized (float32 masks, per-tensor, no group).
   void make_float_island();
+  // The relative cost slot of a dtype (int8, int16, float16, float32; 0 for any other, which has no slot).
+  double cost(QfDType dtype) const;
+  void set_cost(QfDType dtype, double value);  // ignored for a dtype without a slot
 };
 
 // Throws naming the backend and the key when a backend.json's "model_output_types" does not list

@@ -218,14 +218,7 @@ void apply_rule(const Rule& r, const Node& n, const ShapeMap& shapes, NodePlacem
   apply_side(r.inputs, n.inputs, shapes, p.input_dtypes, p.forced_input_dtype, &p.input_channel_axis, &p.input_flags);
   apply_side(r.outputs, n.outputs, shapes, p.output_dtypes, p.forced_output_dtype, nullptr, nullptr);
   if (r.requantize) p.requantize = *r.requantize;
-  for (const auto& [dtype, cost] : r.cost) {
-    switch (dtype) {
-      case QF_DTYPE_INT8: p.cost_int8 = cost; break;
-      case QF_DTYPE_INT16: p.cost_int16 = cost; break;
-      case QF_DTYPE_FLOAT16: p.cost_float16 = cost; break;
-      default: p.cost_float32 = cost; break;
-    }
-  }
+  for (const auto& [dtype, cost] : r.cost) p.set_cost(dtype, cost);
   if (!r.note.empty()) p.note = r.note;
 }
 
@@ -252,9 +245,7 @@ std::shared_ptr<const BackendTable> BackendTable::load(const std::filesystem::pa
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(path.string() + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
   }
-  auto table = parse(doc, path.string(), find_base, context);
-  const_cast<BackendTable&>(*table).file_ = path;
-  return table;
+  return parse(doc, path.string(), find_base, context);
 }
 
 std::shared_ptr<const BackendTable> BackendTable::parse(const nlohmann::json& doc, const std::string& file,
@@ -335,6 +326,15 @@ std::shared_ptr<const BackendTable> BackendTable::parse(const nlohmann::json& do
     t->fusions_ = std::move(fusions);
   }
   if (doc.contains("model_output_types")) t->model_output_types_ = doc["model_output_types"].get<std::vector<std::string>>();
+
+  for (const BackendTable* link = t.get(); link; link = link->base_.get()) t->chain_.insert(t->chain_.begin(), link);
+  // unlisted_ops: the nearest file that says decides; its ops and those of the files extending it count.
+  t->listed_from_ = t->chain_.size();
+  for (size_t i = t->chain_.size(); i-- > 0;)
+    if (t->chain_[i]->unlisted_fallback_) {
+      if (*t->chain_[i]->unlisted_fallback_) t->listed_from_ = i;
+      break;
+    }
   return t;
 }
 
@@ -381,30 +381,21 @@ const std::vector<table::Fusion>& BackendTable::effective_fusions() const {
 
 void BackendTable::apply_rules(const Graph& graph, size_t node, const ShapeMap& shapes,
                                const std::map<std::string, nlohmann::json>& params, NodePlacement& p) const {
-  // Layers from the root base to this file: all defaults first, then all op rules, so a base's
-  // op-specific rule (a control input kept float) is not undone by a derived file's defaults.
-  std::vector<const BackendTable*> chain;
-  for (const BackendTable* t = this; t; t = t->base_.get()) chain.insert(chain.begin(), t);
+  // All defaults of the chain first, then all op rules, so a base's op-specific rule (a control input
+  // kept float) is not undone by a derived file's defaults.
   const Node& n = graph.nodes[node];
-  for (const BackendTable* t : chain)
+  for (const BackendTable* t : chain_)
     if (t->has_defaults_ && when_holds(t->defaults_.when, n, params)) apply_rule(t->defaults_, n, shapes, p);
-  for (const BackendTable* t : chain)
+  for (const BackendTable* t : chain_)
     for (const OpEntry& e : t->ops_)
       if (entry_matches(e, n))
         for (const Rule& r : e.rules)
           if (when_holds(r.when, n, params)) apply_rule(r, n, shapes, p);
 
-  // unlisted_ops: the nearest file that says it decides; its ops and those of files extending it count.
-  size_t decider = chain.size();
-  for (size_t i = chain.size(); i-- > 0;)
-    if (chain[i]->unlisted_fallback_) {
-      decider = i;
-      break;
-    }
-  if (decider < chain.size() && *chain[decider]->unlisted_fallback_) {
+  if (listed_from_ < chain_.size()) {
     bool listed = false;
-    for (size_t i = decider; i < chain.size() && !listed; ++i)
-      for (const OpEntry& e : chain[i]->ops_) listed = listed || entry_matches(e, n);
+    for (size_t i = listed_from_; i < chain_.size() && !listed; ++i)
+      for (const OpEntry& e : chain_[i]->ops_) listed = listed || entry_matches(e, n);
     if (!listed) {
       p.supported = false;
       if (p.note.empty()) p.note = "not an op of this target";

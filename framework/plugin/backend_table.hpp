@@ -107,6 +107,8 @@ class BackendTable {
 
  private:
   BackendTable() = default;
+  BackendTable(const BackendTable&) = delete;  // chain_ points at this object
+  BackendTable& operator=(const BackendTable&) = delete;
   void apply_rules(const Graph& graph, size_t node, const std::map<std::string, std::vector<int64_t>, std::less<>>& shapes,
                    const std::map<std::string, nlohmann::json>& params, NodePlacement& p) const;
   void find_fusions(const Graph& graph, const std::map<std::string, nlohmann::json>& params,
@@ -123,6 +125,10 @@ class BackendTable {
   std::vector<table::OpEntry> ops_;
   std::optional<std::vector<table::Fusion>> fusions_;
   std::optional<std::vector<std::string>> model_output_types_;
+  // Derived once at parse: the extends chain from the root base to this file, and from which link on the
+  // ops count as "listed" when unlisted ops fall back (chain.size(): unlisted ops run on the accelerator).
+  std::vector<const BackendTable*> chain_;
+  size_t listed_from_ = 0;
 };
 
 }  // namespace qf::plugin

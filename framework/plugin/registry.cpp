@@ -440,23 +440,25 @@ void Registry::load_directory(const fs::path& dir) {
 
   // backend.json files: a file extending another one of this folder waits for it.
   std::sort(tables.begin(), tables.end());
-  while (!tables.empty()) {
-    bool progress = false;
-    for (auto it = tables.begin(); it != tables.end();) {
-      const auto [name, base] = BackendTable::peek_name_and_base(*it);
-      const bool base_pending = !base.empty() && !try_find(Kind::Backend, base) &&
-                                std::any_of(tables.begin(), tables.end(), [&](const fs::path& other) {
-                                  return other != *it && BackendTable::peek_name_and_base(other).first == base;
-                                });
-      if (base_pending) {
-        ++it;
-        continue;
-      }
-      load_backend_file(*it);
-      it = tables.erase(it);
-      progress = true;
-    }
-    if (!progress) throw Error(tables.front().string() + ": /extends: the backends of this folder extend each other in a cycle");
+  struct Pending {
+    fs::path path;
+    std::string name, base;
+  };
+  std::vector<Pending> pending;
+  for (const fs::path& t : tables) {
+    const auto [name, base] = BackendTable::peek_name_and_base(t);
+    pending.push_back({t, name, base});
+  }
+  while (!pending.empty()) {
+    const auto ready = std::find_if(pending.begin(), pending.end(), [&](const Pending& p) {
+      return p.base.empty() || try_find(Kind::Backend, p.base) ||
+             std::none_of(pending.begin(), pending.end(),
+                          [&](const Pending& other) { return &other != &p && other.name == p.base; });
+    });
+    if (ready == pending.end())
+      throw Error(pending.front().path.string() + ": /extends: the backends of this folder extend each other in a cycle");
+    load_backend_file(ready->path);
+    pending.erase(ready);
   }
 }
 
