@@ -228,12 +228,60 @@ ActivationConfig parse_activation(const Reader& r, const json& v, const std::str
 
 // --- model_config.weight and the searches --------------------------------------------------------
 
+// weight.weight_only: {"dtype", "block_size", "symmetric", "ops", "rounding", "rounding_params"}.
+WeightOnlyConfig parse_weight_only(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  WeightOnlyConfig w;
+  std::optional<bool> symmetric;
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "dtype") {
+      const std::string d = r.string(value, p);
+      if (d == "int8") w.dtype = quant::QType::Int8;
+      else if (d == "int4") w.dtype = quant::QType::Int4;
+      else if (d == "uint4") w.dtype = quant::QType::UInt4;
+      else r.fail(p, "expected \"int8\", \"int4\" or \"uint4\", got " + show(value));
+    } else if (key == "block_size") {
+      w.block_size = r.integer(value, p, 0);
+      const int64_t b = w.block_size;
+      if (b != 0 && (b < 16 || (b & (b - 1)) != 0))
+        r.fail(p, "expected 0 (per output channel) or a power of two >= 16, got " + show(value));
+    } else if (key == "symmetric") {
+      symmetric = r.boolean(value, p);
+    } else if (key == "ops") {
+      if (!value.is_array() || value.empty()) r.fail(p, "expected a non-empty list of op types, got " + show(value));
+      w.ops.clear();
+      for (size_t i = 0; i < value.size(); ++i) {
+        const std::string op = r.string(value[i], element(p, i));
+        if (op != "MatMul" && op != "Gemm" && op != "Gather")
+          r.fail(element(p, i), "expected \"MatMul\", \"Gemm\" or \"Gather\", got " + show(value[i]));
+        w.ops.push_back(op);
+      }
+      dedupe(w.ops);
+    } else if (key == "rounding") {
+      w.rounding = r.string(value, p);
+    } else if (key == "rounding_params") {
+      w.rounding_params = r.object(value, p);  // checked against the rounding's declared parameters
+    } else {
+      r.unknown_key(p, "block_size, dtype, ops, rounding, rounding_params, symmetric");
+    }
+  }
+  if (w.dtype == quant::QType::UInt4 && symmetric.value_or(false))
+    r.fail(child(path, "symmetric"), "uint4 is asymmetric ([0, 15] with a zero point); use int4 for a symmetric grid");
+  w.symmetric = w.dtype != quant::QType::UInt4 && symmetric.value_or(true);
+  return w;
+}
+
 WeightConfig parse_weight(const Reader& r, const json& v, const std::string& path) {
   r.object(v, path);
   WeightConfig w;
+  std::vector<std::string> conflicts;  // keys that do not apply in weight-only mode
   for (const auto& [key, value] : v.items()) {
     const auto p = child(path, key);
-    if (key == "bias_correction") {
+    if (key != "weight_only") conflicts.push_back(key);
+    if (key == "weight_only") {
+      w.weight_only = parse_weight_only(r, value, p);
+    } else if (key == "bias_correction") {
       r.object(value, p);
       BiasCorrectionConfig bc;
       for (const auto& [bkey, bvalue] : value.items()) {
@@ -248,9 +296,12 @@ WeightConfig parse_weight(const Reader& r, const json& v, const std::string& pat
     } else if (key == "per_channel") {
       w.per_channel = r.boolean(value, p);
     } else {
-      r.unknown_key(p, "bias_correction, max_percentile, per_channel");
+      r.unknown_key(p, "bias_correction, max_percentile, per_channel, weight_only");
     }
   }
+  // Weight-only ranges are exact min/max per channel or block, and the weights carry no bias error model.
+  if (w.weight_only && !conflicts.empty())
+    r.fail(child(path, conflicts.front()), "cannot be combined with weight_only (its block_size chooses the granularity)");
   return w;
 }
 

@@ -55,8 +55,20 @@ struct BiasCorrectionConfig {
   std::string metric = "cosine-similarity";
 };
 
+// model_config.weight.weight_only (docs/weight-only.md): only MatMul/Gemm weights (and Gather tables when
+// listed) are quantized, activations stay float.
+struct WeightOnlyConfig {
+  quant::QType dtype = quant::QType::Int8;       // Int8, Int4 or UInt4
+  int64_t block_size = 0;                        // 0: per output channel; else a power of two >= 16
+  bool symmetric = true;                         // UInt4: always false
+  std::vector<std::string> ops = {"MatMul", "Gemm"};  // of MatMul, Gemm, Gather
+  std::string rounding = "rtn";                  // weight rounding component
+  nlohmann::json rounding_params = nlohmann::json::object();
+};
+
 // model_config.weight.
 struct WeightConfig {
+  std::optional<WeightOnlyConfig> weight_only;
   std::optional<BiasCorrectionConfig> bias_correction;
   double max_percentile = 1.0;  // clip weights at this percentile of |w| (1.0: max)
   std::optional<bool> per_channel;  // unset: per output channel where the backend allows

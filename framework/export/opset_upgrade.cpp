@@ -51,11 +51,79 @@ std::string culprit(const Graph& g, int64_t from, const std::string& message) {
   return message;
 }
 
+// Default-domain ops whose meaning changed between opset 13 and 21 beyond what upgrade_past_converter
+// rewrites (RoiAlign 16: default coordinate_transformation_mode; DFT 20: axis became an input; GridSample
+// 20: mode names; GroupNormalization 21: per-channel scale). Every other op revised in 14-21 only gained
+// types, or attributes / inputs whose defaults keep the old behaviour (ONNX's Changelog.md).
+const Node* changed_after_13(const Graph& g, int64_t from) {
+  for (const Node& n : g.nodes) {
+    if (n.domain.empty() && (n.op_type == "DFT" || n.op_type == "GridSample" || n.op_type == "GroupNormalization" ||
+                             (n.op_type == "RoiAlign" && from < 16)))
+      return &n;
+    for (const Attribute& a : n.attributes) {
+      if (a.g)
+        if (const Node* c = changed_after_13(*a.g, from)) return c;
+      for (const auto& sub : a.graphs)
+        if (sub)
+          if (const Node* c = changed_after_13(*sub, from)) return c;
+    }
+  }
+  return nullptr;
+}
+
+// Opset 18 moved the `axes` attribute of these reductions to an optional input (ReduceSum did at 13).
+bool axes_became_input_at_18(const Node& n) {
+  static const std::set<std::string> ops = {"ReduceL1",  "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+                                            "ReduceMean", "ReduceMin", "ReduceProd",   "ReduceSumSquare"};
+  return n.domain.empty() && ops.count(n.op_type) > 0;
+}
+
+void move_reduce_axes(Graph& g, int& counter) {
+  for (Node& n : g.nodes) {
+    for (Attribute& a : n.attributes) {
+      if (a.g) move_reduce_axes(*a.g, counter);
+      for (auto& sub : a.graphs)
+        if (sub) move_reduce_axes(*sub, counter);
+    }
+    if (!axes_became_input_at_18(n)) continue;
+    const auto it = std::find_if(n.attributes.begin(), n.attributes.end(), [](const Attribute& a) { return a.name == "axes"; });
+    if (it == n.attributes.end()) continue;
+    std::string name;
+    do name = n.name + "_axes_" + std::to_string(counter++);
+    while (g.initializers.count(name));
+    g.initializers[name] = Tensor::from_vector<int64_t>({static_cast<int64_t>(it->ints.size())}, it->ints);
+    n.attributes.erase(it);
+    n.inputs.resize(1);
+    n.inputs.push_back(name);
+  }
+}
+
+// Past the converter (opset 21 for int4 / blocked weights): below 13 the converter raises the model to 13;
+// from there the import is raised directly (the converter's adapters for 14-17 are no-ops for every op but
+// those changed_after_13 refuses, and Debian's libonnx stops at 17), moving the reductions' axes to inputs
+// when crossing 18.
+Model upgrade_past_converter(const Model& model, int64_t target) {
+  constexpr int64_t kBase = 13;
+  Model out = model.opset("") < kBase ? upgrade_opset(model, kBase) : model;
+  const int64_t from = out.opset("");
+  if (const Node* n = changed_after_13(out.graph, from))
+    throw Error("cannot upgrade the model from opset " + std::to_string(from) + " to " + std::to_string(target) +
+                ": node '" + n->name + "' (" + n->op_type + ") changed meaning in between");
+  if (from < 18) {
+    int counter = 0;
+    move_reduce_axes(out.graph, counter);
+  }
+  out.opset_imports[""] = target;
+  out.ir_version = std::max(out.ir_version, min_ir_version(target));
+  return out;
+}
+
 }  // namespace
 
 Model upgrade_opset(const Model& model, int64_t target) {
   const int64_t from = model.opset("");
   if (from >= target) return model;
+  if (target > kMaxConvertibleOpset && from > 0) return upgrade_past_converter(model, target);
   const std::string what = "cannot upgrade the model from opset " + std::to_string(from) + " to " +
                            std::to_string(target) + " with the ONNX version converter";
   if (target > kMaxConvertibleOpset) throw Error(what + ": it converts up to opset " + std::to_string(kMaxConvertibleOpset));

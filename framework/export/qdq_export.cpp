@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "export/opset_upgrade.hpp"
+#include "export/weight_only_export.hpp"
 #include "ir/onnx_io.hpp"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
@@ -32,7 +33,7 @@ using quant::QType;
 constexpr const char* kMicrosoftDomain = "com.microsoft";
 constexpr int64_t kQdqOpset = 10;         // QuantizeLinear/DequantizeLinear, per-tensor int8
 constexpr int64_t kPerAxisQdqOpset = 13;  // axis attribute
-constexpr int64_t kInt16QdqOpset = 21;    // int16 in the default domain
+constexpr int64_t kInt16QdqOpset = 21;    // int16 in the default domain; also int4/uint4 and block_size
 
 [[noreturn]] void fail(const Node& node, const std::string& what) {
   throw Error("calibration node '" + node.name + "': " + what);
@@ -60,8 +61,8 @@ void for_each_const_graph(const Graph& g, const std::function<void(const Graph&)
 }
 
 // A calibration node is per-channel for export exactly when the simulation treats it so
-// (quant::fake_quantize: an axis and more than one channel).
-bool per_channel(const quant::QuantParams& p) { return p.axis >= 0 && p.scale.size() > 1; }
+// (quant::fake_quantize: an axis and more than one channel, or blocks).
+bool per_channel(const quant::QuantParams& p) { return p.axis >= 0 && (p.scale.size() > 1 || p.block_size > 0); }
 
 // The Q/DQ form of one integer calibration node.
 enum class QdqDomain { Default, Microsoft };
@@ -73,6 +74,7 @@ QdqDomain int_domain(QType t, int64_t model_opset) {
 // Default-domain opset the node's Q/DQ needs (0: none).
 int64_t needed_opset(const CalibrationAttrs& a, int64_t model_opset) {
   if (!quant::is_integer(a.dtype) || int_domain(a.dtype, model_opset) == QdqDomain::Microsoft) return 0;
+  if (quant::is_4bit(a.dtype) || a.block_size > 0) return kInt16QdqOpset;  // int4 types, block_size: opset 21
   return per_channel(a.params()) ? kPerAxisQdqOpset : kQdqOpset;
 }
 
@@ -170,7 +172,7 @@ Tensor zero_point_as(const quant::QuantParams& p, const Shape& shape, size_t n, 
 Tensor zero_point_tensor(const quant::QuantParams& p, bool per_axis, DType storage) {
   const Shape shape = per_axis ? Shape{static_cast<int64_t>(p.zero_point.size())} : Shape{};
   const size_t n = per_axis ? p.zero_point.size() : 1;
-  const int32_t offset = storage_offset(storage);
+  const int32_t offset = quant::is_4bit(p.qtype) ? 0 : storage_offset(storage);  // 4-bit grids are stored as is
   switch (storage) {
     case DType::Int8: return zero_point_as<int8_t>(p, shape, n, offset);
     case DType::UInt8: return zero_point_as<uint8_t>(p, shape, n, offset);
@@ -181,7 +183,8 @@ Tensor zero_point_tensor(const quant::QuantParams& p, bool per_axis, DType stora
 }
 
 Tensor quantize_weight(const Tensor& w, const quant::QuantParams& p, DType storage) {
-  const int32_t offset = storage_offset(storage);
+  if (p.block_size > 0) return quantize_blocked_weight(w, p, storage);
+  const int32_t offset = quant::is_4bit(p.qtype) ? 0 : storage_offset(storage);
   switch (storage) {
     case DType::Int8: return quantize_weight_as<int8_t>(w, p, offset);
     case DType::UInt8: return quantize_weight_as<uint8_t>(w, p, offset);
@@ -264,7 +267,7 @@ struct Exporter {
     }
     if (dtype != DType::Undefined && dtype != DType::Float32)
       fail(node, "input '" + x + "' is " + dtype_name(dtype) + ", float32 expected");
-    if (!per_channel(p) || !dims) return;
+    if (!per_channel(p) || p.block_size > 0 || !dims) return;  // blocks: checked by quantize_blocked_weight
     const int64_t rank = static_cast<int64_t>(dims->size());
     if (p.axis >= rank)
       fail(node, "axis " + std::to_string(p.axis) + " is out of range for input '" + x + "' of rank " +
@@ -347,13 +350,18 @@ void Exporter::rewrite(Graph& g) {
       }
       case QType::Int8:
       case QType::Int16:
-      case QType::Int16Ec: {
+      case QType::Int16Ec:
+      case QType::Int4:
+      case QType::UInt4: {
+        if ((params.block_size > 0 || quant::is_4bit(attrs.dtype)) && !(weight && attrs.is_weight))
+          fail(node, "int4 / uint4 and block_size apply to initializer weights only");
         const bool per_axis = per_channel(params);
         const QdqDomain qdq = microsoft_qdq ? QdqDomain::Microsoft : int_domain(attrs.dtype, model_opset);
         const std::string domain = qdq == QdqDomain::Microsoft ? kMicrosoftDomain : "";
         if (qdq == QdqDomain::Microsoft) info.used_com_microsoft = true;
         std::vector<Attribute> axis_attr;
         if (per_axis) axis_attr.push_back(Attribute::of_int("axis", params.axis));
+        if (params.block_size > 0) axis_attr.push_back(Attribute::of_int("block_size", params.block_size));
         const DType storage = quant::storage_dtype(attrs.dtype, attrs.symmetric, attrs.unsigned_storage);
         const bool stored_weight = weight && attrs.is_weight;
         if (stored_weight) quantized_weights.insert(x);
@@ -362,12 +370,14 @@ void Exporter::rewrite(Graph& g) {
         const auto emit = [&](const std::string& part, const quant::QuantParams& p, const std::string& in,
                               const Tensor* stored, const std::string& out) {
           const std::string scale = fresh(base + part + "_scale"), zero_point = fresh(base + part + "_zero_point");
-          g.initializers[scale] = scale_tensor(p, per_axis);
-          g.initializers[zero_point] = zero_point_tensor(p, per_axis, storage);
+          g.initializers[scale] = p.block_size > 0 ? blocked_scale_tensor(p, weight->shape()) : scale_tensor(p, per_axis);
+          g.initializers[zero_point] = p.block_size > 0 ? blocked_zero_point_tensor(p, weight->shape(), storage)
+                                                        : zero_point_tensor(p, per_axis, storage);
           std::string quantized;
           if (stored) {
             quantized = fresh(x + part + "_quantized");
             g.initializers[quantized] = *stored;
+            if (quant::is_4bit(p.qtype)) info.four_bit_initializers.insert({quantized, zero_point});
           } else {
             // Activations, and weights computed at run time, are quantized in the graph.
             quantized = fresh(out + "_quantized");
@@ -488,12 +498,14 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
 
   const int64_t original_opset = model.opset("");
   int64_t needed = 0;
+  bool weight_only = false;  // int4 / uint4 / blocked weights: no com.microsoft fallback
   for_each_const_graph(model.graph, [&](const Graph& g) {
     for (const Node& n : g.nodes)
       if (quant::is_calibration_node(n)) {
         const CalibrationAttrs attrs = quant::read_calibration_attrs(n);
         try {
           needed = std::max(needed, needed_opset(attrs, original_opset));
+          weight_only = weight_only || quant::is_4bit(attrs.dtype) || attrs.block_size > 0;
         } catch (const Error& e) {
           fail(n, e.what());
         }
@@ -510,6 +522,9 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
     try {
       model = upgrade_opset(model, needed);
     } catch (const Error& e) {
+      // int4 / uint4 and block_size exist only in the default domain's opset 21.
+      if (weight_only)
+        throw Error("export: weight-only int4 / blocked weights need opset 21: " + std::string(e.what()));
       spdlog::warn("export: keeping opset {} and using com.microsoft QuantizeLinear/DequantizeLinear ({})",
                    original_opset, e.what());
       microsoft_qdq = true;
@@ -563,9 +578,11 @@ nlohmann::json quant_params_json(const Model& calibrated) {
         entry["threshold_max"] = attrs.threshold_max;
         entry["unsigned"] = attrs.unsigned_storage;
         entry["reduce_range"] = attrs.reduce_range;
+        if (attrs.block_size > 0) entry["block_size"] = attrs.block_size;  // blocks along "axis"
         entry["scale"] = p.scale;
         // The zero point as stored in quantized_model.onnx (shifted when unsigned).
-        const int32_t offset = storage_offset(quant::storage_dtype(attrs.dtype, attrs.symmetric, attrs.unsigned_storage));
+        const int32_t offset = quant::is_4bit(attrs.dtype) ? 0
+                               : storage_offset(quant::storage_dtype(attrs.dtype, attrs.symmetric, attrs.unsigned_storage));
         std::vector<int32_t> zero_point = p.zero_point;
         for (int32_t& z : zero_point) z += offset;
         entry["zero_point"] = zero_point;

@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+#include <string>
+
 #include "ir/graph.hpp"
 
 namespace qf::exporter {
@@ -14,6 +17,9 @@ struct ExportInfo {
   bool used_com_microsoft = false;   // int16 Q/DQ through the com.microsoft domain
   size_t quantize_nodes = 0, dequantize_nodes = 0, casts = 0;
   size_t ec_points = 0;              // int16-ec points (two Q/DQ parts summed by an Add)
+  // Initializers held as int8 / uint8 in memory that are ONNX INT4 / UINT4 (weight-only 4-bit weights and
+  // their zero points): save_exported (weight_only_export.hpp) packs them two per byte.
+  std::set<std::string> four_bit_initializers;
 };
 
 // Each calibration node becomes:
@@ -24,7 +30,10 @@ struct ExportInfo {
 //     Add(X_hi, R_hat) -> consumers (s_lo = quant::ec_low_scale(s));
 //   int16-ec weight: two int8 initializers (high, low), each with its DequantizeLinear, summed by an Add;
 //   unsigned (attribute "unsigned"): uint8 / uint16 storage, q and zero point shifted by 128 / 32768;
-//   float16: Cast(to float16) -> Cast(to float32);  float32: removed (consumers read the input).
+//   float16: Cast(to float16) -> Cast(to float32);  float32: removed (consumers read the input);
+//   int4 / uint4 / block_size weights (weight-only): the weight stored as INT4 / UINT4 (or int8) ->
+//     DequantizeLinear with axis and block_size, scale shaped like the weight with its block axis divided
+//     into blocks (opset 21, raised beyond the converter's 18 when no op changed meaning, see opset_upgrade).
 // int8 uses the default domain, upgrading the model to opset 13 with the ONNX version converter when
 // per-axis parameters need it; int16 uses opset 21 when the model already imports it, else the
 // com.microsoft QuantizeLinear/DequantizeLinear. Node and tensor names derive from the calibration

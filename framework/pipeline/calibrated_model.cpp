@@ -63,6 +63,10 @@ std::vector<PointChoice> uniform_choice(const QuantPlan& plan, int32_t candidate
 std::string point_method(const QuantPlan& plan, size_t point, const std::vector<Candidate>& candidates,
                          const PointChoice& choice, double weight_max_percentile) {
   const QuantPoint& q = plan.points[point];
+  if (q.is_weight && (q.block_size > 0 || !q.symmetric.value_or(true))) {  // weight-only ranges (exact min/max)
+    const std::string m = q.symmetric.value_or(true) ? "max" : "min-max";
+    return m + (q.block_size > 0 ? ",block=" + std::to_string(q.block_size) : q.weight_axis >= 0 ? ",per-channel" : "");
+  }
   if (q.is_weight) {
     std::string m = weight_max_percentile < 1.0 ? "max:max_percentile=" + std::to_string(weight_max_percentile) : "max";
     return m + (q.weight_axis >= 0 ? ",per-channel" : "");
@@ -156,6 +160,7 @@ Model build_calibrated_model(const Model& optimized, const QuantPlan& plan, cons
       attrs.reduce_range = q.reduce_range && c.dtype == quant::QType::Int8;
       attrs.threshold_min = r->min;
       attrs.threshold_max = r->max;
+      attrs.block_size = q.block_size;
       if (const auto it = shared_range.find({q.share_group, c.dtype}); q.share_group >= 0 && it != shared_range.end()) {
         attrs.axis = -1;
         attrs.threshold_min = {it->second.first};

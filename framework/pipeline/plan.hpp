@@ -45,6 +45,9 @@ struct QuantPoint {
   bool unsigned_storage = false;
   bool reduce_range = false;
   int32_t share_group = -1;  // points of one requantization group take one common range (-1: none)
+  // Weight-only blocks (pipeline/weight_only_plan.hpp): > 0 means blocks of this many elements along
+  // weight_axis, one range per block; 0: per channel along weight_axis (or per tensor).
+  int64_t block_size = 0;
 };
 
 struct QuantPlan {

@@ -12,6 +12,7 @@
 
 #include "config/quant_config.hpp"
 #include "export/qdq_export.hpp"
+#include "export/weight_only_export.hpp"
 #include "ir/onnx_io.hpp"
 #include "passes/optimize.hpp"
 #include "pipeline/artifacts.hpp"
@@ -24,6 +25,9 @@
 #include "pipeline/plan.hpp"
 #include "pipeline/samples.hpp"
 #include "pipeline/search_host.hpp"
+#include "pipeline/weight_only_plan.hpp"
+#include "pipeline/weight_ranges.hpp"
+#include "pipeline/weight_rounding_step.hpp"
 #include "plugin/backend.hpp"
 #include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
@@ -220,7 +224,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
                                                  : 0;
   const SampleSet samples(options.calib_data, optimized, max_samples);
   const TensorInfoMap tensors = probe_tensors(optimized, samples.load(0), options.threads);
-  const QuantPlan plan = build_plan(optimized, placement, types, cfg, tensors);
+  const QuantPlan plan = cfg.weight.weight_only ? build_weight_only_plan(optimized, placement, types, cfg)
+                                                : build_plan(optimized, placement, types, cfg, tensors);
   const std::vector<Candidate> candidates = build_candidates(cfg, registry);
   spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
                plan.activation_points().size(), plan.weight_points().size(), candidates.size());
@@ -262,7 +267,9 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   stage.stop();
 
   stage.start("calibrate");
-  const CalibrationResult calibration = calibrate(optimized, plan, candidates, samples, tensors, cfg.weight.max_percentile, options.threads);
+  const CalibrationResult calibration =
+      cfg.weight.weight_only ? calibrate_weight_only(optimized, plan)
+                             : calibrate(optimized, plan, candidates, samples, tensors, cfg.weight.max_percentile, options.threads);
   stage.stop();
 
   stage.start("search");
@@ -279,7 +286,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   // The mixed-precision target is a promise about every output.
   search_eval.set_worst_output(cfg.mixed_precision_search.has_value());
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
-  SearchOutcome outcome = run_search(*search_component, search_param_set, in);
+  SearchOutcome outcome = plan.activation_points().empty() ? unsearched_outcome(plan)
+                                                           : run_search(*search_component, search_param_set, in);
   // The ranking lists the uniform trials (one candidate everywhere), once each; per-tensor trials of the
   // layerwise / mixed-precision searches are counted, and their story is in the log and the trade-off.
   nlohmann::json ranking = nlohmann::json::array();
@@ -307,7 +315,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   if (auto tradeoff = tradeoff_table(outcome.log); !tradeoff.empty()) report["search"]["tradeoff"] = tradeoff;
   stage.stop();
 
-  std::map<std::string, Tensor> overrides;
+  std::map<std::string, Tensor> overrides = apply_weight_rounding(optimized, plan, calibration, registry, cfg);
   if (cfg.weight.bias_correction) {
     stage.start("bias_correction");
     const Evaluator bias_eval(search_eval, {bias_metric.get()});
@@ -360,7 +368,10 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   save_model(calibrated, out.staged("calibrated_model.onnx"));
   exporter::ExportInfo export_info;
   const Model qdq = exporter::export_qdq(with_rank_hints(calibrated, tensors), &export_info);
-  save_model(qdq, out.staged("quantized_model.onnx"));
+  exporter::save_exported(qdq, export_info, out.staged("quantized_model.onnx"));
+  if (cfg.weight.weight_only)
+    if (const auto nbits = exporter::export_matmul_nbits(with_rank_hints(calibrated, tensors)))
+      exporter::save_exported(nbits->model, nbits->info, out.staged("quantized_model.matmulnbits.onnx"));
   out.write_text("quant_params.json", exporter::quant_params_json(calibrated).dump(2) + "\n");
   stage.stop();
 

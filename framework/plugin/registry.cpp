@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plugin/backend_table.hpp"
+#include "plugin/weight_rounding.hpp"
 #include "util/error.hpp"
 
 namespace qf::plugin {
@@ -29,6 +30,7 @@ const char* kind_name(Kind kind) {
     case Kind::Metric: return "metric";
     case Kind::Search: return "search";
     case Kind::Backend: return "backend";
+    case Kind::WeightRounding: return "weight rounding";
   }
   return "?";
 }
@@ -373,6 +375,13 @@ QfStatus add_backend(QfRegistrar* r, const QfBackendDesc* d, QfMessage* msg) {
   return add_component(r, Kind::Backend, d, QF_REQUIRED_SIZE(QfBackendDesc, fusion_groups), msg,
                        [](Component& c, const QfBackendDesc& x) { c.backend = x; });
 }
+QfStatus add_weight_rounding(QfRegistrar* r, const QfWeightRoundingDesc* d, QfMessage* msg) {
+  if (d && d->struct_size >= QF_REQUIRED_SIZE(QfWeightRoundingDesc, round) && (!d->create || !d->destroy || !d->round))
+    return state_of(r).refuse(msg, std::string("weight rounding '") + (d->name ? d->name : "") + "' (" +
+                                       state_of(r).library->path.filename().string() + "): a required function is null");
+  return add_component(r, Kind::WeightRounding, d, QF_REQUIRED_SIZE(QfWeightRoundingDesc, round), msg,
+                       [](Component& c, const QfWeightRoundingDesc& x) { c.weight_rounding = x; });
+}
 
 }  // namespace
 
@@ -389,7 +398,8 @@ void Registry::load_library(const fs::path& given) {
   RegistrarState state;
   state.registry = this;
   state.library = lib->info;
-  QfRegistrar registrar{sizeof(QfRegistrar), &state, &add_calibrator, &add_metric, &add_search, &add_backend};
+  QfRegistrar registrar{sizeof(QfRegistrar), &state,       &add_calibrator,     &add_metric,
+                        &add_search,         &add_backend, &add_weight_rounding};
   char buf[2048] = {0};
   QfMessage msg{buf, sizeof buf};
   QfStatus status = QF_STATUS_OK;
@@ -518,6 +528,7 @@ const Component& Registry::find_backend(std::string_view name_or_path) {
 }
 
 void Registry::load_default(const std::vector<fs::path>& plugin_dirs) {
+  if (!try_find(Kind::WeightRounding, "rtn")) components_.push_back(builtin_rtn_component());
   const fs::path stock = stock_plugin_dir();
   std::error_code ec;
   if (fs::is_directory(stock, ec)) {

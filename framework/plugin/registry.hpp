@@ -19,8 +19,14 @@
 
 namespace qf::plugin {
 
-enum class Kind { Calibrator = QF_KIND_CALIBRATOR, Metric = QF_KIND_METRIC, Search = QF_KIND_SEARCH, Backend = QF_KIND_BACKEND };
-const char* kind_name(Kind kind);         // "calibrator", "metric", "search", "backend"
+enum class Kind {
+  Calibrator = QF_KIND_CALIBRATOR,
+  Metric = QF_KIND_METRIC,
+  Search = QF_KIND_SEARCH,
+  Backend = QF_KIND_BACKEND,
+  WeightRounding = QF_KIND_WEIGHT_ROUNDING,
+};
+const char* kind_name(Kind kind);         // "calibrator", "metric", "search", "backend", "weight rounding"
 const char* param_type_name(QfParamType type);  // "bool", "int", "float", "string"
 
 // A host-owned parameter value.
@@ -61,6 +67,7 @@ struct Component {
   QfMetricDesc metric{};
   QfSearchDesc search{};
   QfBackendDesc backend{};  // a backend plugin's table, or a backend.json's code hook (else all null)
+  QfWeightRoundingDesc weight_rounding{};  // ABI 1.4; the host's built-in `rtn` too
   // Backends described by a backend.json: the table the host answers from, and the code hook's own
   // parameters (a subset of `params`, handed to the hook's create()).
   std::shared_ptr<const class BackendTable> table;
@@ -106,7 +113,8 @@ class Registry {
   const Component& load_backend_file(const std::filesystem::path& path);
   // A backend by name, or by the path of a backend.json (loaded on first use).
   const Component& find_backend(std::string_view name_or_path);
-  // Stock folder (if it exists), then plugin_dirs, then QFORGE_PLUGIN_PATH.
+  // The host's built-in weight rounding `rtn` first, then the stock folder (if it exists), then
+  // plugin_dirs, then QFORGE_PLUGIN_PATH.
   void load_default(const std::vector<std::filesystem::path>& plugin_dirs = {});
 
   // A deque: references handed out stay valid when a backend.json is loaded later (find_backend).

@@ -16,6 +16,10 @@
 //                          the simulated values are the same
 //   reduce_range   int     1: int8 scale from the [-64, 64] / [-64, 63] grid (ONNX Runtime's reduce_range
 //                          for x86 CPUs without VNNI); ignored by other dtypes
+//   block_size     int     > 0: weight-only blocks of this many elements along `axis` (as ONNX
+//                          DequantizeLinear's block_size); the thresholds then hold one entry per block,
+//                          row-major over the weight's shape with dimension `axis` divided into blocks
+// dtype may also be "int4" / "uint4" (weight-only, docs/weight-only.md).
 // Scale and zero point are derived from the thresholds with quant::derive_params at run time, so a
 // dtype edit re-derives them.
 #pragma once
@@ -41,6 +45,7 @@ struct CalibrationAttrs {
   std::vector<float> threshold_max;
   bool unsigned_storage = false;  // attribute "unsigned"
   bool reduce_range = false;      // attribute "reduce_range"
+  int64_t block_size = 0;         // attribute "block_size" (0 / absent: per channel or per tensor)
 
   // Float dtypes need no thresholds: their params carry only the qtype.
   QuantParams params() const {
@@ -51,7 +56,12 @@ struct CalibrationAttrs {
       p.zero_point = {0};
       return p;
     }
-    return derive_params(dtype, symmetric, axis, threshold_min, threshold_max, reduce_range);
+    QuantParams p = derive_params(dtype, symmetric, axis, threshold_min, threshold_max, reduce_range);
+    if (block_size > 0) {
+      p.axis = axis;  // a single block still names its axis
+      p.block_size = block_size;
+    }
+    return p;
   }
 };
 

@@ -28,6 +28,8 @@ inline QfDType qf_dtype_of(QType t) {
     case QType::Int16Ec: return QF_DTYPE_INT16;
     case QType::Float16: return QF_DTYPE_FLOAT16;
     case QType::Float32: return QF_DTYPE_FLOAT32;
+    case QType::Int4: return QF_DTYPE_INT4;
+    case QType::UInt4: return QF_DTYPE_UINT4;
   }
   return QF_DTYPE_UNDEFINED;
 }

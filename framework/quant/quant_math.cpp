@@ -16,6 +16,8 @@ const char* qtype_name(QType t) {
     case QType::Float16: return "float16";
     case QType::Float32: return "float32";
     case QType::Int16Ec: return "int16-ec";
+    case QType::Int4: return "int4";
+    case QType::UInt4: return "uint4";
   }
   return "?";
 }
@@ -29,12 +31,24 @@ std::optional<QType> parse_qtype(std::string_view name) {
   return std::nullopt;
 }
 
-bool is_integer(QType t) { return t == QType::Int8 || t == QType::Int16 || t == QType::Int16Ec; }
+std::optional<QType> parse_any_qtype(std::string_view name) {
+  if (name == "int4") return QType::Int4;
+  if (name == "uint4") return QType::UInt4;
+  return parse_qtype(name);
+}
+
+bool is_integer(QType t) {
+  return t == QType::Int8 || t == QType::Int16 || t == QType::Int16Ec || t == QType::Int4 || t == QType::UInt4;
+}
+
+bool is_4bit(QType t) { return t == QType::Int4 || t == QType::UInt4; }
 
 DType storage_dtype(QType t, bool /*symmetric*/, bool unsigned_storage) {
   switch (t) {
     case QType::Int8:
     case QType::Int16Ec: return unsigned_storage ? DType::UInt8 : DType::Int8;
+    case QType::Int4: return DType::Int8;
+    case QType::UInt4: return DType::UInt8;
     case QType::Int16: return unsigned_storage ? DType::UInt16 : DType::Int16;
     case QType::Float16: return DType::Float16;
     case QType::Float32: return DType::Float32;
@@ -49,6 +63,8 @@ Grid grid(QType t, bool symmetric, bool reduce_range) {
       return symmetric ? Grid{-127, 127} : Grid{-128, 127};
     case QType::Int16Ec: return Grid{-127, 127};
     case QType::Int16: return symmetric ? Grid{-32767, 32767} : Grid{-32768, 32767};
+    case QType::Int4: return symmetric ? Grid{-7, 7} : Grid{-8, 7};
+    case QType::UInt4: return Grid{0, 15};
     default: throw Error(std::string("no integer grid for ") + qtype_name(t));
   }
 }
@@ -58,6 +74,7 @@ QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const
   if (range_min.size() != range_max.size() || range_min.empty())
     throw Error("derive_params: need one [min, max] per channel");
   if (t == QType::Int16Ec) symmetric = true;  // the two int8 parts have no zero point
+  if (t == QType::UInt4) symmetric = false;   // [0, 15] needs a zero point
   QuantParams p;
   p.qtype = t;
   p.symmetric = symmetric;
@@ -126,7 +143,41 @@ QF_SEPARATE_ROUNDINGS void fake_quantize_ec_run(float* data, size_t count, float
   }
 }
 
+// Blocked: every element takes its block's scale and zero point (ONNX DequantizeLinear's block_size).
+void fake_quantize_blocked(std::span<float> values, const Shape& shape, const QuantParams& params, Grid g) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t axis = params.axis < 0 ? params.axis + rank : params.axis;
+  if (axis < 0 || axis >= rank) throw Error("fake_quantize: block axis " + std::to_string(params.axis) +
+                                            " out of range for shape " + shape_str(shape));
+  const int64_t dim = shape[static_cast<size_t>(axis)];
+  const int64_t blocks = num_blocks(dim, params.block_size);
+  size_t inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= static_cast<size_t>(shape[static_cast<size_t>(d)]);
+  const size_t outer = dim == 0 ? 0 : values.size() / (inner * static_cast<size_t>(dim));
+  if (params.scale.size() != outer * static_cast<size_t>(blocks) * inner)
+    throw Error("fake_quantize: " + std::to_string(params.scale.size()) + " block scales do not match shape " +
+                shape_str(shape) + " with blocks of " + std::to_string(params.block_size) + " along axis " +
+                std::to_string(params.axis));
+  for (size_t o = 0; o < outer; ++o)
+    for (int64_t d = 0; d < dim; ++d) {
+      float* row = values.data() + (o * static_cast<size_t>(dim) + static_cast<size_t>(d)) * inner;
+      const size_t base = (o * static_cast<size_t>(blocks) + static_cast<size_t>(d / params.block_size)) * inner;
+      for (size_t i = 0; i < inner; ++i) fake_quantize_run(row + i, 1, params.scale[base + i], params.zero_point[base + i], g);
+    }
+}
+
 }  // namespace
+
+size_t blocked_param_index(const Shape& shape, int64_t axis, int64_t block_size, size_t i) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  if (axis < 0) axis += rank;
+  size_t inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= static_cast<size_t>(shape[static_cast<size_t>(d)]);
+  const size_t dim = static_cast<size_t>(shape[static_cast<size_t>(axis)]);
+  const size_t blocks = static_cast<size_t>(num_blocks(static_cast<int64_t>(dim), block_size));
+  const size_t o = i / (inner * dim), d = (i / inner) % dim, k = i % inner;
+  return (o * blocks + d / static_cast<size_t>(block_size)) * inner + k;
+}
 
 void fake_quantize(std::span<float> values, const Shape& shape, const QuantParams& params) {
   if (params.qtype == QType::Float32) return;
@@ -138,6 +189,11 @@ void fake_quantize(std::span<float> values, const Shape& shape, const QuantParam
   // ([-127, 127]); a value below -127.5 * scale still becomes -128, exactly as the exported QDQ does.
   const bool ec = params.qtype == QType::Int16Ec;
   const Grid g = ec ? Grid{-128, 127} : grid(params.qtype, /*symmetric=*/false);
+  if (params.block_size > 0) {
+    if (ec) throw Error("fake_quantize: int16-ec has no blocked form");
+    fake_quantize_blocked(values, shape, params, g);
+    return;
+  }
   const auto run = [&](float* data, size_t count, size_t c) {
     if (ec) fake_quantize_ec_run(data, count, params.scale[c]);
     else fake_quantize_run(data, count, params.scale[c], params.zero_point[c], g);

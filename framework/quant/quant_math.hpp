@@ -17,20 +17,26 @@ namespace qf::quant {
 // Computation types a tensor can take, as quant_config spells them. Int16Ec ("int16-ec", error
 // compensation) is an int16-precision operand carried as two int8 parts for inputs a backend only takes
 // in int8 (docs/error-compensation.md); it is always symmetric. Appended last so existing values keep
-// their numbers.
-enum class QType { Int8, Int16, Float16, Float32, Int16Ec };
+// their numbers. Int4 / UInt4 are weight-only dtypes (docs/weight-only.md): quant_config accepts them only in
+// weight.weight_only, so parse_qtype() does not know them; calibration nodes read them (parse_any_qtype).
+enum class QType { Int8, Int16, Float16, Float32, Int16Ec, Int4, UInt4 };
 
-const char* qtype_name(QType t);                            // "int8", "int16", "float16", "float32", "int16-ec"
+const char* qtype_name(QType t);                            // "int8", "int16", "float16", "float32", "int16-ec", "int4", "uint4"
 std::optional<QType> parse_qtype(std::string_view name);    // also "float", "ec"; nullopt for anything else
-bool is_integer(QType t);                                   // int8 / int16 / int16-ec (they have thresholds)
+std::optional<QType> parse_any_qtype(std::string_view name);  // parse_qtype plus the weight-only "int4", "uint4"
+bool is_integer(QType t);                                   // int8 / int16 / int16-ec / int4 / uint4 (they have thresholds)
+bool is_4bit(QType t);                                      // int4 / uint4
 // Element type of the stored integers (ONNX enum): Int8 / Int16 / Float16 / Float; Int16Ec stores int8
-// parts. unsigned_storage: UInt8 / UInt16 instead (the same grid shifted by 128 / 32768).
+// parts. unsigned_storage: UInt8 / UInt16 instead (the same grid shifted by 128 / 32768). Int4 / UInt4:
+// Int8 / UInt8 in memory (one value per byte); the exporter writes them as ONNX INT4 / UINT4, packed.
 DType storage_dtype(QType t, bool symmetric = true, bool unsigned_storage = false);
 
 // Integer grid of an integer qtype. Symmetric grids are narrow ([-127, 127], [-32767, 32767]) so that
 // zero is exact and the range is balanced; asymmetric grids use the full range. Int16Ec: the int8
 // symmetric grid of its high part, whatever `symmetric` says. reduce_range (int8 only, ONNX Runtime's
-// option for x86 CPUs without VNNI): [-64, 64] symmetric, [-64, 63] asymmetric.
+// option for x86 CPUs without VNNI): [-64, 64] symmetric, [-64, 63] asymmetric. Int4: [-7, 7] symmetric
+// (narrow, like int8's [-127, 127]: zero exact, range balanced), [-8, 7] asymmetric; UInt4: [0, 15]
+// (always asymmetric; quant_config refuses a symmetric uint4).
 struct Grid {
   int32_t qmin = 0;
   int32_t qmax = 0;
@@ -44,13 +50,22 @@ inline constexpr float kEcLowSteps = 254.0f;
 inline float ec_low_scale(float hi_scale) { return hi_scale / kEcLowSteps; }
 
 // Scale and zero point per channel (one entry when per-tensor). axis = -1 for per-tensor.
+// block_size > 0 (weight-only blocks, as ONNX DequantizeLinear's block_size): `axis` is the axis the
+// blocks run along and scale/zero_point hold one entry per block, laid out row-major over the tensor's
+// shape with dimension `axis` replaced by ceil(dim / block_size) (ONNX's blocked scale shape).
 struct QuantParams {
   QType qtype = QType::Int8;
   bool symmetric = true;
   int64_t axis = -1;
   std::vector<float> scale;
   std::vector<int32_t> zero_point;
+  int64_t block_size = 0;
 };
+
+// Number of blocks ceil(dim / block_size) of a blocked axis.
+inline int64_t num_blocks(int64_t dim, int64_t block_size) { return (dim + block_size - 1) / block_size; }
+// Index into a blocked QuantParams' scale / zero_point of element `i` of a tensor of `shape`.
+size_t blocked_param_index(const Shape& shape, int64_t axis, int64_t block_size, size_t i);
 
 // Derives scale/zero point from clipping ranges (one [min, max] per channel). The range is widened to
 // contain 0; symmetric: scale = max(|min|, |max|) / qmax, zp = 0; asymmetric: scale = (max - min) /
@@ -78,7 +93,8 @@ inline float round_half_even(float v) {
 // s = scale[c], s_lo = ec_low_scale(s): h = sat_int8(rne(x / s)), x_hi = h * s, r = x - x_hi,
 // l = sat_int8(rne(r / s_lo)), x' = x_hi + l * s_lo: every step one float32 operation, as the exported
 // Q/DQ/Sub/Add graph computes it. Float16: round trip through half. Float32: unchanged. `shape`
-// locates the channel axis when per-channel.
+// locates the channel axis when per-channel, and the blocks when params.block_size > 0 (each element
+// uses its block's scale and zero point, exactly as blocked DequantizeLinear does).
 void fake_quantize(std::span<float> values, const Shape& shape, const QuantParams& params);
 
 // Returns a fake-quantized copy of a float tensor.

@@ -176,7 +176,34 @@ namespace {
   static_assert(offsetof(QfRegistrar, add_metric) == 24);
   static_assert(offsetof(QfRegistrar, add_search) == 32);
   static_assert(offsetof(QfRegistrar, add_backend) == 40);
-  static_assert(sizeof(QfRegistrar) == 48);
+  static_assert(offsetof(QfRegistrar, add_weight_rounding) == 48);  // ABI 1.4
+  static_assert(sizeof(QfRegistrar) == 56);
+  // QfWeightTensor (ABI 1.4)
+  static_assert(offsetof(QfWeightTensor, struct_size) == 0);
+  static_assert(offsetof(QfWeightTensor, name) == 8);
+  static_assert(offsetof(QfWeightTensor, data) == 16);
+  static_assert(offsetof(QfWeightTensor, numel) == 24);
+  static_assert(offsetof(QfWeightTensor, shape) == 32);
+  static_assert(offsetof(QfWeightTensor, rank) == 40);
+  static_assert(offsetof(QfWeightTensor, dtype) == 48);
+  static_assert(offsetof(QfWeightTensor, axis) == 52);
+  static_assert(offsetof(QfWeightTensor, block_size) == 56);
+  static_assert(offsetof(QfWeightTensor, scale) == 64);
+  static_assert(offsetof(QfWeightTensor, zero_point) == 72);
+  static_assert(offsetof(QfWeightTensor, num_params) == 80);
+  static_assert(offsetof(QfWeightTensor, qmin) == 88);
+  static_assert(offsetof(QfWeightTensor, qmax) == 92);
+  static_assert(sizeof(QfWeightTensor) == 96);
+  // QfWeightRoundingDesc (ABI 1.4)
+  static_assert(offsetof(QfWeightRoundingDesc, struct_size) == 0);
+  static_assert(offsetof(QfWeightRoundingDesc, name) == 8);
+  static_assert(offsetof(QfWeightRoundingDesc, help) == 16);
+  static_assert(offsetof(QfWeightRoundingDesc, params) == 24);
+  static_assert(offsetof(QfWeightRoundingDesc, num_params) == 32);
+  static_assert(offsetof(QfWeightRoundingDesc, create) == 40);
+  static_assert(offsetof(QfWeightRoundingDesc, destroy) == 48);
+  static_assert(offsetof(QfWeightRoundingDesc, round) == 56);
+  static_assert(sizeof(QfWeightRoundingDesc) == 64);
   // QfPluginInfo
   static_assert(offsetof(QfPluginInfo, abi_version) == 0);
   static_assert(offsetof(QfPluginInfo, struct_size) == 4);
@@ -204,6 +231,7 @@ TEST(PluginAbi, ConstantsAreFrozen) {
   EXPECT_EQ(QF_KIND_SEARCH, 3);
   EXPECT_EQ(QF_KIND_BACKEND, 4);
   EXPECT_EQ(QF_PARAM_BOOL, 1);
+  EXPECT_EQ(QF_KIND_WEIGHT_ROUNDING, 5);
   EXPECT_EQ(QF_PARAM_INT, 2);
   EXPECT_EQ(QF_PARAM_FLOAT, 3);
   EXPECT_EQ(QF_PARAM_STRING, 4);
@@ -223,6 +251,15 @@ TEST(PluginAbi, DTypesMatchOnnxNumbering) {
   EXPECT_EQ(QF_DTYPE_MASK(QF_DTYPE_INT8), 8u);
 }
 
+  EXPECT_EQ(QF_DTYPE_UINT4, 21);  // TensorProto UINT4 / INT4 (ONNX 1.16)
+  EXPECT_EQ(QF_DTYPE_INT4, 22);
+}
+
+// ABI 1.4 added QfRegistrar::add_weight_rounding at the tail: a 1.3 registrar ends exactly where it starts,
+// so the SDK's struct_size check tells an older host apart.
+TEST(AbiLayout, RegistrarAddWeightRoundingIsTheNewTailField) {
+  EXPECT_GE(QF_PLUGIN_ABI_MINOR, 4);
+  EXPECT_EQ(offsetof(QfRegistrar, add_weight_rounding), offsetof(QfRegistrar, add_backend) + sizeof(void*));
 // ABI 1.1 added QfNodeSupport::input_channel_axis at the tail: a 1.0 struct ends exactly where it starts.
 TEST(AbiLayout, NodeSupportChannelAxisIsTheOneNewTailField) {
   EXPECT_GE(QF_PLUGIN_ABI_MINOR, 1);

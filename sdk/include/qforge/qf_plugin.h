@@ -9,7 +9,8 @@
  *
  * A library exports exactly one symbol, `qf_plugin_info`, returning a static QfPluginInfo. The host
  * checks its ABI version (same major, minor not newer than the host's) and calls `register_fn`, through
- * which the library adds its components (calibrators, metrics, searches, backends) by lowercase name.
+ * which the library adds its components (calibrators, metrics, searches, backends, weight roundings) by
+ * lowercase name.
  * Fallible calls return a QfStatus; on failure the plugin writes a message into the host-owned
  * QfMessage buffer it was given. Whatever a plugin creates, it destroys (every create has a destroy).
  */
@@ -26,7 +27,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 3
+#define QF_PLUGIN_ABI_MINOR 4
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -64,6 +65,7 @@ typedef int32_t QfKind;
 #define QF_KIND_METRIC 2
 #define QF_KIND_SEARCH 3
 #define QF_KIND_BACKEND 4
+#define QF_KIND_WEIGHT_ROUNDING 5 /* since ABI 1.4 */
 
 /* Element types, numbered as onnx::TensorProto::DataType. QF_DTYPE_MASK(t) makes a bit set of them. */
 typedef int32_t QfDType;
@@ -75,6 +77,8 @@ typedef int32_t QfDType;
 #define QF_DTYPE_INT16 5
 #define QF_DTYPE_INT32 6
 #define QF_DTYPE_FLOAT16 10
+#define QF_DTYPE_UINT4 21 /* since ABI 1.4: weight-only */
+#define QF_DTYPE_INT4 22  /* since ABI 1.4: weight-only */
 #define QF_DTYPE_MASK(t) (1u << (uint32_t)(t))
 
 typedef int32_t QfLogLevel;
@@ -334,6 +338,46 @@ typedef struct QfHost {
   void (*log)(void* host_data, QfLogLevel level, const char* message);
 } QfHost;
 
+/* ---- weight rounding (ABI 1.4) ---------------------------------------------------------------------- */
+
+/* One weight tensor to put on its integer grid. The host derived the scales and zero points (one per
+ * tensor, per channel along `axis`, or per block); the rounding chooses the integers. Element i uses
+ * entry p of scale / zero_point where: block_size 0 and num_params 1: p = 0; block_size 0: p = the index
+ * of i along `axis`; block_size > 0: blocks of block_size elements run along `axis` and p indexes the
+ * row-major layout of the shape with dimension `axis` replaced by ceil(dim / block_size) (ONNX
+ * DequantizeLinear's blocked scale). All pointers are host-owned and valid during the call only. */
+typedef struct QfWeightTensor {
+  uint32_t struct_size;
+  const char* name;           /* the initializer */
+  const float* data;          /* numel float32 values, row-major */
+  size_t numel;
+  const int64_t* shape;
+  size_t rank;
+  QfDType dtype;              /* QF_DTYPE_INT8, QF_DTYPE_INT4, QF_DTYPE_UINT4, QF_DTYPE_INT16 */
+  int32_t axis;               /* channel axis (block_size 0; -1 per tensor) or the axis blocks run along */
+  int64_t block_size;         /* 0: per channel / per tensor */
+  const float* scale;         /* num_params values */
+  const int32_t* zero_point;  /* num_params values */
+  size_t num_params;
+  int32_t qmin;               /* the grid: every returned integer must lie in [qmin, qmax] */
+  int32_t qmax;
+} QfWeightTensor;
+
+/* A weight rounding (round-to-nearest, AdaRound, GPTQ, ...): how a weight's grid values are chosen.
+ * The host dequantizes the result as (q - zero_point) * scale for both simulation and export. Instances
+ * are never called concurrently. */
+typedef struct QfWeightRoundingDesc {
+  uint32_t struct_size;
+  const char* name;
+  const char* help;
+  const QfParamDesc* params;
+  size_t num_params;
+  QfStatus (*create)(const QfParamList* params, void** instance, QfMessage* msg);
+  void (*destroy)(void* instance);
+  /* Writes weight->numel integers (zero point included) into `q_out` (host-allocated). */
+  QfStatus (*round)(void* instance, const QfWeightTensor* weight, int32_t* q_out, QfMessage* msg);
+} QfWeightRoundingDesc;
+
 /* Handed to register_fn; each add copies what it needs except the strings and param arrays, which must
  * stay valid while the library is loaded (static storage). An add fails on a bad or duplicate name. */
 typedef struct QfRegistrar {
@@ -353,6 +397,8 @@ typedef struct QfPluginInfo {
   QfStatus (*register_fn)(QfRegistrar* registrar, const QfHost* host, QfMessage* msg);
 } QfPluginInfo;
 
+  /* Since ABI 1.4 (check struct_size before use; qf::sdk_detail does). */
+  QfStatus (*add_weight_rounding)(struct QfRegistrar* registrar, const QfWeightRoundingDesc* desc, QfMessage* msg);
 /* The entry point every plugin library exports. */
 typedef const QfPluginInfo* (*QfPluginInfoFn)(void);
 

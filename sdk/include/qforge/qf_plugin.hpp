@@ -1,7 +1,7 @@
 // QuantForge plugin SDK, C++ layer (header-only, C++20) over the C ABI in qf_plugin.h.
 //
-// Write a component as a class deriving from qf::Calibrator, qf::Metric, qf::SearchStrategy or
-// qf::Backend with a few static members (name, help, optional params()), then export every component of
+// Write a component as a class deriving from qf::Calibrator, qf::Metric, qf::SearchStrategy,
+// qf::Backend or qf::WeightRounding (ABI 1.4) with a few static members (name, help, optional params()), then export every component of
 // the library with one line:
 //
 //     QF_PLUGIN("acme-metrics", "1.2.0", AcmeCosine, AcmeSnr)
@@ -391,6 +391,40 @@ inline void write_message(QfMessage* msg, std::string_view text) {
   if (!msg || !msg->data || msg->capacity == 0) return;
   const size_t n = text.size() < msg->capacity - 1 ? text.size() : msg->capacity - 1;
   std::memcpy(msg->data, text.data(), n);
+// One weight tensor handed to a weight rounding (see QfWeightTensor in qf_plugin.h).
+struct WeightTensor {
+  std::string_view name;
+  std::span<const float> data;
+  std::span<const int64_t> shape;
+  QfDType dtype = QF_DTYPE_INT8;
+  int axis = -1;           // channel axis (block_size 0; -1 per tensor) or the axis blocks run along
+  int64_t block_size = 0;  // 0: per channel / per tensor
+  std::span<const float> scale;
+  std::span<const int32_t> zero_point;
+  int32_t qmin = 0, qmax = 0;
+
+  // Which scale / zero-point entry element i (row-major) uses.
+  size_t param_index(size_t i) const {
+    if (scale.size() <= 1 && block_size == 0) return 0;
+    size_t inner = 1;
+    for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= static_cast<size_t>(shape[d]);
+    const size_t dim = static_cast<size_t>(shape[static_cast<size_t>(axis)]);
+    if (block_size == 0) return (i / inner) % dim;
+    const size_t bs = static_cast<size_t>(block_size), blocks = (dim + bs - 1) / bs;
+    return ((i / (inner * dim)) * blocks + ((i / inner) % dim) / bs) * inner + i % inner;
+  }
+};
+
+// A weight rounding chooses a weight's integers on the grid the host derived. Define
+//   static constexpr const char* name, help;   (optional) static std::vector<QfParamDesc> params();
+// and a constructor taking const qf::Params& (or none); override round(): write w.data.size() integers
+// in [w.qmin, w.qmax], zero point included (the host dequantizes (q - zero_point) * scale).
+class WeightRounding {
+ public:
+  virtual ~WeightRounding() = default;
+  virtual void round(const WeightTensor& w, std::span<int32_t> q) = 0;
+};
+
   msg->data[n] = '\0';
 }
 
@@ -615,13 +649,54 @@ QfStatus add_one(QfRegistrar* r, QfMessage* msg) {
     return r->add_search(r, &search_desc<C>(), msg);
   } else {
     static_assert(std::is_base_of_v<Backend, C>,
-                  "QF_PLUGIN components derive from qf::Calibrator, qf::Metric, qf::SearchStrategy or qf::Backend");
+                  "QF_PLUGIN components derive from qf::Calibrator, qf::Metric, qf::SearchStrategy, qf::Backend or "
+                  "qf::WeightRounding");
     return r->add_backend(r, &backend_desc<C>(), msg);
   }
 }
 
 template <class... Cs>
 QfStatus register_components(QfRegistrar* r, const QfHost* host, QfMessage* msg) {
+// Weight rounding
+template <class C>
+QfStatus wr_create(const QfParamList* params, void** instance, QfMessage* msg) {
+  return guard(msg, [&] { *instance = make_component<C>(params); });
+}
+template <class C> void wr_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+QfStatus wr_round(void* instance, const QfWeightTensor* t, int32_t* q, QfMessage* msg) {
+  return guard(msg, [&] {
+    WeightTensor w;
+    w.name = t->name ? t->name : "";
+    w.data = std::span<const float>(t->data, t->numel);
+    w.shape = std::span<const int64_t>(t->shape, t->rank);
+    w.dtype = t->dtype;
+    w.axis = t->axis;
+    w.block_size = t->block_size;
+    w.scale = std::span<const float>(t->scale, t->num_params);
+    w.zero_point = std::span<const int32_t>(t->zero_point, t->num_params);
+    w.qmin = t->qmin;
+    w.qmax = t->qmax;
+    static_cast<C*>(instance)->round(w, std::span<int32_t>(q, t->numel));
+  });
+}
+template <class C>
+const QfWeightRoundingDesc& weight_rounding_desc() {
+  static const QfWeightRoundingDesc d = [] {
+    QfWeightRoundingDesc x{};
+    x.struct_size = sizeof(QfWeightRoundingDesc);
+    x.name = C::name;
+    x.help = C::help;
+    x.params = param_descs<C>().data();
+    x.num_params = param_descs<C>().size();
+    x.create = &wr_create<C>;
+    x.destroy = &wr_destroy<C>;
+    x.round = &wr_round<C>;
+    return x;
+  }();
+  return d;
+}
+
   QfStatus status = QF_STATUS_OK;
   const QfStatus guarded = guard(msg, [&] {
     host_slot() = host;
@@ -630,6 +705,14 @@ QfStatus register_components(QfRegistrar* r, const QfHost* host, QfMessage* msg)
   });
   return guarded != QF_STATUS_OK ? guarded : status;
 }
+  } else if constexpr (std::is_base_of_v<WeightRounding, C>) {
+    // A host older than 1.4 has no such registrar entry (it refuses this library's minor anyway).
+    if (r->struct_size < offsetof(QfRegistrar, add_weight_rounding) + sizeof(r->add_weight_rounding) ||
+        !r->add_weight_rounding) {
+      write_message(msg, "this host has no weight rounding kind (ABI 1.4)");
+      return QF_STATUS_UNSUPPORTED;
+    }
+    return r->add_weight_rounding(r, &weight_rounding_desc<C>(), msg);
 
 }  // namespace sdk_detail
 }  // namespace qf
