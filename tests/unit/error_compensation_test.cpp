@@ -215,7 +215,7 @@ TEST(CalibrationAttrs, BadFlagsNameNodeAndAttribute) {
   EXPECT_EQ(read_error(m), "calibration node 'cal': attribute 'reduce_range' has the wrong type (int 0 or 1 expected)");
   Node d = node_with(int8_attrs());
   d.attr("dtype")->s = "int12";
-  EXPECT_EQ(read_error(d), "calibration node 'cal': dtype 'int12' is not one of int8, int16, int16-ec, float16, float32");
+  EXPECT_EQ(read_error(d), "calibration node 'cal': dtype 'int12' is not one of int8, int16, int16-ec, int4, uint4, float16, float32");
 }
 
 // The unsigned grid is the signed one shifted: the simulated values do not change.

@@ -21,6 +21,7 @@
 namespace qf {
 namespace {
 
+namespace fs = std::filesystem;
 using quant::QType;
 using namespace qf::wotest;
 
@@ -273,7 +274,9 @@ TEST_F(WeightOnlyCli, Int8PerChannelNeedsNoNewOpsetAndNoNBits) {
   for (const auto& t : q.graph().initializer()) int8 += t.data_type() == 3 && t.dims_size() == 2;
   EXPECT_EQ(int8, 2u);
   for (const auto& o : q.opset_import())
-    if (o.domain().empty()) EXPECT_EQ(o.version(), 17);  // per-axis DequantizeLinear needs 13 only
+    if (o.domain().empty()) {
+      EXPECT_EQ(o.version(), 17);  // per-axis DequantizeLinear needs 13 only
+    }
 }
 
 TEST_F(WeightOnlyCli, UInt4WritesZeroPointsForMatMulNBits) {
@@ -282,11 +285,14 @@ TEST_F(WeightOnlyCli, UInt4WritesZeroPointsForMatMulNBits) {
   for (const auto& n : nbits.graph().node())
     if (n.op_type() == "MatMulNBits") {
       ASSERT_EQ(n.input_size(), 4);
-      for (const auto& t : nbits.graph().initializer())
-        if (t.name() == n.input(3)) EXPECT_EQ(t.dims(0), kN * 3);  // ceil(5 blocks / 2) bytes per column
-      for (const auto& t : nbits.graph().initializer())
-        if (t.name() == n.input(1)) EXPECT_EQ(std::vector<int64_t>(t.dims().begin(), t.dims().end()),
-                                              (std::vector<int64_t>{kN, 5, 8}));
+      for (const auto& t : nbits.graph().initializer()) {
+        if (t.name() == n.input(3)) {
+          EXPECT_EQ(t.dims(0), kN * 3);  // ceil(5 blocks / 2) bytes per column
+        }
+        if (t.name() == n.input(1)) {
+          EXPECT_EQ(std::vector<int64_t>(t.dims().begin(), t.dims().end()), (std::vector<int64_t>{kN, 5, 8}));
+        }
+      }
     }
 }
 
