@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -73,6 +74,49 @@ Tensor as_float(const Tensor& t, const std::string& output, const std::string& w
   if (t.dtype() == DType::Float32) return t;
   if (t.dtype() == DType::String) throw Error("output '" + output + "' of " + which + " is a string tensor; cannot score it");
   return t.cast(DType::Float32);
+}
+
+// Per-sample scores of every (output, metric), and each output's positions per sample (pooled weights).
+struct ScoreTable {
+  std::vector<std::vector<std::vector<double>>> scores;  // [output][metric][sample]
+  std::vector<std::vector<double>> positions;            // [output][sample]
+};
+
+// Runs both models on the first `count` samples; metrics get each output's shape.
+ScoreTable score_samples(std::shared_ptr<const Model> model_a, std::shared_ptr<const Model> model_b,
+                         const std::array<std::string, 2>& paths,
+                         const SampleFolder& samples, size_t count, const std::vector<std::string>& outputs,
+                         const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics, int threads) {
+  Executor exec_a(std::move(model_a), ExecutorOptions{threads});
+  Executor exec_b(std::move(model_b), ExecutorOptions{threads});
+  ScoreTable table;
+  table.scores.assign(outputs.size(), std::vector<std::vector<double>>(metrics.size()));
+  table.positions.assign(outputs.size(), {});
+  for (size_t s = 0; s < count; ++s) {
+    const Sample sample = samples.load(s);
+    const auto out_a = exec_a.run(sample.inputs);
+    const auto out_b = exec_b.run(sample.inputs);
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      const Tensor ta = as_float(out_a.at(outputs[o]), outputs[o], paths[0]);
+      const Tensor tb = as_float(out_b.at(outputs[o]), outputs[o], paths[1]);
+      const std::string where = "sample '" + sample.id + "', output '" + outputs[o] + "'";
+      if (ta.shape() != tb.shape())
+        throw Error(where + ": shape " + shape_str(ta.shape()) + " from " + paths[0] + " but " + shape_str(tb.shape()) +
+                    " from " + paths[1]);
+      const std::span<const float> ra(ta.data<float>(), static_cast<size_t>(ta.numel()));
+      const std::span<const float> rb(tb.data<float>(), static_cast<size_t>(tb.numel()));
+      table.positions[o].push_back(plugin::positions_of(ta.shape()));
+      for (size_t m = 0; m < metrics.size(); ++m) {
+        try {
+          table.scores[o][m].push_back(metrics[m]->compute(ra, rb, ta.shape()));
+        } catch (const Error& e) {
+          throw Error(where + ": " + e.what());  // which output a shape-dependent metric refused
+        }
+      }
+    }
+    spdlog::debug("compared sample {} ({}/{})", sample.id, s + 1, count);
+  }
+  return table;
 }
 
 }  // namespace
@@ -152,37 +196,23 @@ int cmd_compare(const std::vector<std::string>& args) {
   if (max_samples > 0) count = std::min(count, static_cast<size_t>(max_samples));
   if (count == 0) throw Error("sample folder " + (*vm)["data"].as<std::string>() + ": no samples");
 
-  Executor exec_a(model_a, ExecutorOptions{threads});
-  Executor exec_b(model_b, ExecutorOptions{threads});
-  // scores[output][metric] = per-sample values
-  std::vector<std::vector<std::vector<double>>> scores(outputs.size(), std::vector<std::vector<double>>(metrics.size()));
-  for (size_t s = 0; s < count; ++s) {
-    const Sample sample = samples.load(s);
-    const auto out_a = exec_a.run(sample.inputs);
-    const auto out_b = exec_b.run(sample.inputs);
-    for (size_t o = 0; o < outputs.size(); ++o) {
-      const Tensor ta = as_float(out_a.at(outputs[o]), outputs[o], path_a);
-      const Tensor tb = as_float(out_b.at(outputs[o]), outputs[o], path_b);
-      if (ta.shape() != tb.shape())
-        throw Error("sample '" + sample.id + "', output '" + outputs[o] + "': shape " + shape_str(ta.shape()) + " from " +
-                    path_a + " but " + shape_str(tb.shape()) + " from " + path_b);
-      const std::span<const float> ra(ta.data<float>(), static_cast<size_t>(ta.numel()));
-      const std::span<const float> rb(tb.data<float>(), static_cast<size_t>(tb.numel()));
-      for (size_t m = 0; m < metrics.size(); ++m) scores[o][m].push_back(metrics[m]->compute(ra, rb));
-    }
-    spdlog::debug("compared sample {} ({}/{})", sample.id, s + 1, count);
-  }
+  const ScoreTable table =
+      score_samples(model_a, model_b, {path_a, path_b}, samples, count, outputs, metrics, threads);
 
-  // Per output: aggregate over samples; overall: aggregate the outputs' values the same way.
+  // Per output: aggregate over samples; overall: aggregate the outputs' values the same way (pooled
+  // metrics weigh samples, then outputs, by their positions).
   std::vector<std::vector<double>> per_output(outputs.size(), std::vector<double>(metrics.size()));
   std::vector<double> overall(metrics.size());
+  std::vector<double> output_positions(outputs.size(), 0.0);
+  for (size_t o = 0; o < outputs.size(); ++o)
+    for (double p : table.positions[o]) output_positions[o] += p;
   for (size_t m = 0; m < metrics.size(); ++m) {
     std::vector<double> column;
     for (size_t o = 0; o < outputs.size(); ++o) {
-      per_output[o][m] = plugin::aggregate(scores[o][m], metrics[m]->aggregation());
+      per_output[o][m] = plugin::aggregate(table.scores[o][m], metrics[m]->aggregation(), table.positions[o]);
       column.push_back(per_output[o][m]);
     }
-    overall[m] = plugin::aggregate(column, metrics[m]->aggregation());
+    overall[m] = plugin::aggregate(column, metrics[m]->aggregation(), output_positions);
   }
 
   if (vm->count("json")) {
@@ -192,8 +222,7 @@ int cmd_compare(const std::vector<std::string>& args) {
     for (const auto& m : metrics)
       j["metrics"].push_back({{"name", m->component().name}, {"title", m->title()},
                               {"higher_is_better", m->higher_is_better()},
-                              {"aggregation", m->aggregation() == QF_AGGREGATE_MAX ? "max"
-                                              : m->aggregation() == QF_AGGREGATE_MIN ? "min" : "mean"}});
+                              {"aggregation", plugin::aggregation_name(m->aggregation())}});
     for (size_t o = 0; o < outputs.size(); ++o) {
       nlohmann::json row = {{"name", outputs[o]}, {"scores", nlohmann::json::object()}};
       for (size_t m = 0; m < metrics.size(); ++m) row["scores"][metrics[m]->component().name] = score_json(per_output[o][m]);

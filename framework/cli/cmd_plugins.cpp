@@ -21,7 +21,7 @@ using plugin::Kind;
 using plugin::ParamSpec;
 
 const char* aggregation_name(QfAggregation a) {
-  return a == QF_AGGREGATE_MAX ? "max" : a == QF_AGGREGATE_MIN ? "min" : "mean";
+  return a == QF_AGGREGATE_MAX ? "max" : a == QF_AGGREGATE_MIN ? "min" : a == QF_AGGREGATE_POOLED ? "pooled" : "mean";
 }
 
 nlohmann::json param_json(const ParamSpec& p) {

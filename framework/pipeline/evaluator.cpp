@@ -103,6 +103,66 @@ std::vector<double> Evaluator::set_baseline(std::shared_ptr<const Model> baselin
   return score({baseline})[0];
 }
 
+std::vector<Shape> Evaluator::output_shapes(const std::string& output) const {
+  std::vector<Shape> shapes;
+  for (const auto& ref : reference_) shapes.push_back(ref.at(output).shape());
+  return shapes;
+}
+
+void Evaluator::restrict_metric(size_t m, const std::set<std::string>& outputs) {
+  if (m >= metrics_.size()) throw Error("restrict_metric: no metric " + std::to_string(m));
+  restricted_[m] = outputs;
+}
+
+namespace {
+
+double pooled_sqnr(double sig, double err) {
+  return err == 0 ? std::numeric_limits<double>::infinity()
+         : sig == 0 ? -std::numeric_limits<double>::infinity()
+                    : 10.0 * std::log10(sig / err);
+}
+
+// Per-sample scores and energies of every (variant, sample, output), flattened as [v][s][o] (scores: [..][m]).
+struct RawScores {
+  size_t S, O, M;
+  std::vector<double> per, signal, noise, positions;  // positions: [s][o], the same for every variant
+  double& score(size_t v, size_t s, size_t o, size_t m) { return per[((v * S + s) * O + o) * M + m]; }
+};
+
+// Aggregates over samples per output (weights: positions, for pooled metrics).
+std::vector<std::vector<OutputScores>> assemble(RawScores& raw, size_t V, const std::vector<std::string>& outputs,
+                                                const std::vector<const plugin::MetricInstance*>& metrics,
+                                                const std::vector<bool>& applies) {
+  const size_t S = raw.S, O = raw.O, M = raw.M;
+  std::vector<std::vector<OutputScores>> result(V, std::vector<OutputScores>(O));
+  for (size_t v = 0; v < V; ++v)
+    for (size_t o = 0; o < O; ++o) {
+      OutputScores& r = result[v][o];
+      r.output = outputs[o];
+      r.scores.assign(M, std::numeric_limits<double>::quiet_NaN());
+      r.applies.assign(applies.begin() + static_cast<std::ptrdiff_t>(o * M),
+                       applies.begin() + static_cast<std::ptrdiff_t>((o + 1) * M));
+      std::vector<double> weights(S);
+      for (size_t s = 0; s < S; ++s) weights[s] = raw.positions[s * O + o];
+      for (double w : weights) r.positions += w;
+      for (size_t m = 0; m < M; ++m) {
+        if (!r.applies[m]) continue;
+        std::vector<double> over_samples(S);
+        for (size_t s = 0; s < S; ++s) over_samples[s] = raw.score(v, s, o, m);
+        r.scores[m] = plugin::aggregate(over_samples, metrics[m]->aggregation(), weights);
+      }
+      double sig = 0, err = 0;
+      for (size_t s = 0; s < S; ++s) {
+        sig += raw.signal[(v * S + s) * O + o];
+        err += raw.noise[(v * S + s) * O + o];
+      }
+      r.sqnr = pooled_sqnr(sig, err);
+    }
+  return result;
+}
+
+}  // namespace
+
 std::vector<std::vector<OutputScores>> Evaluator::score_all(
     const std::vector<std::shared_ptr<const Model>>& variants) const {
   const size_t V = variants.size(), S = samples_.size(), O = outputs_.size(), M = metrics_.size();
@@ -116,9 +176,13 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
       if (nodes.size() < variants[v]->graph.nodes.size()) rerun[v] = std::move(nodes);
     }
   }
-  // per[v][s][o][m]; signal/noise energy per [v][s][o] for the pooled SQNR
-  std::vector<double> per(V * S * O * M, 0.0);
-  std::vector<double> signal(V * S * O, 0.0), noise(V * S * O, 0.0);
+  std::vector<bool> applies(O * M, true);  // [o][m]
+  for (const auto& [m, only] : restricted_)
+    for (size_t o = 0; o < O; ++o) applies[o * M + m] = only.count(outputs_[o]) > 0;
+  RawScores raw{S, O, M, std::vector<double>(V * S * O * M, std::numeric_limits<double>::quiet_NaN()),
+                std::vector<double>(V * S * O, 0.0), std::vector<double>(V * S * O, 0.0), std::vector<double>(S * O)};
+  for (size_t s = 0; s < S; ++s)
+    for (size_t o = 0; o < O; ++o) raw.positions[s * O + o] = plugin::positions_of(reference_[s].at(outputs_[o]).shape());
   tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
   // A bar only for real searches (several variants); single scorings are quick.
   Progress progress("evaluate " + std::to_string(V) + " variant(s)", V * S, V < 2 || Progress::quiet_default());
@@ -134,39 +198,21 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
           throw Error("output '" + outputs_[o] + "' of the quantized model does not match the float model's");
         const std::span<const float> a(ref.data<float>(), static_cast<size_t>(ref.numel()));
         const std::span<const float> b(it->second.data<float>(), static_cast<size_t>(ref.numel()));
-        for (size_t m = 0; m < M; ++m) per[((v * S + s) * O + o) * M + m] = metrics_[m]->compute(a, b);
+        for (size_t m = 0; m < M; ++m)
+          if (applies[o * M + m]) raw.score(v, s, o, m) = metrics_[m]->compute(a, b, ref.shape());
         double sig = 0, err = 0;
         for (size_t k = 0; k < a.size(); ++k) {
           const double d = static_cast<double>(a[k]) - b[k];
           sig += static_cast<double>(a[k]) * a[k];
           err += d * d;
         }
-        signal[(v * S + s) * O + o] = sig;
-        noise[(v * S + s) * O + o] = err;
+        raw.signal[(v * S + s) * O + o] = sig;
+        raw.noise[(v * S + s) * O + o] = err;
       }
       progress.tick();
     });
   });
-  std::vector<std::vector<OutputScores>> result(V, std::vector<OutputScores>(O));
-  for (size_t v = 0; v < V; ++v)
-    for (size_t o = 0; o < O; ++o) {
-      result[v][o].output = outputs_[o];
-      result[v][o].scores.resize(M);
-      for (size_t m = 0; m < M; ++m) {
-        std::vector<double> over_samples(S);
-        for (size_t s = 0; s < S; ++s) over_samples[s] = per[((v * S + s) * O + o) * M + m];
-        result[v][o].scores[m] = plugin::aggregate(over_samples, metrics_[m]->aggregation());
-      }
-      double sig = 0, err = 0;
-      for (size_t s = 0; s < S; ++s) {
-        sig += signal[(v * S + s) * O + o];
-        err += noise[(v * S + s) * O + o];
-      }
-      result[v][o].sqnr = err == 0 ? std::numeric_limits<double>::infinity()
-                          : sig == 0 ? -std::numeric_limits<double>::infinity()
-                                     : 10.0 * std::log10(sig / err);
-    }
-  return result;
+  return assemble(raw, V, outputs_, metrics_, applies);
 }
 
 std::vector<std::vector<double>> Evaluator::score(const std::vector<std::shared_ptr<const Model>>& variants) const {
@@ -174,13 +220,19 @@ std::vector<std::vector<double>> Evaluator::score(const std::vector<std::shared_
   std::vector<std::vector<double>> out(variants.size(), std::vector<double>(num_columns()));
   for (size_t v = 0; v < variants.size(); ++v) {
     for (size_t m = 0; m < metrics_.size(); ++m) {
-      std::vector<double> over_outputs;
-      for (const auto& o : all[v]) over_outputs.push_back(o.scores[m]);
-      if (worst_output_)
+      std::vector<double> over_outputs, positions;
+      for (const auto& o : all[v])
+        if (o.applies[m]) {
+          over_outputs.push_back(o.scores[m]);
+          positions.push_back(o.positions);
+        }
+      if (over_outputs.empty())
+        out[v][m] = std::numeric_limits<double>::quiet_NaN();
+      else if (worst_output_)
         out[v][m] = metrics_[m]->higher_is_better() ? *std::min_element(over_outputs.begin(), over_outputs.end())
                                                     : *std::max_element(over_outputs.begin(), over_outputs.end());
       else
-        out[v][m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation());
+        out[v][m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation(), positions);
     }
     if (sqnr_column_) {
       double worst = std::numeric_limits<double>::infinity();

@@ -1,11 +1,12 @@
 // Scores quantized variants of a model against the float model on evaluation samples. The float
 // reference outputs are computed once; each variant runs on every sample (TBB-parallel over variants and
-// samples) and every metric compares each float output with the variant's, aggregated as the metric
-// declares (over samples, then over outputs).
+// samples) and every metric compares each float output with the variant's (given the output's shape),
+// aggregated as the metric declares (over samples, then over outputs; pooled metrics weigh by positions).
 #pragma once
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,10 @@ namespace qf::pipeline {
 
 struct OutputScores {
   std::string output;
-  std::vector<double> scores;  // one per metric
+  std::vector<double> scores;  // one per metric; NaN where the metric does not apply (see applies)
+  std::vector<bool> applies;   // per metric: false when restrict_metric() left this output out
   double sqnr = 0;             // pooled over samples: 10 log10(sum ref^2 / sum (ref - q)^2), in dB
+  double positions = 0;        // over all samples (QF_AGGREGATE_POOLED weighs outputs by it)
 };
 
 class Evaluator {
@@ -32,6 +35,12 @@ class Evaluator {
   Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column = false);
 
   size_t num_samples() const { return samples_.size(); }
+  // The scored (float) outputs, and the shape each has on each evaluation sample (float model).
+  const std::vector<std::string>& outputs() const { return outputs_; }
+  std::vector<Shape> output_shapes(const std::string& output) const;
+  // Metric `m` scores only these outputs (e.g. top1 only logits); the others get no score from it and
+  // are left out of its overall value (NaN when no output is left).
+  void restrict_metric(size_t m, const std::set<std::string>& outputs);
   const std::vector<const plugin::MetricInstance*>& metrics() const { return metrics_; }
   // Columns of score(): the metrics, then "sqnr" when requested.
   size_t num_columns() const { return metrics_.size() + (sqnr_column_ ? 1 : 0); }
@@ -67,6 +76,7 @@ class Evaluator {
   std::vector<std::map<std::string, Tensor>> reference_;  // float outputs per sample
   std::vector<std::string> outputs_;                      // scored (float) outputs
   std::vector<const plugin::MetricInstance*> metrics_;
+  std::map<size_t, std::set<std::string>> restricted_;  // metric -> the only outputs it scores
   size_t cache_budget_ = default_cache_budget();
   bool worst_output_ = false;
   struct Baseline;

@@ -1,6 +1,7 @@
 #include "plugin/metric.hpp"
 
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <map>
 
@@ -46,16 +47,61 @@ double MetricInstance::compute(std::span<const float> reference, std::span<const
   return score;
 }
 
-double aggregate(std::span<const double> scores, QfAggregation aggregation) {
+bool MetricInstance::has_shaped_compute() const {
+  const QfMetricDesc& d = component_.metric;
+  return d.struct_size >= offsetof(QfMetricDesc, compute_shaped) + sizeof d.compute_shaped && d.compute_shaped;
+}
+
+double MetricInstance::compute(std::span<const float> reference, std::span<const float> candidate,
+                               std::span<const int64_t> shape) const {
+  if (!has_shaped_compute()) return compute(reference, candidate);
+  if (reference.size() != candidate.size())
+    throw Error(component_.where() + ": buffers differ in size (" + std::to_string(reference.size()) + " vs " +
+                std::to_string(candidate.size()) + ")");
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (n < 0 || static_cast<size_t>(n) != reference.size())
+    throw Error(component_.where() + ": shape does not match the buffers' size " + std::to_string(reference.size()));
+  char buf[1024] = {0};
+  QfMessage msg{buf, sizeof buf};
+  double score = std::numeric_limits<double>::quiet_NaN();
+  const QfStatus s = component_.metric.compute_shaped(instance_, reference.data(), candidate.data(), reference.size(),
+                                                      shape.data(), shape.size(), &score, &msg);
+  if (s != QF_STATUS_OK) throw_status(component_, "compute", s, buf);
+  return score;
+}
+
+double aggregate(std::span<const double> scores, QfAggregation aggregation, std::span<const double> weights) {
   if (scores.empty()) return std::numeric_limits<double>::quiet_NaN();
-  double acc = aggregation == QF_AGGREGATE_MEAN ? 0.0 : scores[0];
-  for (double v : scores) {
+  double total_weight = 0;
+  if (aggregation == QF_AGGREGATE_POOLED && weights.size() == scores.size())
+    for (double w : weights) total_weight += w;
+  const bool weighted = total_weight > 0;
+  double acc = aggregation == QF_AGGREGATE_MAX || aggregation == QF_AGGREGATE_MIN ? scores[0] : 0.0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const double v = scores[i];
     if (std::isnan(v)) return v;
     if (aggregation == QF_AGGREGATE_MAX) acc = std::max(acc, v);
     else if (aggregation == QF_AGGREGATE_MIN) acc = std::min(acc, v);
+    else if (weighted) acc += weights[i] == 0 ? 0.0 : weights[i] * v;  // a 0-position sample adds nothing, even inf
     else acc += v;
   }
-  return aggregation == QF_AGGREGATE_MEAN ? acc / static_cast<double>(scores.size()) : acc;
+  if (aggregation == QF_AGGREGATE_MAX || aggregation == QF_AGGREGATE_MIN) return acc;
+  return acc / (weighted ? total_weight : static_cast<double>(scores.size()));
+}
+
+double positions_of(std::span<const int64_t> shape) {
+  double n = 1;
+  for (size_t i = 0; i + 1 < shape.size(); ++i) n *= static_cast<double>(shape[i]);
+  return n;
+}
+
+bool known_aggregation(QfAggregation a) {
+  return a == QF_AGGREGATE_MEAN || a == QF_AGGREGATE_MAX || a == QF_AGGREGATE_MIN || a == QF_AGGREGATE_POOLED;
+}
+
+const char* aggregation_name(QfAggregation a) {
+  return a == QF_AGGREGATE_MAX ? "max" : a == QF_AGGREGATE_MIN ? "min" : a == QF_AGGREGATE_POOLED ? "pooled" : "mean";
 }
 
 std::vector<std::unique_ptr<MetricInstance>> make_metric_instances(const Registry& registry,

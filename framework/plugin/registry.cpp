@@ -353,7 +353,7 @@ QfStatus add_metric(QfRegistrar* r, const QfMetricDesc* d, QfMessage* msg) {
     return state_of(r).refuse(msg, std::string("metric '") + (d->name ? d->name : "") + "' (" +
                                        state_of(r).library->path.filename().string() + "): a required function is null");
   if (d && d->struct_size >= QF_REQUIRED_SIZE(QfMetricDesc, compute) && d->aggregation != QF_AGGREGATE_MEAN &&
-      d->aggregation != QF_AGGREGATE_MAX && d->aggregation != QF_AGGREGATE_MIN)
+      d->aggregation != QF_AGGREGATE_MAX && d->aggregation != QF_AGGREGATE_MIN && d->aggregation != QF_AGGREGATE_POOLED)
     return state_of(r).refuse(msg, std::string("metric '") + (d->name ? d->name : "") + "' (" +
                                        state_of(r).library->path.filename().string() + "): unknown aggregation " +
                                        std::to_string(d->aggregation));
@@ -382,6 +382,7 @@ QfStatus add_weight_rounding(QfRegistrar* r, const QfWeightRoundingDesc* d, QfMe
   return add_component(r, Kind::WeightRounding, d, QF_REQUIRED_SIZE(QfWeightRoundingDesc, round), msg,
                        [](Component& c, const QfWeightRoundingDesc& x) { c.weight_rounding = x; });
 }
+
 
 }  // namespace
 

@@ -85,7 +85,8 @@ namespace {
   static_assert(offsetof(QfMetricDesc, create) == 56);
   static_assert(offsetof(QfMetricDesc, destroy) == 64);
   static_assert(offsetof(QfMetricDesc, compute) == 72);
-  static_assert(sizeof(QfMetricDesc) == 80);
+  static_assert(offsetof(QfMetricDesc, compute_shaped) == 80);  // ABI 1.4 tail
+  static_assert(sizeof(QfMetricDesc) == 88);
   // QfAssignment
   static_assert(offsetof(QfAssignment, struct_size) == 0);
   static_assert(offsetof(QfAssignment, num_tensors) == 8);
@@ -230,14 +231,15 @@ TEST(PluginAbi, ConstantsAreFrozen) {
   EXPECT_EQ(QF_KIND_METRIC, 2);
   EXPECT_EQ(QF_KIND_SEARCH, 3);
   EXPECT_EQ(QF_KIND_BACKEND, 4);
-  EXPECT_EQ(QF_PARAM_BOOL, 1);
   EXPECT_EQ(QF_KIND_WEIGHT_ROUNDING, 5);
+  EXPECT_EQ(QF_PARAM_BOOL, 1);
   EXPECT_EQ(QF_PARAM_INT, 2);
   EXPECT_EQ(QF_PARAM_FLOAT, 3);
   EXPECT_EQ(QF_PARAM_STRING, 4);
   EXPECT_EQ(QF_AGGREGATE_MEAN, 1);
   EXPECT_EQ(QF_AGGREGATE_MAX, 2);
   EXPECT_EQ(QF_AGGREGATE_MIN, 3);
+  EXPECT_EQ(QF_AGGREGATE_POOLED, 4);
 }
 
 TEST(PluginAbi, DTypesMatchOnnxNumbering) {
@@ -249,8 +251,6 @@ TEST(PluginAbi, DTypesMatchOnnxNumbering) {
   EXPECT_EQ(QF_DTYPE_INT32, static_cast<int>(qf::DType::Int32));
   EXPECT_EQ(QF_DTYPE_FLOAT16, static_cast<int>(qf::DType::Float16));
   EXPECT_EQ(QF_DTYPE_MASK(QF_DTYPE_INT8), 8u);
-}
-
   EXPECT_EQ(QF_DTYPE_UINT4, 21);  // TensorProto UINT4 / INT4 (ONNX 1.16)
   EXPECT_EQ(QF_DTYPE_INT4, 22);
 }
@@ -260,6 +260,8 @@ TEST(PluginAbi, DTypesMatchOnnxNumbering) {
 TEST(AbiLayout, RegistrarAddWeightRoundingIsTheNewTailField) {
   EXPECT_GE(QF_PLUGIN_ABI_MINOR, 4);
   EXPECT_EQ(offsetof(QfRegistrar, add_weight_rounding), offsetof(QfRegistrar, add_backend) + sizeof(void*));
+}
+
 // ABI 1.1 added QfNodeSupport::input_channel_axis at the tail: a 1.0 struct ends exactly where it starts.
 TEST(AbiLayout, NodeSupportChannelAxisIsTheOneNewTailField) {
   EXPECT_GE(QF_PLUGIN_ABI_MINOR, 1);

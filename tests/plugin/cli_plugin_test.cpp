@@ -33,8 +33,9 @@ TEST(CliPlugins, JsonListsStockMetricsWithSchema) {
   std::map<std::string, nlohmann::json> metrics;
   for (const auto& c : j["components"])
     if (c["kind"] == "metric") metrics[c["name"]] = c;
-  ASSERT_EQ(metrics.size(), 7u);
+  ASSERT_EQ(metrics.size(), 8u);
   EXPECT_EQ(metrics["cosine"]["higher_is_better"], true);
+  EXPECT_EQ(metrics["top1"]["aggregation"], "pooled");
   EXPECT_EQ(metrics["chebyshev"]["aggregation"], "max");
   EXPECT_EQ(metrics["cosine"]["library"], "qf-metric-cosine");
   EXPECT_EQ(metrics["cosine"]["library_version"], "1.0.0");
@@ -49,7 +50,7 @@ TEST(CliPlugins, JsonListsStockMetricsWithSchema) {
 TEST(CliPlugins, TextListsKindsAndParameters) {
   const auto r = run_cli("plugins " + dir_arg("qf_test_params"));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("metrics (8)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("metrics (9)"), std::string::npos) << r.out;  // 8 stock + the test plugin's
   EXPECT_NE(r.out.find("calibrators (5)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("searches (3)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bins: int = 10 in [1, 100]  an int in [1, 100]"), std::string::npos) << r.out;

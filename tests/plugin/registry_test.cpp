@@ -34,11 +34,11 @@ TEST(PluginRegistry, LoadsTheStockPlugins) {
   Registry reg;
   reg.load_directory(stock_dir());
   EXPECT_EQ(reg.names(Kind::Metric),
-            (std::vector<std::string>{"chebyshev", "cosine", "l2", "mae", "mre", "mse", "sqnr"}));
+            (std::vector<std::string>{"chebyshev", "cosine", "l2", "mae", "mre", "mse", "sqnr", "top1"}));
   EXPECT_EQ(reg.names(Kind::Calibrator), (std::vector<std::string>{"kl", "max", "min-max", "mse", "percentile"}));
   EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"layerwise", "mixed_precision", "modelwise"}));
   EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"generic", "nash", "onnxruntime", "tensorrt"}));
-  EXPECT_EQ(reg.libraries().size(), 19u);  // one library (or backend.json) per component
+  EXPECT_EQ(reg.libraries().size(), 20u);  // one library (or backend.json) per component
   EXPECT_TRUE(reg.find(Kind::Backend, "nash").table);  // backends are descriptions, not code
   EXPECT_EQ(reg.find(Kind::Backend, "nash").table->base()->name(), "generic");
   const auto& cos = reg.find(Kind::Metric, "cosine");
@@ -59,7 +59,7 @@ TEST(PluginRegistry, LoadingTheSameFileTwiceIsANoOp) {
   reg.load_directory(stock_dir());
   reg.load_library(stock_dir() / "libqf_metric_cosine.so");
   reg.load_directory(stock_dir());
-  EXPECT_EQ(reg.names(Kind::Metric).size(), 7u);
+  EXPECT_EQ(reg.names(Kind::Metric).size(), 8u);  // the 8 stock metrics
 }
 
 TEST(PluginRegistry, RefusesAbiMajorMismatch) {
@@ -103,14 +103,14 @@ TEST(PluginRegistry, DuplicateNameNamesBothLibraries) {
   EXPECT_NE(e.find("libqf_test_dup_cosine.so"), std::string::npos) << e;
   // The refused library added nothing; the stock cosine is still the one found.
   EXPECT_EQ(reg.find(Kind::Metric, "cosine").library->name, "qf-metric-cosine");
-  EXPECT_EQ(reg.names(Kind::Metric).size(), 7u);
+  EXPECT_EQ(reg.names(Kind::Metric).size(), 8u);  // the 8 stock metrics
 }
 
 TEST(PluginRegistry, UnknownNameListsKnownNamesOfThatKind) {
   Registry reg;
   reg.load_directory(stock_dir());
   const std::string e = error_of([&] { reg.find(Kind::Metric, "cosin"); });
-  EXPECT_EQ(e, "unknown metric 'cosin'; known metrics: chebyshev, cosine, l2, mae, mre, mse, sqnr");
+  EXPECT_EQ(e, "unknown metric 'cosin'; known metrics: chebyshev, cosine, l2, mae, mre, mse, sqnr, top1");
   const std::string c = error_of([&] { reg.find(Kind::Calibrator, "entropy"); });
   EXPECT_EQ(c, "unknown calibrator 'entropy'; known calibrators: kl, max, min-max, mse, percentile");
   Registry empty;

@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <qforge/qf_plugin.hpp>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
 #include "plugin_test_util.hpp"
 #include "util/error.hpp"
@@ -270,6 +274,95 @@ TEST(SdkExamples, EveryTemplateRegistersOneComponent) {
   EXPECT_EQ(reg.names(Kind::Metric), (std::vector<std::string>{"vendor.my_metric"}));
   EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"vendor.my_search"}));
   EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"vendor.my_backend"}));
+}
+
+// ---- metric shapes (ABI 1.4): the shaped entry point and old-size tables ----
+
+// Flat only: the SDK's default compute_shaped falls back to compute.
+struct FlatSum : qf::Metric {
+  static constexpr const char* name = "test.flat_sum";
+  static constexpr const char* title = "Sum";
+  static constexpr const char* help = "sum of candidate - reference";
+  static constexpr bool higher_is_better = false;
+  static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;
+  double compute(std::span<const float> r, std::span<const float> x) const override {
+    double s = 0;
+    for (size_t i = 0; i < r.size(); ++i) s += x[i] - r[i];
+    return s;
+  }
+};
+
+// Shaped: scores the last axis's length, so a test sees which entry point ran (flat: -1).
+struct LastAxis : qf::Metric {
+  static constexpr const char* name = "test.last_axis";
+  static constexpr const char* title = "Last axis";
+  static constexpr const char* help = "length of the last axis";
+  static constexpr bool higher_is_better = true;
+  static constexpr QfAggregation aggregation = QF_AGGREGATE_POOLED;
+  double compute(std::span<const float>, std::span<const float>) const override { return -1; }
+  double compute_shaped(std::span<const float>, std::span<const float>, std::span<const int64_t> shape) const override {
+    return shape.empty() ? 0.0 : static_cast<double>(shape.back());
+  }
+};
+
+// A host-side component holding `desc` as the registry would copy it from a plugin whose table is
+// `struct_size` bytes long (the fields past it read as zero).
+qf::plugin::Component component_of(const QfMetricDesc& desc, uint32_t struct_size) {
+  qf::plugin::Component c;
+  c.kind = Kind::Metric;
+  c.name = desc.name;
+  std::memcpy(&c.metric, &desc, std::min<size_t>(struct_size, sizeof desc));
+  c.metric.struct_size = struct_size;
+  return c;
+}
+
+TEST(SdkMetricShapes, TrampolinesFillTheShapedEntryPoint) {
+  const QfMetricDesc& flat = qf::sdk_detail::metric_desc<FlatSum>();
+  const QfMetricDesc& shaped = qf::sdk_detail::metric_desc<LastAxis>();
+  EXPECT_EQ(flat.struct_size, sizeof(QfMetricDesc));
+  ASSERT_NE(flat.compute_shaped, nullptr);
+  EXPECT_EQ(shaped.aggregation, QF_AGGREGATE_POOLED);
+  Msg msg;
+  void* inst = nullptr;
+  ASSERT_EQ(flat.create(nullptr, &inst, &msg.m), QF_STATUS_OK);
+  const float r[4] = {1, 2, 3, 4}, x[4] = {1, 2, 3, 6};
+  const int64_t shape[2] = {2, 2};
+  double s = 0;
+  ASSERT_EQ(flat.compute_shaped(inst, r, x, 4, shape, 2, &s, &msg.m), QF_STATUS_OK) << msg.buf;
+  EXPECT_EQ(s, 2.0);  // the default compute_shaped ran compute
+  flat.destroy(inst);
+  ASSERT_EQ(shaped.create(nullptr, &inst, &msg.m), QF_STATUS_OK);
+  ASSERT_EQ(shaped.compute_shaped(inst, r, x, 4, shape, 2, &s, &msg.m), QF_STATUS_OK);
+  EXPECT_EQ(s, 2.0);
+  ASSERT_EQ(shaped.compute_shaped(inst, r, x, 1, nullptr, 0, &s, &msg.m), QF_STATUS_OK);
+  EXPECT_EQ(s, 0.0);  // rank 0: no shape array
+  shaped.destroy(inst);
+}
+
+TEST(SdkMetricShapes, HostPrefersTheShapedEntryPoint) {
+  const auto c = component_of(qf::sdk_detail::metric_desc<LastAxis>(), sizeof(QfMetricDesc));
+  qf::plugin::MetricInstance m(c, Registry::validate_params(c, nullptr));
+  EXPECT_TRUE(m.has_shaped_compute());
+  EXPECT_EQ(m.compute(std::vector<float>(6, 0.f), std::vector<float>(6, 0.f), std::vector<int64_t>{2, 3}), 3.0);
+  EXPECT_EQ(m.compute(std::vector<float>(6, 0.f), std::vector<float>(6, 0.f)), -1.0);  // flat call stays flat
+}
+
+TEST(SdkMetricShapes, OldSizeTableRunsItsFlatCompute) {
+  // A metric built against ABI <= 1.3: its table ends at `compute`. The host must not read past it, even
+  // when memory there happens to hold a pointer.
+  const uint32_t old_size = offsetof(QfMetricDesc, compute) + sizeof(void*);
+  auto c = component_of(qf::sdk_detail::metric_desc<LastAxis>(), old_size);
+  EXPECT_EQ(c.metric.compute_shaped, nullptr);
+  qf::plugin::MetricInstance m(c, Registry::validate_params(c, nullptr));
+  EXPECT_FALSE(m.has_shaped_compute());
+  EXPECT_EQ(m.compute(std::vector<float>(6, 0.f), std::vector<float>(6, 0.f), std::vector<int64_t>{2, 3}), -1.0);
+  c.metric.compute_shaped = qf::sdk_detail::metric_desc<LastAxis>().compute_shaped;  // stale bytes
+  qf::plugin::MetricInstance stale(c, Registry::validate_params(c, nullptr));
+  EXPECT_EQ(stale.compute(std::vector<float>(6, 0.f), std::vector<float>(6, 0.f), std::vector<int64_t>{2, 3}), -1.0);
+  // A flat metric in an old-size table scores through the same host call.
+  const auto flat = component_of(qf::sdk_detail::metric_desc<FlatSum>(), old_size);
+  qf::plugin::MetricInstance f(flat, Registry::validate_params(flat, nullptr));
+  EXPECT_EQ(f.compute(std::vector<float>{1, 2}, std::vector<float>{2, 4}, std::vector<int64_t>{1, 2}), 3.0);
 }
 
 // ---- exception mapping in the C++ layer (compiled into this test) ----

@@ -180,6 +180,11 @@ typedef int32_t QfAggregation;
 #define QF_AGGREGATE_MEAN 1
 #define QF_AGGREGATE_MAX 2
 #define QF_AGGREGATE_MIN 3
+/* Since ABI 1.4: the mean weighted by each score's number of positions, i.e. the element count divided by
+ * the last axis's length (1 for rank 0 and 1). Per-position rates (top1 over [1, T, vocab] logits) then
+ * count every position of every sample once, whatever T each sample has. A host without shapes weighs
+ * every score 1 (a plain mean). */
+#define QF_AGGREGATE_POOLED 4
 
 typedef struct QfMetricDesc {
   uint32_t struct_size;
@@ -196,6 +201,11 @@ typedef struct QfMetricDesc {
    * instance, so it must not mutate it. */
   QfStatus (*compute)(const void* instance, const float* reference, const float* candidate, size_t count,
                       double* score, QfMessage* msg);
+  /* Since ABI 1.4 (tail; NULL or a struct_size that ends before it: the host calls `compute`). Same as
+   * `compute`, plus the tensor's shape: `rank` dimensions whose product is `count` (rank 0: a scalar;
+   * a dimension may be 0). The host prefers it when present. May be called concurrently on one instance. */
+  QfStatus (*compute_shaped)(const void* instance, const float* reference, const float* candidate, size_t count,
+                             const int64_t* shape, size_t rank, double* score, QfMessage* msg);
 } QfMetricDesc;
 
 /* ---- search ---------------------------------------------------------------------------------------- */
@@ -328,16 +338,6 @@ typedef struct QfBackendDesc {
                             QfMessage* msg);
 } QfBackendDesc;
 
-/* ---- registration ---------------------------------------------------------------------------------- */
-
-/* The host's services. Valid for the life of the process. */
-typedef struct QfHost {
-  uint32_t struct_size;
-  uint32_t abi_version; /* the host's QF_PLUGIN_ABI_VERSION */
-  void* host_data;
-  void (*log)(void* host_data, QfLogLevel level, const char* message);
-} QfHost;
-
 /* ---- weight rounding (ABI 1.4) ---------------------------------------------------------------------- */
 
 /* One weight tensor to put on its integer grid. The host derived the scales and zero points (one per
@@ -378,6 +378,16 @@ typedef struct QfWeightRoundingDesc {
   QfStatus (*round)(void* instance, const QfWeightTensor* weight, int32_t* q_out, QfMessage* msg);
 } QfWeightRoundingDesc;
 
+/* ---- registration ---------------------------------------------------------------------------------- */
+
+/* The host's services. Valid for the life of the process. */
+typedef struct QfHost {
+  uint32_t struct_size;
+  uint32_t abi_version; /* the host's QF_PLUGIN_ABI_VERSION */
+  void* host_data;
+  void (*log)(void* host_data, QfLogLevel level, const char* message);
+} QfHost;
+
 /* Handed to register_fn; each add copies what it needs except the strings and param arrays, which must
  * stay valid while the library is loaded (static storage). An add fails on a bad or duplicate name. */
 typedef struct QfRegistrar {
@@ -387,6 +397,8 @@ typedef struct QfRegistrar {
   QfStatus (*add_metric)(struct QfRegistrar* registrar, const QfMetricDesc* desc, QfMessage* msg);
   QfStatus (*add_search)(struct QfRegistrar* registrar, const QfSearchDesc* desc, QfMessage* msg);
   QfStatus (*add_backend)(struct QfRegistrar* registrar, const QfBackendDesc* desc, QfMessage* msg);
+  /* Since ABI 1.4 (check struct_size before use; qf::sdk_detail does). */
+  QfStatus (*add_weight_rounding)(struct QfRegistrar* registrar, const QfWeightRoundingDesc* desc, QfMessage* msg);
 } QfRegistrar;
 
 typedef struct QfPluginInfo {
@@ -397,8 +409,6 @@ typedef struct QfPluginInfo {
   QfStatus (*register_fn)(QfRegistrar* registrar, const QfHost* host, QfMessage* msg);
 } QfPluginInfo;
 
-  /* Since ABI 1.4 (check struct_size before use; qf::sdk_detail does). */
-  QfStatus (*add_weight_rounding)(struct QfRegistrar* registrar, const QfWeightRoundingDesc* desc, QfMessage* msg);
 /* The entry point every plugin library exports. */
 typedef const QfPluginInfo* (*QfPluginInfoFn)(void);
 

@@ -177,10 +177,18 @@ class Calibrator {
 //   static constexpr const char* name, help, title;  static constexpr bool higher_is_better;
 //   static constexpr QfAggregation aggregation;      (optional) static std::vector<QfParamDesc> params();
 // and a constructor taking const qf::Params& (or none). compute() is const and may run concurrently.
+// A metric that needs the tensor's shape (e.g. argmax over the last axis) also overrides
+// compute_shaped(); hosts since ABI 1.4 call it, older ones call compute().
 class Metric {
  public:
   virtual ~Metric() = default;
   virtual double compute(std::span<const float> reference, std::span<const float> candidate) const = 0;
+  // `shape` multiplies out to the buffers' size (empty: a scalar). The default ignores it.
+  virtual double compute_shaped(std::span<const float> reference, std::span<const float> candidate,
+                                std::span<const int64_t> shape) const {
+    (void)shape;
+    return compute(reference, candidate);
+  }
 };
 
 // One assignment: per quantizable tensor the chosen candidate (-1: float) and dtype.
@@ -383,14 +391,6 @@ class Backend {
   }
 };
 
-// ---- trampolines (implementation detail) --------------------------------------------------------------
-
-namespace sdk_detail {
-
-inline void write_message(QfMessage* msg, std::string_view text) {
-  if (!msg || !msg->data || msg->capacity == 0) return;
-  const size_t n = text.size() < msg->capacity - 1 ? text.size() : msg->capacity - 1;
-  std::memcpy(msg->data, text.data(), n);
 // One weight tensor handed to a weight rounding (see QfWeightTensor in qf_plugin.h).
 struct WeightTensor {
   std::string_view name;
@@ -425,6 +425,14 @@ class WeightRounding {
   virtual void round(const WeightTensor& w, std::span<int32_t> q) = 0;
 };
 
+// ---- trampolines (implementation detail) --------------------------------------------------------------
+
+namespace sdk_detail {
+
+inline void write_message(QfMessage* msg, std::string_view text) {
+  if (!msg || !msg->data || msg->capacity == 0) return;
+  const size_t n = text.size() < msg->capacity - 1 ? text.size() : msg->capacity - 1;
+  std::memcpy(msg->data, text.data(), n);
   msg->data[n] = '\0';
 }
 
@@ -547,6 +555,14 @@ QfStatus metric_compute(const void* instance, const float* ref, const float* can
   });
 }
 template <class C>
+QfStatus metric_compute_shaped(const void* instance, const float* ref, const float* cand, size_t n,
+                               const int64_t* shape, size_t rank, double* score, QfMessage* msg) {
+  return guard(msg, [&] {
+    *score = static_cast<const C*>(instance)->compute_shaped(
+        std::span<const float>(ref, n), std::span<const float>(cand, n), std::span<const int64_t>(shape, rank));
+  });
+}
+template <class C>
 const QfMetricDesc& metric_desc() {
   static const QfMetricDesc d = [] {
     QfMetricDesc x{};
@@ -561,6 +577,7 @@ const QfMetricDesc& metric_desc() {
     x.create = &metric_create<C>;
     x.destroy = &metric_destroy<C>;
     x.compute = &metric_compute<C>;
+    x.compute_shaped = &metric_compute_shaped<C>;
     return x;
   }();
   return d;
@@ -639,24 +656,6 @@ const QfBackendDesc& backend_desc() {
   return d;
 }
 
-template <class C>
-QfStatus add_one(QfRegistrar* r, QfMessage* msg) {
-  if constexpr (std::is_base_of_v<Calibrator, C>) {
-    return r->add_calibrator(r, &calibrator_desc<C>(), msg);
-  } else if constexpr (std::is_base_of_v<Metric, C>) {
-    return r->add_metric(r, &metric_desc<C>(), msg);
-  } else if constexpr (std::is_base_of_v<SearchStrategy, C>) {
-    return r->add_search(r, &search_desc<C>(), msg);
-  } else {
-    static_assert(std::is_base_of_v<Backend, C>,
-                  "QF_PLUGIN components derive from qf::Calibrator, qf::Metric, qf::SearchStrategy, qf::Backend or "
-                  "qf::WeightRounding");
-    return r->add_backend(r, &backend_desc<C>(), msg);
-  }
-}
-
-template <class... Cs>
-QfStatus register_components(QfRegistrar* r, const QfHost* host, QfMessage* msg) {
 // Weight rounding
 template <class C>
 QfStatus wr_create(const QfParamList* params, void** instance, QfMessage* msg) {
@@ -697,14 +696,14 @@ const QfWeightRoundingDesc& weight_rounding_desc() {
   return d;
 }
 
-  QfStatus status = QF_STATUS_OK;
-  const QfStatus guarded = guard(msg, [&] {
-    host_slot() = host;
-    // Stop at the first component the host refuses; its message is already in msg.
-    ((status == QF_STATUS_OK ? (status = add_one<Cs>(r, msg)) : status), ...);
-  });
-  return guarded != QF_STATUS_OK ? guarded : status;
-}
+template <class C>
+QfStatus add_one(QfRegistrar* r, QfMessage* msg) {
+  if constexpr (std::is_base_of_v<Calibrator, C>) {
+    return r->add_calibrator(r, &calibrator_desc<C>(), msg);
+  } else if constexpr (std::is_base_of_v<Metric, C>) {
+    return r->add_metric(r, &metric_desc<C>(), msg);
+  } else if constexpr (std::is_base_of_v<SearchStrategy, C>) {
+    return r->add_search(r, &search_desc<C>(), msg);
   } else if constexpr (std::is_base_of_v<WeightRounding, C>) {
     // A host older than 1.4 has no such registrar entry (it refuses this library's minor anyway).
     if (r->struct_size < offsetof(QfRegistrar, add_weight_rounding) + sizeof(r->add_weight_rounding) ||
@@ -713,6 +712,24 @@ const QfWeightRoundingDesc& weight_rounding_desc() {
       return QF_STATUS_UNSUPPORTED;
     }
     return r->add_weight_rounding(r, &weight_rounding_desc<C>(), msg);
+  } else {
+    static_assert(std::is_base_of_v<Backend, C>,
+                  "QF_PLUGIN components derive from qf::Calibrator, qf::Metric, qf::SearchStrategy, qf::Backend or "
+                  "qf::WeightRounding");
+    return r->add_backend(r, &backend_desc<C>(), msg);
+  }
+}
+
+template <class... Cs>
+QfStatus register_components(QfRegistrar* r, const QfHost* host, QfMessage* msg) {
+  QfStatus status = QF_STATUS_OK;
+  const QfStatus guarded = guard(msg, [&] {
+    host_slot() = host;
+    // Stop at the first component the host refuses; its message is already in msg.
+    ((status == QF_STATUS_OK ? (status = add_one<Cs>(r, msg)) : status), ...);
+  });
+  return guarded != QF_STATUS_OK ? guarded : status;
+}
 
 }  // namespace sdk_detail
 }  // namespace qf
