@@ -383,7 +383,6 @@ QfStatus add_weight_rounding(QfRegistrar* r, const QfWeightRoundingDesc* d, QfMe
                        [](Component& c, const QfWeightRoundingDesc& x) { c.weight_rounding = x; });
 }
 
-
 }  // namespace
 
 // ---- Registry ----------------------------------------------------------------------------------------
