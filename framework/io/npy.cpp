@@ -41,6 +41,41 @@ const char* descr_of(DType t) {
   }
 }
 
+// The dims of a header's 'shape' tuple; zero is a legal dimension, negative ones are not.
+Shape parse_shape(const std::string& text, const fs::path& path) {
+  Shape shape;
+  std::stringstream dims(text);
+  std::string item;
+  while (std::getline(dims, item, ',')) {
+    if (item.find_first_not_of(" \t") == std::string::npos) continue;
+    int64_t d = -1;
+    try {
+      size_t used = 0;
+      d = std::stoll(item, &used);
+      if (item.find_first_not_of(" \tL", used) != std::string::npos) d = -1;
+    } catch (const std::exception&) {
+      d = -1;
+    }
+    if (d < 0) throw Error(path.string() + ": bad .npy shape '" + text + "'");
+    shape.push_back(d);
+  }
+  return shape;
+}
+
+// Bytes of array data the header promises; an element count that overflows is a corrupt header.
+size_t data_bytes(const Shape& shape, DType dtype, const fs::path& path) {
+  uint64_t n = dtype_size(dtype);
+  bool zero = false;
+  for (int64_t d : shape) zero = zero || d == 0;
+  if (zero) return 0;
+  for (int64_t d : shape) {
+    if (static_cast<uint64_t>(d) > (uint64_t{1} << 62) / n)
+      throw Error(path.string() + ": .npy shape " + shape_str(shape) + " is too large");
+    n *= static_cast<uint64_t>(d);
+  }
+  return static_cast<size_t>(n);
+}
+
 }  // namespace
 
 Tensor read_npy(const fs::path& path) {
@@ -74,21 +109,25 @@ Tensor read_npy(const fs::path& path) {
     throw Error(path.string() + ": Fortran-order .npy arrays are not supported");
   if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
     throw Error(path.string() + ": .npy header has no shape");
-  Shape shape;
-  std::stringstream dims(m[1].str());
-  std::string item;
-  while (std::getline(dims, item, ',')) {
-    if (item.find_first_not_of(" \t") == std::string::npos) continue;
-    try {
-      shape.push_back(std::stoll(item));
-    } catch (const std::exception&) {
-      throw Error(path.string() + ": bad .npy shape '" + m[1].str() + "'");
-    }
-  }
-  Tensor t(dtype, shape);
-  if (!in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes())))
-    throw Error(path.string() + ": .npy data is truncated (expected " + std::to_string(t.nbytes()) + " bytes for " +
+  const Shape shape = parse_shape(m[1].str(), path);
+  const size_t expected = data_bytes(shape, dtype, path);
+  // Compare with what the file holds before allocating, so a lying header cannot trigger a huge allocation.
+  const std::streamoff data_start = in.tellg();
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_end = in.tellg();
+  in.seekg(data_start);
+  if (data_start < 0 || file_end < data_start || static_cast<uint64_t>(file_end - data_start) < expected)
+    throw Error(path.string() + ": .npy data is truncated (expected " + std::to_string(expected) + " bytes for " +
                 shape_str(shape) + ")");
+  Tensor t = Tensor::uninitialized(dtype, shape);
+  // A zero-length dimension (e.g. an empty KV cache) is a legal array with no data bytes.
+  if (expected > 0 && !in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(expected)))
+    throw Error(path.string() + ": .npy data is truncated (expected " + std::to_string(expected) + " bytes for " +
+                shape_str(shape) + ")");
+  if (dtype == DType::Bool) {  // a bool byte other than 0/1 is undefined behaviour once read as bool
+    auto* bytes = static_cast<unsigned char*>(t.raw());
+    for (size_t i = 0; i < expected; ++i) bytes[i] = bytes[i] != 0;
+  }
   return t;
 }
 

@@ -25,9 +25,10 @@ void require_same_dtype(const OpContext& ctx, const Tensor& a, const Tensor& b) 
     ctx.fail("input types differ: " + dtype_name(a.dtype()) + " and " + dtype_name(b.dtype()));
 }
 
-// Integer division and modulo by zero would trap; reject them up front.
-void reject_integer_zero_divisor(const OpContext& ctx, const Tensor& divisor) {
-  if (!is_integer_dtype(divisor.dtype())) return;
+// Integer division and modulo by zero would trap; reject them up front. An empty dividend makes the
+// output empty (0 broadcasts only with 0 or 1), so no division happens and any divisor is fine.
+void reject_integer_zero_divisor(const OpContext& ctx, const Tensor& dividend, const Tensor& divisor) {
+  if (!is_integer_dtype(divisor.dtype()) || dividend.numel() == 0) return;
   dispatch<IntTypes>(divisor.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
     const T* p = divisor.data<T>();
@@ -62,7 +63,7 @@ void mul_kernel(OpContext& ctx) {
 
 // Integer division truncates toward zero (C++/ONNX Runtime semantics).
 void div_kernel(OpContext& ctx) {
-  reject_integer_zero_divisor(ctx, ctx.input(1));
+  reject_integer_zero_divisor(ctx, ctx.input(0), ctx.input(1));
   same_type_binary<NumericTypes>(ctx, [](auto x, auto y) {
     using C = decltype(x);
     if constexpr (std::is_integral_v<C> && std::is_signed_v<C>) return y == C(-1) ? neg_op(x) : C(x / y);
@@ -76,7 +77,7 @@ void mod_kernel(OpContext& ctx) {
   const bool use_fmod = ctx.attr_int("fmod", 0) != 0;
   const DType t = ctx.input(0).dtype();
   if (!use_fmod && !is_integer_dtype(t)) ctx.fail("fmod must be 1 for floating point inputs");
-  reject_integer_zero_divisor(ctx, ctx.input(1));
+  reject_integer_zero_divisor(ctx, ctx.input(0), ctx.input(1));
   same_type_binary<NumericTypes>(ctx, [use_fmod](auto x, auto y) {
     using C = decltype(x);
     if constexpr (std::is_floating_point_v<C>) {

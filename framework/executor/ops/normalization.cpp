@@ -2,6 +2,7 @@
 // MeanVarianceNormalization. float16 inputs are computed in float; float32 and float64 natively.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "executor/broadcast.hpp"
@@ -100,15 +101,17 @@ void batchnorm_kernel(OpContext& ctx) {
           for (int64_t i = 0; i < spatial; ++i) s += p[i];
         }
         const double cnt = static_cast<double>(n * spatial);
-        const double m = s / cnt;
+        // The mean of an empty batch is undefined: NaN, as the ONNX reference (numpy) computes it.
+        const double m = cnt > 0 ? s / cnt : std::numeric_limits<double>::quiet_NaN();
         for (int64_t b = 0; b < n; ++b) {
           const T* p = xp + (b * c + ch) * spatial;
           for (int64_t i = 0; i < spatial; ++i) sq += (p[i] - m) * (p[i] - m);
         }
         mean[static_cast<size_t>(ch)] = m;
-        var[static_cast<size_t>(ch)] = sq / cnt;
+        const double v = cnt > 0 ? sq / cnt : std::numeric_limits<double>::quiet_NaN();
+        var[static_cast<size_t>(ch)] = v;
         run_mean[static_cast<size_t>(ch)] = run_mean[static_cast<size_t>(ch)] * momentum + m * (1 - momentum);
-        run_var[static_cast<size_t>(ch)] = run_var[static_cast<size_t>(ch)] * momentum + sq / cnt * (1 - momentum);
+        run_var[static_cast<size_t>(ch)] = run_var[static_cast<size_t>(ch)] * momentum + v * (1 - momentum);
       }
     }
     std::vector<T> a(static_cast<size_t>(c)), b(static_cast<size_t>(c));
@@ -149,6 +152,7 @@ void instancenorm_kernel(OpContext& ctx) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
     Tensor& y = ctx.make_output(0, DTypeOf<T>::value, x.shape());
+    if (y.numel() == 0) return;  // also keeps the per-plane mean below from dividing by zero
     T* yp = y.data<T>();
     const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, spatial));
     parallel_for(0, n * c, grain, [&](int64_t lo, int64_t hi) {
@@ -235,10 +239,12 @@ void layernorm_kernel(OpContext& ctx) {
       for (int64_t o = lo; o < hi; ++o) {
         const T* src = xp + o * d;
         T* dst = yp + o * d;
-        // Two passes (mean, then centred squares) for accuracy.
-        const T mean = lane_sum(src, d) / static_cast<T>(d);
+        // Two passes (mean, then centred squares) for accuracy. Over an empty axis ReduceMean (the spec's
+        // function body) is undefined: mean and inverse std are NaN, as the ONNX reference gives.
+        const T mean = d > 0 ? lane_sum(src, d) / static_cast<T>(d) : std::numeric_limits<T>::quiet_NaN();
         const T sq = lane_sq_dev(src, d, mean);
-        const T inv = T(1) / std::sqrt(sq / static_cast<T>(d) + static_cast<T>(eps));
+        const T var = d > 0 ? sq / static_cast<T>(d) : std::numeric_limits<T>::quiet_NaN();
+        const T inv = T(1) / std::sqrt(var + static_cast<T>(eps));
         for (int64_t i = 0; i < d; ++i) dst[i] = (src[i] - mean) * inv * sp[i] + bp[i];
         if (mean_p) mean_p[o] = mean;
         if (inv_p) inv_p[o] = inv;

@@ -15,7 +15,9 @@ void calibration_kernel(OpContext& ctx) {
   } catch (const Error& e) {
     ctx.fail(e.what());
   }
-  if (params.qtype == quant::QType::Float32) {
+  // An empty tensor (e.g. an empty KV cache) has nothing to quantize; the per-channel and blocked paths
+  // of fake_quantize would otherwise divide by a zero-length inner extent.
+  if (params.qtype == quant::QType::Float32 || x.numel() == 0) {
     ctx.set_output(0, x);
     return;
   }

@@ -61,8 +61,12 @@ template <class T> struct SumOp {
 template <class T> struct MeanOp : SumOp<T> {
   using Acc = AccOf<T>;
   static T finish(const Acc& a, int64_t n) {
-    if constexpr (std::is_integral_v<Acc>) return n ? from_acc<T>(a / static_cast<Acc>(n)) : T{};
-    else return from_acc<T>(a / static_cast<Acc>(n));
+    // ONNX leaves the mean of an empty set undefined; NaN as numpy and the ONNX reference give (0 for ints).
+    if (n == 0) {
+      if constexpr (std::is_integral_v<Acc>) return T{};
+      else return from_acc<T>(std::numeric_limits<Acc>::quiet_NaN());
+    }
+    return from_acc<T>(a / static_cast<Acc>(n));
   }
 };
 
@@ -380,7 +384,8 @@ void arg_kernel(OpContext& ctx) {
     if (d != axis) out_shape.push_back(s[static_cast<size_t>(d)]);
     else if (keepdims) out_shape.push_back(1);
   }
-  if (red == 0) ctx.fail("cannot take the arg of an empty axis");
+  // An empty axis has no arg max, unless there is nothing to output anyway.
+  if (red == 0 && shape_numel(out_shape) > 0) ctx.fail("cannot take the arg of an empty axis");
   Tensor& y = ctx.make_output(0, DType::Int64, out_shape);
   if (y.numel() == 0) return;
   auto run = [&](auto tag) {

@@ -75,6 +75,8 @@ void reshape_op(OpContext& ctx) {
     out[i] = d;
     known *= d;
   }
+  if (allow_zero && infer >= 0 && known == 0)
+    ctx.fail("with allowzero=1 the shape may not hold both 0 and -1");  // the spec calls it invalid
   if (infer >= 0) {
     if (known == 0) {
       if (x.numel() != 0) ctx.fail("cannot infer -1 with a zero-sized dimension");

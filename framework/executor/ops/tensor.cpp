@@ -35,34 +35,54 @@ void copy_blocks(const std::byte* src, int64_t src_stride, std::byte* dst, int64
   });
 }
 
+// ONNX Runtime's rule: the first non-empty input is the reference for ranks and off-axis dims; empty
+// inputs hold no data and are not checked against it (a Loop that ran zero times yields [0] tensors), so
+// they contribute nothing. With every input empty, all of them must agree as the spec says.
+const Tensor* first_non_empty(const std::vector<const Tensor*>& ins) {
+  for (const Tensor* t : ins)
+    if (t->numel() > 0) return t;
+  return ins[0];
+}
+
+std::vector<const Tensor*> concat_parts(const OpContext& ctx, const std::vector<const Tensor*>& ins, int64_t axis) {
+  const Tensor* ref = first_non_empty(ins);
+  const bool all_empty = ref->numel() == 0;
+  std::vector<const Tensor*> parts;
+  for (const Tensor* t : ins) {
+    if (t->dtype() != ref->dtype()) ctx.fail("inputs have different types");
+    if (t->numel() == 0 && !all_empty) continue;
+    if (t->rank() != ref->rank()) ctx.fail("inputs have different ranks");
+    for (int64_t d = 0; d < ref->rank(); ++d)
+      if (d != axis && t->dim(d) != ref->dim(d))
+        ctx.fail("input shapes " + shape_str(ref->shape()) + " and " + shape_str(t->shape()) + " differ off the axis");
+    parts.push_back(t);
+  }
+  return parts;
+}
+
 void concat_op(OpContext& ctx) {
   std::vector<const Tensor*> ins;
   for (size_t i = 0; i < ctx.num_inputs(); ++i)
     if (ctx.has_input(i)) ins.push_back(&ctx.input(i));
   if (ins.empty()) ctx.fail("no inputs");
-  const Tensor& first = *ins[0];
-  const int64_t rank = first.rank();
+  const Tensor* ref = first_non_empty(ins);
+  const int64_t rank = ref->rank();
   if (rank == 0) ctx.fail("cannot concatenate scalars");
   const int64_t axis = norm_axis(ctx, ctx.attr_int("axis", ctx.opset() < 4 ? 1 : 0), rank);
-  const size_t esize = dm::elem_size(ctx, first);
-  Shape out = first.shape();
+  const size_t esize = dm::elem_size(ctx, *ref);
+  const std::vector<const Tensor*> parts = concat_parts(ctx, ins, axis);
+  Shape out = ref->shape();
   out[axis] = 0;
-  for (const Tensor* t : ins) {
-    if (t->dtype() != first.dtype()) ctx.fail("inputs have different types");
-    if (t->rank() != rank) ctx.fail("inputs have different ranks");
-    for (int64_t d = 0; d < rank; ++d)
-      if (d != axis && t->dim(d) != first.dim(d))
-        ctx.fail("input shapes " + shape_str(first.shape()) + " and " + shape_str(t->shape()) + " differ off the axis");
-    out[axis] += t->dim(axis);
-  }
-  Tensor& y = ctx.make_output(0, first.dtype(), out);
+  for (const Tensor* t : parts) out[axis] += t->dim(axis);
+  Tensor& y = ctx.make_output(0, ref->dtype(), out);
+  if (y.numel() == 0) return;
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= out[d];
   int64_t inner = static_cast<int64_t>(esize);
   for (int64_t d = axis + 1; d < rank; ++d) inner *= out[d];
   const int64_t out_row = out[axis] * inner;
   int64_t offset = 0;
-  for (const Tensor* t : ins) {
+  for (const Tensor* t : parts) {
     const int64_t block = t->dim(axis) * inner;
     copy_blocks(static_cast<const std::byte*>(t->raw()), block, static_cast<std::byte*>(y.raw()) + offset, out_row,
                 outer, block);
@@ -147,12 +167,15 @@ void slice_op(OpContext& ctx) {
     if (seen[a]) ctx.fail("axis " + std::to_string(a) + " repeated");
     seen[a] = true;
     const int64_t d = x.dim(a);
-    const int64_t st = steps[i];
+    // INT64_MIN cannot be negated; it selects at most one element, exactly as -INT64_MAX does.
+    const int64_t st = std::max(steps[i], -std::numeric_limits<int64_t>::max());
     if (st == 0) ctx.fail("step must not be zero");
     int64_t s = starts[i], e = ends[i];
     if (s < 0) s += d;
     if (e < 0) e += d;
-    if (st > 0) {
+    if (d == 0) {
+      s = e = 0;  // nothing to select; also keeps the clamps below from getting lo > hi
+    } else if (st > 0) {
       s = std::clamp<int64_t>(s, 0, d);
       e = std::clamp<int64_t>(e, 0, d);
     } else {
@@ -160,8 +183,9 @@ void slice_op(OpContext& ctx) {
       e = std::clamp<int64_t>(e, -1, d - 1);
     }
     int64_t count = 0;
-    if (st > 0 && e > s) count = (e - s + st - 1) / st;
-    if (st < 0 && s > e) count = (s - e + (-st) - 1) / (-st);
+    // Ceil division written so a huge step cannot overflow.
+    if (st > 0 && e > s) count = 1 + (e - s - 1) / st;
+    if (st < 0 && s > e) count = 1 + (s - e - 1) / (-st);
     out[a] = count;
     begin[a] = s;
     step[a] = st;
