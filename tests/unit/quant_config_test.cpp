@@ -339,7 +339,7 @@ TEST(QuantConfigErrors, UnknownKeyAtEachLevel) {
             "mixed_precision_search, model_output_type, modelwise_search, weight)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"percentile": 0.9}}})"),
             "cfg.json: model_config.weight.percentile: unknown key (known: bias_correction, max_percentile, "
-            "per_channel)");
+            "per_channel, weight_only)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"bias_correction": {"samples": 2}}}})"),
             "cfg.json: model_config.weight.bias_correction.samples: unknown key (known: metric, num_sample)");
   EXPECT_EQ(parse_error(R"({"model_config": {"modelwise_search": {"topk": 2}}})"),
