@@ -20,6 +20,8 @@
 #include "onnx/onnx_pb.h"
 #include "passes/optimize.hpp"
 #include "pipeline/plan.hpp"
+#include "pipeline/tensor_roles.hpp"
+#include "pipeline/units.hpp"
 #include "plugin/backend.hpp"
 #include "plugin/registry.hpp"
 #include "quant/qf_dtype.hpp"
@@ -101,12 +103,14 @@ struct PlacementRow {
   bool accelerator = true;      // the backend supports the node
   bool float_by_config = false;  // supported, but the config asks float32 for all its inputs and outputs
   int32_t fusion_group = -1;
+  std::string unit;  // the group is a transformer unit: "layernorm", "gelu", "softmax"
   std::vector<PlannedTensor> inputs, outputs;
   std::string note;  // the backend's reason (backend.json "note"), e.g. why a node falls back
 };
 
 std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::QuantPlan& plan,
-                                         const pipeline::TensorInfoMap& tensors, const config::QuantConfig& cfg) {
+                                         const pipeline::TensorInfoMap& tensors, const config::QuantConfig& cfg,
+                                         const std::map<int32_t, pipeline::UnitKind>& units) {
   const Graph& g = model.graph;
   std::map<std::pair<size_t, size_t>, const pipeline::QuantPoint*> quantized;  // (node, input) -> point
   for (const auto& q : plan.points)
@@ -140,7 +144,8 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
     const Node& node = g.nodes[i];
     const plugin::NodePlacement& p = plan.placement[i];
     PlacementRow row{node.name, node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type,
-                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}, {}};
+                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}, {}, {}};
+    if (const auto u = units.find(row.fusion_group); u != units.end()) row.unit = pipeline::unit_kind_name(u->second);
     const auto& want = plan.types[i];
     auto is_f32 = [](quant::QType t) { return t == quant::QType::Float32; };
     row.float_by_config = p.supported && !(want.inputs.empty() && want.outputs.empty()) &&
@@ -203,10 +208,108 @@ std::string dtype_list(const std::vector<PlannedTensor>& tensors) {
   return s.empty() ? "-" : s;
 }
 
-std::string group_label(int32_t group) { return group >= 0 ? "g" + std::to_string(group) : "-"; }
+// "g3", or "g3:layernorm" for a transformer unit.
+std::string group_label(const PlacementRow& r) {
+  return r.fusion_group < 0 ? "-" : "g" + std::to_string(r.fusion_group) + (r.unit.empty() ? "" : ":" + r.unit);
+}
 
 const char* placement_label(const PlacementRow& r) {
   return !r.accelerator ? "float fallback" : r.float_by_config ? "float (config)" : "accelerator";
+}
+
+struct PlacementSummary {
+  size_t on_accelerator = 0, by_config = 0, in_float = 0, ec_available = 0;
+  std::set<int32_t> groups;
+  std::map<std::string, std::set<int32_t>> units;  // kind -> its groups
+};
+
+PlacementSummary summarize(const std::vector<PlacementRow>& rows) {
+  PlacementSummary s;
+  for (const auto& r : rows) {
+    for (const auto& t : r.inputs) s.ec_available += t.ec_available ? 1 : 0;
+    s.on_accelerator += r.accelerator && !r.float_by_config ? 1 : 0;
+    s.by_config += r.float_by_config ? 1 : 0;
+    if (r.fusion_group >= 0) s.groups.insert(r.fusion_group);
+    if (r.fusion_group >= 0 && !r.unit.empty()) s.units[r.unit].insert(r.fusion_group);
+  }
+  s.in_float = rows.size() - s.on_accelerator - s.by_config;
+  return s;
+}
+
+nlohmann::ordered_json tensor_json(const std::vector<PlannedTensor>& ts) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (const auto& t : ts) {
+    nlohmann::ordered_json e = {{"name", t.name}, {"dtype", t.dtype}};
+    if (t.weight) e["weight"] = true;
+    if (t.ec_available) e["ec_available"] = true;
+    a.push_back(e);
+  }
+  return a;
+}
+
+void print_placement_json(const std::string& path, const std::string& backend_name, const std::string& config_path,
+                          const std::vector<PlacementRow>& rows, const PlacementSummary& s,
+                          const std::vector<std::string>& warnings) {
+  using J = nlohmann::ordered_json;
+  J j;
+  j["model"] = path;
+  j["backend"] = backend_name;
+  j["config"] = config_path.empty() ? J(nullptr) : J(config_path);
+  j["nodes"] = J::array();
+  for (const auto& r : rows)
+    j["nodes"].push_back({{"node", r.node},
+                          {"op", r.op},
+                          {"placement", placement_label(r)},
+                          {"fusion_group", r.fusion_group >= 0 ? J(r.fusion_group) : J(nullptr)},
+                          {"unit", r.unit.empty() ? J(nullptr) : J(r.unit)},
+                          {"inputs", tensor_json(r.inputs)},
+                          {"outputs", tensor_json(r.outputs)},
+                          {"note", r.note}});
+  J units = J::object();
+  for (const auto& [kind, groups] : s.units) units[kind] = groups.size();
+  j["summary"] = {{"nodes", rows.size()}, {"accelerator", s.on_accelerator}, {"float_fallback", s.in_float},
+                  {"float_by_config", s.by_config}, {"fusion_groups", s.groups.size()}, {"units", units},
+                  {"int8_inputs_with_ec", s.ec_available}};
+  j["warnings"] = warnings;
+  std::cout << j.dump(2) << "\n";
+}
+
+// "; 17 fusion groups (4 gelu, 9 layernorm, 4 softmax units)".
+std::string groups_text(const PlacementSummary& s) {
+  std::string text = std::to_string(s.groups.size()) + " fusion group" + (s.groups.size() == 1 ? "" : "s");
+  std::string units;
+  size_t total = 0;
+  for (const auto& [kind, groups] : s.units) {
+    units += (units.empty() ? "" : ", ") + std::to_string(groups.size()) + " " + kind;
+    total += groups.size();
+  }
+  return total == 0 ? text : text + " (" + units + " unit" + (total == 1 ? "" : "s") + ")";
+}
+
+void print_placement_text(const std::string& path, const std::string& backend_name, const std::string& config_path,
+                          const std::vector<PlacementRow>& rows, const PlacementSummary& s,
+                          const std::vector<std::string>& warnings) {
+  size_t name_w = 4, op_w = 2, group_w = 5;
+  for (const auto& r : rows) {
+    name_w = std::max(name_w, r.node.size());
+    op_w = std::max(op_w, r.op.size());
+    group_w = std::max(group_w, group_label(r).size());
+  }
+  const auto w = [](size_t n) { return std::setw(static_cast<int>(n)); };
+  std::cout << "model: " << path << " (optimized graph, " << rows.size() << " nodes)\nbackend: " << backend_name
+            << "\nconfig: " << (config_path.empty() ? "default (all int8)" : config_path) << "\n\n";
+  std::cout << std::left << w(name_w) << "node" << "  " << w(op_w) << "op" << "  " << w(14) << "placement" << "  "
+            << w(group_w) << "group" << "  dtypes\n";
+  for (const auto& r : rows)
+    std::cout << w(name_w) << r.node << "  " << w(op_w) << r.op << "  " << w(14) << placement_label(r) << "  " << w(group_w)
+              << group_label(r) << "  in: " << dtype_list(r.inputs) << " out: " << dtype_list(r.outputs)
+              << (r.note.empty() || r.accelerator ? "" : "  (" + r.note + ")") << "\n";
+  std::cout << std::right << "\n" << rows.size() << " nodes: " << s.on_accelerator << " on the accelerator, " << s.in_float
+            << " in float fallback, " << s.by_config << " in float by config; " << groups_text(s) << "\n";
+  if (s.ec_available > 0)
+    std::cout << s.ec_available << " int8-only input" << (s.ec_available == 1 ? "" : "s")
+              << " offer int16-ec (quant_config \"dual-int16\" on the node, or input<k>: \"ec\")\n";
+  for (const auto& line : warnings) std::cout << "warning: " << line << "\n";
 }
 
 int inspect_placement(const po::variables_map& vm, const std::string& path) {
@@ -226,74 +329,23 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
   Model optimized = load_model(path);
   passes::optimize(optimized);
   plugin::BackendInstance backend(component, plugin::Registry::validate_params(component, cfg.backend_params));
-  const auto placement = backend.analyze(optimized);
+  auto placement = backend.analyze(optimized);
   const auto types = config::resolve_node_types(cfg, optimized.graph);
   const pipeline::TensorInfoMap tensors = static_tensor_infos(optimized);
+  // Transformer units, as qforge quantize marks them.
+  const auto units = pipeline::add_unit_groups(
+      pipeline::find_units(optimized.graph, pipeline::control_tensors(optimized.graph, tensors)), backend.units(),
+      optimized.graph, placement);
   const pipeline::QuantPlan plan = pipeline::build_plan(optimized, placement, types, cfg, tensors);
-  const auto rows = placement_rows(optimized, plan, tensors, cfg);
+  const auto rows = placement_rows(optimized, plan, tensors, cfg, units);
 
-  size_t on_accelerator = 0, by_config = 0, ec_available = 0;
-  std::set<int32_t> groups;
-  for (const auto& r : rows) {
-    for (const auto& t : r.inputs) ec_available += t.ec_available ? 1 : 0;
-    on_accelerator += r.accelerator && !r.float_by_config ? 1 : 0;
-    by_config += r.float_by_config ? 1 : 0;
-    if (r.fusion_group >= 0) groups.insert(r.fusion_group);
-  }
-  const size_t in_float = rows.size() - on_accelerator - by_config;
-
+  const PlacementSummary summary = summarize(rows);
+  const std::string config_path = vm.count("config") ? vm["config"].as<std::string>() : "";
   if (vm.count("json")) {
-    nlohmann::ordered_json j;
-    j["model"] = path;
-    j["backend"] = backend_name;
-    j["config"] = vm.count("config") ? nlohmann::ordered_json(vm["config"].as<std::string>()) : nlohmann::ordered_json(nullptr);
-    j["nodes"] = nlohmann::ordered_json::array();
-    auto tensor_json = [](const std::vector<PlannedTensor>& ts) {
-      nlohmann::ordered_json a = nlohmann::ordered_json::array();
-      for (const auto& t : ts) {
-        nlohmann::ordered_json e = {{"name", t.name}, {"dtype", t.dtype}};
-        if (t.weight) e["weight"] = true;
-        if (t.ec_available) e["ec_available"] = true;
-        a.push_back(e);
-      }
-      return a;
-    };
-    for (const auto& r : rows)
-      j["nodes"].push_back({{"node", r.node},
-                            {"op", r.op},
-                            {"placement", placement_label(r)},
-                            {"fusion_group", r.fusion_group >= 0 ? nlohmann::ordered_json(r.fusion_group) : nlohmann::ordered_json(nullptr)},
-                            {"inputs", tensor_json(r.inputs)},
-                            {"outputs", tensor_json(r.outputs)},
-                            {"note", r.note}});
-    j["summary"] = {{"nodes", rows.size()}, {"accelerator", on_accelerator}, {"float_fallback", in_float},
-                    {"float_by_config", by_config},
-                    {"fusion_groups", groups.size()}, {"int8_inputs_with_ec", ec_available}};
-    j["warnings"] = plan.warnings;
-    std::cout << j.dump(2) << "\n";
-    return 0;
+    print_placement_json(path, backend_name, config_path, rows, summary, plan.warnings);
+  } else {
+    print_placement_text(path, backend_name, config_path, rows, summary, plan.warnings);
   }
-
-  size_t name_w = 4, op_w = 2;
-  for (const auto& r : rows) {
-    name_w = std::max(name_w, r.node.size());
-    op_w = std::max(op_w, r.op.size());
-  }
-  std::cout << "model: " << path << " (optimized graph, " << rows.size() << " nodes)\nbackend: " << backend_name
-            << "\nconfig: " << (vm.count("config") ? vm["config"].as<std::string>() : "default (all int8)") << "\n\n";
-  std::cout << std::left << std::setw(static_cast<int>(name_w)) << "node" << "  " << std::setw(static_cast<int>(op_w))
-            << "op" << "  " << std::setw(14) << "placement" << "  " << std::setw(5) << "group" << "  dtypes\n";
-  for (const auto& r : rows)
-    std::cout << std::setw(static_cast<int>(name_w)) << r.node << "  " << std::setw(static_cast<int>(op_w)) << r.op
-              << "  " << std::setw(14) << placement_label(r) << "  " << std::setw(5)
-              << group_label(r.fusion_group) << "  in: " << dtype_list(r.inputs) << " out: " << dtype_list(r.outputs)
-              << (r.note.empty() || r.accelerator ? "" : "  (" + r.note + ")") << "\n";
-  std::cout << std::right << "\n" << rows.size() << " nodes: " << on_accelerator << " on the accelerator, " << in_float
-            << " in float fallback, " << by_config << " in float by config; " << groups.size() << " fusion group" << (groups.size() == 1 ? "" : "s") << "\n";
-  if (ec_available > 0)
-    std::cout << ec_available << " int8-only input" << (ec_available == 1 ? "" : "s")
-              << " offer int16-ec (quant_config \"dual-int16\" on the node, or input<k>: \"ec\")\n";
-  for (const auto& w : plan.warnings) std::cout << "warning: " << w << "\n";
   return 0;
 }
 

@@ -23,6 +23,8 @@
 #include "pipeline/evaluator.hpp"
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/plan.hpp"
+#include "pipeline/tensor_roles.hpp"
+#include "pipeline/units.hpp"
 #include "pipeline/samples.hpp"
 #include "pipeline/search_host.hpp"
 #include "pipeline/weight_only_plan.hpp"
@@ -217,13 +219,16 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   if (cfg.model_output_type) plugin::require_model_output_type(backend_component, quant::qtype_name(*cfg.model_output_type));
   plugin::BackendInstance backend(backend_component,
                                   plugin::Registry::validate_params(backend_component, cfg.backend_params));
-  const auto placement = backend.analyze(optimized);
+  auto placement = backend.analyze(optimized);
   const auto types = config::resolve_node_types(cfg, optimized.graph);
   const size_t max_samples = options.max_samples ? *options.max_samples
                              : cfg.max_samples   ? static_cast<size_t>(*cfg.max_samples)
                                                  : 0;
   const SampleSet samples(options.calib_data, optimized, max_samples);
   const TensorInfoMap tensors = probe_tensors(optimized, samples.load(0), options.threads);
+  // Transformer blocks (LayerNorm, GELU, masked Softmax) run as units: no quantization inside them.
+  add_unit_groups(find_units(optimized.graph, control_tensors(optimized.graph, tensors)), backend.units(), optimized.graph,
+                  placement);
   const QuantPlan plan = cfg.weight.weight_only ? build_weight_only_plan(optimized, placement, types, cfg)
                                                 : build_plan(optimized, placement, types, cfg, tensors);
   const std::vector<Candidate> candidates = build_candidates(cfg, registry);

@@ -190,6 +190,8 @@ BackendInstance::~BackendInstance() {
   if (instance_) component_.backend.destroy(instance_);
 }
 
+UnitPolicy BackendInstance::units() const { return component_.table ? component_.table->units() : UnitPolicy{}; }
+
 std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
   const Graph& graph = model.graph;
   GraphViewData data(graph);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/graph.hpp"
+#include "plugin/backend_table.hpp"
 #include "plugin/registry.hpp"
 
 namespace qf::plugin {
@@ -58,6 +59,9 @@ class BackendInstance {
   // One placement per node of model.graph (index-aligned), fusion groups filled in. Tensor shapes come
   // from the graph's value_info/inputs/outputs and initializers. Errors name the backend and node.
   std::vector<NodePlacement> analyze(const Model& model) const;
+  // Which transformer units the target runs as one kernel: a backend.json's "units" (over its base's);
+  // a plugin without a table gets the defaults (every unit).
+  UnitPolicy units() const;
 
  private:
   const Component& component_;

@@ -89,6 +89,9 @@ When parse_when(const nlohmann::json& j, const std::string& where, const std::se
     for (const auto& [k, v] : j["attrs"].items())
       w.attrs[k] = v.is_array() ? v.get<std::vector<int64_t>>() : std::vector<int64_t>{v.get<int64_t>()};
   if (j.contains("domain")) w.domain = j["domain"].get<std::string>();
+  if (j.contains("inputs"))
+    for (const auto& [k, v] : j["inputs"].items())
+      w.inputs[std::stoul(k)] = v == "initializer" ? table::InputKind::Initializer : table::InputKind::Activation;
   return w;
 }
 
@@ -145,6 +148,32 @@ std::vector<std::string> split_alternatives(const std::string& s) {
   return out;
 }
 
+std::vector<table::Fusion> parse_fusions(const nlohmann::json& list, const std::string& file,
+                                         const std::set<std::string>& declared) {
+  std::vector<table::Fusion> fusions;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const auto& f = list[i];
+    table::Fusion fusion;
+    fusion.name = f["name"].get<std::string>();
+    if (f.contains("when")) fusion.when = parse_when(f["when"], file + ": /fusions/" + std::to_string(i) + "/when", declared);
+    for (const auto& s : f["pattern"]) {
+      FusionStep step;
+      if (s.is_string()) {
+        step.ops = split_alternatives(s.get<std::string>());
+      } else {
+        step.ops = split_alternatives(s["op"].get<std::string>());
+        step.optional = s.value("optional", false);
+        if (s.contains("input")) step.input = s["input"].get<size_t>();
+      }
+      fusion.steps.push_back(std::move(step));
+    }
+    if (fusion.steps.front().optional)
+      throw Error(file + ": /fusions/" + std::to_string(i) + "/pattern/0: the first step cannot be optional");
+    fusions.push_back(std::move(fusion));
+  }
+  return fusions;
+}
+
 bool is_onnx_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
 bool glob(const std::string& pattern, const std::string& text) { return fnmatch(pattern.c_str(), text.c_str(), 0) == 0; }
@@ -154,7 +183,15 @@ bool entry_matches(const OpEntry& e, const Node& n) {
   return domain_ok && glob(e.op_pattern, n.op_type);
 }
 
-bool when_holds(const When& w, const Node& n, const std::map<std::string, nlohmann::json>& params) {
+// An absent input (index past the end or "") is neither an initializer nor an activation.
+bool input_is(const Graph& g, const Node& n, size_t k, table::InputKind kind) {
+  if (k >= n.inputs.size() || n.inputs[k].empty()) return false;
+  return (g.initializers.count(n.inputs[k]) > 0) == (kind == table::InputKind::Initializer);
+}
+
+bool when_holds(const When& w, const Graph& g, const Node& n, const std::map<std::string, nlohmann::json>& params) {
+  for (const auto& [k, kind] : w.inputs)
+    if (!input_is(g, n, k, kind)) return false;
   for (const auto& [k, v] : w.params) {
     const auto it = params.find(k);
     if (it == params.end() || it->second != v) return false;
@@ -301,31 +338,10 @@ std::shared_ptr<const BackendTable> BackendTable::parse(const nlohmann::json& do
     }
   // Wildcard entries first, so an exact entry refines what a wildcard says; otherwise file order.
   std::stable_sort(t->ops_.begin(), t->ops_.end(), [](const OpEntry& a, const OpEntry& b) { return a.wildcard && !b.wildcard; });
-  if (doc.contains("fusions")) {
-    std::vector<table::Fusion> fusions;
-    for (size_t i = 0; i < doc["fusions"].size(); ++i) {
-      const auto& f = doc["fusions"][i];
-      table::Fusion fusion;
-      fusion.name = f["name"].get<std::string>();
-      if (f.contains("when")) fusion.when = parse_when(f["when"], file + ": /fusions/" + std::to_string(i) + "/when", declared);
-      for (const auto& s : f["pattern"]) {
-        FusionStep step;
-        if (s.is_string()) {
-          step.ops = split_alternatives(s.get<std::string>());
-        } else {
-          step.ops = split_alternatives(s["op"].get<std::string>());
-          step.optional = s.value("optional", false);
-          if (s.contains("input")) step.input = s["input"].get<size_t>();
-        }
-        fusion.steps.push_back(std::move(step));
-      }
-      if (fusion.steps.front().optional)
-        throw Error(file + ": /fusions/" + std::to_string(i) + "/pattern/0: the first step cannot be optional");
-      fusions.push_back(std::move(fusion));
-    }
-    t->fusions_ = std::move(fusions);
-  }
+  if (doc.contains("fusions")) t->fusions_ = parse_fusions(doc["fusions"], file, declared);
   if (doc.contains("model_output_types")) t->model_output_types_ = doc["model_output_types"].get<std::vector<std::string>>();
+  if (doc.contains("units"))
+    for (const auto& [kind, on] : doc["units"].items()) t->units_[kind] = on.get<bool>();
 
   for (const BackendTable* link = t.get(); link; link = link->base_.get()) t->chain_.insert(t->chain_.begin(), link);
   // unlisted_ops: the nearest file that says decides; its ops and those of the files extending it count.
@@ -373,6 +389,16 @@ const std::vector<std::string>& BackendTable::model_output_types() const {
   return base_ ? base_->model_output_types() : any;
 }
 
+UnitPolicy BackendTable::units() const {
+  UnitPolicy p = base_ ? base_->units() : UnitPolicy{};
+  for (const auto& [kind, on] : units_) {
+    if (kind == "layernorm") p.layernorm = on;
+    if (kind == "gelu") p.gelu = on;
+    if (kind == "softmax") p.softmax = on;
+  }
+  return p;
+}
+
 const std::vector<table::Fusion>& BackendTable::effective_fusions() const {
   static const std::vector<table::Fusion> none;
   if (fusions_) return *fusions_;
@@ -385,12 +411,12 @@ void BackendTable::apply_rules(const Graph& graph, size_t node, const ShapeMap& 
   // kept float) is not undone by a derived file's defaults.
   const Node& n = graph.nodes[node];
   for (const BackendTable* t : chain_)
-    if (t->has_defaults_ && when_holds(t->defaults_.when, n, params)) apply_rule(t->defaults_, n, shapes, p);
+    if (t->has_defaults_ && when_holds(t->defaults_.when, graph, n, params)) apply_rule(t->defaults_, n, shapes, p);
   for (const BackendTable* t : chain_)
     for (const OpEntry& e : t->ops_)
       if (entry_matches(e, n))
         for (const Rule& r : e.rules)
-          if (when_holds(r.when, n, params)) apply_rule(r, n, shapes, p);
+          if (when_holds(r.when, graph, n, params)) apply_rule(r, n, shapes, p);
 
   if (listed_from_ < chain_.size()) {
     bool listed = false;
@@ -424,7 +450,7 @@ void BackendTable::find_fusions(const Graph& graph, const std::map<std::string, 
     const Node& h = graph.nodes[head];
     if (placement[head].fusion_group >= 0 || !placement[head].supported) continue;
     for (const table::Fusion& f : fusions) {
-      if (!op_in(f.steps[0], h) || !when_holds(f.when, h, params)) continue;
+      if (!op_in(f.steps[0], h) || !when_holds(f.when, graph, h, params)) continue;
       std::vector<size_t> members = {head};
       size_t current = head;
       bool complete = true;

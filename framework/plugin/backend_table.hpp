@@ -23,13 +23,25 @@ namespace qf::plugin {
 struct NodePlacement;
 struct ParamSpec;
 
+// Which transformer blocks the target runs as one kernel (backend.json "units"; docs/backends.md): true
+// marks the recognised unit a fusion group (no quantization inside it), false quantizes its ops one by one.
+struct UnitPolicy {
+  bool layernorm = true;
+  bool gelu = true;
+  bool softmax = true;
+};
+
 namespace table {
+
+// What an input must be for a "when": {"inputs": {...}} condition.
+enum class InputKind { Initializer, Activation };
 
 // Conditions of a rule or fusion: every one given must hold.
 struct When {
   std::map<std::string, nlohmann::json> params;       // backend parameter -> required value
   std::map<std::string, std::vector<int64_t>> attrs;  // integer attribute -> accepted values
   std::optional<std::string> domain;
+  std::map<size_t, InputKind> inputs;                 // input index -> an initializer / not one
 };
 
 struct TensorRule {
@@ -99,6 +111,8 @@ class BackendTable {
   std::vector<ParamSpec> params() const;
   // Allowed model_output_type values (empty: any).
   const std::vector<std::string>& model_output_types() const;
+  // The "units" switches: this file's keys over its base's (all true when no file says).
+  UnitPolicy units() const;
 
   // Fills placement[n] for every node (arrays sized by the caller) and the fusion groups (renumbered
   // by the caller). `params` holds every declared parameter's value as JSON.
@@ -125,6 +139,7 @@ class BackendTable {
   std::vector<table::OpEntry> ops_;
   std::optional<std::vector<table::Fusion>> fusions_;
   std::optional<std::vector<std::string>> model_output_types_;
+  std::map<std::string, bool> units_;  // "units" keys this file sets
   // Derived once at parse: the extends chain from the root base to this file, and from which link on the
   // ops count as "listed" when unlisted ops fall back (chain.size(): unlisted ops run on the accelerator).
   std::vector<const BackendTable*> chain_;

@@ -818,4 +818,157 @@ TEST(BackendTableExamples, PluginsMarksTheCodeHookAndItsDescription) {
   EXPECT_NE(text.out.find("[backend.json, extends generic, code hook acme_vpu_hook; "), std::string::npos) << text.out;
 }
 
+// ---- "when": {"inputs": ...}: an initializer input or an activation ------------------------------------
+
+const char* kTwoMatMuls = R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[2,3] x, float[3,4] y) => (float[2,4] a, float[2,4] b) <float[3,4] w = {1,1,1,1,1,1,1,1,1,1,1,1}> {
+  a = MatMul(x, w)
+  b = MatMul(x, y)
+}
+)";
+
+TEST(BackendTableRules, WhenOnInputKindsTellsAWeightMatMulFromAnActivationOne) {
+  auto doc = base_doc();
+  doc["ops"]["MatMul"] = {{{"inputs", {{"1", {{"dtypes", {"int8"}}}}}}},
+                          {{"when", {{"inputs", {{"0", "activation"}, {"1", "activation"}}}}},
+                           {"inputs", {{"0", {{"dtypes", {"int16"}}}}}}, {"note", "attention"}},
+                          {{"when", {{"inputs", {{"1", "initializer"}}}}}, {"inputs", {{"1", {{"symmetric", true}}}}}},
+                          {{"when", {{"inputs", {{"2", "activation"}}}}}, {"fallback", true}}};
+  const auto p = analyze_doc(doc, kTwoMatMuls);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_TRUE(p[0].supported);  // no input 2: neither an initializer nor an activation
+  EXPECT_EQ(p[0].input_dtypes, (std::vector<uint32_t>{0, kI8}));
+  EXPECT_EQ(p[0].input_flags, (std::vector<uint32_t>{0, QF_INPUT_SYMMETRIC}));
+  EXPECT_EQ(p[0].note, "");
+  EXPECT_EQ(p[1].input_dtypes, (std::vector<uint32_t>{kI16, kI8}));
+  EXPECT_EQ(p[1].input_flags, (std::vector<uint32_t>{0, 0}));
+  EXPECT_EQ(p[1].note, "attention");
+}
+
+TEST(BackendTableFormat, WhenInputKindMustBeInitializerOrActivation) {
+  auto doc = base_doc();
+  doc["ops"]["MatMul"] = {{"when", {{"inputs", {{"1", "weight"}}}}}, {"fallback", true}};
+  EXPECT_MENTIONS(load_error(doc), "/ops/MatMul/when/inputs/1");
+  doc["ops"]["MatMul"] = {{"when", {{"inputs", {{"first", "activation"}}}}}, {"fallback", true}};
+  EXPECT_MENTIONS(load_error(doc), "/ops/MatMul/when/inputs");
+}
+
+// ---- "units": which transformer blocks run as one kernel ----------------------------------------------
+
+TEST(BackendTableUnits, AllOnByDefaultAndADerivedFileOverridesKeyByKey) {
+  Host h;
+  auto base = base_doc("base");
+  base["extends"] = "generic";
+  base["units"] = {{"softmax", false}};
+  h.load(base, "base.backend.json");
+  auto derived = base_doc("derived");
+  derived["extends"] = "base";
+  derived["units"] = {{"gelu", false}, {"layernorm", true}};
+  h.load(derived, "derived.backend.json");
+  auto units_of = [&](const std::string& name) {
+    const Component& c = h.registry.find_backend(name);
+    return BackendInstance(c, Registry::validate_params(c, nullptr)).units();
+  };
+  const auto g = units_of("generic");
+  EXPECT_TRUE(g.layernorm && g.gelu && g.softmax);
+  const auto b = units_of("base");
+  EXPECT_TRUE(b.layernorm && b.gelu);
+  EXPECT_FALSE(b.softmax);
+  const auto d = units_of("derived");
+  EXPECT_TRUE(d.layernorm);
+  EXPECT_FALSE(d.gelu);
+  EXPECT_FALSE(d.softmax);  // the base's
+}
+
+TEST(BackendTableUnits, UnknownUnitOrNonBooleanIsRefused) {
+  auto doc = base_doc();
+  doc["units"] = {{"rmsnorm", true}};
+  EXPECT_MENTIONS(load_error(doc), "/units");
+  doc["units"] = {{"gelu", "yes"}};
+  EXPECT_MENTIONS(load_error(doc), "/units/gelu");
+}
+
+TEST(BackendTableUnits, APluginWithoutATableGetsEveryUnit) {
+  Registry reg;
+  reg.load_library(qf::test::test_plugin("qf_example_backend"));
+  const Component& c = reg.find(Kind::Backend, "acme.npu");
+  const auto u = BackendInstance(c, Registry::validate_params(c, nullptr)).units();
+  EXPECT_TRUE(u.layernorm && u.gelu && u.softmax);
+}
+
+// ---- what the stock backends do with transformer ops --------------------------------------------------
+
+// Weight MatMul, attention MatMuls (scores, context), Softmax, Erf, LayerNormalization, Tanh.
+std::string attention_model() {
+  return R"(<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,4,8] x, float[1,8,4] kt, float[1,4,8] v) => (float[1,4,8] o, float[1,4,8] y, float[1,4,8] ln, float[1,4,8] ge)
+  <float[8,8] wq = )" + ones(64) + R"(, float[8] gamma = {1,1,1,1,1,1,1,1}, float[8] beta = {0,0,0,0,0,0,0,0}> {
+  q = MatMul(x, wq)
+  s = MatMul(q, kt)
+  p = Softmax <axis: int = -1> (s)
+  o = MatMul(p, v)
+  y = Erf(o)
+  ln = LayerNormalization <axis: int = -1> (x, gamma, beta)
+  ge = Tanh(y)
+}
+)";
+}
+
+std::vector<NodePlacement> stock_analyze(const std::string& backend, const std::string& model_text,
+                                         const nlohmann::json& params = nullptr) {
+  const Component& c = qf::test::stock_registry().find(Kind::Backend, backend);
+  return BackendInstance(c, Registry::validate_params(c, params)).analyze(*qf::test::parse_model_text(model_text));
+}
+
+TEST(BackendStockTransformer, NashRunsSoftmaxInt16AndAttentionMatMulInput0Int16) {
+  const auto p = stock_analyze("nash", attention_model());
+  ASSERT_EQ(p.size(), 7u);
+  // Weight MatMul: input 1 int8 only with int16-ec; input 0 any activation dtype.
+  EXPECT_EQ(p[0].input_dtypes, (std::vector<uint32_t>{kI8 | kI16 | kF16 | kF32, kI8}));
+  EXPECT_EQ(p[0].input_flags[1] & QF_INPUT_INT16_EC, QF_INPUT_INT16_EC);
+  // Attention MatMuls (two activations): input 0 int16 (int8 is raised), input 1 int8 with int16-ec.
+  for (size_t n : {1u, 3u}) {
+    EXPECT_EQ(p[n].input_dtypes, (std::vector<uint32_t>{kI16 | kF16 | kF32, kI8})) << n;
+    EXPECT_EQ(p[n].input_flags[1] & QF_INPUT_INT16_EC, QF_INPUT_INT16_EC) << n;
+  }
+  EXPECT_TRUE(p[2].supported);  // Softmax on the accelerator, at int16
+  EXPECT_EQ(p[2].input_dtypes, (std::vector<uint32_t>{kI16 | kF16 | kF32}));
+  EXPECT_TRUE(p[4].supported);  // Erf
+  EXPECT_TRUE(p[5].supported);  // LayerNormalization, gamma and beta float
+  EXPECT_EQ(p[5].input_dtypes[1], kF32);
+  const Component& c = qf::test::stock_registry().find(Kind::Backend, "nash");
+  const auto u = BackendInstance(c, Registry::validate_params(c, nullptr)).units();
+  EXPECT_TRUE(u.layernorm && u.gelu && u.softmax);
+}
+
+TEST(BackendStockTransformer, OnnxRuntimeQuantizesTwoActivationMatMulsAsUint8AndRunsNormsInFloat) {
+  const auto p = stock_analyze("onnxruntime", attention_model(), {{"reduce_range", true}});
+  ASSERT_EQ(p.size(), 7u);
+  EXPECT_EQ(p[0].input_dtypes[1], kI8 | kF32);  // weight: s8 symmetric, 7-bit with reduce_range
+  EXPECT_EQ(p[0].input_flags[1], QF_INPUT_SYMMETRIC | QF_INPUT_REDUCE_RANGE);
+  for (size_t n : {1u, 3u}) {  // QLinearMatMul u8 x u8: B asymmetric per-tensor, no reduce_range
+    EXPECT_EQ(p[n].input_dtypes[1], kU8 | kF32) << n;
+    EXPECT_EQ(p[n].input_flags[1], QF_INPUT_ASYMMETRIC) << n;
+    EXPECT_EQ(p[n].input_channel_axis[1], -1) << n;
+  }
+  EXPECT_TRUE(p[2].supported);   // QLinearSoftmax
+  EXPECT_FALSE(p[4].supported);  // Erf: no QDQ kernel
+  EXPECT_FALSE(p[5].supported);  // LayerNormalization
+  EXPECT_FALSE(p[6].supported);  // Tanh
+}
+
+TEST(BackendStockTransformer, TensorRtQuantizesBothMatMulInputsAndFusesNormsInFloat) {
+  const auto p = stock_analyze("tensorrt", attention_model());
+  ASSERT_EQ(p.size(), 7u);
+  for (size_t n : {0u, 1u, 3u}) {
+    EXPECT_TRUE(p[n].supported) << n;
+    EXPECT_EQ(p[n].input_dtypes[0], kI8 | kF16 | kF32) << n;
+    EXPECT_EQ(p[n].input_flags[0], QF_INPUT_SYMMETRIC) << n;
+    EXPECT_EQ(p[n].input_flags[1], QF_INPUT_SYMMETRIC) << n;
+  }
+  EXPECT_FALSE(p[2].supported);  // Softmax
+  EXPECT_FALSE(p[4].supported);  // Erf
+  EXPECT_FALSE(p[5].supported);  // LayerNormalization
+}
+
 }  // namespace

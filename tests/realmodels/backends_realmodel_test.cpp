@@ -4,7 +4,8 @@
 //   - no calibration node between two members of one fusion group (no Q/DQ inside a fused kernel);
 //   - nash, all_node_type int16: Conv/ConvTranspose weights, Resize/GridSample data inputs and MatMul input 1
 //     stay int8 while other activations are int16; with dual-int16 those become int16-ec instead;
-//   - onnxruntime: activations asymmetric and stored unsigned, Conv/MatMul/Gemm weights symmetric int8,
+//   - onnxruntime: activations asymmetric and stored unsigned (both inputs of an attention MatMul too),
+//     Conv/MatMul/Gemm weights symmetric int8,
 //     Conv weights per channel; with reduce_range the weights carry the 7-bit grid;
 //   - tensorrt: every activation symmetric int8; the inputs of a Concat/MaxPool share one range.
 // The onnxruntime export must load and run in ONNX Runtime with graph optimisation disabled and at "all",
@@ -150,7 +151,8 @@ TEST_P(BackendRealModels, PlanHonoursTheBackendRules) {
           ++int16;
         }
       } else if (b == "onnxruntime" || b == "onnxruntime_rr") {
-        const bool weight_input = k == 1 && (consumer->op_type == "Conv" || consumer->op_type == "MatMul" ||
+        // A MatMul of two activations (attention) is QLinearMatMul u8 x u8: its input 1 is an activation.
+        const bool weight_input = k == 1 && (consumer->op_type == "Conv" || (consumer->op_type == "MatMul" && a.is_weight) ||
                                              consumer->op_type == "Gemm" || consumer->op_type == "ConvTranspose");
         if (weight_input) {
           EXPECT_TRUE(a.symmetric) << f.calibration->name;
