@@ -108,6 +108,17 @@ struct PlacementRow {
   std::string note;  // the backend's reason (backend.json "note"), e.g. why a node falls back
 };
 
+// Output k of node i as the config asks it, after the backend's forced and allowed dtypes.
+std::string resolved_output_dtype(const pipeline::QuantPlan& plan, size_t i, size_t k) {
+  const plugin::NodePlacement& p = plan.placement[i];
+  quant::QType wanted = k < plan.types[i].outputs.size() ? plan.types[i].outputs[k] : quant::QType::Int8;
+  if (k < p.forced_output_dtype.size() && p.forced_output_dtype[k] != QF_DTYPE_UNDEFINED)
+    if (auto forced = quant::qtype_from_qf(p.forced_output_dtype[k])) wanted = *forced;
+  const uint32_t mask = k < p.output_dtypes.size() ? p.output_dtypes[k] : 0;
+  const quant::QType dtype = pipeline::allowed_dtype(wanted, mask);
+  return std::string(pipeline::only_unsigned(dtype, mask) ? "u" : "") + quant::qtype_name(dtype);
+}
+
 std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::QuantPlan& plan,
                                          const pipeline::TensorInfoMap& tensors, const config::QuantConfig& cfg,
                                          const std::map<int32_t, pipeline::UnitKind>& units) {
@@ -187,12 +198,7 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
                  })) {
         out.dtype = "fused";
       } else {
-        quant::QType wanted = k < plan.types[i].outputs.size() ? plan.types[i].outputs[k] : quant::QType::Int8;
-        if (k < p.forced_output_dtype.size() && p.forced_output_dtype[k] != QF_DTYPE_UNDEFINED)
-          if (auto forced = quant::qtype_from_qf(p.forced_output_dtype[k])) wanted = *forced;
-        const uint32_t mask = k < p.output_dtypes.size() ? p.output_dtypes[k] : 0;
-        const quant::QType dtype = pipeline::allowed_dtype(wanted, mask);
-        out.dtype = std::string(pipeline::only_unsigned(dtype, mask) ? "u" : "") + quant::qtype_name(dtype);
+        out.dtype = resolved_output_dtype(plan, i, k);
       }
       row.outputs.push_back(out);
     }
