@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <set>
 
 #include "executor/executor.hpp"
 #include "plugin/calibrator.hpp"
@@ -33,14 +34,34 @@ struct Slot {
   std::vector<size_t> users;  // (point * num_candidates + candidate) sharing this slot's result
 };
 
-// Per-channel (axis 1) or per-tensor running min/max of one tensor.
+// Per-channel or per-tensor running min/max of one tensor. A tensor whose channel axis changes length
+// between samples has no static channel axis: it collapses to one per-tensor range (`varying` says why).
 struct MinMax {
   std::vector<float> min, max;
+  std::string varying;
   void init(size_t channels) {
     min.assign(channels, std::numeric_limits<float>::infinity());
     max.assign(channels, -std::numeric_limits<float>::infinity());
   }
-  void merge(const MinMax& o) {
+  void collapse(const std::string& why) {
+    if (varying.empty()) varying = why;
+    if (min.size() <= 1) return;
+    const float lo = *std::min_element(min.begin(), min.end()), hi = *std::max_element(max.begin(), max.end());
+    min.assign(1, lo);
+    max.assign(1, hi);
+  }
+  void merge(MinMax o) {
+    if (o.min.empty() && o.varying.empty()) return;  // that worker saw only empty values
+    if (min.empty() && varying.empty()) {
+      *this = std::move(o);
+      return;
+    }
+    if (o.min.size() != min.size() || !o.varying.empty() || !varying.empty()) {
+      const std::string why = !varying.empty() ? varying : !o.varying.empty() ? o.varying
+                              : std::to_string(min.size()) + " vs " + std::to_string(o.min.size()) + " entries";
+      collapse(why);
+      o.collapse(why);
+    }
     for (size_t c = 0; c < min.size(); ++c) {
       min[c] = std::min(min[c], o.min[c]);
       max[c] = std::max(max[c], o.max[c]);
@@ -74,10 +95,24 @@ bool accumulate(MinMax& mm, const Tensor& t, int32_t axis) {
   return finite;
 }
 
-size_t channels_of(const TensorInfoMap& tensors, const std::string& name) {
+// Observes one sample's value of a calibrated tensor in the first pass. Empty tensors (a zero-length
+// dimension, e.g. an empty KV cache) contribute nothing.
+void observe_range(MinMax& mm, const Tensor& value, int32_t axis, const std::string& sample, const std::string& name) {
+  if (value.numel() == 0) return;
+  const size_t channels = axis >= 0 && mm.varying.empty() ? static_cast<size_t>(value.shape().at(static_cast<size_t>(axis))) : 1;
+  if (mm.min.empty()) mm.init(channels);
+  if (mm.min.size() != channels)
+    mm.collapse("axis " + std::to_string(axis) + " has " + std::to_string(channels) + " entries in sample '" + sample +
+                "', " + std::to_string(mm.min.size()) + " in others");
+  if (!accumulate(mm, value, mm.min.size() > 1 ? axis : -1))
+    throw Error("calibration sample '" + sample + "': tensor '" + name +
+                "' contains NaN or Inf (the float model overflows on this input)");
+}
+
+size_t channels_of(const TensorInfoMap& tensors, const std::string& name, int64_t axis) {
   auto it = tensors.find(name);
-  if (it == tensors.end() || it->second.shape.size() < 2) return 1;
-  return static_cast<size_t>(std::max<int64_t>(1, it->second.shape[1]));
+  if (axis < 0 || it == tensors.end() || static_cast<size_t>(axis) >= it->second.shape.size()) return 1;
+  return static_cast<size_t>(std::max<int64_t>(1, it->second.shape[static_cast<size_t>(axis)]));
 }
 
 }  // namespace
@@ -147,7 +182,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   std::vector<Slot> slots;
   std::map<std::string, size_t> slot_index;
   std::map<std::string, std::vector<size_t>> slots_of_tensor;
-  std::map<std::string, bool> tensor_per_channel;  // first pass granularity per tensor
+  std::map<std::string, int32_t> tensor_axis;  // first pass granularity per tensor: channel axis or -1
   const size_t num_cands = candidates.size();
   for (size_t p : plan.activation_points()) {
     const QuantPoint& q = plan.points[p];
@@ -155,7 +190,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
     result.activation[p].resize(num_cands);
     for (size_t c = 0; c < num_cands; ++c) {
       const Candidate& cand = candidates[c];
-      const bool pc = cand.per_channel && q.channel_ok && channels_of(tensors, q.tensor) > 1;
+      const bool pc = cand.per_channel && q.channel_axis >= 0 && channels_of(tensors, q.tensor, q.channel_axis) > 1;
       const bool symmetric = q.symmetric.value_or(cand.symmetric);
       const std::string key = q.tensor + "|" + quant::qtype_name(q.dtype) + "|" + cand.calibrator->name + "|" +
                               cand.params_text + "|" + (pc ? "c" : "t") + (symmetric ? "s" : "a");
@@ -165,12 +200,13 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
         s.point = p;
         s.candidate = c;
         s.tensor = q.tensor;
-        s.axis = pc ? 1 : -1;
-        s.channels = pc ? channels_of(tensors, q.tensor) : 1;
+        s.axis = pc ? static_cast<int32_t>(q.channel_axis) : -1;
+        s.channels = pc ? channels_of(tensors, q.tensor, q.channel_axis) : 1;
         s.symmetric = symmetric;
         slots.push_back(s);
         slots_of_tensor[q.tensor].push_back(it->second);
-        tensor_per_channel[q.tensor] = tensor_per_channel[q.tensor] || pc;
+        auto [axis_it, first] = tensor_axis.emplace(q.tensor, s.axis);
+        if (!first && pc) axis_it->second = s.axis;
       }
       slots[it->second].users.push_back(p * num_cands + c);
     }
@@ -192,19 +228,9 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
         const auto inputs = i == 0 ? first_inputs : samples.load(i);
         RunHooks hooks;
         hooks.observe = [&](const std::string& name, const Tensor& value) {
-          auto pc = tensor_per_channel.find(name);
-          if (pc == tensor_per_channel.end()) return;
-          if (value.dtype() != DType::Float32) return;
-          const int32_t axis = pc->second ? 1 : -1;
-          const size_t channels = pc->second ? static_cast<size_t>(value.shape().at(1)) : 1;
-          MinMax& mm = local[name];
-          if (mm.min.empty()) mm.init(channels);
-          if (mm.min.size() != channels)
-            throw Error("calibration sample '" + samples.id(i) + "': tensor '" + name + "' has " +
-                        std::to_string(channels) + " channels, other samples " + std::to_string(mm.min.size()));
-          if (!accumulate(mm, value, axis))
-            throw Error("calibration sample '" + samples.id(i) + "': tensor '" + name +
-                        "' contains NaN or Inf (the float model overflows on this input)");
+          auto axis = tensor_axis.find(name);
+          if (axis == tensor_axis.end() || value.dtype() != DType::Float32) return;
+          observe_range(local[name], value, axis->second, samples.id(i), name);
         };
         executor.run(inputs, hooks);
         progress.tick();
@@ -218,10 +244,21 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   }
   result.first_pass_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
-  // Per-slot global ranges in the slot's granularity.
+  // Per-slot global ranges in the slot's granularity. A tensor whose channel axis varied between samples
+  // is calibrated per-tensor (one log line says why); one that was empty in every sample gets [0, 0].
   std::vector<std::vector<float>> gmin(slots.size()), gmax(slots.size());
+  std::set<std::string> logged;
   for (size_t s = 0; s < slots.size(); ++s) {
-    const MinMax& mm = global.at(slots[s].tensor);
+    const auto found = global.find(slots[s].tensor);
+    if (found == global.end() || found->second.min.empty()) continue;
+    const MinMax& mm = found->second;
+    if (!mm.varying.empty() && slots[s].axis >= 0) {
+      if (logged.insert(slots[s].tensor).second)
+        spdlog::info("calibrate: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor "
+                     "range", slots[s].tensor, mm.varying);
+      slots[s].axis = -1;
+      slots[s].channels = 1;
+    }
     if (slots[s].axis >= 0) {
       gmin[s] = mm.min;
       gmax[s] = mm.max;
@@ -258,7 +295,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
         RunHooks hooks;
         hooks.observe = [&](const std::string& name, const Tensor& value) {
           auto it = slots_of_tensor.find(name);
-          if (it == slots_of_tensor.end() || value.dtype() != DType::Float32) return;
+          if (it == slots_of_tensor.end() || value.dtype() != DType::Float32 || value.numel() == 0) return;
           const std::vector<size_t>& mine = it->second;
           for (size_t s : mine)
             if (!states[s]) states[s] = make_state(s, value.shape());
@@ -272,9 +309,16 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   // Slots are independent: compute them in parallel (KL/MSE searches dominate here).
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, slots.size(), [&](size_t s) {
-      if (!states[s]) throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
       Range r;
-      states[s]->compute_range(r.min, r.max);
+      if (states[s]) {
+        states[s]->compute_range(r.min, r.max);
+      } else if (gmin[s].empty() && global.count(slots[s].tensor)) {
+        r.min = {0.f};  // empty in every sample: nothing to quantize, an exact zero range
+        r.max = {0.f};
+        slots[s].axis = -1;
+      } else {
+        throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
+      }
       r.axis = slots[s].axis;
       r.symmetric = slots[s].symmetric;
       for (size_t c = 0; c < r.min.size(); ++c)

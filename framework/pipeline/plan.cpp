@@ -7,6 +7,8 @@
 #include <set>
 
 #include "executor/executor.hpp"
+#include "pipeline/channel_axis.hpp"
+#include "pipeline/tensor_roles.hpp"
 #include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
 
@@ -29,6 +31,49 @@ struct Groups {
   size_t find(size_t x) { return parent[x] == x ? x : parent[x] = find(parent[x]); }
   void join(size_t a, size_t b) { parent[find(a)] = find(b); }
 };
+
+// Why `axis` of tensor `t` cannot carry per-channel ranges ("" when it can): shape inference over the
+// optimized graph (value_info) gives it a symbolic or unknown size, i.e. a dimension that may change
+// between inputs (a sequence length), even if the calibration samples happen to share it.
+std::string varying_axis_reason(const Graph& g, const std::string& t, int64_t axis, int64_t rank) {
+  const ValueInfo* vi = g.find_value_info(t);
+  if (!vi || !vi->shape || static_cast<int64_t>(vi->shape->size()) != rank) return "";
+  const Dim& d = (*vi->shape)[static_cast<size_t>(axis)];
+  if (d.value) return "";
+  return "axis " + std::to_string(axis) + " is " + (d.param.empty() ? std::string("of unknown size") : "symbolic '" + d.param + "'");
+}
+
+// The channel axis of activation `t` read by one use: the layout its producers and consumers imply
+// (channel_axis.hpp), else the backend's axis (its default is axis 1 of a feature map). Only tensors of
+// rank >= 3 go per-channel: along axis 1 of a [1, boxes, 4] list the "channels" are thousands of boxes.
+// A backend that takes the input per-tensor only (-1) wins; an axis that may vary between inputs is
+// never a channel axis (`dropped` collects the reason, logged once per tensor).
+int64_t use_channel_axis(const Graph& g, const std::map<std::string, int64_t>& layout_axes, const std::string& t,
+                         int64_t rank, int32_t axis_pref, std::map<std::string, std::string>& dropped) {
+  if (rank < 3 || axis_pref == -1) return kNoChannelAxis;
+  int64_t axis = kNoChannelAxis;
+  if (const auto it = layout_axes.find(t); it != layout_axes.end()) {
+    if (it->second == kNoChannelAxis) dropped.emplace(t, "read as NCHW by one op and along its last axis by another");
+    axis = it->second;
+  } else if (axis_pref == plugin::NodePlacement::kNoChannelPreference) {
+    axis = 1;
+  } else if (axis_pref >= 0 && axis_pref < rank) {
+    axis = axis_pref;
+  }
+  if (axis == kNoChannelAxis) return axis;
+  if (std::string why = varying_axis_reason(g, t, axis, rank); !why.empty()) {
+    dropped.emplace(t, why);
+    return kNoChannelAxis;
+  }
+  return axis;
+}
+
+// One log line per tensor whose per-channel candidates fall back to per-tensor ranges.
+void log_dropped_axes(const std::map<std::string, std::string>& dropped) {
+  for (const auto& [tensor, why] : dropped)
+    spdlog::info("plan: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor range", tensor,
+                 why);
+}
 
 }  // namespace
 
@@ -116,6 +161,10 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
     return it == tensors.end() ? -1 : static_cast<int64_t>(it->second.shape.size());
   };
 
+  const std::set<std::string> control = control_tensors(g, tensors);
+  const std::map<std::string, int64_t> layout_axes = activation_channel_axes(g, tensors);
+  std::set<std::string> kept_control, kept_constants;
+  std::map<std::string, std::string> dropped_axes;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
     const plugin::NodePlacement& p = plan.placement[i];
@@ -123,6 +172,15 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const std::string& t = node.inputs[k];
       if (t.empty() || !is_float(t) || !p.input_quantizable(k)) continue;
+      // Masks and positions pass through exact; an initializer is a weight only where it is read as one.
+      if (control.count(t)) {
+        kept_control.insert(t);
+        continue;
+      }
+      if (g.initializers.count(t) && !is_weight_input(node, k)) {
+        kept_constants.insert(t);
+        continue;
+      }
       // Inside a fusion group the intermediate tensor never leaves the fused kernel.
       if (auto pr = producer.find(t); pr != producer.end() && p.fusion_group >= 0 &&
                                       plan.placement[pr->second].fusion_group == p.fusion_group)
@@ -176,22 +234,21 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
         weights[it->second].consumer_ops += (weights[it->second].consumer_ops.empty() ? "" : ",") + node.op_type;
         continue;
       }
-      // Per-channel activations only for feature maps ([N, C, ...] of rank >= 3): along axis 1 of a
-      // [1, boxes, 4] list the "channels" are thousands of boxes.
-      const bool channel_ok = rank_of(t) >= 3 && (axis_pref == 1 || axis_pref == plugin::NodePlacement::kNoChannelPreference);
+      const int64_t channel_axis = use_channel_axis(g, layout_axes, t, rank_of(t), axis_pref, dropped_axes);
       const PointKey key{t, dtype, int64_t{-1}, rule_key};
       auto [it, fresh] = index.emplace(key, plan.points.size());
       if (fresh) {
         QuantPoint q;
         q.tensor = t;
         q.dtype = dtype;
-        q.channel_ok = channel_ok;
+        q.channel_axis = channel_axis;
         apply_rules(q);
         auto pr = producer.find(t);
         q.producer_op = pr == producer.end() ? "input" : g.nodes[pr->second].op_type;
         plan.points.push_back(q);
       } else {
-        plan.points[it->second].channel_ok = plan.points[it->second].channel_ok && channel_ok;
+        // Uses that disagree on the axis (a per-tensor-only backend input among them) leave none.
+        if (plan.points[it->second].channel_axis != channel_axis) plan.points[it->second].channel_axis = kNoChannelAxis;
       }
       QuantPoint& q = plan.points[it->second];
       q.uses.emplace_back(i, k);
@@ -200,7 +257,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
   }
 
   // Requantization rules: the node's quantized activation inputs (and, for shared_scale, the points on
-  // its output) take one range. Ranges are per-tensor then, so channel_ok is dropped.
+  // its output) take one range. Ranges are per-tensor then, so the channel axis is dropped.
   {
     Groups groups;
     groups.parent.resize(plan.points.size());
@@ -234,7 +291,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
         if (members.size() < 2) continue;
         for (size_t x : members) {
           plan.points[x].share_group = next;
-          plan.points[x].channel_ok = false;
+          plan.points[x].channel_axis = kNoChannelAxis;
         }
         ++next;
       }
@@ -249,7 +306,8 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
       q.tensor = out.name;
       q.graph_output = true;
       q.dtype = *config.model_output_type;
-      q.channel_ok = rank_of(out.name) >= 3;
+      q.channel_axis = use_channel_axis(g, layout_axes, out.name, rank_of(out.name),
+                                      plugin::NodePlacement::kNoChannelPreference, dropped_axes);
       auto pr = producer.find(out.name);
       q.producer_op = pr == producer.end() ? "input" : g.nodes[pr->second].op_type;
       q.consumer_ops = "output";
@@ -275,6 +333,12 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
   for (auto& q : weights) name_point(q);
   plan.points.insert(plan.points.end(), weights.begin(), weights.end());
   for (const auto& w : plan.warnings) spdlog::warn("{}", w);
+  log_dropped_axes(dropped_axes);
+  plan.control_tensors = kept_control.size();
+  plan.constants_kept = kept_constants.size();
+  if (!kept_control.empty() || !kept_constants.empty())
+    spdlog::info("plan: {} control tensor(s) (masks, positions) and {} non-weight constant(s) left exact",
+                 kept_control.size(), kept_constants.size());
   return plan;
 }
 

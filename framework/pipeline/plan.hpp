@@ -34,7 +34,7 @@ struct QuantPoint {
   bool graph_output = false;  // placed on a graph output (model_output_type)
   quant::QType dtype = quant::QType::Int8;
   int64_t weight_axis = -1;       // weights: per-channel axis, -1 per-tensor
-  bool channel_ok = false;        // activations: per-channel along axis 1 allowed by every use
+  int64_t channel_axis = -1;      // activations: the axis per-channel candidates use (-1: per-tensor only)
   std::vector<std::pair<size_t, size_t>> uses;  // (node index, input index) that read the quantized value
   std::string producer_op;  // op type of the producing node; "input" / "initializer"
   std::string consumer_ops; // op types of the consumers, for messages
@@ -55,6 +55,8 @@ struct QuantPlan {
   std::vector<plugin::NodePlacement> placement;
   std::vector<config::NodeTypes> types;
   std::vector<std::string> warnings;  // requested dtypes the backend did not allow, etc.
+  size_t control_tensors = 0;         // float tensors left exact as masks / positions (tensor_roles.hpp)
+  size_t constants_kept = 0;          // initializers read by non-weight inputs, left exact
 
   std::vector<size_t> activation_points() const;
   std::vector<size_t> weight_points() const;
