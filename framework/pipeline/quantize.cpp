@@ -21,6 +21,7 @@
 #include "pipeline/calibrated_model.hpp"
 #include "pipeline/candidates.hpp"
 #include "pipeline/evaluator.hpp"
+#include "pipeline/logits.hpp"
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/plan.hpp"
 #include "pipeline/tensor_roles.hpp"
@@ -337,13 +338,24 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const Model calibrated = build_calibrated_model(optimized, plan, calibration, candidates, outcome.choice, overrides);
   std::vector<const plugin::MetricInstance*> report_metric_ptrs;
   for (const auto& m : report_metrics) report_metric_ptrs.push_back(m.get());
-  const Evaluator report_eval(search_eval, report_metric_ptrs);
+  // top1 (when installed) scores the logits outputs only: argmax agreement means nothing elsewhere.
+  const std::set<std::string> logits = logits_outputs(optimized.graph, search_eval);
+  const plugin::Component* top1_component = logits.empty() ? nullptr : registry.try_find(plugin::Kind::Metric, "top1");
+  std::unique_ptr<plugin::MetricInstance> top1;
+  if (top1_component) {
+    top1 = std::make_unique<plugin::MetricInstance>(*top1_component,
+                                                    plugin::Registry::validate_params(*top1_component, nullptr));
+    report_metric_ptrs.push_back(top1.get());
+  }
+  Evaluator report_eval(search_eval, report_metric_ptrs);
+  if (top1) report_eval.restrict_metric(report_metric_ptrs.size() - 1, logits);
   const auto per_output = report_eval.score_outputs(calibrated);
   nlohmann::json outputs = nlohmann::json::array();
-  static const char* keys[] = {"cosine", "l1", "l2", "chebyshev"};
+  static const char* keys[] = {"cosine", "l1", "l2", "chebyshev", "top1"};
   for (const auto& o : per_output) {
     nlohmann::json row = {{"name", o.output}};
-    for (size_t m = 0; m < 4; ++m) row[keys[m]] = o.scores[m];
+    for (size_t m = 0; m < o.scores.size(); ++m)
+      if (o.applies[m]) row[keys[m]] = o.scores[m];
     row["sqnr"] = o.sqnr;  // pooled over the evaluation samples
     outputs.push_back(row);
   }
@@ -398,16 +410,28 @@ nlohmann::json quantize(const QuantizeOptions& options) {
 }
 
 std::string format_output_table(const nlohmann::json& report) {
+  const nlohmann::json& outputs = report.at("outputs");
+  // The Top-1 column (logits outputs only) appears when some output has it; "--" marks the others.
+  const bool top1 = std::any_of(outputs.begin(), outputs.end(), [](const nlohmann::json& o) { return o.contains("top1"); });
   std::ostringstream s;
   char line[512];
-  std::snprintf(line, sizeof line, "%-28s %18s %14s %14s %18s %10s\n", "Output", "Cosine Similarity", "L1 Distance",
+  std::snprintf(line, sizeof line, "%-28s %18s %14s %14s %18s %10s", "Output", "Cosine Similarity", "L1 Distance",
                 "L2 Distance", "Chebyshev Distance", "SQNR dB");
   s << line;
-  for (const auto& o : report.at("outputs")) {
-    std::snprintf(line, sizeof line, "%-28s %18.6f %14.6f %14.6f %18.6f %10.2f\n", o.at("name").get<std::string>().c_str(),
+  if (top1) s << "      Top-1";  // right-aligned over the " %10s" cells
+  s << "\n";
+  for (const auto& o : outputs) {
+    std::snprintf(line, sizeof line, "%-28s %18.6f %14.6f %14.6f %18.6f %10.2f", o.at("name").get<std::string>().c_str(),
                   o.at("cosine").get<double>(), o.at("l1").get<double>(), o.at("l2").get<double>(),
                   o.at("chebyshev").get<double>(), o.at("sqnr").get<double>());
     s << line;
+    if (top1) {
+      char cell[32] = "--";
+      if (o.contains("top1") && o.at("top1").is_number()) std::snprintf(cell, sizeof cell, "%.6f", o.at("top1").get<double>());
+      std::snprintf(line, sizeof line, " %10s", cell);
+      s << line;
+    }
+    s << "\n";
   }
   return s.str();
 }

@@ -121,6 +121,7 @@ class Fields {
 struct OutputRow {
   std::string name;
   std::optional<double> cosine, l1, l2, chebyshev, sqnr;
+  std::optional<double> top1;  // logits outputs only
 };
 
 struct NodeRow {
@@ -191,7 +192,7 @@ Report parse(const json& document) {
     for (size_t i = 0; i < outputs->size(); ++i) {
       const Fields o((*outputs)[i], item_path("outputs", i));
       r.outputs->push_back({o.required_text("name"), o.number("cosine"), o.number("l1"), o.number("l2"),
-                            o.number("chebyshev"), o.number("sqnr")});
+                            o.number("chebyshev"), o.number("sqnr"), o.number("top1")});
     }
   }
   if (const json* nodes = root.array("nodes")) {
@@ -313,6 +314,9 @@ std::string optional_number(std::optional<double> value, std::string (*format)(d
 
 std::string format_db(double value) { return format_fixed(value, 2); }
 
+// Top-1 agreement as a percentage: "99.22%" reads faster than 0.992188.
+std::string format_percent(double fraction) { return format_fixed(100.0 * fraction, 2) + "%"; }
+
 std::string card(const std::string& key, const std::string& value, const char* quality = "",
                  const std::string& note = "") {
   std::string out = std::string("<div class=\"card ") + quality + "\"><div class=\"k\">" + escape_html(key) +
@@ -333,10 +337,12 @@ std::string render_summary(const Report& r) {
   // The worst output decides whether the model is usable, so the summary shows minima.
   const OutputRow* worst_cosine = nullptr;
   const OutputRow* worst_sqnr = nullptr;
+  const OutputRow* worst_top1 = nullptr;
   if (r.outputs) {
     for (const OutputRow& o : *r.outputs) {
       if (o.cosine && (!worst_cosine || *o.cosine < *worst_cosine->cosine)) worst_cosine = &o;
       if (o.sqnr && (!worst_sqnr || *o.sqnr < *worst_sqnr->sqnr)) worst_sqnr = &o;
+      if (o.top1 && (!worst_top1 || *o.top1 < *worst_top1->top1)) worst_top1 = &o;
     }
   }
   const bool several = r.outputs && r.outputs->size() > 1;
@@ -346,6 +352,12 @@ std::string render_summary(const Report& r) {
   if (worst_sqnr)
     out += card(several ? "Output SQNR (worst)" : "Output SQNR", format_fixed(*worst_sqnr->sqnr, 2) + " dB", "",
                 several ? worst_sqnr->name : "");
+  if (worst_top1) {
+    const auto has_top1 = [](const OutputRow& o) { return o.top1.has_value(); };
+    const bool several_logits = std::count_if(r.outputs->begin(), r.outputs->end(), has_top1) > 1;
+    out += card(several_logits ? "Top-1 agreement (worst)" : "Top-1 agreement", format_percent(*worst_top1->top1), "",
+                several ? worst_top1->name : "");
+  }
   if (r.search && r.search->chosen) out += card("Chosen calibration", *r.search->chosen);
   if (r.calibration_samples || r.evaluation_samples)
     out += card("Samples", optional_number(r.calibration_samples, format_count) + " calibration", "",
@@ -391,17 +403,24 @@ std::string render_summary(const Report& r) {
 std::string render_outputs(const std::vector<OutputRow>& outputs) {
   std::string out = "<section id=\"outputs\"><h2>Model outputs: float vs quantized</h2>";
   if (outputs.empty()) return out + "<p class=\"note\">The report lists no outputs.</p></section>\n";
+  // The Top-1 column exists only when some output is logits; the others show a dash in it.
+  const bool top1 = std::any_of(outputs.begin(), outputs.end(), [](const OutputRow& o) { return o.top1.has_value(); });
   out += "<table><thead><tr><th>Output</th><th>Cosine similarity</th><th>L1 distance</th><th>L2 distance</th>"
-         "<th>Chebyshev distance</th><th>SQNR (dB)</th></tr></thead><tbody>";
+         "<th>Chebyshev distance</th><th>SQNR (dB)</th>";
+  out += std::string(top1 ? "<th>Top-1 agreement</th>" : "") + "</tr></thead><tbody>";
   for (const OutputRow& o : outputs) {
     out += "<tr>" + td_text(o.name) + td_cosine(o.cosine) + td_num(optional_number(o.l1, format_distance)) +
            td_num(optional_number(o.l2, format_distance)) + td_num(optional_number(o.chebyshev, format_distance)) +
-           td_num(optional_number(o.sqnr, format_db)) + "</tr>";
+           td_num(optional_number(o.sqnr, format_db));
+    out += (top1 ? td_num(optional_number(o.top1, format_percent)) : "") + "</tr>";
   }
   out += "</tbody></table><p class=\"note\">Cosine: <span class=\"chip good\">&ge; 0.999</span> "
          "<span class=\"chip warn\">&ge; 0.99</span> <span class=\"chip bad\">&lt; 0.99</span> "
-         "(output cosine &ge; 0.99 is normal for int8, &ge; 0.999 is the usual target).</p></section>\n";
-  return out;
+         "(output cosine &ge; 0.99 is normal for int8, &ge; 0.999 is the usual target).";
+  if (top1)
+    out += " Top-1 agreement (logits outputs): share of positions (images, tokens) whose highest-scoring class is "
+           "the float model's.";
+  return out + "</p></section>\n";
 }
 
 std::string node_row(const NodeRow& n) {
