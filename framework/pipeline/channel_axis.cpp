@@ -27,17 +27,29 @@ int64_t int_attr(const Node& n, const char* name, int64_t fallback) {
   return a && a->kind == Attribute::Kind::Int ? a->i : fallback;
 }
 
-// Ops that work along the last axis; `rank` is the data tensor's.
-bool channels_last_op(const Node& n, size_t rank) {
+// True when `t` comes from a MatMul through the scaling and masking steps of attention (Mul/Div by a
+// scale, Add/Sub/Where of a mask): a Softmax over such scores is attention, whose last axis holds keys.
+bool attention_scores(const std::string& t, const std::map<std::string, const Node*>& producer) {
+  const std::string* cur = &t;
+  for (int depth = 0; depth < 8; ++depth) {
+    const auto it = producer.find(*cur);
+    if (it == producer.end()) return false;
+    const Node& n = *it->second;
+    if (n.op_type == "MatMul") return true;
+    if (!in(n.op_type, {"Add", "Sub", "Mul", "Div", "Where"}) || n.inputs.empty()) return false;
+    cur = &n.inputs[n.op_type == "Where" ? 1 : 0];
+  }
+  return false;
+}
+
+// Ops that work along the last axis; `rank` is the data tensor's. A Softmax counts only over attention
+// scores: over a detector's class logits ([1, boxes, classes]) the layout is the head's own.
+bool channels_last_op(const Node& n, size_t rank, const std::map<std::string, const Node*>& producer) {
   if (in(n.op_type, {"MatMul", "Gemm"})) return true;
-  if (n.op_type == "LayerNormalization") {
-    const int64_t axis = int_attr(n, "axis", -1);
-    return axis == -1 || axis == static_cast<int64_t>(rank) - 1;
-  }
-  if (in(n.op_type, {"Softmax", "LogSoftmax", "Hardmax"})) {
-    const int64_t axis = int_attr(n, "axis", -1);
-    return axis == -1 || axis == static_cast<int64_t>(rank) - 1;
-  }
+  const int64_t axis = int_attr(n, "axis", -1);
+  const bool last = axis == -1 || axis == static_cast<int64_t>(rank) - 1;
+  if (n.op_type == "LayerNormalization") return last;
+  if (in(n.op_type, {"Softmax", "LogSoftmax"})) return last && attention_scores(n.inputs[0], producer);
   return false;
 }
 
@@ -94,6 +106,9 @@ const Shape* shape_of(const TensorInfoMap& tensors, const std::string& t) {
 }  // namespace
 
 std::map<std::string, int64_t> activation_channel_axes(const Graph& g, const TensorInfoMap& tensors) {
+  std::map<std::string, const Node*> producer;
+  for (const Node& n : g.nodes)
+    for (const auto& o : n.outputs) producer[o] = &n;
   std::map<std::string, unsigned> seeds;
   UnionFind groups;
   std::set<std::string> joined;
@@ -108,7 +123,7 @@ std::map<std::string, int64_t> activation_channel_axes(const Graph& g, const Ten
       if (!n.outputs.empty()) seeds[n.outputs[0]] |= kChannelsLast;
     } else if (last_axis_reduce(n, g, data->size())) {
       seeds[n.inputs[0]] |= kChannelsLast;
-    } else if (channels_last_op(n, data->size())) {
+    } else if (channels_last_op(n, data->size(), producer)) {
       for (size_t k = 0; k < n.inputs.size() && k < (n.op_type == "LayerNormalization" ? 1u : 2u); ++k)
         if (!n.inputs[k].empty()) seeds[n.inputs[k]] |= kChannelsLast;
       if (!n.outputs.empty()) seeds[n.outputs[0]] |= kChannelsLast;

@@ -96,7 +96,9 @@ TEST_F(InspectBackend, TextTableShowsPlacementGroupsAndPlannedDtypes) {
   EXPECT_EQ(rows.at("relu").group, "g0");
   EXPECT_EQ(rows.at("relu").dtypes, "in: fused out: int8");
   EXPECT_EQ(rows.at("add").group, "-");
-  EXPECT_EQ(rows.at("add").dtypes, "in: int8,int8(w) out: int8");
+  // A constant added to an activation is not a weight (only Conv/ConvTranspose/Gemm/MatMul read weights):
+  // it stays exact.
+  EXPECT_EQ(rows.at("add").dtypes, "in: int8,float32 out: int8");
   // The shape path keeps its real dtypes: Shape reads data it does not compute on.
   EXPECT_EQ(rows.at("shape").dtypes, "in: float32 out: int64");
   EXPECT_EQ(rows.at("concat").dtypes, "in: int64,int64 out: int64");
