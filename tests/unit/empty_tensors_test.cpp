@@ -447,6 +447,33 @@ TEST(EmptyOps, RecurrentOpsWithNoStepsOrNoBatch) {
   EXPECT_EQ(g[0].shape(), (Shape{0, 1, 2, 4}));
 }
 
+TEST(EmptyOps, QuantizeAndAssortedKernels) {
+  const Tensor x = f32({1, 4, 0, 16}), scale = Tensor::scalar<float>(0.1f), zp = Tensor::scalar<int8_t>(0);
+  const Tensor q = run1("QuantizeLinear", 13, {&x, &scale, &zp}, {}, {1, 4, 0, 16});
+  EXPECT_EQ(q.dtype(), DType::Int8);
+  run1("DequantizeLinear", 13, {&q, &scale, &zp}, {}, {1, 4, 0, 16});
+  const Tensor ch_scale = Tensor::from_vector<float>({4}, {0.1f, 0.2f, 0.3f, 0.4f});
+  run1("QuantizeLinear", 13, {&x, &ch_scale}, {int_attr("axis", 1)}, {1, 4, 0, 16});  // per channel, empty rows
+  run1("DynamicQuantizeLinear", 11, {&x}, {}, {1, 4, 0, 16}, 3);
+  // det of a 0x0 matrix is the empty product, 1 (as numpy); no matrices gives no determinants.
+  const Tensor m00 = f32({3, 0, 0});
+  expect_near_all(run1("Det", 11, {&m00}, {}, {3}), {1.f, 1.f, 1.f}, 0.f);
+  const Tensor m0 = f32({0, 2, 2});
+  run1("Det", 11, {&m0}, {}, {0});
+  const Tensor e = f32({0, 3});
+  run1("Unique", 11, {&e}, {}, {0}, 4);
+  const Tensor cond(DType::Bool, {0});
+  run1("Compress", 11, {&e, &cond}, {int_attr("axis", 0)}, {0, 3});
+  const Tensor img = f32({0, 8, 2, 2});
+  run1("DepthToSpace", 13, {&img}, {int_attr("blocksize", 2)}, {0, 2, 4, 4});
+  run1("SpaceToDepth", 13, {&img}, {int_attr("blocksize", 2)}, {0, 32, 1, 1});
+  run1("Trilu", 14, {&e}, {}, {0, 3});
+  run1("LRN", 13, {&img}, {int_attr("size", 3)}, {0, 8, 2, 2});
+  const Tensor lens(DType::Int64, {0});
+  const Tensor seq = f32({4, 0, 3});
+  run1("ReverseSequence", 10, {&seq, &lens}, {}, {4, 0, 3});
+}
+
 // ---- generators ----
 
 TEST(EmptyOps, GeneratorsProduceEmptyOutputs) {
