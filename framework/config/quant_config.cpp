@@ -228,11 +228,12 @@ ActivationConfig parse_activation(const Reader& r, const json& v, const std::str
 
 // --- model_config.weight and the searches --------------------------------------------------------
 
-// weight.weight_only: {"dtype", "block_size", "symmetric", "ops", "rounding", "rounding_params"}.
+// weight.weight_only: {"dtype", "block_size", "symmetric", "range", "ops", "rounding", "rounding_params"}.
 WeightOnlyConfig parse_weight_only(const Reader& r, const json& v, const std::string& path) {
   r.object(v, path);
   WeightOnlyConfig w;
   std::optional<bool> symmetric;
+  std::optional<WeightRange> range;
   for (const auto& [key, value] : v.items()) {
     const auto p = child(path, key);
     if (key == "dtype") {
@@ -248,6 +249,11 @@ WeightOnlyConfig parse_weight_only(const Reader& r, const json& v, const std::st
         r.fail(p, "expected 0 (per output channel) or a power of two >= 16, got " + show(value));
     } else if (key == "symmetric") {
       symmetric = r.boolean(value, p);
+    } else if (key == "range") {
+      const std::string m = r.string(value, p);
+      if (m == "max") range = WeightRange::Max;
+      else if (m == "mse") range = WeightRange::Mse;
+      else r.fail(p, "expected \"max\" or \"mse\", got " + show(value));
     } else if (key == "ops") {
       if (!value.is_array() || value.empty()) r.fail(p, "expected a non-empty list of op types, got " + show(value));
       w.ops.clear();
@@ -263,12 +269,13 @@ WeightOnlyConfig parse_weight_only(const Reader& r, const json& v, const std::st
     } else if (key == "rounding_params") {
       w.rounding_params = r.object(value, p);  // checked against the rounding's declared parameters
     } else {
-      r.unknown_key(p, "block_size, dtype, ops, rounding, rounding_params, symmetric");
+      r.unknown_key(p, "block_size, dtype, ops, range, rounding, rounding_params, symmetric");
     }
   }
   if (w.dtype == quant::QType::UInt4 && symmetric.value_or(false))
     r.fail(child(path, "symmetric"), "uint4 is asymmetric ([0, 15] with a zero point); use int4 for a symmetric grid");
   w.symmetric = w.dtype != quant::QType::UInt4 && symmetric.value_or(true);
+  w.range = range.value_or(default_weight_range(w.dtype));
   return w;
 }
 
@@ -475,6 +482,14 @@ std::string describe_parse_error(const json::parse_error& e) {
 }
 
 }  // namespace
+
+const char* weight_range_name(WeightRange r) { return r == WeightRange::Mse ? "mse" : "max"; }
+
+// 4-bit grids have so few levels that clipping a block's rare extremes buys more resolution than it costs;
+// at int8 the searched clipping hardly moves the error (docs/weight-only.md, Measured).
+WeightRange default_weight_range(quant::QType dtype) {
+  return quant::is_4bit(dtype) ? WeightRange::Mse : WeightRange::Max;
+}
 
 QuantConfig parse_quant_config(std::string_view text, const std::string& source) {
   const Reader r(source);

@@ -55,12 +55,20 @@ struct BiasCorrectionConfig {
   std::string metric = "cosine-similarity";
 };
 
+// How weight-only ranges are chosen (docs/weight-only.md#ranges): Max takes each channel's or block's exact
+// extremes; Mse shrinks them to the clipping with the least squared reconstruction error.
+enum class WeightRange { Max, Mse };
+const char* weight_range_name(WeightRange r);  // "max", "mse"
+// The default of "range" for a dtype: Mse for the 4-bit types, Max for int8.
+WeightRange default_weight_range(quant::QType dtype);
+
 // model_config.weight.weight_only (docs/weight-only.md): only MatMul/Gemm weights (and Gather tables when
 // listed) are quantized, activations stay float.
 struct WeightOnlyConfig {
   quant::QType dtype = quant::QType::Int8;       // Int8, Int4 or UInt4
   int64_t block_size = 0;                        // 0: per output channel; else a power of two >= 16
   bool symmetric = true;                         // UInt4: always false
+  WeightRange range = WeightRange::Max;          // parse_quant_config: default_weight_range(dtype) unless given
   std::vector<std::string> ops = {"MatMul", "Gemm"};  // of MatMul, Gemm, Gather
   std::string rounding = "rtn";                  // weight rounding component
   nlohmann::json rounding_params = nlohmann::json::object();

@@ -63,8 +63,9 @@ std::vector<PointChoice> uniform_choice(const QuantPlan& plan, int32_t candidate
 std::string point_method(const QuantPlan& plan, size_t point, const std::vector<Candidate>& candidates,
                          const PointChoice& choice, double weight_max_percentile) {
   const QuantPoint& q = plan.points[point];
-  if (q.is_weight && (q.block_size > 0 || !q.symmetric.value_or(true))) {  // weight-only ranges (exact min/max)
-    const std::string m = q.symmetric.value_or(true) ? "max" : "min-max";
+  // Weight-only ranges: exact min/max, or searched ("mse"; the symmetric attribute tells the grid).
+  if (q.is_weight && (q.block_size > 0 || !q.symmetric.value_or(true) || q.weight_range == config::WeightRange::Mse)) {
+    const std::string m = q.weight_range == config::WeightRange::Mse ? "mse" : q.symmetric.value_or(true) ? "max" : "min-max";
     return m + (q.block_size > 0 ? ",block=" + std::to_string(q.block_size) : q.weight_axis >= 0 ? ",per-channel" : "");
   }
   if (q.is_weight) {

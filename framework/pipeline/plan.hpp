@@ -48,6 +48,7 @@ struct QuantPoint {
   // Weight-only blocks (pipeline/weight_only_plan.hpp): > 0 means blocks of this many elements along
   // weight_axis, one range per block; 0: per channel along weight_axis (or per tensor).
   int64_t block_size = 0;
+  config::WeightRange weight_range = config::WeightRange::Max;  // weight-only: how the ranges are chosen
 };
 
 struct QuantPlan {

@@ -66,6 +66,7 @@ QuantPlan build_weight_only_plan(const Model& model, const std::vector<plugin::N
         q.block_size = wo.block_size;
         q.weight_axis = wo.block_size > 0 ? layout->block_axis : layout->channel_axis;
         q.symmetric = wo.symmetric;
+        q.weight_range = wo.range;
         q.producer_op = "initializer";
         it = point_of.emplace(t, std::make_pair(plan.points.size(), *layout)).first;
         plan.points.push_back(std::move(q));

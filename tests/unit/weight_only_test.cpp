@@ -38,6 +38,8 @@ std::string parse_error(const std::string& text) {
   return "";
 }
 
+config::WeightRange d_range(const std::string& weight_only) { return parse(weight_only).weight.weight_only->range; }
+
 TEST(WeightOnlyConfig, DefaultsAndKeys) {
   const auto c = parse("{}");
   ASSERT_TRUE(c.weight.weight_only);
@@ -46,6 +48,7 @@ TEST(WeightOnlyConfig, DefaultsAndKeys) {
   EXPECT_TRUE(c.weight.weight_only->symmetric);
   EXPECT_EQ(c.weight.weight_only->ops, (std::vector<std::string>{"MatMul", "Gemm"}));
   EXPECT_EQ(c.weight.weight_only->rounding, "rtn");
+  EXPECT_EQ(c.weight.weight_only->range, config::WeightRange::Max);  // int8: the exact range
   const auto d = parse(R"({"dtype": "uint4", "block_size": 64, "ops": ["MatMul", "Gather", "MatMul"],
                            "rounding": "acme.gptq", "rounding_params": {"damp": 0.01}})");
   EXPECT_EQ(d.weight.weight_only->dtype, QType::UInt4);
@@ -54,6 +57,20 @@ TEST(WeightOnlyConfig, DefaultsAndKeys) {
   EXPECT_EQ(d.weight.weight_only->ops, (std::vector<std::string>{"MatMul", "Gather"}));
   EXPECT_EQ(d.weight.weight_only->rounding_params["damp"], 0.01);
   EXPECT_FALSE(parse(R"({"dtype": "int4", "symmetric": false})").weight.weight_only->symmetric);
+}
+
+TEST(WeightOnlyConfig, RangeDefaultsByDtypeAndParses) {
+  EXPECT_EQ(d_range(R"({"dtype": "int4"})"), config::WeightRange::Mse);   // 4-bit: searched
+  EXPECT_EQ(d_range(R"({"dtype": "uint4"})"), config::WeightRange::Mse);
+  EXPECT_EQ(d_range(R"({"dtype": "int8"})"), config::WeightRange::Max);
+  EXPECT_EQ(d_range(R"({"range": "max", "dtype": "int4"})"), config::WeightRange::Max);  // key order is free
+  EXPECT_EQ(d_range(R"({"dtype": "int8", "range": "mse"})"), config::WeightRange::Mse);
+  EXPECT_STREQ(config::weight_range_name(config::WeightRange::Mse), "mse");
+  const std::string wo = R"({"model_config": {"weight": {"weight_only": )";
+  const std::string p = "q.json: model_config.weight.weight_only.";
+  EXPECT_EQ(parse_error(wo + R"({"range": "l2"}}}})"), p + "range: expected \"max\" or \"mse\", got \"l2\"");
+  EXPECT_NE(parse_error(wo + R"({"range": 1}}}})").find(p + "range: expected a string"), std::string::npos);
+  EXPECT_NE(parse_error(wo + R"({"ranges": "mse"}}}})").find("range, rounding"), std::string::npos);  // known keys
 }
 
 TEST(WeightOnlyConfig, ErrorsNameTheJsonPath) {
@@ -122,6 +139,85 @@ TEST(WeightOnlyRanges, PerChannelAndBlocks) {
   }
 }
 
+// Deterministic pseudo-random weights in [-scale, scale).
+std::vector<float> lcg_values(size_t n, uint32_t seed, float scale) {
+  std::vector<float> v(n);
+  for (float& x : v) {
+    seed = seed * 1664525u + 1013904223u;
+    x = scale * (static_cast<float>(seed >> 8) / 8388608.0f - 1.0f);
+  }
+  return v;
+}
+
+// The reconstruction error of `w` under [lo, hi], computed the way the pipeline does (derive_params,
+// fake_quantize), independently of weight_ranges.cpp.
+double pipeline_error(const std::vector<float>& w, QType t, bool symmetric, float lo, float hi) {
+  const auto p = quant::derive_params(t, symmetric, -1, std::span<const float>(&lo, 1), std::span<const float>(&hi, 1));
+  const Tensor fq = quant::fake_quantize(Tensor::from_vector<float>({static_cast<int64_t>(w.size())}, w), p);
+  double e = 0;
+  for (size_t i = 0; i < w.size(); ++i) e += std::pow(static_cast<double>(fq.data<float>()[i]) - w[i], 2);
+  return e;
+}
+
+TEST(WeightOnlyRanges, MseNeverWorseThanTheExactRange) {
+  const std::pair<QType, bool> grids[] = {{QType::Int4, true}, {QType::Int4, false}, {QType::UInt4, false}, {QType::Int8, true}};
+  for (uint32_t seed = 1; seed <= 40; ++seed)
+    for (const auto& [t, sym] : grids) {
+      std::vector<float> w = lcg_values(32, seed, 0.1f);
+      w[seed % 32] *= static_cast<float>(1 + seed % 7);  // an occasional larger value
+      float lo = 0, hi = 0;
+      for (float x : w) lo = std::min(lo, x), hi = std::max(hi, x);
+      if (sym) hi = std::max(hi, -lo), lo = -hi;
+      const auto [mlo, mhi] = pipeline::weight_clip_search(w, t, sym);
+      EXPECT_LE(pipeline::clip_error(w, t, sym, mlo, mhi), pipeline::clip_error(w, t, sym, lo, hi)) << seed;
+      EXPECT_EQ(pipeline::clip_error(w, t, sym, mlo, mhi), pipeline_error(w, t, sym, mlo, mhi)) << seed;
+      EXPECT_EQ(pipeline::clip_error(w, t, sym, lo, hi), pipeline_error(w, t, sym, lo, hi)) << seed;
+      EXPECT_GE(mhi, 0.5f * hi) << seed;  // bounded: never below half the exact range
+      EXPECT_LE(mhi, hi) << seed;
+      EXPECT_GE(mlo, lo) << seed;
+    }
+}
+
+TEST(WeightOnlyRanges, OneOutlierGetsClippedUnlessItMatters) {
+  std::vector<float> w(32);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = 0.3f * (static_cast<float>(i) / 15.5f - 1.0f);  // [-0.3, 0.3]
+  w[5] = 0.6f;
+  const auto [lo, hi] = pipeline::weight_clip_search(w, QType::Int4, true);
+  EXPECT_LT(hi, 0.6f);
+  EXPECT_EQ(lo, -hi);
+  EXPECT_LT(pipeline::clip_error(w, QType::Int4, true, lo, hi), pipeline::clip_error(w, QType::Int4, true, -0.6f, 0.6f));
+  // The outlier's row carries a large activation: its error dominates, and the exact range stays.
+  std::vector<float> importance(32, 1.0f);
+  importance[5] = 1000.0f;
+  EXPECT_EQ(pipeline::weight_clip_search(w, QType::Int4, true, importance), std::make_pair(-0.6f, 0.6f));
+  // A block of zeros keeps [0, 0] (scale 1 later).
+  EXPECT_EQ(pipeline::weight_clip_search(std::vector<float>(16, 0.f), QType::UInt4, false), std::make_pair(0.f, 0.f));
+}
+
+TEST(WeightOnlyRanges, MseRangesAreDeterministicAndLaidOutLikeMax) {
+  const Model m = weight_only_model();
+  const Tensor& w = m.graph.initializers.at("w_mm");  // [80, 24]
+  const std::vector<float> importance = lcg_values(80, 7, 1.0f);
+  std::vector<float> positive(importance.size());
+  for (size_t k = 0; k < importance.size(); ++k) positive[k] = importance[k] * importance[k];
+  for (const auto& [t, sym] : std::vector<std::pair<QType, bool>>{{QType::Int4, true}, {QType::UInt4, false}})
+    for (int64_t bs : {int64_t{0}, int64_t{32}}) {
+      const int64_t axis = bs > 0 ? 0 : 1;
+      const pipeline::Range a = pipeline::mse_weight_range(w, axis, bs, t, sym, positive, 0);
+      const pipeline::Range b = pipeline::mse_weight_range(w, axis, bs, t, sym, positive, 0);
+      EXPECT_EQ(a.min, b.min);
+      EXPECT_EQ(a.max, b.max);
+      const pipeline::Range exact = pipeline::block_weight_range(w, axis, bs, sym);
+      ASSERT_EQ(a.min.size(), exact.min.size());
+      EXPECT_EQ(a.axis, exact.axis);
+      for (size_t e = 0; e < a.min.size(); ++e) {
+        EXPECT_LE(a.max[e], std::max(exact.max[e], 0.f)) << e;
+        EXPECT_GE(a.min[e], std::min(exact.min[e], 0.f)) << e;
+      }
+    }
+  EXPECT_THROW(pipeline::mse_weight_range(w, 0, 32, QType::Int4, true, importance, 1), Error);  // 80 factors, K is 24
+}
+
 pipeline::QuantPlan plan_of(const Model& m, const std::string& weight_only) {
   const auto cfg = parse(weight_only);
   const auto types = config::resolve_node_types(cfg, m.graph);
@@ -162,7 +258,8 @@ void expect_simulation_is_dequantize_round(const std::string& weight_only) {
     const quant::QuantParams p = a.params();
     const Tensor& w = m.graph.initializers.at(n.inputs[0]);
     const Tensor fq = quant::fake_quantize(w, p);
-    const auto g = quant::grid(a.dtype, a.symmetric);
+    // QuantizeLinear saturates at the storage type: a clipped ("mse") symmetric int4 range reaches -8.
+    const auto g = quant::grid(a.dtype, false);
     for (size_t i = 0; i < static_cast<size_t>(w.numel()); ++i) {
       const size_t e = a.block_size > 0 ? quant::blocked_param_index(w.shape(), a.axis, a.block_size, i)
                                         : (a.axis == 0 ? i / static_cast<size_t>(w.dim(1)) : i % static_cast<size_t>(w.dim(1)));
@@ -179,6 +276,29 @@ TEST(WeightOnlySimulation, EqualsDequantizeOfRoundExactly) {
   expect_simulation_is_dequantize_round(R"({"dtype": "int4", "block_size": 32, "ops": ["MatMul", "Gemm", "Gather"]})");
   expect_simulation_is_dequantize_round(R"({"dtype": "uint4", "block_size": 16})");
   expect_simulation_is_dequantize_round(R"({"dtype": "int4", "symmetric": false, "block_size": 128})");
+  expect_simulation_is_dequantize_round(R"({"dtype": "int4", "block_size": 32, "range": "max"})");
+  expect_simulation_is_dequantize_round(R"({"dtype": "int8", "range": "mse"})");
+}
+
+TEST(WeightOnlyCalibratedModel, MethodTextNamesTheRange) {
+  const Model m = weight_only_model();
+  for (const auto& [cfg, method] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"dtype": "int4", "block_size": 32})", "mse,block=32"},
+           {R"({"dtype": "int4", "block_size": 32, "range": "max"})", "max,block=32"},
+           {R"({"dtype": "uint4"})", "mse,per-channel"},
+           {R"({"dtype": "int8"})", "max,per-channel"},
+           {R"({"dtype": "int8", "range": "mse"})", "mse,per-channel"}}) {
+    const auto plan = plan_of(m, cfg);
+    const Model c = pipeline::build_calibrated_model(m, plan, pipeline::calibrate_weight_only(m, plan), {},
+                                                     pipeline::uniform_choice(plan, 0));
+    size_t nodes = 0;
+    for (const Node& n : c.graph.nodes)
+      if (quant::is_calibration_node(n)) {
+        EXPECT_EQ(quant::read_calibration_attrs(n).method, method) << cfg;
+        ++nodes;
+      }
+    EXPECT_EQ(nodes, 2u) << cfg;
+  }
 }
 
 TEST(WeightOnlyCalibrationNode, BlockSizeAttributeRoundTrips) {
@@ -233,6 +353,7 @@ TEST_F(WeightOnlyCli, Int4BlocksExportPackedInt4AndMatMulNBits) {
   const auto params = qtest::read_json(out / "quant_params.json");
   EXPECT_EQ(params["tensors"]["w_mm"]["block_size"], 32);
   EXPECT_EQ(params["tensors"]["w_mm"]["dtype"], "int4");
+  EXPECT_EQ(params["tensors"]["w_mm"]["method"], "mse,block=32");  // 4-bit default: searched ranges
   const auto q = read_proto(out / "quantized_model.onnx");
   int64_t opset = 0;
   for (const auto& o : q.opset_import())
