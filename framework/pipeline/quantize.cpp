@@ -184,6 +184,16 @@ nlohmann::json tradeoff_table(const std::vector<std::string>& log) {
   return rows;
 }
 
+// One line counting the transformer units marked as fusion groups ("3 gelu, 7 layernorm").
+void log_unit_groups(const std::map<int32_t, UnitKind>& groups) {
+  if (groups.empty()) return;
+  std::map<std::string, size_t> count;
+  for (const auto& [group, kind] : groups) ++count[unit_kind_name(kind)];
+  std::string text;
+  for (const auto& [kind, n] : count) text += (text.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
+  spdlog::info("plan: transformer units kept whole (no quantization inside): {}", text);
+}
+
 }  // namespace
 
 nlohmann::json quantize(const QuantizeOptions& options) {
@@ -228,8 +238,9 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const SampleSet samples(options.calib_data, optimized, max_samples);
   const TensorInfoMap tensors = probe_tensors(optimized, samples.load(0), options.threads);
   // Transformer blocks (LayerNorm, GELU, masked Softmax) run as units: no quantization inside them.
-  add_unit_groups(find_units(optimized.graph, control_tensors(optimized.graph, tensors)), backend.units(), optimized.graph,
-                  placement);
+  const auto unit_groups = add_unit_groups(find_units(optimized.graph, control_tensors(optimized.graph, tensors)),
+                                           backend.units(), optimized.graph, placement);
+  log_unit_groups(unit_groups);
   const QuantPlan plan = cfg.weight.weight_only ? build_weight_only_plan(optimized, placement, types, cfg)
                                                 : build_plan(optimized, placement, types, cfg, tensors);
   const std::vector<Candidate> candidates = build_candidates(cfg, registry);
