@@ -285,7 +285,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
 
   stage.start("calibrate");
   const CalibrationResult calibration =
-      cfg.weight.weight_only ? calibrate_weight_only(optimized, plan)
+      cfg.weight.weight_only ? calibrate_weight_only(optimized, plan, samples, options.threads)
                              : calibrate(optimized, plan, candidates, samples, tensors, cfg.weight.max_percentile, options.threads);
   stage.stop();
 
