@@ -59,6 +59,7 @@ void dropout_kernel(OpContext& ctx) {
     const Tensor& training = ctx.input(2);
     if (training.numel() != 1) ctx.fail("training_mode must be a scalar");
     const bool train = training.as_double(0) != 0.0;
+    if (ctx.has_input(1) && ctx.input(1).numel() != 1) ctx.fail("ratio must be a scalar");
     const double ratio = ctx.has_input(1) ? ctx.input(1).as_double(0) : 0.5;
     if (train && ratio != 0.0) ctx.fail("training-mode Dropout is not supported");
   }
