@@ -172,3 +172,29 @@ inline std::vector<fs::path> sample_folders(const fs::path& dir) {
 }
 
 }  // namespace qf::realmodels
+
+namespace qf::realmodels {
+
+// Every <output>.npy of `dir`, keyed by file stem (the sanitized output name).
+inline std::map<std::string, qf::Tensor> read_output_dir(const fs::path& dir) {
+  std::map<std::string, qf::Tensor> outputs;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".npy") outputs[e.path().stem().string()] = qf::read_npy(e.path());
+  return outputs;
+}
+
+// `qforge run` (the CLI at `cli`) on `model` with the sample folder `inputs`, writing `out_dir` (log beside it,
+// out_dir + ".log"). Returns the outputs; throws std::runtime_error with the command and the log's tail.
+inline std::map<std::string, qf::Tensor> run_qforge(const fs::path& cli, const fs::path& model, const fs::path& inputs,
+                                                    const fs::path& out_dir, int threads = 2) {
+  fs::remove_all(out_dir);
+  fs::create_directories(out_dir.parent_path());
+  const fs::path log = out_dir.string() + ".log";
+  const std::string cmd = shell_quote(cli.string()) + " run --model " + shell_quote(model.string()) + " --inputs " +
+                          shell_quote(inputs.string()) + " --output-dir " + shell_quote(out_dir.string()) +
+                          " --threads " + std::to_string(threads);
+  if (run_command(cmd, log) != 0) throw std::runtime_error(cmd + "\n" + tail(log));
+  return read_output_dir(out_dir);
+}
+
+}  // namespace qf::realmodels

@@ -73,6 +73,8 @@ function classify(session, arrays, where) {
       const present = `present.${m[1]}.${m[2]}`;
       if (!session.outputNames.includes(present)) throw new Error(`${where}: cache input '${name}' has no output '${present}'`);
       past.push({ name, present });
+    } else if (PAST.test(name)) {
+      throw new Error(`${where}: cache input '${name}' is not empty ([${a.shape}]): not a first-step sample`);
     } else if (a.shape.length !== 2) {
       throw new Error(`${where}: input '${name}' has shape [${a.shape}], expected [batch, tokens]`);
     } else if (name === 'attention_mask') {
