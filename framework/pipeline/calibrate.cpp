@@ -155,6 +155,29 @@ Range weight_range(const Tensor& weight, int64_t axis, double max_percentile) {
   return r;
 }
 
+void drop_empty_points(QuantPlan& plan, CalibrationResult& result) {
+  std::set<size_t> drop(result.empty_points.begin(), result.empty_points.end());
+  std::set<std::string> logged;
+  for (size_t p : drop)
+    if (logged.insert(plan.points[p].tensor).second)
+      spdlog::info("calibrate: tensor '{}' was empty in every sample: left float (calibrate on inputs where it is not "
+                   "empty to quantize it)", plan.points[p].tensor);
+  QuantPlan kept_plan = plan;
+  kept_plan.points.clear();
+  CalibrationResult kept = result;
+  kept.activation.clear();
+  kept.weight.clear();
+  kept.empty_points.clear();
+  for (size_t p = 0; p < plan.points.size(); ++p) {
+    if (drop.count(p)) continue;
+    kept_plan.points.push_back(plan.points[p]);
+    kept.activation.push_back(result.activation[p]);
+    kept.weight.push_back(result.weight[p]);
+  }
+  plan = std::move(kept_plan);
+  result = std::move(kept);
+}
+
 CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
                             const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
                             int threads) {
@@ -330,6 +353,9 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
     });
   });
   result.second_pass_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  for (size_t p : plan.activation_points())
+    if (const auto it = global.find(plan.points[p].tensor); it != global.end() && it->second.min.empty())
+      result.empty_points.push_back(p);
   spdlog::info("calibrated {} tensor(s) x {} candidate(s) on {} sample(s) ({:.1f} s + {:.1f} s)",
                plan.activation_points().size(), num_cands, samples.size(), result.first_pass_seconds,
                result.second_pass_seconds);

@@ -28,12 +28,19 @@ struct CalibrationResult {
   size_t samples = 0;
   double weight_max_percentile = 1.0;          // how the weight ranges were taken (for method texts)
   double first_pass_seconds = 0, second_pass_seconds = 0;
+  // Activation points whose tensor was empty in every sample (a KV cache fed empty on the first decoding
+  // step): nothing says what range they take later, so they stay float (drop_empty_points).
+  std::vector<size_t> empty_points;
 };
 
 // `tensors` is the probe run the plan was built from (channel counts of per-channel candidates).
 CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
                             const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
                             int threads);
+
+// Removes result.empty_points from the plan and the result (one log line per tensor): those tensors stay
+// float. Calibrate on later decoding steps (a filled cache) to quantize them.
+void drop_empty_points(QuantPlan& plan, CalibrationResult& result);
 
 // Weight ranges: per channel along `axis` (or whole tensor) of max |w| (symmetric), or the
 // `max_percentile` quantile of |w| when below 1.

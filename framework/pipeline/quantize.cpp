@@ -241,8 +241,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const auto unit_groups = add_unit_groups(find_units(optimized.graph, control_tensors(optimized.graph, tensors)),
                                            backend.units(), optimized.graph, placement);
   log_unit_groups(unit_groups);
-  const QuantPlan plan = cfg.weight.weight_only ? build_weight_only_plan(optimized, placement, types, cfg)
-                                                : build_plan(optimized, placement, types, cfg, tensors);
+  QuantPlan plan = cfg.weight.weight_only ? build_weight_only_plan(optimized, placement, types, cfg)
+                                          : build_plan(optimized, placement, types, cfg, tensors);
   const std::vector<Candidate> candidates = build_candidates(cfg, registry);
   spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
                plan.activation_points().size(), plan.weight_points().size(), candidates.size());
@@ -284,9 +284,10 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   stage.stop();
 
   stage.start("calibrate");
-  const CalibrationResult calibration =
+  CalibrationResult calibration =
       cfg.weight.weight_only ? calibrate_weight_only(optimized, plan, samples, options.threads)
                              : calibrate(optimized, plan, candidates, samples, tensors, cfg.weight.max_percentile, options.threads);
+  drop_empty_points(plan, calibration);
   stage.stop();
 
   stage.start("search");

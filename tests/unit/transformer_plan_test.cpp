@@ -130,6 +130,34 @@ TEST_F(TransformerPlan, MasksAndConstantsStayExactAndBothMatMulActivationsAreQua
   EXPECT_TRUE(attrs.at("wq").is_weight);
 }
 
+// A KV-cache decoder's first step: the past is empty ([1, 0, 8]) in every sample. It contributes nothing
+// to calibration and, never seen with values, stays float; everything after the Concat is quantized.
+TEST_F(TransformerPlan, EmptyPastInEverySampleStaysFloat) {
+  Model m = model_from_proto(test::parse_model_proto(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,S,8] x, float[1,P,8] past) => (float[1,T,8] y, float[1,T,8] present) {
+  present = Concat<axis = 1>(past, x)
+  y = MatMul(present, w)
+}
+)"));
+  Rng rng(9);
+  m.graph.initializers["w"] = Tensor::from_vector<float>({8, 8}, rng.vec(64, -0.5f, 0.5f));
+  save_model(m, dir_ / "model.onnx");
+  for (int k = 0; k < 4; ++k) {
+    const fs::path d = dir_ / "samples" / ("s" + std::to_string(k));
+    fs::remove_all(d);
+    fs::create_directories(d);
+    write_npy(d / "x.npy", Tensor::from_vector<float>({1, 3 + k, 8}, rng.vec(static_cast<size_t>(3 + k) * 8, -1.f, 1.f)));
+    write_npy(d / "past.npy", Tensor::from_vector<float>({1, 0, 8}, {}));
+  }
+  for (int k = 4; k < 8; ++k) fs::remove_all(dir_ / "samples" / ("s" + std::to_string(k)));
+  quantize(R"({"model_config": {"activation": {"calibration_type": "max"}}})");
+  const auto attrs = calibrated_tensors(load_model(dir_ / "out" / "calibrated_model.onnx"));
+  EXPECT_FALSE(attrs.count("past"));
+  EXPECT_TRUE(attrs.count("present"));
+  EXPECT_TRUE(attrs.count("w"));
+}
+
 TEST(TensorRoles, ControlTensorsAreThoseComputedWithoutActivationData) {
   const Model m = attention_model();
   pipeline::TensorInfoMap info;
