@@ -192,18 +192,30 @@ Target target_for(Kind kind, bool decoder) {
   return {0.0, false};
 }
 
-// Positions (argmax rows) of `output` over the evaluation samples and how many of them the simulation flips.
+// Distinct positions (argmax rows) of `output` over the evaluation samples and how many the simulation flips.
+// Rows whose float logits are the same count once: prompts sharing a prefix give a causal decoder the same
+// position several times (capp_gpt2_tiny's 8 prompts share their first 5 tokens), which would weigh one
+// near-tie 8 times.
 struct Flips {
   int64_t positions = 0, flipped = 0;
 };
 Flips count_top1_flips(const fs::path& calibrated, const fs::path& float_model, const std::vector<fs::path>& samples,
                        const std::string& output, const fs::path& work) {
   Flips f;
+  std::set<std::vector<double>> seen;
   for (const fs::path& s : samples) {
     const Tensor ref = run_qforge(QF_CLI_PATH, float_model, s, work / s.filename() / "float").at(output);
     const Tensor sim = run_qforge(QF_CLI_PATH, calibrated, s, work / s.filename() / "sim").at(output);
     const int64_t classes = ref.shape().empty() ? 1 : ref.shape().back();
     for (int64_t row = 0; classes > 0 && row < ref.numel() / classes; ++row) {
+      // Same position = float logits equal to 1e-4 of the row's largest: prompts of different lengths run
+      // different kernel paths, so a shared prefix reappears with ulp differences.
+      double peak = 0;
+      for (int64_t k = 0; k < classes; ++k) peak = std::max(peak, std::fabs(ref.as_double(row * classes + k)));
+      std::vector<double> key(static_cast<size_t>(classes));
+      for (int64_t k = 0; k < classes; ++k)
+        key[static_cast<size_t>(k)] = peak > 0 ? std::round(ref.as_double(row * classes + k) / (1e-4 * peak)) : 0.0;
+      if (!seen.insert(std::move(key)).second) continue;
       int64_t a = 0, b = 0;
       for (int64_t k = 1; k < classes; ++k) {
         if (ref.as_double(row * classes + k) > ref.as_double(row * classes + a)) a = k;
@@ -233,12 +245,15 @@ std::string check_floors(const Case& c, const nlohmann::json& report, const fs::
     std::snprintf(buf, sizeof buf, " %s %.2f dB top-1 %.4f", o.name.c_str(), o.sqnr, *o.top1);
     top1_text += buf;
     if (c.mode.kind != Kind::Int8 || *o.top1 >= kTop1Target - kTop1Margin) continue;
-    // Few positions (8 images, or 8 second-step tokens) make one flip worth 12.5 %: a single flip sits at
-    // a near-tie of the float logits, which any rounding change can flip, so one flip is tolerated; more is not.
+    // Under the floor: count again over distinct positions (see Flips). Few positions (8 images, or 8
+    // second-step tokens) make one flip worth 12.5 %: a single flip sits at a near-tie of the float logits,
+    // which any rounding change can flip, so one flip is tolerated; otherwise the floor holds.
     const Flips f = count_top1_flips(out / "calibrated_model.onnx", c.model.model, eval_samples, o.name, work / "top1");
-    EXPECT_LE(f.flipped, 1) << case_label(c) << " " << o.name << ": top-1 " << *o.top1 << " < floor "
-                            << kTop1Target - kTop1Margin << " (" << f.flipped << " of " << f.positions << " flipped)";
-    top1_text += " (" + std::to_string(f.flipped) + " of " + std::to_string(f.positions) + " positions flipped)";
+    const double distinct = f.positions ? 1.0 - static_cast<double>(f.flipped) / static_cast<double>(f.positions) : 1.0;
+    EXPECT_TRUE(f.flipped <= 1 || distinct >= kTop1Target - kTop1Margin)
+        << case_label(c) << " " << o.name << ": top-1 " << *o.top1 << " (distinct positions " << distinct
+        << ") < floor " << kTop1Target - kTop1Margin << " (" << f.flipped << " of " << f.positions << " distinct flipped)";
+    top1_text += " (" + std::to_string(f.flipped) + " of " + std::to_string(f.positions) + " distinct positions flipped)";
   }
   if (!worst) {
     ADD_FAILURE() << "report.json lists no outputs";
