@@ -62,18 +62,19 @@ Shape parse_shape(const std::string& text, const fs::path& path) {
   return shape;
 }
 
-// Bytes of array data the header promises; an element count that overflows is a corrupt header.
+// Bytes of array data the header promises. The product of the non-zero dims must stay far from int64
+// overflow even for an empty array, since kernels compute strides from those dims.
 size_t data_bytes(const Shape& shape, DType dtype, const fs::path& path) {
   uint64_t n = dtype_size(dtype);
   bool zero = false;
-  for (int64_t d : shape) zero = zero || d == 0;
-  if (zero) return 0;
   for (int64_t d : shape) {
-    if (static_cast<uint64_t>(d) > (uint64_t{1} << 62) / n)
+    zero = zero || d == 0;
+    const uint64_t extent = d == 0 ? 1 : static_cast<uint64_t>(d);
+    if (extent > (uint64_t{1} << 62) / n)
       throw Error(path.string() + ": .npy shape " + shape_str(shape) + " is too large");
-    n *= static_cast<uint64_t>(d);
+    n *= extent;
   }
-  return static_cast<size_t>(n);
+  return zero ? 0 : static_cast<size_t>(n);
 }
 
 }  // namespace
