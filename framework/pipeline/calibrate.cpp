@@ -115,6 +115,17 @@ size_t channels_of(const TensorInfoMap& tensors, const std::string& name, int64_
   return static_cast<size_t>(std::max<int64_t>(1, it->second.shape[static_cast<size_t>(axis)]));
 }
 
+// ONNX Runtime fuses DequantizeLinear -> Softmax -> QuantizeLinear into QLinearSoftmax at optimisation
+// "all", which scales by floor(1 / y_scale): exact only when 1 / y_scale is an integer in float. A Softmax
+// output stored unsigned (asymmetric, from 0) therefore gets the next power-of-two scale at or above the
+// calibrated one (at most one bit of its grid).
+void power_of_two_softmax_scale(Range& r, double steps) {
+  if (r.min.size() != 1 || r.min[0] < 0.f || !(r.max[0] > 0.f)) return;
+  const double scale = std::exp2(std::ceil(std::log2(static_cast<double>(r.max[0]) / steps)));
+  r.min[0] = 0.f;
+  r.max[0] = static_cast<float>(scale * steps);
+}
+
 }  // namespace
 
 Range weight_range(const Tensor& weight, int64_t axis, double max_percentile) {
@@ -344,6 +355,8 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
       }
       r.axis = slots[s].axis;
       r.symmetric = slots[s].symmetric;
+      if (const QuantPoint& q = plan.points[slots[s].point]; q.producer_op == "Softmax" && q.unsigned_storage && !r.symmetric)
+        power_of_two_softmax_scale(r, q.dtype == quant::QType::Int16 ? 65535.0 : 255.0);
       for (size_t c = 0; c < r.min.size(); ++c)
         if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
           throw Error(candidates[slots[s].candidate].calibrator->where() + ": invalid range for tensor '" +

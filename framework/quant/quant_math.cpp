@@ -180,7 +180,8 @@ size_t blocked_param_index(const Shape& shape, int64_t axis, int64_t block_size,
 }
 
 void fake_quantize(std::span<float> values, const Shape& shape, const QuantParams& params) {
-  if (params.qtype == QType::Float32) return;
+  // An empty tensor has nothing to quantize (and a zero-length inner dimension must not divide below).
+  if (params.qtype == QType::Float32 || values.empty()) return;
   if (params.qtype == QType::Float16) {
     for (float& v : values) v = Float16::to_float(Float16::from_float(v));
     return;

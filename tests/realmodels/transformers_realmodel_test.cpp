@@ -6,18 +6,23 @@
 // made by tools/oracle/kv_cache_samples.js, calibrated and compared on those.
 //
 // Two kinds of assertion:
-// 1. Portability: ONNX Runtime (graph optimisation disabled and all) on quantized_model.onnx (and
-//    quantized_model.matmulnbits.onnx when written) must agree with `qforge run` on calibrated_model.onnx by
-//    a small fraction of the quantization error itself, per float output:
-//        1 - cos(ORT, sim) <= 0.05 * (1 - cos(float, sim)) + 1e-6.
-//    Relative to the quantization error, not an absolute cosine, because no assertion may depend on one CPU's
-//    rounding or summation order: the two runtimes sum in different orders (and ORT's fused kernels at "all"
-//    requantize in integers), so a value on a rounding boundary of the grid may land one step apart; such
-//    flips are part of the quantization noise and scale with it, while a wrong export (scale, axis, zero
-//    point, a missing Q/DQ) differs by the order of the whole error or more. The additive 1e-6 covers outputs
-//    the quantization leaves nearly exact (int16, weight-only int8): there the difference is the float32
-//    summation-order noise of the MatMuls (relative error ~K * 2^-24 per dot product, K <= 256 here, so
-//    1 - cos ~ (1e-5)^2 / 2 at worst, far under 1e-6), which no fraction of a vanishing error can absorb.
+// 1. Portability, per float output, relative to the quantization error itself (1 - cos(float, sim)), never
+//    an absolute cosine: no assertion may depend on one CPU's rounding or summation order.
+//    - Graph optimisation "disabled": ONNX Runtime runs the QDQ graph op by op (DequantizeLinear, the float
+//      op, QuantizeLinear), the same arithmetic as `qforge run` on calibrated_model.onnx except for float
+//      summation order. A value on a rounding boundary may then land one grid step apart, and each of the
+//      ~150 requantizations in series of a deep int8 chain turns an upstream difference far below the step
+//      into one of the order of the step: measured on capp_gpt2_tiny, a 1.5e-9 difference in a LayerNorm's
+//      ReduceMean ends as 21 % of the quantization error at the logits. So the runtimes may disagree by up to
+//      the quantization error itself, no more:   1 - cos(ORT, sim) <= 1 - cos(float, sim) + 1e-6.
+//      A wrong export (scale, axis, zero point, a missing Q/DQ) differs by the whole error or much more.
+//    - "all": ORT replaces the Q/DQ pairs by its own integer kernels (QLinearSoftmax's lookup tables, int32
+//      biases, QLinearMatMul requantization, MatMulNBits): a different quantized implementation, not the
+//      simulated one. The export is right when ORT so runs it about as accurately as the simulation:
+//          1 - cos(float, ORT) <= 2 * (1 - cos(float, sim)) + 1e-6   (at most 3 dB more noise).
+//    The additive 1e-6 covers outputs the quantization leaves nearly exact (int16, weight-only int8): there
+//    the difference is the float32 summation-order noise of the MatMuls (relative error ~K * 2^-24 per dot
+//    product, K <= 256 here, so 1 - cos ~ (1e-5)^2 / 2 at worst, far under 1e-6).
 // 2. Accuracy floors from report.json (outputs[].sqnr pooled over the calibration samples, outputs[].top1):
 //    regression guards 3 dB / 3 points under the targets (int8 modes: worst output >= 25 dB, decoder
 //    logits >= 20 dB, top-1 >= 97 %; all-int16 >= 60 dB; weight-only int8 >= 40 dB; int4 block 32 >= 20 dB).
@@ -54,8 +59,9 @@ using namespace qf::realmodels;
 
 constexpr int kMaxSamples = 8;         // calibration samples per quantize run
 constexpr size_t kCompared = 3;        // samples run through float, simulation and ONNX Runtime per case
-constexpr double kRuleFraction = 0.05;  // ORT-vs-simulation error allowed, as a fraction of the quantization error
-constexpr double kRuleFloor = 1e-6;     // float32 summation-order noise (header comment)
+constexpr double kDisabledFraction = 1.0;  // "disabled": ORT-vs-simulation error / quantization error (header)
+constexpr double kAllNoiseRatio = 2.0;     // "all": ORT's own error / the simulation's (header)
+constexpr double kRuleFloor = 1e-6;        // float32 summation-order noise (header comment)
 constexpr double kMarginDb = 3.0;       // floors sit this far under the targets
 constexpr double kTop1Target = 0.97;
 constexpr double kTop1Margin = 0.03;
@@ -303,11 +309,14 @@ void check_rule(const Case& c, const std::string& sample, const std::map<std::st
       continue;
     }
     const double quant_error = one_minus_cos(r, s->second);
-    const double port_error = one_minus_cos(o->second, s->second);
-    const double allowance = kRuleFraction * quant_error + kRuleFloor;
+    const bool fused = agreement.label.find("@all") != std::string::npos;
+    // "all": ORT's own error against float; "disabled": its disagreement with the simulation (header).
+    const double port_error = fused ? one_minus_cos(r, o->second) : one_minus_cos(o->second, s->second);
+    const double allowance = (fused ? kAllNoiseRatio : kDisabledFraction) * quant_error + kRuleFloor;
     EXPECT_LE(port_error, allowance) << case_label(c) << " " << agreement.label << " " << sample << " " << name
-                                     << ": 1-cos(ORT, sim) " << port_error << ", 1-cos(float, sim) " << quant_error
-                                     << ", max|ORT - sim| " << compare(s->second, o->second).max_abs_diff;
+                                     << (fused ? ": 1-cos(float, ORT) " : ": 1-cos(ORT, sim) ") << port_error
+                                     << ", 1-cos(float, sim) " << quant_error << ", max|ORT - sim| "
+                                     << compare(s->second, o->second).max_abs_diff;
     if (port_error / allowance > agreement.worst_use) {
       agreement.worst_use = port_error / allowance;
       agreement.worst_one_minus_cos = port_error;

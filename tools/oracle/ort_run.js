@@ -52,6 +52,10 @@ async function main() {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     logSeverityLevel: 3,
+    // With optimisation on, ORT fuses DequantizeLinear -> MatMul into MatMulNBits and by default (level 4)
+    // quantizes the float activations to int8 on the fly: an approximation of its own on top of the export.
+    // Level 0 keeps them float, so the oracle checks the exported weights' arithmetic.
+    extra: { session: { qdq_matmulnbits_accuracy_level: '0' } },
   });
 
   const feeds = {};
