@@ -50,19 +50,8 @@ struct Affine {
 };
 
 Affine affine_of(quant::Grid g, bool symmetric, float range_lo, float range_hi) {
-  const double lo = std::min(0.0, static_cast<double>(range_lo));
-  const double hi = std::max(0.0, static_cast<double>(range_hi));
-  double scale = 0.0;
-  double zp = 0.0;
-  if (symmetric) {
-    scale = std::max(std::fabs(lo), std::fabs(hi)) / g.qmax;
-  } else {
-    scale = (hi - lo) / (static_cast<double>(g.qmax) - g.qmin);
-    if (scale > 0.0) zp = std::clamp(std::nearbyint(g.qmin - lo / scale), double(g.qmin), double(g.qmax));
-  }
-  const float s = static_cast<float>(scale);
-  if (!(s >= std::numeric_limits<float>::min()) || !std::isfinite(s)) return {};
-  return {s, static_cast<float>(zp)};
+  const quant::EntryParams e = quant::entry_params(g, symmetric, range_lo, range_hi);
+  return {e.scale, static_cast<float>(e.zero_point)};
 }
 
 // quant::fake_quantize's steps (saturating at the storage grid `g`, like QuantizeLinear), each in float32;

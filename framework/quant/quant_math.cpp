@@ -69,6 +69,22 @@ Grid grid(QType t, bool symmetric, bool reduce_range) {
   }
 }
 
+EntryParams entry_params(Grid g, bool symmetric, float range_lo, float range_hi) {
+  const double lo = std::min(0.0, static_cast<double>(range_lo));
+  const double hi = std::max(0.0, static_cast<double>(range_hi));
+  double scale = 0.0;
+  double zp = 0.0;
+  if (symmetric) {
+    scale = std::max(std::fabs(lo), std::fabs(hi)) / g.qmax;
+  } else {
+    scale = (hi - lo) / (static_cast<double>(g.qmax) - g.qmin);
+    if (scale > 0.0) zp = std::clamp(std::nearbyint(g.qmin - lo / scale), double(g.qmin), double(g.qmax));
+  }
+  const float scale_f = static_cast<float>(scale);
+  if (!(scale_f >= std::numeric_limits<float>::min()) || !std::isfinite(scale_f)) return {};  // scale 1, zp 0
+  return {scale_f, static_cast<int32_t>(zp)};
+}
+
 QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const float> range_min,
                           std::span<const float> range_max, bool reduce_range) {
   if (range_min.size() != range_max.size() || range_min.empty())
@@ -84,20 +100,9 @@ QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const
   if (!is_integer(t)) return p;
   const Grid g = grid(t, symmetric, reduce_range);
   for (size_t c = 0; c < range_min.size(); ++c) {
-    const double lo = std::min(0.0, static_cast<double>(range_min[c]));
-    const double hi = std::max(0.0, static_cast<double>(range_max[c]));
-    double scale = 0.0;
-    double zp = 0.0;
-    if (symmetric) {
-      scale = std::max(std::fabs(lo), std::fabs(hi)) / g.qmax;
-    } else {
-      scale = (hi - lo) / (static_cast<double>(g.qmax) - g.qmin);
-      if (scale > 0.0) zp = std::clamp(std::nearbyint(g.qmin - lo / scale), double(g.qmin), double(g.qmax));
-    }
-    const float scale_f = static_cast<float>(scale);
-    if (!(scale_f >= std::numeric_limits<float>::min()) || !std::isfinite(scale_f)) continue;  // scale 1, zp 0
-    p.scale[c] = scale_f;
-    p.zero_point[c] = static_cast<int32_t>(zp);
+    const EntryParams e = entry_params(g, symmetric, range_min[c], range_max[c]);
+    p.scale[c] = e.scale;
+    p.zero_point[c] = e.zero_point;
   }
   return p;
 }

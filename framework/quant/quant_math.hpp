@@ -73,6 +73,14 @@ size_t blocked_param_index(const Shape& shape, int64_t axis, int64_t block_size,
 // float; a zero or non-finite range gives scale 1, zp 0 (an all-zero tensor stays exact). Int16Ec is
 // always symmetric (the result says symmetric = true); its scale is the high part's. reduce_range: the
 // int8 grid of grid() above (ignored for other qtypes).
+// One entry of derive_params: the scale and zero point of the range [range_lo, range_hi] on grid `g`
+// (scale 1, zero point 0 for a zero or non-finite range). The single place of this rule.
+struct EntryParams {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+EntryParams entry_params(Grid g, bool symmetric, float range_lo, float range_hi);
+
 QuantParams derive_params(QType t, bool symmetric, int64_t axis, std::span<const float> range_min,
                           std::span<const float> range_max, bool reduce_range = false);
 
