@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <limits>
 #include <map>
 #include <set>
 
@@ -156,6 +157,53 @@ g (float[1,S,8] x, float[1,P,8] past) => (float[1,T,8] y, float[1,T,8] present) 
   EXPECT_FALSE(attrs.count("past"));
   EXPECT_TRUE(attrs.count("present"));
   EXPECT_TRUE(attrs.count("w"));
+}
+
+// A decoder's causal mask as a constant holding -inf, added to the scores before Softmax: not a weight,
+// never quantized, and the masked scores (which hold -inf) stay inside the Softmax unit. A real weight
+// holding Inf is still an error that names it.
+const char* kCausal = R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,4,8] x) => (float[1,4,8] y) {
+  q = MatMul(x, wq)
+  kt = Transpose<perm = [0, 2, 1]>(x)
+  s = MatMul(q, kt)
+  sm = Add(s, causal)
+  p = Softmax<axis = -1>(sm)
+  y = MatMul(p, x)
+}
+)";
+
+TEST_F(TransformerPlan, InfMaskConstantIsNotAWeightAndTheMaskedScoresAreNeverQuantized) {
+  Model m = model_from_proto(test::parse_model_proto(kCausal));
+  Rng rng(4);
+  m.graph.initializers["wq"] = Tensor::from_vector<float>({8, 8}, rng.vec(64, -0.5f, 0.5f));
+  std::vector<float> mask(16, 0.f);
+  for (int i = 0; i < 4; ++i)
+    for (int j = i + 1; j < 4; ++j) mask[static_cast<size_t>(i * 4 + j)] = -std::numeric_limits<float>::infinity();
+  m.graph.initializers["causal"] = Tensor::from_vector<float>({4, 4}, mask);
+  save_model(m, dir_ / "model.onnx");
+  fs::remove_all(dir_ / "samples");
+  for (int k = 0; k < 3; ++k) {
+    fs::create_directories(dir_ / "samples" / ("s" + std::to_string(k)));
+    write_npy(dir_ / "samples" / ("s" + std::to_string(k)) / "x.npy",
+              Tensor::from_vector<float>({1, 4, 8}, rng.vec(32, -1.f, 1.f)));
+  }
+  quantize(R"({"model_config": {"activation": {"calibration_type": "max"}}})");
+  const auto attrs = calibrated_tensors(load_model(dir_ / "out" / "calibrated_model.onnx"));
+  EXPECT_FALSE(attrs.count("causal"));
+  EXPECT_FALSE(attrs.count("sm"));  // the masked scores
+  EXPECT_TRUE(attrs.count("s"));    // the scores before the mask
+  EXPECT_TRUE(attrs.count("wq"));
+
+  m.graph.initializers["wq"].data<float>()[5] = std::numeric_limits<float>::infinity();
+  save_model(m, dir_ / "model.onnx");
+  try {
+    quantize(R"({"model_config": {"activation": {"calibration_type": "max"}}})");
+    FAIL() << "a weight holding Inf must be an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("wq"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TensorRoles, ControlTensorsAreThoseComputedWithoutActivationData) {
