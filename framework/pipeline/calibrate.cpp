@@ -115,6 +115,32 @@ size_t channels_of(const TensorInfoMap& tensors, const std::string& name, int64_
   return static_cast<size_t>(std::max<int64_t>(1, it->second.shape[static_cast<size_t>(axis)]));
 }
 
+// Per-slot global ranges in the slot's granularity. A tensor whose channel axis varied between samples
+// is calibrated per-tensor (one log line says why); one empty in every sample gets none (left float).
+void slot_global_ranges(const std::map<std::string, MinMax>& global, std::vector<Slot>& slots,
+                        std::vector<std::vector<float>>& gmin, std::vector<std::vector<float>>& gmax) {
+  std::set<std::string> logged;
+  for (size_t s = 0; s < slots.size(); ++s) {
+    const auto found = global.find(slots[s].tensor);
+    if (found == global.end() || found->second.min.empty()) continue;
+    const MinMax& mm = found->second;
+    if (!mm.varying.empty() && slots[s].axis >= 0) {
+      if (logged.insert(slots[s].tensor).second)
+        spdlog::info("calibrate: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor "
+                     "range", slots[s].tensor, mm.varying);
+      slots[s].axis = -1;
+      slots[s].channels = 1;
+    }
+    if (slots[s].axis >= 0) {
+      gmin[s] = mm.min;
+      gmax[s] = mm.max;
+    } else {
+      gmin[s] = {*std::min_element(mm.min.begin(), mm.min.end())};
+      gmax[s] = {*std::max_element(mm.max.begin(), mm.max.end())};
+    }
+  }
+}
+
 // ONNX Runtime fuses DequantizeLinear -> Softmax -> QuantizeLinear into QLinearSoftmax at optimisation
 // "all", which scales by floor(1 / y_scale): exact only when 1 / y_scale is an integer in float. A Softmax
 // output stored unsigned (asymmetric, from 0) therefore gets the next power-of-two scale at or above the
@@ -278,29 +304,8 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   }
   result.first_pass_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
 
-  // Per-slot global ranges in the slot's granularity. A tensor whose channel axis varied between samples
-  // is calibrated per-tensor (one log line says why); one that was empty in every sample gets [0, 0].
   std::vector<std::vector<float>> gmin(slots.size()), gmax(slots.size());
-  std::set<std::string> logged;
-  for (size_t s = 0; s < slots.size(); ++s) {
-    const auto found = global.find(slots[s].tensor);
-    if (found == global.end() || found->second.min.empty()) continue;
-    const MinMax& mm = found->second;
-    if (!mm.varying.empty() && slots[s].axis >= 0) {
-      if (logged.insert(slots[s].tensor).second)
-        spdlog::info("calibrate: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor "
-                     "range", slots[s].tensor, mm.varying);
-      slots[s].axis = -1;
-      slots[s].channels = 1;
-    }
-    if (slots[s].axis >= 0) {
-      gmin[s] = mm.min;
-      gmax[s] = mm.max;
-    } else {
-      gmin[s] = {*std::min_element(mm.min.begin(), mm.min.end())};
-      gmax[s] = {*std::max_element(mm.max.begin(), mm.max.end())};
-    }
-  }
+  slot_global_ranges(global, slots, gmin, gmax);
 
   // Second pass: one calibrator state per slot. Samples run one after another (the executor uses every
   // thread inside a run) and each produced tensor is fed to its slots in parallel, so there is a single

@@ -68,6 +68,32 @@ int64_t use_channel_axis(const Graph& g, const std::map<std::string, int64_t>& l
   return axis;
 }
 
+// Float inputs the plan leaves exact: masks and positions (control tensors), and initializers read by an
+// input that is not a weight input (a constant added or multiplied, a LayerNorm gamma).
+struct KeptExact {
+  std::set<std::string> control, constants;
+  void record(QuantPlan& plan) const {
+    plan.control_tensors = control.size();
+    plan.constants_kept = constants.size();
+    if (!control.empty() || !constants.empty())
+      spdlog::info("plan: {} control tensor(s) (masks, positions) and {} non-weight constant(s) left exact",
+                   control.size(), constants.size());
+  }
+};
+
+// True (and noted in `kept`) when input k of `node` stays exact: a control tensor, or an initializer that
+// the node does not read as a weight.
+bool left_exact(const Graph& g, const Node& node, size_t k, const std::set<std::string>& control, KeptExact& kept) {
+  const std::string& t = node.inputs[k];
+  if (control.count(t)) {
+    kept.control.insert(t);
+    return true;
+  }
+  if (!g.initializers.count(t) || is_weight_input(node, k)) return false;
+  kept.constants.insert(t);
+  return true;
+}
+
 // One log line per tensor whose per-channel candidates fall back to per-tensor ranges.
 void log_dropped_axes(const std::map<std::string, std::string>& dropped) {
   for (const auto& [tensor, why] : dropped)
@@ -163,7 +189,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
 
   const std::set<std::string> control = control_tensors(g, tensors);
   const std::map<std::string, int64_t> layout_axes = activation_channel_axes(g, tensors);
-  std::set<std::string> kept_control, kept_constants;
+  KeptExact kept;
   std::map<std::string, std::string> dropped_axes;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& node = g.nodes[i];
@@ -172,15 +198,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
     for (size_t k = 0; k < node.inputs.size(); ++k) {
       const std::string& t = node.inputs[k];
       if (t.empty() || !is_float(t) || !p.input_quantizable(k)) continue;
-      // Masks and positions pass through exact; an initializer is a weight only where it is read as one.
-      if (control.count(t)) {
-        kept_control.insert(t);
-        continue;
-      }
-      if (g.initializers.count(t) && !is_weight_input(node, k)) {
-        kept_constants.insert(t);
-        continue;
-      }
+      if (left_exact(g, node, k, control, kept)) continue;
       // Inside a fusion group the intermediate tensor never leaves the fused kernel.
       if (auto pr = producer.find(t); pr != producer.end() && p.fusion_group >= 0 &&
                                       plan.placement[pr->second].fusion_group == p.fusion_group)
@@ -334,11 +352,7 @@ QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement
   plan.points.insert(plan.points.end(), weights.begin(), weights.end());
   for (const auto& w : plan.warnings) spdlog::warn("{}", w);
   log_dropped_axes(dropped_axes);
-  plan.control_tensors = kept_control.size();
-  plan.constants_kept = kept_constants.size();
-  if (!kept_control.empty() || !kept_constants.empty())
-    spdlog::info("plan: {} control tensor(s) (masks, positions) and {} non-weight constant(s) left exact",
-                 kept_control.size(), kept_constants.size());
+  kept.record(plan);
   return plan;
 }
 
