@@ -303,6 +303,14 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   if (cfg.cache_memory_mb) search_eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
   // The mixed-precision target is a promise about every output.
   search_eval.set_worst_output(cfg.mixed_precision_search.has_value());
+  // top1 as the search metric scores the logits outputs only, as in the report.
+  if (plugin::canonical_metric_name(search_metric) == "top1") {
+    const std::set<std::string> search_logits = logits_outputs(optimized.graph, search_eval);
+    if (search_logits.empty())
+      throw Error(cfg.source + ": model_config." + search_name + "_search.metric: top1 needs an output that is logits "
+                  "(rank >= 2, a last axis of several classes, from MatMul/Gemm/Softmax); this model has none");
+    search_eval.restrict_metric(0, search_logits);
+  }
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
   SearchOutcome outcome = plan.activation_points().empty() ? unsearched_outcome(plan)
                                                            : run_search(*search_component, search_param_set, in);

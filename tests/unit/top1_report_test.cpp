@@ -168,6 +168,44 @@ TEST(Top1Report, QuantizeReportsTop1ForLogitsOnly) {
   EXPECT_NE(qtest::read_text(out / "report.html").find("Top-1 agreement"), std::string::npos);
 }
 
+// top1 as the search metric: it scores the logits outputs only (as in the report), so a model without
+// logits is an error naming the key instead of an argmax over feature maps.
+TEST(Top1Report, Top1AsTheSearchMetricNeedsLogits) {
+  qtest::TempDir dir;
+  save_model(lm_head_model(), dir / "lm.onnx");
+  Model conv = model_from_proto(test::parse_model_proto(R"(
+<ir_version: 8, opset_import: ["" : 17]>
+g (float[1,3,8,8] x) => (float[1,4,8,8] y) {
+  c = Conv<pads = [1, 1, 1, 1]>(x, w)
+  y = Relu(c)
+}
+)"));
+  qtest::Rng rng(9);
+  conv.graph.initializers["w"] = Tensor::from_vector<float>({4, 3, 3, 3}, rng.vec(108, -0.5f, 0.5f));
+  save_model(conv, dir / "conv.onnx");
+  for (int64_t t : {5, 2, 7}) {
+    const auto sample = dir / "data" / ("s" + std::to_string(t));
+    std::filesystem::create_directories(sample);
+    write_npy(sample / "x.npy", Tensor::from_vector<float>({1, t, 8}, rng.vec(static_cast<size_t>(t) * 8, -2.f, 2.f)));
+    const auto image = dir / "images" / ("s" + std::to_string(t));
+    std::filesystem::create_directories(image);
+    write_npy(image / "x.npy", Tensor::from_vector<float>({1, 3, 8, 8}, rng.vec(192, -1.f, 1.f)));
+  }
+  qtest::write_text(dir / "q.json", R"({"model_config": {"modelwise_search": {"metric": "top1"},
+                                        "activation": {"calibration_type": "max"}}})");
+  auto quantize = [&](const char* model, const char* data, const char* out) {
+    return qtest::run_cli("quantize --model " + (dir / model).string() + " --calib-data " + (dir / data).string() +
+                              " --config " + (dir / "q.json").string() + " --output-dir " + (dir / out).string() + " -q",
+                          dir.path());
+  };
+  const auto lm = quantize("lm.onnx", "data", "out_lm");
+  ASSERT_EQ(lm.status, 0) << lm.err;
+  EXPECT_EQ(qtest::read_json(dir / "out_lm" / "report.json").at("search").at("metric"), "top1");
+  const auto cnn = quantize("conv.onnx", "images", "out_conv");
+  EXPECT_NE(cnn.status, 0);
+  EXPECT_NE(cnn.err.find("modelwise_search.metric: top1 needs an output that is logits"), std::string::npos) << cnn.err;
+}
+
 nlohmann::json two_output_report(bool with_top1) {
   nlohmann::json logits = {{"name", "logits"}, {"cosine", 0.9995}, {"l1", 0.07}, {"l2", 0.03}, {"chebyshev", 0.27},
                            {"sqnr", 30.2}};
