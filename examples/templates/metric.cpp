@@ -10,7 +10,8 @@ class MyMetric : public qf::Metric {
   static constexpr const char* title = "My Metric";  // column heading in `qforge compare`
   static constexpr const char* help = "TODO: one line for `qforge plugins`";
   static constexpr bool higher_is_better = false;
-  static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;  // or QF_AGGREGATE_MAX / _MIN
+  // or QF_AGGREGATE_MAX / _MIN, or QF_AGGREGATE_POOLED (weighted by positions = size / last axis, like top1)
+  static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;
   static std::vector<QfParamDesc> params() { return {}; }
 
   explicit MyMetric(const qf::Params& p) { (void)p; }
@@ -20,6 +21,8 @@ class MyMetric : public qf::Metric {
     for (size_t i = 0; i < reference.size(); ++i) score += 0.0 * (reference[i] - candidate[i]);  // TODO
     return score;
   }
+  // Optional (ABI 1.4): override compute_shaped(reference, candidate, shape) instead when the score needs the
+  // tensor's shape (e.g. an argmax over the last axis, as plugins/metrics/top1.cpp does).
 };
 
 QF_PLUGIN("vendor-my-metric", "0.1.0", MyMetric)
