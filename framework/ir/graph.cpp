@@ -16,6 +16,11 @@ Attribute* Node::attr(const std::string& attr_name) {
   return nullptr;
 }
 
+int64_t Node::int_attr(const std::string& attr_name, int64_t fallback) const {
+  const Attribute* a = attr(attr_name);
+  return a && a->kind == Attribute::Kind::Int ? a->i : fallback;
+}
+
 std::vector<const ValueInfo*> Graph::runtime_inputs() const {
   std::vector<const ValueInfo*> out;
   for (const auto& vi : inputs)

@@ -78,6 +78,8 @@ struct Node {
 
   const Attribute* attr(const std::string& attr_name) const;
   Attribute* attr(const std::string& attr_name);
+  // An integer attribute's value, `fallback` when absent or not an integer.
+  int64_t int_attr(const std::string& attr_name, int64_t fallback) const;
 };
 
 struct Graph {

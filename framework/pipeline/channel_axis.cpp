@@ -22,11 +22,6 @@ bool channels_first_op(const Node& n) {
                         "DepthToSpace", "SpaceToDepth"});
 }
 
-int64_t int_attr(const Node& n, const char* name, int64_t fallback) {
-  const Attribute* a = n.attr(name);
-  return a && a->kind == Attribute::Kind::Int ? a->i : fallback;
-}
-
 // True when `t` comes from a MatMul through the scaling and masking steps of attention (Mul/Div by a
 // scale, Add/Sub/Where of a mask): a Softmax over such scores is attention, whose last axis holds keys.
 bool attention_scores(const std::string& t, const std::map<std::string, const Node*>& producer) {
@@ -46,7 +41,7 @@ bool attention_scores(const std::string& t, const std::map<std::string, const No
 // scores: over a detector's class logits ([1, boxes, classes]) the layout is the head's own.
 bool channels_last_op(const Node& n, size_t rank, const std::map<std::string, const Node*>& producer) {
   if (in(n.op_type, {"MatMul", "Gemm"})) return true;
-  const int64_t axis = int_attr(n, "axis", -1);
+  const int64_t axis = n.int_attr("axis", -1);
   const bool last = axis == -1 || axis == static_cast<int64_t>(rank) - 1;
   if (n.op_type == "LayerNormalization") return last;
   if (in(n.op_type, {"Softmax", "LogSoftmax"})) return last && attention_scores(n.inputs[0], producer);
@@ -58,7 +53,7 @@ std::vector<int64_t> reduce_axes(const Node& n, const Graph& g) {
   if (const Attribute* a = n.attr("axes"); a && a->kind == Attribute::Kind::Ints) return a->ints;
   if (n.inputs.size() > 1 && !n.inputs[1].empty())
     if (const auto it = g.initializers.find(n.inputs[1]); it != g.initializers.end() && it->second.dtype() == DType::Int64)
-      return std::vector<int64_t>(it->second.data<int64_t>(), it->second.data<int64_t>() + it->second.numel());
+      return it->second.to_int64_vector();
   return {};
 }
 
@@ -74,7 +69,7 @@ bool last_axis_reduce(const Node& n, const Graph& g, size_t rank) {
 bool embedding_lookup(const Node& n, const Graph& g) {
   if (n.op_type != "Gather") return false;
   const auto it = g.initializers.find(n.inputs[0]);
-  return it != g.initializers.end() && it->second.rank() == 2 && int_attr(n, "axis", 0) == 0;
+  return it != g.initializers.end() && it->second.rank() == 2 && n.int_attr("axis", 0) == 0;
 }
 
 // Elementwise ops that keep a tensor's layout between equal-shaped inputs and outputs.

@@ -194,6 +194,24 @@ void log_unit_groups(const std::map<int32_t, UnitKind>& groups) {
   spdlog::info("plan: transformer units kept whole (no quantization inside): {}", text);
 }
 
+// top1 scores the logits outputs only: argmax agreement means nothing on features or caches. `where`
+// names the setting for the error when the model has no logits output.
+void restrict_top1_to_logits(Evaluator& eval, size_t metric, const Graph& g, const std::string& where) {
+  const std::set<std::string> logits = logits_outputs(g, eval);
+  if (logits.empty())
+    throw Error(where + ": top1 needs an output that is logits (rank >= 2, a last axis of several classes, from "
+                "MatMul/Gemm/Softmax); this model has none");
+  eval.restrict_metric(metric, logits);
+}
+
+// The report's top1 instance: when the plugin is installed and some output is logits, else null.
+std::unique_ptr<plugin::MetricInstance> report_top1(const plugin::Registry& registry, const Graph& g,
+                                                    const Evaluator& eval) {
+  const plugin::Component* component = registry.try_find(plugin::Kind::Metric, "top1");
+  if (!component || logits_outputs(g, eval).empty()) return nullptr;
+  return std::make_unique<plugin::MetricInstance>(*component, plugin::Registry::validate_params(*component, nullptr));
+}
+
 }  // namespace
 
 nlohmann::json quantize(const QuantizeOptions& options) {
@@ -303,14 +321,8 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   if (cfg.cache_memory_mb) search_eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
   // The mixed-precision target is a promise about every output.
   search_eval.set_worst_output(cfg.mixed_precision_search.has_value());
-  // top1 as the search metric scores the logits outputs only, as in the report.
-  if (plugin::canonical_metric_name(search_metric) == "top1") {
-    const std::set<std::string> search_logits = logits_outputs(optimized.graph, search_eval);
-    if (search_logits.empty())
-      throw Error(cfg.source + ": model_config." + search_name + "_search.metric: top1 needs an output that is logits "
-                  "(rank >= 2, a last axis of several classes, from MatMul/Gemm/Softmax); this model has none");
-    search_eval.restrict_metric(0, search_logits);
-  }
+  if (plugin::canonical_metric_name(search_metric) == "top1")
+    restrict_top1_to_logits(search_eval, 0, optimized.graph, cfg.source + ": model_config." + search_name + "_search.metric");
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
   SearchOutcome outcome = plan.activation_points().empty() ? unsearched_outcome(plan)
                                                            : run_search(*search_component, search_param_set, in);
@@ -358,17 +370,11 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const Model calibrated = build_calibrated_model(optimized, plan, calibration, candidates, outcome.choice, overrides);
   std::vector<const plugin::MetricInstance*> report_metric_ptrs;
   for (const auto& m : report_metrics) report_metric_ptrs.push_back(m.get());
-  // top1 (when installed) scores the logits outputs only: argmax agreement means nothing elsewhere.
-  const std::set<std::string> logits = logits_outputs(optimized.graph, search_eval);
-  const plugin::Component* top1_component = logits.empty() ? nullptr : registry.try_find(plugin::Kind::Metric, "top1");
-  std::unique_ptr<plugin::MetricInstance> top1;
-  if (top1_component) {
-    top1 = std::make_unique<plugin::MetricInstance>(*top1_component,
-                                                    plugin::Registry::validate_params(*top1_component, nullptr));
-    report_metric_ptrs.push_back(top1.get());
-  }
+  // top1 (when installed and the model has logits) scores the logits outputs only.
+  const std::unique_ptr<plugin::MetricInstance> top1 = report_top1(registry, optimized.graph, search_eval);
+  if (top1) report_metric_ptrs.push_back(top1.get());
   Evaluator report_eval(search_eval, report_metric_ptrs);
-  if (top1) report_eval.restrict_metric(report_metric_ptrs.size() - 1, logits);
+  if (top1) restrict_top1_to_logits(report_eval, report_metric_ptrs.size() - 1, optimized.graph, "report");
   const auto per_output = report_eval.score_outputs(calibrated);
   nlohmann::json outputs = nlohmann::json::array();
   static const char* keys[] = {"cosine", "l1", "l2", "chebyshev", "top1"};

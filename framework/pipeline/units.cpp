@@ -86,7 +86,7 @@ struct Index {
 // checked against the rank of `like` (the unit's input, whose rank every reduced tensor of it shares).
 bool reduces_last_axis(const Index& ix, size_t i, const std::string& like) {
   const Node& n = ix.node(i);
-  if (const Attribute* k = n.attr("keepdims"); k && k->kind == Attribute::Kind::Int && k->i == 0) return false;
+  if (n.int_attr("keepdims", 1) == 0) return false;
   std::vector<int64_t> axes;
   if (const Attribute* a = n.attr("axes"); a && a->kind == Attribute::Kind::Ints) axes = a->ints;
   if (n.inputs.size() > 1 && !n.inputs[1].empty()) {

@@ -17,11 +17,6 @@ bool listed(const std::vector<std::string>& ops, const std::string& op) {
   return std::find(ops.begin(), ops.end(), op) != ops.end();
 }
 
-int64_t int_attr(const Node& node, const char* name, int64_t fallback) {
-  const Attribute* a = node.attr(name);
-  return a && a->kind == Attribute::Kind::Int ? a->i : fallback;
-}
-
 }  // namespace
 
 std::optional<WeightLayout> weight_only_layout(const Model& model, const Node& node, size_t k,
@@ -33,9 +28,9 @@ std::optional<WeightLayout> weight_only_layout(const Model& model, const Node& n
     return std::nullopt;
   if (node.op_type == "MatMul" && k == 1 && listed(ops, "MatMul")) return WeightLayout{1, 0};
   if (node.op_type == "Gemm" && k == 1 && listed(ops, "Gemm"))
-    return int_attr(node, "transB", 0) != 0 ? WeightLayout{0, 1} : WeightLayout{1, 0};
+    return node.int_attr("transB", 0) != 0 ? WeightLayout{0, 1} : WeightLayout{1, 0};
   // Gather along axis 0 reads whole rows of the table: per row, blocks along the hidden axis.
-  if (node.op_type == "Gather" && k == 0 && listed(ops, "Gather") && int_attr(node, "axis", 0) == 0)
+  if (node.op_type == "Gather" && k == 0 && listed(ops, "Gather") && node.int_attr("axis", 0) == 0)
     return WeightLayout{0, 1};
   return std::nullopt;
 }

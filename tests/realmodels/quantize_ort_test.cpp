@@ -183,12 +183,11 @@ TEST_P(QuantizeOrt, QdqMatchesSimulation) {
       ADD_FAILURE() << run << "\n" << tail(sample_work / "qforge.log");
       continue;
     }
-    const fs::path float_dir = sample_work / "float";
-    const std::string run_float = shell_quote(QF_CLI_PATH) + " run --model " + shell_quote(c.model.model.string()) +
-                                  " --inputs " + shell_quote(sample.string()) + " --output-dir " +
-                                  shell_quote(float_dir.string()) + " --threads 2";
-    if (run_command(run_float, sample_work / "float.log") != 0) {
-      ADD_FAILURE() << run_float << "\n" << tail(sample_work / "float.log");
+    std::map<std::string, Tensor> exact_outputs;
+    try {
+      exact_outputs = run_qforge(QF_CLI_PATH, c.model.model, sample, sample_work / "float");
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
       continue;
     }
     for (const auto& [name, ref] : ort) {
@@ -218,9 +217,9 @@ TEST_P(QuantizeOrt, QdqMatchesSimulation) {
       // The runtimes may differ by rounding flips (above) but never by more than the quantization error
       // itself, whatever the CPU: 1 - cos(ORT, sim) <= 1 - cos(float, sim). The measured floors above stay
       // an alternative for the deep-model cases they were taken on.
-      const fs::path float_path = float_dir / (name + ".npy");
+      const auto exact = exact_outputs.find(name);
       const double quant_error =
-          fs::exists(float_path) ? std::max(0.0, 1.0 - compare(read_npy(float_path), sim).cosine) : 0.0;
+          exact != exact_outputs.end() ? std::max(0.0, 1.0 - compare(exact->second, sim).cosine) : 0.0;
       const bool within_quant_error = 1.0 - m.cosine <= quant_error + kAbsDiffFloor;
       EXPECT_TRUE(within_quant_error || m.cosine >= min_cosine)
           << c.model.name << " " << c.config.name << " " << sample.filename().string() << " output " << name
