@@ -15,3 +15,9 @@ ctest --preset release -j "$JOBS" --timeout 900
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$JOBS"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$JOBS" --timeout 900
+
+# ThreadSanitizer over the threaded tests (calibration, search evaluation, the executor's parallel paths).
+bash scripts/ci_tsan.sh
+
+# Every libFuzzer harness for a short time (FUZZ_SECONDS, default 60 each); any crash or hang fails.
+bash scripts/ci_fuzz.sh
