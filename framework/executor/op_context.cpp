@@ -1,5 +1,7 @@
 #include "executor/op_context.hpp"
 
+#include "executor/ops/size_checks.hpp"
+
 namespace qf {
 
 const Tensor& OpContext::input(size_t i) const {
@@ -14,11 +16,13 @@ void OpContext::set_output(size_t i, Tensor t) {
 }
 
 Tensor& OpContext::make_output(size_t i, DType dtype, Shape shape) {
+  sz::check_output_shape(*this, i, dtype, shape);
   set_output(i, Tensor(dtype, std::move(shape)));
   return outputs_[i];
 }
 
 Tensor& OpContext::make_output_uninitialized(size_t i, DType dtype, Shape shape) {
+  sz::check_output_shape(*this, i, dtype, shape);
   set_output(i, Tensor::uninitialized(dtype, std::move(shape)));
   return outputs_[i];
 }

@@ -10,23 +10,20 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "ir/external_data.hpp"
+#include "ir/graph_validity.hpp"
+#include "ir/tensor_limits.hpp"
 #include "ir/topo_sort.hpp"
 #include "onnx/onnx_pb.h"
 #include "util/atomic_file.hpp"
+#include "util/checked_size.hpp"
+#include "util/regular_file.hpp"
 
 namespace qf {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_file_bytes(const fs::path& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open " + what);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 template <class Message>
 bool parse_large(Message& msg, const std::string& bytes) {
@@ -38,39 +35,15 @@ bool parse_large(Message& msg, const std::string& bytes) {
 
 std::string normalize_domain(const std::string& d) { return d == "ai.onnx" ? std::string() : d; }
 
-// Copies typed repeated fields into the tensor's storage with a per-element conversion.
+// Copies typed repeated fields into the tensor's storage with a per-element conversion (the caller has
+// checked the field holds exactly numel values).
 template <class T, class Field>
-void fill_from_field(Tensor& t, const Field& field, const std::string& name) {
-  if (static_cast<int64_t>(field.size()) != t.numel())
-    throw Error("initializer '" + name + "' has " + std::to_string(field.size()) + " values for shape " +
-                shape_str(t.shape()));
+void fill_from_field(Tensor& t, const Field& field) {
   T* dst = static_cast<T*>(t.raw());
   for (int i = 0; i < field.size(); ++i) {
     if constexpr (std::is_same_v<T, Float16>) dst[i].bits = static_cast<uint16_t>(field.Get(i));
     else dst[i] = static_cast<T>(field.Get(i));
   }
-}
-
-void read_external(Tensor& t, const onnx::TensorProto& proto, const fs::path& base_dir) {
-  std::string location;
-  int64_t offset = 0, length = -1;
-  for (const auto& kv : proto.external_data()) {
-    if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
-  }
-  if (location.empty()) throw Error("tensor '" + proto.name() + "': external data has no location");
-  const fs::path file = base_dir / location;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(file.string() + ": external data file of tensor '" + proto.name() + "' cannot be opened");
-  const auto need = static_cast<int64_t>(t.nbytes());
-  if (length >= 0 && length != need)
-    throw Error(file.string() + ": tensor '" + proto.name() + "' has length " + std::to_string(length) +
-                ", expected " + std::to_string(need) + " bytes");
-  in.seekg(offset);
-  in.read(static_cast<char*>(t.raw()), need);
-  if (in.gcount() != need)
-    throw Error(file.string() + ": external data of tensor '" + proto.name() + "' is truncated");
 }
 
 ValueInfo value_info_from_proto(const onnx::ValueInfoProto& p) {
@@ -110,9 +83,19 @@ void value_info_to_proto(const ValueInfo& vi, onnx::ValueInfoProto* p) {
   }
 }
 
-Graph graph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir);
+// Subgraphs (If branches, Loop and Scan bodies) nest; real models use a few levels. The bound keeps
+// hostile nesting from exhausting the stack in the loader and in every pass that walks subgraphs.
+constexpr int kMaxSubgraphDepth = 16;
 
-Attribute attribute_from_proto(const onnx::AttributeProto& a, const fs::path& base_dir) {
+Graph graph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir, int depth);
+
+std::shared_ptr<Graph> subgraph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir, int depth) {
+  if (depth >= kMaxSubgraphDepth)
+    throw Error("subgraph '" + g.name() + "' is nested more than " + std::to_string(kMaxSubgraphDepth) + " levels deep");
+  return std::make_shared<Graph>(graph_from_proto(g, base_dir, depth + 1));
+}
+
+Attribute attribute_from_proto(const onnx::AttributeProto& a, const fs::path& base_dir, int depth) {
   using K = Attribute::Kind;
   Attribute at;
   at.name = a.name();
@@ -124,7 +107,7 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const fs::path& ba
     case onnx::AttributeProto::TENSOR: at.kind = K::Tensor; at.t = tensor_from_proto(a.t(), base_dir); break;
     case onnx::AttributeProto::GRAPH:
       at.kind = K::Graph;
-      at.g = std::make_shared<Graph>(graph_from_proto(a.g(), base_dir));
+      at.g = subgraph_from_proto(a.g(), base_dir, depth);
       break;
     case onnx::AttributeProto::FLOATS: at.kind = K::Floats; at.floats.assign(a.floats().begin(), a.floats().end()); break;
     case onnx::AttributeProto::INTS: at.kind = K::Ints; at.ints.assign(a.ints().begin(), a.ints().end()); break;
@@ -135,7 +118,7 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const fs::path& ba
       break;
     case onnx::AttributeProto::GRAPHS:
       at.kind = K::Graphs;
-      for (const auto& sg : a.graphs()) at.graphs.push_back(std::make_shared<Graph>(graph_from_proto(sg, base_dir)));
+      for (const auto& sg : a.graphs()) at.graphs.push_back(subgraph_from_proto(sg, base_dir, depth));
       break;
     default:
       // Older files leave `type` unset; infer it from the populated field.
@@ -143,7 +126,7 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const fs::path& ba
       else if (a.has_i()) { at.kind = K::Int; at.i = a.i(); }
       else if (a.has_s()) { at.kind = K::String; at.s = a.s(); }
       else if (a.has_t()) { at.kind = K::Tensor; at.t = tensor_from_proto(a.t(), base_dir); }
-      else if (a.has_g()) { at.kind = K::Graph; at.g = std::make_shared<Graph>(graph_from_proto(a.g(), base_dir)); }
+      else if (a.has_g()) { at.kind = K::Graph; at.g = subgraph_from_proto(a.g(), base_dir, depth); }
       else if (a.floats_size()) { at.kind = K::Floats; at.floats.assign(a.floats().begin(), a.floats().end()); }
       else if (a.ints_size()) { at.kind = K::Ints; at.ints.assign(a.ints().begin(), a.ints().end()); }
       else if (a.strings_size()) { at.kind = K::Strings; at.strings.assign(a.strings().begin(), a.strings().end()); }
@@ -188,27 +171,42 @@ void attribute_to_proto(const Attribute& at, onnx::AttributeProto* a) {
   }
 }
 
-Graph graph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir) {
+Node node_from_proto(const onnx::NodeProto& n, const fs::path& base_dir, int depth) {
+  Node node;
+  node.name = n.name();
+  node.op_type = n.op_type();
+  node.domain = normalize_domain(n.domain());
+  node.doc = n.doc_string();
+  node.inputs.assign(n.input().begin(), n.input().end());
+  node.outputs.assign(n.output().begin(), n.output().end());
+  for (const auto& a : n.attribute()) {
+    try {
+      node.attributes.push_back(attribute_from_proto(a, base_dir, depth));
+    } catch (const Error& e) {
+      throw Error("node '" + n.name() + "' (" + n.op_type() + "): attribute '" + a.name() + "': " + e.what());
+    }
+  }
+  return node;
+}
+
+Graph graph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir, int depth) {
   Graph graph;
   graph.name = g.name();
   graph.doc = g.doc_string();
-  for (const auto& t : g.initializer()) graph.initializers[t.name()] = tensor_from_proto(t, base_dir);
+  for (const auto& t : g.initializer()) {
+    try {
+      graph.initializers[t.name()] = tensor_from_proto(t, base_dir);
+    } catch (const Error& e) {
+      throw Error("initializer " + std::string(e.what()));
+    }
+  }
   if (g.sparse_initializer_size() > 0)
     throw Error("graph '" + g.name() + "': sparse initializers are not supported");
   for (const auto& vi : g.input()) graph.inputs.push_back(value_info_from_proto(vi));
   for (const auto& vi : g.output()) graph.outputs.push_back(value_info_from_proto(vi));
   for (const auto& vi : g.value_info()) graph.value_info.push_back(value_info_from_proto(vi));
-  for (const auto& n : g.node()) {
-    Node node;
-    node.name = n.name();
-    node.op_type = n.op_type();
-    node.domain = normalize_domain(n.domain());
-    node.doc = n.doc_string();
-    node.inputs.assign(n.input().begin(), n.input().end());
-    node.outputs.assign(n.output().begin(), n.output().end());
-    for (const auto& a : n.attribute()) node.attributes.push_back(attribute_from_proto(a, base_dir));
-    graph.nodes.push_back(std::move(node));
-  }
+  for (const auto& n : g.node()) graph.nodes.push_back(node_from_proto(n, base_dir, depth));
+  check_single_producers(graph);
   topo_sort(graph);
   return graph;
 }
@@ -258,48 +256,82 @@ void externalize_large_tensors(onnx::ModelProto& proto, const fs::path& model_pa
 
 }  // namespace
 
+namespace {
+
+// Number of values in the typed repeated field that holds `dtype` (the field ONNX stores it in).
+int typed_field_size(const onnx::TensorProto& p, DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return p.float_data_size();
+    case DType::Float64: return p.double_data_size();
+    case DType::Int64: return p.int64_data_size();
+    case DType::UInt32: case DType::UInt64: return p.uint64_data_size();
+    default: return p.int32_data_size();
+  }
+}
+
+void fill_from_typed_fields(Tensor& t, const onnx::TensorProto& proto) {
+  switch (t.dtype()) {
+    case DType::Float32: fill_from_field<float>(t, proto.float_data()); break;
+    case DType::Float64: fill_from_field<double>(t, proto.double_data()); break;
+    case DType::Int64: fill_from_field<int64_t>(t, proto.int64_data()); break;
+    case DType::UInt32: fill_from_field<uint32_t>(t, proto.uint64_data()); break;
+    case DType::UInt64: fill_from_field<uint64_t>(t, proto.uint64_data()); break;
+    case DType::Int32: fill_from_field<int32_t>(t, proto.int32_data()); break;
+    case DType::Int16: fill_from_field<int16_t>(t, proto.int32_data()); break;
+    case DType::UInt16: fill_from_field<uint16_t>(t, proto.int32_data()); break;
+    case DType::Int8: fill_from_field<int8_t>(t, proto.int32_data()); break;
+    case DType::UInt8: fill_from_field<uint8_t>(t, proto.int32_data()); break;
+    case DType::Bool: fill_from_field<uint8_t>(t, proto.int32_data()); break;
+    case DType::Float16: fill_from_field<Float16>(t, proto.int32_data()); break;
+    default: break;
+  }
+}
+
+ExternalDataEntries external_entries(const onnx::TensorProto& proto) {
+  ExternalDataEntries entries;
+  for (const auto& kv : proto.external_data()) entries.emplace_back(kv.key(), kv.value());
+  return entries;
+}
+
+}  // namespace
+
+// Sizes come from the file, so every one is checked (shape against the limits, data against the shape)
+// before anything is allocated: a claimed [2^62] with no data is an error, not an allocation.
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& base_dir) {
   const auto dtype = static_cast<DType>(proto.data_type());
   const std::string& name = proto.name();
+  const std::string what = "tensor '" + name + "'";
   switch (dtype) {
     case DType::Float32: case DType::UInt8: case DType::Int8: case DType::UInt16: case DType::Int16:
     case DType::Int32: case DType::Int64: case DType::Bool: case DType::Float16: case DType::Float64:
     case DType::UInt32: case DType::UInt64:
       break;
     default:
-      throw Error("tensor '" + name + "' has unsupported element type " + dtype_name(dtype));
+      throw Error(what + " has unsupported element type " + dtype_name(dtype));
   }
-  Shape shape(proto.dims().begin(), proto.dims().end());
-  for (int64_t d : shape)
-    if (d < 0) throw Error("tensor '" + name + "' has a negative dimension " + shape_str(shape));
-  Tensor t(dtype, shape);
-  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    read_external(t, proto, base_dir);
-    return t;
-  }
+  if (static_cast<size_t>(proto.dims_size()) > kMaxTensorRank)
+    throw Error(what + ": rank " + std::to_string(proto.dims_size()) + " is beyond the limit of " +
+                std::to_string(kMaxTensorRank));
+  const Shape shape(proto.dims().begin(), proto.dims().end());
+  check_tensor_shape(shape, dtype, what);
+  const uint64_t count = static_cast<uint64_t>(shape_numel(shape));
+  const uint64_t nbytes = count * dtype_size(dtype);
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL)
+    return read_external_tensor(base_dir, external_entries(proto), name, dtype, shape);
   if (proto.has_raw_data()) {
-    if (proto.raw_data().size() != t.nbytes())
-      throw Error("tensor '" + name + "' has " + std::to_string(proto.raw_data().size()) + " bytes of raw data, expected " +
-                  std::to_string(t.nbytes()) + " for " + dtype_name(dtype) + " " + shape_str(shape));
-    if (t.nbytes()) std::memcpy(t.raw(), proto.raw_data().data(), t.nbytes());
+    if (proto.raw_data().size() != nbytes)
+      throw Error(what + " has " + std::to_string(proto.raw_data().size()) + " bytes of raw data, expected " +
+                  std::to_string(nbytes) + " for " + dtype_name(dtype) + " " + shape_str(shape));
+    Tensor t = Tensor::uninitialized(dtype, shape);
+    if (nbytes) std::memcpy(t.raw(), proto.raw_data().data(), nbytes);
     return t;
   }
-  if (t.numel() == 0) return t;
-  switch (dtype) {
-    case DType::Float32: fill_from_field<float>(t, proto.float_data(), name); break;
-    case DType::Float64: fill_from_field<double>(t, proto.double_data(), name); break;
-    case DType::Int64: fill_from_field<int64_t>(t, proto.int64_data(), name); break;
-    case DType::UInt32: fill_from_field<uint32_t>(t, proto.uint64_data(), name); break;
-    case DType::UInt64: fill_from_field<uint64_t>(t, proto.uint64_data(), name); break;
-    case DType::Int32: fill_from_field<int32_t>(t, proto.int32_data(), name); break;
-    case DType::Int16: fill_from_field<int16_t>(t, proto.int32_data(), name); break;
-    case DType::UInt16: fill_from_field<uint16_t>(t, proto.int32_data(), name); break;
-    case DType::Int8: fill_from_field<int8_t>(t, proto.int32_data(), name); break;
-    case DType::UInt8: fill_from_field<uint8_t>(t, proto.int32_data(), name); break;
-    case DType::Bool: fill_from_field<uint8_t>(t, proto.int32_data(), name); break;
-    case DType::Float16: fill_from_field<Float16>(t, proto.int32_data(), name); break;
-    default: break;
-  }
+  const auto values = static_cast<uint64_t>(typed_field_size(proto, dtype));
+  if (values != count)
+    throw Error(what + " has " + std::to_string(values) + " values for " + dtype_name(dtype) + " " + shape_str(shape) +
+                " (" + std::to_string(count) + " expected)");
+  Tensor t = Tensor::uninitialized(dtype, shape);
+  fill_from_typed_fields(t, proto);
   return t;
 }
 
@@ -322,7 +354,7 @@ Model model_from_proto(const onnx::ModelProto& proto, const fs::path& base_dir) 
   m.doc = proto.doc_string();
   for (const auto& kv : proto.metadata_props()) m.metadata[kv.key()] = kv.value();
   if (proto.functions_size() > 0) throw Error("model-local functions are not supported");
-  m.graph = graph_from_proto(proto.graph(), base_dir);
+  m.graph = graph_from_proto(proto.graph(), base_dir, 0);
   return m;
 }
 
@@ -348,6 +380,9 @@ void model_to_proto(const Model& m, onnx::ModelProto* p) {
 
 Model parse_model(const std::string& bytes, const std::string& origin, const fs::path& base_dir) {
   onnx::ModelProto proto;
+  if (bytes.size() > kMaxModelFileBytes)
+    throw Error(origin + ": " + std::to_string(bytes.size()) + " bytes, beyond protobuf's limit of " +
+                std::to_string(kMaxModelFileBytes) + " (larger weights belong in external data)");
   if (bytes.empty() || !parse_large(proto, bytes) || !proto.has_graph())
     throw Error(origin + ": not a valid ONNX model (truncated or not an ONNX protobuf file)");
   try {
@@ -360,7 +395,9 @@ Model parse_model(const std::string& bytes, const std::string& origin, const fs:
 Model load_model(const fs::path& path) {
   if (!fs::exists(path)) throw Error(path.string() + ": model file does not exist");
   if (fs::is_directory(path)) throw Error(path.string() + ": is a directory, expected an .onnx file");
-  return parse_model(read_file_bytes(path, "model file"), path.string(), path.parent_path());
+  // A relative path in the current folder has an empty parent; external data then resolves against ".".
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  return parse_model(read_regular_file(path, "model file", kMaxModelFileBytes), path.string(), folder);
 }
 
 void save_model(const Model& model, const fs::path& path) {
@@ -377,12 +414,12 @@ void save_model(const Model& model, const fs::path& path) {
 }
 
 Tensor load_tensor_pb(const fs::path& path, std::string* name) {
-  const std::string bytes = read_file_bytes(path, "tensor file");
+  const std::string bytes = read_regular_file(path, "tensor file", kMaxModelFileBytes);
   onnx::TensorProto proto;
   if (!parse_large(proto, bytes)) throw Error(path.string() + ": not a TensorProto file");
   if (name) *name = proto.name();
   try {
-    return tensor_from_proto(proto, path.parent_path());
+    return tensor_from_proto(proto, path.has_parent_path() ? path.parent_path() : fs::path("."));
   } catch (const Error& e) {
     throw Error(path.string() + ": " + e.what());
   }

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <sstream>
 
+#include "ir/tensor_limits.hpp"
+#include "util/checked_size.hpp"
+
 namespace qf {
 
 size_t dtype_size(DType t) {
@@ -39,9 +42,17 @@ int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) {
     if (d < 0) throw Error("negative dimension in shape " + shape_str(s));
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n)) throw Error("shape " + shape_str(s) + " overflows 64 bits");
   }
   return n;
+}
+
+void check_tensor_shape(const Shape& shape, DType dtype, const std::string& what) {
+  checked_element_count(shape, what, dtype_size(dtype));
+  uint64_t extent = 1;  // product of the non-zero dims: bounded too, see the header
+  for (const int64_t d : shape)
+    if (d > 0 && (__builtin_mul_overflow(extent, static_cast<uint64_t>(d), &extent) || extent > kMaxTensorBytes))
+      throw Error(what + ": shape " + shape_str(shape) + " is beyond the tensor limit even though it holds no elements");
 }
 
 std::string shape_str(const Shape& s) {
@@ -53,6 +64,7 @@ std::string shape_str(const Shape& s) {
 }
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  check_tensor_shape(shape_, dtype_, "tensor");
   const size_t bytes = static_cast<size_t>(shape_numel(shape_)) * dtype_size(dtype_);
   // Always allocate at least one byte so raw() is never null for a defined tensor.
   storage_ = std::shared_ptr<std::byte[]>(new std::byte[bytes ? bytes : 1]());
@@ -62,12 +74,14 @@ Tensor Tensor::uninitialized(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
+  check_tensor_shape(t.shape_, dtype, "tensor");
   const size_t bytes = static_cast<size_t>(shape_numel(t.shape_)) * dtype_size(dtype);
   t.storage_ = std::make_shared_for_overwrite<std::byte[]>(bytes ? bytes : 1);
   return t;
 }
 
 Tensor Tensor::reshaped(Shape shape) const {
+  check_tensor_shape(shape, dtype_, "tensor");
   if (shape_numel(shape) != numel())
     throw Error("cannot reshape " + shape_str(shape_) + " to " + shape_str(shape));
   Tensor t = *this;

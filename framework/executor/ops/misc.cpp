@@ -11,6 +11,7 @@
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
 #include "executor/ops/gemm_util.hpp"
+#include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -171,7 +172,7 @@ void onehot_kernel(OpContext& ctx) {
   if (values.numel() != 2) ctx.fail("values must hold [off_value, on_value]");
   const double depth_d = depth_t.as_double(0);
   if (!(depth_d >= 1) || !std::isfinite(depth_d)) ctx.fail("depth must be positive");
-  const int64_t depth = static_cast<int64_t>(depth_d);
+  const int64_t depth = sz::dim_from_double(ctx, depth_d, "depth");
   const int64_t rank = indices.rank();
   int64_t axis = ctx.attr_int("axis", -1);
   if (axis < -rank - 1 || axis > rank) ctx.fail("axis " + std::to_string(axis) + " is out of range");
@@ -190,7 +191,8 @@ void onehot_kernel(OpContext& ctx) {
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const double raw = indices.as_double(o * inner + i);
-      if (!std::isfinite(raw)) continue;
+      // Out of range (compared in double before the cast): the row stays all off_value.
+      if (!(raw > -static_cast<double>(depth) - 1 && raw < static_cast<double>(depth))) continue;
       int64_t idx = static_cast<int64_t>(raw);
       if (idx < 0) idx += depth;
       if (idx < 0 || idx >= depth) continue;  // out of range: the row stays all off_value

@@ -8,6 +8,7 @@
 
 #include "executor/op_registry.hpp"
 #include "executor/ops/data_movement.hpp"
+#include "executor/ops/size_checks.hpp"
 
 namespace qf {
 namespace {
@@ -118,7 +119,10 @@ AxisTable make_table(const Params& p, int64_t in, int64_t out, double scale, dou
   const double resized_len = scale * static_cast<double>(in);
   bool identity = in == out;
   for (int64_t x = 0; x < out; ++x) {
-    const double xo = original_coordinate(p, static_cast<double>(x), scale, resized_len, in, roi_start, roi_end);
+    // Clamped near the input (a hostile roi or scale can put it anywhere, NaN included): every tap is
+    // clamped to the input anyway, and the casts below stay defined.
+    const double raw_xo = original_coordinate(p, static_cast<double>(x), scale, resized_len, in, roi_start, roi_end);
+    const double xo = std::isnan(raw_xo) ? 0.0 : std::clamp(raw_xo, -4.0, static_cast<double>(in) + 4.0);
     int64_t* idx = &t.idx[static_cast<size_t>(x * t.taps)];
     float* w = &t.w[static_cast<size_t>(x * t.taps)];
     if (p.coord == Coord::TfCropAndResize && (xo < 0 || xo > static_cast<double>(in - 1))) {
@@ -346,6 +350,8 @@ void interpolate_float(const Tensor& x, Tensor& y, const std::vector<AxisTable>&
 void run_resize(OpContext& ctx, const Params& p, const Tensor& x, const Shape& out_shape,
                 const std::vector<double>& scales, const std::vector<double>& roi) {
   const int64_t rank = x.rank();
+  // The output shape is checked before the per-axis tables are sized by it.
+  sz::check_output_shape(ctx, 0, x.dtype(), out_shape);
   const size_t esize = dm::elem_size(ctx, x);
   std::vector<AxisTable> tables;
   for (int64_t a = 0; a < rank; ++a) {
@@ -393,7 +399,7 @@ Shape shape_from_scales(const OpContext& ctx, const Tensor& x, const std::vector
   Shape out;
   for (int64_t a = 0; a < x.rank(); ++a) {
     if (!(scales[a] > 0)) ctx.fail("scales must be positive");
-    out.push_back(static_cast<int64_t>(std::floor(static_cast<double>(x.dim(a)) * scales[a])));
+    out.push_back(sz::dim_from_double(ctx, std::floor(static_cast<double>(x.dim(a)) * scales[a]), "scaled dimension"));
   }
   return out;
 }
@@ -480,7 +486,7 @@ void resize_op(OpContext& ctx) {
       for (size_t i = 0; i < na; ++i) {
         const int64_t a = axes[i];
         scales[a] = common;
-        out_shape[a] = static_cast<int64_t>(std::round(common * static_cast<double>(x.dim(a))));
+        out_shape[a] = sz::dim_from_double(ctx, std::round(common * static_cast<double>(x.dim(a))), "scaled dimension");
       }
     }
   }

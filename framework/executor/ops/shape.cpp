@@ -7,6 +7,7 @@
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
 #include "executor/ops/data_movement.hpp"
+#include "executor/ops/size_checks.hpp"
 
 namespace qf {
 namespace {
@@ -73,7 +74,7 @@ void reshape_op(OpContext& ctx) {
     }
     if (d < 0) ctx.fail("invalid dimension " + std::to_string(d) + " in shape");
     out[i] = d;
-    known *= d;
+    if (__builtin_mul_overflow(known, d, &known)) ctx.fail("shape " + shape_str(spec) + " overflows 64 bits");
   }
   if (allow_zero && infer >= 0 && known == 0)
     ctx.fail("with allowzero=1 the shape may not hold both 0 and -1");  // the spec calls it invalid
@@ -261,6 +262,25 @@ void constant_op(OpContext& ctx) {
   }
 }
 
+// Number of Range elements, max(ceil((limit - start) / delta), 0), computed without overflow (integers
+// in 128 bits) and bounded by the tensor limit before any cast or allocation.
+template <class T>
+int64_t range_count(const OpContext& ctx, T start, T limit, T delta) {
+  if constexpr (std::is_integral_v<T>) {
+    const __int128 span = static_cast<__int128>(limit) - static_cast<__int128>(start);
+    const __int128 d = static_cast<__int128>(delta);
+    // Ceil division that is exact for any sign combination.
+    __int128 n = span / d + ((span % d != 0 && ((span < 0) == (d < 0))) ? 1 : 0);
+    if (n < 0) n = 0;
+    if (n > sz::kMaxDim) ctx.fail("the range holds more than " + std::to_string(sz::kMaxDim) + " elements");
+    return static_cast<int64_t>(n);
+  } else {
+    const double n = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) / static_cast<double>(delta));
+    if (std::isnan(n)) ctx.fail("start, limit and delta give no element count (NaN)");
+    return n <= 0 ? 0 : sz::dim_from_double(ctx, n, "element count");
+  }
+}
+
 void range_op(OpContext& ctx) {
   const Tensor& start_t = ctx.input(0);
   const Tensor& limit_t = ctx.input(1);
@@ -271,20 +291,15 @@ void range_op(OpContext& ctx) {
     using T = decltype(tag);
     const T start = start_t.data<T>()[0], limit = limit_t.data<T>()[0], delta = delta_t.data<T>()[0];
     if (delta == T(0)) ctx.fail("delta must not be zero");
-    int64_t n;
-    if constexpr (std::is_integral_v<T>) {
-      const int64_t span = static_cast<int64_t>(limit) - static_cast<int64_t>(start);
-      const int64_t d = static_cast<int64_t>(delta);
-      // Ceil division that is exact for any sign combination.
-      n = span / d + ((span % d != 0 && ((span < 0) == (d < 0))) ? 1 : 0);
-    } else {
-      n = static_cast<int64_t>(std::ceil((static_cast<double>(limit) - static_cast<double>(start)) /
-                                         static_cast<double>(delta)));
-    }
-    n = std::max<int64_t>(n, 0);
+    const int64_t n = range_count<T>(ctx, start, limit, delta);
     Tensor& y = ctx.make_output(0, start_t.dtype(), {n});
     T* out = y.data<T>();
-    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_integral_v<T>)  // in 128 bits: i * delta may pass the type even though the sum fits
+        out[i] = static_cast<T>(static_cast<__int128>(start) + static_cast<__int128>(i) * delta);
+      else
+        out[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+    }
   };
   switch (start_t.dtype()) {
     case DType::Float32: fill(float{}); break;
@@ -310,10 +325,11 @@ void eye_like_op(OpContext& ctx) {
     if constexpr (std::is_same_v<T, Float16>) one = Float16(1.f);
     else one = static_cast<T>(1);
     T* out = y.data<T>();
-    for (int64_t i = 0; i < rows; ++i) {
-      const int64_t j = i + k;
-      if (j >= 0 && j < cols) out[i * cols + j] = one;
-    }
+    // Only the rows whose diagonal element j = i + k lies in [0, cols): no loop over an empty output's
+    // dims, and k clamped first (beyond those bounds there is no diagonal) so i + k cannot overflow.
+    const int64_t kc = std::clamp<int64_t>(k, -rows, cols);
+    const int64_t first = std::max<int64_t>(0, -kc), last = std::min<int64_t>(rows, cols - kc);
+    for (int64_t i = first; i < last; ++i) out[i * cols + i + kc] = one;
   });
 }
 

@@ -8,6 +8,7 @@
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
 #include "executor/ops/data_movement.hpp"
+#include "executor/ops/size_checks.hpp"
 
 namespace qf {
 namespace {
@@ -73,7 +74,7 @@ void concat_op(OpContext& ctx) {
   const std::vector<const Tensor*> parts = concat_parts(ctx, ins, axis);
   Shape out = ref->shape();
   out[axis] = 0;
-  for (const Tensor* t : parts) out[axis] += t->dim(axis);
+  for (const Tensor* t : parts) out[axis] = sz::add_dims(ctx, out[axis], t->dim(axis), "concatenated axis");
   Tensor& y = ctx.make_output(0, ref->dtype(), out);
   if (y.numel() == 0) return;
   int64_t outer = 1;
@@ -117,7 +118,7 @@ void split_op(OpContext& ctx) {
   int64_t total = 0;
   for (int64_t s : split) {
     if (s < 0) ctx.fail("negative split size");
-    total += s;
+    total = sz::add_dims(ctx, total, s, "split sizes");
   }
   if (total != dim) ctx.fail("split sizes sum to " + std::to_string(total) + ", dimension is " + std::to_string(dim));
   int64_t outer = 1;
@@ -219,7 +220,7 @@ void tile_op(OpContext& ctx) {
     strides.push_back(0);
     view.push_back(x.dim(a));
     strides.push_back(in_strides[a]);
-    out.push_back(x.dim(a) * reps[a]);
+    out.push_back(sz::mul_dims(ctx, x.dim(a), reps[a], "repeats of axis " + std::to_string(a)));
   }
   Tensor& y = ctx.make_output(0, x.dtype(), out);
   if (y.numel() == 0) return;
@@ -337,6 +338,12 @@ void pad_op(OpContext& ctx) {
   Shape out = x.shape();
   for (size_t i = 0; i < na; ++i) {
     const int64_t a = axes[i];
+    // A pad removes at most the whole dimension and adds at most the tensor limit: bounds that keep the
+    // coordinate arithmetic below far from overflow.
+    for (const int64_t p : {pads[i], pads[i + na]})
+      if (p < -x.dim(a) || p > sz::kMaxDim)
+        ctx.fail("pad " + std::to_string(p) + " of axis " + std::to_string(a) + " is out of range for dimension " +
+                 std::to_string(x.dim(a)));
     pad_begin[a] = pads[i];
     out[a] = x.dim(a) + pads[i] + pads[i + na];
     if (out[a] < 0) ctx.fail("pads make dimension " + std::to_string(a) + " negative");
@@ -361,10 +368,13 @@ void depth_to_space_op(OpContext& ctx) {
   const int64_t b = ctx.attr_int("blocksize", 0);
   if (b <= 0) ctx.fail("blocksize must be positive");
   const int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-  if (c % (b * b) != 0) ctx.fail("channels not divisible by blocksize^2");
+  if (c % sz::mul_dims(ctx, b, b, "blocksize^2") != 0) ctx.fail("channels not divisible by blocksize^2");
   const int64_t oc = c / (b * b);
   const bool crd = ctx.attr_string("mode", "DCR") == "CRD";
   const size_t esize = dm::elem_size(ctx, x);
+  // The output is checked first: its limits also bound the strides of the view below.
+  Tensor& y = ctx.make_output(0, x.dtype(), {n, oc, sz::mul_dims(ctx, h, b, "height"), sz::mul_dims(ctx, w, b, "width")});
+  if (y.numel() == 0) return;
   // Input view dims and their strides.
   Shape view;
   if (crd) view = {n, oc, b, b, h, w};
@@ -377,8 +387,6 @@ void depth_to_space_op(OpContext& ctx) {
     copy_shape.push_back(view[p]);
     strides.push_back(vs[p]);
   }
-  Tensor& y = ctx.make_output(0, x.dtype(), {n, oc, h * b, w * b});
-  if (y.numel() == 0) return;
   dm::strided_copy(x.raw(), y.raw(), esize, copy_shape, strides);
 }
 
@@ -389,7 +397,10 @@ void space_to_depth_op(OpContext& ctx) {
   if (b <= 0) ctx.fail("blocksize must be positive");
   const int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
   if (h % b != 0 || w % b != 0) ctx.fail("spatial dims not divisible by blocksize");
+  const int64_t oc = sz::mul_dims(ctx, c, sz::mul_dims(ctx, b, b, "blocksize^2"), "channels");
   const size_t esize = dm::elem_size(ctx, x);
+  Tensor& y = ctx.make_output(0, x.dtype(), {n, oc, h / b, w / b});
+  if (y.numel() == 0) return;
   const Shape view = {n, c, h / b, b, w / b, b};
   const auto vs = dm::row_major_strides(view);
   const std::vector<int64_t> perm = {0, 3, 5, 1, 2, 4};
@@ -399,8 +410,6 @@ void space_to_depth_op(OpContext& ctx) {
     copy_shape.push_back(view[p]);
     strides.push_back(vs[p]);
   }
-  Tensor& y = ctx.make_output(0, x.dtype(), {n, c * b * b, h / b, w / b});
-  if (y.numel() == 0) return;
   dm::strided_copy(x.raw(), y.raw(), esize, copy_shape, strides);
 }
 
@@ -414,8 +423,10 @@ void trilu_op(OpContext& ctx) {
     if (kt.numel() != 1) ctx.fail("k must be a scalar");
     k = kt.as_int64(0);
   }
+  // Beyond these bounds every row keeps all or nothing; clamping keeps i + k from overflowing.
   const bool upper = ctx.attr_int("upper", 1) != 0;
   const int64_t rows = x.dim(-2), cols = x.dim(-1);
+  k = std::clamp<int64_t>(k, -rows - 1, cols + 1);
   Tensor& y = ctx.make_output(0, x.dtype(), x.shape());
   if (y.numel() == 0) return;
   const int64_t mats = y.numel() / (rows * cols);
