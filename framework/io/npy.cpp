@@ -1,27 +1,21 @@
 #include "io/npy.hpp"
 
-#include <fstream>
-#include <regex>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "io/npy_header.hpp"
 #include "util/atomic_file.hpp"
+#include "util/regular_file.hpp"
 
 namespace qf {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-DType dtype_from_descr(const std::string& descr, const fs::path& path) {
-  static const std::pair<const char*, DType> table[] = {
-      {"<f4", DType::Float32}, {"<f2", DType::Float16}, {"<f8", DType::Float64}, {"<i8", DType::Int64},
-      {"<i4", DType::Int32},   {"<i2", DType::Int16},   {"|i1", DType::Int8},    {"|u1", DType::UInt8},
-      {"<u2", DType::UInt16},  {"<u4", DType::UInt32},  {"<u8", DType::UInt64},  {"|b1", DType::Bool},
-  };
-  for (const auto& [name, dtype] : table)
-    if (descr == name) return dtype;
-  throw Error(path.string() + ": unsupported .npy dtype '" + descr + "' (big-endian or non-numeric)");
-}
 
 const char* descr_of(DType t) {
   switch (t) {
@@ -41,94 +35,77 @@ const char* descr_of(DType t) {
   }
 }
 
-// The dims of a header's 'shape' tuple; zero is a legal dimension, negative ones are not.
-Shape parse_shape(const std::string& text, const fs::path& path) {
-  Shape shape;
-  std::stringstream dims(text);
-  std::string item;
-  while (std::getline(dims, item, ',')) {
-    if (item.find_first_not_of(" \t") == std::string::npos) continue;
-    int64_t d = -1;
-    try {
-      size_t used = 0;
-      d = std::stoll(item, &used);
-      if (item.find_first_not_of(" \tL", used) != std::string::npos) d = -1;
-    } catch (const std::exception&) {
-      d = -1;
-    }
-    if (d < 0) throw Error(path.string() + ": bad .npy shape '" + text + "'");
-    shape.push_back(d);
-  }
-  return shape;
+// A bool byte other than 0/1 is undefined behaviour once read as bool.
+void normalize_bools(Tensor& t) {
+  if (t.dtype() != DType::Bool) return;
+  auto* bytes = static_cast<unsigned char*>(t.raw());
+  for (size_t i = 0; i < t.nbytes(); ++i) bytes[i] = bytes[i] != 0;
 }
 
-// Bytes of array data the header promises. The product of the non-zero dims must stay far from int64
-// overflow even for an empty array, since kernels compute strides from those dims.
-size_t data_bytes(const Shape& shape, DType dtype, const fs::path& path) {
-  uint64_t n = dtype_size(dtype);
-  bool zero = false;
-  for (int64_t d : shape) {
-    zero = zero || d == 0;
-    const uint64_t extent = d == 0 ? 1 : static_cast<uint64_t>(d);
-    if (extent > (uint64_t{1} << 62) / n)
-      throw Error(path.string() + ": .npy shape " + shape_str(shape) + " is too large");
-    n *= extent;
+// An open regular file, closed on every path out of read_npy.
+class RegularFileReader {
+ public:
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever. The type is checked on the open
+  // descriptor, so a file swapped for a FIFO after a path check is caught too; require_regular_file then
+  // words the error (FIFO, directory, device, missing).
+  explicit RegularFileReader(const fs::path& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st {};
+    if (fd_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close_fd();
+      require_regular_file(path, ".npy file");
+      throw Error(path.string() + ": cannot read .npy file");  // it changed between the two checks
+    }
+    size_ = static_cast<uint64_t>(st.st_size);
   }
-  return zero ? 0 : static_cast<size_t>(n);
-}
+  ~RegularFileReader() { close_fd(); }
+  RegularFileReader(const RegularFileReader&) = delete;
+  RegularFileReader& operator=(const RegularFileReader&) = delete;
+
+  uint64_t size() const { return size_; }
+  // Fills dst[0, n) from `offset`; a file that shrank since fstat is reported as truncated.
+  void read_at(void* dst, uint64_t n, uint64_t offset) const {
+    auto* out = static_cast<char*>(dst);
+    for (uint64_t done = 0; done < n;) {
+      const ssize_t got = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw Error(path_.string() + ": cannot read .npy file: " + std::strerror(errno));
+      if (got == 0) throw Error(path_.string() + ": .npy file is truncated (it shrank while being read)");
+      done += static_cast<uint64_t>(got);
+    }
+  }
+
+ private:
+  void close_fd() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  fs::path path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
 
 }  // namespace
 
-Tensor read_npy(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open .npy file");
-  char magic[8];
-  if (!in.read(magic, 8) || std::string(magic, 6) != "\x93NUMPY")
-    throw Error(path.string() + ": not a .npy file (bad magic)");
-  const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t header_len = 0;
-  if (major == 1) {
-    unsigned char b[2];
-    if (!in.read(reinterpret_cast<char*>(b), 2)) throw Error(path.string() + ": truncated .npy header");
-    header_len = b[0] | (b[1] << 8);
-  } else if (major == 2 || major == 3) {
-    unsigned char b[4];
-    if (!in.read(reinterpret_cast<char*>(b), 4)) throw Error(path.string() + ": truncated .npy header");
-    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
-  } else {
-    throw Error(path.string() + ": unsupported .npy version " + std::to_string(major));
-  }
-  if (header_len > (1u << 20)) throw Error(path.string() + ": implausible .npy header length");
-  std::string header(header_len, '\0');
-  if (!in.read(header.data(), header_len)) throw Error(path.string() + ": truncated .npy header");
+Tensor parse_npy(std::string_view bytes, const std::string& origin) {
+  const NpyHeader h = parse_npy_header(bytes.substr(0, kNpyMaxHeadBytes), bytes.size(), origin);
+  Tensor t = Tensor::uninitialized(h.dtype, h.shape);
+  if (h.data_bytes > 0) std::memcpy(t.raw(), bytes.data() + h.data_offset, h.data_bytes);
+  normalize_bools(t);
+  return t;
+}
 
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']+)')")))
-    throw Error(path.string() + ": .npy header has no descr");
-  const DType dtype = dtype_from_descr(m[1].str(), path);
-  if (std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*True)")))
-    throw Error(path.string() + ": Fortran-order .npy arrays are not supported");
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
-    throw Error(path.string() + ": .npy header has no shape");
-  const Shape shape = parse_shape(m[1].str(), path);
-  const size_t expected = data_bytes(shape, dtype, path);
-  // Compare with what the file holds before allocating, so a lying header cannot trigger a huge allocation.
-  const std::streamoff data_start = in.tellg();
-  in.seekg(0, std::ios::end);
-  const std::streamoff file_end = in.tellg();
-  in.seekg(data_start);
-  if (data_start < 0 || file_end < data_start || static_cast<uint64_t>(file_end - data_start) < expected)
-    throw Error(path.string() + ": .npy data is truncated (expected " + std::to_string(expected) + " bytes for " +
-                shape_str(shape) + ")");
-  Tensor t = Tensor::uninitialized(dtype, shape);
+Tensor read_npy(const fs::path& path) {
+  const RegularFileReader file(path);
+  // Only the header is fetched first, and it is checked against the file size before the array is
+  // allocated: a small file whose header claims gigabytes is refused without allocating them.
+  std::string head(std::min<uint64_t>(file.size(), kNpyMaxHeadBytes), '\0');
+  file.read_at(head.data(), head.size(), 0);
+  const NpyHeader h = parse_npy_header(head, file.size(), path.string());
+  Tensor t = Tensor::uninitialized(h.dtype, h.shape);
   // A zero-length dimension (e.g. an empty KV cache) is a legal array with no data bytes.
-  if (expected > 0 && !in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(expected)))
-    throw Error(path.string() + ": .npy data is truncated (expected " + std::to_string(expected) + " bytes for " +
-                shape_str(shape) + ")");
-  if (dtype == DType::Bool) {  // a bool byte other than 0/1 is undefined behaviour once read as bool
-    auto* bytes = static_cast<unsigned char*>(t.raw());
-    for (size_t i = 0; i < expected; ++i) bytes[i] = bytes[i] != 0;
-  }
+  if (h.data_bytes > 0) file.read_at(t.raw(), h.data_bytes, h.data_offset);
+  normalize_bools(t);
   return t;
 }
 
