@@ -158,6 +158,42 @@ TEST(OpsSizeLimits, OutOfRangeIndicesAreErrors) {
   expect_node_error([&] { run_op("TopK", 11, {&data, &k}, {}, 2); }, "TopK", {"out of range"});
 }
 
+TEST(OpsSizeLimits, ConvAndPoolWindowAttributes) {
+  const Tensor x(DType::Float32, {1, 1, 5, 5});
+  const Tensor w(DType::Float32, {1, 1, 3, 3});
+  // (k - 1) * dilation wrapped before; now each attribute is bounded and the extent is checked.
+  expect_node_error([&] { run_op("Conv", 13, {&x, &w}, {test::ints_attr("dilations", {int64_t{1} << 40, 1})}); },
+                    "Conv", {"dilation"});
+  expect_node_error([&] { run_op("Conv", 13, {&x, &w}, {test::ints_attr("pads", {kMax64, 0, 0, 0})}); }, "Conv",
+                    {"pad"});
+  expect_node_error([&] { run_op("ConvTranspose", 13, {&x, &w}, {test::ints_attr("output_padding", {kMax64, 0})}); },
+                    "ConvTranspose", {"output_padding"});
+  expect_node_error([&] { run_op("ConvTranspose", 13, {&x, &w}, {test::ints_attr("strides", {kHuge, 1})}); },
+                    "ConvTranspose", {"stride"});
+  expect_node_error([&] { run_op("MaxPool", 12, {&x}, {test::ints_attr("kernel_shape", {kHuge, 1})}); }, "MaxPool",
+                    {"kernel size"});
+  expect_node_error(
+      [&] { run_op("AveragePool", 11, {&x}, {test::ints_attr("kernel_shape", {2, 2}), test::ints_attr("strides", {kMax64, 1})}); },
+      "AveragePool", {"stride"});
+  const Tensor idx(DType::Int64, {1, 1, 5, 5});
+  expect_node_error(
+      [&] { run_op("MaxUnpool", 11, {&x, &idx}, {test::ints_attr("kernel_shape", {2, 2}), test::ints_attr("strides", {kHuge, 1})}); },
+      "MaxUnpool", {"stride"});
+}
+
+TEST(OpsSizeLimits, RoiAlignSamplingGrid) {
+  const Tensor x(DType::Float32, {1, 1, 4, 4});
+  const Tensor batch = i64({0});
+  const Tensor huge_roi = Tensor::from_vector<float>({1, 4}, {0.f, 0.f, 1e30f, 1e30f});
+  expect_node_error([&] { run_op("RoiAlign", 16, {&x, &huge_roi, &batch}); }, "RoiAlign", {"sampling points"});
+  const Tensor nan_roi = Tensor::from_vector<float>({1, 4}, {0.f, 0.f, std::numeric_limits<float>::quiet_NaN(), 1.f});
+  expect_node_error([&] { run_op("RoiAlign", 16, {&x, &nan_roi, &batch}); }, "RoiAlign", {"sampling points"});
+  const Tensor roi = Tensor::from_vector<float>({1, 4}, {0.f, 0.f, 2.f, 2.f});
+  expect_node_error([&] { run_op("RoiAlign", 16, {&x, &roi, &batch}, {test::int_attr("sampling_ratio", kHuge)}); },
+                    "RoiAlign", {"sampling_ratio"});
+  EXPECT_EQ(run_op("RoiAlign", 16, {&x, &roi, &batch})[0].shape(), (Shape{1, 1, 1, 1}));
+}
+
 // Through the executor: a ConstantOfShape fed a hostile shape initializer names the graph's node.
 TEST(OpsSizeLimits, ExecutorNamesTheNode) {
   auto proto = test::parse_model_proto(R"(

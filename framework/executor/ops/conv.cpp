@@ -506,8 +506,11 @@ Geometry conv_transpose_geometry(const OpContext& ctx, const Shape& x, const Sha
   g.pad_end.resize(g.nd);
   for (size_t i = 0; i < g.nd; ++i) {
     const int64_t in = g.in_sp[i], s = g.strides[i];
-    const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;
-    const int64_t full = s * (in - 1) + g.out_pad[i] + dk;
+    const int64_t dk = sz::dilated_extent(ctx, g.kernel[i], g.dilations[i]);
+    sz::window_attr(ctx, g.out_pad[i], 0, "output_padding");
+    // s * (in - 1), checked; an empty input keeps the formula's -s.
+    const int64_t strided = in > 0 ? sz::mul_dims(ctx, s, in - 1, "strided input") : -s;
+    const int64_t full = strided + g.out_pad[i] + dk;
     if (!out_shape.empty() || same) {
       const int64_t out = !out_shape.empty() ? out_shape[i] : in * s;
       if (out < 0) ctx.fail("negative output_shape");

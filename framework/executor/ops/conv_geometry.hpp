@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "executor/op_context.hpp"
+#include "executor/ops/size_checks.hpp"
 
 namespace qf::conv {
 
@@ -44,16 +45,21 @@ inline void read_kernel_attrs(const OpContext& ctx, const Shape& w, Geometry& g)
   g.dilations = ctx.attr_ints("dilations", std::vector<int64_t>(g.nd, 1));
   if (g.strides.size() != g.nd || g.dilations.size() != g.nd)
     ctx.fail("strides/dilations must have one value per spatial dimension");
-  for (size_t i = 0; i < g.nd; ++i)
+  for (size_t i = 0; i < g.nd; ++i) {
     if (g.strides[i] < 1 || g.dilations[i] < 1 || g.kernel[i] < 1)
       ctx.fail("strides, dilations and kernel dims must be positive");
+    sz::window_attr(ctx, g.strides[i], 1, "stride");
+    sz::window_attr(ctx, g.dilations[i], 1, "dilation");
+  }
 }
 
 inline std::vector<int64_t> read_pads(const OpContext& ctx, size_t nd) {
   std::vector<int64_t> pads = ctx.attr_ints("pads", std::vector<int64_t>(2 * nd, 0));
   if (pads.size() != 2 * nd) ctx.fail("pads must have 2 values per spatial dimension");
-  for (int64_t p : pads)
+  for (int64_t p : pads) {
     if (p < 0) ctx.fail("negative pads are not supported");
+    sz::window_attr(ctx, p, 0, "pad");
+  }
   return pads;
 }
 
@@ -81,7 +87,7 @@ inline Geometry conv_geometry(const OpContext& ctx, const Shape& x, const Shape&
   g.pad_end.resize(g.nd);
   for (size_t i = 0; i < g.nd; ++i) {
     const int64_t in = g.in_sp[i], s = g.strides[i];
-    const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;
+    const int64_t dk = sz::dilated_extent(ctx, g.kernel[i], g.dilations[i]);
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       const int64_t out = (in + s - 1) / s;
       const int64_t total = std::max<int64_t>(0, (out - 1) * s + dk - in);

@@ -135,6 +135,30 @@ Sample axis_sample(float v, int64_t size) {
   return s;
 }
 
+// Sampling points per bin, per axis, of RoiAlign: enough for any real feature map, and a bound that keeps
+// hostile rois or attributes from making the sampling loops endless.
+constexpr int64_t kMaxRoiGrid = 1 << 16;
+
+// The attribute when positive, else ceil(roi extent / bins) from the rois (data: huge or NaN values fail
+// here instead of an undefined cast and an endless loop).
+// The sampling points of all bins of one axis are precomputed: bounded too.
+constexpr int64_t kMaxRoiSamples = int64_t{1} << 26;
+
+int64_t grid_points(const OpContext& ctx, int64_t sampling_ratio, float roi_extent, int64_t bins) {
+  int64_t grid = sampling_ratio;
+  if (grid <= 0) {
+    const double g = std::ceil(static_cast<double>(roi_extent) / static_cast<double>(bins));
+    if (!(g <= static_cast<double>(kMaxRoiGrid)))
+      ctx.fail("a roi of extent " + std::to_string(roi_extent) + " needs more than " + std::to_string(kMaxRoiGrid) +
+               " sampling points per bin");
+    grid = g > 0 ? static_cast<int64_t>(g) : 0;
+  }
+  if (grid * bins > kMaxRoiSamples)  // grid <= 2^16 and bins within the tensor limit: no overflow
+    ctx.fail(std::to_string(bins) + " bins of " + std::to_string(grid) + " sampling points are more than " +
+             std::to_string(kMaxRoiSamples));
+  return grid;
+}
+
 template <class T>
 void roi_align_typed(OpContext& ctx, const Tensor& x_t, const Tensor& rois_t, const Tensor& idx_t) {
   const int64_t n = x_t.dim(0), channels = x_t.dim(1), height = x_t.dim(2), width = x_t.dim(3);
@@ -147,7 +171,8 @@ void roi_align_typed(OpContext& ctx, const Tensor& x_t, const Tensor& rois_t, co
   const std::string ctm =
       ctx.attr_string("coordinate_transformation_mode", ctx.opset() >= 16 ? "half_pixel" : "output_half_pixel");
   if (out_h < 1 || out_w < 1) ctx.fail("output_height and output_width must be positive");
-  if (sampling_ratio < 0) ctx.fail("sampling_ratio must be >= 0");
+  if (sampling_ratio < 0 || sampling_ratio > kMaxRoiGrid)
+    ctx.fail("sampling_ratio " + std::to_string(sampling_ratio) + " is out of range [0, " + std::to_string(kMaxRoiGrid) + "]");
   if (mode != "avg" && mode != "max") ctx.fail("unknown mode '" + mode + "'");
   if (ctm != "half_pixel" && ctm != "output_half_pixel")
     ctx.fail("unknown coordinate_transformation_mode '" + ctm + "'");
@@ -177,10 +202,8 @@ void roi_align_typed(OpContext& ctx, const Tensor& x_t, const Tensor& rois_t, co
         roi_h = std::max(roi_h, 1.f);
       }
       const float bin_h = roi_h / static_cast<float>(out_h), bin_w = roi_w / static_cast<float>(out_w);
-      const int64_t grid_h =
-          sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(roi_h / static_cast<float>(out_h)));
-      const int64_t grid_w =
-          sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(roi_w / static_cast<float>(out_w)));
+      const int64_t grid_h = grid_points(ctx, sampling_ratio, roi_h, out_h);
+      const int64_t grid_w = grid_points(ctx, sampling_ratio, roi_w, out_w);
       const float count = static_cast<float>(std::max<int64_t>(grid_h * grid_w, 1));
 
       // Sampling points per output row (ph, iy) and per output column (pw, ix).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -84,7 +85,10 @@ PoolGeo pool_geometry(const OpContext& ctx, const Shape& x, bool allow_dilations
     const int64_t in = g.in_sp[i], s = g.strides[i], k = g.kernel[i];
     if (k < 1 || s < 1 || g.dilations[i] < 1) ctx.fail("kernel_shape, strides and dilations must be positive");
     if (pads[i] < 0 || pads[i + g.nd] < 0) ctx.fail("negative pads are not supported");
-    const int64_t dk = (k - 1) * g.dilations[i] + 1;
+    sz::window_attr(ctx, s, 1, "stride");
+    sz::window_attr(ctx, pads[i], 0, "pad");
+    sz::window_attr(ctx, pads[i + g.nd], 0, "pad");
+    const int64_t dk = sz::dilated_extent(ctx, sz::window_attr(ctx, k, 1, "kernel size"), g.dilations[i]);
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       const int64_t out = (in + s - 1) / s;
       const int64_t total = std::max<int64_t>(0, (out - 1) * s + dk - in);
@@ -435,8 +439,13 @@ void maxunpool_kernel(OpContext& ctx) {
   if (kernel.size() != nd || strides.size() != nd || pads.size() != 2 * nd)
     ctx.fail("kernel_shape/strides/pads do not match the spatial rank");
   Shape inferred{x.dim(0), x.dim(1)};
-  for (size_t d = 0; d < nd; ++d)
-    inferred.push_back((x.dim(static_cast<int64_t>(d) + 2) - 1) * strides[d] + kernel[d] - pads[d] - pads[d + nd]);
+  for (size_t d = 0; d < nd; ++d) {
+    // Attributes bounded first, so the size arithmetic cannot overflow.
+    const int64_t in = x.dim(static_cast<int64_t>(d) + 2);
+    const int64_t s = sz::window_attr(ctx, strides[d], 1, "stride"), k = sz::window_attr(ctx, kernel[d], 1, "kernel size");
+    const int64_t strided = in > 0 ? sz::mul_dims(ctx, in - 1, s, "strided input") : -s;
+    inferred.push_back(strided + k - sz::window_attr(ctx, pads[d], 0, "pad") - sz::window_attr(ctx, pads[d + nd], 0, "pad"));
+  }
   Shape out = inferred;
   std::vector<int64_t> idx = indices.to_int64_vector();
   if (ctx.has_input(2)) {

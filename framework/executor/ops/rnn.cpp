@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -271,7 +272,7 @@ RnnSetup setup_rnn(const OpContext& ctx, int64_t gates) {
   const Tensor& r_in = ctx.input(2);
   if (w_in.rank() != 3 || r_in.rank() != 3) ctx.fail("W and R must be 3-D");
   s.hidden = ctx.has_attr("hidden_size") ? ctx.attr_int("hidden_size", 0) : r_in.dim(2);
-  if (s.hidden <= 0) ctx.fail("hidden_size must be positive");
+  if (s.hidden <= 0 || s.hidden > sz::kMaxDim) ctx.fail("hidden_size " + std::to_string(s.hidden) + " is out of range");
   const int64_t gh = gates * s.hidden;
   if (w_in.shape() != Shape{s.num_dir, gh, s.input})
     ctx.fail("W has shape " + shape_str(w_in.shape()) + ", expected " + shape_str({s.num_dir, gh, s.input}));

@@ -39,6 +39,19 @@ inline int64_t add_dims(const OpContext& ctx, int64_t a, int64_t b, const std::s
   return r;
 }
 
+// A window attribute (kernel size, stride, dilation, pad) checked to lie in [lo, kMaxDim]: larger values
+// cannot describe a window over a tensor within the limit, and the bound keeps geometry arithmetic exact.
+inline int64_t window_attr(const OpContext& ctx, int64_t v, int64_t lo, const std::string& what) {
+  if (v < lo || v > kMaxDim)
+    ctx.fail(what + " " + std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " + std::to_string(kMaxDim) + "]");
+  return v;
+}
+
+// Extent of a dilated kernel, (k - 1) * dilation + 1, for k and dilation >= 1, failing beyond kMaxDim.
+inline int64_t dilated_extent(const OpContext& ctx, int64_t k, int64_t dilation) {
+  return mul_dims(ctx, k - 1, dilation, "dilated kernel") + 1;
+}
+
 // A dimension computed in floating point (Resize scales, Range count): a finite value in [0, kMaxDim]
 // converted to int64; NaN, infinities and larger values fail through ctx instead of an undefined cast.
 inline int64_t dim_from_double(const OpContext& ctx, double v, const std::string& what) {
