@@ -19,6 +19,7 @@
 #include "debug/name_lists.hpp"
 #include "debug/sensitivity.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/progress.hpp"
 
 namespace qf::cli {
@@ -230,6 +231,8 @@ int cmd_debug(const std::vector<std::string>& args) {
   const DebugArgs a = parse_args(args, help_only);
   if (help_only) return 0;
 
+  set_interrupt_outcome("nothing was written to " + a.output_dir);
+  cancellation_point("load");
   // Cheap checks first: metrics, then the model and its node names, then samples and the output folder.
   const debug::DebugMetrics metrics(a.metrics, a.plugin_dirs);
   if (a.sub == "accumulate-error" || a.sub == "runall") debug::DebugMetrics({a.metric}, a.plugin_dirs);
@@ -251,6 +254,7 @@ int cmd_debug(const std::vector<std::string>& args) {
                {"normal nodes", std::to_string(s.model.normal_nodes().size())},
                {"created", now_text()}};
 
+  cancellation_point(a.sub);
   std::vector<debug::ReportSection> sections;
   if (a.sub == "sensitivity") {
     const auto r = run_sensitivity(a, s, metrics);
@@ -268,8 +272,10 @@ int cmd_debug(const std::vector<std::string>& args) {
   } else {
     sections = runall(a, s, metrics);
   }
+  cancellation_point("report");
   s.output.write("report.html", debug::render_debug_report("qforge debug " + a.sub, s.summary, sections));
   s.output.commit();
+  set_interrupt_outcome("the results in " + a.output_dir + " are complete");
   spdlog::info("wrote the debug results to {}", a.output_dir);
   return 0;
 }

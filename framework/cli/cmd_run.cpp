@@ -11,6 +11,7 @@
 #include "executor/executor.hpp"
 #include "io/sample_folder.hpp"
 #include "ir/onnx_io.hpp"
+#include "util/interrupt.hpp"
 
 namespace qf::cli {
 
@@ -32,16 +33,21 @@ int cmd_run(const std::vector<std::string>& args) {
   if (threads < 0) throw UsageError("--threads must be >= 0");
   if (bench_runs < 0) throw UsageError("--benchmark must be >= 0");
 
+  const std::string output_dir = (*vm)["output-dir"].as<std::string>();
+  set_interrupt_outcome("nothing was written to " + output_dir);
+  cancellation_point("load");
   auto model = std::make_shared<Model>(load_model((*vm)["model"].as<std::string>()));
   Executor executor(model, ExecutorOptions{threads});
   std::vector<std::string> input_names;
   for (const ValueInfo* vi : model->graph.runtime_inputs()) input_names.push_back(vi->name);
   const Sample sample = load_single_sample((*vm)["inputs"].as<std::string>(), input_names);
 
+  cancellation_point("run");
   auto outputs = executor.run(sample.inputs);
   if (bench_runs > 0) {
     std::vector<double> ms;
     for (int i = 0; i < bench_runs; ++i) {
+      cancellation_point("benchmark");
       const auto t0 = std::chrono::steady_clock::now();
       executor.run(sample.inputs);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -51,8 +57,9 @@ int cmd_run(const std::vector<std::string>& args) {
     std::printf("latency_ms median=%.4f min=%.4f max=%.4f runs=%d threads=%d\n", median, ms.front(), ms.back(),
                 bench_runs, threads);
   }
-  write_outputs((*vm)["output-dir"].as<std::string>(), outputs);
-  spdlog::info("wrote {} output(s) to {}", outputs.size(), (*vm)["output-dir"].as<std::string>());
+  write_outputs(output_dir, outputs);
+  set_interrupt_outcome("the outputs in " + output_dir + " are complete");
+  spdlog::info("wrote {} output(s) to {}", outputs.size(), output_dir);
   return 0;
 }
 

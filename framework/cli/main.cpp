@@ -1,5 +1,5 @@
 // qforge: the QuantForge command line. Dispatches to one subcommand; every failure is one line on stderr
-// and a non-zero exit status.
+// and a non-zero exit status; SIGINT, SIGTERM, SIGHUP or SIGQUIT ends a run cleanly with 128 + the signal number.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 
 namespace {
 
@@ -36,9 +37,45 @@ void print_usage(std::ostream& os) {
   os << "\nRun 'qforge <command> --help' for a command's options.\n";
 }
 
+// One line for a run ended by a signal: which signal and what became of the output. Exit 128 + signo, as
+// a shell reports a process killed by that signal.
+int report_interrupted(const std::string& command, int signo) {
+  const std::string outcome = qf::interrupt_outcome();
+  std::cerr << "qforge " << command << ": interrupted by " << qf::signal_name(signo)
+            << (outcome.empty() ? "" : "; " + outcome) << "\n";
+  return 128 + signo;
+}
+
+// Runs one subcommand; every failure becomes one line on stderr and its exit status. Once a signal was
+// recorded, whatever unwound the run (qf::Interrupted, or an error it caused, e.g. inside a plugin) is
+// reported as the interruption.
+int run_command(const Command& c, const std::vector<std::string>& args) {
+  const std::string name = c.name;
+  try {
+    const int status = c.run(args);
+    if (const int signo = qf::interrupt_signal()) return report_interrupted(name, signo);
+    return status;
+  } catch (...) {
+    if (const int signo = qf::interrupt_signal()) return report_interrupted(name, signo);
+    try {
+      throw;
+    } catch (const qf::cli::UsageError& e) {
+      std::cerr << "qforge " << name << ": " << e.what() << "\n";
+      return qf::cli::kUsageError;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "qforge " << name << ": error: out of memory\n";
+      return 1;
+    } catch (const std::exception& e) {  // qf::Error and the rest
+      std::cerr << "qforge " << name << ": error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  qf::install_interrupt_handlers();  // first: from here on a signal is only recorded
   auto logger = spdlog::stderr_color_mt("qforge");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
@@ -53,24 +90,8 @@ int main(int argc, char** argv) {
   }
   const std::string name = argv[1];
   const std::vector<std::string> args(argv + 2, argv + argc);
-  for (const auto& c : kCommands) {
-    if (name != c.name) continue;
-    try {
-      return c.run(args);
-    } catch (const qf::cli::UsageError& e) {
-      std::cerr << "qforge " << name << ": " << e.what() << "\n";
-      return qf::cli::kUsageError;
-    } catch (const qf::Error& e) {
-      std::cerr << "qforge " << name << ": error: " << e.what() << "\n";
-      return 1;
-    } catch (const std::bad_alloc&) {
-      std::cerr << "qforge " << name << ": error: out of memory\n";
-      return 1;
-    } catch (const std::exception& e) {
-      std::cerr << "qforge " << name << ": error: " << e.what() << "\n";
-      return 1;
-    }
-  }
+  for (const auto& c : kCommands)
+    if (name == c.name) return run_command(c, args);
   std::cerr << "qforge: unknown command '" << name << "'\n";
   print_usage(std::cerr);
   return qf::cli::kUsageError;

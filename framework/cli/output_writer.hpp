@@ -1,5 +1,6 @@
-// Writes a set of .npy outputs all-or-nothing: every file goes to a temp name first and is renamed only
-// when all of them were written, so a failure leaves no half-written output folder behind.
+// Writes a set of .npy outputs all-or-nothing through pipeline::ArtifactStager: every file goes to the
+// run's staging folder first and is moved into OUT only when all of them were written; a failure or an
+// interruption leaves OUT as it was (no half-written or temporary file).
 #pragma once
 
 #include <filesystem>

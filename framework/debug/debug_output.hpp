@@ -1,7 +1,7 @@
 // All-or-nothing output of a `qforge debug` run: files (also in sub-folders, e.g.
 // "node_sensitivity/sensitivity_weight.json") are kept in memory until commit(), which writes them into
-// pipeline::ArtifactStager's staging folder and moves them into the output folder. Until then the staging
-// folder stays empty, so an interrupt (whose handler removes only flat files) leaves nothing behind.
+// pipeline::ArtifactStager's staging folder and moves them into the output folder, all or nothing. An error or
+// an interruption before then leaves the output folder as it was.
 #pragma once
 
 #include <filesystem>

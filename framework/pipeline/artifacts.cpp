@@ -1,15 +1,13 @@
 #include "pipeline/artifacts.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <fstream>
 #include <system_error>
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 
 namespace qf::pipeline {
 
@@ -17,80 +15,44 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The staging folder the signal handler removes (one quantize run per process).
-char g_staging[4096] = {0};
-
-// Removes `dir` and what is inside it, sub-folders too (qforge debug stages folders of plots), with
-// only the calls a signal handler can make here: list, unlink, rmdir. Depth is bounded: artifacts nest
-// at most a few levels.
-void remove_tree(const char* dir, int depth) {
-  if (DIR* d = opendir(dir)) {
-    while (dirent* e = readdir(d)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      char path[4352];
-      const size_t n = std::strlen(dir);
-      if (n + 2 + std::strlen(e->d_name) > sizeof(path)) continue;
-      std::memcpy(path, dir, n);
-      path[n] = '/';
-      std::strcpy(path + n + 1, e->d_name);
-      if (unlink(path) != 0 && errno == EISDIR && depth > 0) remove_tree(path, depth - 1);
-    }
-    closedir(d);
-  }
-  rmdir(dir);
-}
-
-void remove_staging_on_signal(int sig) {
-  if (g_staging[0]) remove_tree(g_staging, 8);
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-}
+// Inside the staging folder: where the files replaced by a commit wait until it has succeeded.
+constexpr const char* kPreviousFolder = ".previous";
 
 }  // namespace
+
+// One artifact's progress through commit(), so a rollback undoes exactly what was done.
+struct ArtifactStager::Moved {
+  std::string name;
+  std::vector<fs::path> created_dirs;  // folders made in OUT for it, outermost first
+  bool previous_aside = false;          // OUT/name existed and now waits in .previous/name
+  bool in_place = false;                // the new file is at OUT/name
+};
 
 ArtifactStager::ArtifactStager(const fs::path& out_dir) : out_(out_dir) {
   std::error_code ec;
   fs::create_directories(out_, ec);
-  if (ec || !fs::is_directory(out_)) throw Error(out_.string() + ": cannot create output folder: " + ec.message());
-  staging_ = out_ / (".qforge-staging-" + std::to_string(getpid()));
-  fs::create_directories(staging_, ec);
-  if (ec) throw Error(out_.string() + ": output folder is not writable: " + ec.message());
-  const fs::path probe = staging_ / ".probe";
-  {
-    std::ofstream f(probe);
-    if (!f || !(f << "x") || !f.flush()) {
-      fs::remove_all(staging_, ec);
-      throw Error(out_.string() + ": output folder is not writable");
-    }
-  }
+  if (ec || !fs::is_directory(out_))
+    throw Error(out_.string() + ": cannot create output folder: " + (ec ? ec.message() : "not a folder"));
+  staging_ = std::make_unique<StagingFolder>(out_);
+  const fs::path probe = staging_dir() / "probe";
+  std::ofstream f(probe);
+  if (!f || !(f << "x") || !f.flush()) throw Error(out_.string() + ": output folder is not writable");
+  f.close();
   fs::remove(probe, ec);
-  const std::string s = staging_.string();
-  if (s.size() < sizeof(g_staging)) {
-    std::memcpy(g_staging, s.c_str(), s.size() + 1);
-    previous_int_ = std::signal(SIGINT, remove_staging_on_signal);
-    previous_term_ = std::signal(SIGTERM, remove_staging_on_signal);
-    handlers_installed_ = true;
-  }
 }
 
-ArtifactStager::~ArtifactStager() {
-  if (handlers_installed_) {  // give an embedding program its own handlers back
-    std::signal(SIGINT, previous_int_ == SIG_ERR ? SIG_DFL : previous_int_);
-    std::signal(SIGTERM, previous_term_ == SIG_ERR ? SIG_DFL : previous_term_);
-  }
-  g_staging[0] = '\0';
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
-}
+ArtifactStager::~ArtifactStager() = default;  // the StagingFolder removes what was not committed
 
 fs::path ArtifactStager::staged(const std::string& name) {
+  if (std::find(names_.begin(), names_.end(), name) != names_.end())
+    throw Error((out_ / name).string() + ": two artifacts would be written to this file");
   names_.push_back(name);
-  return staging_ / name;
+  return staging_dir() / name;
 }
 
 void ArtifactStager::write_text(const std::string& name, const std::string& text) {
   const fs::path path = staged(name);
-  if (path.parent_path() != staging_) {  // "folder/file": the folder is staged with it
+  if (path.parent_path() != staging_dir()) {  // "folder/file": the folder is staged with it
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
     if (ec) throw Error(path.parent_path().string() + ": cannot create folder: " + ec.message());
@@ -101,18 +63,87 @@ void ArtifactStager::write_text(const std::string& name, const std::string& text
   if (!f) throw Error(path.string() + ": write failed");
 }
 
-void ArtifactStager::commit() {
-  for (const auto& name : names_)
-    if (!fs::exists(staging_ / name)) throw Error((out_ / name).string() + ": artifact was not written");
-  for (const auto& name : names_) {
-    std::error_code ec;
-    // A nested artifact's folder appears in OUT only now, once everything is staged.
-    if (const fs::path parent = (out_ / name).parent_path(); parent != out_) fs::create_directories(parent, ec);
-    if (ec) throw Error((out_ / name).parent_path().string() + ": cannot create folder: " + ec.message());
-    fs::rename(staging_ / name, out_ / name, ec);
-    if (ec) throw Error((out_ / name).string() + ": cannot move into place: " + ec.message());
+// The staged names in order, then the files a writer put beside them (e.g. "model.onnx.data").
+std::vector<std::string> ArtifactStager::names_to_commit() const {
+  std::vector<std::string> names = names_;
+  std::error_code ec;
+  for (const std::string& name : names_)
+    if (!fs::exists(fs::symlink_status(staging_dir() / name, ec))) throw Error((out_ / name).string() + ": artifact was not written");
+  std::vector<std::string> extra;
+  for (const auto& entry : fs::directory_iterator(staging_dir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] == '.' || std::find(names.begin(), names.end(), name) != names.end()) continue;
+    if (entry.is_regular_file(ec)) extra.push_back(name);
   }
-  committed_ = true;
+  std::sort(extra.begin(), extra.end());
+  names.insert(names.end(), extra.begin(), extra.end());
+  return names;
+}
+
+// Moves OUT/name (a file or link) aside, then the staged artifact in. Throws naming the file; what was done
+// so far is recorded in done.back() for roll_back().
+void ArtifactStager::move_into_place(const std::string& name, std::vector<Moved>& done) {
+  done.push_back(Moved{name, {}, false, false});
+  Moved& m = done.back();
+  const fs::path target = out_ / name, aside = staging_dir() / kPreviousFolder / name;
+  std::error_code ec;
+  std::vector<fs::path> missing;  // a nested artifact's folders appear in OUT only now
+  for (fs::path dir = target.parent_path(); dir != out_ && !fs::exists(fs::symlink_status(dir, ec));
+       dir = dir.parent_path())
+    missing.push_back(dir);
+  for (auto dir = missing.rbegin(); dir != missing.rend(); ++dir) {
+    if (!fs::create_directory(*dir, ec) || ec)
+      throw Error(dir->string() + ": cannot create folder: " + (ec ? ec.message() : "exists"));
+    m.created_dirs.push_back(*dir);
+  }
+  const fs::file_status previous = fs::symlink_status(target, ec);
+  if (fs::exists(previous) && !fs::is_directory(previous)) {  // a folder is never replaced: the move fails
+    fs::create_directories(aside.parent_path(), ec);
+    fs::rename(target, aside, ec);
+    if (ec) throw Error(target.string() + ": cannot move the previous file aside: " + ec.message());
+    m.previous_aside = true;
+  }
+  fs::rename(staging_dir() / name, target, ec);
+  if (ec) throw Error(target.string() + ": cannot move into place: " + ec.message());
+  m.in_place = true;
+}
+
+// Undoes move_into_place() in reverse order: new files back to staging, previous files back to OUT, the
+// folders it made removed. Never throws; what cannot be undone is logged, naming the file.
+void ArtifactStager::roll_back(const std::vector<Moved>& moved) noexcept {
+  for (auto m = moved.rbegin(); m != moved.rend(); ++m) {
+    const fs::path target = out_ / m->name;
+    std::error_code ec;
+    if (m->in_place) {
+      fs::rename(target, staging_dir() / m->name, ec);
+      if (ec) fs::remove(target, ec);
+      if (ec) spdlog::error("{}: could not be taken back: {}", target.string(), ec.message());
+    }
+    if (m->previous_aside) {
+      fs::rename(staging_dir() / kPreviousFolder / m->name, target, ec);
+      if (ec) spdlog::error("{}: the previous file could not be restored: {}", target.string(), ec.message());
+    }
+    for (auto dir = m->created_dirs.rbegin(); dir != m->created_dirs.rend(); ++dir) fs::remove(*dir, ec);
+  }
+}
+
+void ArtifactStager::commit() {
+  const std::vector<std::string> names = names_to_commit();
+  throw_if_interrupted();
+  std::vector<Moved> done;
+  try {
+    for (const std::string& name : names) {
+      move_into_place(name, done);
+      if (done.size() == 1) test_signal_hook("commit");  // TEST ONLY: a signal with the commit half done
+      throw_if_interrupted();
+    }
+  } catch (const Error& e) {
+    roll_back(done);
+    throw Error(std::string(e.what()) + " (nothing in " + out_.string() + " was changed)");
+  } catch (...) {
+    roll_back(done);
+    throw;
+  }
 }
 
 }  // namespace qf::pipeline

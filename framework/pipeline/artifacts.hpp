@@ -1,37 +1,47 @@
-// All-or-nothing output of `qforge quantize`: every artifact is first written into a hidden staging
-// folder inside OUT, then renamed into OUT once all of them are complete. A failure (or SIGINT/SIGTERM)
-// before that removes the staging folder, so OUT never holds a half-written file.
+// All-or-nothing output of `qforge quantize`, `run` and `debug`: every artifact is first written into the
+// run's hidden staging folder inside OUT (pipeline/staging_folder.hpp), then moved into OUT by commit().
+// Destroyed without a successful commit (an error, or an interruption unwinding), the staging folder is
+// removed, so OUT never holds a half-written file. commit() itself is all or nothing: files of the same
+// names already in OUT are moved aside first, and when any move fails (or a signal arrives) every earlier
+// one is undone and the previous files are put back.
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "pipeline/staging_folder.hpp"
 
 namespace qf::pipeline {
 
 class ArtifactStager {
  public:
-  // Creates OUT if needed and checks it is writable (error names the folder).
+  // Creates OUT if needed and checks it is writable (error names the folder); removes staging folders
+  // left in OUT by killed runs.
   explicit ArtifactStager(const std::filesystem::path& out_dir);
-  ~ArtifactStager();  // removes the staging folder unless commit() succeeded
+  ~ArtifactStager();
   ArtifactStager(const ArtifactStager&) = delete;
   ArtifactStager& operator=(const ArtifactStager&) = delete;
 
-  // Where to write artifact `name` now.
+  // Where to write artifact `name` now. Staging one name twice is an error naming it.
   std::filesystem::path staged(const std::string& name);
   // `name` may be "folder/file": the folder is created in staging now and in OUT at commit.
   void write_text(const std::string& name, const std::string& text);
-  // Renames every staged artifact into OUT.
+  // Moves every staged artifact into OUT, plus the side files a writer put beside them (a model's
+  // external ".data"). On failure OUT is as before and the error names the file that could not be moved.
   void commit();
+  const std::filesystem::path& staging_dir() const { return staging_->path(); }
 
  private:
+  struct Moved;
+  void move_into_place(const std::string& name, std::vector<Moved>& done);
+  void roll_back(const std::vector<Moved>& moved) noexcept;
+  std::vector<std::string> names_to_commit() const;
+
   std::filesystem::path out_;
-  std::filesystem::path staging_;
+  std::unique_ptr<StagingFolder> staging_;
   std::vector<std::string> names_;
-  bool committed_ = false;
-  bool handlers_installed_ = false;
-  void (*previous_int_)(int) = nullptr;
-  void (*previous_term_)(int) = nullptr;
 };
 
 }  // namespace qf::pipeline

@@ -15,6 +15,7 @@
 #include "plugin/calibrator.hpp"
 #include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/progress.hpp"
 
 namespace qf::pipeline {
@@ -284,6 +285,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
     Progress progress("calibrate: ranges", samples.size());
     arena.execute([&] {
       tbb::parallel_for(size_t{0}, samples.size(), [&](size_t i) {
+        throw_if_interrupted();  // TBB cancels the other samples and rethrows in the caller
         Local& local = locals.local();
         const auto inputs = i == 0 ? first_inputs : samples.load(i);
         RunHooks hooks;
@@ -330,6 +332,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
     Progress progress("calibrate: " + std::to_string(num_cands) + " candidates", samples.size());
     arena.execute([&] {
       for (size_t i = 0; i < samples.size(); ++i) {
+        throw_if_interrupted();
         const auto inputs = i == 0 ? first_inputs : samples.load(i);
         RunHooks hooks;
         hooks.observe = [&](const std::string& name, const Tensor& value) {
@@ -348,6 +351,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   // Slots are independent: compute them in parallel (KL/MSE searches dominate here).
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, slots.size(), [&](size_t s) {
+      throw_if_interrupted();
       Range r;
       if (states[s]) {
         states[s]->compute_range(r.min, r.max);

@@ -14,6 +14,7 @@
 
 #include "executor/executor.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/progress.hpp"
 
 namespace qf::pipeline {
@@ -26,7 +27,10 @@ Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string,
   reference_.resize(samples_.size());
   tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
   arena.execute([&] {
-    tbb::parallel_for(size_t{0}, samples_.size(), [&](size_t i) { reference_[i] = executor.run(samples_[i]); });
+    tbb::parallel_for(size_t{0}, samples_.size(), [&](size_t i) {
+      throw_if_interrupted();  // TBB cancels the other samples and rethrows in the caller
+      reference_[i] = executor.run(samples_[i]);
+    });
   });
   for (const auto& [name, t] : reference_[0])
     if (t.dtype() == DType::Float32) outputs_.push_back(name);
@@ -90,6 +94,7 @@ std::vector<double> Evaluator::set_baseline(std::shared_ptr<const Model> baselin
   tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
   arena.execute([&] {
     tbb::parallel_for(size_t{1}, std::max<size_t>(fit, 1), [&](size_t i) {
+      throw_if_interrupted();
       auto cache = std::make_unique<ValueCache>();
       executor.run_cached(samples_[i], *cache);
       state->caches[i] = std::move(cache);
@@ -188,6 +193,7 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
   Progress progress("evaluate " + std::to_string(V) + " variant(s)", V * S, V < 2 || Progress::quiet_default());
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, V * S, [&](size_t job) {
+      throw_if_interrupted();
       const size_t v = job / S, s = job % S;
       const ValueCache* cache = baseline_ ? baseline_->caches[s].get() : nullptr;
       const auto out = rerun[v] && cache ? executors[v]->rerun_nodes(*cache, *rerun[v]) : executors[v]->run(samples_[s]);

@@ -37,6 +37,7 @@
 #include "quant/calibration_node.hpp"
 #include "report/html_report.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 
 namespace qf::pipeline {
 
@@ -48,6 +49,7 @@ class StageTimer {
  public:
   explicit StageTimer(nlohmann::json& stages) : stages_(stages) {}
   void start(const std::string& name) {
+    cancellation_point(name);  // a signal is acted on at the latest when the next stage begins
     name_ = name;
     t0_ = Clock::now();
     spdlog::info("stage: {}", name);
@@ -233,6 +235,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   for (const auto& d : cfg.plugin_dirs) dirs.emplace_back(d);
   registry.load_default(dirs);
 
+  cancellation_point("load");
   stage.start("optimize");
   const Model original = load_model(options.model);
   Model optimized = original;
@@ -408,16 +411,21 @@ nlohmann::json quantize(const QuantizeOptions& options) {
     report["fusion_groups"] = groups.size();
   }
   save_model(optimized_out, out.staged("optimized_float_model.onnx"));
+  throw_if_interrupted();
   save_model(calibrated, out.staged("calibrated_model.onnx"));
+  throw_if_interrupted();
   exporter::ExportInfo export_info;
   const Model qdq = exporter::export_qdq(with_rank_hints(calibrated, tensors), &export_info);
   exporter::save_exported(qdq, export_info, out.staged("quantized_model.onnx"));
+  throw_if_interrupted();
   if (cfg.weight.weight_only)
     if (const auto nbits = exporter::export_matmul_nbits(with_rank_hints(calibrated, tensors)))
       exporter::save_exported(nbits->model, nbits->info, out.staged("quantized_model.matmulnbits.onnx"));
   out.write_text("quant_params.json", exporter::quant_params_json(calibrated).dump(2) + "\n");
+  throw_if_interrupted();
   stage.stop();
 
+  cancellation_point("report");
   report["backend"] = backend_name;
   report["samples"] = {{"calibration", samples.size()}, {"evaluation", eval_count}};
   report["optimize"] = {{"folded_constants", opt_stats.folded_constants}, {"folded_shapes", opt_stats.folded_shapes},

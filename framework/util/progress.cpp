@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "util/interrupt.hpp"
+
 namespace qf {
 
 namespace {
@@ -51,6 +53,7 @@ Progress::Progress(std::string label, size_t total, bool quiet, std::FILE* sink,
       quiet_(quiet || sink == nullptr),
       tty_(false),
       sink_(sink),
+      hook_stage_("tick:" + label_.substr(0, label_.find_first_of(" :"))),
       start_(std::chrono::steady_clock::now()) {
   if (!quiet_) tty_ = terminal ? *terminal : ::isatty(::fileno(sink_)) == 1;
 }
@@ -65,6 +68,9 @@ double Progress::elapsed_seconds() const {
 }
 
 void Progress::tick(size_t n) {
+  // Every unit of work is a cancellation point: a signal is acted on within about one unit (one sample).
+  test_signal_hook(hook_stage_);
+  throw_if_interrupted();
   const size_t before = done_.fetch_add(n, std::memory_order_relaxed);
   if (quiet_) return;
   if (tty_) {

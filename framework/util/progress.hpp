@@ -26,6 +26,8 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
+  // Also a cancellation point: throws qf::Interrupted once a signal was recorded (util/interrupt.hpp).
+  // Its test-hook stage is "tick:" + the label's first word, e.g. "tick:calibrate".
   void tick(size_t n = 1);
   void done();  // completes the bar and prints the elapsed time; later calls do nothing
 
@@ -44,6 +46,7 @@ class Progress {
   bool quiet_;
   bool tty_;
   std::FILE* sink_ = stderr;
+  std::string hook_stage_;
   std::atomic<size_t> done_{0};
   std::mutex mutex_;
   size_t last_drawn_permille_ = 0;  // plain mode: highest 10% step already printed, in permille
