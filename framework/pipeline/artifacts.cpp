@@ -68,7 +68,8 @@ std::vector<std::string> ArtifactStager::names_to_commit() const {
   std::vector<std::string> names = names_;
   std::error_code ec;
   for (const std::string& name : names_)
-    if (!fs::exists(fs::symlink_status(staging_dir() / name, ec))) throw Error((out_ / name).string() + ": artifact was not written");
+    if (!fs::exists(fs::symlink_status(staging_dir() / name, ec)))
+      throw Error((out_ / name).string() + ": artifact was not written");
   std::vector<std::string> extra;
   for (const auto& entry : fs::directory_iterator(staging_dir(), ec)) {
     const std::string name = entry.path().filename().string();

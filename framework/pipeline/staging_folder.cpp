@@ -20,7 +20,8 @@ namespace {
 
 constexpr const char* kStagingPrefix = ".qforge-staging-";
 // A folder is created under this prefix, locked, then renamed to its staging name, so a folder under the
-// staging prefix always has its lock file (a cleaner can never see it between creation and locking).
+// staging prefix always has its lock file held (a cleaner never sees it between creation and locking; a
+// preparing folder a cleaner takes in that instant is simply made again).
 constexpr const char* kPreparingPrefix = ".qforge-preparing-";
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
@@ -42,18 +43,25 @@ bool remove_if_stale(const fs::path& dir) {
   return removed;
 }
 
-// Creates OUT/<preparing>, its lock file, and locks it. Returns the lock's descriptor.
-int create_locked_folder(const fs::path& dir) {
+// Creates OUT/.qforge-preparing-<pid>-<n> (the first free n), its lock file, and locks it; sets `dir` and
+// returns the lock's descriptor.
+int create_locked_folder(const fs::path& out_dir, fs::path& dir) {
+  static std::atomic<unsigned> serial{0};  // several stagers in one process (tests, embedding programs)
   std::error_code ec;
-  if (!fs::create_directory(dir, ec) || ec)
-    throw Error(dir.parent_path().string() + ": output folder is not writable" + (ec ? ": " + ec.message() : ""));
+  for (int tries = 0;; ++tries) {
+    dir = out_dir / (kPreparingPrefix + std::to_string(::getpid()) + "-" + std::to_string(serial++));
+    if (fs::create_directory(dir, ec)) break;
+    // Taken (a run with this pid killed in the instant after making it): the next name.
+    if (ec || tries == 100)
+      throw Error(out_dir.string() + ": output folder is not writable" + (ec ? ": " + ec.message() : ""));
+  }
   const int fd = ::open((dir / StagingFolder::kLockName).c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                         0600);
   if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const std::string why = std::strerror(errno);
     if (fd >= 0) ::close(fd);
     fs::remove_all(dir, ec);
-    throw Error(dir.parent_path().string() + ": output folder is not writable: cannot lock a staging folder: " + why);
+    throw Error(out_dir.string() + ": output folder is not writable: cannot lock a staging folder: " + why);
   }
   return fd;
 }
@@ -75,11 +83,10 @@ size_t remove_stale_staging_folders(const fs::path& out_dir) {
 
 StagingFolder::StagingFolder(const fs::path& out_dir) {
   remove_stale_staging_folders(out_dir);
-  static std::atomic<unsigned> serial{0};  // several stagers in one process (tests, embedding programs)
   const std::string pid = std::to_string(::getpid());
   for (int attempt = 0; attempt < 3; ++attempt) {
-    const fs::path preparing = out_dir / (kPreparingPrefix + pid + "-" + std::to_string(serial++));
-    const int fd = create_locked_folder(preparing);
+    fs::path preparing;
+    const int fd = create_locked_folder(out_dir, preparing);
     std::error_code ec;
     for (unsigned k = 0; k < 100; ++k) {
       path_ = out_dir / (kStagingPrefix + pid + (k ? "-" + std::to_string(k) : std::string()));

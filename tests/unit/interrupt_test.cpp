@@ -178,7 +178,8 @@ class InterruptCli : public ::testing::Test {
     fs::path leaf;
     ~RemoveEmptyParents() {
       std::error_code ec;
-      for (fs::path d = leaf.parent_path(); d != fs::temp_directory_path() && d.has_relative_path(); d = d.parent_path())
+      for (fs::path d = leaf.parent_path(); d != fs::temp_directory_path() && d.has_relative_path();
+           d = d.parent_path())
         if (!fs::remove(d, ec)) break;
     }
   };
