@@ -1,5 +1,7 @@
 // Reads calibration/evaluation samples laid out as DESIGN.md describes:
 //   DIR/<sample>/<input>.npy, DIR/<input>/<k>.npy, or DIR/<k>.npy for single-input models.
+// Hidden entries (names starting with '.': .ipynb_checkpoints, .DS_Store, .git) are skipped; only regular
+// files are read as inputs (a FIFO, device or folder named like an input is an error naming it).
 #pragma once
 
 #include <filesystem>

@@ -1,6 +1,7 @@
 // The calibration samples of `qforge quantize`: a sample folder (DESIGN.md layouts) limited to
 // --max-samples, loaded one at a time on demand (memory does not grow with the number of samples) and
-// checked: float inputs must be finite (a NaN/Inf names the file).
+// checked: dtype, rank and static dims as the model declares them, and float inputs finite (errors name
+// the file).
 #pragma once
 
 #include <filesystem>
@@ -24,6 +25,7 @@ class SampleSet {
 
  private:
   std::filesystem::path dir_;
+  std::vector<ValueInfo> inputs_;  // the model's runtime inputs, each sample is checked against
   SampleFolder folder_;
   size_t count_ = 0;
 };
