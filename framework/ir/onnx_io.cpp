@@ -300,7 +300,7 @@ ExternalDataEntries external_entries(const onnx::TensorProto& proto) {
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& base_dir) {
   const auto dtype = static_cast<DType>(proto.data_type());
   const std::string& name = proto.name();
-  const std::string what = "tensor '" + name + "'";
+  const std::string what = name.empty() ? std::string("tensor") : "tensor '" + name + "'";
   switch (dtype) {
     case DType::Float32: case DType::UInt8: case DType::Int8: case DType::UInt16: case DType::Int16:
     case DType::Int32: case DType::Int64: case DType::Bool: case DType::Float16: case DType::Float64:

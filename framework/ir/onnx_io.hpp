@@ -13,11 +13,15 @@ class ModelProto;
 
 namespace qf {
 
-// Loads an ONNX model file. External data is resolved relative to the model's folder. Nodes are
-// topologically sorted; "ai.onnx" domains are normalised to "". Throws qf::Error naming the file on a
-// truncated/non-ONNX file, a missing external-data file, or a graph that is not a DAG.
+// Loads an ONNX model file: only a regular file of at most kMaxModelFileBytes (ir/tensor_limits.hpp).
+// External data is resolved relative to the model's folder and must stay inside it (ir/external_data.hpp).
+// Nodes are topologically sorted; "ai.onnx" domains are normalised to "". Throws qf::Error naming the file
+// and the culprit on a truncated or non-ONNX file, a tensor whose dims or data are inconsistent or beyond
+// the size limits, refused or missing external data, two producers of one tensor, subgraphs nested too
+// deep, or a graph that is not a DAG.
 Model load_model(const std::filesystem::path& path);
-// Parses a model from serialized bytes (`origin` names it in errors; external data relative to `base_dir`).
+// Parses a model from serialized bytes (`origin` names it in errors; external data relative to `base_dir`,
+// refused when `base_dir` is empty). Any bytes give a Model or a qf::Error: the fuzzed entry point.
 Model parse_model(const std::string& bytes, const std::string& origin,
                   const std::filesystem::path& base_dir = {});
 

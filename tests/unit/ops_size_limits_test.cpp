@@ -194,6 +194,29 @@ TEST(OpsSizeLimits, RoiAlignSamplingGrid) {
   EXPECT_EQ(run_op("RoiAlign", 16, {&x, &roi, &batch})[0].shape(), (Shape{1, 1, 1, 1}));
 }
 
+TEST(OpsSizeLimits, SizesFromSignalAndTextInputs) {
+  // The window and filter values were computed in a buffer of the claimed size before the output check.
+  const Tensor size = Tensor::scalar<int64_t>(int64_t{1} << 40);
+  expect_node_error([&] { run_op("HannWindow", 17, {&size}); }, "HannWindow", {"tensor limit"});
+  const Tensor bins = Tensor::scalar<int64_t>(kMax64), dft = Tensor::scalar<int64_t>(kMax64);
+  const Tensor rate = Tensor::scalar<int64_t>(16000);
+  const Tensor lo = Tensor::scalar<float>(0.f), hi = Tensor::scalar<float>(8000.f);
+  expect_node_error([&] { run_op("MelWeightMatrix", 17, {&bins, &dft, &rate, &lo, &hi}); }, "MelWeightMatrix",
+                    {"overflows"});
+  const Tensor tokens = i64({1, 2, 3});
+  const std::vector<Attribute> huge_index = {test::str_attr("mode", "TF"), test::ints_attr("ngram_counts", {0}),
+                                             test::ints_attr("ngram_indexes", {kMax64}),
+                                             test::ints_attr("pool_int64s", {2})};
+  expect_node_error([&] { run_op("TfIdfVectorizer", 9, {&tokens}, huge_index); }, "TfIdfVectorizer",
+                    {"ngram_indexes"});
+  // A max_gram_length and max_skip_count far beyond the pool and the input: the same counts, at once.
+  const std::vector<Attribute> long_grams = {
+      test::str_attr("mode", "TF"), test::ints_attr("ngram_counts", {0}), test::ints_attr("ngram_indexes", {0}),
+      test::ints_attr("pool_int64s", {2}), test::int_attr("max_gram_length", kHuge),
+      test::int_attr("max_skip_count", kHuge)};
+  EXPECT_EQ(test::floats_of(run_op("TfIdfVectorizer", 9, {&tokens}, long_grams)[0]), (std::vector<float>{1.f}));
+}
+
 // Through the executor: a ConstantOfShape fed a hostile shape initializer names the graph's node.
 TEST(OpsSizeLimits, ExecutorNamesTheNode) {
   auto proto = test::parse_model_proto(R"(

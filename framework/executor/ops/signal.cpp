@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -167,6 +168,7 @@ void dft_typed(OpContext& ctx, const Tensor& x, int64_t axis, int64_t length, bo
   T* dst = out.data<T>();
   const int64_t comps = complex_in ? 2 : 1;
   const int64_t copy_len = std::min(in_len, length);
+  if (out.numel() == 0) return;  // the plan's tables grow with dft_length: none for an empty output
   const DftPlan plan(length, inverse);
   const int64_t lines = outer * inner;
   const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, length * length / 16 + length));
@@ -286,6 +288,12 @@ void stft(OpContext& ctx) {
   }
 }
 
+// Checks the shape emit() will write, before the double values are computed (their count comes from
+// input data).
+void check_emit_shape(const OpContext& ctx, const Shape& shape) {
+  sz::check_output_shape(ctx, 0, static_cast<DType>(ctx.attr_int("output_datatype", 1)), shape);
+}
+
 // Writes the double values into a new output tensor of the dtype named by output_datatype.
 void emit(OpContext& ctx, const std::vector<double>& values, Shape shape) {
   const auto dtype = static_cast<DType>(ctx.attr_int("output_datatype", 1));
@@ -320,6 +328,7 @@ void cosine_window(OpContext& ctx, double a0, double a1, double a2) {
   if (size < 0) ctx.fail("size must be non-negative");
   const bool periodic = ctx.attr_int("periodic", 1) != 0;
   const double denom = static_cast<double>(periodic ? size : size - 1);
+  check_emit_shape(ctx, {size});  // before the values are computed at that size
   std::vector<double> w(static_cast<size_t>(size), 1.0);
   if (denom > 0)
     for (int64_t n = 0; n < size; ++n) {
@@ -347,6 +356,7 @@ void mel_weight_matrix(OpContext& ctx) {
   if (mel_bins < 1 || dft_length < 1 || sample_rate < 1) ctx.fail("num_mel_bins, dft_length, sample_rate must be positive");
   if (lower < 0 || upper <= lower) ctx.fail("need 0 <= lower_edge_hertz < upper_edge_hertz");
   const int64_t spec_bins = dft_length / 2 + 1;
+  check_emit_shape(ctx, {spec_bins, mel_bins});  // bounds mel_bins + 2, dft_length + 1 and the buffer below
   const double low_mel = hz_to_mel(lower), high_mel = hz_to_mel(upper);
   const double mel_step = (high_mel - low_mel) / static_cast<double>(mel_bins + 2);
   std::vector<int64_t> edges(static_cast<size_t>(mel_bins + 2));

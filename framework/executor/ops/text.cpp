@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -41,13 +42,16 @@ NgramPool build_pool(const OpContext& ctx) {
   if (indexes.empty()) ctx.fail("ngram_indexes must not be empty");
   for (int64_t c : indexes)
     if (c < 0) ctx.fail("ngram_indexes must be non-negative");
-  p.columns = *std::max_element(indexes.begin(), indexes.end()) + 1;
+  p.columns = sz::add_dims(ctx, *std::max_element(indexes.begin(), indexes.end()), 1, "ngram_indexes");
+  sz::check_output_shape(ctx, 0, DType::Float32, {p.columns});  // before the per-column tables below
   if (!weights.empty() && weights.size() != indexes.size()) ctx.fail("weights must match ngram_indexes");
   p.column_weight.assign(static_cast<size_t>(p.columns), 1.0);
   if (!weights.empty())
     for (size_t s = 0; s < indexes.size(); ++s) p.column_weight[static_cast<size_t>(indexes[s])] = weights[s];
 
-  // ngram_counts[i] is where the (i+1)-grams start in the pool; slots are numbered in pool order.
+  // ngram_counts[i] is where the (i+1)-grams start in the pool; slots are numbered in pool order. The pool
+  // holds no n-gram longer than ngram_counts has entries, so longer lengths would only cost loops.
+  p.max_n = std::min(p.max_n, static_cast<int64_t>(counts.size()));
   p.by_length.resize(static_cast<size_t>(p.max_n));
   int64_t slot = 0;
   for (size_t i = 0; i < counts.size(); ++i) {
@@ -84,7 +88,8 @@ void vectorize(OpContext& ctx, const Tensor& x, const NgramPool& pool, int mode)
           const auto& table = pool.by_length[static_cast<size_t>(n - 1)];
           if (table.empty()) continue;
           // A unigram has no gaps, so only skip 0 counts it.
-          const int64_t max_skip = n == 1 ? 0 : pool.max_skip;
+          // Skips beyond the row length cannot fit a gram (and would overflow the stride arithmetic).
+          const int64_t max_skip = n == 1 ? 0 : std::min(pool.max_skip, len);
           for (int64_t skip = 0; skip <= max_skip; ++skip) {
             const int64_t stride = skip + 1;
             if (start + (n - 1) * stride >= len) break;
