@@ -18,6 +18,7 @@
 #include "ir/onnx_io.hpp"
 #include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
+#include "util/strict_json.hpp"
 
 namespace qf::cli {
 
@@ -48,8 +49,14 @@ void add_metric_param(const std::string& spec, std::map<std::string, nlohmann::j
   const std::string metric = plugin::canonical_metric_name(spec.substr(0, dot));
   const std::string key = spec.substr(dot + 1, eq - dot - 1);
   const std::string text = spec.substr(eq + 1);
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;
+  // The strict reader: a value nested past the depth limit or with a duplicate key is an error, not a
+  // document the metric's checks would recurse into; text that is not JSON at all is the string itself.
+  nlohmann::json value;
+  try {
+    value = parse_strict_json(text, "--metric-param " + printable_for_message(spec, 80), StrictJsonOptions{});
+  } catch (const JsonSyntaxError&) {
+    value = text;
+  }
   params[metric][key] = value;
 }
 

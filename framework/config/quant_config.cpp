@@ -6,14 +6,20 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include "util/error.hpp"
+#include "util/regular_file.hpp"
+#include "util/strict_json.hpp"
 
 namespace qf::config {
 namespace {
@@ -49,11 +55,32 @@ std::string fmt_number(double v) {
   return out.str();
 }
 
+// A candidate value's identity for removing duplicates: numbers by value (1 and 1.0 are one candidate, as
+// json's operator== says), so lists are deduplicated in linear time instead of comparing every pair.
+std::string identity(const json& v) {
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    // An integral float within int64 is the same candidate as that integer.
+    if (d == std::trunc(d) && d >= -9.2e18 && d <= 9.2e18) return "i" + std::to_string(static_cast<int64_t>(d));
+    char text[32];
+    std::snprintf(text, sizeof text, "f%.17g", d);
+    return text;
+  }
+  if (v.is_number_unsigned()) return "i" + std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return "i" + std::to_string(v.get<int64_t>());
+  if (v.is_string()) return "s" + v.get<std::string>();
+  return v.dump();  // booleans (the values here are scalars)
+}
+std::string identity(const std::string& v) { return v; }
+bool identity(bool v) { return v; }
+
+// Removes repeated values, keeping the first of each in order.
 template <class T>
 void dedupe(std::vector<T>& values) {
+  std::set<decltype(identity(std::declval<const T&>()))> seen;
   std::vector<T> unique;
   for (const auto& v : values)
-    if (std::find(unique.begin(), unique.end(), v) == unique.end()) unique.push_back(v);
+    if (seen.insert(identity(T(v))).second) unique.push_back(v);  // T(v): vector<bool>'s proxy to bool
   values = std::move(unique);
 }
 
@@ -74,7 +101,8 @@ class Reader {
   const std::string& source() const { return source_; }
 
   [[noreturn]] void fail(const std::string& path, const std::string& what) const {
-    throw Error(source_ + ": " + path + ": " + what);
+    // A key may hold any character (a newline, megabytes): the message stays one readable line.
+    throw Error(source_ + ": " + printable_for_message(path, 300) + ": " + what);
   }
 
   void warn(const std::string& path, const std::string& what) const {
@@ -470,17 +498,6 @@ std::map<std::string, T> parse_named(const Reader& r, const json& v, const std::
   return out;
 }
 
-// "JSON parse error at line 3, column 5 (byte 40): syntax error ..." from nlohmann's message.
-std::string describe_parse_error(const json::parse_error& e) {
-  std::string what = e.what();
-  const std::string marker = "parse error at ";
-  const auto at = what.find(marker);
-  const auto colon = at == std::string::npos ? std::string::npos : what.find(": ", at);
-  if (colon == std::string::npos) return "invalid JSON at byte " + std::to_string(e.byte) + ": " + what;
-  const auto position = what.substr(at + marker.size(), colon - at - marker.size());
-  return "invalid JSON at " + position + " (byte " + std::to_string(e.byte) + "): " + what.substr(colon + 2);
-}
-
 }  // namespace
 
 const char* weight_range_name(WeightRange r) { return r == WeightRange::Mse ? "mse" : "max"; }
@@ -493,19 +510,16 @@ WeightRange default_weight_range(quant::QType dtype) {
 
 QuantConfig parse_quant_config(std::string_view text, const std::string& source) {
   const Reader r(source);
-  json doc;
-  try {
-    doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
-    throw Error(source + ": " + describe_parse_error(e));
-  }
+  StrictJsonOptions options;
+  options.allow_comments = true;
+  const json doc = parse_strict_json(text, source, options);
   if (!doc.is_object()) throw Error(source + ": expected a JSON object at the top level, got " + show(doc));
 
   QuantConfig c;
   c.source = source;
   ModelSections seen;
   // model_config first so that its sections are the ones a duplicate at the top level is reported against.
-  if (doc.contains("model_config")) parse_model_config(r, doc["model_config"], c, seen);
+  if (doc.contains("model_config")) parse_model_config(r, doc.at("model_config"), c, seen);
   for (const auto& [key, value] : doc.items()) {
     if (key == "model_config") continue;
     if (key == "op_config") c.op_config = parse_named<TypeSetting>(r, value, key, parse_type_setting);
@@ -527,14 +541,9 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
 }
 
 QuantConfig load_quant_config(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": cannot read quant_config: is a folder");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot read quant_config: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(path.string() + ": cannot read quant_config: " + std::strerror(errno));
-  return parse_quant_config(text.str(), path.string());
+  // Only a regular file, opened without blocking: `--config` naming a FIFO fails at once.
+  const std::string text = read_regular_file(path, "quant_config", kMaxJsonBytes);
+  return parse_quant_config(text, path.string());
 }
 
 }  // namespace qf::config

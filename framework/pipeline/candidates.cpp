@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include "util/error.hpp"
@@ -12,6 +14,32 @@ namespace {
 
 std::string value_text(const nlohmann::json& v) {
   return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// a * b, held at the limit + 1 once past it: only "beyond the limit" matters, never the exact product.
+uint64_t capped_mul(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) || r > kMaxCandidates ? kMaxCandidates + 1 : r;
+}
+
+// Refuses a product of candidate lists beyond kMaxCandidates before any candidate is built: every
+// candidate is calibrated (histograms per tensor) and evaluated by the search.
+void check_candidate_count(const config::QuantConfig& config, const std::vector<const plugin::Component*>& calibrators,
+                           const std::map<std::string, std::vector<nlohmann::json>>& options, size_t per_channel,
+                           size_t asymmetric) {
+  uint64_t total = 0;
+  for (const plugin::Component* c : calibrators) {
+    uint64_t product = capped_mul(per_channel, asymmetric);
+    for (const auto& p : c->params)
+      if (auto it = options.find(p.name); it != options.end()) product = capped_mul(product, it->second.size());
+    total = std::min<uint64_t>(total + product, kMaxCandidates + 1);
+  }
+  if (total <= kMaxCandidates) return;
+  std::string keys = "calibration_type (" + std::to_string(calibrators.size()) + ")";
+  for (const auto& [key, values] : options) keys += " x " + key + " (" + std::to_string(values.size()) + ")";
+  keys += " x per_channel (" + std::to_string(per_channel) + ") x asymmetric (" + std::to_string(asymmetric) + ")";
+  throw Error(config.source + ": model_config.activation: more than " + std::to_string(kMaxCandidates) +
+              " calibration candidates, the limit (product of " + keys + "); shorten these lists");
 }
 
 }  // namespace
@@ -55,6 +83,7 @@ std::vector<Candidate> build_candidates(const config::QuantConfig& config, const
       throw Error(config.source + ": model_config.activation." + key + ": not a parameter of calibrator(s) " + names +
                   " (see `qforge plugins`)");
     }
+  check_candidate_count(config, calibrators, options, per_channel.size(), asymmetric.size());
 
   std::vector<Candidate> out;
   for (const plugin::Component* c : calibrators) {

@@ -2,6 +2,7 @@
 // candidate is calibrated in the same pass over the data; a search then picks among them.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,9 @@
 #include "plugin/registry.hpp"
 
 namespace qf::pipeline {
+
+// The most calibration candidates one run builds: each is calibrated and searched over (the default has 20).
+inline constexpr uint64_t kMaxCandidates = 1000;
 
 struct Candidate {
   std::string label;  // "kl", "max:max_percentile=0.99995,per-channel,asymmetric"
@@ -24,7 +28,8 @@ struct Candidate {
 // 0.99999 (= the percentile calibrator's default) so it contains every single stock calibrator's
 // default behaviour: 20 candidates.
 // Errors (qf::Error, naming the config source and key): unknown calibrator (lists the known ones), an
-// activation option no chosen calibrator declares, a value the calibrator's declaration rejects.
+// activation option no chosen calibrator declares, a value the calibrator's declaration rejects. More than
+// kMaxCandidates candidates is an error naming the lists whose product it is (docs/quant_config.md, Limits).
 std::vector<Candidate> build_candidates(const config::QuantConfig& config, const plugin::Registry& registry);
 
 }  // namespace qf::pipeline

@@ -15,6 +15,8 @@
 #include "plugin/backend.hpp"
 #include "plugin/registry.hpp"
 #include "util/error.hpp"
+#include "util/regular_file.hpp"
+#include "util/strict_json.hpp"
 
 namespace qf::plugin {
 
@@ -30,6 +32,16 @@ using table::When;
 using ShapeMap = std::map<std::string, std::vector<int64_t>, std::less<>>;
 
 constexpr int64_t kEvery = -1;  // "*" in inputs/outputs
+
+// backend.json as read from files and text: no comments (as always), paths as JSON pointers like the schema
+// errors, and strings and keys bounded because the schema's patterns run std::regex, which recurses once per
+// byte of the string it matches.
+StrictJsonOptions backend_json_options() {
+  StrictJsonOptions o;
+  o.path_style = JsonPathStyle::Pointer;
+  o.max_string_bytes = kMaxBackendJsonString;
+  return o;
+}
 
 std::optional<QfDType> dtype_from_name(const std::string& n) {
   static const std::map<std::string, QfDType> names = {
@@ -267,27 +279,49 @@ const std::string& BackendTable::schema_text() {
 }
 
 std::pair<std::string, std::string> BackendTable::peek_name_and_base(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return {};
+  // Errors are reported when the file itself is loaded; here an unreadable file just has no name yet.
+  nlohmann::json doc;
+  try {
+    doc = read_strict_json_file(path, "backend description", backend_json_options());
+  } catch (const Error&) {
+    return {};
+  }
+  if (!doc.is_object() || !doc.value("name", nlohmann::json()).is_string() ||
+      !doc.value("extends", nlohmann::json("")).is_string())
+    return {};
   return {doc.value("name", std::string()), doc.value("extends", std::string())};
 }
 
 std::shared_ptr<const BackendTable> BackendTable::load(const std::filesystem::path& path, BaseLookup find_base, void* context) {
-  std::ifstream in(path);
-  if (!in) throw Error(path.string() + ": cannot open the backend description");
+  // Only a regular file, opened without blocking, within the size limit.
+  return parse_text(read_regular_file(path, "backend description", kMaxJsonBytes), path.string(), find_base, context);
+}
+
+std::shared_ptr<const BackendTable> BackendTable::parse_text(const std::string& text, const std::string& file,
+                                                             BaseLookup find_base, void* context) {
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path.string() + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+    doc = parse_strict_json(text, file, backend_json_options());
+  } catch (const JsonSyntaxError& e) {
+    throw Error(file + ": not valid JSON (byte " + std::to_string(e.byte()) + ")");
   }
-  return parse(doc, path.string(), find_base, context);
+  return parse(doc, file, find_base, context);
 }
 
 std::shared_ptr<const BackendTable> BackendTable::parse(const nlohmann::json& doc, const std::string& file,
                                                         BaseLookup find_base, void* context) {
   validate(doc, file);
+  // The schema fixes every type read below; a value it lets through that a reader still refuses (an integer
+  // beyond 64 bits) is an error naming the file, never an escaping nlohmann exception.
+  try {
+    return parse_validated(doc, file, find_base, context);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(file + ": " + printable_for_message(e.what()));
+  }
+}
+
+std::shared_ptr<const BackendTable> BackendTable::parse_validated(const nlohmann::json& doc, const std::string& file,
+                                                                  BaseLookup find_base, void* context) {
   auto t = std::shared_ptr<BackendTable>(new BackendTable());
   t->file_ = file;
   t->name_ = doc["name"].get<std::string>();

@@ -87,13 +87,21 @@ struct Fusion {
 
 }  // namespace table
 
+// Longest string or key a backend.json may hold: the schema's patterns run std::regex, whose matcher
+// recurses once per byte, so an unbounded name would overflow the stack (docs/backends.md, Limits).
+inline constexpr size_t kMaxBackendJsonString = 4096;
+
 class BackendTable {
  public:
-  // Reads and validates `path`. `find_base` resolves "extends" to an already loaded table (nullptr:
+  // Reads and validates `path` (only a regular file; a FIFO is refused at once). `find_base` resolves "extends" to an already loaded table (nullptr:
   // unknown, an error naming the file and /extends).
   using BaseLookup = std::shared_ptr<const BackendTable> (*)(const std::string& name, void* context);
   static std::shared_ptr<const BackendTable> load(const std::filesystem::path& path, BaseLookup find_base, void* context);
-  // The same from a parsed document; `file` names it in errors.
+  // The same from the file's text, read with util/strict_json (depth, duplicate keys, entries, size and
+  // kMaxBackendJsonString); `file` names it in errors. Every failure is a qf::Error: the fuzzing entry point.
+  static std::shared_ptr<const BackendTable> parse_text(const std::string& text, const std::string& file,
+                                                        BaseLookup find_base, void* context);
+  // The same from a parsed document (from parse_strict_json: the schema check recurses into it).
   static std::shared_ptr<const BackendTable> parse(const nlohmann::json& doc, const std::string& file,
                                                    BaseLookup find_base, void* context);
   // The schema every file is checked against (plugins/backends/backend.schema.json, built in).
@@ -121,6 +129,8 @@ class BackendTable {
 
  private:
   BackendTable() = default;
+  static std::shared_ptr<const BackendTable> parse_validated(const nlohmann::json& doc, const std::string& file,
+                                                             BaseLookup find_base, void* context);
   BackendTable(const BackendTable&) = delete;  // chain_ points at this object
   BackendTable& operator=(const BackendTable&) = delete;
   void apply_rules(const Graph& graph, size_t node, const std::map<std::string, std::vector<int64_t>, std::less<>>& shapes,
