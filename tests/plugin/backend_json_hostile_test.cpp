@@ -50,7 +50,9 @@ TEST(BackendJsonHostile, SeventyThousandLevelsIsAnErrorNotAStackOverflow) {
   const std::string msg = parse_error(R"({"format": 1, "name": "t", "help": )" + nested_lists(70'000) + "}");
   EXPECT_STARTS(msg, "t.backend.json: /help/0/0/0");
   EXPECT_HAS(msg, "nested deeper than 64 levels (the limit)");
-  EXPECT_HAS(parse_error(std::string(70'000, '{')), "nested deeper than 64 levels");
+  std::string objects;
+  for (int i = 0; i < 70'000; ++i) objects += "{\"a\": ";
+  EXPECT_HAS(parse_error(objects + "1" + std::string(70'000, '}')), "nested deeper than 64 levels");
 }
 
 TEST(BackendJsonHostile, DuplicateKeysAreRefusedWithTheirPointer) {
