@@ -411,7 +411,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
     report["fusion_groups"] = groups.size();
   }
   save_model(optimized_out, out.staged("optimized_float_model.onnx"));
-  throw_if_interrupted();
+  cancellation_point("export-file");  // between files: the test hook fires here, one file written
   save_model(calibrated, out.staged("calibrated_model.onnx"));
   throw_if_interrupted();
   exporter::ExportInfo export_info;

@@ -220,7 +220,8 @@ TEST_P(InterruptQuantize, LeavesTheOutputFolderAsItWas) {
 INSTANTIATE_TEST_SUITE_P(Stages, InterruptQuantize,
                          ::testing::ValuesIn(every_signal_at({"load", "optimize", "plan", "calibrate",
                                                               "tick:calibrate", "search", "tick:evaluate",
-                                                              "evaluate", "export", "report", "commit"})),
+                                                              "evaluate", "export", "export-file", "report",
+                                                              "commit"})),
                          case_name);
 
 // run: before loading, before the run, in the benchmark, between written outputs, during the commit.
