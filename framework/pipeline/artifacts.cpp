@@ -17,6 +17,45 @@ namespace {
 
 // Inside the staging folder: where the files replaced by a commit wait until it has succeeded.
 constexpr const char* kPreviousFolder = ".previous";
+// Inside the staging folder: the names being committed, written once every artifact is complete and
+// just before the first move. A killed run's staging folder that holds it has finished files only.
+constexpr const char* kCommitJournal = ".commit";
+
+void write_commit_journal(const fs::path& staging, const std::vector<std::string>& names) {
+  const fs::path temp = staging / ".commit.tmp";
+  std::ofstream f(temp, std::ios::binary);
+  for (const auto& name : names) f << name << '\n';
+  f.flush();
+  if (!f) throw Error(temp.string() + ": write failed");
+  f.close();
+  std::error_code ec;
+  fs::rename(temp, staging / kCommitJournal, ec);  // appears whole or not at all
+  if (ec) throw Error(temp.string() + ": cannot rename: " + ec.message());
+}
+
+// A run killed while committing (SIGKILL, power loss) left OUT with part of its new files: the commit is
+// completed from its staging folder, so OUT holds that run's whole set. Never throws; a file that cannot
+// be moved is logged.
+void finish_interrupted_commit(const fs::path& stale, const fs::path& out) noexcept {
+  try {
+    std::ifstream journal(stale / kCommitJournal);
+    size_t moved = 0;
+    for (std::string name; journal && std::getline(journal, name);) {
+      // Only names this code writes: relative, inside OUT.
+      if (name.empty() || name[0] == '/' || name.find("..") != std::string::npos) continue;
+      std::error_code ec;
+      if (!fs::exists(fs::symlink_status(stale / name, ec))) continue;  // moved before the kill
+      fs::create_directories((out / name).parent_path(), ec);
+      fs::rename(stale / name, out / name, ec);
+      if (ec) spdlog::warn("{}: cannot complete an interrupted commit: {}", (out / name).string(), ec.message());
+      else ++moved;
+    }
+    if (moved)
+      spdlog::info("{}: completed the commit of a run killed while committing ({} file(s))", out.string(), moved);
+  } catch (const std::exception& e) {
+    spdlog::warn("{}: cannot complete an interrupted commit: {}", out.string(), e.what());
+  }
+}
 
 }  // namespace
 
@@ -33,7 +72,8 @@ ArtifactStager::ArtifactStager(const fs::path& out_dir) : out_(out_dir) {
   fs::create_directories(out_, ec);
   if (ec || !fs::is_directory(out_))
     throw Error(out_.string() + ": cannot create output folder: " + (ec ? ec.message() : "not a folder"));
-  staging_ = std::make_unique<StagingFolder>(out_);
+  staging_ = std::make_unique<StagingFolder>(
+      out_, [this](const fs::path& stale) { finish_interrupted_commit(stale, out_); });
   const fs::path probe = staging_dir() / "probe";
   std::ofstream f(probe);
   if (!f || !(f << "x") || !f.flush()) throw Error(out_.string() + ": output folder is not writable");
@@ -131,6 +171,7 @@ void ArtifactStager::roll_back(const std::vector<Moved>& moved) noexcept {
 void ArtifactStager::commit() {
   const std::vector<std::string> names = names_to_commit();
   throw_if_interrupted();
+  write_commit_journal(staging_dir(), names);
   std::vector<Moved> done;
   try {
     for (const std::string& name : names) {
@@ -139,9 +180,13 @@ void ArtifactStager::commit() {
       throw_if_interrupted();
     }
   } catch (const Error& e) {
+    std::error_code ec;  // the journal goes first: a kill during the rollback must not complete the commit
+    fs::remove(staging_dir() / kCommitJournal, ec);
     roll_back(done);
     throw Error(std::string(e.what()) + " (nothing in " + out_.string() + " was changed)");
   } catch (...) {
+    std::error_code ec;
+    fs::remove(staging_dir() / kCommitJournal, ec);
     roll_back(done);
     throw;
   }

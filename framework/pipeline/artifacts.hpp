@@ -3,7 +3,8 @@
 // Destroyed without a successful commit (an error, or an interruption unwinding), the staging folder is
 // removed, so OUT never holds a half-written file. commit() itself is all or nothing: files of the same
 // names already in OUT are moved aside first, and when any move fails (or a signal arrives) every earlier
-// one is undone and the previous files are put back.
+// one is undone and the previous files are put back. A run killed in the middle of its commit (SIGKILL,
+// power loss) has its commit completed by the next run into OUT (a journal in its staging folder).
 #pragma once
 
 #include <filesystem>

@@ -28,11 +28,12 @@ bool starts_with(const std::string& s, const char* prefix) { return s.rfind(pref
 
 // Removes `dir` when its lock file exists and nobody holds the lock. A missing lock file means a folder
 // not made by this scheme: left alone.
-bool remove_if_stale(const fs::path& dir) {
+bool remove_if_stale(const fs::path& dir, const StagingFolder::StaleHandler& on_stale) {
   const int fd = ::open((dir / StagingFolder::kLockName).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return false;
   bool removed = false;
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    if (on_stale) on_stale(dir);
     std::error_code ec;
     fs::remove_all(dir, ec);
     removed = !ec;
@@ -68,7 +69,7 @@ int create_locked_folder(const fs::path& out_dir, fs::path& dir) {
 
 }  // namespace
 
-size_t remove_stale_staging_folders(const fs::path& out_dir) {
+size_t remove_stale_staging_folders(const fs::path& out_dir, const StagingFolder::StaleHandler& on_stale) {
   size_t removed = 0;
   std::error_code ec;
   std::vector<fs::path> candidates;
@@ -77,12 +78,12 @@ size_t remove_stale_staging_folders(const fs::path& out_dir) {
     if (!starts_with(name, kStagingPrefix) && !starts_with(name, kPreparingPrefix)) continue;
     if (entry.is_directory(ec) && !entry.is_symlink(ec)) candidates.push_back(entry.path());
   }
-  for (const auto& dir : candidates) removed += remove_if_stale(dir) ? 1 : 0;
+  for (const auto& dir : candidates) removed += remove_if_stale(dir, on_stale) ? 1 : 0;
   return removed;
 }
 
-StagingFolder::StagingFolder(const fs::path& out_dir) {
-  remove_stale_staging_folders(out_dir);
+StagingFolder::StagingFolder(const fs::path& out_dir, const StaleHandler& on_stale) {
+  remove_stale_staging_folders(out_dir, on_stale);
   const std::string pid = std::to_string(::getpid());
   for (int attempt = 0; attempt < 3; ++attempt) {
     fs::path preparing;

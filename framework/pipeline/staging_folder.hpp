@@ -6,13 +6,16 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 
 namespace qf::pipeline {
 
 class StagingFolder {
  public:
-  // Removes the stale staging folders in OUT (which must exist), then creates and locks this run's.
-  explicit StagingFolder(const std::filesystem::path& out_dir);
+  // Removes the stale staging folders in OUT (which must exist; `on_stale` sees each one first, its lock
+  // held), then creates and locks this run's.
+  using StaleHandler = std::function<void(const std::filesystem::path&)>;
+  explicit StagingFolder(const std::filesystem::path& out_dir, const StaleHandler& on_stale = {});
   ~StagingFolder();  // removes the folder and everything in it, then releases the lock
   StagingFolder(const StagingFolder&) = delete;
   StagingFolder& operator=(const StagingFolder&) = delete;
@@ -26,6 +29,7 @@ class StagingFolder {
 };
 
 // Removes every staging folder in OUT whose lock nobody holds; returns how many.
-size_t remove_stale_staging_folders(const std::filesystem::path& out_dir);
+size_t remove_stale_staging_folders(const std::filesystem::path& out_dir,
+                                    const StagingFolder::StaleHandler& on_stale = {});
 
 }  // namespace qf::pipeline

@@ -142,20 +142,40 @@ class ArtifactsCommitCli : public ::testing::Test {
   TempDir dir_;
 };
 
-// SIGKILL (no cleanup possible) at export and with the commit half done; the next run removes the
-// staging folder and writes the complete set.
+// SIGKILL (no cleanup possible) at export: the next run removes the staging folder and writes its set.
 TEST_F(ArtifactsCommitCli, StagingFolderOfAKilledRunIsRemovedByTheNextRun) {
-  for (const char* stage : {"export", "commit"}) {
-    SCOPED_TRACE(stage);
-    const auto killed = run_qforge_child(quantize_args(), dir_.path(), std::string(stage) + ":SIGKILL");
-    ASSERT_FALSE(killed.hung);
-    ASSERT_FALSE(killed.exited) << killed.err;
-    EXPECT_EQ(killed.code, SIGKILL);
-    EXPECT_EQ(staging_folders(dir_ / "out").size(), 1u);
-    const auto next = run_qforge_child(quantize_args(), dir_.path());
-    ASSERT_TRUE(next.exited && next.code == 0) << next.err;
-    EXPECT_EQ(entries(dir_ / "out"), artifact_names());
-  }
+  const auto killed = run_qforge_child(quantize_args(), dir_.path(), "export:SIGKILL");
+  ASSERT_FALSE(killed.hung);
+  ASSERT_FALSE(killed.exited) << killed.err;
+  EXPECT_EQ(killed.code, SIGKILL);
+  EXPECT_EQ(staging_folders(dir_ / "out").size(), 1u);
+  EXPECT_EQ(entries(dir_ / "out").size(), 1u);  // nothing but the staging folder
+  const auto next = run_qforge_child(quantize_args(), dir_.path());
+  ASSERT_TRUE(next.exited && next.code == 0) << next.err;
+  EXPECT_EQ(entries(dir_ / "out"), artifact_names());
+}
+
+// SIGKILL with the commit half done (one new artifact in OUT, five previous ones): the next run into OUT
+// completes that commit before anything else, even when it then fails itself, so OUT holds the killed
+// run's whole set and no staging folder.
+TEST_F(ArtifactsCommitCli, CommitOfAKilledRunIsCompletedByTheNextRun) {
+  fs::create_directories(dir_ / "out");
+  for (const auto& name : artifact_names()) write_text(dir_ / "out" / name, "previous\n");
+  const auto killed = run_qforge_child(quantize_args(), dir_.path(), "commit:SIGKILL");
+  ASSERT_FALSE(killed.exited) << killed.err;
+  EXPECT_EQ(killed.code, SIGKILL);
+  size_t previous = 0;
+  for (const auto& name : artifact_names()) previous += read_text(dir_ / "out" / name) == "previous\n";
+  EXPECT_EQ(previous, artifact_names().size() - 1);  // the kill came after the first move
+
+  auto failing = quantize_args();
+  failing[3] = (dir_ / "missing.onnx").string();
+  const auto next = run_qforge_child(failing, dir_.path());
+  ASSERT_TRUE(next.exited) << next.err;
+  EXPECT_EQ(next.code, 1) << next.err;
+  EXPECT_EQ(entries(dir_ / "out"), artifact_names());
+  for (const auto& name : artifact_names()) EXPECT_NE(read_text(dir_ / "out" / name), "previous\n") << name;
+  EXPECT_NO_THROW(load_model(dir_ / "out" / "quantized_model.onnx"));
 }
 
 // A rename that fails in the middle of the commit (report.html is a non-empty folder, and it is moved
