@@ -54,8 +54,7 @@ class DictScanner {
   std::string_view word() {
     skip_space();
     const size_t start = pos_;
-    while (pos_ < text_.size() && ((text_[pos_] >= 'A' && text_[pos_] <= 'Z') || (text_[pos_] >= 'a' && text_[pos_] <= 'z')))
-      ++pos_;
+    while ((peek() >= 'A' && peek() <= 'Z') || (peek() >= 'a' && peek() <= 'z')) ++pos_;
     return text_.substr(start, pos_ - start);
   }
   // A non-negative decimal dimension (an 'L' suffix, as Python 2 wrote, is allowed).
