@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 #include "executor/op_registry.hpp"
-#include "executor/opset_range.hpp"
+#include "ir/opset_range.hpp"
 #include "ir/topo_sort.hpp"
 
 namespace qf {
@@ -59,15 +59,6 @@ void collect_unsupported(const Model& model, const Graph& g, std::vector<std::st
       for (const auto& sg : a.graphs) collect_unsupported(model, *sg, out);
     }
   }
-}
-
-// Other domains (com.microsoft, qforge, custom ones) keep the per-op check: an op without a kernel there
-// is reported as unsupported.
-void check_opset_imports(const Model& model) {
-  const int64_t onnx = model.opset("");
-  if (onnx > kMaxOnnxOpset)
-    throw Error("the model imports opset " + std::to_string(onnx) + " of domain 'ai.onnx'; the executor implements up to " +
-                std::to_string(kMaxOnnxOpset));
 }
 
 std::shared_ptr<GraphPlan> make_plan(const Model& model, const Graph& g) {
@@ -253,7 +244,7 @@ struct Executor::Impl {
 Executor::Executor(std::shared_ptr<const Model> model, ExecutorOptions options)
     : model_(std::move(model)), impl_(std::make_unique<Impl>()) {
   impl_->model = model_.get();
-  check_opset_imports(*model_);
+  check_onnx_opset(model_->opset(""));  // also checked at load; models built in code come here directly
   impl_->root = make_plan(*model_, model_->graph);
   const int threads = options.threads > 0 ? options.threads
                                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

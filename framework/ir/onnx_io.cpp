@@ -12,6 +12,7 @@
 
 #include "ir/external_data.hpp"
 #include "ir/graph_validity.hpp"
+#include "ir/opset_range.hpp"
 #include "ir/tensor_limits.hpp"
 #include "ir/topo_sort.hpp"
 #include "onnx/onnx_pb.h"
@@ -347,6 +348,7 @@ Model model_from_proto(const onnx::ModelProto& proto, const fs::path& base_dir) 
   m.ir_version = proto.ir_version();
   for (const auto& op : proto.opset_import()) m.opset_imports[normalize_domain(op.domain())] = op.version();
   if (m.opset_imports.empty()) m.opset_imports[""] = 1;  // IR v1-2 files predate opset_import
+  check_onnx_opset(m.opset(""));
   m.producer_name = proto.producer_name();
   m.producer_version = proto.producer_version();
   m.domain = proto.domain();

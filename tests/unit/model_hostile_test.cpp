@@ -14,7 +14,7 @@
 
 #include "executor/executor.hpp"
 #include "io/npy.hpp"
-#include "executor/opset_range.hpp"
+#include "ir/opset_range.hpp"
 #include "ir/onnx_io.hpp"
 #include "ir/tensor_limits.hpp"
 #include "test_models.hpp"
@@ -142,11 +142,17 @@ g (float[4] x) => (float[4] y) { x = Relu(x) y = Neg(x) }
   expect_mentions(parse_error(init), {"node 'overwrite' (Relu)", "tensor 'w'", "initializer"});
 }
 
-TEST(ModelHostile, OpsetBeyondTheExecutorIsNamed) {
-  auto too_new = std::make_shared<Model>(parse_model(test::parse_model_proto(R"(
+const char* kOpset99 = R"(
 <ir_version: 8, opset_import: ["" : 99]>
 g (float[4] x) => (float[4] y) { y = Relu(x) }
-)").SerializeAsString(), "new.onnx"));
+)";
+
+TEST(ModelHostile, OpsetBeyondTheExecutorIsNamed) {
+  expect_mentions(parse_error(test::parse_model_proto(kOpset99)),
+                  {"hostile.onnx", "opset 99", "'ai.onnx'", std::to_string(kMaxOnnxOpset)});
+  // A model built in code reaches the executor without the loader: refused there too.
+  auto too_new = test::parse_model_text(kMulByW);
+  too_new->opset_imports[""] = 99;
   expect_mentions(error_of([&] { Executor ex(too_new); }), {"opset 99", "'ai.onnx'", std::to_string(kMaxOnnxOpset)});
   EXPECT_FALSE(unsupported_ops(*too_new).empty());
   // The newest implemented opset, and an extra unknown domain without nodes, still run.
@@ -276,6 +282,11 @@ TEST_F(ModelFileHostile, ModelFileBeyondTheSizeLimitIsRefusedUnread) {
   }
   fs::resize_file(big, kMaxModelFileBytes + 1);  // sparse: no disk space used
   expect_refused(big, {"big.onnx", "beyond the limit"});
+}
+
+TEST_F(ModelFileHostile, OpsetBeyondTheExecutorThroughTheCli) {
+  std::ofstream(dir_ / "op99.onnx", std::ios::binary) << test::parse_model_proto(kOpset99).SerializeAsString();
+  expect_refused(dir_ / "op99.onnx", {"op99.onnx", "opset 99", "'ai.onnx'"});
 }
 
 TEST_F(ModelFileHostile, HugeInitializerThroughTheCli) {
