@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "export/opset_upgrade.hpp"
+#include "export/per_axis_activation.hpp"
 #include "export/weight_only_export.hpp"
 #include "ir/onnx_io.hpp"
 #include "onnx/onnx_pb.h"
@@ -291,6 +292,26 @@ struct Exporter {
     g.value_info.push_back(std::move(vi));
   }
 
+  // A per-axis activation Q/DQ in the scalar form ONNX Runtime's optimiser accepts (per_axis_activation.hpp).
+  // False when it cannot be written (unknown rank; Round missing below opset 11): the per-axis Q/DQ stays.
+  bool emit_scalar_qdq(Graph& g, std::vector<Node>& nodes, const quant::QuantParams& p, const std::string& x,
+                       const std::string& domain, const std::string& base, const std::string& in,
+                       const std::string& out) {
+    const TensorType* t = type_of(x);
+    const int64_t rank = t && t->dims ? static_cast<int64_t>(t->dims->size()) : -1;
+    if (!can_write_scalar_qdq(p, rank, model_opset)) {
+      ++info.per_axis_activations;
+      return false;
+    }
+    ScalarQdqSink sink{nodes, g.initializers, [this](const std::string& name) { return fresh(name); }};
+    const DType storage = p.qtype == QType::Int16 ? DType::Int16 : DType::Int8;  // the grid, signed
+    const ScalarQdqCounts n = write_scalar_qdq(p, rank, storage, domain, base, in, out, sink);
+    info.quantize_nodes += n.quantize;
+    info.dequantize_nodes += n.dequantize;
+    ++info.scalar_qdq_points;
+    return true;
+  }
+
   void rewrite(Graph& g);
 };
 
@@ -369,6 +390,7 @@ void Exporter::rewrite(Graph& g) {
         // One Q/DQ pair on grid `p` from `in` to `out`; a stored weight gives its integers instead of a Q.
         const auto emit = [&](const std::string& part, const quant::QuantParams& p, const std::string& in,
                               const Tensor* stored, const std::string& out) {
+          if (!stored && per_axis && emit_scalar_qdq(g, nodes, p, x, domain, base + part, in, out)) return;
           const std::string scale = fresh(base + part + "_scale"), zero_point = fresh(base + part + "_zero_point");
           g.initializers[scale] = p.block_size > 0 ? blocked_scale_tensor(p, weight->shape()) : scale_tensor(p, per_axis);
           g.initializers[zero_point] = p.block_size > 0 ? blocked_zero_point_tensor(p, weight->shape(), storage)
@@ -550,6 +572,11 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
   if (exporter.info.quantize_nodes + exporter.info.dequantize_nodes > 0 && model.opset("") > 0)
     model.ir_version = std::max(model.ir_version, min_ir_version(model.opset("")));
   exporter.info.opset = model.opset("");
+  if (exporter.info.per_axis_activations > 0)
+    spdlog::warn("export: {} per-channel activation Q/DQ kept per-axis (input rank unknown, or opset {} < 11): "
+                 "quantized_model.onnx is for the simulation and the target backend; ONNX Runtime runs it only "
+                 "with graph optimisation disabled",
+                 exporter.info.per_axis_activations, exporter.info.opset);
   if (info) *info = exporter.info;
   return model;
 }

@@ -17,6 +17,10 @@ struct ExportInfo {
   bool used_com_microsoft = false;   // int16 Q/DQ through the com.microsoft domain
   size_t quantize_nodes = 0, dequantize_nodes = 0, casts = 0;
   size_t ec_points = 0;              // int16-ec points (two Q/DQ parts summed by an Add)
+  // Per-channel activations (and weights computed at run time) written as scalar Q/DQ on a pre-scaled
+  // tensor (per_axis_activation.hpp), the form ONNX Runtime's optimiser accepts; and those left as per-axis
+  // Q/DQ (rank unknown, or Round missing below opset 11), which ORT runs only with optimisation disabled.
+  size_t scalar_qdq_points = 0, per_axis_activations = 0;
   // Initializers held as int8 / uint8 in memory that are ONNX INT4 / UINT4 (weight-only 4-bit weights and
   // their zero points): save_exported (weight_only_export.hpp) packs them two per byte.
   std::set<std::string> four_bit_initializers;

@@ -9,7 +9,8 @@
 //     Conv weights per channel; with reduce_range the weights carry the 7-bit grid;
 //   - tensorrt: every activation symmetric int8; the inputs of a Concat/MaxPool share one range.
 // The onnxruntime export must load and run in ONNX Runtime with graph optimisation disabled and at "all",
-// matching the simulation (`qforge run` on calibrated_model.onnx). Missing models or oracle skip with a message.
+// agreeing with the simulation (`qforge run` on calibrated_model.onnx) by the CPU-independent rules of
+// ort_agreement.hpp (every backend x config: export_matrix_test.cpp). Missing models or oracle skip with a message.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,7 @@
 #include "io/npy.hpp"
 #include "ir/onnx_io.hpp"
 #include "quant/calibration_node.hpp"
+#include "ort_agreement.hpp"
 #include "realmodels_util.hpp"
 
 namespace qf {
@@ -189,58 +191,26 @@ TEST_P(BackendRealModels, PlanHonoursTheBackendRules) {
     if (const std::string missing = missing_oracle_prerequisites(); !missing.empty())
       GTEST_SKIP() << "ONNX Runtime oracle unavailable, missing: " << missing;
     const fs::path sample = sample_folders(c.model.samples).at(0);
-    const fs::path sim_dir = work / "qforge";
-    const std::string run = shell_quote(QF_CLI_PATH) + " run --model " + shell_quote((out / "calibrated_model.onnx").string()) +
-                            " --inputs " + shell_quote(sample.string()) + " --output-dir " + shell_quote(sim_dir.string()) +
-                            " --threads 2";
-    ASSERT_EQ(run_command(run, work / "qforge.log"), 0) << run << "\n" << tail(work / "qforge.log");
+    const auto sim = run_qforge(QF_CLI_PATH, out / "calibrated_model.onnx", sample, work / "qforge");
     const auto exact_outputs = run_qforge(QF_CLI_PATH, c.model.model, sample, work / "float");
-    std::ifstream report_in(out / "report.json");
-    const nlohmann::json report = nlohmann::json::parse(report_in);
-    const bool microsoft_qdq = report["export"].value("com_microsoft", false);
     for (const std::string level : {"disabled", "all"}) {
-      if (level == "all" && microsoft_qdq) {
-        // The ONNX version converter could not raise this opset-9 model to 13, so its Q/DQ sit in
-        // com.microsoft; ORT's optimizer then emits default-domain ops (Round, QLinearConv) the old opset
-        // lacks and rejects its own result. Known limitation, reported rather than hidden.
-        std::printf("[  backend  ] %-20s %-14s ORT optimisation all: skipped, com.microsoft Q/DQ at opset %lld\n",
-                    c.model.name.c_str(), c.backend.name, static_cast<long long>(report["export"].value("opset", 0)));
-        continue;
-      }
       std::map<std::string, Tensor> ort;
       try {
         ort = run_onnx_runtime(out / "quantized_model.onnx", sample, work, level);
       } catch (const std::exception& e) {
-        ADD_FAILURE() << "ONNX Runtime (optimisation " << level << ") failed on quantized_model.onnx: " << e.what();
+        ADD_FAILURE() << "ONNX Runtime (optimisation " << level << ") refused quantized_model.onnx: " << e.what();
         continue;
       }
-      // Relative to the quantization error itself, never an absolute cosine (no assertion may depend on one
-      // CPU's rounding): at "disabled" ORT runs the QDQ graph op by op, the simulation's arithmetic up to
-      // float summation order, whose ulps flip values on a grid boundary and are amplified by depth (the
-      // ppocr_v4 models, quantize_ort_test.cpp); they may differ by up to the quantization error, no more.
-      // At "all" ORT's fused integer kernels (QLinearConv, integer requantization) are its own quantized
-      // implementation, checked loosely below, as before. A wrong export differs by far more.
-      double worst = 1.0;
-      for (const auto& [name, ref] : ort) {
-        const auto exact_it = exact_outputs.find(name);
-        if (ref.dtype() != DType::Float32 || !fs::exists(sim_dir / (name + ".npy")) || exact_it == exact_outputs.end())
-          continue;
-        const Tensor sim = read_npy(sim_dir / (name + ".npy"));
-        const Tensor& exact = exact_it->second;
-        if (sim.shape() != ref.shape() || exact.shape() != ref.shape()) continue;
-        const Metrics m = compare(sim, ref);
-        if (m.max_abs_ref <= 1e-4) continue;
-        worst = std::min(worst, m.cosine);
-        if (level != std::string("disabled")) continue;
-        const double quant_error = std::max(0.0, 1.0 - compare(exact, sim).cosine);
-        EXPECT_LE(1.0 - m.cosine, quant_error + 1e-6)
-            << c.model.name << " optimisation disabled output " << name << ": 1-cos(float, sim) " << quant_error;
-      }
-      if (level == std::string("all")) {
-        EXPECT_GE(worst, c.model.name == "ppocr_v4_rec" ? 0.9 : 0.99) << c.model.name;
-      }
-      std::printf("[  backend  ] %-20s %-14s ORT optimisation %-8s worst cosine vs simulation %.6f\n",
-                  c.model.name.c_str(), c.backend.name, level.c_str(), worst);
+      // At "all" ORT runs its fused integer kernels (QLinearConv, integer requantization): its own quantized
+      // implementation of the same grids, held by the same rules (rule 2 probes op by op).
+      const Agreement a = check_agreement(ort, sim, exact_outputs, [&] {
+        return first_divergence(QF_CLI_PATH, out / "calibrated_model.onnx", out / "quantized_model.onnx", sample,
+                                work / ("probe_" + level), level);
+      });
+      for (const std::string& f : a.failures)
+        ADD_FAILURE() << c.model.name << " optimisation " << level << " output " << f;
+      std::printf("[  backend  ] %-20s %-14s ORT optimisation %-8s worst cosine vs simulation %.6f (%s)\n",
+                  c.model.name.c_str(), c.backend.name, level.c_str(), a.worst_cosine, a.note.c_str());
     }
   }
   std::printf("[  backend  ] %-20s %-14s %zu quantized uses checked, %zu int8-only inputs, %zu int16-ec, %zu fusion members\n",

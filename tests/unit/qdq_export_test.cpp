@@ -214,11 +214,13 @@ TEST(QdqExport, Int8ActivationsWeightsAndOutput) {
   EXPECT_EQ(q.graph.initializers.at("cal_x_scale").shape(), Shape{});
   EXPECT_EQ(q.graph.initializers.at("cal_x_zero_point").dtype(), DType::Int8);
   EXPECT_EQ(q.graph.initializers.at("cal_x_zero_point").data<int8_t>()[0], 0);
-  const Node& dqc = node_named(q, "cal_c_DequantizeLinear");
-  ASSERT_NE(dqc.attr("axis"), nullptr);
-  EXPECT_EQ(dqc.attr("axis")->i, 1);
-  EXPECT_EQ(q.graph.initializers.at("cal_c_scale").shape(), Shape{4});
-  EXPECT_EQ(q.graph.initializers.at("cal_c_zero_point").shape(), Shape{4});
+  // The per-channel activation c: scalar Q/DQ on c / s_c (per_axis_activation.hpp), s_c and zp_c shaped to
+  // broadcast along axis 1 of the rank-4 tensor.
+  EXPECT_EQ(info.scalar_qdq_points, 1u);
+  EXPECT_EQ(info.per_axis_activations, 0u);
+  EXPECT_EQ(node_named(q, "cal_c_DequantizeLinear").attr("axis"), nullptr);
+  EXPECT_EQ(q.graph.initializers.at("cal_c_channel_scale").shape(), (Shape{4, 1, 1}));
+  EXPECT_EQ(q.graph.initializers.at("cal_c_channel_zero_point").shape(), (Shape{4, 1, 1}));
   EXPECT_EQ(q.graph.initializers.count("w"), 0u);
   ASSERT_EQ(q.graph.initializers.count("w_quantized"), 1u);
   EXPECT_EQ(q.graph.initializers.at("w_quantized").dtype(), DType::Int8);
@@ -411,8 +413,86 @@ mm (float[1,3] x) => (float[1,2] y) {
   calibrate_edge(*m, "w", "cal_w", attrs(QType::Int8, true, 1, Range{{-1.f, -1.f}, {0.7f, 0.1f}}, true));
   const Model q = exporter::export_qdq(*m);
   EXPECT_EQ(count_ops(q, "QuantizeLinear"), 1u);
-  EXPECT_EQ(node_named(q, "cal_w_QuantizeLinear").attr("axis")->i, 1);
+  EXPECT_EQ(node_named(q, "cal_w_QuantizeLinear").attr("axis"), nullptr);  // per-axis: the scalar form
+  EXPECT_EQ(q.graph.initializers.at("cal_w_channel_scale").shape(), (Shape{2}));
   expect_same_outputs(*m, q, {{"x", Tensor::from_vector<float>({1, 3}, {1.f, -0.5f, 0.25f})}});
+}
+
+// Per-channel activations are written as scalar Q/DQ on x / s_c (export/per_axis_activation.hpp), the form
+// ONNX Runtime's optimiser accepts: no Q/DQ carries an axis or a non-scalar scale or zero point. The
+// result is bit-identical to the simulation, on ties too (scales are powers of two, so x / s is exactly
+// k + 0.5 for odd multiples of s / 2) and on values far outside the range (saturation at the storage limits).
+std::shared_ptr<Model> channel_model() {
+  auto m = test::parse_model_text(R"(
+<ir_version: 7, opset_import: ["" : 13]>
+neg (float[2,3,4] x) => (float[2,3,4] y) {
+  y = Neg(x)
+}
+)");
+  m->graph.nodes[0].name = "negate";
+  return m;
+}
+
+void expect_only_scalar_qdq(const Model& q) {
+  for (const Node& n : q.graph.nodes) {
+    if (n.op_type != "QuantizeLinear" && n.op_type != "DequantizeLinear") continue;
+    EXPECT_EQ(n.attr("axis"), nullptr) << n.name;
+    for (size_t k = 1; k < n.inputs.size(); ++k) EXPECT_EQ(q.graph.initializers.at(n.inputs[k]).numel(), 1) << n.name;
+  }
+}
+
+std::map<std::string, Tensor> tie_inputs() {
+  std::vector<float> v(24);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = (static_cast<float>(i) - 12.f) * 0.03125f;  // odd i: a tie
+  return {{"x", Tensor::from_vector<float>({2, 3, 4}, v)}};
+}
+
+TEST(QdqExport, PerChannelActivationsUseScalarQdqWithTheSameNumbers) {
+  // scale 0.0625 on every channel: asymmetric 15.9375 / 255 (zero points -64, -128, 127), symmetric 7.9375 / 127.
+  const Range asymmetric{{-4.f, 0.f, -15.9375f}, {11.9375f, 15.9375f, 0.f}};
+  const Range symmetric{{-7.9375f, -1.f, -7.9375f}, {7.9375f, 7.9375f, 2.f}};
+  struct Variant {
+    const char* name;
+    CalibrationAttrs a;
+  };
+  const Variant variants[] = {{"int8 asymmetric", attrs(QType::Int8, false, 1, asymmetric)},
+                              {"int8 symmetric", attrs(QType::Int8, true, 1, symmetric)},
+                              {"int16 asymmetric", attrs(QType::Int16, false, 1, asymmetric)},
+                              {"int16-ec", attrs(QType::Int16Ec, true, 1, symmetric)}};
+  for (const Variant& v : variants) {
+    SCOPED_TRACE(v.name);
+    Model m = *channel_model();
+    calibrate_edge(m, "x", "cal_x", v.a);
+    ExportInfo info;
+    const Model q = exporter::export_qdq(m, &info);
+    expect_no_qforge(q);
+    expect_only_scalar_qdq(q);
+    EXPECT_EQ(info.scalar_qdq_points, v.a.dtype == QType::Int16Ec ? 2u : 1u);
+    EXPECT_EQ(info.per_axis_activations, 0u);
+    EXPECT_EQ(count_ops(q, "Round"), v.a.symmetric ? 0u : 1u);  // symmetric: no zero point to add
+    expect_same_outputs(m, q, tie_inputs());
+    expect_same_outputs(m, q, {{"x", random_tensor({2, 3, 4}, 71, 40.f)}});  // far beyond the ranges
+  }
+}
+
+// Where the channel constants cannot be shaped (the input's rank is unknown) the per-axis Q/DQ stays,
+// counted, and the run says that ONNX Runtime takes the file with optimisation disabled only.
+TEST(QdqExport, PerChannelActivationOfUnknownRankKeepsPerAxisQdq) {
+  auto m = test::parse_model_text(R"(
+<ir_version: 7, opset_import: ["" : 13]>
+neg (float[2,2] x) => (float[2,2] y) {
+  y = Neg(x)
+}
+)");
+  m->graph.inputs[0].shape.reset();  // rank unknown
+  m->graph.outputs[0].shape.reset();
+  calibrate_edge(*m, "x", "cal_x", attrs(QType::Int8, false, 1, Range{{-1.f, -2.f}, {1.f, 2.f}}));
+  ExportInfo info;
+  const Model q = exporter::export_qdq(*m, &info);
+  EXPECT_EQ(info.scalar_qdq_points, 0u);
+  EXPECT_EQ(info.per_axis_activations, 1u);
+  ASSERT_NE(node_named(q, "cal_x_QuantizeLinear").attr("axis"), nullptr);
+  expect_same_outputs(*m, q, {{"x", random_tensor({3, 2, 2}, 81)}});
 }
 
 // Asymmetric grids are the full storage range, so values past the thresholds clip identically in
