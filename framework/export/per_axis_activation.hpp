@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,15 @@
 #include "quant/quant_math.hpp"
 
 namespace qf::exporter {
+
+// The same form guards per-tensor activations from ORT's WeightBiasQuantization (optimisation "basic" and
+// up): for a Conv / ConvTranspose / Gemm whose input 0 is a DequantizeLinear with a scalar scale, it
+// quantizes a float bias to int32 with scale s_x * s_w (with 16-bit activations bias / (s_x * s_w)
+// overflows int32 and ppocr_v2_cls int16 ends at cosine 0.76) and a float weight to per-tensor int8 of its
+// own. Written as Div -> Q(1, 0) -> DQ(1, 0) -> Mul, the node's input 0 is a Mul and ORT leaves it alone.
+// The outputs of the activation calibration nodes of `g` that need it: per-tensor int8 / int16 into input 0
+// of such a node when the activation is int16 and the node has a bias, or when its weight is not quantized.
+std::set<std::string> guarded_from_bias_quantization(const Graph& g);
 
 // Where the decomposed nodes go and how new names are made (unique in the model).
 struct ScalarQdqSink {

@@ -300,7 +300,7 @@ struct Exporter {
     const TensorType* t = type_of(x);
     const int64_t rank = t && t->dims ? static_cast<int64_t>(t->dims->size()) : -1;
     if (!can_write_scalar_qdq(p, rank, model_opset)) {
-      ++info.per_axis_activations;
+      if (per_channel(p)) ++info.per_axis_activations;
       return false;
     }
     ScalarQdqSink sink{nodes, g.initializers, [this](const std::string& name) { return fresh(name); }};
@@ -326,6 +326,7 @@ void Exporter::rewrite(Graph& g) {
   };
   std::set<std::string> removed_tensors;   // value_info to drop
   std::set<std::string> quantized_weights; // float initializers that may now be unused
+  const std::set<std::string> guarded = guarded_from_bias_quantization(g);
 
   std::vector<Node> nodes;
   nodes.reserve(g.nodes.size());
@@ -390,7 +391,8 @@ void Exporter::rewrite(Graph& g) {
         // One Q/DQ pair on grid `p` from `in` to `out`; a stored weight gives its integers instead of a Q.
         const auto emit = [&](const std::string& part, const quant::QuantParams& p, const std::string& in,
                               const Tensor* stored, const std::string& out) {
-          if (!stored && per_axis && emit_scalar_qdq(g, nodes, p, x, domain, base + part, in, out)) return;
+          if (!stored && (per_axis || guarded.count(out)) && emit_scalar_qdq(g, nodes, p, x, domain, base + part, in, out))
+            return;
           const std::string scale = fresh(base + part + "_scale"), zero_point = fresh(base + part + "_zero_point");
           g.initializers[scale] = p.block_size > 0 ? blocked_scale_tensor(p, weight->shape()) : scale_tensor(p, per_axis);
           g.initializers[zero_point] = p.block_size > 0 ? blocked_zero_point_tensor(p, weight->shape(), storage)
@@ -513,6 +515,37 @@ void restore_calibration(Model& model, const std::map<std::string, Node>& origin
     }
 }
 
+// ONNX Runtime's optimiser (graph optimisation "all", its default) adds default-domain nodes of its own
+// around Q/DQ groups: QuantizeLinear (opset 10), Round (11), per-axis Q/DQ (13). In a model of a lower opset
+// they are invalid and ORT refuses the file ("No Op registered for Round with domain_version of 9"), also
+// when every Q/DQ is com.microsoft. So a model with integer Q/DQ is raised to opset 13 whatever its Q/DQ
+// need, else to 11 (the ONNX version converter cannot take e.g. Softmax 12 -> 13 without static shapes);
+// Q/DQ the reached opset lacks go to com.microsoft, which has per-axis int8/int16 at any opset. Returns
+// whether they must. When no upgrade works the model keeps its opset, with one log line saying so.
+bool raise_opset(Model& model, int64_t needed, bool integer_points, bool weight_only) {
+  constexpr int64_t kOrtOptimiserOpset = 13, kOrtOptimiserMinOpset = 11;
+  const int64_t original = model.opset("");
+  const int64_t preferred = std::max(needed, integer_points ? kOrtOptimiserOpset : 0);
+  if (preferred <= original) return false;
+  std::string why;
+  for (const int64_t target : {preferred, kOrtOptimiserMinOpset}) {
+    if (target <= original || (target < needed && weight_only)) continue;
+    try {
+      model = upgrade_opset(model, target);
+      return target < needed;
+    } catch (const Error& e) {
+      if (why.empty()) why = e.what();
+    }
+  }
+  if (needed <= original && original >= kOrtOptimiserMinOpset) return false;  // 12 -> 13 only was missed
+  // int4 / uint4 and block_size exist only in the default domain's opset 21.
+  if (weight_only) throw Error("export: weight-only int4 / blocked weights need opset 21: " + why);
+  spdlog::warn("export: keeping opset {}{} ({}): ONNX Runtime may refuse quantized_model.onnx at graph "
+               "optimisation 'all' (its optimiser adds opset-11 nodes); it runs it with optimisation disabled",
+               original, needed > original ? " and using com.microsoft QuantizeLinear/DequantizeLinear" : "", why);
+  return needed > original;
+}
+
 }  // namespace
 
 Model export_qdq(const Model& calibrated, ExportInfo* info) {
@@ -520,6 +553,7 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
 
   const int64_t original_opset = model.opset("");
   int64_t needed = 0;
+  bool integer_points = false;
   bool weight_only = false;  // int4 / uint4 / blocked weights: no com.microsoft fallback
   for_each_const_graph(model.graph, [&](const Graph& g) {
     for (const Node& n : g.nodes)
@@ -527,6 +561,7 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
         const CalibrationAttrs attrs = quant::read_calibration_attrs(n);
         try {
           needed = std::max(needed, needed_opset(attrs, original_opset));
+          integer_points = integer_points || quant::is_integer(attrs.dtype);
           weight_only = weight_only || quant::is_4bit(attrs.dtype) || attrs.block_size > 0;
         } catch (const Error& e) {
           fail(n, e.what());
@@ -536,22 +571,7 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
 
   std::map<std::string, Node> originals = calibration_as_identity(model);
   // The converter and shape inference see the float graph only (calibration nodes as Identity).
-  // When the ONNX version converter cannot take the model (e.g. Softmax 12->13 without static shapes),
-  // the model keeps its opset and the Q/DQ nodes use ONNX Runtime's com.microsoft domain, which has
-  // per-axis int8/int16 at any opset.
-  bool microsoft_qdq = false;
-  if (needed > original_opset) {
-    try {
-      model = upgrade_opset(model, needed);
-    } catch (const Error& e) {
-      // int4 / uint4 and block_size exist only in the default domain's opset 21.
-      if (weight_only)
-        throw Error("export: weight-only int4 / blocked weights need opset 21: " + std::string(e.what()));
-      spdlog::warn("export: keeping opset {} and using com.microsoft QuantizeLinear/DequantizeLinear ({})",
-                   original_opset, e.what());
-      microsoft_qdq = true;
-    }
-  }
+  const bool microsoft_qdq = raise_opset(model, needed, integer_points, weight_only);
   const TypeMap types = infer_types(model);
   restore_calibration(model, originals);
 

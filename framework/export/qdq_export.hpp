@@ -17,9 +17,10 @@ struct ExportInfo {
   bool used_com_microsoft = false;   // int16 Q/DQ through the com.microsoft domain
   size_t quantize_nodes = 0, dequantize_nodes = 0, casts = 0;
   size_t ec_points = 0;              // int16-ec points (two Q/DQ parts summed by an Add)
-  // Per-channel activations (and weights computed at run time) written as scalar Q/DQ on a pre-scaled
-  // tensor (per_axis_activation.hpp), the form ONNX Runtime's optimiser accepts; and those left as per-axis
-  // Q/DQ (rank unknown, or Round missing below opset 11), which ORT runs only with optimisation disabled.
+  // Points written as scalar Q/DQ on a pre-scaled tensor (per_axis_activation.hpp), the form ONNX Runtime's
+  // optimiser accepts: per-channel activations (and weights computed at run time), and per-tensor activations
+  // guarded from ORT's bias quantization; and per-channel ones left as per-axis Q/DQ (rank unknown, or Round
+  // missing below opset 11), which ORT runs only with optimisation disabled.
   size_t scalar_qdq_points = 0, per_axis_activations = 0;
   // Initializers held as int8 / uint8 in memory that are ONNX INT4 / UINT4 (weight-only 4-bit weights and
   // their zero points): save_exported (weight_only_export.hpp) packs them two per byte.
@@ -27,8 +28,9 @@ struct ExportInfo {
 };
 
 // Each calibration node becomes:
-//   activation int8/int16: QuantizeLinear -> DequantizeLinear (scale float32, zero point int8/int16,
-//     axis when per-channel);
+//   activation int8/int16: QuantizeLinear -> DequantizeLinear (scale float32, zero point int8/int16);
+//     per channel, and into a Conv/Gemm that ORT's bias quantization would rewrite, the same numbers as
+//     scalar Q/DQ on x / s (per_axis_activation.hpp: ONNX Runtime's optimiser refuses per-axis activations);
 //   weight int8/int16: the weight stored quantized (an int8/int16 initializer) -> DequantizeLinear;
 //   int16-ec activation: X -> Q(s, int8) -> DQ -> X_hi; Sub(X, X_hi) -> R -> Q(s_lo, int8) -> DQ -> R_hat;
 //     Add(X_hi, R_hat) -> consumers (s_lo = quant::ec_low_scale(s));

@@ -172,12 +172,13 @@ inline Agreement check_agreement(const std::map<std::string, Tensor>& ort, const
     char text[200];
     std::snprintf(text, sizeof text, ": 1-cos(ORT, sim) %.3g, 1-cos(float, sim) %.3g", disagreement, quant_error);
     if (!divergence) divergence = probe();
+    r.note = (divergence->ok ? "rule 2, " : "FAILED, ") + divergence->detail;
     if (disagreement > kSanityMultipleOfQuantError * quant_error + kFloatNoise)
       r.failures.push_back(name + text + " (beyond 4x the quantization error); " + divergence->detail);
     else if (!divergence->ok) r.failures.push_back(name + text + "; " + divergence->detail);
-    else r.note = "rule 2, " + divergence->detail;
   }
   if (r.note.empty()) r.note = "rule 1";
+  if (!r.failures.empty() && divergence && divergence->ok) r.note = "FAILED, " + r.note;
   return r;
 }
 

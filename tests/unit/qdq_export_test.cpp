@@ -274,8 +274,9 @@ TEST(QdqExport, Int16UsesComMicrosoftBelowOpset21) {
   EXPECT_EQ(count_ops(q, "DequantizeLinear", "com.microsoft"), 3u);
   EXPECT_EQ(count_ops(q, "QuantizeLinear"), 0u);
   EXPECT_EQ(q.graph.initializers.at("w_quantized").dtype(), DType::Int16);
-  EXPECT_EQ(q.graph.initializers.at("cal_x_zero_point").dtype(), DType::Int16);
-  EXPECT_NE(q.graph.initializers.at("cal_x_zero_point").data<int16_t>()[0], 0);  // asymmetric
+  // x feeds the Conv with a bias: guarded from ORT's bias quantization (next test), its zero point a float.
+  EXPECT_NE(q.graph.initializers.at("cal_x_channel_zero_point").data<float>()[0], 0.f);  // asymmetric
+  EXPECT_EQ(q.graph.initializers.at("cal_x_zero").dtype(), DType::Int16);
   expect_same_outputs(m, q, in);
 }
 
@@ -360,15 +361,30 @@ TEST(QdqExport, UpgradesOpset11To13ForPerAxis) {
   expect_same_outputs(m, q, in);
 }
 
-// Per-tensor int8 needs only opset 10.
-TEST(QdqExport, UpgradesOpset9To10ForPerTensor) {
+// Per-tensor int8 needs only opset 10, but ONNX Runtime's optimiser adds Round (opset 11) and per-axis Q/DQ
+// (13) of its own and refuses a lower-opset model at optimisation "all": the export raises it to 13.
+TEST(QdqExport, RaisesOpset9To13ForOrtsOptimiser) {
   const auto float_model = conv_model(9);
   const auto in = conv_inputs(51);
   Model m = *float_model;
   calibrate_edge(m, "c", "cal_c", attrs(QType::Int8, true, -1, observed(m, in, "c")));
   const Model q = exporter::export_qdq(m);
-  EXPECT_EQ(q.opset(""), 10);
+  EXPECT_EQ(q.opset(""), 13);
   EXPECT_EQ(count_ops(q, "QuantizeLinear"), 1u);
+  expect_same_outputs(m, q, in);
+}
+
+// int16 Q/DQ go to com.microsoft below opset 21 and need no default-domain opset, yet ORT's optimiser still
+// adds default-domain nodes (mnist_8 at opset 8: "No Op registered for QuantizeLinear"): raised to 13 too.
+TEST(QdqExport, RaisesOpsetForOrtsOptimiserAlsoWithComMicrosoftQdq) {
+  const auto float_model = conv_model(9);
+  const auto in = conv_inputs(52);
+  Model m = *float_model;
+  calibrate_edge(m, "c", "cal_c", attrs(QType::Int16, true, -1, observed(m, in, "c")));
+  ExportInfo info;
+  const Model q = exporter::export_qdq(m, &info);
+  EXPECT_EQ(q.opset(""), 13);
+  EXPECT_TRUE(info.used_com_microsoft);
   expect_same_outputs(m, q, in);
 }
 
@@ -493,6 +509,40 @@ neg (float[2,2] x) => (float[2,2] y) {
   EXPECT_EQ(info.per_axis_activations, 1u);
   ASSERT_NE(node_named(q, "cal_x_QuantizeLinear").attr("axis"), nullptr);
   expect_same_outputs(*m, q, {{"x", random_tensor({3, 2, 2}, 81)}});
+}
+
+// ORT's WeightBiasQuantization rewrites a Conv whose input 0 is a scalar DequantizeLinear: it quantizes the
+// float bias to int32 at s_x * s_w (overflowing with int16 activations) and a float weight to int8 of its own.
+// Such inputs are written as Div -> Q(1, 0) -> DQ(1, 0) -> Mul, so that the Conv reads a Mul; an int8 input
+// with a quantized weight keeps the plain Q/DQ (ORT's int32 bias has room there).
+const Node& producer_of(const Model& m, const std::string& tensor) {
+  for (const Node& n : m.graph.nodes)
+    if (std::find(n.outputs.begin(), n.outputs.end(), tensor) != n.outputs.end()) return n;
+  throw Error("no producer of " + tensor);
+}
+
+TEST(QdqExport, GuardsConvInputsFromOrtsBiasQuantization) {
+  const auto float_model = conv_model(13);
+  const auto in = conv_inputs(91);
+  struct Variant {
+    const char* name;
+    QType input;
+    bool quantized_weight;
+    bool guarded;
+  };
+  for (const Variant v : {Variant{"int16 input", QType::Int16, true, true}, Variant{"int8 input, float weight", QType::Int8, false, true},
+                          Variant{"int8 input, int8 weight", QType::Int8, true, false}}) {
+    SCOPED_TRACE(v.name);
+    Model m = *float_model;
+    calibrate_edge(m, "x", "cal_x", attrs(v.input, false, -1, observed(m, in, "x")));
+    if (v.quantized_weight) calibrate_edge(m, "w", "cal_w", attrs(QType::Int8, true, 0, observed(m, in, "w", 0), true));
+    ExportInfo info;
+    const Model q = exporter::export_qdq(m, &info);
+    EXPECT_EQ(producer_of(q, node_named(q, "node0").inputs[0]).op_type, v.guarded ? "Mul" : "DequantizeLinear");
+    EXPECT_EQ(info.scalar_qdq_points, v.guarded ? 1u : 0u);
+    expect_same_outputs(m, q, in);
+    expect_same_outputs(m, q, conv_inputs(92));
+  }
 }
 
 // Asymmetric grids are the full storage range, so values past the thresholds clip identically in
