@@ -18,16 +18,20 @@ struct Command {
   const char* name;
   const char* summary;
   int (*run)(const std::vector<std::string>&);
+  // Writes output: interrupt signals are recorded and acted on at its cancellation points, so it can clean
+  // up. The others write nothing and keep the default action (Ctrl-C ends them at once).
+  bool writes_output;
 };
 
 const Command kCommands[] = {
-    {"quantize", "post-training quantization: calibrate, search, export QDQ + reports", qf::cli::cmd_quantize},
-    {"run", "run a model on one sample folder and write its outputs as .npy", qf::cli::cmd_run},
-    {"inspect", "show a model's inputs, outputs, ops, unsupported ops and shapes", qf::cli::cmd_inspect},
+    {"quantize", "post-training quantization: calibrate, search, export QDQ + reports", qf::cli::cmd_quantize,
+     true},
+    {"run", "run a model on one sample folder and write its outputs as .npy", qf::cli::cmd_run, true},
+    {"inspect", "show a model's inputs, outputs, ops, unsupported ops and shapes", qf::cli::cmd_inspect, false},
     {"debug", "accuracy debug on calibrated_model.onnx: sensitivity, accumulate-error, distribution, channelwise, runall",
-     qf::cli::cmd_debug},
-    {"compare", "run two models on a sample folder and score B's outputs against A's", qf::cli::cmd_compare},
-    {"plugins", "list loaded plugin components with their parameters", qf::cli::cmd_plugins},
+     qf::cli::cmd_debug, true},
+    {"compare", "run two models on a sample folder and score B's outputs against A's", qf::cli::cmd_compare, false},
+    {"plugins", "list loaded plugin components with their parameters", qf::cli::cmd_plugins, false},
 };
 
 void print_usage(std::ostream& os) {
@@ -51,6 +55,7 @@ int report_interrupted(const std::string& command, int signo) {
 // reported as the interruption.
 int run_command(const Command& c, const std::vector<std::string>& args) {
   const std::string name = c.name;
+  if (c.writes_output) qf::install_interrupt_handlers();  // from here on a signal is only recorded
   try {
     const int status = c.run(args);
     if (const int signo = qf::interrupt_signal()) return report_interrupted(name, signo);
@@ -75,7 +80,6 @@ int run_command(const Command& c, const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  qf::install_interrupt_handlers();  // first: from here on a signal is only recorded
   auto logger = spdlog::stderr_color_mt("qforge");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");

@@ -1,8 +1,12 @@
 #include "pipeline/artifacts.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <system_error>
 
@@ -21,6 +25,16 @@ constexpr const char* kPreviousFolder = ".previous";
 // just before the first move. A killed run's staging folder that holds it has finished files only.
 constexpr const char* kCommitJournal = ".commit";
 
+// Flushes a file's (or a folder's entries') data to the disk, so a power loss after the commit began
+// cannot leave a renamed artifact without its contents. Throws naming the file.
+void sync_to_disk(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool ok = fd >= 0 && ::fsync(fd) == 0;
+  const int error = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw Error(path.string() + ": cannot flush to disk: " + std::strerror(error));
+}
+
 void write_commit_journal(const fs::path& staging, const std::vector<std::string>& names) {
   const fs::path temp = staging / ".commit.tmp";
   std::ofstream f(temp, std::ios::binary);
@@ -28,9 +42,11 @@ void write_commit_journal(const fs::path& staging, const std::vector<std::string
   f.flush();
   if (!f) throw Error(temp.string() + ": write failed");
   f.close();
+  sync_to_disk(temp);
   std::error_code ec;
   fs::rename(temp, staging / kCommitJournal, ec);  // appears whole or not at all
   if (ec) throw Error(temp.string() + ": cannot rename: " + ec.message());
+  sync_to_disk(staging);
 }
 
 // A run killed while committing (SIGKILL, power loss) left OUT with part of its new files: the commit is
@@ -171,6 +187,7 @@ void ArtifactStager::roll_back(const std::vector<Moved>& moved) noexcept {
 void ArtifactStager::commit() {
   const std::vector<std::string> names = names_to_commit();
   throw_if_interrupted();
+  for (const std::string& name : names) sync_to_disk(staging_dir() / name);  // complete on disk before any move
   write_commit_journal(staging_dir(), names);
   std::vector<Moved> done;
   try {
@@ -189,6 +206,11 @@ void ArtifactStager::commit() {
     fs::remove(staging_dir() / kCommitJournal, ec);
     roll_back(done);
     throw;
+  }
+  try {
+    sync_to_disk(out_);  // the moves themselves (the files were flushed before)
+  } catch (const Error& e) {
+    spdlog::warn("{}", e.what());  // everything is in place; only its durability is in doubt
   }
 }
 
