@@ -36,9 +36,7 @@ const char* const kTypeKeysHelp = "qtype, InputType, OutputType, input<k>, Input
 
 // A JSON value as it appears in messages, cut short so one-line errors stay one line.
 std::string show(const json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
+  return printable_for_message(value.dump(), 57);  // whole UTF-8 characters, one line
 }
 
 std::string child(const std::string& path, const std::string& key) {

@@ -310,12 +310,14 @@ std::shared_ptr<const BackendTable> BackendTable::parse_text(const std::string& 
 
 std::shared_ptr<const BackendTable> BackendTable::parse(const nlohmann::json& doc, const std::string& file,
                                                         BaseLookup find_base, void* context) {
-  validate(doc, file);
   // The schema fixes every type read below; a value it lets through that a reader still refuses (an integer
-  // beyond 64 bits) is an error naming the file, never an escaping nlohmann exception.
+  // beyond 64 bits), or a library exception, is an error naming the file: parse_text must only throw qf::Error.
   try {
+    validate(doc, file);
     return parse_validated(doc, file, find_base, context);
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
     throw Error(file + ": " + printable_for_message(e.what()));
   }
 }

@@ -89,7 +89,7 @@ struct Fusion {
 
 // Longest string or key a backend.json may hold: the schema's patterns run std::regex, whose matcher
 // recurses once per byte, so an unbounded name would overflow the stack (docs/backends.md, Limits).
-inline constexpr size_t kMaxBackendJsonString = 4096;
+inline constexpr size_t kMaxBackendJsonString = 1024;
 
 class BackendTable {
  public:

@@ -66,10 +66,10 @@ TEST(BackendJsonHostile, DuplicateKeysAreRefusedWithTheirPointer) {
 TEST(BackendJsonHostile, LongStringsAreRefusedBeforeTheSchemaRegex) {
   const std::string long_name(1'000'000, 'a');
   EXPECT_EQ(parse_error(R"({"format": 1, "name": ")" + long_name + "\"}"),
-            "t.backend.json: /name: string of 1000000 bytes, beyond the limit of 4096");
+            "t.backend.json: /name: string of 1000000 bytes, beyond the limit of 1024");
   const std::string msg = parse_error(R"({"format": 1, "name": "t", "ops": {")" + long_name + "\": {}}}");
   EXPECT_STARTS(msg, "t.backend.json: /ops/aaaa");
-  EXPECT_HAS(msg, "key of 1000000 bytes, beyond the limit of 4096");
+  EXPECT_HAS(msg, "key of 1000000 bytes, beyond the limit of 1024");
   // At the limit the schema decides (a valid pattern, so the file loads).
   EXPECT_EQ(parse_error(R"({"format": 1, "name": ")" + std::string(qf::plugin::kMaxBackendJsonString, 'a') + "\"}"), "");
 }

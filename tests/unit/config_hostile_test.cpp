@@ -232,6 +232,24 @@ TEST_F(ConfigHostileCli, CandidateProductBeyondTheCapNamesTheLists) {
                         "calibration_type (2)", "num_bin (600)", "per_channel (2)"});
 }
 
+TEST_F(ConfigHostileCli, MetricParamJsonIsReadStrictly) {
+  // A --metric-param value is JSON when it parses as JSON: nesting and duplicate keys meet the same limits.
+  const auto compare = [&](const std::string& value) {
+    return run_cli("compare -q --threads 2 --max-samples 1 --model " + (dir_ / "model.onnx").string() + " --against " +
+                       (dir_ / "model.onnx").string() + " --data " + (dir_ / "samples").string() +
+                       " --metrics mre --metric-param 'mre.epsilon=" + value + "'",
+                   dir_.path());
+  };
+  const auto deep = compare(nested_lists(1000));
+  EXPECT_NE(deep.status, 0);
+  EXPECT_EQ(std::count(deep.err.begin(), deep.err.end(), '\n'), 1) << deep.err;
+  EXPECT_NE(deep.err.find("--metric-param mre.epsilon=[[["), std::string::npos) << deep.err;
+  EXPECT_NE(deep.err.find("nested deeper than 64 levels"), std::string::npos) << deep.err;
+  const auto dup = compare(R"({"a": 1, "a": 2})");
+  EXPECT_NE(dup.status, 0);
+  EXPECT_NE(dup.err.find("duplicate key \"a\""), std::string::npos) << dup.err;
+}
+
 TEST_F(ConfigHostileCli, HundredThousandNumBinsHitTheCapNotATimeout) {
   write_text(dir_ / "bins.json", R"({"model_config": {"activation": {"calibration_type": "kl", "num_bin": )" +
                                      int_list(100'000, 1000) + "}}}");
