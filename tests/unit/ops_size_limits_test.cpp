@@ -217,6 +217,15 @@ TEST(OpsSizeLimits, SizesFromSignalAndTextInputs) {
   EXPECT_EQ(test::floats_of(run_op("TfIdfVectorizer", 9, {&tokens}, long_grams)[0]), (std::vector<float>{1.f}));
 }
 
+// Found by mutating the ONNX node tests: a scalar fed to ops whose default axes index its (empty) shape.
+TEST(OpsSizeLimits, AxesOfAScalarAreErrors) {
+  const Tensor scalar = Tensor::scalar<float>(1.f);
+  expect_node_error([&] { run_op("MeanVarianceNormalization", 13, {&scalar}); }, "MeanVarianceNormalization",
+                    {"out of range for rank 0"});
+  expect_node_error([&] { run_op("LpNormalization", 1, {&scalar}, {test::int_attr("axis", 0)}); }, "LpNormalization",
+                    {"out of range for rank 0"});
+}
+
 // Through the executor: a ConstantOfShape fed a hostile shape initializer names the graph's node.
 TEST(OpsSizeLimits, ExecutorNamesTheNode) {
   auto proto = test::parse_model_proto(R"(

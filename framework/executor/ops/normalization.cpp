@@ -51,12 +51,11 @@ template <class T> T lane_sq_dev(const T* x, int64_t n, T mean) {
   return tail;
 }
 
+// Strict, unlike normalize_axis: a scalar has no axis 0 (the kernels here index the shape by it).
 int64_t axis_or_fail(OpContext& ctx, int64_t axis, int64_t rank) {
-  try {
-    return normalize_axis(axis, rank);
-  } catch (const Error& e) {
-    ctx.fail(e.what());
-  }
+  if (axis < -rank || axis >= rank)
+    ctx.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  return axis < 0 ? axis + rank : axis;
 }
 
 // y = x * a[c] + b[c] over [n, c, spatial].
