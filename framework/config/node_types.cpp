@@ -7,6 +7,7 @@
 
 #include "config/quant_config.hpp"
 #include "util/error.hpp"
+#include "util/strict_json.hpp"
 
 namespace qf::config {
 namespace {
@@ -42,11 +43,16 @@ std::set<std::string> tensor_names(const Graph& graph) {
 
 void check_tensors(const QuantConfig& config, const std::set<std::string>& known, const std::string& path,
                    const std::vector<std::string>& names) {
+  // At most a few names in the message, each cut short: a config may list 100,000 of them.
+  constexpr size_t kShown = 5;
   std::string missing;
+  size_t count = 0;
   for (const auto& name : names)
-    if (!known.count(name)) missing += (missing.empty() ? "'" : ", '") + name + "'";
-  if (!missing.empty())
-    throw Error(config.source + ": " + path + ": no tensor named " + missing +
+    if (!known.count(name) && ++count <= kShown)
+      missing += (missing.empty() ? "'" : ", '") + printable_for_message(name, 80) + "'";
+  if (count > kShown) missing += " and " + std::to_string(count - kShown) + " more";
+  if (count > 0)
+    throw Error(config.source + ": " + printable_for_message(path, 120) + ": no tensor named " + missing +
                 " in the model (tensor names are those of optimized_float_model.onnx)");
 }
 
@@ -86,7 +92,8 @@ std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph
   for (const auto& [name, setting] : config.node_config) {
     const auto it = nodes_by_name.find(name);
     if (it == nodes_by_name.end())
-      throw Error(config.source + ": node_config." + name + ": no node named '" + name +
+      throw Error(config.source + ": node_config." + printable_for_message(name, 120) + ": no node named '" +
+                  printable_for_message(name, 120) +
                   "' in the model (node names are those of optimized_float_model.onnx)");
     for (const auto& [k, type] : setting.input) {
       const auto& node = graph.nodes[it->second.front()];

@@ -161,6 +161,29 @@ TEST(ConfigHostile, WrongTypesKeepTheirErrors) {
   EXPECT_EQ(config_error("{\"a\": 1,}").rfind("cfg.json: invalid JSON at line 1, column 9 (byte 9): ", 0), 0u);
 }
 
+TEST(ConfigHostile, ManyUnknownTensorNamesGiveAShortMessage) {
+  std::string names = "[";
+  for (int i = 0; i < 1000; ++i) names += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
+  const auto config = parse_quant_config(R"({"subgraph_config": {"s": {"inputs": )" + names +
+                                             R"(], "outputs": ["y"], "qtype": "int16"}}})", "cfg.json");
+  const auto model = residual_model();
+  try {
+    qf::config::resolve_node_types(config, model.graph);
+    ADD_FAILURE() << "no error";
+  } catch (const qf::Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cfg.json: subgraph_config.s.inputs: no tensor named 't0', 't1', 't2', 't3', 't4' and 995 more "
+              "in the model (tensor names are those of optimized_float_model.onnx)");
+  }
+  const auto odd = parse_quant_config("{\"node_config\": {\"a\\nb\": {\"qtype\": \"int16\"}}}", "cfg.json");
+  try {
+    qf::config::resolve_node_types(odd, model.graph);
+    ADD_FAILURE() << "no error";
+  } catch (const qf::Error& e) {
+    EXPECT_TRUE(one_line(e.what())) << e.what();
+  }
+}
+
 // ---- the strict reader's other users ------------------------------------------------------------
 
 TEST(ConfigHostile, StrictReaderSpellsPointerPathsAndRefusesCommentsByDefault) {
