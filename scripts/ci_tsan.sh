@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ThreadSanitizer stage. Builds the tsan preset: only qforge_core, the stock plugins, qforge_threaded_tests and
-# oneTBB's scheduler (third_party/onetbb, so TSan sees its synchronization), all with -fsanitize=thread. Then
+# oneTBB's scheduler (built from Debian's source package, so TSan sees its synchronization), all with -fsanitize=thread. Then
 # runs the tests labelled `threaded`: calibration, search evaluation, the executor's parallel kernels and
 # concurrent runs, the debug tools' parallel passes, the progress bar ticked from worker threads.
 #
@@ -21,6 +21,7 @@ export CCACHE_BASEDIR="$ROOT"
 # never hit; TSan's stacks print the relative source paths, so the folder does not matter here.
 export CCACHE_NOHASHDIR=1
 
+bash scripts/fetch_onetbb_source.sh
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$JOBS"
 ctest --preset tsan -j "$JOBS"

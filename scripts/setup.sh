@@ -18,6 +18,7 @@ PACKAGES=(
   nodejs npm                                         # ONNX Runtime oracle (npm onnxruntime-node) and npm models
   hyperfine
   chromium                                           # headless browser: the debug report.html render test
+  dpkg-dev xz-utils                                  # dpkg-source: oneTBB source for the tsan preset (scripts/fetch_onetbb_source.sh)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,14 +1,18 @@
 # find_package(TBB) for the tsan preset only (it sets TBB_DIR to this folder): defines TBB::tbb as oneTBB's
-# scheduler built from ../src with the project's flags, i.e. with -fsanitize=thread. ThreadSanitizer only sees
-# synchronization in instrumented code; Debian's libtbb is not, so every task hand-off between its workers
-# would be reported as a race. The public headers are the system's (libtbb-dev 2021.8.0, identical to this
-# release's include/), so only the library is built here. Every other preset uses Debian's libtbb.
+# scheduler built with the project's flags, i.e. with -fsanitize=thread, from Debian's own source package of the
+# installed libtbb-dev (scripts/fetch_onetbb_source.sh unpacks it into .cache/onetbb-src). ThreadSanitizer only
+# sees synchronization in instrumented code; Debian's libtbb binary is not, so every task hand-off between its
+# workers would be reported as a race. The public headers are the system's (the same source package), so only
+# the library is built here. Every other preset uses Debian's libtbb.
 if(TARGET TBB::tbb)
   return()
 endif()
 find_package(Threads REQUIRED)
-get_filename_component(QF_ONETBB_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/../src/tbb" ABSOLUTE)
-# The list of oneTBB 2021.8.0's src/tbb/CMakeLists.txt.
+get_filename_component(QF_ONETBB_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/../../.cache/onetbb-src/src/tbb" ABSOLUTE)
+if(NOT EXISTS "${QF_ONETBB_SOURCE_DIR}/task.cpp")
+  message(FATAL_ERROR "oneTBB source missing at ${QF_ONETBB_SOURCE_DIR}: run scripts/fetch_onetbb_source.sh")
+endif()
+# The list of oneTBB 2021.8.0's src/tbb/CMakeLists.txt (the tsan preset is pinned to bookworm's release).
 set(QF_ONETBB_SOURCES
   address_waiter allocator arena arena_slot concurrent_bounded_queue dynamic_link exception governor
   global_control itt_notify main market misc misc_ex observer_proxy parallel_pipeline private_server profiling
