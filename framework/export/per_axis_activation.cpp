@@ -13,7 +13,8 @@ namespace {
 
 constexpr int64_t kRoundOpset = 11;
 
-Node node_of(std::string name, std::string op, std::string domain, std::vector<std::string> inputs, std::string output) {
+Node node_of(std::string name, std::string op, std::string domain, std::vector<std::string> inputs,
+             std::string output) {
   Node n;
   n.name = std::move(name);
   n.op_type = std::move(op);

@@ -391,8 +391,8 @@ void Exporter::rewrite(Graph& g) {
         // One Q/DQ pair on grid `p` from `in` to `out`; a stored weight gives its integers instead of a Q.
         const auto emit = [&](const std::string& part, const quant::QuantParams& p, const std::string& in,
                               const Tensor* stored, const std::string& out) {
-          if (!stored && (per_axis || guarded.count(out)) && emit_scalar_qdq(g, nodes, p, x, domain, base + part, in, out))
-            return;
+          const bool scalar_form = !stored && (per_axis || guarded.count(out));  // per_axis_activation.hpp
+          if (scalar_form && emit_scalar_qdq(g, nodes, p, x, domain, base + part, in, out)) return;
           const std::string scale = fresh(base + part + "_scale"), zero_point = fresh(base + part + "_zero_point");
           g.initializers[scale] = p.block_size > 0 ? blocked_scale_tensor(p, weight->shape()) : scale_tensor(p, per_axis);
           g.initializers[zero_point] = p.block_size > 0 ? blocked_zero_point_tensor(p, weight->shape(), storage)

@@ -110,7 +110,7 @@ TEST(ScalarQdqOrt, FusionCandidatesBitIdenticalAtBothLevels) {
       ProbedTensor y{"y", p_point.params().scale, 1};
       if (dtype == QType::Int16Ec)
         for (float& s : y.step) s = quant::ec_low_scale(s);
-      EXPECT_LE(max_steps(y, sim.at("y"), ort.at("y")), 1.0 + 1e-3) << level;
+      EXPECT_LE(max_steps(y, sim.at("y"), ort.at("y")), 1.01) << level;  // 1.01: see first_divergence
     }
   }
 }

@@ -530,7 +530,8 @@ TEST(QdqExport, GuardsConvInputsFromOrtsBiasQuantization) {
     bool quantized_weight;
     bool guarded;
   };
-  for (const Variant v : {Variant{"int16 input", QType::Int16, true, true}, Variant{"int8 input, float weight", QType::Int8, false, true},
+  for (const Variant v : {Variant{"int16 input", QType::Int16, true, true},
+                          Variant{"int8 input, float weight", QType::Int8, false, true},
                           Variant{"int8 input, int8 weight", QType::Int8, true, false}}) {
     SCOPED_TRACE(v.name);
     Model m = *float_model;
