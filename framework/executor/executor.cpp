@@ -11,6 +11,7 @@
 #include "executor/op_registry.hpp"
 #include "ir/opset_range.hpp"
 #include "ir/topo_sort.hpp"
+#include "util/interrupt.hpp"
 
 namespace qf {
 
@@ -134,6 +135,9 @@ struct Executor::Impl {
     const Graph& g = *plan.graph;
     const size_t count = only ? only->size() : g.nodes.size();
     for (size_t k = 0; k < count; ++k) {
+      // A cancellation point per node (one atomic load): a Loop whose data-given trip count is huge, or one
+      // long sample run, still ends at Ctrl-C with the normal cleanup (util/interrupt.hpp).
+      throw_if_interrupted();
       const size_t i = only ? (*only)[k] : k;
       const Node& node = g.nodes[i];
       std::vector<const Tensor*> inputs;
@@ -154,6 +158,8 @@ struct Executor::Impl {
       OpContext ctx(node, model->opset(node.domain), std::move(inputs), std::move(runner));
       try {
         plan.kernels[i]->kernel(ctx);
+      } catch (const Interrupted&) {
+        throw;  // not a failure of this node: let it reach main untouched
       } catch (const Error& e) {
         const std::string what = e.what();
         if (what.rfind("node '", 0) == 0) throw;

@@ -316,5 +316,30 @@ TEST_F(InterruptCli, SignalAtARandomMomentLeavesAllOrNothing) {
   }
 }
 
+// A Loop whose trip count (2^40) would run for days: the executor is a cancellation point per node, also
+// inside a Loop body, so Ctrl-C still ends the run promptly with the normal cleanup. Before, a recorded
+// signal waited for the next stage boundary, which this run never reaches.
+TEST_F(InterruptCli, EndlessLoopOpEndsAtASignal) {
+  auto proto = test::parse_model_proto(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,3,8,8] x) => (float[1,3,8,8] y) {
+  trips = Constant<value = int64 {1099511627776}>()
+  go = Constant<value = bool {1}>()
+  y = Loop(trips, go, x) <body = step (int64 i, bool c, float[1,3,8,8] v) => (bool c_out, float[1,3,8,8] v_out) {
+    c_out = Identity(c)
+    v_out = Neg(v)
+  }>
+}
+)");
+  save_model(model_from_proto(proto), dir_ / "model.onnx");
+  const auto r = run_qforge_child({"run", "-q", "--model", (dir_ / "model.onnx").string(), "--inputs",
+                                   (dir_ / "samples" / "s00").string(), "--output-dir", (dir_ / "out").string()},
+                                  dir_.path(), "", [](pid_t pid) {
+                                    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                                    kill(pid, SIGINT);
+                                  });
+  expect_clean_interruption(r, "run", SIGINT);
+}
+
 }  // namespace
 }  // namespace qf
