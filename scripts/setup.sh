@@ -16,6 +16,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev         # tests and benchmarks
   libonnx-testdata                                   # ONNX operator conformance suite
   nodejs npm                                         # ONNX Runtime oracle (npm onnxruntime-node) and npm models
+  clang-14 clang libclang-rt-14-dev                  # libFuzzer + sanitizers for the fuzz preset (fuzz/)
   hyperfine
   chromium                                           # headless browser: the debug report.html render test
   dpkg-dev xz-utils                                  # dpkg-source: oneTBB source for the tsan preset (scripts/fetch_onetbb_source.sh)

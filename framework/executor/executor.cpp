@@ -232,7 +232,7 @@ struct Executor::Impl {
     for (const auto& [name, t] : inputs) {
       const ValueInfo* vi = g.find_value_info(name);
       const bool is_input = vi && std::any_of(g.inputs.begin(), g.inputs.end(),
-                                               [&](const ValueInfo& in) { return in.name == name; });
+                                               [&input = name](const ValueInfo& in) { return in.name == input; });
       if (!is_input) throw Error("input '" + name + "' is not an input of the model");
       if (g.initializers.count(name)) {  // feeding an initializer-backed input overrides its default
         check_input(*vi, t);
