@@ -38,7 +38,7 @@ npy_file() {
   local pad=$(( (64 - (prefix + ${#dict} + 1) % 64) % 64 ))
   local hlen=$(( ${#dict} + pad + 1 ))
   {
-    printf '\x93NUMPY\x%02x\x00' "$version"
+    printf "\\x93NUMPY\\x$(printf %02x "$version")\\x00"
     printf "\\x$(printf %02x $((hlen & 255)))\\x$(printf %02x $((hlen >> 8)))"
     (( version == 1 )) || printf '\x00\x00'
     printf '%s%*s\n' "$dict" "$pad" ''

@@ -59,7 +59,7 @@ TEST(FuzzRegressions, ModelLoaderAndExecutor) {
 }
 
 TEST(FuzzRegressions, NpyReader) {
-  replay("npy", [](const std::string& bytes) { qf::fuzz::read_npy_bytes(bytes); }, "qf_fuzz_");
+  replay("npy", [](const std::string& bytes) { qf::fuzz::read_npy_bytes(bytes); }, "fuzz.npy");
 }
 
 TEST(FuzzRegressions, QuantConfigParser) {
