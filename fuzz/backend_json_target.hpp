@@ -1,6 +1,6 @@
 // The backend.json harness's entry point, shared by fuzz/backend_json_fuzz.cpp and the regression test:
-// the text is parsed as JSON, checked against the built-in schema and turned into a table
-// (framework/plugin/backend_table.hpp; it may extend the stock "generic" table), and an accepted table
+// BackendTable::parse_text (framework/plugin/backend_table.hpp: strict JSON, the built-in schema, then
+// the table; it may extend the stock "generic" table), and an accepted table
 // then places every node of a small fixed model, so the rule, condition and fusion code runs on fuzzed
 // tables too. Bad input throws qf::Error.
 #pragma once
@@ -86,9 +86,7 @@ inline void place_nodes(const plugin::BackendTable& table) {
 }
 
 inline void parse_backend_json_text(std::string_view text) {
-  const auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) throw Error("fuzz.backend.json: not valid JSON");
-  const auto table = plugin::BackendTable::parse(doc, "fuzz.backend.json", find_base, nullptr);
+  const auto table = plugin::BackendTable::parse_text(std::string(text), "fuzz.backend.json", find_base, nullptr);
   place_nodes(*table);
 }
 
