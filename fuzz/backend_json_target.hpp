@@ -28,10 +28,10 @@ namespace qf::fuzz {
 // Covers the stock fusions (Conv+BN+Relu, MatMul+Add, Sigmoid*Mul) and per-input conditions.
 inline constexpr const char* kModelText = R"(
 <ir_version: 8, opset_import: ["" : 17]>
-agraph (float[1,3,8,8] x, float[1,16] v) => (float[1,4] y, float[1,4,4,4] p) <
-    float[4,3,3,3] w = {0.0}, float[4] b = {0.0}, float[4] s = {1.0}, float[4] m = {0.0},
-    float[16,4] k = {0.0}, float[4] kb = {0.0}> {
-  c = Conv <pads = [1,1,1,1]> (x, w, b)
+agraph (float[1,3,4,4] x, float[1,4] v) => (float[1,2] y, float[1,2,2,2] p) <
+    float[2,3,1,1] w = {1.0, 0.0, 0.0, 0.0, 1.0, 0.0}, float[2] b = {0.0, 0.0}, float[2] s = {1.0, 1.0},
+    float[2] m = {0.0, 0.0}, float[4,2] k = {1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0}, float[2] kb = {0.0, 0.0}> {
+  c = Conv (x, w, b)
   n = BatchNormalization (c, s, b, m, s)
   r = Relu (n)
   g = Sigmoid (r)
