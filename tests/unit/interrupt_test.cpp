@@ -136,7 +136,6 @@ const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 class InterruptCli : public ::testing::Test {
  protected:
   InterruptCli() {
-    parents_.leaf = dir_.path();
     save_model(residual_model(), dir_ / "model.onnx");
     write_samples(dir_ / "samples", 6);
     reset_output();
@@ -173,17 +172,6 @@ class InterruptCli : public ::testing::Test {
     EXPECT_EQ(folder_state(dir_ / "out"), before_);
   }
 
-  // Parameterized names ("Stages/InterruptRun") make TempDir nest its folder: the empty parents go too.
-  struct RemoveEmptyParents {
-    fs::path leaf;
-    ~RemoveEmptyParents() {
-      std::error_code ec;
-      for (fs::path d = leaf.parent_path(); d != fs::temp_directory_path() && d.has_relative_path();
-           d = d.parent_path())
-        if (!fs::remove(d, ec)) break;
-    }
-  };
-  RemoveEmptyParents parents_;  // declared before dir_, so it runs after dir_ is removed
   TempDir dir_;
   std::map<std::string, std::string> before_;
 };

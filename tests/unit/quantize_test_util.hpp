@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -52,8 +53,12 @@ class TempDir {
  public:
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("qf_qt_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(getpid()));
+    // Parameterized names hold '/' ("Stages/Suite.Test/case"): flattened, so every test owns one folder
+    // directly under /tmp and no test removes a parent another test (in a parallel ctest job) is using.
+    std::string name = "qf_qt_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
+                       std::to_string(getpid());
+    std::replace(name.begin(), name.end(), '/', '_');
+    path_ = fs::temp_directory_path() / name;
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
