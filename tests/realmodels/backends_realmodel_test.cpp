@@ -218,10 +218,7 @@ TEST_P(BackendRealModels, PlanHonoursTheBackendRules) {
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  std::string name = info.param.model.name + "_" + info.param.backend.name;
-  for (char& ch : name)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return name;
+  return realmodels::gtest_name(info.param.model.name + "_" + info.param.backend.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealModels, BackendRealModels, ::testing::ValuesIn(discover_cases()), case_name);

@@ -179,10 +179,7 @@ TEST_P(QuantizeOrt, QdqMatchesSimulation) {
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  std::string name = info.param.model.name + "_" + info.param.config.name;
-  for (char& ch : name)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return name;
+  return realmodels::gtest_name(info.param.model.name + "_" + info.param.config.name);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealModels, QuantizeOrt, ::testing::ValuesIn(discover_cases()), case_name);

@@ -49,10 +49,7 @@ void add_samples(std::vector<Case>& cases, const std::string& model_name, const 
     if (e.is_directory()) samples.push_back(e.path());
   std::sort(samples.begin(), samples.end());
   for (const auto& s : samples) {
-    std::string name = model_name + "_" + s.filename().string();
-    for (char& c : name)
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    cases.push_back({name, model, s});
+    cases.push_back({gtest_name(model_name + "_" + s.filename().string()), model, s});
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +25,13 @@ namespace fs = std::filesystem;
 inline std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
+}
+
+// A gtest case name from a label: every character that is not a letter or digit becomes '_'.
+inline std::string gtest_name(std::string label) {
+  for (char& c : label)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return label;
 }
 
 inline fs::path source_dir() { return env_or("QF_SOURCE_DIR", QF_SOURCE_DIR); }

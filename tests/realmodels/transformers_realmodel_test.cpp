@@ -435,10 +435,7 @@ TEST_P(TransformersRealModel, QuantizesAndRunsInOnnxRuntime) {
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  std::string name = case_label(info.param);
-  for (char& ch : name)
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  return name;
+  return realmodels::gtest_name(case_label(info.param));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, TransformersRealModel, ::testing::ValuesIn(discover_cases()), case_name);

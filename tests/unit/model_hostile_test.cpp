@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 
+#include "error_of.hpp"
 #include "executor/executor.hpp"
 #include "io/npy.hpp"
 #include "ir/opset_range.hpp"
@@ -30,16 +31,7 @@ const char* kMulByW = R"(
 g (float[4] x) => (float[4] y) <float[4] w = {1.0, 2.0, 3.0, 4.0}> { y = Mul(x, w) }
 )";
 
-// The message of the qf::Error `fn` throws; fails the test when it throws nothing.
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qf::Error";
-  return {};
-}
+using test::error_of;
 
 void expect_mentions(const std::string& msg, std::initializer_list<std::string> parts) {
   for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 
+#include "error_of.hpp"
 #include "io/npy.hpp"
 #include "io/npy_header.hpp"
 #include "util/checked_size.hpp"
@@ -39,16 +40,7 @@ std::string dict_of(const std::string& descr, const std::string& shape, const st
   return "{'descr': '" + descr + "', 'fortran_order': " + order + ", 'shape': " + shape + ", }";
 }
 
-// The message of the qf::Error `fn` throws ("" and a test failure when it throws nothing).
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a qf::Error";
-  return "";
-}
+using test::error_of;
 
 void expect_one_line_naming(const std::string& message, const std::string& culprit, const std::string& detail) {
   EXPECT_NE(message.find(culprit), std::string::npos) << message;
