@@ -28,6 +28,7 @@
 #include "pipeline/units.hpp"
 #include "pipeline/samples.hpp"
 #include "pipeline/search_host.hpp"
+#include "pipeline/search_selection.hpp"
 #include "pipeline/weight_only_plan.hpp"
 #include "pipeline/weight_ranges.hpp"
 #include "pipeline/weight_rounding_step.hpp"
@@ -267,36 +268,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   const std::vector<Candidate> candidates = build_candidates(cfg, registry);
   spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
                plan.activation_points().size(), plan.weight_points().size(), candidates.size());
-  // The search plugin and its metric are checked before the long calibration run. mixed_precision_search
-  // wins over layerwise_search, which wins over modelwise_search (as in the seed toolchain).
-  const std::string search_name = cfg.mixed_precision_search ? "mixed_precision"
-                                  : cfg.layerwise_search     ? "layerwise"
-                                                             : "modelwise";
-  const plugin::Component* search_component = registry.try_find(plugin::Kind::Search, search_name);
-  if (!search_component) {
-    std::string known;
-    for (const auto& k : registry.names(plugin::Kind::Search)) known += (known.empty() ? "" : ", ") + k;
-    throw Error(cfg.source + ": model_config." + search_name + "_search: no '" + search_name +
-                "' search plugin is installed (known searches: " + (known.empty() ? "none" : known) + ")");
-  }
-  const std::string search_metric = cfg.mixed_precision_search ? cfg.mixed_precision_search->metric
-                                    : cfg.layerwise_search     ? cfg.layerwise_search->metric
-                                    : cfg.modelwise_search     ? cfg.modelwise_search->metric
-                                                               : "cosine-similarity";
-  nlohmann::json search_params = nlohmann::json::object();
-  if (cfg.mixed_precision_search) {
-    search_params["target"] = cfg.mixed_precision_search->target;
-    search_params["max_time"] = cfg.mixed_precision_search->max_time;
-    search_params["max_dtype"] = quant::qtype_name(cfg.mixed_precision_search->max_dtype);
-  } else if (cfg.layerwise_search) {
-    if (cfg.layerwise_search->topk) search_params["topk"] = *cfg.layerwise_search->topk;
-    if (cfg.layerwise_search->qtype) search_params["qtype"] = quant::qtype_name(*cfg.layerwise_search->qtype);
-  } else if (cfg.modelwise_search) {
-    search_params["similarity"] = cfg.modelwise_search->similarity;
-  }
-  const plugin::ParamSet search_param_set = plugin::Registry::validate_params(*search_component, search_params);
-  const auto search_metrics =
-      plugin::make_metric_instances(registry, {search_metric}, cfg.source + ": model_config." + search_name + "_search.metric");
+  const SearchSelection search = select_search(cfg, registry);
   const auto report_metrics = plugin::make_metric_instances(registry, {"cosine", "mae", "l2", "chebyshev"}, "report");
   std::unique_ptr<plugin::MetricInstance> bias_metric;
   if (cfg.weight.bias_correction)
@@ -319,25 +291,25 @@ nlohmann::json quantize(const QuantizeOptions& options) {
   std::vector<std::map<std::string, Tensor>> eval_inputs;
   for (size_t i = 0; i < eval_count; ++i) eval_inputs.push_back(samples.load(i));
   // SQNR (pooled) as a second column breaks ties of a saturated metric (cosine 1.0 on a score output).
-  const bool sqnr_tiebreak = plugin::canonical_metric_name(search_metric) != "sqnr";
-  Evaluator search_eval(optimized, eval_inputs, {search_metrics[0].get()}, options.threads, sqnr_tiebreak);
+  const bool sqnr_tiebreak = plugin::canonical_metric_name(search.metric) != "sqnr";
+  Evaluator search_eval(optimized, eval_inputs, {search.metric_instance.get()}, options.threads, sqnr_tiebreak);
   if (cfg.cache_memory_mb) search_eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
   // The mixed-precision target is a promise about every output.
-  search_eval.set_worst_output(cfg.mixed_precision_search.has_value());
-  if (plugin::canonical_metric_name(search_metric) == "top1")
-    restrict_top1_to_logits(search_eval, 0, optimized.graph, cfg.source + ": model_config." + search_name + "_search.metric");
+  search_eval.set_worst_output(search.worst_output);
+  if (plugin::canonical_metric_name(search.metric) == "top1")
+    restrict_top1_to_logits(search_eval, 0, optimized.graph, search.where + ".metric");
   SearchInputs in{&optimized, &plan, &calibration, &candidates, &search_eval, nullptr};
   SearchOutcome outcome = plan.activation_points().empty() ? unsearched_outcome(plan)
-                                                           : run_search(*search_component, search_param_set, in);
+                                                           : run_search(*search.component, search.params, in);
   // The ranking lists the uniform trials (one candidate everywhere), once each; per-tensor trials of the
   // layerwise / mixed-precision searches are counted, and their story is in the log and the trade-off.
   nlohmann::json ranking = nlohmann::json::array();
   std::set<std::string> ranked;
   for (const auto& t : outcome.trials)
-    if (t.label.rfind("trial ", 0) != 0 && t.label.rfind("baseline ", 0) != 0 && ranked.insert(t.label).second)
+    if (t.kind == TrialKind::Uniform && ranked.insert(t.label).second)
       ranking.push_back({{"candidate", t.label}, {"score", t.scores[0]}});
   // Best first (stable: equal scores keep the order they were tried in).
-  const bool higher_better = search_metrics[0]->higher_is_better();
+  const bool higher_better = search.metric_instance->higher_is_better();
   std::stable_sort(ranking.begin(), ranking.end(), [&](const nlohmann::json& a, const nlohmann::json& b) {
     const double x = a["score"].get<double>(), y = b["score"].get<double>();
     return higher_better ? x > y : x < y;
@@ -351,7 +323,7 @@ nlohmann::json quantize(const QuantizeOptions& options) {
     for (int32_t c : used) chosen += (chosen.empty() ? "" : "; ") + candidates.at(static_cast<size_t>(c)).label;
   }
   if (!chosen.empty()) spdlog::info("search: selected {}", chosen);
-  report["search"] = {{"strategy", search_name}, {"metric", search_metric}, {"ranking", ranking},
+  report["search"] = {{"strategy", search.name}, {"metric", search.metric}, {"ranking", ranking},
                       {"chosen", chosen}, {"evaluations", outcome.trials.size()}, {"log", outcome.log}};
   if (auto tradeoff = tradeoff_table(outcome.log); !tradeoff.empty()) report["search"]["tradeoff"] = tradeoff;
   stage.stop();

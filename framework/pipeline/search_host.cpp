@@ -151,7 +151,11 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
       const size_t M = hd.metric_names.size();
       for (size_t i = 0; i < count; ++i) {
         for (size_t m = 0; m < M; ++m) scores[i * M + m] = result[i][m];
-        hd.outcome->trials.push_back(SearchTrial{trial_label(hd, assignments[i], ++hd.evaluations), result[i]});
+        {
+          std::string label = trial_label(hd, assignments[i], ++hd.evaluations);
+          const TrialKind kind = label.rfind("trial ", 0) == 0 ? TrialKind::Mixed : TrialKind::Uniform;
+          hd.outcome->trials.push_back(SearchTrial{kind, std::move(label), result[i]});
+        }
       }
       return QF_STATUS_OK;
     } catch (const std::exception& e) {
@@ -172,7 +176,7 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
     try {
       const auto result = hd.in->evaluator->set_baseline(variant_model(hd, *baseline));
       for (size_t m = 0; m < hd.metric_names.size(); ++m) scores[m] = result[m];
-      hd.outcome->trials.push_back(SearchTrial{"baseline " + std::to_string(++hd.evaluations), result});
+      hd.outcome->trials.push_back(SearchTrial{TrialKind::Baseline, "baseline " + std::to_string(++hd.evaluations), result});
       return QF_STATUS_OK;
     } catch (const std::exception& e) {
       write_message(msg, e.what());

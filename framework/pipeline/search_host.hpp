@@ -16,8 +16,17 @@
 
 namespace qf::pipeline {
 
+// What an evaluated assignment was: the report ranks the uniform trials (one candidate on every tensor)
+// and counts the others.
+enum class TrialKind {
+  Uniform,   // every integer tensor takes the same candidate: the candidate's label names it
+  Mixed,     // tensors take different candidates or dtypes (a per-tensor step of a search)
+  Baseline,  // the reference a search set for incremental evaluation
+};
+
 struct SearchTrial {
-  std::string label;            // the candidate label when the assignment is uniform, else "trial <n>"
+  TrialKind kind = TrialKind::Mixed;
+  std::string label;            // the candidate label when uniform, else "trial <n>" / "baseline <n>"
   std::vector<double> scores;   // one per evaluator metric
 };
 
