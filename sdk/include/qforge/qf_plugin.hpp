@@ -59,6 +59,33 @@ inline void log_debug(const std::string& m) { log(QF_LOG_DEBUG, m); }
 inline void log_info(const std::string& m) { log(QF_LOG_INFO, m); }
 inline void log_warning(const std::string& m) { log(QF_LOG_WARNING, m); }
 
+// ---- dtype names ---------------------------------------------------------------------------------------
+
+// The one dtype vocabulary of configs, backend.json, logs and reports, shared by the host and plugins:
+// "int8", "uint8", "int16", "uint16", "int32", "float16", "float32", "int4", "uint4". Unknown: "undefined".
+inline const char* dtype_name(QfDType d) {
+  switch (d) {
+    case QF_DTYPE_INT8: return "int8";
+    case QF_DTYPE_UINT8: return "uint8";
+    case QF_DTYPE_INT16: return "int16";
+    case QF_DTYPE_UINT16: return "uint16";
+    case QF_DTYPE_INT32: return "int32";
+    case QF_DTYPE_FLOAT16: return "float16";
+    case QF_DTYPE_FLOAT32: return "float32";
+    case QF_DTYPE_INT4: return "int4";
+    case QF_DTYPE_UINT4: return "uint4";
+    default: return "undefined";
+  }
+}
+
+// The dtype a name means (the inverse of dtype_name), or QF_DTYPE_UNDEFINED.
+inline QfDType dtype_from_name(std::string_view name) {
+  for (QfDType d : {QF_DTYPE_INT8, QF_DTYPE_UINT8, QF_DTYPE_INT16, QF_DTYPE_UINT16, QF_DTYPE_INT32, QF_DTYPE_FLOAT16,
+                    QF_DTYPE_FLOAT32, QF_DTYPE_INT4, QF_DTYPE_UINT4})
+    if (name == dtype_name(d)) return d;
+  return QF_DTYPE_UNDEFINED;
+}
+
 // ---- parameters ---------------------------------------------------------------------------------------
 
 // Declarations for a component's static params() list. Names are lowercase; bounds are inclusive.
