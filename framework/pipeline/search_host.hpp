@@ -30,10 +30,21 @@ struct SearchTrial {
   std::vector<double> scores;   // one per evaluator metric
 };
 
+// One point of a search's accuracy/cost trade-off (mixed precision reports one per accepted step through
+// QfSearchContext::report_tradeoff): the host derives the counts and the cost from the assignment.
+struct TradeoffPoint {
+  size_t step = 0;              // 0-based, in the order reported
+  size_t escalated = 0;         // tensors above their planned dtype
+  double cost = 0;              // summed relative cost (backend hints) of the escalated tensors' dtypes
+  std::vector<double> scores;   // one per evaluator metric (SearchOutcome::metric_names)
+};
+
 struct SearchOutcome {
-  std::vector<PointChoice> choice;   // per plan point
-  std::vector<std::string> log;      // the plugin's log_trial lines
-  std::vector<SearchTrial> trials;   // every evaluated assignment, in order
+  std::vector<PointChoice> choice;          // per plan point
+  std::vector<std::string> log;             // the plugin's log_trial lines
+  std::vector<SearchTrial> trials;          // every evaluated assignment, in order
+  std::vector<TradeoffPoint> tradeoff;      // empty unless the search reports one
+  std::vector<std::string> metric_names;    // the evaluator's metrics, naming the score columns
 };
 
 struct SearchInputs {
