@@ -165,14 +165,6 @@ class Reader {
     return t == quant::QType::Int16Ec ? quant::QType::Int16 : t;
   }
 
-  // A dtype a search raises tensors to: error compensation is an input setting, not a search level.
-  quant::QType search_qtype(const json& v, const std::string& path) const {
-    const quant::QType t = qtype(v, path);
-    if (t == quant::QType::Int16Ec)
-      fail(path, show(v) + " is a per-input dtype (error compensation, set in op_config / node_config); use int16 here");
-    return t;
-  }
-
   // A scalar or a non-empty list of scalars, each read by `one`; a list means "search these".
   template <class T>
   std::vector<T> list(const json& v, const std::string& path,
@@ -338,43 +330,41 @@ WeightConfig parse_weight(const Reader& r, const json& v, const std::string& pat
   return w;
 }
 
-ModelwiseSearchConfig parse_modelwise(const Reader& r, const json& v, const std::string& path) {
+// --- plugin sections (the search, its metric, the backend) -------------------------------------------
+
+// {"plugin": NAME, <the plugin's parameters>}. A seed alias (layerwise_search, ...) names its plugin by its
+// key (`implied`); its keys are all parameters. The parameters are checked by the plugin's declarations.
+PluginChoice parse_plugin_section(const Reader& r, const json& v, const std::string& path, const std::string& implied) {
   r.object(v, path);
-  ModelwiseSearchConfig s;
+  PluginChoice c{implied, json::object(), path};
   for (const auto& [key, value] : v.items()) {
-    const auto p = child(path, key);
-    if (key == "metric") s.metric = r.string(value, p);
-    else if (key == "similarity") s.similarity = r.number(value, p, 0, false, 1);
-    else r.unknown_key(p, "metric, similarity");
+    if (key != "plugin") {
+      c.params[key] = value;
+      continue;
+    }
+    if (!implied.empty())
+      r.fail(child(path, key), "this section's key names its plugin ('" + implied +
+                                   "'); use model_config.search to pick another search");
+    c.plugin = r.string(value, child(path, key));
   }
-  return s;
+  if (c.plugin.empty()) r.fail(path, "missing key \"plugin\" (the plugin's name; `qforge plugins` lists them)");
+  return c;
 }
 
-LayerwiseSearchConfig parse_layerwise(const Reader& r, const json& v, const std::string& path) {
-  r.object(v, path);
-  LayerwiseSearchConfig s;
-  for (const auto& [key, value] : v.items()) {
-    const auto p = child(path, key);
-    if (key == "metric") s.metric = r.string(value, p);
-    else if (key == "topk") s.topk = r.integer(value, p, 1);
-    else if (key == "qtype") s.qtype = r.search_qtype(value, p);
-    else r.unknown_key(p, "metric, qtype, topk");
-  }
-  return s;
+// A metric: its name, or a section {"plugin": NAME, <the metric's parameters>}.
+PluginChoice parse_metric(const Reader& r, const json& v, const std::string& path) {
+  if (v.is_object()) return parse_plugin_section(r, v, path, "");
+  return PluginChoice{r.string(v, path), json::object(), path};
 }
 
-MixedPrecisionSearchConfig parse_mixed_precision(const Reader& r, const json& v, const std::string& path) {
-  r.object(v, path);
-  MixedPrecisionSearchConfig s;
-  for (const auto& [key, value] : v.items()) {
-    const auto p = child(path, key);
-    if (key == "metric") s.metric = r.string(value, p);
-    else if (key == "target") s.target = r.number(value, p, -1e12, true, 1e12);
-    else if (key == "max_time") s.max_time = r.number(value, p, 0, true, 1e9);
-    else if (key == "max_dtype") s.max_dtype = r.search_qtype(value, p);
-    else r.unknown_key(p, "max_dtype, max_time, metric, target");
+SearchConfig parse_search(const Reader& r, const json& v, const std::string& path, const std::string& implied) {
+  SearchConfig s;
+  s.search = parse_plugin_section(r, v, path, implied);
+  s.metric.path = child(path, "metric");
+  if (const auto it = s.search.params.find("metric"); it != s.search.params.end()) {
+    s.metric = parse_metric(r, *it, child(path, "metric"));
+    s.search.params.erase(it);
   }
-  if (s.max_dtype == quant::QType::Int8) r.fail(child(path, "max_dtype"), "must be above int8 (int16, float16 or float32)");
   return s;
 }
 
@@ -449,26 +439,53 @@ SubgraphSetting parse_subgraph(const Reader& r, const json& v, const std::string
 // Sections that the seed's J6 guide places at the top level while its code nests them in model_config:
 // both placements are accepted, once.
 struct ModelSections {
-  std::string activation, weight, modelwise_search, layerwise_search, mixed_precision_search;  // where given
+  std::map<std::string, std::string> where;    // section key -> the path it was given at
+  std::map<std::string, SearchConfig> searches;  // "search" and the seed aliases, by key
 };
+
+// The seed aliases of model_config.search, strongest first (the seed toolchain runs the layer-wise search
+// when both of its sections are given), with the plugin each names.
+const std::vector<std::pair<std::string, std::string>>& search_aliases() {
+  static const std::vector<std::pair<std::string, std::string>> aliases = {
+      {"mixed_precision_search", "mixed_precision"}, {"layerwise_search", "layerwise"}, {"modelwise_search", "modelwise"}};
+  return aliases;
+}
+
+std::optional<std::string> alias_plugin(const std::string& key) {
+  for (const auto& [alias, plugin] : search_aliases())
+    if (alias == key) return plugin;
+  return std::nullopt;
+}
 
 bool parse_model_section(const Reader& r, const std::string& key, const json& value, const std::string& path,
                          QuantConfig& c, ModelSections& seen) {
-  std::string* where = nullptr;
-  if (key == "activation") where = &seen.activation;
-  else if (key == "weight") where = &seen.weight;
-  else if (key == "modelwise_search") where = &seen.modelwise_search;
-  else if (key == "layerwise_search") where = &seen.layerwise_search;
-  else if (key == "mixed_precision_search") where = &seen.mixed_precision_search;
-  else return false;
-  if (!where->empty()) r.fail(path, "given twice (also at " + *where + "); keep the one in model_config");
-  *where = path;
+  const std::optional<std::string> alias = alias_plugin(key);
+  if (key != "activation" && key != "weight" && key != "search" && !alias) return false;
+  if (const auto it = seen.where.find(key); it != seen.where.end())
+    r.fail(path, "given twice (also at " + it->second + "); keep the one in model_config");
+  seen.where[key] = path;
   if (key == "activation") c.activation = parse_activation(r, value, path);
   else if (key == "weight") c.weight = parse_weight(r, value, path);
-  else if (key == "modelwise_search") c.modelwise_search = parse_modelwise(r, value, path);
-  else if (key == "layerwise_search") c.layerwise_search = parse_layerwise(r, value, path);
-  else c.mixed_precision_search = parse_mixed_precision(r, value, path);
+  else seen.searches[key] = parse_search(r, value, path, alias.value_or(""));
   return true;
+}
+
+// model_config.search, or the strongest seed alias given (a weaker one is ignored, as the seed does).
+void choose_search(const Reader& r, QuantConfig& c, const ModelSections& seen) {
+  if (seen.searches.empty()) return;
+  const auto generic = seen.searches.find("search");
+  const SearchConfig* chosen = generic == seen.searches.end() ? nullptr : &generic->second;
+  for (const auto& [alias, plugin] : search_aliases()) {
+    const auto it = seen.searches.find(alias);
+    if (it == seen.searches.end()) continue;
+    if (generic != seen.searches.end())
+      r.fail(seen.where.at(alias), "given together with " + seen.where.at("search") + "; keep one search section");
+    if (chosen)
+      spdlog::info("{}: {} is not used: {} names the search", r.source(), seen.where.at(alias), chosen->search.path);
+    else
+      chosen = &it->second;
+  }
+  c.search = *chosen;
 }
 
 void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSections& seen) {
@@ -480,8 +497,22 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
     else if (key == "model_output_type") c.model_output_type = r.output_qtype(value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
       r.unknown_key(p, "activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
-                       "modelwise_search, weight");
+                       "modelwise_search, search, weight");
   }
+}
+
+// "backend": a name, or a section {"plugin": NAME, <the backend's parameters>} (then without
+// "backend_params", which is the seed-style place for the same parameters).
+void parse_backend(const Reader& r, const json& v, bool has_backend_params, QuantConfig& c) {
+  if (!v.is_object()) {
+    c.backend = r.string(v, "backend");
+    return;
+  }
+  const PluginChoice section = parse_plugin_section(r, v, "backend", "");
+  if (has_backend_params && !section.params.empty())
+    r.fail("backend_params", "given together with parameters in the \"backend\" section; keep one");
+  c.backend = section.plugin;
+  c.backend_params.update(section.params);
 }
 
 template <class T>
@@ -523,8 +554,8 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
     if (key == "op_config") c.op_config = parse_named<TypeSetting>(r, value, key, parse_type_setting);
     else if (key == "subgraph_config") c.subgraph_config = parse_named<SubgraphSetting>(r, value, key, parse_subgraph);
     else if (key == "node_config") c.node_config = parse_named<TypeSetting>(r, value, key, parse_type_setting);
-    else if (key == "backend") c.backend = r.string(value, key);
-    else if (key == "backend_params") c.backend_params = r.object(value, key);
+    else if (key == "backend") parse_backend(r, value, doc.contains("backend_params"), c);
+    else if (key == "backend_params") c.backend_params.update(r.object(value, key));
     else if (key == "plugin_dirs") {
       if (!value.is_array()) r.fail(key, "expected a list of folders, got " + show(value));
       for (size_t i = 0; i < value.size(); ++i) c.plugin_dirs.push_back(r.string(value[i], element(key, i)));
@@ -535,6 +566,7 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
       r.unknown_key(key, "model_config, op_config, subgraph_config, node_config, backend, backend_params, "
                          "plugin_dirs, max_samples, eval_samples, cache_memory_mb");
   }
+  choose_search(r, c, seen);
   return c;
 }
 

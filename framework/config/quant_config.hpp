@@ -82,24 +82,22 @@ struct WeightConfig {
   std::optional<bool> per_channel;  // unset: per output channel where the backend allows
 };
 
-struct ModelwiseSearchConfig {
-  std::string metric = "cosine-similarity";
-  double similarity = 0.995;
+// A plugin picked by name, with the keys meant for it. The config parser checks only that the section
+// names a plugin; the plugin's declared parameters are the one validator of `params` (they are checked
+// against the loaded plugin before any work, errors naming `path`).
+struct PluginChoice {
+  std::string plugin;
+  nlohmann::json params = nlohmann::json::object();
+  std::string path;  // JSON path of the section for messages: "model_config.search"
 };
 
-struct LayerwiseSearchConfig {
-  std::string metric = "cosine-similarity";
-  std::optional<int64_t> topk;
-  std::optional<quant::QType> qtype;  // never Int16Ec (a search level, not an input setting)
-};
-
-// QuantForge addition: escalate the fewest tensors int8 -> int16 -> float16 -> float32 until `metric`
-// reaches `target` (docs/searches.md).
-struct MixedPrecisionSearchConfig {
-  std::string metric = "cosine-similarity";
-  double target = 0.9999;
-  double max_time = 0;                                 // seconds; 0 = no limit
-  quant::QType max_dtype = quant::QType::Float32;      // highest dtype escalation may reach (never Int16Ec)
+// model_config.search: {"plugin": NAME, "metric": METRIC, <the plugin's own parameters>}. The seed's
+// modelwise_search / layerwise_search sections and QuantForge's mixed_precision_search are aliases that
+// name the plugin by their key (docs/quant_config.md#search). `metric` is a metric name or a section
+// {"plugin": NAME, <the metric's parameters>}.
+struct SearchConfig {
+  PluginChoice search{"modelwise", nlohmann::json::object(), "model_config.search"};
+  PluginChoice metric{"cosine-similarity", nlohmann::json::object(), "model_config.search.metric"};
 };
 
 struct QuantConfig {
@@ -110,17 +108,15 @@ struct QuantConfig {
   std::optional<quant::QType> model_output_type;  // never Int16Ec (read as Int16)
   ActivationConfig activation;
   WeightConfig weight;
-  std::optional<ModelwiseSearchConfig> modelwise_search;
-  std::optional<LayerwiseSearchConfig> layerwise_search;
-  std::optional<MixedPrecisionSearchConfig> mixed_precision_search;  // wins over the other two
+  SearchConfig search;  // modelwise with cosine similarity unless given
 
   std::map<std::string, TypeSetting> op_config;          // by op type
   std::map<std::string, SubgraphSetting> subgraph_config;
   std::map<std::string, TypeSetting> node_config;        // by node name
 
   // QuantForge additions (top level, documented in docs/quant_config.md):
-  std::optional<std::string> backend;            // "backend": "generic"
-  nlohmann::json backend_params = nlohmann::json::object();  // "backend_params": {...}
+  std::optional<std::string> backend;            // "backend": "generic" or {"plugin": "generic", <params>}
+  nlohmann::json backend_params = nlohmann::json::object();  // "backend_params": {...} or the section's keys
   std::vector<std::string> plugin_dirs;          // "plugin_dirs": [...]
   std::optional<int64_t> max_samples;            // "max_samples": calibration samples used
   std::optional<int64_t> eval_samples;           // "eval_samples": samples the search evaluates on

@@ -6,51 +6,48 @@ namespace qf::pipeline {
 
 namespace {
 
-// The search the config names, with its parameters as JSON. mixed_precision_search wins over
-// layerwise_search, which wins over modelwise_search (as in the seed toolchain).
-std::string search_name(const config::QuantConfig& cfg) {
-  return cfg.mixed_precision_search ? "mixed_precision" : cfg.layerwise_search ? "layerwise" : "modelwise";
+std::string known_names(const plugin::Registry& registry, plugin::Kind kind) {
+  std::string known;
+  for (const auto& k : registry.names(kind)) known += (known.empty() ? "" : ", ") + k;
+  return known.empty() ? "none" : known;
 }
 
-std::string search_metric(const config::QuantConfig& cfg) {
-  return cfg.mixed_precision_search ? cfg.mixed_precision_search->metric
-         : cfg.layerwise_search     ? cfg.layerwise_search->metric
-         : cfg.modelwise_search     ? cfg.modelwise_search->metric
-                                    : "cosine-similarity";
-}
-
-nlohmann::json search_params(const config::QuantConfig& cfg) {
-  nlohmann::json params = nlohmann::json::object();
-  if (cfg.mixed_precision_search) {
-    params["target"] = cfg.mixed_precision_search->target;
-    params["max_time"] = cfg.mixed_precision_search->max_time;
-    params["max_dtype"] = quant::qtype_name(cfg.mixed_precision_search->max_dtype);
-  } else if (cfg.layerwise_search) {
-    if (cfg.layerwise_search->topk) params["topk"] = *cfg.layerwise_search->topk;
-    if (cfg.layerwise_search->qtype) params["qtype"] = quant::qtype_name(*cfg.layerwise_search->qtype);
-  } else if (cfg.modelwise_search) {
-    params["similarity"] = cfg.modelwise_search->similarity;
+// The plugin's declared parameters are the one validator of the section's keys.
+plugin::ParamSet validated(const plugin::Component& component, const config::PluginChoice& choice,
+                           const std::string& source) {
+  try {
+    return plugin::Registry::validate_params(component, choice.params);
+  } catch (const Error& e) {
+    throw Error(source + ": " + choice.path + ": " + e.what());
   }
-  return params;
+}
+
+std::unique_ptr<plugin::MetricInstance> make_metric(const config::PluginChoice& metric,
+                                                    const plugin::Registry& registry, const std::string& source) {
+  const plugin::Component* component =
+      registry.try_find(plugin::Kind::Metric, plugin::canonical_metric_name(metric.plugin));
+  if (!component)
+    throw Error(source + ": " + metric.path + ": unknown metric '" + metric.plugin +
+                "' (known: cosine-similarity, " + known_names(registry, plugin::Kind::Metric) + ")");
+  return std::make_unique<plugin::MetricInstance>(*component, validated(*component, metric, source));
 }
 
 }  // namespace
 
 SearchSelection select_search(const config::QuantConfig& cfg, const plugin::Registry& registry) {
+  const config::PluginChoice& choice = cfg.search.search;
   SearchSelection s;
-  s.name = search_name(cfg);
-  s.metric = search_metric(cfg);
-  s.where = cfg.source + ": model_config." + s.name + "_search";
+  s.name = choice.plugin;
+  s.metric = cfg.search.metric.plugin;
+  s.where = cfg.source + ": " + choice.path;
   s.component = registry.try_find(plugin::Kind::Search, s.name);
-  if (!s.component) {
-    std::string known;
-    for (const auto& k : registry.names(plugin::Kind::Search)) known += (known.empty() ? "" : ", ") + k;
+  if (!s.component)
     throw Error(s.where + ": no '" + s.name + "' search plugin is installed (known searches: " +
-                (known.empty() ? "none" : known) + ")");
-  }
-  s.params = plugin::Registry::validate_params(*s.component, search_params(cfg));
-  s.metric_instance = std::move(plugin::make_metric_instances(registry, {s.metric}, s.where + ".metric")[0]);
-  s.worst_output = cfg.mixed_precision_search.has_value();
+                known_names(registry, plugin::Kind::Search) + ")");
+  s.params = validated(*s.component, choice, cfg.source);
+  s.metric_instance = make_metric(cfg.search.metric, registry, cfg.source);
+  // The mixed-precision target is a promise about every output, so it is scored on the worst one.
+  s.worst_output = s.name == "mixed_precision";
   return s;
 }
 

@@ -309,12 +309,8 @@ TEST(ErrorCompensationConfig, BadQtypesNameTheKey) {
   EXPECT_EQ(parse_error(R"({"node_config": {"n": {"input1": "int16ec"}}})"),
             "cfg.json: node_config.n.input1: unknown dtype \"int16ec\" (known: int8, int16, int16-ec, ec, dual-int16, "
             "float16, float32, float; case-sensitive)");
-  EXPECT_EQ(parse_error(R"({"model_config": {"layerwise_search": {"qtype": "int16-ec"}}})"),
-            "cfg.json: model_config.layerwise_search.qtype: \"int16-ec\" is a per-input dtype (error compensation, "
-            "set in op_config / node_config); use int16 here");
-  EXPECT_EQ(parse_error(R"({"model_config": {"mixed_precision_search": {"max_dtype": "dual-int16"}}})"),
-            "cfg.json: model_config.mixed_precision_search.max_dtype: \"dual-int16\" is a per-input dtype (error "
-            "compensation, set in op_config / node_config); use int16 here");
+  // A search's dtype parameters (layerwise qtype, mixed_precision max_dtype) are checked by the search
+  // plugins' declarations: tests/plugin/search_by_name_test.cpp.
 }
 
 // ---- export -----------------------------------------------------------------------------------------
