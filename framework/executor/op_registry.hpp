@@ -52,15 +52,19 @@ void register_matmul_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
 void register_controlflow_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
-void register_misc_ops(OpRegistry& r);
 void register_grid_sample_ops(OpRegistry& r);
 void register_loss_ops(OpRegistry& r);
-void register_nn_extra_ops(OpRegistry& r);
 void register_detection_ops(OpRegistry& r);
 void register_signal_ops(OpRegistry& r);
 void register_qforge_ops(OpRegistry& r);  // qforge.Calibration (fake quantization)
 void register_text_ops(OpRegistry& r);
 void register_qlinear_ops(OpRegistry& r);
-void register_optimizer_ops(OpRegistry& r);
+void register_training_optimizer_ops(OpRegistry& r);  // ai.onnx.preview.training: Adagrad, Momentum, Adam
+void register_einsum_ops(OpRegistry& r);
+void register_topk_ops(OpRegistry& r);
+void register_cumsum_ops(OpRegistry& r);
+void register_unique_ops(OpRegistry& r);
+void register_random_ops(OpRegistry& r);
+void register_linear_algebra_ops(OpRegistry& r);  // Det
 
 }  // namespace qf

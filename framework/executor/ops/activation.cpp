@@ -1,7 +1,9 @@
-// Activation functions: Relu family, sigmoid-like curves, Elu family, Softplus/Softsign, PRelu and Clip.
+// Activation functions: Relu family, sigmoid-like curves, Elu family, Softplus/Softsign, PRelu, Clip and
+// Shrink.
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "executor/op_registry.hpp"
 #include "executor/ops/elementwise_common.hpp"
@@ -11,6 +13,7 @@ namespace qf {
 namespace {
 
 using namespace ew;
+using namespace ops;
 
 void relu_kernel(OpContext& ctx) {
   // Integer inputs are allowed from opset 14; `v < 0 ? 0 : v` keeps NaN.
@@ -160,6 +163,32 @@ void clip_kernel(OpContext& ctx) {
   });
 }
 
+// Shrink: x < -lambd -> x + bias, x > lambd -> x - bias, else 0 (any numeric type; integers computed in
+// double and cast back as the ONNX reference does).
+template <class T>
+void shrink_typed(OpContext& ctx, const Tensor& x, float lambd, float bias) {
+  Tensor& y = ctx.make_output_uninitialized(0, x.dtype(), x.shape());
+  const T* xs = x.data<T>();
+  T* ys = y.data<T>();
+  using C = std::conditional_t<std::is_same_v<T, float>, float, double>;
+  const C l = static_cast<C>(lambd), bb = static_cast<C>(bias);
+  parallel_for(0, x.numel(), 1 << 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const C v = static_cast<C>(xs[i]);
+      const C r = v < -l ? v + bb : (v > l ? v - bb : C(0));
+      ys[i] = static_cast<T>(r);
+    }
+  });
+}
+
+void shrink_kernel(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const float lambd = ctx.attr_float("lambd", 0.5f), bias = ctx.attr_float("bias", 0.0f);
+  dispatch_widening_float16<NumericComputeTypes>(ctx, x, [&](const Tensor& xc, auto tag) {
+    shrink_typed<decltype(tag)>(ctx, xc, lambd, bias);
+  });
+}
+
 }  // namespace
 
 void register_activation_ops(OpRegistry& r) {
@@ -176,6 +205,7 @@ void register_activation_ops(OpRegistry& r) {
   r.add("Softplus", softplus_kernel, 1);
   r.add("Softsign", softsign_kernel, 1);
   r.add("Clip", clip_kernel, 6);
+  r.add("Shrink", shrink_kernel, 9);
 }
 
 }  // namespace qf

@@ -11,6 +11,7 @@ namespace qf {
 namespace {
 
 using namespace ew;
+using namespace ops;
 
 // ONNX TensorProto type names for the codes QuantForge has no DType for, to make errors readable.
 std::string onnx_type_name(int64_t code) {

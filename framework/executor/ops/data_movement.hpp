@@ -33,26 +33,6 @@ void visit_by_size(size_t esize, Fn&& fn) {
   }
 }
 
-// Calls fn(T{}) with the C++ type of a numeric dtype (bool included); fails for others.
-template <class Fn>
-void visit_numeric(const OpContext& ctx, DType t, Fn&& fn) {
-  switch (t) {
-    case DType::Float32: fn(float{}); return;
-    case DType::Float64: fn(double{}); return;
-    case DType::Float16: fn(Float16{}); return;
-    case DType::UInt8: fn(uint8_t{}); return;
-    case DType::Int8: fn(int8_t{}); return;
-    case DType::UInt16: fn(uint16_t{}); return;
-    case DType::Int16: fn(int16_t{}); return;
-    case DType::Int32: fn(int32_t{}); return;
-    case DType::Int64: fn(int64_t{}); return;
-    case DType::UInt32: fn(uint32_t{}); return;
-    case DType::UInt64: fn(uint64_t{}); return;
-    case DType::Bool: fn(bool{}); return;
-    default: ctx.fail("unsupported input type " + dtype_name(t));
-  }
-}
-
 // Index inputs (Gather, Scatter, ...) may be int32 or int64.
 inline void check_index_type(const OpContext& ctx, const Tensor& t, const char* what) {
   if (t.dtype() != DType::Int32 && t.dtype() != DType::Int64)
@@ -86,62 +66,68 @@ inline void simplify(Shape& shape, std::vector<int64_t>& strides) {
   strides = std::move(st);
 }
 
-template <class T>
-void strided_copy_typed(const T* src, T* dst, const Shape& shape, const std::vector<int64_t>& strides) {
+// The source dim with unit stride that a tiled transpose should walk, or -1 when the innermost dim is
+// already contiguous (or broadcast, or too short to tile).
+inline int64_t transpose_dim(const Shape& shape, const std::vector<int64_t>& strides) {
   const int64_t r = static_cast<int64_t>(shape.size());
-  if (r == 0) {
-    dst[0] = src[0];
-    return;
-  }
+  const int64_t inner = shape[r - 1], inner_stride = strides[r - 1];
+  if (inner_stride == 1 || inner_stride == 0 || inner < 4) return -1;
+  for (int64_t i = r - 2; i >= 0; --i)
+    if (strides[i] == 1 && shape[i] >= 4) return i;
+  return -1;
+}
+
+// Tiled 2-D transpose between source dim k (unit stride) and the output's innermost dim, repeated over
+// the remaining outer dims.
+template <class T>
+void transposed_copy_typed(const T* src, T* dst, const Shape& shape, const std::vector<int64_t>& strides, int64_t k) {
+  const int64_t r = static_cast<int64_t>(shape.size());
+  const int64_t inner = shape[r - 1];
+  const int64_t inner_stride = strides[r - 1];
+  // Output strides (contiguous) of the collapsed shape.
+  std::vector<int64_t> dst_strides(r, 1);
+  for (int64_t i = r - 1; i-- > 0;) dst_strides[i] = dst_strides[i + 1] * shape[i + 1];
+  std::vector<int64_t> odims, osrc, odst;  // remaining outer dims
+  for (int64_t i = 0; i < r - 1; ++i)
+    if (i != k) { odims.push_back(shape[i]); osrc.push_back(strides[i]); odst.push_back(dst_strides[i]); }
+  const int64_t rows = shape[k], cols = inner, row_dst_stride = dst_strides[k];
+  constexpr int64_t kBlock = 16;
+  const int64_t row_blocks = (rows + kBlock - 1) / kBlock;
+  int64_t outer = 1;
+  for (int64_t d : odims) outer *= d;
+  const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, kBlock * cols));
+  parallel_for(0, outer * row_blocks, grain, [&](int64_t b, int64_t e) {
+    for (int64_t task = b; task < e; ++task) {
+      int64_t o = task / row_blocks;
+      const int64_t rb = task % row_blocks;
+      int64_t so = 0, dof = 0;
+      for (size_t d = odims.size(); d-- > 0;) {
+        const int64_t c = o % odims[d];
+        o /= odims[d];
+        so += c * osrc[d];
+        dof += c * odst[d];
+      }
+      const int64_t i0 = rb * kBlock, i1 = std::min(rows, i0 + kBlock);
+      for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+        const int64_t j1 = std::min(cols, j0 + kBlock);
+        for (int64_t i = i0; i < i1; ++i) {
+          T* drow = dst + dof + i * row_dst_stride;
+          const T* scol = src + so + i;
+          for (int64_t j = j0; j < j1; ++j) drow[j] = scol[j * inner_stride];
+        }
+      }
+    }
+  });
+}
+
+// Row by row over the innermost dim: memcpy when it is contiguous, fill when it is broadcast.
+template <class T>
+void row_copy_typed(const T* src, T* dst, const Shape& shape, const std::vector<int64_t>& strides) {
+  const int64_t r = static_cast<int64_t>(shape.size());
   const int64_t inner = shape[r - 1];
   const int64_t inner_stride = strides[r - 1];
   int64_t total = 1;
   for (int64_t d : shape) total *= d;
-
-  // Tiled 2-D transpose when the source's unit-stride dim is not the output's innermost one.
-  int64_t k = -1;
-  if (inner_stride != 1 && inner_stride != 0 && inner >= 4) {
-    for (int64_t i = r - 2; i >= 0; --i)
-      if (strides[i] == 1 && shape[i] >= 4) { k = i; break; }
-  }
-  if (k >= 0) {
-    // Output strides (contiguous) of the collapsed shape.
-    std::vector<int64_t> dst_strides(r, 1);
-    for (int64_t i = r - 1; i-- > 0;) dst_strides[i] = dst_strides[i + 1] * shape[i + 1];
-    std::vector<int64_t> odims, osrc, odst;  // remaining outer dims
-    for (int64_t i = 0; i < r - 1; ++i)
-      if (i != k) { odims.push_back(shape[i]); osrc.push_back(strides[i]); odst.push_back(dst_strides[i]); }
-    const int64_t rows = shape[k], cols = inner, row_dst_stride = dst_strides[k];
-    constexpr int64_t kBlock = 16;
-    const int64_t row_blocks = (rows + kBlock - 1) / kBlock;
-    int64_t outer = 1;
-    for (int64_t d : odims) outer *= d;
-    const int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, kBlock * cols));
-    parallel_for(0, outer * row_blocks, grain, [&](int64_t b, int64_t e) {
-      for (int64_t task = b; task < e; ++task) {
-        int64_t o = task / row_blocks;
-        const int64_t rb = task % row_blocks;
-        int64_t so = 0, dof = 0;
-        for (size_t d = odims.size(); d-- > 0;) {
-          const int64_t c = o % odims[d];
-          o /= odims[d];
-          so += c * osrc[d];
-          dof += c * odst[d];
-        }
-        const int64_t i0 = rb * kBlock, i1 = std::min(rows, i0 + kBlock);
-        for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
-          const int64_t j1 = std::min(cols, j0 + kBlock);
-          for (int64_t i = i0; i < i1; ++i) {
-            T* drow = dst + dof + i * row_dst_stride;
-            const T* scol = src + so + i;
-            for (int64_t j = j0; j < j1; ++j) drow[j] = scol[j * inner_stride];
-          }
-        }
-      }
-    });
-    return;
-  }
-
   const int64_t outer = total / inner;
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / static_cast<int64_t>(inner * sizeof(T)));
   parallel_for(0, outer, grain, [&](int64_t b, int64_t e) {
@@ -172,6 +158,18 @@ void strided_copy_typed(const T* src, T* dst, const Shape& shape, const std::vec
       }
     }
   });
+}
+
+template <class T>
+void strided_copy_typed(const T* src, T* dst, const Shape& shape, const std::vector<int64_t>& strides) {
+  if (shape.empty()) {
+    dst[0] = src[0];
+    return;
+  }
+  // Tiled 2-D transpose when the source's unit-stride dim is not the output's innermost one.
+  const int64_t k = transpose_dim(shape, strides);
+  if (k >= 0) transposed_copy_typed(src, dst, shape, strides, k);
+  else row_copy_typed(src, dst, shape, strides);
 }
 
 }  // namespace detail

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -14,12 +15,9 @@ namespace {
 
 // Reads element i of a float32/float64/float16 tensor as float.
 float float_at(const OpContext& ctx, const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::Float32: return t.data<float>()[i];
-    case DType::Float64: return static_cast<float>(t.data<double>()[i]);
-    case DType::Float16: return static_cast<float>(t.data<Float16>()[i]);
-    default: ctx.fail("unsupported input type " + dtype_name(t.dtype()));
-  }
+  float v = 0.f;
+  ops::dispatch<ops::FloatTypes>(t.dtype(), ctx, [&](auto tag) { v = static_cast<float>(t.data<decltype(tag)>()[i]); });
+  return v;
 }
 
 // A box as [y1, x1, y2, x2] with y1 <= y2 and x1 <= x2.
@@ -159,26 +157,82 @@ int64_t grid_points(const OpContext& ctx, int64_t sampling_ratio, float roi_exte
   return grid;
 }
 
-template <class T>
-void roi_align_typed(OpContext& ctx, const Tensor& x_t, const Tensor& rois_t, const Tensor& idx_t) {
-  const int64_t n = x_t.dim(0), channels = x_t.dim(1), height = x_t.dim(2), width = x_t.dim(3);
-  const int64_t num_rois = rois_t.dim(0);
-  const int64_t out_h = ctx.attr_int("output_height", 1), out_w = ctx.attr_int("output_width", 1);
-  const int64_t sampling_ratio = ctx.attr_int("sampling_ratio", 0);
-  const float spatial_scale = ctx.attr_float("spatial_scale", 1.f);
+// RoiAlign's attributes, checked.
+struct RoiAlignParams {
+  int64_t out_h = 1, out_w = 1;
+  int64_t sampling_ratio = 0;
+  float spatial_scale = 1.f;
+  bool half_pixel = true;  // coordinate_transformation_mode half_pixel (else output_half_pixel)
+  bool max_mode = false;   // mode max (else avg)
+};
+
+RoiAlignParams roi_align_params(const OpContext& ctx) {
+  RoiAlignParams p;
+  p.out_h = ctx.attr_int("output_height", 1);
+  p.out_w = ctx.attr_int("output_width", 1);
+  p.sampling_ratio = ctx.attr_int("sampling_ratio", 0);
+  p.spatial_scale = ctx.attr_float("spatial_scale", 1.f);
   const std::string mode = ctx.attr_string("mode", "avg");
   // Opset 10 had no attribute and behaved like output_half_pixel; opset 16 defaults to half_pixel.
   const std::string ctm =
       ctx.attr_string("coordinate_transformation_mode", ctx.opset() >= 16 ? "half_pixel" : "output_half_pixel");
-  if (out_h < 1 || out_w < 1) ctx.fail("output_height and output_width must be positive");
-  if (sampling_ratio < 0 || sampling_ratio > kMaxRoiGrid)
-    ctx.fail("sampling_ratio " + std::to_string(sampling_ratio) + " is out of range [0, " + std::to_string(kMaxRoiGrid) + "]");
+  if (p.out_h < 1 || p.out_w < 1) ctx.fail("output_height and output_width must be positive");
+  if (p.sampling_ratio < 0 || p.sampling_ratio > kMaxRoiGrid)
+    ctx.fail("sampling_ratio " + std::to_string(p.sampling_ratio) + " is out of range [0, " +
+             std::to_string(kMaxRoiGrid) + "]");
   if (mode != "avg" && mode != "max") ctx.fail("unknown mode '" + mode + "'");
   if (ctm != "half_pixel" && ctm != "output_half_pixel")
     ctx.fail("unknown coordinate_transformation_mode '" + ctm + "'");
-  const bool half_pixel = ctm == "half_pixel";
-  const bool max_mode = mode == "max";
+  p.half_pixel = ctm == "half_pixel";
+  p.max_mode = mode == "max";
+  return p;
+}
 
+// The sampling points of one roi along one axis: `grid` points in each of `bins` bins starting at `start`.
+void axis_samples(std::vector<Sample>& out, float start, float bin, int64_t bins, int64_t grid, int64_t size) {
+  out.resize(static_cast<size_t>(bins * std::max<int64_t>(grid, 0)));
+  for (int64_t p = 0; p < bins; ++p)
+    for (int64_t i = 0; i < grid; ++i)
+      out[static_cast<size_t>(p * grid + i)] = axis_sample(
+          start + static_cast<float>(p) * bin + (static_cast<float>(i) + 0.5f) * bin / static_cast<float>(grid), size);
+}
+
+// One output bin: the average (or, in max mode, the largest weighted corner) over its sampling points.
+template <class T>
+float pool_bin(const T* plane, int64_t width, const Sample* ys, int64_t grid_h, const Sample* xs, int64_t grid_w,
+               bool max_mode) {
+  float acc = 0.f;
+  bool first = true;
+  for (int64_t iy = 0; iy < grid_h; ++iy) {
+    const Sample& sy = ys[iy];
+    for (int64_t ix = 0; ix < grid_w; ++ix) {
+      const Sample& sx = xs[ix];
+      float v1 = 0.f, v2 = 0.f, v3 = 0.f, v4 = 0.f;
+      if (sy.valid && sx.valid) {
+        v1 = sy.w_lo * sx.w_lo * static_cast<float>(plane[sy.lo * width + sx.lo]);
+        v2 = sy.w_lo * sx.w_hi * static_cast<float>(plane[sy.lo * width + sx.hi]);
+        v3 = sy.w_hi * sx.w_lo * static_cast<float>(plane[sy.hi * width + sx.lo]);
+        v4 = sy.w_hi * sx.w_hi * static_cast<float>(plane[sy.hi * width + sx.hi]);
+      }
+      if (max_mode) {
+        // Max mode takes the largest weighted corner, as the reference implementations do.
+        const float m = std::max(std::max(v1, v2), std::max(v3, v4));
+        acc = first ? m : std::max(acc, m);
+        first = false;
+      } else {
+        acc += v1 + v2 + v3 + v4;
+      }
+    }
+  }
+  return acc;
+}
+
+template <class T>
+void roi_align_typed(OpContext& ctx, const Tensor& x_t, const Tensor& rois_t, const Tensor& idx_t) {
+  const int64_t n = x_t.dim(0), channels = x_t.dim(1), height = x_t.dim(2), width = x_t.dim(3);
+  const int64_t num_rois = rois_t.dim(0);
+  const RoiAlignParams p = roi_align_params(ctx);
+  const int64_t out_h = p.out_h, out_w = p.out_w;
   std::vector<float> rois(static_cast<size_t>(rois_t.numel()));
   for (int64_t i = 0; i < rois_t.numel(); ++i) rois[static_cast<size_t>(i)] = float_at(ctx, rois_t, i);
   std::vector<int64_t> batch_idx = idx_t.to_int64_vector();
@@ -188,72 +242,35 @@ void roi_align_typed(OpContext& ctx, const Tensor& x_t, const Tensor& rois_t, co
   const T* x = x_t.data<T>();
   Tensor& out = ctx.make_output_uninitialized(0, x_t.dtype(), {num_rois, channels, out_h, out_w});
   T* y = out.data<T>();
-  const float offset = half_pixel ? 0.5f : 0.f;
-
+  const float offset = p.half_pixel ? 0.5f : 0.f;
   parallel_for(0, num_rois, 1, [&](int64_t r0, int64_t r1) {
     std::vector<Sample> ys, xs;
     for (int64_t r = r0; r < r1; ++r) {
       const float* roi = &rois[static_cast<size_t>(r * 4)];
-      const float start_w = roi[0] * spatial_scale - offset, start_h = roi[1] * spatial_scale - offset;
-      const float end_w = roi[2] * spatial_scale - offset, end_h = roi[3] * spatial_scale - offset;
+      const float start_w = roi[0] * p.spatial_scale - offset, start_h = roi[1] * p.spatial_scale - offset;
+      const float end_w = roi[2] * p.spatial_scale - offset, end_h = roi[3] * p.spatial_scale - offset;
       float roi_w = end_w - start_w, roi_h = end_h - start_h;
-      if (!half_pixel) {  // legacy behaviour: rois are at least one pixel
+      if (!p.half_pixel) {  // legacy behaviour: rois are at least one pixel
         roi_w = std::max(roi_w, 1.f);
         roi_h = std::max(roi_h, 1.f);
       }
       const float bin_h = roi_h / static_cast<float>(out_h), bin_w = roi_w / static_cast<float>(out_w);
-      const int64_t grid_h = grid_points(ctx, sampling_ratio, roi_h, out_h);
-      const int64_t grid_w = grid_points(ctx, sampling_ratio, roi_w, out_w);
+      const int64_t grid_h = grid_points(ctx, p.sampling_ratio, roi_h, out_h);
+      const int64_t grid_w = grid_points(ctx, p.sampling_ratio, roi_w, out_w);
       const float count = static_cast<float>(std::max<int64_t>(grid_h * grid_w, 1));
-
       // Sampling points per output row (ph, iy) and per output column (pw, ix).
-      ys.resize(static_cast<size_t>(out_h * std::max<int64_t>(grid_h, 0)));
-      xs.resize(static_cast<size_t>(out_w * std::max<int64_t>(grid_w, 0)));
-      for (int64_t ph = 0; ph < out_h; ++ph)
-        for (int64_t iy = 0; iy < grid_h; ++iy)
-          ys[static_cast<size_t>(ph * grid_h + iy)] = axis_sample(
-              start_h + static_cast<float>(ph) * bin_h +
-                  (static_cast<float>(iy) + 0.5f) * bin_h / static_cast<float>(grid_h),
-              height);
-      for (int64_t pw = 0; pw < out_w; ++pw)
-        for (int64_t ix = 0; ix < grid_w; ++ix)
-          xs[static_cast<size_t>(pw * grid_w + ix)] = axis_sample(
-              start_w + static_cast<float>(pw) * bin_w +
-                  (static_cast<float>(ix) + 0.5f) * bin_w / static_cast<float>(grid_w),
-              width);
-
+      axis_samples(ys, start_h, bin_h, out_h, grid_h, height);
+      axis_samples(xs, start_w, bin_w, out_w, grid_w, width);
       const int64_t b = batch_idx[static_cast<size_t>(r)];
       for (int64_t c = 0; c < channels; ++c) {
         const T* plane = x + (b * channels + c) * height * width;
         T* dst = y + ((r * channels + c) * out_h) * out_w;
-        for (int64_t ph = 0; ph < out_h; ++ph) {
+        for (int64_t ph = 0; ph < out_h; ++ph)
           for (int64_t pw = 0; pw < out_w; ++pw) {
-            float acc = 0.f;
-            bool first = true;
-            for (int64_t iy = 0; iy < grid_h; ++iy) {
-              const Sample& sy = ys[static_cast<size_t>(ph * grid_h + iy)];
-              for (int64_t ix = 0; ix < grid_w; ++ix) {
-                const Sample& sx = xs[static_cast<size_t>(pw * grid_w + ix)];
-                float v1 = 0.f, v2 = 0.f, v3 = 0.f, v4 = 0.f;
-                if (sy.valid && sx.valid) {
-                  v1 = sy.w_lo * sx.w_lo * static_cast<float>(plane[sy.lo * width + sx.lo]);
-                  v2 = sy.w_lo * sx.w_hi * static_cast<float>(plane[sy.lo * width + sx.hi]);
-                  v3 = sy.w_hi * sx.w_lo * static_cast<float>(plane[sy.hi * width + sx.lo]);
-                  v4 = sy.w_hi * sx.w_hi * static_cast<float>(plane[sy.hi * width + sx.hi]);
-                }
-                if (max_mode) {
-                  // Max mode takes the largest weighted corner, as the reference implementations do.
-                  const float m = std::max(std::max(v1, v2), std::max(v3, v4));
-                  acc = first ? m : std::max(acc, m);
-                  first = false;
-                } else {
-                  acc += v1 + v2 + v3 + v4;
-                }
-              }
-            }
-            dst[ph * out_w + pw] = static_cast<T>(max_mode ? acc : acc / count);
+            const float acc = pool_bin(plane, width, ys.data() + ph * grid_h, grid_h, xs.data() + pw * grid_w, grid_w,
+                                       p.max_mode);
+            dst[ph * out_w + pw] = static_cast<T>(p.max_mode ? acc : acc / count);
           }
-        }
       }
     }
   });
@@ -268,12 +285,8 @@ void roi_align(OpContext& ctx) {
   if (idx.rank() != 1 || idx.dim(0) != rois.dim(0))
     ctx.fail("batch_indices must be [num_rois], got " + shape_str(idx.shape()));
   if (idx.dtype() != DType::Int64 && idx.dtype() != DType::Int32) ctx.fail("batch_indices must be int64");
-  switch (x.dtype()) {
-    case DType::Float32: roi_align_typed<float>(ctx, x, rois, idx); break;
-    case DType::Float64: roi_align_typed<double>(ctx, x, rois, idx); break;
-    case DType::Float16: roi_align_typed<Float16>(ctx, x, rois, idx); break;
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx,
+                                 [&](auto tag) { roi_align_typed<decltype(tag)>(ctx, x, rois, idx); });
 }
 
 }  // namespace

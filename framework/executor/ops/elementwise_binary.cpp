@@ -11,6 +11,7 @@ namespace qf {
 namespace {
 
 using namespace ew;
+using namespace ops;
 
 bool is_integer_dtype(DType t) {
   switch (t) {

@@ -1,5 +1,6 @@
 // Shared machinery for the elementwise op families (unary, binary, activation, logical, cast):
-// dtype dispatch, float16-through-float compute, and a broadcasting engine with contiguous fast paths.
+// float16-through-float compute and a broadcasting engine with contiguous fast paths (dtype dispatch is
+// dtype_dispatch.hpp).
 // Private to executor/ops; kernels elsewhere should go through the registry.
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_context.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/parallel.hpp"
 #include "ir/tensor.hpp"
 
@@ -85,32 +87,6 @@ QF_EW_MATH_FN(erf)
 
 namespace qf::ew {
 
-// ---- dtype dispatch -------------------------------------------------------------------------------
-
-template <class... Ts> struct TypeList {};
-
-using FloatTypes = TypeList<float, double, Float16>;
-using SignedIntTypes = TypeList<int8_t, int16_t, int32_t, int64_t>;
-using UnsignedIntTypes = TypeList<uint8_t, uint16_t, uint32_t, uint64_t>;
-using IntTypes = TypeList<int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t>;
-using SignedTypes = TypeList<float, double, Float16, int8_t, int16_t, int32_t, int64_t>;
-using NumericTypes =
-    TypeList<float, double, Float16, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t>;
-using AllTypes =
-    TypeList<float, double, Float16, int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, bool>;
-
-template <class... Ts, class Fn>
-void dispatch_list(TypeList<Ts...>, DType t, const OpContext& ctx, Fn&& fn) {
-  const bool done = ((t == DTypeOf<Ts>::value ? (fn(Ts{}), true) : false) || ...);
-  if (!done) ctx.fail("unsupported input type " + dtype_name(t));
-}
-
-// Calls fn(T{}) for the C++ type T of `t` if T is in List, else fails naming the dtype.
-template <class List, class Fn>
-void dispatch(DType t, const OpContext& ctx, Fn&& fn) {
-  dispatch_list(List{}, t, ctx, std::forward<Fn>(fn));
-}
-
 // ---- compute types ----------------------------------------------------------------------------------
 
 // float16 is computed in float; every other type computes in itself.
@@ -169,7 +145,7 @@ void unary_map(const Tensor& in, Tensor& out, int64_t grain, Fn fn) {
 template <class List, class Fn>
 void run_same_type_unary(OpContext& ctx, int64_t grain, Fn fn) {
   const Tensor& x = ctx.input(0);
-  dispatch<List>(x.dtype(), ctx, [&](auto tag) {
+  ops::dispatch<List>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
     Tensor& y = ctx.make_output_uninitialized(0, x.dtype(), x.shape());  // the map writes every element
     unary_map<T, T>(x, y, grain, fn);

@@ -9,6 +9,7 @@ namespace qf {
 namespace {
 
 using namespace ew;
+using namespace ops;
 
 // Kernel whose output has the input's dtype and shape: y = fn(x) in the compute type.
 template <class List, class Fn>

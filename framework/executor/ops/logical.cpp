@@ -8,6 +8,7 @@ namespace qf {
 namespace {
 
 using namespace ew;
+using namespace ops;
 
 // bool = fn(a, b) with broadcasting over two inputs of the same dtype from List.
 template <class List, class Fn>

@@ -1,5 +1,6 @@
-// BatchNormalization, InstanceNormalization, LayerNormalization, LpNormalization and
-// MeanVarianceNormalization. float16 inputs are computed in float; float32 and float64 natively.
+// BatchNormalization, InstanceNormalization, LayerNormalization, LpNormalization,
+// MeanVarianceNormalization and LRN. float16 inputs are computed in float (output 0 narrowed back,
+// statistics outputs keep their own type); float32 and float64 natively.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,6 +8,9 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/axis.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
+#include "executor/ops/elementwise_common.hpp"
 #include "executor/ops/lane_sum.hpp"
 #include "executor/parallel.hpp"
 
@@ -20,24 +24,6 @@ std::vector<double> as_doubles(const Tensor& t) {
   return v;
 }
 
-// Calls fn(x, T{}) with T = float or double; float16 inputs are cast to float first and output 0 is cast
-// back afterwards (statistics outputs keep their own type).
-template <class Fn>
-void dispatch_float(OpContext& ctx, const Tensor& x, Fn&& fn) {
-  switch (x.dtype()) {
-    case DType::Float32: fn(x, float{}); return;
-    case DType::Float64: fn(x, double{}); return;
-    case DType::Float16: {
-      const Tensor xf = x.cast(DType::Float32);
-      fn(xf, float{});
-      Tensor& y = ctx.outputs().at(0);
-      if (y.defined() && y.dtype() == DType::Float32) y = y.cast(DType::Float16);
-      return;
-    }
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
-}
-
 // Sum of (x - mean)^2.
 template <class T> T lane_sq_dev(const T* x, int64_t n, T mean) {
   constexpr int kLanes = 16;
@@ -49,13 +35,6 @@ template <class T> T lane_sq_dev(const T* x, int64_t n, T mean) {
   for (; i < n; ++i) tail += (x[i] - mean) * (x[i] - mean);
   for (int j = 0; j < kLanes; ++j) tail += lanes[j];
   return tail;
-}
-
-// Strict, unlike normalize_axis: a scalar has no axis 0 (the kernels here index the shape by it).
-int64_t axis_or_fail(OpContext& ctx, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank)
-    ctx.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-  return axis < 0 ? axis + rank : axis;
 }
 
 // y = x * a[c] + b[c] over [n, c, spatial].
@@ -87,7 +66,7 @@ void batchnorm_kernel(OpContext& ctx) {
   const bool training = ctx.opset() >= 14 && ctx.attr_int("training_mode", 0) != 0;
   const double momentum = ctx.attr_float("momentum", 0.9f);
 
-  dispatch_float(ctx, x0, [&](const Tensor& x, auto tag) {
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x0, [&](const Tensor& x, auto tag) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
     std::vector<double> run_mean = mean, run_var = var;
@@ -147,7 +126,7 @@ void instancenorm_kernel(OpContext& ctx) {
   if (static_cast<int64_t>(scale.size()) != c || static_cast<int64_t>(bias.size()) != c)
     ctx.fail("scale and B must have C=" + std::to_string(c) + " elements");
   const double eps = ctx.attr_float("epsilon", 1e-5f);
-  dispatch_float(ctx, x0, [&](const Tensor& x, auto tag) {
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x0, [&](const Tensor& x, auto tag) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
     Tensor& y = ctx.make_output(0, DTypeOf<T>::value, x.shape());
@@ -202,7 +181,7 @@ std::vector<T> expand_param(OpContext& ctx, const Tensor& p, const Shape& norm_s
 void layernorm_kernel(OpContext& ctx) {
   const Tensor& x0 = ctx.input(0);
   const int64_t rank = x0.rank();
-  const int64_t axis = axis_or_fail(ctx, ctx.attr_int("axis", -1), rank);
+  const int64_t axis = ops::axis_or_fail(ctx, ctx.attr_int("axis", -1), rank);
   const double eps = ctx.attr_float("epsilon", 1e-5f);
   const Shape& s = x0.shape();
   const Shape norm_shape(s.begin() + axis, s.end());
@@ -212,7 +191,7 @@ void layernorm_kernel(OpContext& ctx) {
   Shape stat_shape(s.begin(), s.begin() + axis);
   stat_shape.resize(static_cast<size_t>(rank), 1);
   // stash_type 1 (float) is the only one ONNX defines for now; statistics are float unless x is double.
-  dispatch_float(ctx, x0, [&](const Tensor& x, auto tag) {
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x0, [&](const Tensor& x, auto tag) {
     using T = decltype(tag);
     const std::vector<T> scale = expand_param<T>(ctx, ctx.input(1), norm_shape);
     const std::vector<T> bias = ctx.has_input(2) ? expand_param<T>(ctx, ctx.input(2), norm_shape)
@@ -257,14 +236,13 @@ void layernorm_kernel(OpContext& ctx) {
 void lpnorm_kernel(OpContext& ctx) {
   const Tensor& x0 = ctx.input(0);
   const int64_t rank = x0.rank();
-  const int64_t axis = axis_or_fail(ctx, ctx.attr_int("axis", -1), rank);
+  const int64_t axis = ops::axis_or_fail(ctx, ctx.attr_int("axis", -1), rank);
   const int64_t p = ctx.attr_int("p", 2);
   if (p != 1 && p != 2) ctx.fail("p must be 1 or 2, got " + std::to_string(p));
   const Shape& s = x0.shape();
-  int64_t outer = 1, n = s[static_cast<size_t>(axis)], inner = 1;
-  for (int64_t k = 0; k < axis; ++k) outer *= s[static_cast<size_t>(k)];
-  for (int64_t k = axis + 1; k < rank; ++k) inner *= s[static_cast<size_t>(k)];
-  dispatch_float(ctx, x0, [&](const Tensor& x, auto tag) {
+  const ops::AxisSplit around_axis = ops::split_at_axis(s, axis);
+  const int64_t outer = around_axis.outer, n = around_axis.extent, inner = around_axis.inner;
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x0, [&](const Tensor& x, auto tag) {
     using T = decltype(tag);
     Tensor& y = ctx.make_output(0, DTypeOf<T>::value, s);
     const T* xp = x.data<T>();
@@ -291,7 +269,7 @@ void mvn_kernel(OpContext& ctx) {
   const Tensor& x0 = ctx.input(0);
   const int64_t rank = x0.rank();
   std::vector<bool> reduced(static_cast<size_t>(rank), false);
-  for (int64_t a : ctx.attr_ints("axes", {0, 2, 3})) reduced[static_cast<size_t>(axis_or_fail(ctx, a, rank))] = true;
+  for (int64_t a : ctx.attr_ints("axes", {0, 2, 3})) reduced[static_cast<size_t>(ops::axis_or_fail(ctx, a, rank))] = true;
   const Shape& s = x0.shape();
   const std::vector<int64_t> strides = contiguous_strides(s);
   std::vector<int64_t> kept_sizes, kept_strides, red_sizes, red_strides;
@@ -314,7 +292,7 @@ void mvn_kernel(OpContext& ctx) {
       }
     }
   }
-  dispatch_float(ctx, x0, [&](const Tensor& x, auto tag) {
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x0, [&](const Tensor& x, auto tag) {
     using T = decltype(tag);
     Tensor& y = ctx.make_output(0, DTypeOf<T>::value, s);
     if (nred == 0 || x.numel() == 0) return;
@@ -338,6 +316,49 @@ void mvn_kernel(OpContext& ctx) {
   });
 }
 
+// LRN: y = x / (bias + alpha / size * sum of x^2 over a channel window) ^ beta. The window of channel c
+// is [c - floor((size-1)/2), c + ceil((size-1)/2)] clipped to [0, C).
+template <class T>
+void lrn_typed(OpContext& ctx, const Tensor& x, float alpha, float beta, float bias, int64_t size) {
+  if (x.rank() < 3) ctx.fail("input must have rank >= 3 (N, C, D1, ...), got " + shape_str(x.shape()));
+  const int64_t n = x.dim(0), c = x.dim(1), spatial = x.numel() / std::max<int64_t>(n * c, 1);
+  Tensor& y = ctx.make_output_uninitialized(0, x.dtype(), x.shape());
+  const T* xs = x.data<T>();
+  T* ys = y.data<T>();
+  const int64_t before = (size - 1) / 2, after = size - 1 - before;
+  const T scale = static_cast<T>(alpha) / static_cast<T>(size);
+  const T tb = static_cast<T>(bias), tbeta = static_cast<T>(beta);
+  const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(spatial * size, 1));
+  parallel_for(0, n * c, grain, [&](int64_t b, int64_t e) {
+    std::vector<T> acc(static_cast<size_t>(spatial));
+    for (int64_t nc = b; nc < e; ++nc) {
+      const int64_t in = nc / c, ic = nc % c;
+      const int64_t lo = std::max<int64_t>(0, ic - before), hi = std::min<int64_t>(c - 1, ic + after);
+      std::fill(acc.begin(), acc.end(), T(0));
+      for (int64_t k = lo; k <= hi; ++k) {
+        const T* row = xs + (in * c + k) * spatial;
+        for (int64_t s = 0; s < spatial; ++s) acc[s] += row[s] * row[s];
+      }
+      const T* xr = xs + nc * spatial;
+      T* yr = ys + nc * spatial;
+      // x / b^beta as x * exp(-beta * log b) so the float loop vectorises through libmvec.
+      for (int64_t s = 0; s < spatial; ++s) yr[s] = xr[s] * ew::math::exp(-tbeta * ew::math::log(tb + scale * acc[s]));
+    }
+  });
+}
+
+void lrn_kernel(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (!ctx.has_attr("size")) ctx.fail("missing required attribute 'size'");
+  const int64_t size = ctx.attr_int("size", 1);
+  if (size < 1) ctx.fail("size must be >= 1, got " + std::to_string(size));
+  const float alpha = ctx.attr_float("alpha", 1e-4f), beta = ctx.attr_float("beta", 0.75f),
+              bias = ctx.attr_float("bias", 1.0f);
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x, [&](const Tensor& xf, auto tag) {
+    lrn_typed<decltype(tag)>(ctx, xf, alpha, beta, bias, size);
+  });
+}
+
 }  // namespace
 
 void register_normalization_ops(OpRegistry& r) {
@@ -346,6 +367,7 @@ void register_normalization_ops(OpRegistry& r) {
   r.add("LayerNormalization", layernorm_kernel, 17);
   r.add("LpNormalization", lpnorm_kernel);
   r.add("MeanVarianceNormalization", mvn_kernel);
+  r.add("LRN", lrn_kernel, 1);
 }
 
 }  // namespace qf

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/axis.hpp"
 #include "executor/ops/data_movement.hpp"
 #include "executor/ops/size_checks.hpp"
 
@@ -255,11 +256,9 @@ void interpolate_axis_taps(const float* src, float* dst, int64_t outer, int64_t 
 
 void interpolate_axis(const float* src, float* dst, const Shape& shape, int64_t axis, const AxisTable& t,
                       float extrap) {
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
-  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
-  if (t.taps == 2) interpolate_axis_taps<2>(src, dst, outer, inner, t, extrap);
-  else interpolate_axis_taps<4>(src, dst, outer, inner, t, extrap);
+  const ops::AxisSplit s = ops::split_at_axis(shape, axis);
+  if (t.taps == 2) interpolate_axis_taps<2>(src, dst, s.outer, s.inner, t, extrap);
+  else interpolate_axis_taps<4>(src, dst, s.outer, s.inner, t, extrap);
 }
 
 // Bilinear over the last two axes of a float tensor whose leading axes are unchanged. Source rows are
@@ -404,6 +403,66 @@ Shape shape_from_scales(const OpContext& ctx, const Tensor& x, const std::vector
   return out;
 }
 
+// Axes (opset 18) select which dims scales/sizes/roi describe; others stay unchanged.
+std::vector<int64_t> resize_axes(const OpContext& ctx, int64_t rank) {
+  std::vector<int64_t> axes;
+  if (ctx.opset() >= 18 && ctx.has_attr("axes")) {
+    for (int64_t a : ctx.attr_ints("axes")) axes.push_back(ops::axis_or_fail(ctx, a, rank));
+  } else {
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  }
+  return axes;
+}
+
+// The roi input ([starts..., ends...] over `axes`) spread over all `rank` dims: [0, 1] for the others.
+std::vector<double> roi_for_axes(const OpContext& ctx, const std::vector<int64_t>& axes, int64_t rank) {
+  const size_t na = axes.size();
+  const std::vector<double> r = float_values(ctx, ctx.input(1), "roi");
+  if (r.size() != 2 * na) ctx.fail("roi must have 2 entries per axis");
+  std::vector<double> roi(static_cast<size_t>(2 * rank), 0.0);
+  for (int64_t a = 0; a < rank; ++a) roi[a + rank] = 1.0;
+  for (size_t i = 0; i < na; ++i) {
+    roi[axes[i]] = r[i];
+    roi[axes[i] + rank] = r[i + na];
+  }
+  return roi;
+}
+
+// The output shape from the sizes input (with keep_aspect_ratio_policy), filling the matching `scales`.
+Shape shape_from_sizes(const OpContext& ctx, const Tensor& x, const std::vector<int64_t>& axes,
+                       std::vector<double>& scales) {
+  const size_t na = axes.size();
+  const Tensor& st = ctx.input(3);
+  if (st.dtype() != DType::Int64) ctx.fail("sizes must be int64");
+  const std::vector<int64_t> sizes = st.to_int64_vector();
+  if (sizes.size() != na) ctx.fail("sizes has " + std::to_string(sizes.size()) + " entries, expected " + std::to_string(na));
+  Shape out_shape = x.shape();
+  const std::string policy = ctx.attr_string("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
+    ctx.fail("unsupported keep_aspect_ratio_policy '" + policy + "'");
+  double common = policy == "not_larger" ? 1e300 : 0.0;
+  for (size_t i = 0; i < na; ++i) {
+    if (sizes[i] < 0) ctx.fail("negative size");
+    const int64_t a = axes[i];
+    if (x.dim(a) == 0) {
+      if (sizes[i] != 0) ctx.fail("cannot resize an empty dimension to a non-empty one");
+      continue;
+    }
+    const double s = static_cast<double>(sizes[i]) / static_cast<double>(x.dim(a));
+    scales[a] = s;
+    out_shape[a] = sizes[i];
+    common = policy == "not_larger" ? std::min(common, s) : std::max(common, s);
+  }
+  if (policy != "stretch") {
+    for (size_t i = 0; i < na; ++i) {
+      const int64_t a = axes[i];
+      scales[a] = common;
+      out_shape[a] = sz::dim_from_double(ctx, std::round(common * static_cast<double>(x.dim(a))), "scaled dimension");
+    }
+  }
+  return out_shape;
+}
+
 void resize_op(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t rank = x.rank();
@@ -429,28 +488,10 @@ void resize_op(OpContext& ctx) {
   p.extrapolation = ctx.attr_float("extrapolation_value", 0.f);
   if (ctx.attr_int("antialias", 0) != 0) ctx.fail("antialias is not supported");
 
-  // Axes (opset 18) select which dims scales/sizes/roi describe; others stay unchanged.
-  std::vector<int64_t> axes;
-  if (ctx.opset() >= 18 && ctx.has_attr("axes")) {
-    for (int64_t a : ctx.attr_ints("axes")) {
-      if (a < -rank || a >= rank) ctx.fail("axis " + std::to_string(a) + " out of range");
-      axes.push_back(a < 0 ? a + rank : a);
-    }
-  } else {
-    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
-  }
+  const std::vector<int64_t> axes = resize_axes(ctx, rank);
   const size_t na = axes.size();
-
-  if (ctx.has_input(1) && ctx.input(1).numel() > 0 && p.coord == Coord::TfCropAndResize) {
-    const std::vector<double> r = float_values(ctx, ctx.input(1), "roi");
-    if (r.size() != 2 * na) ctx.fail("roi must have 2 entries per axis");
-    roi.assign(static_cast<size_t>(2 * rank), 0.0);
-    for (int64_t a = 0; a < rank; ++a) roi[a + rank] = 1.0;
-    for (size_t i = 0; i < na; ++i) {
-      roi[axes[i]] = r[i];
-      roi[axes[i] + rank] = r[i + na];
-    }
-  }
+  if (ctx.has_input(1) && ctx.input(1).numel() > 0 && p.coord == Coord::TfCropAndResize)
+    roi = roi_for_axes(ctx, axes, rank);
   const bool has_scales = ctx.has_input(2) && ctx.input(2).numel() > 0;
   const bool has_sizes = ctx.has_input(3) && ctx.input(3).numel() > 0;
   if (has_scales == has_sizes) ctx.fail("exactly one of scales and sizes must be given");
@@ -461,34 +502,7 @@ void resize_op(OpContext& ctx) {
     for (size_t i = 0; i < na; ++i) scales[axes[i]] = s[i];
     out_shape = shape_from_scales(ctx, x, scales);
   } else {
-    const Tensor& st = ctx.input(3);
-    if (st.dtype() != DType::Int64) ctx.fail("sizes must be int64");
-    const std::vector<int64_t> sizes = st.to_int64_vector();
-    if (sizes.size() != na) ctx.fail("sizes has " + std::to_string(sizes.size()) + " entries, expected " + std::to_string(na));
-    out_shape = x.shape();
-    const std::string policy = ctx.attr_string("keep_aspect_ratio_policy", "stretch");
-    if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
-      ctx.fail("unsupported keep_aspect_ratio_policy '" + policy + "'");
-    double common = policy == "not_larger" ? 1e300 : 0.0;
-    for (size_t i = 0; i < na; ++i) {
-      if (sizes[i] < 0) ctx.fail("negative size");
-      const int64_t a = axes[i];
-      if (x.dim(a) == 0) {
-        if (sizes[i] != 0) ctx.fail("cannot resize an empty dimension to a non-empty one");
-        continue;
-      }
-      const double s = static_cast<double>(sizes[i]) / static_cast<double>(x.dim(a));
-      scales[a] = s;
-      out_shape[a] = sizes[i];
-      common = policy == "not_larger" ? std::min(common, s) : std::max(common, s);
-    }
-    if (policy != "stretch") {
-      for (size_t i = 0; i < na; ++i) {
-        const int64_t a = axes[i];
-        scales[a] = common;
-        out_shape[a] = sz::dim_from_double(ctx, std::round(common * static_cast<double>(x.dim(a))), "scaled dimension");
-      }
-    }
+    out_shape = shape_from_sizes(ctx, x, axes, scales);
   }
   run_resize(ctx, p, x, out_shape, scales, roi);
 }

@@ -7,6 +7,7 @@
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
 #include "executor/ops/data_movement.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/ops/size_checks.hpp"
 
 namespace qf {
@@ -319,7 +320,7 @@ void eye_like_op(OpContext& ctx) {
   const int64_t k = ctx.attr_int("k", 0);
   Tensor& y = ctx.make_output(0, dtype, x.shape());
   const int64_t rows = x.dim(0), cols = x.dim(1);
-  dm::visit_numeric(ctx, dtype, [&](auto tag) {
+  ops::dispatch<ops::AllTypes>(dtype, ctx, [&](auto tag) {
     using T = decltype(tag);
     T one;
     if constexpr (std::is_same_v<T, Float16>) one = Float16(1.f);

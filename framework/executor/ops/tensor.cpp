@@ -1,5 +1,5 @@
-// Tensor assembly ops: Concat, Split, Slice, Tile, Pad, DepthToSpace, SpaceToDepth, Trilu.
-// They copy raw bytes, so every fixed-size dtype is supported.
+// Tensor assembly ops: Concat, Split, Slice, Tile, Pad, DepthToSpace, SpaceToDepth, Trilu and
+// ReverseSequence. They copy raw bytes, so every fixed-size dtype is supported.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -7,17 +7,12 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/axis.hpp"
 #include "executor/ops/data_movement.hpp"
 #include "executor/ops/size_checks.hpp"
 
 namespace qf {
 namespace {
-
-int64_t norm_axis(const OpContext& ctx, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= rank)
-    ctx.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-  return axis < 0 ? axis + rank : axis;
-}
 
 std::vector<int64_t> int_input(const OpContext& ctx, size_t i, const char* what) {
   const Tensor& t = ctx.input(i);
@@ -69,7 +64,7 @@ void concat_op(OpContext& ctx) {
   const Tensor* ref = first_non_empty(ins);
   const int64_t rank = ref->rank();
   if (rank == 0) ctx.fail("cannot concatenate scalars");
-  const int64_t axis = norm_axis(ctx, ctx.attr_int("axis", ctx.opset() < 4 ? 1 : 0), rank);
+  const int64_t axis = ops::axis_or_fail(ctx, ctx.attr_int("axis", ctx.opset() < 4 ? 1 : 0), rank);
   const size_t esize = dm::elem_size(ctx, *ref);
   const std::vector<const Tensor*> parts = concat_parts(ctx, ins, axis);
   Shape out = ref->shape();
@@ -77,10 +72,8 @@ void concat_op(OpContext& ctx) {
   for (const Tensor* t : parts) out[axis] = sz::add_dims(ctx, out[axis], t->dim(axis), "concatenated axis");
   Tensor& y = ctx.make_output(0, ref->dtype(), out);
   if (y.numel() == 0) return;
-  int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= out[d];
-  int64_t inner = static_cast<int64_t>(esize);
-  for (int64_t d = axis + 1; d < rank; ++d) inner *= out[d];
+  const ops::AxisSplit around_axis = ops::split_at_axis(out, axis);
+  const int64_t outer = around_axis.outer, inner = around_axis.inner * static_cast<int64_t>(esize);
   const int64_t out_row = out[axis] * inner;
   int64_t offset = 0;
   for (const Tensor* t : parts) {
@@ -94,7 +87,7 @@ void concat_op(OpContext& ctx) {
 void split_op(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t rank = x.rank();
-  const int64_t axis = norm_axis(ctx, ctx.attr_int("axis", 0), rank);
+  const int64_t axis = ops::axis_or_fail(ctx, ctx.attr_int("axis", 0), rank);
   const int64_t dim = x.dim(axis);
   const size_t esize = dm::elem_size(ctx, x);
   const int64_t n_out = static_cast<int64_t>(ctx.num_outputs());
@@ -121,10 +114,8 @@ void split_op(OpContext& ctx) {
     total = sz::add_dims(ctx, total, s, "split sizes");
   }
   if (total != dim) ctx.fail("split sizes sum to " + std::to_string(total) + ", dimension is " + std::to_string(dim));
-  int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
-  int64_t inner = static_cast<int64_t>(esize);
-  for (int64_t d = axis + 1; d < rank; ++d) inner *= x.dim(d);
+  const ops::AxisSplit around_axis = ops::split_at_axis(x.shape(), axis);
+  const int64_t outer = around_axis.outer, inner = around_axis.inner * static_cast<int64_t>(esize);
   int64_t offset = 0;
   for (int64_t i = 0; i < n_out; ++i) {
     Shape s = x.shape();
@@ -164,7 +155,7 @@ void slice_op(OpContext& ctx) {
   std::vector<int64_t> begin(static_cast<size_t>(rank), 0), step(static_cast<size_t>(rank), 1);
   std::vector<bool> seen(static_cast<size_t>(rank), false);
   for (size_t i = 0; i < starts.size(); ++i) {
-    const int64_t a = norm_axis(ctx, axes[i], rank);
+    const int64_t a = ops::axis_or_fail(ctx, axes[i], rank);
     if (seen[a]) ctx.fail("axis " + std::to_string(a) + " repeated");
     seen[a] = true;
     const int64_t d = x.dim(a);
@@ -328,7 +319,7 @@ void pad_op(OpContext& ctx) {
   }
   std::vector<int64_t> axes;
   if (ctx.opset() >= 18 && ctx.has_input(3)) {
-    for (int64_t a : int_input(ctx, 3, "axes")) axes.push_back(norm_axis(ctx, a, rank));
+    for (int64_t a : int_input(ctx, 3, "axes")) axes.push_back(ops::axis_or_fail(ctx, a, rank));
   } else {
     for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
   }
@@ -445,6 +436,38 @@ void trilu_op(OpContext& ctx) {
   });
 }
 
+// ReverseSequence: for each batch entry b, reverses the first sequence_lens[b] steps along time_axis.
+void reverse_sequence_op(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& lens = ctx.input(1);
+  dm::check_index_type(ctx, lens, "sequence_lens");
+  const int64_t time_axis = ctx.attr_int("time_axis", 0), batch_axis = ctx.attr_int("batch_axis", 1);
+  if (x.rank() < 2) ctx.fail("input must have rank >= 2, got " + shape_str(x.shape()));
+  if ((time_axis != 0 && time_axis != 1) || (batch_axis != 0 && batch_axis != 1) || time_axis == batch_axis)
+    ctx.fail("time_axis and batch_axis must be 0 and 1 in some order");
+  const int64_t steps = x.dim(time_axis), batch = x.dim(batch_axis);
+  if (lens.rank() != 1 || lens.dim(0) != batch)
+    ctx.fail("sequence_lens must have shape [" + std::to_string(batch) + "], got " + shape_str(lens.shape()));
+  const size_t esize = dm::elem_size(ctx, x);
+  const int64_t inner = x.numel() / std::max<int64_t>(steps * batch, 1);
+  const size_t block = static_cast<size_t>(inner) * esize;
+  Tensor& y = ctx.make_output_uninitialized(0, x.dtype(), x.shape());
+  const auto* src = static_cast<const std::byte*>(x.raw());
+  auto* dst = static_cast<std::byte*>(y.raw());
+  // Element (t, b) starts at this block index.
+  auto offset = [&](int64_t t, int64_t b) { return time_axis == 0 ? t * batch + b : b * steps + t; };
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = dm::index_at(lens, b);
+    if (len < 0 || len > steps)
+      ctx.fail("sequence_lens[" + std::to_string(b) + "] = " + std::to_string(len) + " is out of range [0, " +
+               std::to_string(steps) + "]");
+    for (int64_t t = 0; t < steps; ++t) {
+      const int64_t from = t < len ? len - 1 - t : t;
+      if (block) std::memcpy(dst + offset(t, b) * block, src + offset(from, b) * block, block);
+    }
+  }
+}
+
 }  // namespace
 
 void register_tensor_ops(OpRegistry& r) {
@@ -456,6 +479,7 @@ void register_tensor_ops(OpRegistry& r) {
   r.add("DepthToSpace", depth_to_space_op, 1);
   r.add("SpaceToDepth", space_to_depth_op, 1);
   r.add("Trilu", trilu_op, 14);
+  r.add("ReverseSequence", reverse_sequence_op, 10);
 }
 
 }  // namespace qf

@@ -127,7 +127,7 @@ void adam(OpContext& ctx) {
 
 }  // namespace
 
-void register_optimizer_ops(OpRegistry& r) {
+void register_training_optimizer_ops(OpRegistry& r) {
   r.add("Adagrad", adagrad, 1, kTrainingDomain);
   r.add("Adam", adam, 1, kTrainingDomain);
   r.add("Momentum", momentum, 1, kTrainingDomain);
