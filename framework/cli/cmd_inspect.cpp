@@ -18,8 +18,8 @@
 #include "executor/executor.hpp"
 #include "ir/onnx_io.hpp"
 #include "onnx/onnx_pb.h"
-#include "passes/optimize.hpp"
 #include "pipeline/plan.hpp"
+#include "pipeline/setup.hpp"
 #include "pipeline/tensor_roles.hpp"
 #include "pipeline/units.hpp"
 #include "plugin/backend.hpp"
@@ -319,34 +319,24 @@ void print_placement_text(const std::string& path, const std::string& backend_na
 }
 
 int inspect_placement(const po::variables_map& vm, const std::string& path) {
-  const std::string backend_name = vm["backend"].as<std::string>();
+  const std::string config_path = vm.count("config") ? vm["config"].as<std::string>() : "";
   const config::QuantConfig cfg =
-      vm.count("config") ? config::load_quant_config(vm["config"].as<std::string>()) : config::QuantConfig{};
+      pipeline::load_config(config_path.empty() ? std::nullopt : std::optional<std::filesystem::path>(config_path));
   std::vector<std::filesystem::path> dirs;
   if (vm.count("plugin-dir"))
     for (const auto& d : vm["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
-  for (const auto& d : cfg.plugin_dirs) dirs.emplace_back(d);
-  plugin::Registry registry;
-  registry.load_default(dirs);
-  const plugin::Component& component = registry.find_backend(backend_name);
-  if (cfg.model_output_type) plugin::require_model_output_type(component, quant::qtype_name(*cfg.model_output_type));
-
-  // The same graph as optimized_float_model.onnx, so node names match node_config.
-  Model optimized = load_model(path);
-  passes::optimize(optimized);
-  plugin::BackendInstance backend(component, plugin::Registry::validate_params(component, cfg.backend_params));
-  auto placement = backend.analyze(optimized);
-  const auto types = config::resolve_node_types(cfg, optimized.graph);
+  const auto registry = pipeline::load_plugins(dirs, cfg.plugin_dirs);
+  const pipeline::Backend backend = pipeline::open_backend(*registry, vm["backend"].as<std::string>(), cfg);
+  // The same graph, placement and plan as qforge quantize, on static shapes (no samples needed).
+  const Model optimized = pipeline::load_optimized(path).model;
+  pipeline::NodePlacements nodes = pipeline::place_nodes(optimized, *backend.instance, cfg);
   const pipeline::TensorInfoMap tensors = static_tensor_infos(optimized);
-  // Transformer units, as qforge quantize marks them.
-  const auto units = pipeline::add_unit_groups(
-      pipeline::find_units(optimized.graph, pipeline::control_tensors(optimized.graph, tensors)), backend.units(),
-      optimized.graph, placement);
-  const pipeline::QuantPlan plan = pipeline::build_plan(optimized, placement, types, cfg, tensors);
-  const auto rows = placement_rows(optimized, plan, tensors, cfg, units);
+  const pipeline::PlannedModel planned = pipeline::plan_model(optimized, *backend.instance, std::move(nodes), cfg, tensors);
+  const pipeline::QuantPlan& plan = planned.plan;
+  const std::string& backend_name = backend.name;
+  const auto rows = placement_rows(optimized, plan, tensors, cfg, planned.unit_groups);
 
   const PlacementSummary summary = summarize(rows);
-  const std::string config_path = vm.count("config") ? vm["config"].as<std::string>() : "";
   if (vm.count("json")) {
     print_placement_json(path, backend_name, config_path, rows, summary, plan.warnings);
   } else {

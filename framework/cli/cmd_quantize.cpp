@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "pipeline/quantize.hpp"
+#include "report/output_table.hpp"
 #include "util/interrupt.hpp"
 #include "util/progress.hpp"
 
@@ -50,7 +51,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   set_interrupt_outcome("nothing was written to " + o.output_dir.string());
   const auto report = pipeline::quantize(o);
   set_interrupt_outcome("the artifacts in " + o.output_dir.string() + " are complete");
-  std::cout << "The quantized model output:\n" << pipeline::format_output_table(report);
+  std::cout << "The quantized model output:\n" << report::format_output_table(report);
   spdlog::info("wrote optimized_float_model.onnx, calibrated_model.onnx, quantized_model.onnx, quant_params.json, "
                "report.json, report.html to {}", o.output_dir.string());
   return 0;

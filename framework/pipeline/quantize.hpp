@@ -1,15 +1,16 @@
-// `qforge quantize`: the end-to-end PTQ flow. optimize -> plan (backend + quant_config) -> calibrate (all
-// candidates, one streamed pass) -> search (modelwise by default) -> bias correction -> export
-// (optimized_float_model.onnx, calibrated_model.onnx, quantized_model.onnx, quant_params.json,
-// report.json, report.html, all or nothing).
+// `qforge quantize`: the end-to-end PTQ flow of DESIGN.md's data flow. setup (config, plugins, optimize,
+// backend, plan) -> calibrate (all candidates, one streamed pass) -> search (modelwise by default) ->
+// weight rounding and bias correction -> evaluate -> export (optimized_float_model.onnx,
+// calibrated_model.onnx, quantized_model.onnx, quant_params.json) -> report (report.json, report.html),
+// all or nothing.
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "report/quantize_report.hpp"
 
 namespace qf::pipeline {
 
@@ -25,10 +26,8 @@ struct QuantizeOptions {
   std::optional<size_t> max_samples;              // overrides the config's "max_samples"
 };
 
-// Runs the flow and returns report.json's document. Errors are qf::Error naming file/key/node/plugin.
-nlohmann::json quantize(const QuantizeOptions& options);
-
-// The per-output table of a report, as the CLI prints it.
-std::string format_output_table(const nlohmann::json& report);
+// Runs the flow and returns its report (report.json is report.to_json()). Errors are qf::Error naming
+// file/key/node/plugin.
+report::QuantizeReport quantize(const QuantizeOptions& options);
 
 }  // namespace qf::pipeline

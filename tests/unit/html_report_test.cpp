@@ -14,6 +14,9 @@ namespace {
 
 using nlohmann::json;
 
+// The page of a report.json document (read back through QuantizeReport::from_json, which checks every type).
+std::string render(const json& document) { return render_report_html(QuantizeReport::from_json(document)); }
+
 size_t count_of(const std::string& text, const std::string& needle) {
   size_t count = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++count;
@@ -79,7 +82,7 @@ json realistic_report(size_t node_count = 200) {
 }
 
 TEST(HtmlReport, EveryOpenedElementIsClosed) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   // summary kv, outputs, worst nodes, all nodes, search ranking, bias kv, stages
   EXPECT_EQ(count_of(html, "<table"), 7u);
   EXPECT_EQ(count_of(html, "</table>"), 7u);
@@ -98,7 +101,7 @@ TEST(HtmlReport, EveryOpenedElementIsClosed) {
 }
 
 TEST(HtmlReport, SelfContainedWithoutScriptsOrExternalResources) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("<link"), std::string::npos);
   EXPECT_EQ(html.find("src="), std::string::npos);
@@ -107,7 +110,7 @@ TEST(HtmlReport, SelfContainedWithoutScriptsOrExternalResources) {
 }
 
 TEST(HtmlReport, OutputTableColoursCosineByQuality) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   const std::string table = between(html, "<section id=\"outputs\"", "</section>");
   for (const char* name : {"boxes", "scores", "masks"}) EXPECT_NE(table.find(name), std::string::npos) << name;
   EXPECT_NE(table.find("<td class=\"num good\">0.999500</td>"), std::string::npos);
@@ -121,7 +124,7 @@ TEST(HtmlReport, OutputTableColoursCosineByQuality) {
 }
 
 TEST(HtmlReport, SummaryShowsWorstOutputChoiceAndTotals) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   const std::string summary = between(html, "<section id=\"summary\"", "</section>");
   EXPECT_NE(summary.find("card bad\"><div class=\"k\">Output cosine (worst)</div><div class=\"v\">0.950000"),
             std::string::npos)
@@ -135,7 +138,7 @@ TEST(HtmlReport, SummaryShowsWorstOutputChoiceAndTotals) {
 }
 
 TEST(HtmlReport, WorstNodesTableListsWorstFirst) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   const std::string worst = between(html, "<h3>Worst 10 nodes</h3>", "</table>");
   ASSERT_FALSE(worst.empty());
   EXPECT_EQ(count_of(worst, "<tr>"), 11u);  // header + 10
@@ -155,7 +158,7 @@ TEST(HtmlReport, WorstNodesTableListsWorstFirst) {
 }
 
 TEST(HtmlReport, PlotHasOnePointPerMeasuredNode) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   const std::string plot = between(html, "<svg", "</svg>");
   EXPECT_EQ(count_of(plot, "class=\"qc-pt "), 199u);  // node 199 has no cosine
   EXPECT_NE(plot.find("<title>#20 head/MatMul_3 (Conv, int16): 0.912345</title>"), std::string::npos);
@@ -170,7 +173,7 @@ TEST(HtmlReport, EscapesEveryString) {
   report["model"] = "m<1>&\"q'.onnx";
   report["outputs"][0]["name"] = "<b>out</b>";
   report["search"]["log"].push_back("</pre><script>alert(1)</script>");
-  const std::string html = render_report_html(report);
+  const std::string html = render(report);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("<b>out"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;&amp;"), std::string::npos);
@@ -180,7 +183,7 @@ TEST(HtmlReport, EscapesEveryString) {
 }
 
 TEST(HtmlReport, SearchRankingHighlightsTheChosenCandidate) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   const std::string search = between(html, "<section id=\"search\"", "</section>");
   EXPECT_EQ(count_of(search, "class=\"qc-bar-hl\""), 1u);
   EXPECT_EQ(count_of(search, "class=\"qc-bar\""), 11u);
@@ -192,7 +195,7 @@ TEST(HtmlReport, SearchRankingHighlightsTheChosenCandidate) {
 }
 
 TEST(HtmlReport, BiasCorrectionAndStages) {
-  const std::string html = render_report_html(realistic_report());
+  const std::string html = render(realistic_report());
   const std::string bias = between(html, "<section id=\"bias\"", "</section>");
   EXPECT_NE(bias.find("<th>Applied</th><td>yes</td>"), std::string::npos);
   EXPECT_NE(bias.find(">31<"), std::string::npos);
@@ -207,19 +210,19 @@ TEST(HtmlReport, BiasCorrectionAndStages) {
 TEST(HtmlReport, OptionalSectionsAreOmitted) {
   const json minimal = {{"model", "m.onnx"},
                         {"outputs", json::array({{{"name", "y"}, {"cosine", 0.99991}}})}};
-  const std::string html = render_report_html(minimal);
+  const std::string html = render(minimal);
   EXPECT_EQ(count_of(html, "<section"), 2u);  // summary and outputs
   for (const char* id : {"id=\"nodes\"", "id=\"search\"", "id=\"bias\"", "id=\"time\"", "href=\"#search\""})
     EXPECT_EQ(html.find(id), std::string::npos) << id;
   EXPECT_EQ(html.find("<svg"), std::string::npos);
   EXPECT_EQ(html.find("Peak RSS"), std::string::npos);
   EXPECT_NE(html.find("<td class=\"num good\">0.999910</td>"), std::string::npos);
-  EXPECT_NO_THROW(render_report_html(json::object()));
+  EXPECT_NO_THROW(render(json::object()));
 }
 
 void expect_error_naming(const json& report, const std::string& key) {
   try {
-    render_report_html(report);
+    render(report);
     ADD_FAILURE() << "no error for " << key;
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("'" + key + "'"), std::string::npos) << e.what();
@@ -251,7 +254,7 @@ TEST(HtmlReport, MalformedReportNamesTheKey) {
   r = realistic_report();
   r["samples"] = 100;
   expect_error_naming(r, "samples");
-  EXPECT_THROW(render_report_html(json::array()), Error);
+  EXPECT_THROW(render(json::array()), Error);
 }
 
 TEST(HtmlReport, PipelineExtrasAreShown) {
@@ -261,7 +264,7 @@ TEST(HtmlReport, PipelineExtrasAreShown) {
   r["optimize"] = {{"folded_constants", 3}, {"folded_batchnorms", 2}};
   r["export"] = {{"opset", 21}, {"com_microsoft", false}};
   r["outputs"][0]["sqnr"] = std::numeric_limits<double>::infinity();  // identical outputs, in memory
-  const std::string html = render_report_html(r);
+  const std::string html = render(r);
   const std::string summary = between(html, "<section id=\"summary\"", "</section>");
   EXPECT_NE(summary.find("110.0 s (1m50s)"), std::string::npos);
   EXPECT_NE(summary.find("120 activations, 40 weights, 12 calibration candidates"), std::string::npos);
@@ -282,11 +285,11 @@ TEST(HtmlReport, PipelineExtrasAreShown) {
 TEST(HtmlReport, ChosenMayNameSeveralCandidatesOrNone) {
   json r = realistic_report();
   r["search"]["chosen"] = "kl/num_bin=2048; kl/num_bin=4096";
-  std::string search = between(render_report_html(r), "<section id=\"search\"", "</section>");
+  std::string search = between(render(r), "<section id=\"search\"", "</section>");
   EXPECT_EQ(count_of(search, "class=\"qc-bar-hl\""), 2u);
   EXPECT_EQ(count_of(search, "<tr class=\"chosen\">"), 2u);
   r["search"]["chosen"] = "";
-  search = between(render_report_html(r), "<section id=\"search\"", "</section>");
+  search = between(render(r), "<section id=\"search\"", "</section>");
   EXPECT_EQ(count_of(search, "class=\"qc-bar-hl\""), 0u);
   EXPECT_EQ(search.find("chosen <b>"), std::string::npos);
 }
@@ -294,7 +297,7 @@ TEST(HtmlReport, ChosenMayNameSeveralCandidatesOrNone) {
 TEST(HtmlReport, NonFiniteValuesInMemoryDrawAsClipped) {
   json r = realistic_report();
   r["nodes"][7]["cosine"] = std::numeric_limits<double>::quiet_NaN();
-  const std::string html = render_report_html(r);
+  const std::string html = render(r);
   const std::string plot = between(html, "<svg", "</svg>");
   EXPECT_EQ(plot.find("\"nan\""), std::string::npos);
   EXPECT_EQ(plot.find("\"-nan\""), std::string::npos);
@@ -307,7 +310,7 @@ TEST(HtmlReport, NonFiniteValuesInMemoryDrawAsClipped) {
 
 TEST(HtmlReport, ThousandsOfNodesStayCompact) {
   const auto start = std::chrono::steady_clock::now();
-  const std::string html = render_report_html(realistic_report(5000));
+  const std::string html = render(realistic_report(5000));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(seconds, 2.0);
   const std::string plot = between(html, "<svg", "</svg>");
@@ -329,7 +332,7 @@ TEST(HtmlReport, TradeoffTableAndPlotFromTheSearch) {
   r["search"]["tradeoff"] = json::array({{{"step", 0}, {"escalated", 0}, {"cost", 0.0}, {"cosine", 0.936605}, {"sqnr", 20.42}},
                                           {{"step", 1}, {"escalated", 535}, {"cost", 535.0}, {"cosine", 0.99999}, {"sqnr", 64.56}},
                                           {{"step", 2}, {"escalated", 281}, {"cost", 281.0}, {"cosine", 0.999916}, {"sqnr", 41.04}}});
-  const std::string html = render_report_html(r);
+  const std::string html = render(r);
   ASSERT_NE(html.find("id=\"tradeoff\""), std::string::npos);
   const std::string part = html.substr(html.find("id=\"tradeoff\""));
   // Columns step, escalated, cost first, then the scores; one row per step; one plot of the first score.

@@ -15,6 +15,7 @@
 #include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
 #include "report/html_report.hpp"
+#include "report/output_table.hpp"
 #include "quantize_test_util.hpp"
 
 namespace qf {
@@ -216,20 +217,20 @@ nlohmann::json two_output_report(bool with_top1) {
 }
 
 TEST(Top1Report, TableAndPageShowTheColumnOnlyWhenSomeOutputHasIt) {
-  const std::string table = pipeline::format_output_table(two_output_report(true));
+  const std::string table = report::format_output_table(report::QuantizeReport::from_json(two_output_report(true)));
   EXPECT_NE(table.find("Top-1"), std::string::npos) << table;
   EXPECT_NE(table.find("0.984375"), std::string::npos) << table;
   EXPECT_NE(table.find("34.40         --"), std::string::npos) << table;  // not logits: a dash
-  EXPECT_EQ(pipeline::format_output_table(two_output_report(false)).find("Top-1"), std::string::npos);
+  EXPECT_EQ(report::format_output_table(report::QuantizeReport::from_json(two_output_report(false))).find("Top-1"), std::string::npos);
 
-  const std::string page = report::render_report_html(two_output_report(true));
+  const std::string page = report::render_report_html(report::QuantizeReport::from_json(two_output_report(true)));
   EXPECT_NE(page.find("<th>Top-1 agreement</th>"), std::string::npos);
   EXPECT_NE(page.find("98.44%"), std::string::npos);               // the cell and the summary card
   EXPECT_NE(page.find("<div class=\"k\">Top-1 agreement</div>"), std::string::npos);  // one logits output
-  EXPECT_EQ(report::render_report_html(two_output_report(false)).find("Top-1"), std::string::npos);
+  EXPECT_EQ(report::render_report_html(report::QuantizeReport::from_json(two_output_report(false))).find("Top-1"), std::string::npos);
   nlohmann::json bad = two_output_report(true);
   bad["outputs"][0]["top1"] = "high";
-  EXPECT_THROW(report::render_report_html(bad), Error);  // a wrong type names the key, like every number
+  EXPECT_THROW(report::QuantizeReport::from_json(bad), Error);  // a wrong type names the key, like every number
 }
 
 }  // namespace

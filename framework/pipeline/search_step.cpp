@@ -1,0 +1,109 @@
+#include "pipeline/search_step.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "pipeline/output_scores.hpp"
+#include "pipeline/weight_only_plan.hpp"
+#include "quant/quant_math.hpp"
+
+namespace qf::pipeline {
+
+namespace {
+
+// Best first (stable: equal scores keep the order they were tried in). Per-tensor trials of the layerwise
+// and mixed-precision searches are counted, their story is in the log and the trade-off.
+std::vector<report::RankedCandidate> ranking(const std::vector<SearchTrial>& trials, bool higher_better) {
+  std::vector<report::RankedCandidate> ranked;
+  std::set<std::string> seen;
+  for (const SearchTrial& t : trials)
+    if (t.kind == TrialKind::Uniform && seen.insert(t.label).second) ranked.push_back({t.label, t.scores[0]});
+  std::stable_sort(ranked.begin(), ranked.end(), [&](const report::RankedCandidate& a, const report::RankedCandidate& b) {
+    return higher_better ? *a.score > *b.score : *a.score < *b.score;
+  });
+  return ranked;
+}
+
+// The candidates the integer activation points took, "; "-joined.
+std::string chosen_candidates(const SearchOutcome& outcome, const QuantPlan& plan, const std::vector<Candidate>& candidates) {
+  std::set<int32_t> used;
+  for (size_t p : plan.activation_points())
+    if (quant::is_integer(outcome.choice[p].dtype)) used.insert(outcome.choice[p].candidate);
+  std::string chosen;
+  for (int32_t c : used) chosen += (chosen.empty() ? "" : "; ") + candidates.at(static_cast<size_t>(c)).label;
+  return chosen;
+}
+
+// Until the search host fills SearchOutcome::tradeoff: the "tradeoff step=.. escalated=.. cost=.. name=.."
+// log lines of mixed_precision, read into the same rows.
+void tradeoff_from_log(const std::vector<std::string>& log, report::SearchSection& s) {
+  for (const auto& line : log) {
+    if (line.rfind("tradeoff ", 0) != 0) continue;
+    report::TradeoffRow row;
+    std::vector<std::string> names;
+    std::istringstream words(line.substr(9));
+    for (std::string word; words >> word;) {
+      const size_t eq = word.find('=');
+      if (eq == std::string::npos || eq == 0) continue;
+      const std::string key = word.substr(0, eq);
+      const double value = std::strtod(word.c_str() + eq + 1, nullptr);
+      if (key == "step") row.step = static_cast<size_t>(value);
+      else if (key == "escalated") row.escalated = static_cast<size_t>(value);
+      else if (key == "cost") row.cost = value;
+      else names.push_back(key), row.scores.push_back(value);
+    }
+    if (s.tradeoff.empty()) s.tradeoff_metrics = names;
+    s.tradeoff.push_back(std::move(row));
+  }
+}
+
+}  // namespace
+
+std::vector<std::map<std::string, Tensor>> evaluation_inputs(const SampleSet& samples, const config::QuantConfig& cfg) {
+  const size_t count = std::min(samples.size(), static_cast<size_t>(cfg.eval_samples.value_or(16)));
+  if (count < 4)
+    spdlog::warn("scoring on {} sample(s) only: the search and the report are in-sample and may not carry over "
+                 "to other inputs; give more calibration samples (eval_samples, --max-samples)", count);
+  std::vector<std::map<std::string, Tensor>> inputs;
+  for (size_t i = 0; i < count; ++i) inputs.push_back(samples.load(i));
+  return inputs;
+}
+
+Evaluator search_evaluator(const Model& optimized, std::vector<std::map<std::string, Tensor>> inputs,
+                           const SearchSelection& search, const config::QuantConfig& cfg, int threads) {
+  // SQNR (pooled) as a second column breaks ties of a saturated metric (cosine 1.0 on a score output).
+  const bool sqnr_tiebreak = plugin::canonical_metric_name(search.metric) != "sqnr";
+  Evaluator eval(optimized, std::move(inputs), {search.metric_instance.get()}, threads, sqnr_tiebreak);
+  if (cfg.cache_memory_mb) eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
+  // The mixed-precision target is a promise about every output.
+  eval.set_worst_output(search.worst_output);
+  if (plugin::canonical_metric_name(search.metric) == "top1")
+    restrict_top1_to_logits(eval, 0, optimized.graph, search.where + ".metric");
+  return eval;
+}
+
+SearchOutcome run_search_step(const SearchSelection& search, const SearchInputs& in) {
+  if (in.plan->activation_points().empty()) return unsearched_outcome(*in.plan);
+  return run_search(*search.component, search.params, in);
+}
+
+report::SearchSection search_section(const SearchSelection& search, const SearchOutcome& outcome, const QuantPlan& plan,
+                                     const std::vector<Candidate>& candidates) {
+  report::SearchSection s;
+  s.strategy = search.name;
+  s.metric = search.metric;
+  s.ranking = ranking(outcome.trials, search.metric_instance->higher_is_better());
+  s.chosen = chosen_candidates(outcome, plan, candidates);
+  if (!s.chosen.empty()) spdlog::info("search: selected {}", s.chosen);
+  s.evaluations = outcome.trials.size();
+  s.log = outcome.log;
+  for (const TradeoffPoint& t : outcome.tradeoff) s.tradeoff.push_back({t.step, t.escalated, t.cost, t.scores});
+  if (!s.tradeoff.empty()) s.tradeoff_metrics = outcome.metric_names;
+  else tradeoff_from_log(outcome.log, s);
+  return s;
+}
+
+}  // namespace qf::pipeline
