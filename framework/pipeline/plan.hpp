@@ -15,17 +15,12 @@
 
 #include "config/quant_config.hpp"
 #include "ir/graph.hpp"
+#include "pipeline/allowed_dtype.hpp"
+#include "pipeline/probe_tensors.hpp"
 #include "plugin/backend.hpp"
 #include "quant/quant_math.hpp"
 
 namespace qf::pipeline {
-
-// dtype and shape of every tensor, as seen in a probe run of the float model.
-struct TensorInfo {
-  DType dtype = DType::Undefined;
-  Shape shape;
-};
-using TensorInfoMap = std::map<std::string, TensorInfo>;
 
 struct QuantPoint {
   std::string name;         // calibration node name in calibrated_model.onnx
@@ -63,21 +58,8 @@ struct QuantPlan {
   std::vector<size_t> weight_points() const;
 };
 
-// The requested dtype if the backend's mask allows it (0: no constraint), else the nearest more precise
-// allowed one, else the most precise allowed below it. uint8/uint16 bits count as int8/int16 (the same
-// grids stored shifted). Int16Ec is int16 where int16 is allowed, else Int16Ec when `int16_ec` (the
-// input offers error compensation), else like int16.
-quant::QType allowed_dtype(quant::QType wanted, uint32_t mask, bool int16_ec = false);
-// A backend mask with uint8/uint16 counted as int8/int16 (the same grids stored shifted).
-uint32_t signed_view(uint32_t mask);
-// True when the backend's mask allows integer dtype t only in its unsigned storage (uint8 / uint16).
-bool only_unsigned(quant::QType t, uint32_t mask);
-
 QuantPlan build_plan(const Model& model, const std::vector<plugin::NodePlacement>& placement,
                      const std::vector<config::NodeTypes>& types, const config::QuantConfig& config,
                      const TensorInfoMap& tensors);
-
-// Probe run: dtype and shape of every tensor for one sample.
-TensorInfoMap probe_tensors(const Model& model, const std::map<std::string, Tensor>& sample_inputs, int threads);
 
 }  // namespace qf::pipeline
