@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <set>
 
 #include "executor/executor.hpp"
@@ -74,14 +75,10 @@ std::vector<double> channel_error(const Model& optimized, const Node& layer, con
   return err;
 }
 
-}  // namespace
-
-BiasCorrectionResult correct_biases(const Model& optimized, const QuantPlan& plan, const CalibrationResult& calibration,
-                                    const std::vector<Candidate>& candidates, const std::vector<PointChoice>& choice,
-                                    const SampleSet& samples, size_t num_sample, const Evaluator& evaluator,
-                                    int threads) {
-  BiasCorrectionResult result;
-  const Graph& g = optimized.graph;
+// The layers corrected: Conv / ConvTranspose / Gemm (not transA) whose quantized weight is input 1 and
+// whose bias is a float initializer of their own; `skipped` counts the others with a quantized weight.
+std::vector<Target> correction_targets(const Graph& g, const QuantPlan& plan, const std::vector<PointChoice>& choice,
+                                       size_t& skipped) {
   std::map<std::string, int> bias_users;
   for (const Node& n : g.nodes)
     for (const auto& in : n.inputs) bias_users[in]++;
@@ -94,16 +91,19 @@ BiasCorrectionResult correct_biases(const Model& optimized, const QuantPlan& pla
       if (n.op_type == "Gemm" && (n.attr("transA") && n.attr("transA")->i != 0)) continue;
       if (n.inputs.size() < 3 || n.inputs[2].empty() || !g.initializers.count(n.inputs[2]) ||
           bias_users[n.inputs[2]] != 1 || g.initializers.at(n.inputs[2]).dtype() != DType::Float32) {
-        result.skipped++;
+        skipped++;
         continue;
       }
       targets.push_back(Target{node, p, n.inputs[2]});
     }
   }
-  if (targets.empty()) return result;
+  return targets;
+}
 
-  // The inputs the layers really see: run the quantized model, average each target's input 0.
-  const Model quantized = build_calibrated_model(optimized, plan, calibration, candidates, choice);
+// The inputs the layers really see: runs the quantized model on the first `num_sample` samples and
+// averages each target's input 0. Returns the means by target.
+std::vector<MeanTensor> mean_layer_inputs(const Graph& g, const Model& quantized, const std::vector<Target>& targets,
+                                          const SampleSet& samples, size_t num_sample, int threads) {
   std::map<std::string, size_t> node_by_name;
   for (size_t i = 0; i < quantized.graph.nodes.size(); ++i) node_by_name[quantized.graph.nodes[i].name] = i;
   std::map<std::string, MeanTensor> means;  // by the tensor a target reads in the quantized model
@@ -113,48 +113,75 @@ BiasCorrectionResult correct_biases(const Model& optimized, const QuantPlan& pla
     input_of[t] = q.inputs[0];
     means[q.inputs[0]];
   }
-  {
-    Executor executor(std::make_shared<const Model>(quantized), ExecutorOptions{threads});
-    RunHooks hooks;
-    hooks.observe = [&](const std::string& name, const Tensor& value) {
-      if (auto it = means.find(name); it != means.end()) it->second.add(value);
-    };
-    for (size_t i = 0; i < std::min(num_sample, samples.size()); ++i) executor.run(samples.load(i), hooks);
-  }
+  Executor executor(std::make_shared<const Model>(quantized), ExecutorOptions{threads});
+  RunHooks hooks;
+  hooks.observe = [&](const std::string& name, const Tensor& value) {
+    if (auto it = means.find(name); it != means.end()) it->second.add(value);
+  };
+  for (size_t i = 0; i < std::min(num_sample, samples.size()); ++i) executor.run(samples.load(i), hooks);
+  std::vector<MeanTensor> out;
+  out.reserve(targets.size());
+  for (const std::string& input : input_of) out.push_back(means.at(input));
+  return out;
+}
 
+// The target's bias minus the mean output error its quantized weight adds; nullopt when that error cannot
+// be measured or does not match the bias.
+std::optional<Tensor> corrected_bias(const Model& optimized, const Target& target, const Tensor& mean_input,
+                                     const QuantPlan& plan, const CalibrationResult& calibration,
+                                     const std::vector<PointChoice>& choice) {
+  const Graph& g = optimized.graph;
+  const Node& layer = g.nodes[target.node];
+  const QuantPoint& wp = plan.points[target.weight_point];
+  const Tensor& w = g.initializers.at(wp.tensor);
+  const Range& r = calibration.weight[target.weight_point];
+  const quant::QuantParams params = quant::derive_params(choice[target.weight_point].dtype, true, r.axis, r.min, r.max);
+  Tensor delta = quant::fake_quantize(w, params);
+  float* d = delta.data<float>();
+  const float* w0 = w.data<float>();
+  for (int64_t i = 0; i < delta.numel(); ++i) d[i] -= w0[i];
+  std::vector<double> err;
+  try {
+    err = channel_error(optimized, layer, mean_input, delta);
+  } catch (const Error& e) {
+    spdlog::debug("bias correction: skipping '{}': {}", layer.name, e.what());
+    return std::nullopt;
+  }
+  const Tensor& bias = g.initializers.at(target.bias);
+  if (static_cast<size_t>(bias.numel()) != err.size()) return std::nullopt;
+  Tensor corrected = bias.clone();
+  float* b = corrected.data<float>();
+  for (size_t c = 0; c < err.size(); ++c) b[c] -= static_cast<float>(err[c]);
+  return corrected;
+}
+
+}  // namespace
+
+BiasCorrectionResult correct_biases(const Model& optimized, const QuantPlan& plan, const CalibrationResult& calibration,
+                                    const std::vector<Candidate>& candidates, const std::vector<PointChoice>& choice,
+                                    const SampleSet& samples, size_t num_sample, const Evaluator& evaluator,
+                                    int threads) {
+  BiasCorrectionResult result;
+  const Graph& g = optimized.graph;
+  const std::vector<Target> targets = correction_targets(g, plan, choice, result.skipped);
+  if (targets.empty()) return result;
+
+  const Model quantized = build_calibrated_model(optimized, plan, calibration, candidates, choice);
+  const std::vector<MeanTensor> means = mean_layer_inputs(g, quantized, targets, samples, num_sample, threads);
   std::map<std::string, Tensor> overrides;
   for (size_t t = 0; t < targets.size(); ++t) {
-    const MeanTensor& mean = means.at(input_of[t]);
-    if (!mean.count) continue;
-    const Node& layer = g.nodes[targets[t].node];
-    const QuantPoint& wp = plan.points[targets[t].weight_point];
-    const Tensor& w = g.initializers.at(wp.tensor);
-    const Range& r = calibration.weight[targets[t].weight_point];
-    const quant::QuantParams params = quant::derive_params(choice[targets[t].weight_point].dtype, true, r.axis, r.min, r.max);
-    Tensor delta = quant::fake_quantize(w, params);
-    float* d = delta.data<float>();
-    const float* w0 = w.data<float>();
-    for (int64_t i = 0; i < delta.numel(); ++i) d[i] -= w0[i];
-    std::vector<double> err;
-    try {
-      err = channel_error(optimized, layer, mean.mean(), delta);
-    } catch (const Error& e) {
-      spdlog::debug("bias correction: skipping '{}': {}", layer.name, e.what());
+    if (!means[t].count) continue;
+    std::optional<Tensor> bias = corrected_bias(optimized, targets[t], means[t].mean(), plan, calibration, choice);
+    if (!bias) {
       result.skipped++;
       continue;
     }
-    const Tensor& bias = g.initializers.at(targets[t].bias);
-    if (static_cast<size_t>(bias.numel()) != err.size()) {
-      result.skipped++;
-      continue;
-    }
-    Tensor corrected = bias.clone();
-    float* b = corrected.data<float>();
-    for (size_t c = 0; c < err.size(); ++c) b[c] -= static_cast<float>(err[c]);
-    overrides[targets[t].bias] = corrected;
+    overrides[targets[t].bias] = *bias;
     result.nodes++;
   }
   if (overrides.empty()) return result;
+
+  // Kept only when the metric on the evaluation samples does not get worse.
   const auto corrected = std::make_shared<const Model>(
       build_calibrated_model(optimized, plan, calibration, candidates, choice, overrides));
   const auto scores = evaluator.score({std::make_shared<const Model>(quantized), corrected});
