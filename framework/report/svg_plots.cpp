@@ -121,79 +121,106 @@ std::string with_svg_id(const std::string& svg_text, const std::string& id) {
   return svg_text.substr(0, at + 4) + " id=\"" + escape_html(id) + "\"" + svg_text.substr(at + 4);
 }
 
-std::string histogram_chart(const std::vector<HistogramSeries>& series, const HistogramOptions& options) {
-  const Frame f{64, 36, options.width - 64.0 - 24.0, options.height - 36.0 - 44.0};
-  double x_lo = options.bin_lo, x_hi = options.bin_hi;
-  for (const Marker& m : options.markers)
-    if (std::isfinite(m.value)) {
-      x_lo = std::min(x_lo, m.value);
-      x_hi = std::max(x_hi, m.value);
-    }
-  if (!(x_hi > x_lo)) {
-    x_lo -= 0.5;
-    x_hi += 0.5;
-  }
-  const double pad = (x_hi - x_lo) * 0.02;
-  x_lo -= pad;
-  x_hi += pad;
-  const auto x_of = [&](double v) { return f.left + (v - x_lo) * f.width / (x_hi - x_lo); };
+namespace {
 
-  double peak = 0;
-  for (const auto& s : series)
-    for (const double c : s.counts) peak = std::max(peak, c);
-  const auto scaled = [&](double c) { return options.log_y ? std::log10(1 + std::max(0.0, c)) : c; };
-  double y_hi = std::max(scaled(peak), 1.0);
+// The axes of a histogram: x over the bins and every finite marker (padded 2%), y over the counts
+// (log10(1 + count) when log_y).
+struct HistogramScale {
+  Frame f;
+  double x_lo, x_hi, y_hi;
+  bool log_y;
   Ticks y_ticks;
-  if (options.log_y) {
-    y_hi = std::ceil(y_hi);
-    for (double p = 0; p <= y_hi; p += 1) y_ticks.values.push_back(p);  // 1, 10, 100, ... counts
-  } else {
-    y_ticks = nice_ticks(0, y_hi, 5);
-    if (!y_ticks.values.empty()) y_hi = std::max(y_hi, y_ticks.values.back());
-  }
-  const auto y_of = [&](double c) { return f.top + (y_hi - scaled(c)) * f.height / y_hi; };
 
-  std::string out = svg_open(options.id, options.width, options.height, options.title);
-  out += text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
-  out += y_axis(f, y_ticks, 0, y_hi, options.log_y ? "count (log scale)" : "count", options.height,
+  HistogramScale(const std::vector<HistogramSeries>& series, const HistogramOptions& options)
+      : f{64, 36, options.width - 64.0 - 24.0, options.height - 36.0 - 44.0},
+        x_lo(options.bin_lo),
+        x_hi(options.bin_hi),
+        y_hi(0),
+        log_y(options.log_y) {
+    for (const Marker& m : options.markers)
+      if (std::isfinite(m.value)) {
+        x_lo = std::min(x_lo, m.value);
+        x_hi = std::max(x_hi, m.value);
+      }
+    if (!(x_hi > x_lo)) {
+      x_lo -= 0.5;
+      x_hi += 0.5;
+    }
+    const double pad = (x_hi - x_lo) * 0.02;
+    x_lo -= pad;
+    x_hi += pad;
+    double peak = 0;
+    for (const auto& s : series)
+      for (const double c : s.counts) peak = std::max(peak, c);
+    y_hi = std::max(scaled(peak), 1.0);
+    if (log_y) {
+      y_hi = std::ceil(y_hi);
+      for (double p = 0; p <= y_hi; p += 1) y_ticks.values.push_back(p);  // 1, 10, 100, ... counts
+    } else {
+      y_ticks = nice_ticks(0, y_hi, 5);
+      if (!y_ticks.values.empty()) y_hi = std::max(y_hi, y_ticks.values.back());
+    }
+  }
+
+  double scaled(double c) const { return log_y ? std::log10(1 + std::max(0.0, c)) : c; }
+  double x_of(double v) const { return f.left + (v - x_lo) * f.width / (x_hi - x_lo); }
+  double y_of(double c) const { return f.top + (y_hi - scaled(c)) * f.height / y_hi; }
+};
+
+// Title, y axis with count labels, x ticks and caption.
+std::string histogram_axes(const HistogramScale& h, const HistogramOptions& options) {
+  const Frame& f = h.f;
+  std::string out = text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
+  out += y_axis(f, h.y_ticks, 0, h.y_hi, options.log_y ? "count (log scale)" : "count", options.height,
                 options.log_y ? std::function<std::string(double)>([](double p) {
                   return p == 0 ? std::string("0") : format_count(std::pow(10.0, p));
                 })
                               : std::function<std::string(double)>());
-  const Ticks x_ticks = nice_ticks(x_lo, x_hi, 8);
+  const Ticks x_ticks = nice_ticks(h.x_lo, h.x_hi, 8);
   for (const double t : x_ticks.values) {
-    if (t < x_lo || t > x_hi) continue;
-    out += line(x_of(t), f.top + f.height, x_of(t), f.top + f.height + 4, kAxis);
-    out += text(x_of(t), f.top + f.height + 16, "middle", tick_text(t, x_ticks.decimals));
+    if (t < h.x_lo || t > h.x_hi) continue;
+    out += line(h.x_of(t), f.top + f.height, h.x_of(t), f.top + f.height + 4, kAxis);
+    out += text(h.x_of(t), f.top + f.height + 16, "middle", tick_text(t, x_ticks.decimals));
   }
   if (!options.x_label.empty())
     out += text(f.left + f.width / 2, options.height - 6, "middle", options.x_label, kCaption);
+  return out;
+}
 
-  // Each series is a filled step outline, translucent, so overlapping distributions stay readable.
-  std::vector<std::pair<std::string, std::string>> entries;
+// Each series is a filled step outline, translucent, so overlapping distributions stay readable. Adds
+// each series' legend entry to `entries`.
+std::string histogram_outlines(const HistogramScale& h, const std::vector<HistogramSeries>& series,
+                               const HistogramOptions& options,
+                               std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string out;
   for (size_t s = 0; s < series.size(); ++s) {
     const auto& counts = series[s].counts;
     const std::string colour = colour_of(series[s].colour, s);
     entries.emplace_back(series[s].name, colour);
     if (counts.empty()) continue;
     const double bin_w = (options.bin_hi - options.bin_lo) / static_cast<double>(counts.size());
-    std::string points = coord(x_of(options.bin_lo)) + "," + coord(y_of(0)) + " ";
+    std::string points = coord(h.x_of(options.bin_lo)) + "," + coord(h.y_of(0)) + " ";
     for (size_t b = 0; b < counts.size(); ++b) {
-      const double x0 = x_of(options.bin_lo + bin_w * static_cast<double>(b));
-      const double x1 = x_of(options.bin_lo + bin_w * static_cast<double>(b + 1));
-      const double y = y_of(counts[b]);
+      const double x0 = h.x_of(options.bin_lo + bin_w * static_cast<double>(b));
+      const double x1 = h.x_of(options.bin_lo + bin_w * static_cast<double>(b + 1));
+      const double y = h.y_of(counts[b]);
       points += coord(x0) + "," + coord(y) + " " + coord(x1) + "," + coord(y) + " ";
     }
-    points += coord(x_of(options.bin_hi)) + "," + coord(y_of(0));
+    points += coord(h.x_of(options.bin_hi)) + "," + coord(h.y_of(0));
     out += "<polygon class=\"qc-hist\" points=\"" + points + "\" fill=\"" + colour + "\" fill-opacity=\"0.28\" stroke=\"" +
            colour + "\" stroke-width=\"1.2\"><title>" + escape_html(series[s].name) + "</title></polygon>";
   }
+  return out;
+}
 
-  // Markers: a vertical line each, labels staggered so neighbours do not overprint.
+// Markers: a vertical line each, labels staggered so neighbours do not overprint.
+std::string histogram_markers(const HistogramScale& h, const std::vector<Marker>& markers) {
+  const Frame& f = h.f;
+  std::string out;
   int slot = 0;
-  for (const Marker& m : options.markers) {
+  for (const Marker& m : markers) {
     if (!std::isfinite(m.value)) continue;
-    const double x = x_of(m.value);
+    const double x = h.x_of(m.value);
     const std::string dash = m.style == Marker::Style::dashed ? " stroke-dasharray=\"5 4\"" : "";
     const std::string width = m.style == Marker::Style::triangle ? " stroke-width=\"0.8\"" : " stroke-width=\"1.5\"";
     out += line(x, f.top, x, f.top + f.height, m.colour, dash + width + " class=\"qc-marker\"");
@@ -206,38 +233,86 @@ std::string histogram_chart(const std::vector<HistogramSeries>& series, const Hi
     out += text(right_half ? x - 4 : x + 4, f.top + 12 + 13 * (slot % 4), right_half ? "end" : "start", label, m.colour, false, true);
     ++slot;
   }
-  out += legend(entries, f.left + f.width, 28);
-  return out + "</svg>";
+  return out;
 }
 
-std::string box_plot_chart(const std::vector<Box>& boxes, const BoxPlotOptions& options) {
-  const Frame f{70, 36, options.width - 70.0 - 24.0, options.height - 36.0 - 44.0};
+// The value range a box plot shows: every finite whisker, mean, extreme, mark and line, widened to
+// whole ticks.
+std::pair<double, double> box_value_range(const std::vector<Box>& boxes, const std::vector<Marker>& lines,
+                                          Ticks& ticks) {
   double lo = INFINITY, hi = -INFINITY;
+  const auto cover = [&](double v) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  };
   for (const Box& b : boxes) {
-    for (const double v : {b.whisker_lo, b.whisker_hi, b.mean, b.min, b.max}) {
-      if (!std::isfinite(v)) continue;
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
+    for (const double v : {b.whisker_lo, b.whisker_hi, b.mean, b.min, b.max})
+      if (std::isfinite(v)) cover(v);
     for (const auto& m : {b.mark_lo, b.mark_hi})
-      if (m && std::isfinite(*m)) {
-        lo = std::min(lo, *m);
-        hi = std::max(hi, *m);
-      }
+      if (m && std::isfinite(*m)) cover(*m);
   }
-  for (const Marker& m : options.lines)
-    if (std::isfinite(m.value)) {
-      lo = std::min(lo, m.value);
-      hi = std::max(hi, m.value);
-    }
+  for (const Marker& m : lines)
+    if (std::isfinite(m.value)) cover(m.value);
   if (!std::isfinite(lo)) lo = 0, hi = 1;
-  const Ticks ticks = nice_ticks(lo, hi, 6);
+  ticks = nice_ticks(lo, hi, 6);
   if (!ticks.values.empty()) {
     lo = std::min(lo, ticks.values.front());
     hi = std::max(hi, ticks.values.back());
   }
   if (!(hi > lo)) hi = lo + 1;
-  const auto y_of = [&](double v) { return f.top + (hi - std::clamp(v, lo, hi)) * f.height / (hi - lo); };
+  return {lo, hi};
+}
+
+// One box at x = cx of width box_w: whiskers, quartile box, median, mean, outliers, marks, tooltip.
+std::string box_glyph(const Box& b, double cx, double box_w, const std::function<double(double)>& y_of) {
+  const double x0 = cx - box_w / 2, x1 = cx + box_w / 2;
+  std::string out = "<g class=\"qc-box\"><title>" +
+                    escape_html(b.label + ": median " + tick_text(b.median, 4) + ", quartiles [" + tick_text(b.q1, 4) +
+                                ", " + tick_text(b.q3, 4) + "], mean " + tick_text(b.mean, 4) + ", range [" +
+                                tick_text(b.min, 4) + ", " + tick_text(b.max, 4) + "]") +
+                    "</title>";
+  out += line(cx, y_of(b.whisker_lo), cx, y_of(b.q1), "#5b6b85");
+  out += line(cx, y_of(b.q3), cx, y_of(b.whisker_hi), "#5b6b85");
+  if (box_w >= 4) {
+    out += line(cx - box_w / 4, y_of(b.whisker_lo), cx + box_w / 4, y_of(b.whisker_lo), "#5b6b85");
+    out += line(cx - box_w / 4, y_of(b.whisker_hi), cx + box_w / 4, y_of(b.whisker_hi), "#5b6b85");
+  }
+  const double top = y_of(b.q3), bottom = y_of(b.q1);
+  out += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(top) + "\" width=\"" + coord(box_w) + "\" height=\"" +
+         coord(std::max(0.8, bottom - top)) + "\" fill=\"#c9d6ee\" stroke=\"#5b6b85\" stroke-width=\"0.8\"/>";
+  out += line(x0, y_of(b.median), x1, y_of(b.median), "#d33a3a", " stroke-width=\"1.6\"");  // median: red
+  out += line(x0, y_of(b.mean), x1, y_of(b.mean), "#2c6bd6", " stroke-width=\"1.4\" stroke-dasharray=\"3 2\"");
+  // The extremes beyond the whiskers (outliers), as small open circles.
+  for (const double e : {b.min, b.max})
+    if (std::isfinite(e) && (e < b.whisker_lo || e > b.whisker_hi))
+      out += "<circle cx=\"" + coord(cx) + "\" cy=\"" + coord(y_of(e)) + "\" r=\"2.2\" fill=\"none\" stroke=\"#5b6b85\"/>";
+  for (const auto& m : {b.mark_lo, b.mark_hi})
+    if (m && std::isfinite(*m))
+      out += line(x0 - 2, y_of(*m), x1 + 2, y_of(*m), "#1d2330", " stroke-width=\"1.2\" class=\"qc-mark\"");
+  return out + "</g>";
+}
+
+}  // namespace
+
+std::string histogram_chart(const std::vector<HistogramSeries>& series, const HistogramOptions& options) {
+  const HistogramScale h(series, options);
+  std::string out = svg_open(options.id, options.width, options.height, options.title);
+  out += histogram_axes(h, options);
+  std::vector<std::pair<std::string, std::string>> entries;
+  out += histogram_outlines(h, series, options, entries);
+  out += histogram_markers(h, options.markers);
+  out += legend(entries, h.f.left + h.f.width, 28);
+  return out + "</svg>";
+}
+
+std::string box_plot_chart(const std::vector<Box>& boxes, const BoxPlotOptions& options) {
+  const Frame f{70, 36, options.width - 70.0 - 24.0, options.height - 36.0 - 44.0};
+  Ticks ticks;
+  const std::pair<double, double> range = box_value_range(boxes, options.lines, ticks);
+  const double lo = range.first, hi = range.second;
+  const std::function<double(double)> y_of = [&](double v) {
+    return f.top + (hi - std::clamp(v, lo, hi)) * f.height / (hi - lo);
+  };
   const double slot = f.width / static_cast<double>(std::max<size_t>(boxes.size(), 1));
   const double box_w = std::clamp(slot * 0.6, 1.0, 28.0);
 
@@ -260,35 +335,8 @@ std::string box_plot_chart(const std::vector<Box>& boxes, const BoxPlotOptions& 
                 std::string(m.style == Marker::Style::dashed ? " stroke-dasharray=\"5 4\"" : "") + " class=\"qc-marker\"");
     out += text(f.left + f.width - 4, y - 4, "end", m.label + " " + tick_text(m.value, 4), m.colour, false, true);
   }
-  for (size_t i = 0; i < boxes.size(); ++i) {
-    const Box& b = boxes[i];
-    const double cx = f.left + slot * (static_cast<double>(i) + 0.5);
-    const double x0 = cx - box_w / 2, x1 = cx + box_w / 2;
-    out += "<g class=\"qc-box\"><title>" +
-           escape_html(b.label + ": median " + tick_text(b.median, 4) + ", quartiles [" + tick_text(b.q1, 4) + ", " +
-                       tick_text(b.q3, 4) + "], mean " + tick_text(b.mean, 4) + ", range [" + tick_text(b.min, 4) +
-                       ", " + tick_text(b.max, 4) + "]") +
-           "</title>";
-    out += line(cx, y_of(b.whisker_lo), cx, y_of(b.q1), "#5b6b85");
-    out += line(cx, y_of(b.q3), cx, y_of(b.whisker_hi), "#5b6b85");
-    if (box_w >= 4) {
-      out += line(cx - box_w / 4, y_of(b.whisker_lo), cx + box_w / 4, y_of(b.whisker_lo), "#5b6b85");
-      out += line(cx - box_w / 4, y_of(b.whisker_hi), cx + box_w / 4, y_of(b.whisker_hi), "#5b6b85");
-    }
-    const double top = y_of(b.q3), bottom = y_of(b.q1);
-    out += "<rect x=\"" + coord(x0) + "\" y=\"" + coord(top) + "\" width=\"" + coord(box_w) + "\" height=\"" +
-           coord(std::max(0.8, bottom - top)) + "\" fill=\"#c9d6ee\" stroke=\"#5b6b85\" stroke-width=\"0.8\"/>";
-    out += line(x0, y_of(b.median), x1, y_of(b.median), "#d33a3a", " stroke-width=\"1.6\"");  // median: red
-    out += line(x0, y_of(b.mean), x1, y_of(b.mean), "#2c6bd6", " stroke-width=\"1.4\" stroke-dasharray=\"3 2\"");
-    // The extremes beyond the whiskers (outliers), as small open circles.
-    for (const double e : {b.min, b.max})
-      if (std::isfinite(e) && (e < b.whisker_lo || e > b.whisker_hi))
-        out += "<circle cx=\"" + coord(cx) + "\" cy=\"" + coord(y_of(e)) + "\" r=\"2.2\" fill=\"none\" stroke=\"#5b6b85\"/>";
-    for (const auto& m : {b.mark_lo, b.mark_hi})
-      if (m && std::isfinite(*m))
-        out += line(x0 - 2, y_of(*m), x1 + 2, y_of(*m), "#1d2330", " stroke-width=\"1.2\" class=\"qc-mark\"");
-    out += "</g>";
-  }
+  for (size_t i = 0; i < boxes.size(); ++i)
+    out += box_glyph(boxes[i], f.left + slot * (static_cast<double>(i) + 0.5), box_w, y_of);
   std::vector<std::pair<std::string, std::string>> entries = {{"median", "#d33a3a"}, {"mean (dashed)", "#2c6bd6"}};
   if (std::any_of(boxes.begin(), boxes.end(), [](const Box& b) { return b.mark_lo || b.mark_hi; }))
     entries.emplace_back("threshold", "#1d2330");
