@@ -63,11 +63,8 @@ std::vector<int> parse_term(OpContext& ctx, const std::string& term, int64_t ran
   return labels;
 }
 
-EinsumSpec parse_einsum(OpContext& ctx, const std::vector<const Tensor*>& ins) {
-  std::string eq;
-  for (char c : ctx.attr_string("equation", "")) if (c != ' ') eq += c;
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
+// The comma-separated operand terms left of "->".
+std::vector<std::string> operand_terms(const std::string& lhs) {
   std::vector<std::string> terms;
   for (size_t start = 0;;) {
     const size_t comma = lhs.find(',', start);
@@ -75,10 +72,11 @@ EinsumSpec parse_einsum(OpContext& ctx, const std::vector<const Tensor*>& ins) {
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  if (terms.size() != ins.size())
-    ctx.fail("equation has " + std::to_string(terms.size()) + " operands but the node has " +
-             std::to_string(ins.size()) + " inputs");
-  // Widest ellipsis across operands.
+  return terms;
+}
+
+// Widest ellipsis across operands: the dims of an operand not covered by its letters.
+int64_t ellipsis_rank(OpContext& ctx, const std::vector<std::string>& terms, const std::vector<const Tensor*>& ins) {
   int64_t ell_rank = 0;
   for (size_t t = 0; t < terms.size(); ++t) {
     if (terms[t].find("...") == std::string::npos) continue;
@@ -87,6 +85,18 @@ EinsumSpec parse_einsum(OpContext& ctx, const std::vector<const Tensor*>& ins) {
     ell_rank = std::max(ell_rank, ins[t]->rank() - letters);
   }
   if (ell_rank > kMaxLabels - 52) ctx.fail("ellipsis covers too many dimensions");
+  return ell_rank;
+}
+
+EinsumSpec parse_einsum(OpContext& ctx, const std::vector<const Tensor*>& ins) {
+  std::string eq;
+  for (char c : ctx.attr_string("equation", "")) if (c != ' ') eq += c;
+  const size_t arrow = eq.find("->");
+  const std::vector<std::string> terms = operand_terms(eq.substr(0, arrow));
+  if (terms.size() != ins.size())
+    ctx.fail("equation has " + std::to_string(terms.size()) + " operands but the node has " +
+             std::to_string(ins.size()) + " inputs");
+  const int64_t ell_rank = ellipsis_rank(ctx, terms, ins);
   EinsumSpec spec;
   spec.size.fill(-1);
   std::array<int, kMaxLabels> count{};

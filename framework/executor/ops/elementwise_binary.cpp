@@ -180,14 +180,11 @@ void pow_kernel(OpContext& ctx) {
       e.dtype() != DType::Float16)
     ctx.fail("unsupported exponent type " + dtype_name(e.dtype()));
   const Shape out_shape = broadcast_or_fail(ctx, x.shape(), e.shape());
-  switch (x.dtype()) {
-    case DType::Float32: return pow_float_base<float>(ctx, x, e, out_shape);
-    case DType::Float64: return pow_float_base<double>(ctx, x, e, out_shape);
-    case DType::Float16: return pow_float_base<Float16>(ctx, x, e, out_shape);
-    case DType::Int32: return pow_int_base<int32_t>(ctx, x, e, out_shape);
-    case DType::Int64: return pow_int_base<int64_t>(ctx, x, e, out_shape);
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  dispatch<TypeList<float, double, Float16, int32_t, int64_t>>(x.dtype(), ctx, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T>) pow_int_base<T>(ctx, x, e, out_shape);
+    else pow_float_base<T>(ctx, x, e, out_shape);
+  });
 }
 
 // ---- variadic ----

@@ -52,6 +52,32 @@ void channel_affine(const T* x, T* y, int64_t n, int64_t c, int64_t spatial, con
   });
 }
 
+// Training mode: batch statistics over N and spatial (population variance) replace mean/var, and the
+// running averages move towards them by (1 - momentum).
+template <class T>
+void batch_statistics(const T* xp, int64_t n, int64_t c, int64_t spatial, double momentum, std::vector<double>& mean,
+                      std::vector<double>& var, std::vector<double>& run_mean, std::vector<double>& run_var) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double s = 0, sq = 0;
+    for (int64_t b = 0; b < n; ++b) {
+      const T* p = xp + (b * c + ch) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) s += p[i];
+    }
+    const double cnt = static_cast<double>(n * spatial);
+    // The mean of an empty batch is undefined: NaN, as the ONNX reference (numpy) computes it.
+    const double m = cnt > 0 ? s / cnt : std::numeric_limits<double>::quiet_NaN();
+    for (int64_t b = 0; b < n; ++b) {
+      const T* p = xp + (b * c + ch) * spatial;
+      for (int64_t i = 0; i < spatial; ++i) sq += (p[i] - m) * (p[i] - m);
+    }
+    mean[static_cast<size_t>(ch)] = m;
+    const double v = cnt > 0 ? sq / cnt : std::numeric_limits<double>::quiet_NaN();
+    var[static_cast<size_t>(ch)] = v;
+    run_mean[static_cast<size_t>(ch)] = run_mean[static_cast<size_t>(ch)] * momentum + m * (1 - momentum);
+    run_var[static_cast<size_t>(ch)] = run_var[static_cast<size_t>(ch)] * momentum + v * (1 - momentum);
+  }
+}
+
 void batchnorm_kernel(OpContext& ctx) {
   const Tensor& x0 = ctx.input(0);
   if (x0.rank() < 2) ctx.fail("input must have rank >= 2, got " + shape_str(x0.shape()));
@@ -70,28 +96,7 @@ void batchnorm_kernel(OpContext& ctx) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
     std::vector<double> run_mean = mean, run_var = var;
-    if (training) {
-      // Batch statistics over N and spatial (population variance), then running-average update.
-      for (int64_t ch = 0; ch < c; ++ch) {
-        double s = 0, sq = 0;
-        for (int64_t b = 0; b < n; ++b) {
-          const T* p = xp + (b * c + ch) * spatial;
-          for (int64_t i = 0; i < spatial; ++i) s += p[i];
-        }
-        const double cnt = static_cast<double>(n * spatial);
-        // The mean of an empty batch is undefined: NaN, as the ONNX reference (numpy) computes it.
-        const double m = cnt > 0 ? s / cnt : std::numeric_limits<double>::quiet_NaN();
-        for (int64_t b = 0; b < n; ++b) {
-          const T* p = xp + (b * c + ch) * spatial;
-          for (int64_t i = 0; i < spatial; ++i) sq += (p[i] - m) * (p[i] - m);
-        }
-        mean[static_cast<size_t>(ch)] = m;
-        const double v = cnt > 0 ? sq / cnt : std::numeric_limits<double>::quiet_NaN();
-        var[static_cast<size_t>(ch)] = v;
-        run_mean[static_cast<size_t>(ch)] = run_mean[static_cast<size_t>(ch)] * momentum + m * (1 - momentum);
-        run_var[static_cast<size_t>(ch)] = run_var[static_cast<size_t>(ch)] * momentum + v * (1 - momentum);
-      }
-    }
+    if (training) batch_statistics(xp, n, c, spatial, momentum, mean, var, run_mean, run_var);
     std::vector<T> a(static_cast<size_t>(c)), b(static_cast<size_t>(c));
     for (size_t ch = 0; ch < static_cast<size_t>(c); ++ch) {
       const double k = scale[ch] / std::sqrt(var[ch] + eps);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
@@ -285,19 +286,10 @@ void maxpool_typed(OpContext& ctx, const PoolGeo& g, const Tensor& x) {
 void maxpool_kernel(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const PoolGeo g = pool_geometry(ctx, x.shape(), true);
-  switch (x.dtype()) {
-    case DType::Float32: maxpool_typed<float>(ctx, g, x); break;
-    case DType::Float64: maxpool_typed<double>(ctx, g, x); break;
-    case DType::Int8: maxpool_typed<int8_t>(ctx, g, x); break;
-    case DType::UInt8: maxpool_typed<uint8_t>(ctx, g, x); break;
-    case DType::Float16: {
-      const Tensor xf = x.cast(DType::Float32);
-      maxpool_typed<float>(ctx, g, xf);
-      ctx.set_output(0, ctx.outputs()[0].cast(DType::Float16));
-      break;
-    }
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  using Types = ops::TypeList<float, double, int8_t, uint8_t>;
+  ops::dispatch_widening_float16<Types>(ctx, x, [&](const Tensor& xc, auto tag) {
+    maxpool_typed<decltype(tag)>(ctx, g, xc);
+  });
 }
 
 template <class T, class Acc>
@@ -390,25 +382,11 @@ void global_pool(OpContext& ctx, GlobalKind kind) {
   Shape out(x.shape().begin(), x.shape().begin() + 2);
   out.resize(x.shape().size(), 1);
   const double p = lp_order(ctx);
-  switch (x.dtype()) {
-    case DType::Float32: {
-      Tensor& y = ctx.make_output(0, DType::Float32, out);
-      global_pool_typed<float, double>(x, y, kind, p);
-      break;
-    }
-    case DType::Float64: {
-      Tensor& y = ctx.make_output(0, DType::Float64, out);
-      global_pool_typed<double, double>(x, y, kind, p);
-      break;
-    }
-    case DType::Float16: {
-      Tensor y(DType::Float32, out);
-      global_pool_typed<float, double>(x.cast(DType::Float32), y, kind, p);
-      ctx.set_output(0, y.cast(DType::Float16));
-      break;
-    }
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x, [&](const Tensor& xc, auto tag) {
+    using T = decltype(tag);
+    Tensor& y = ctx.make_output(0, DTypeOf<T>::value, out);
+    global_pool_typed<T, double>(xc, y, kind, p);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -468,12 +446,7 @@ void maxunpool_kernel(OpContext& ctx) {
       }
     }
   }
-  switch (x.dtype()) {
-    case DType::Float32: maxunpool_typed<float>(ctx, x, idx, out); break;
-    case DType::Float64: maxunpool_typed<double>(ctx, x, idx, out); break;
-    case DType::Float16: maxunpool_typed<Float16>(ctx, x, idx, out); break;
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) { maxunpool_typed<decltype(tag)>(ctx, x, idx, out); });
 }
 
 }  // namespace

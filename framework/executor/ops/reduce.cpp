@@ -12,6 +12,7 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -300,21 +301,9 @@ void reduce_kernel(OpContext& ctx, int64_t axes_input_opset) {
     Tensor& y = ctx.make_output(0, x.dtype(), plan.out_shape);
     run_reduce<Op<T>, T>(plan, x.data<T>(), y.data<T>());
   };
-  switch (x.dtype()) {
-    case DType::Float32: run(float{}); return;
-    case DType::Float64: run(double{}); return;
-    case DType::Float16: run(Float16{}); return;
-    case DType::Int32: run(int32_t{}); return;
-    case DType::Int64: run(int64_t{}); return;
-    case DType::UInt32: run(uint32_t{}); return;
-    case DType::UInt64: run(uint64_t{}); return;
-    default: break;
-  }
-  if constexpr (kAllowBytes) {
-    if (x.dtype() == DType::UInt8) return run(uint8_t{});
-    if (x.dtype() == DType::Int8) return run(int8_t{});
-  }
-  ctx.fail("unsupported input type " + dtype_name(x.dtype()));
+  using Types = ops::TypeList<float, double, Float16, int32_t, int64_t, uint32_t, uint64_t>;
+  using TypesWithBytes = ops::TypeList<float, double, Float16, int32_t, int64_t, uint32_t, uint64_t, uint8_t, int8_t>;
+  ops::dispatch<std::conditional_t<kAllowBytes, TypesWithBytes, Types>>(x.dtype(), ctx, run);
 }
 
 // ArgMax/ArgMin along one axis; ties go to the first (or, with select_last_index, the last) position.
@@ -392,16 +381,7 @@ void arg_kernel(OpContext& ctx) {
     using T = decltype(tag);
     run_arg<kMax, T>(x.data<T>(), y.data<int64_t>(), outer, red, inner, last);
   };
-  switch (x.dtype()) {
-    case DType::Float32: return run(float{});
-    case DType::Float64: return run(double{});
-    case DType::Float16: return run(Float16{});
-    case DType::Int32: return run(int32_t{});
-    case DType::Int64: return run(int64_t{});
-    case DType::UInt8: return run(uint8_t{});
-    case DType::Int8: return run(int8_t{});
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch<ops::TypeList<float, double, Float16, int32_t, int64_t, uint8_t, int8_t>>(x.dtype(), ctx, run);
 }
 
 }  // namespace

@@ -302,14 +302,7 @@ void range_op(OpContext& ctx) {
         out[i] = static_cast<T>(start + static_cast<T>(i) * delta);
     }
   };
-  switch (start_t.dtype()) {
-    case DType::Float32: fill(float{}); break;
-    case DType::Float64: fill(double{}); break;
-    case DType::Int16: fill(int16_t{}); break;
-    case DType::Int32: fill(int32_t{}); break;
-    case DType::Int64: fill(int64_t{}); break;
-    default: ctx.fail("unsupported input type " + dtype_name(start_t.dtype()));
-  }
+  ops::dispatch<ops::TypeList<float, double, int16_t, int32_t, int64_t>>(start_t.dtype(), ctx, fill);
 }
 
 void eye_like_op(OpContext& ctx) {

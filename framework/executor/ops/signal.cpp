@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <numbers>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
@@ -209,12 +211,9 @@ void dft(OpContext& ctx) {
   int64_t length = x.dim(axis);
   if (ctx.has_input(1)) length = scalar_int(ctx, 1, "dft_length");
   if (length < 1) ctx.fail("dft_length must be positive");
-  switch (x.dtype()) {
-    case DType::Float32: dft_typed<float>(ctx, x, axis, length, inverse, onesided); break;
-    case DType::Float64: dft_typed<double>(ctx, x, axis, length, inverse, onesided); break;
-    case DType::Float16: dft_typed<Float16>(ctx, x, axis, length, inverse, onesided); break;
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) {
+    dft_typed<decltype(tag)>(ctx, x, axis, length, inverse, onesided);
+  });
 }
 
 template <class T>
@@ -227,14 +226,17 @@ void stft_typed(OpContext& ctx, const Tensor& signal, int64_t step, const Tensor
   const int64_t bins = onesided ? frame_length / 2 + 1 : frame_length;
   std::vector<double> win(static_cast<size_t>(frame_length), 1.0);
   if (window) {
-    for (int64_t k = 0; k < frame_length; ++k) {
-      switch (window->dtype()) {
-        case DType::Float32: win[static_cast<size_t>(k)] = window->data<float>()[k]; break;
-        case DType::Float64: win[static_cast<size_t>(k)] = window->data<double>()[k]; break;
-        case DType::Float16: win[static_cast<size_t>(k)] = static_cast<float>(window->data<Float16>()[k]); break;
-        default: ctx.fail("unsupported window type " + dtype_name(window->dtype()));
-      }
-    }
+    ops::dispatch<ops::FloatTypes>(
+        window->dtype(), ctx,
+        [&](auto tag) {
+          using W = decltype(tag);
+          const W* w = window->data<W>();
+          for (int64_t k = 0; k < frame_length; ++k) {
+            if constexpr (std::is_same_v<W, Float16>) win[static_cast<size_t>(k)] = static_cast<float>(w[k]);
+            else win[static_cast<size_t>(k)] = w[k];
+          }
+        },
+        "window");
   }
   Tensor& out = ctx.make_output_uninitialized(0, signal.dtype(), {batch, frames, bins, 2});
   const T* src = signal.data<T>();
@@ -280,12 +282,9 @@ void stft(OpContext& ctx) {
     ctx.fail("frame_length " + std::to_string(frame_length) + " does not fit the signal " + shape_str(signal.shape()));
   const bool onesided = ctx.attr_int("onesided", 1) != 0;
   if (onesided && signal.dim(2) == 2) ctx.fail("onesided output requires a real signal");
-  switch (signal.dtype()) {
-    case DType::Float32: stft_typed<float>(ctx, signal, step, window, frame_length, onesided); break;
-    case DType::Float64: stft_typed<double>(ctx, signal, step, window, frame_length, onesided); break;
-    case DType::Float16: stft_typed<Float16>(ctx, signal, step, window, frame_length, onesided); break;
-    default: ctx.fail("unsupported input type " + dtype_name(signal.dtype()));
-  }
+  ops::dispatch<ops::FloatTypes>(signal.dtype(), ctx, [&](auto tag) {
+    stft_typed<decltype(tag)>(ctx, signal, step, window, frame_length, onesided);
+  });
 }
 
 // Checks the shape emit() will write, before the double values are computed (their count comes from
