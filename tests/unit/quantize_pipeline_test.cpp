@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "error_of.hpp"
 #include "export/qdq_export.hpp"
 #include "pipeline/artifacts.hpp"
 #include "pipeline/quantize.hpp"
@@ -497,16 +498,17 @@ TEST(ArtifactStager, SigintRemovesTheStagingFolder) {
   EXPECT_TRUE(entries(out).empty()) << *entries(out).begin();
 }
 
+// Both ways an output folder cannot be written, for root as for anyone (no permission bits involved): a
+// folder in which no mkdir succeeds (procfs), and a path through a regular file (ENOTDIR).
 TEST(ArtifactStager, UnwritableOutputFolderIsAnError) {
+  const std::string unwritable = test::error_of([] { pipeline::ArtifactStager stager("/proc/self"); });
+  EXPECT_EQ(unwritable.rfind("/proc/self: output folder is not writable", 0), 0u) << unwritable;
+
   TempDir dir;
   const fs::path blocker = dir / "blocker";
   write_text(blocker, "a file, not a folder");
-  try {
-    pipeline::ArtifactStager stager(blocker / "out");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("blocker"), std::string::npos) << e.what();
-  }
+  const std::string through_file = test::error_of([&] { pipeline::ArtifactStager stager(blocker / "out"); });
+  EXPECT_EQ(through_file.rfind((blocker / "out").string() + ": cannot create output folder", 0), 0u) << through_file;
 }
 
 }  // namespace
