@@ -17,6 +17,7 @@ PACKAGES=(
   libonnx-testdata                                   # ONNX operator conformance suite
   nodejs npm                                         # ONNX Runtime oracle (npm onnxruntime-node) and npm models
   clang-14 clang libclang-rt-14-dev                  # libFuzzer + sanitizers for the fuzz preset (fuzz/)
+  clang-format-14 clang-tidy-14                      # the format and function-size gates (scripts/check_*.sh)
   hyperfine
   chromium                                           # headless browser: the debug report.html render test
   dpkg-dev xz-utils                                  # dpkg-source: oneTBB source for the tsan preset (scripts/fetch_onetbb_source.sh)

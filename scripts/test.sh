@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The full test suite: release build with -Werror (unit, conformance and real-model suites under ctest),
-# then the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The full test suite (docs/development.md). First the gates, cheap and before anything is built: the
+# format (clang-format), the layering (an upward include between framework folders must not compile, ctest
+# label gate) and the function size (clang-tidy, 80 lines); all three run, and any failure stops the suite.
+# Then the release build with -Werror (unit, cli, conformance and real-model suites under ctest), the unit
+# and CLI tests again under AddressSanitizer + UndefinedBehaviorSanitizer, ThreadSanitizer over the threaded
+# tests, and the fuzzers.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,8 +13,17 @@ JOBS="${JOBS:-$(nproc)}"
 export CCACHE_BASEDIR="$ROOT"
 
 cmake --preset release >/dev/null
+gates_failed=()
+bash scripts/check_format.sh || gates_failed+=(format)
+ctest --preset release -L gate -j "$JOBS" || gates_failed+=(layering)
+bash scripts/check_function_size.sh || gates_failed+=(function-size)
+if (( ${#gates_failed[@]} )); then
+  echo "test.sh: gate(s) failed: ${gates_failed[*]}" >&2
+  exit 1
+fi
+
 cmake --build --preset release -j "$JOBS"
-ctest --preset release -j "$JOBS" --timeout 900
+ctest --preset release -LE gate -j "$JOBS" --timeout 900
 
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$JOBS"
