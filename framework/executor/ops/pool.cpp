@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "executor/op_registry.hpp"
@@ -303,12 +304,12 @@ void avgpool_typed(OpContext& ctx, const PoolGeo& g, const Tensor& x, DType out_
 void avgpool_kernel(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const PoolGeo g = pool_geometry(ctx, x.shape(), ctx.opset() >= 19);
-  switch (x.dtype()) {
-    case DType::Float32: avgpool_typed<float, float>(ctx, g, x, DType::Float32); break;
-    case DType::Float64: avgpool_typed<double, double>(ctx, g, x, DType::Float64); break;
-    case DType::Float16: avgpool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16); break;
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) {
+    using T = decltype(tag);
+    // float16 is pooled in float and rounded once at the end.
+    if constexpr (std::is_same_v<T, Float16>) avgpool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16);
+    else avgpool_typed<T, T>(ctx, g, x, x.dtype());
+  });
 }
 
 // p is a float attribute in LpPool-1 and an int from opset 2 on.
@@ -331,12 +332,12 @@ void lppool_typed(OpContext& ctx, const PoolGeo& g, const Tensor& x, DType out_t
 void lppool_kernel(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const PoolGeo g = pool_geometry(ctx, x.shape(), ctx.opset() >= 18);
-  switch (x.dtype()) {
-    case DType::Float32: lppool_typed<float, float>(ctx, g, x, DType::Float32); break;
-    case DType::Float64: lppool_typed<double, double>(ctx, g, x, DType::Float64); break;
-    case DType::Float16: lppool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16); break;
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) {
+    using T = decltype(tag);
+    // float16 is pooled in float and rounded once at the end.
+    if constexpr (std::is_same_v<T, Float16>) lppool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16);
+    else lppool_typed<T, T>(ctx, g, x, x.dtype());
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------

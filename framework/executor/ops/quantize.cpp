@@ -11,6 +11,7 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/axis.hpp"
 #include "executor/parallel.hpp"
 #include "quant/quant_math.hpp"
 
@@ -65,8 +66,9 @@ QParams resolve_params(OpContext& ctx, const Tensor& x) {
       ctx.fail("scale has " + std::to_string(count) + " elements but axis " + std::to_string(axis) + " of input " +
                shape_str(x.shape()) + " has " + std::to_string(x.dim(axis)));
     p.channels = count;
-    for (int64_t d = 0; d < axis; ++d) p.outer *= x.dim(d);
-    for (int64_t d = axis + 1; d < x.rank(); ++d) p.inner *= x.dim(d);
+    const ops::AxisSplit around_axis = ops::split_at_axis(x.shape(), axis);
+    p.outer = around_axis.outer;
+    p.inner = around_axis.inner;
   } else {
     p.inner = x.numel();
   }

@@ -12,6 +12,7 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/axis.hpp"
 #include "executor/ops/dtype_dispatch.hpp"
 #include "executor/parallel.hpp"
 
@@ -355,19 +356,12 @@ void arg_kernel(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t rank = x.rank();
   if (rank == 0) ctx.fail("input must have rank >= 1");
-  int64_t axis = 0;
-  try {
-    axis = normalize_axis(ctx.attr_int("axis", 0), rank);
-  } catch (const Error& e) {
-    ctx.fail(e.what());
-  }
+  const int64_t axis = ops::axis_or_fail(ctx, ctx.attr_int("axis", 0), rank);
   const bool keepdims = ctx.attr_int("keepdims", 1) != 0;
   const bool last = ctx.opset() >= 12 && ctx.attr_int("select_last_index", 0) != 0;
   const Shape& s = x.shape();
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= s[static_cast<size_t>(d)];
-  for (int64_t d = axis + 1; d < rank; ++d) inner *= s[static_cast<size_t>(d)];
-  const int64_t red = s[static_cast<size_t>(axis)];
+  const ops::AxisSplit around_axis = ops::split_at_axis(s, axis);
+  const int64_t outer = around_axis.outer, inner = around_axis.inner, red = around_axis.extent;
   Shape out_shape;
   for (int64_t d = 0; d < rank; ++d) {
     if (d != axis) out_shape.push_back(s[static_cast<size_t>(d)]);

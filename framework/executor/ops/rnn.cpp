@@ -12,11 +12,11 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "executor/op_registry.hpp"
+#include "executor/ops/gemm_util.hpp"
 #include "executor/ops/size_checks.hpp"
 #include "executor/parallel.hpp"
 
@@ -26,10 +26,7 @@ namespace {
 // ---------------------------------------------------------------------------------------------------
 // BLAS wrappers (OpenBLAS stays single-threaded: oneTBB is the only scheduler).
 
-void ensure_single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
+using gemm::ensure_single_threaded_blas;
 
 // C[m x n] (ldc) = A[m x k] (lda) · B^T where B is [n x k] (ldb), plus beta * C.
 void gemm_abt(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
