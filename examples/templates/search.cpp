@@ -13,7 +13,8 @@ class MySearch : public qf::SearchStrategy {
 
   qf::Assignment run(qf::SearchContext& ctx) override {
     qf::Assignment a = ctx.float_assignment();
-    // TODO: propose assignments, score them with ctx.evaluate({...}) (parallel), log with ctx.log_trial().
+    // TODO: propose assignments, score them with ctx.evaluate({...}) (parallel), log with ctx.log_trial();
+    // a search trading accuracy for cost reports each accepted assignment with ctx.report_tradeoff(a, scores).
     (void)budget_;
     return a;
   }

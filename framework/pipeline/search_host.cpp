@@ -40,6 +40,47 @@ bool int16_only_via_ec(const QuantPlan& plan, const QuantPoint& q) {
   return needs_ec;
 }
 
+// The search tensors (integer points: activations, then weights) and the evaluator's metric columns.
+HostData describe_problem(const SearchInputs& in, SearchOutcome& outcome) {
+  HostData h;
+  h.in = &in;
+  h.outcome = &outcome;
+  for (const auto& points : {in.plan->activation_points(), in.plan->weight_points()})
+    for (size_t p : points)
+      if (quant::is_integer(in.plan->points[p].dtype)) {
+        h.points.push_back(p);
+        h.op_types.push_back(in.plan->points[p].is_weight ? "initializer" : in.plan->points[p].producer_op);
+        h.int16_via_ec.push_back(int16_only_via_ec(*in.plan, in.plan->points[p]));
+      }
+  for (size_t c = 0; c < in.evaluator->num_columns(); ++c) h.metric_names.push_back(in.evaluator->column_name(c));
+  outcome.metric_names = h.metric_names;
+  return h;
+}
+
+const QuantPoint& point_of(const HostData& h, size_t t) { return h.in->plan->points.at(h.points.at(t)); }
+
+// The dtypes every node reading the tensor accepts.
+uint32_t allowed_dtypes(const HostData& h, size_t t) {
+  const QuantPoint& q = point_of(h, t);
+  uint32_t mask = QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_INT16) | QF_DTYPE_MASK(QF_DTYPE_FLOAT16) |
+                  QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
+  for (const auto& [node, k] : q.uses) {
+    const auto& pl = h.in->plan->placement.at(node);
+    if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= signed_view(pl.input_dtypes[k]);
+  }
+  // int16-ec reaches int16 precision on int8-only inputs that offer compensation.
+  if (h.int16_via_ec.at(t)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
+  return mask;
+}
+
+// The backend's relative costs of the nodes reading the tensor at that dtype, summed; 1.0 when the
+// backend gives none.
+double relative_cost(const HostData& h, size_t t, QfDType dtype) {
+  double sum = 0;
+  for (const auto& [node, k] : point_of(h, t).uses) sum += h.in->plan->placement.at(node).cost(dtype);
+  return sum > 0 ? sum : 1.0;
+}
+
 // The plan's choice for every point, then the assignment over the search tensors.
 std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
   if (a.num_tensors != h.points.size()) throw Error("assignment covers " + std::to_string(a.num_tensors) +
@@ -53,8 +94,7 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
       continue;
     }
     if (static_cast<size_t>(cand) >= h.in->candidates->size())
-      throw Error("candidate " + std::to_string(cand) + " out of range for tensor '" +
-                  h.in->plan->points[h.points[t]].tensor + "'");
+      throw Error("candidate " + std::to_string(cand) + " out of range for tensor '" + point_of(h, t).tensor + "'");
     c.candidate = cand;
     if (a.dtype[t] != QF_DTYPE_UNDEFINED) {
       auto q = quant::qtype_from_qf(a.dtype[t]);
@@ -74,14 +114,16 @@ std::shared_ptr<const Model> variant_model(const HostData& h, const QfAssignment
       h.in->initializer_overrides ? *h.in->initializer_overrides : none));
 }
 
-std::string trial_label(const HostData& h, const QfAssignment& a, size_t n) {
-  if (a.num_tensors == 0) return "trial " + std::to_string(n);
+// A trial is uniform when every tensor takes the same candidate and dtype; the candidate's label (or
+// "float") names it.
+SearchTrial trial_of(const HostData& h, const QfAssignment& a, size_t n, std::vector<double> scores) {
+  bool uniform = a.num_tensors > 0;
+  for (size_t t = 0; uniform && t < a.num_tensors; ++t)
+    uniform = a.candidate[t] == a.candidate[0] && (a.dtype[t] == QF_DTYPE_UNDEFINED || a.dtype[t] == a.dtype[0]);
+  if (!uniform) return SearchTrial{TrialKind::Mixed, "trial " + std::to_string(n), std::move(scores)};
   const int32_t first = a.candidate[0];
-  for (size_t t = 0; t < a.num_tensors; ++t)
-    if (a.candidate[t] != first || (a.dtype[t] != QF_DTYPE_UNDEFINED && a.dtype[t] != a.dtype[0]))
-      return "trial " + std::to_string(n);
-  if (first < 0) return "float";
-  return (*h.in->candidates)[static_cast<size_t>(first)].label;
+  const std::string label = first < 0 ? "float" : (*h.in->candidates)[static_cast<size_t>(first)].label;
+  return SearchTrial{TrialKind::Uniform, label, std::move(scores)};
 }
 
 void write_message(QfMessage* msg, const std::string& text) {
@@ -91,99 +133,86 @@ void write_message(QfMessage* msg, const std::string& text) {
   msg->data[n] = '\0';
 }
 
-}  // namespace
+// Runs a host callback for the plugin: an exception becomes an error status and its message.
+template <class F>
+QfStatus guarded(QfMessage* msg, F&& f) {
+  try {
+    f();
+    return QF_STATUS_OK;
+  } catch (const std::exception& e) {
+    write_message(msg, e.what());
+    return QF_STATUS_ERROR;
+  }
+}
 
-SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet& params, const SearchInputs& in) {
-  SearchOutcome outcome;
-  HostData h;
-  h.in = &in;
-  h.outcome = &outcome;
-  for (const auto& points : {in.plan->activation_points(), in.plan->weight_points()})
-    for (size_t p : points)
-      if (quant::is_integer(in.plan->points[p].dtype)) {
-        h.points.push_back(p);
-        h.op_types.push_back(in.plan->points[p].is_weight ? "initializer" : in.plan->points[p].producer_op);
-        h.int16_via_ec.push_back(int16_only_via_ec(*in.plan, in.plan->points[p]));
-      }
-  for (size_t c = 0; c < in.evaluator->num_columns(); ++c) h.metric_names.push_back(in.evaluator->column_name(c));
+void evaluate(HostData& h, const QfAssignment* assignments, size_t count, double* scores) {
+  std::vector<std::shared_ptr<const Model>> variants;
+  for (size_t i = 0; i < count; ++i) variants.push_back(variant_model(h, assignments[i]));
+  const auto result = h.in->evaluator->score(variants);
+  const size_t columns = h.metric_names.size();
+  for (size_t i = 0; i < count; ++i) {
+    for (size_t m = 0; m < columns; ++m) scores[i * columns + m] = result[i][m];
+    h.outcome->trials.push_back(trial_of(h, assignments[i], ++h.evaluations, result[i]));
+  }
+}
 
+void set_baseline(HostData& h, const QfAssignment& baseline, double* scores) {
+  const auto result = h.in->evaluator->set_baseline(variant_model(h, baseline));
+  for (size_t m = 0; m < h.metric_names.size(); ++m) scores[m] = result[m];
+  h.outcome->trials.push_back(SearchTrial{TrialKind::Baseline, "baseline " + std::to_string(++h.evaluations), result});
+}
+
+// One trade-off point: the tensors the assignment sets to a dtype other than the planned one, and the
+// backend's relative cost of those dtypes, summed.
+void record_tradeoff(HostData& h, const QfAssignment& accepted, const double* scores) {
+  const std::vector<PointChoice> choice = to_choice(h, accepted);
+  TradeoffPoint point;
+  point.step = h.outcome->tradeoff.size();
+  for (size_t t = 0; t < h.points.size(); ++t) {
+    if (accepted.dtype[t] == QF_DTYPE_UNDEFINED || choice[h.points[t]].dtype == point_of(h, t).dtype) continue;
+    ++point.escalated;
+    point.cost += relative_cost(h, t, accepted.dtype[t]);
+  }
+  point.scores.assign(scores, scores + h.metric_names.size());
+  h.outcome->tradeoff.push_back(std::move(point));
+}
+
+QfSearchContext make_context(HostData& h) {
   QfSearchContext ctx{};
   ctx.struct_size = sizeof(QfSearchContext);
   ctx.host_data = &h;
   ctx.num_tensors = [](void* d) { return host(d).points.size(); };
-  ctx.tensor_name = [](void* d, size_t t) { return host(d).in->plan->points.at(host(d).points.at(t)).tensor.c_str(); };
+  ctx.tensor_name = [](void* d, size_t t) { return point_of(host(d), t).tensor.c_str(); };
   ctx.tensor_op_type = [](void* d, size_t t) { return host(d).op_types.at(t).c_str(); };
   ctx.num_candidates = [](void* d, size_t) { return host(d).in->candidates->size(); };
   ctx.candidate_name = [](void* d, size_t, size_t k) { return host(d).in->candidates->at(k).label.c_str(); };
-  ctx.allowed_dtypes = [](void* d, size_t t) -> uint32_t {
-    const HostData& hd = host(d);
-    const QuantPoint& q = hd.in->plan->points.at(hd.points.at(t));
-    uint32_t mask = QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_INT16) | QF_DTYPE_MASK(QF_DTYPE_FLOAT16) |
-                    QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
-    for (const auto& [node, k] : q.uses) {
-      const auto& pl = hd.in->plan->placement.at(node);
-      if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= signed_view(pl.input_dtypes[k]);
-    }
-    // int16-ec reaches int16 precision on int8-only inputs that offer compensation.
-    if (hd.int16_via_ec.at(t)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
-    return mask;
-  };
-  // The backend's relative costs of the nodes reading the tensor at that dtype, summed; 1.0 when the
-  // backend gives none.
-  ctx.relative_cost = [](void* d, size_t t, QfDType dtype) {
-    const HostData& hd = host(d);
-    const QuantPoint& q = hd.in->plan->points.at(hd.points.at(t));
-    double sum = 0;
-    for (const auto& [node, k] : q.uses) sum += hd.in->plan->placement.at(node).cost(dtype);
-    return sum > 0 ? sum : 1.0;
-  };
+  ctx.allowed_dtypes = [](void* d, size_t t) { return allowed_dtypes(host(d), t); };
+  ctx.relative_cost = [](void* d, size_t t, QfDType dtype) { return relative_cost(host(d), t, dtype); };
   ctx.num_metrics = [](void* d) { return host(d).metric_names.size(); };
   ctx.metric_name = [](void* d, size_t m) { return host(d).metric_names.at(m).c_str(); };
   ctx.metric_higher_is_better = [](void* d, size_t m) -> int32_t {
     return host(d).in->evaluator->column_higher_is_better(m) ? 1 : 0;
   };
-  ctx.evaluate = [](void* d, const QfAssignment* assignments, size_t count, double* scores, QfMessage* msg) -> QfStatus {
-    HostData& hd = host(d);
-    try {
-      std::vector<std::shared_ptr<const Model>> variants;
-      for (size_t i = 0; i < count; ++i) variants.push_back(variant_model(hd, assignments[i]));
-      const auto result = hd.in->evaluator->score(variants);
-      const size_t M = hd.metric_names.size();
-      for (size_t i = 0; i < count; ++i) {
-        for (size_t m = 0; m < M; ++m) scores[i * M + m] = result[i][m];
-        {
-          std::string label = trial_label(hd, assignments[i], ++hd.evaluations);
-          const TrialKind kind = label.rfind("trial ", 0) == 0 ? TrialKind::Mixed : TrialKind::Uniform;
-          hd.outcome->trials.push_back(SearchTrial{kind, std::move(label), result[i]});
-        }
-      }
-      return QF_STATUS_OK;
-    } catch (const std::exception& e) {
-      write_message(msg, e.what());
-      return QF_STATUS_ERROR;
-    }
+  ctx.evaluate = [](void* d, const QfAssignment* a, size_t count, double* scores, QfMessage* msg) {
+    return guarded(msg, [&] { evaluate(host(d), a, count, scores); });
   };
   ctx.log_trial = [](void* d, const char* text) {
     host(d).outcome->log.emplace_back(text ? text : "");
     spdlog::info("search: {}", text ? text : "");
   };
-  ctx.planned_dtype = [](void* d, size_t t) -> QfDType {
-    const HostData& hd = host(d);
-    return quant::qf_dtype_of(hd.in->plan->points.at(hd.points.at(t)).dtype);
+  ctx.planned_dtype = [](void* d, size_t t) { return quant::qf_dtype_of(point_of(host(d), t).dtype); };
+  ctx.set_baseline = [](void* d, const QfAssignment* baseline, double* scores, QfMessage* msg) {
+    return guarded(msg, [&] { set_baseline(host(d), *baseline, scores); });
   };
-  ctx.set_baseline = [](void* d, const QfAssignment* baseline, double* scores, QfMessage* msg) -> QfStatus {
-    HostData& hd = host(d);
-    try {
-      const auto result = hd.in->evaluator->set_baseline(variant_model(hd, *baseline));
-      for (size_t m = 0; m < hd.metric_names.size(); ++m) scores[m] = result[m];
-      hd.outcome->trials.push_back(SearchTrial{TrialKind::Baseline, "baseline " + std::to_string(++hd.evaluations), result});
-      return QF_STATUS_OK;
-    } catch (const std::exception& e) {
-      write_message(msg, e.what());
-      return QF_STATUS_ERROR;
-    }
+  ctx.report_tradeoff = [](void* d, const QfAssignment* accepted, const double* scores, QfMessage* msg) {
+    return guarded(msg, [&] { record_tradeoff(host(d), *accepted, scores); });
   };
+  return ctx;
+}
 
+// Creates the plugin's instance, runs it and returns the assignment it chose.
+std::vector<PointChoice> run_plugin(const plugin::Component& search, const plugin::ParamSet& params, const HostData& h,
+                                    const QfSearchContext& ctx) {
   void* instance = nullptr;
   char buf[2048] = {0};
   QfMessage msg{buf, sizeof buf};
@@ -194,9 +223,18 @@ SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet
   QfAssignment result{sizeof(QfAssignment), h.points.size(), cand.data(), dtype.data()};
   s = search.search.run(instance, &ctx, &result, &msg);
   search.search.destroy(instance);
-  in.evaluator->clear_baseline();  // frees the cached activations
+  h.in->evaluator->clear_baseline();  // frees the cached activations
   if (s != QF_STATUS_OK) plugin::throw_status(search, "run", s, buf);
-  outcome.choice = to_choice(h, result);
+  return to_choice(h, result);
+}
+
+}  // namespace
+
+SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet& params, const SearchInputs& in) {
+  SearchOutcome outcome;
+  HostData h = describe_problem(in, outcome);
+  const QfSearchContext ctx = make_context(h);
+  outcome.choice = run_plugin(search, params, h, ctx);
   return outcome;
 }
 

@@ -31,10 +31,10 @@ struct SearchTrial {
 };
 
 // One point of a search's accuracy/cost trade-off (mixed precision reports one per accepted step through
-// QfSearchContext::report_tradeoff): the host derives the counts and the cost from the assignment.
+// QfSearchContext::report_tradeoff, ABI 1.5): the host derives the count and the cost from the assignment.
 struct TradeoffPoint {
   size_t step = 0;              // 0-based, in the order reported
-  size_t escalated = 0;         // tensors above their planned dtype
+  size_t escalated = 0;         // tensors the assignment sets to a dtype other than the planned one
   double cost = 0;              // summed relative cost (backend hints) of the escalated tensors' dtypes
   std::vector<double> scores;   // one per evaluator metric (SearchOutcome::metric_names)
 };

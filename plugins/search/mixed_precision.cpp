@@ -15,7 +15,8 @@
 // Large batches are evaluated in chunks so that max_time is checked between them.
 // The result is never worse than the start: when the target is out of reach, time runs out (max_time) or
 // nothing improves, the best assignment seen is returned and the log says the target was not reached.
-// Each accepted step logs a "tradeoff" line: escalated tensors, their summed relative cost, the scores.
+// The start and each accepted step are reported to the host as points of the trade-off
+// (SearchContext::report_tradeoff); the host derives the escalated tensors and their cost.
 #include <qforge/qf_plugin.hpp>
 
 #include <algorithm>
@@ -36,8 +37,8 @@ namespace {
 constexpr QfDType kLadder[] = {QF_DTYPE_INT8, QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_FLOAT32};
 constexpr int kLadderSize = 4;
 
-// Ladder index of a planned dtype; -1 when the host does not say (unsigned types sit with their width).
-int planned_level(QfDType d) {
+// Ladder index of a dtype; -1 when it is not on the ladder (unsigned types sit with their width).
+int ladder_level(QfDType d) {
   switch (d) {
     case QF_DTYPE_INT8:
     case QF_DTYPE_UINT8: return 0;
@@ -49,11 +50,20 @@ int planned_level(QfDType d) {
   }
 }
 
-int ladder_index(const std::string& dtype) {
-  if (dtype == "int16") return 1;
-  if (dtype == "float16") return 2;
-  return 3;
-}
+// Prefix k of an ordered list of changes, applied together.
+using Prefix = std::function<qf::Assignment(size_t)>;
+// Every evaluated prefix length and its scores.
+using Seen = std::map<size_t, Scores>;
+
+// How an escalation round ended.
+enum class Round { kNext, kReached, kStopped };
+
+// One round's candidates: every tensor that can go up, its raise measured alone.
+struct Raises {
+  std::vector<size_t> tensors;  // search tensors
+  std::vector<Scores> singles;  // per tensor: the score with only its raise
+  std::vector<size_t> ranked;   // indices into `tensors`, the most helpful raise first
+};
 
 }  // namespace
 
@@ -64,257 +74,301 @@ class MixedPrecision : public qf::SearchStrategy {
       "escalates the fewest tensors along int8 -> int16 -> float16 -> float32 until the first metric reaches "
       "`target`; returns the best found when it cannot";
   static std::vector<QfParamDesc> params() {
-    return {qf::param_float("target", 0.9999, -1e300, 1e300,
+    return {qf::param_float("target", 0.9999, -1e12, 1e12,
                             "goal on the first metric: at least this for higher-is-better metrics (cosine "
                             "0.9999, sqnr 40), at most this for lower-is-better ones (mse)"),
             qf::param_float("max_time", 0.0, 0.0, 1e9, "time budget in seconds (0: none); best-so-far on expiry"),
-            qf::param_string("max_dtype", "float32", "int16|float16|float32", "highest dtype escalation may reach")};
+            qf::param_string("max_dtype", "float32", "int16|float16|float32|float",
+                             "highest dtype escalation may reach; must be above int8")};
   }
 
   explicit MixedPrecision(const qf::Params& p)
       : target_(p.get_float("target")),
         max_time_(p.get_float("max_time")),
-        max_level_(ladder_index(p.get_string("max_dtype"))) {}
+        max_level_(ladder_level(qf_search::dtype_param(p.get_string("max_dtype")))) {}
 
   qf::Assignment run(qf::SearchContext& ctx) override {
     start_ = std::chrono::steady_clock::now();
-    const size_t tensors = ctx.num_tensors();
-    if (tensors == 0) return qf::Assignment{};
+    if (ctx.num_tensors() == 0) return qf::Assignment{};
     const ScoreOrder order(ctx);
     ctx_ = &ctx;
     order_ = &order;
+    start_from_modelwise_best();
+    if (order.meets(cur_scores_, target_)) {
+      ctx.log_trial("target reached without escalation");
+      return cur_;
+    }
+    Round round = Round::kNext;
+    while (round == Round::kNext) round = escalation_round();
+    if (round == Round::kStopped) return give_up();
+    while (!expired() && prune_pass() > 0) {
+    }
+    ctx.log_trial("select: " + std::to_string(count_escalated(cur_)) + " escalated tensors, " +
+                  qf_search::format_scores(ctx, cur_scores_));
+    return cur_;
+  }
 
-    const auto ranking = qf_search::rank_modelwise(ctx, order);
-    qf::Assignment cur = qf_search::uniform_assignment(ctx, ranking.order[0]);
-    Scores cur_scores = ranking.scores[ranking.order[0]];
-    best_ = cur;
-    best_scores_ = cur_scores;
-    // Ladder index of each tensor's dtype, and of its planned dtype (QF_DTYPE_UNDEFINED in the assignment).
-    // A host older than ABI 1.2 does not say what was planned: int8 is assumed until a raise shows otherwise.
+ private:
+  // ---- start ----
+
+  // The model-wise best candidate at the planned dtypes. The ladder index of each tensor's dtype starts at
+  // its planned dtype (QF_DTYPE_UNDEFINED in the assignment); a host older than ABI 1.2 does not say what
+  // was planned: int8 is assumed until a raise shows otherwise.
+  void start_from_modelwise_best() {
+    const auto ranking = qf_search::rank_modelwise(*ctx_, *order_);
+    const size_t first = ranking.order[0];
+    cur_ = qf_search::uniform_assignment(*ctx_, first);
+    cur_scores_ = ranking.scores[first];
+    best_ = cur_;
+    best_scores_ = cur_scores_;
+    const size_t tensors = ctx_->num_tensors();
     level_.assign(tensors, 0);
     base_.assign(tensors, 0);
     planned_known_.assign(tensors, false);
     for (size_t t = 0; t < tensors; ++t) {
-      const int planned = planned_level(ctx.planned_dtype(t));
+      const int planned = ladder_level(ctx_->planned_dtype(t));
       if (planned < 0) continue;
       level_[t] = base_[t] = planned;
       planned_known_[t] = true;
     }
     escalated_order_.clear();
+    jump_ = false;
+    stop_.clear();
     char line[512];
-    const size_t first = ranking.order[0];
-    const std::string start_name =
-        first < ctx.num_candidates(0) ? std::string(ctx.candidate_name(0, first)) : std::to_string(first);
-    std::snprintf(line, sizeof line, "start: model-wise best %s, target %s %s %g", start_name.c_str(),
-                  std::string(ctx.metric_name(0)).c_str(), order.higher_is_better() ? ">=" : "<=", target_);
-    ctx.log_trial(line);
-    size_t step = 0;
-    log_tradeoff(step, cur, cur_scores);
-    if (order.meets(cur_scores, target_)) {
-      ctx.log_trial("target reached without escalation");
-      return cur;
-    }
-
-    bool reached = false, jump = false;
-    std::string stop;
-    while (!reached) {
-      if (expired()) {
-        std::snprintf(line, sizeof line, "time limit of %g s reached", max_time_);
-        stop = line;
-        break;
-      }
-      cur_scores = ctx.set_baseline(cur);
-      note(cur, cur_scores);
-      std::vector<size_t> escalatable;
-      std::vector<qf::Assignment> trials;
-      // One step up, or (jump) straight to the highest allowed dtype after one-step raises stopped helping:
-      // a chain that needs float (a power spectrum before a Log) gains nothing from int16 alone.
-      const auto raise_to = [&](size_t t) { return jump ? top_level(t, level_[t]) : next_level(t, level_[t]); };
-      for (size_t t = 0; t < tensors; ++t) {
-        const int next = raise_to(t);
-        if (next < 0) continue;
-        escalatable.push_back(t);
-        trials.push_back(cur);
-        set_level(trials.back(), t, next);
-      }
-      if (escalatable.empty()) {
-        stop = "no tensor can be raised further";
-        break;
-      }
-      const auto singles = evaluate_until_expired(trials);
-      if (singles.size() < trials.size()) {
-        std::snprintf(line, sizeof line, "time limit of %g s reached", max_time_);
-        stop = line;
-        break;
-      }
-      // Without the host's planned dtype: raising a tensor still at its planned dtype without any change
-      // shows the planned dtype is already that high, so its floor moves up instead of counting it as an
-      // escalation.
-      bool moved_floor = false;
-      // Every raise, the most helpful first: when the error is spread over many tensors no single raise
-      // may help while many together do, so the prefixes below run up to "raise everything one step".
-      std::vector<size_t> ranked;  // indices into escalatable
-      for (size_t i = 0; i < escalatable.size(); ++i) {
-        const size_t t = escalatable[i];
-        if (!planned_known_[t] && level_[t] == base_[t] && !order.better(singles[i], cur_scores) && !order.better(cur_scores, singles[i])) {
-          base_[t] = level_[t] = next_level(t, level_[t]);
-          moved_floor = true;
-        } else {
-          ranked.push_back(i);
-        }
-      }
-      if (moved_floor) continue;
-      std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
-        if (order.better(singles[a], singles[b])) return true;
-        if (order.better(singles[b], singles[a])) return false;
-        const size_t ta = escalatable[a], tb = escalatable[b];
-        return cost_of(ta, raise_to(ta)) < cost_of(tb, raise_to(tb));
-      });
-      for (size_t r = 0; r < ranked.size() && r < 20; ++r) {
-        const size_t t = escalatable[ranked[r]];
-        std::snprintf(line, sizeof line, "gain %zu: %s %s->%s %s", r + 1, std::string(ctx.tensor_name(t)).c_str(),
-                      dtype_at(t, level_[t]), qf_search::dtype_name(kLadder[raise_to(t)]),
-                      qf_search::format_scores(ctx, singles[ranked[r]]).c_str());
-        ctx.log_trial(line);
-      }
-      // Prefix k: the k best single raises applied together.
-      auto prefix = [&](size_t k) {
-        qf::Assignment a = cur;
-        for (size_t r = 0; r < k; ++r) {
-          const size_t t = escalatable[ranked[r]];
-          set_level(a, t, raise_to(t));
-        }
-        return a;
-      };
-      std::map<size_t, Scores> seen{{1, singles[ranked[0]]}};
-      const size_t hit = first_prefix(ranked.size(), prefix, seen,
-                                      [&](const Scores& s) { return order.meets(s, target_); });
-      size_t accept = hit;
-      if (hit == 0) {  // no prefix reaches the target: take the best one (the smallest on ties)
-        accept = 1;
-        for (const auto& [k, s] : seen)
-          if (order.better(s, seen[accept])) accept = k;
-        if (!order.better(seen[accept], cur_scores)) {
-          if (!jump && max_level_ > 1) {
-            jump = true;
-            ctx.log_trial("one-step raises do not improve " + std::string(ctx.metric_name(0)) +
-                          ": the next round raises straight to the highest allowed dtype");
-            continue;
-          }
-          stop = "no escalation improves " + std::string(ctx.metric_name(0));
-          break;
-        }
-      }
-      std::string names;
-      for (size_t r = 0; r < accept; ++r) {
-        const size_t t = escalatable[ranked[r]];
-        level_[t] = raise_to(t);
-        names += (r ? ", " : "") + std::string(ctx.tensor_name(t)) + "->" + dtype_at(t, level_[t]);
-        if (std::find(escalated_order_.begin(), escalated_order_.end(), t) == escalated_order_.end())
-          escalated_order_.push_back(t);
-      }
-      cur = prefix(0);
-      for (size_t t = 0; t < tensors; ++t) set_level(cur, t, level_[t]);
-      cur_scores = seen[accept];
-      ctx.log_trial("escalate " + std::to_string(accept) + (hit ? " (target reached): " : ": ") + names);
-      log_tradeoff(++step, cur, cur_scores);
-      reached = hit != 0;
-    }
-
-    if (!reached) {
-      const std::string why = "target " + std::string(ctx.metric_name(0)) + " " +
-                              (order.higher_is_better() ? ">= " : "<= ") + qf_search::format_value(target_) +
-                              " not reached (" + stop + "); returning the best found: " +
-                              qf_search::format_scores(ctx, best_scores_);
-      qf::log_warning(why);
-      ctx.log_trial(why);
-      if (best_.dtype != cur.dtype || best_.candidate != cur.candidate) log_tradeoff(++step, best_, best_scores_);
-      return best_;
-    }
-
-    // Prune: lower escalated tensors back while the target holds.
-    while (!expired()) {
-      cur_scores = ctx.set_baseline(cur);
-      std::vector<size_t> lowerable;
-      std::vector<qf::Assignment> trials;
-      for (auto it = escalated_order_.rbegin(); it != escalated_order_.rend(); ++it) {
-        const size_t t = *it;
-        if (level_[t] <= base_[t]) continue;
-        lowerable.push_back(t);
-        trials.push_back(cur);
-        set_level(trials.back(), t, prev_level(t, level_[t]));
-      }
-      if (lowerable.empty()) break;
-      const auto singles = evaluate_until_expired(trials);
-      if (singles.size() < trials.size()) break;
-      // Those still meeting the target alone, the cheapest to lower first (smallest loss; on a tie, the
-      // last escalated first).
-      std::vector<size_t> fine;  // indices into lowerable
-      for (size_t i = 0; i < lowerable.size(); ++i)
-        if (order.meets(singles[i], target_)) fine.push_back(i);
-      if (fine.empty()) break;
-      std::stable_sort(fine.begin(), fine.end(),
-                       [&](size_t a, size_t b) { return order.better(singles[a], singles[b]); });
-      std::vector<size_t> keep;
-      for (size_t i : fine) keep.push_back(lowerable[i]);
-      // Walk the list: lower the longest prefix that keeps the target, leave the tensor that broke it
-      // escalated and go on with the rest. A few evaluations per kept tensor instead of a new round of
-      // singles each time; the next round re-measures what is left.
-      size_t pos = 0, lowered_now = 0;
-      while (pos < keep.size() && !expired()) {
-        auto prefix = [&](size_t k) {
-          qf::Assignment a = cur;
-          for (size_t r = pos; r < pos + k; ++r) set_level(a, keep[r], prev_level(keep[r], level_[keep[r]]));
-          return a;
-        };
-        std::map<size_t, Scores> seen;
-        if (lowered_now == 0 && pos == 0) seen[1] = singles[fine[0]];  // measured against this very `cur`
-        const size_t miss = first_prefix(keep.size() - pos, prefix, seen,
-                                         [&](const Scores& s) { return !order.meets(s, target_); });
-        // The longest evaluated prefix before the first miss (a bisection cut short by max_time may not
-        // have reached miss - 1).
-        size_t lower = 0;
-        for (const auto& [k, sc] : seen)
-          if ((miss == 0 || k < miss) && order.meets(sc, target_)) lower = std::max(lower, k);
-        if (lower > 0) {
-          const qf::Assignment next = prefix(lower);
-          std::string names;
-          for (size_t r = pos; r < pos + lower; ++r) {
-            level_[keep[r]] = prev_level(keep[r], level_[keep[r]]);
-            names += (r > pos ? ", " : "") + std::string(ctx.tensor_name(keep[r])) + "->" + dtype_at(keep[r], level_[keep[r]]);
-          }
-          cur = next;
-          cur_scores = seen[lower];
-          lowered_now += lower;
-          ctx.log_trial("prune: lowered " + names);
-          log_tradeoff(++step, cur, cur_scores);
-        }
-        if (miss == 0 && lower == keep.size() - pos) break;
-        pos += lower + 1;  // keep[pos + lower] broke the target (or was not reached in time): it stays escalated
-      }
-      if (lowered_now == 0) break;
-    }
-    ctx.log_trial("select: " + std::to_string(count_escalated(cur)) + " escalated tensors, " +
-                  qf_search::format_scores(ctx, cur_scores));
-    return cur;
+    std::snprintf(line, sizeof line, "start: model-wise best %s, target %s %s %g",
+                  qf_search::candidate_label(*ctx_, 0, first).c_str(), std::string(ctx_->metric_name(0)).c_str(),
+                  order_->higher_is_better() ? ">=" : "<=", target_);
+    ctx_->log_trial(line);
+    ctx_->report_tradeoff(cur_, cur_scores_);
   }
 
- private:
+  // ---- escalation ----
+
+  // One round from the current assignment: measure every raise alone, then accept the smallest prefix of
+  // the most helpful raises that reaches the target (kReached), or the best prefix when none does (kNext).
+  Round escalation_round() {
+    if (expired()) return stop(time_limit());
+    cur_scores_ = ctx_->set_baseline(cur_);
+    note(cur_, cur_scores_);
+    Raises r = measure_raises();
+    if (r.tensors.empty()) return stop("no tensor can be raised further");
+    if (r.singles.size() < r.tensors.size()) return stop(time_limit());
+    if (move_floors(r)) return Round::kNext;
+    rank_raises(r);
+    const Prefix prefix = [&](size_t k) { return raised(r, k); };
+    Seen seen{{1, r.singles[r.ranked[0]]}};
+    const size_t hit = first_prefix(r.ranked.size(), prefix, seen, [&](const Scores& s) { return meets(s); });
+    size_t accept = hit;
+    if (hit == 0) {  // no prefix reaches the target: take the best one (the smallest on ties)
+      accept = 1;
+      for (const auto& [k, s] : seen)
+        if (order_->better(s, seen[accept])) accept = k;
+      if (!order_->better(seen[accept], cur_scores_)) return no_improvement();
+    }
+    accept_raises(r, accept, seen[accept], hit != 0);
+    return hit ? Round::kReached : Round::kNext;
+  }
+
+  // Level tensor t goes to this round: one step up, or (jump) straight to the highest allowed dtype after
+  // one-step raises stopped helping: a chain that needs float (a power spectrum before a Log) gains
+  // nothing from int16 alone. -1 when it cannot go up.
+  int raise_level(size_t t) const { return jump_ ? top_level(t, level_[t]) : next_level(t, level_[t]); }
+
+  // Every tensor that can go up, raised alone against the current assignment (one batch, in chunks).
+  Raises measure_raises() {
+    Raises r;
+    std::vector<qf::Assignment> trials;
+    for (size_t t = 0; t < ctx_->num_tensors(); ++t) {
+      const int next = raise_level(t);
+      if (next < 0) continue;
+      r.tensors.push_back(t);
+      trials.push_back(cur_);
+      set_level(trials.back(), t, next);
+    }
+    if (!trials.empty()) r.singles = evaluate_until_expired(trials);
+    return r;
+  }
+
+  // Without the host's planned dtype: raising a tensor still at its planned dtype without any change
+  // shows the planned dtype is already that high, so its floor moves up instead of counting it as an
+  // escalation. True when a floor moved (the round starts over); else every raise goes to r.ranked.
+  bool move_floors(Raises& r) {
+    bool moved = false;
+    for (size_t i = 0; i < r.tensors.size(); ++i) {
+      const size_t t = r.tensors[i];
+      if (!planned_known_[t] && level_[t] == base_[t] && !order_->better(r.singles[i], cur_scores_) &&
+          !order_->better(cur_scores_, r.singles[i])) {
+        base_[t] = level_[t] = next_level(t, level_[t]);
+        moved = true;
+      } else {
+        r.ranked.push_back(i);
+      }
+    }
+    return moved;
+  }
+
+  // Every raise, the most helpful first (then the cheapest): when the error is spread over many tensors no
+  // single raise may help while many together do, so the prefixes run up to "raise everything". Logs the
+  // first 20.
+  void rank_raises(Raises& r) const {
+    std::stable_sort(r.ranked.begin(), r.ranked.end(), [&](size_t a, size_t b) {
+      if (order_->better(r.singles[a], r.singles[b])) return true;
+      if (order_->better(r.singles[b], r.singles[a])) return false;
+      const size_t ta = r.tensors[a], tb = r.tensors[b];
+      return cost_of(ta, raise_level(ta)) < cost_of(tb, raise_level(tb));
+    });
+    for (size_t i = 0; i < r.ranked.size() && i < 20; ++i) {
+      const size_t t = r.tensors[r.ranked[i]];
+      char line[512];
+      std::snprintf(line, sizeof line, "gain %zu: %s %s->%s %s", i + 1, std::string(ctx_->tensor_name(t)).c_str(),
+                    dtype_at(t, level_[t]), qf::dtype_name(kLadder[raise_level(t)]),
+                    qf_search::format_scores(*ctx_, r.singles[r.ranked[i]]).c_str());
+      ctx_->log_trial(line);
+    }
+  }
+
+  // The current assignment with the k most helpful raises applied.
+  qf::Assignment raised(const Raises& r, size_t k) const {
+    qf::Assignment a = cur_;
+    for (size_t i = 0; i < k; ++i) {
+      const size_t t = r.tensors[r.ranked[i]];
+      set_level(a, t, raise_level(t));
+    }
+    return a;
+  }
+
+  // Raises the first `accept` tensors of the order for good; logs it and reports the trade-off point.
+  void accept_raises(const Raises& r, size_t accept, const Scores& scores, bool reached) {
+    std::string names;
+    for (size_t i = 0; i < accept; ++i) {
+      const size_t t = r.tensors[r.ranked[i]];
+      level_[t] = raise_level(t);
+      names += (i ? ", " : "") + std::string(ctx_->tensor_name(t)) + "->" + dtype_at(t, level_[t]);
+      if (std::find(escalated_order_.begin(), escalated_order_.end(), t) == escalated_order_.end())
+        escalated_order_.push_back(t);
+    }
+    for (size_t t = 0; t < ctx_->num_tensors(); ++t) set_level(cur_, t, level_[t]);
+    cur_scores_ = scores;
+    ctx_->log_trial("escalate " + std::to_string(accept) + (reached ? " (target reached): " : ": ") + names);
+    ctx_->report_tradeoff(cur_, cur_scores_);
+  }
+
+  // No prefix improves: once, the next round jumps to the highest allowed dtypes; after that, stop.
+  Round no_improvement() {
+    if (!jump_ && max_level_ > 1) {
+      jump_ = true;
+      ctx_->log_trial("one-step raises do not improve " + std::string(ctx_->metric_name(0)) +
+                      ": the next round raises straight to the highest allowed dtype");
+      return Round::kNext;
+    }
+    return stop("no escalation improves " + std::string(ctx_->metric_name(0)));
+  }
+
+  Round stop(const std::string& why) {
+    stop_ = why;
+    return Round::kStopped;
+  }
+  std::string time_limit() const {
+    char line[128];
+    std::snprintf(line, sizeof line, "time limit of %g s reached", max_time_);
+    return line;
+  }
+
+  // The target is out of reach: the best assignment seen in any trial, and why.
+  qf::Assignment give_up() {
+    const std::string why = "target " + std::string(ctx_->metric_name(0)) + " " +
+                            (order_->higher_is_better() ? ">= " : "<= ") + qf_search::format_value(target_) +
+                            " not reached (" + stop_ + "); returning the best found: " +
+                            qf_search::format_scores(*ctx_, best_scores_);
+    qf::log_warning(why);
+    ctx_->log_trial(why);
+    if (best_.dtype != cur_.dtype || best_.candidate != cur_.candidate) ctx_->report_tradeoff(best_, best_scores_);
+    return best_;
+  }
+
+  // ---- prune ----
+
+  // One pass lowering escalated tensors back while the target holds; how many were lowered.
+  size_t prune_pass() {
+    cur_scores_ = ctx_->set_baseline(cur_);
+    Scores first_single;
+    const std::vector<size_t> order = lowering_order(first_single);
+    size_t pos = 0, lowered = 0;
+    while (pos < order.size() && !expired()) {
+      const Prefix prefix = [&](size_t k) { return lowered_prefix(order, pos, k); };
+      Seen seen;
+      if (pos == 0) seen[1] = first_single;  // measured against this very assignment
+      const size_t miss = first_prefix(order.size() - pos, prefix, seen, [&](const Scores& s) { return !meets(s); });
+      // The longest evaluated prefix before the first miss (a bisection cut short by max_time may not
+      // have reached miss - 1).
+      size_t lower = 0;
+      for (const auto& [k, sc] : seen)
+        if ((miss == 0 || k < miss) && meets(sc)) lower = std::max(lower, k);
+      if (lower > 0) lower_for_good(order, pos, lower, seen[lower]);
+      lowered += lower;
+      if (miss == 0 && lower == order.size() - pos) break;
+      pos += lower + 1;  // order[pos + lower] broke the target (or was not reached in time): it stays escalated
+    }
+    return lowered;
+  }
+
+  // The escalated tensors that keep the target when lowered one step alone (one batch), the smallest loss
+  // first (on a tie, the last escalated first); `first_single` gets the first one's score. Walking this
+  // list with prefixes costs a few evaluations per kept tensor instead of a new round of singles each time.
+  std::vector<size_t> lowering_order(Scores& first_single) {
+    std::vector<size_t> lowerable;
+    std::vector<qf::Assignment> trials;
+    for (auto it = escalated_order_.rbegin(); it != escalated_order_.rend(); ++it) {
+      const size_t t = *it;
+      if (level_[t] <= base_[t]) continue;
+      lowerable.push_back(t);
+      trials.push_back(cur_);
+      set_level(trials.back(), t, prev_level(t, level_[t]));
+    }
+    if (lowerable.empty()) return {};
+    const auto singles = evaluate_until_expired(trials);
+    if (singles.size() < trials.size()) return {};
+    std::vector<size_t> fine;  // indices into lowerable
+    for (size_t i = 0; i < lowerable.size(); ++i)
+      if (meets(singles[i])) fine.push_back(i);
+    std::stable_sort(fine.begin(), fine.end(), [&](size_t a, size_t b) { return order_->better(singles[a], singles[b]); });
+    std::vector<size_t> order;
+    for (size_t i : fine) order.push_back(lowerable[i]);
+    if (!fine.empty()) first_single = singles[fine[0]];
+    return order;
+  }
+
+  // The current assignment with order[pos, pos + k) lowered one step.
+  qf::Assignment lowered_prefix(const std::vector<size_t>& order, size_t pos, size_t k) const {
+    qf::Assignment a = cur_;
+    for (size_t i = pos; i < pos + k; ++i) set_level(a, order[i], prev_level(order[i], level_[order[i]]));
+    return a;
+  }
+
+  void lower_for_good(const std::vector<size_t>& order, size_t pos, size_t count, const Scores& scores) {
+    const qf::Assignment next = lowered_prefix(order, pos, count);
+    std::string names;
+    for (size_t i = pos; i < pos + count; ++i) {
+      level_[order[i]] = prev_level(order[i], level_[order[i]]);
+      names += (i > pos ? ", " : "") + std::string(ctx_->tensor_name(order[i])) + "->" + dtype_at(order[i], level_[order[i]]);
+    }
+    cur_ = next;
+    cur_scores_ = scores;
+    ctx_->log_trial("prune: lowered " + names);
+    ctx_->report_tradeoff(cur_, cur_scores_);
+  }
+
+  // ---- prefix search and evaluation ----
+
   // Smallest k in [1, n] with want(score of prefix k), assuming want flips once along k: powers of two and
   // n in one batch, then a batched bisection between the last miss and the first hit. 0 when no evaluated
   // prefix qualifies. Every evaluated score lands in `seen`.
-  size_t first_prefix(size_t n, const std::function<qf::Assignment(size_t)>& prefix, std::map<size_t, Scores>& seen,
-                      const std::function<bool(const Scores&)>& want) {
+  size_t first_prefix(size_t n, const Prefix& prefix, Seen& seen, const std::function<bool(const Scores&)>& want) {
     std::vector<size_t> ks;
     for (size_t k = 1; k < n; k *= 2) ks.push_back(k);
     ks.push_back(n);
     probe(ks, prefix, seen);
-    size_t hi = 0;
-    for (size_t k : ks)
-      if (want(seen.at(k))) {
-        hi = k;
-        break;
-      }
+    size_t hi = first_wanted(ks, seen, want, 0);
     if (hi == 0) return 0;
     size_t lo = 0;
     for (size_t k : ks)
@@ -325,12 +379,7 @@ class MixedPrecision : public qf::SearchStrategy {
       for (size_t i = 1; i <= count; ++i) pts.push_back(lo + (gap + 1) * i / (count + 1));
       pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
       probe(pts, prefix, seen);
-      size_t new_hi = hi;
-      for (size_t k : pts)
-        if (want(seen.at(k))) {
-          new_hi = k;
-          break;
-        }
+      const size_t new_hi = first_wanted(pts, seen, want, hi);
       for (size_t k : pts)
         if (k < new_hi) lo = k;
       hi = new_hi;
@@ -338,8 +387,16 @@ class MixedPrecision : public qf::SearchStrategy {
     return hi;
   }
 
-  void probe(const std::vector<size_t>& ks, const std::function<qf::Assignment(size_t)>& prefix,
-             std::map<size_t, Scores>& seen) {
+  // The first of `ks` whose score is wanted, else `none`.
+  static size_t first_wanted(const std::vector<size_t>& ks, const Seen& seen,
+                             const std::function<bool(const Scores&)>& want, size_t none) {
+    for (size_t k : ks)
+      if (want(seen.at(k))) return k;
+    return none;
+  }
+
+  // Evaluates the prefixes of `ks` not seen yet, in one batch.
+  void probe(const std::vector<size_t>& ks, const Prefix& prefix, Seen& seen) {
     std::vector<size_t> todo;
     std::vector<qf::Assignment> trials;
     for (size_t k : ks)
@@ -377,6 +434,9 @@ class MixedPrecision : public qf::SearchStrategy {
       best_scores_ = s;
     }
   }
+  bool meets(const Scores& s) const { return order_->meets(s, target_); }
+
+  // ---- the ladder ----
 
   bool allowed(size_t t, int level) const {
     return level <= max_level_ && (ctx_->allowed_dtypes(t) & QF_DTYPE_MASK(kLadder[level])) != 0;
@@ -400,21 +460,12 @@ class MixedPrecision : public qf::SearchStrategy {
     a.dtype[t] = level <= base_[t] ? QF_DTYPE_UNDEFINED : kLadder[level];
   }
   const char* dtype_at(size_t t, int level) const {
-    return level <= base_[t] ? "planned" : qf_search::dtype_name(kLadder[level]);
+    return level <= base_[t] ? "planned" : qf::dtype_name(kLadder[level]);
   }
   double cost_of(size_t t, int level) const { return ctx_->relative_cost(t, kLadder[level]); }
 
   static size_t count_escalated(const qf::Assignment& a) {
     return static_cast<size_t>(std::count_if(a.dtype.begin(), a.dtype.end(), [](QfDType d) { return d != QF_DTYPE_UNDEFINED; }));
-  }
-  void log_tradeoff(size_t step, const qf::Assignment& a, const Scores& s) const {
-    double cost = 0;
-    for (size_t t = 0; t < a.dtype.size(); ++t)
-      if (a.dtype[t] != QF_DTYPE_UNDEFINED) cost += ctx_->relative_cost(t, a.dtype[t]);
-    char line[512];
-    std::snprintf(line, sizeof line, "tradeoff step=%zu escalated=%zu cost=%.1f %s", step, count_escalated(a), cost,
-                  qf_search::format_scores(*ctx_, s).c_str());
-    ctx_->log_trial(line);
   }
 
   bool expired() const {
@@ -427,11 +478,13 @@ class MixedPrecision : public qf::SearchStrategy {
   std::chrono::steady_clock::time_point start_;
   const qf::SearchContext* ctx_ = nullptr;
   const ScoreOrder* order_ = nullptr;
-  qf::Assignment best_;
-  Scores best_scores_;
-  std::vector<int> level_, base_;
+  qf::Assignment cur_, best_;  // the accepted assignment; the best of every trial
+  Scores cur_scores_, best_scores_;
+  std::vector<int> level_, base_;  // per tensor: ladder index now, and of its planned dtype
   std::vector<bool> planned_known_;
-  std::vector<size_t> escalated_order_;
+  std::vector<size_t> escalated_order_;  // tensors in the order they were first raised
+  bool jump_ = false;                    // rounds raise straight to the highest allowed dtype
+  std::string stop_;                     // why escalation stopped short of the target
 };
 
 QF_PLUGIN("qforge-search-mixed_precision", "1.0.0", MixedPrecision)

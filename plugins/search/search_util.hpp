@@ -68,15 +68,15 @@ inline std::string format_scores(const qf::SearchContext& ctx, const Scores& s) 
   return out;
 }
 
-inline const char* dtype_name(QfDType d) {
-  switch (d) {
-    case QF_DTYPE_INT8: return "int8";
-    case QF_DTYPE_INT16: return "int16";
-    case QF_DTYPE_FLOAT16: return "float16";
-    case QF_DTYPE_FLOAT32: return "float32";
-    case QF_DTYPE_UNDEFINED: return "planned";
-    default: return "other";
-  }
+// The dtype a search parameter names: the SDK's vocabulary, plus "float", the configs' alias of float32
+// (docs/quant_config.md). QF_DTYPE_UNDEFINED for anything else.
+inline QfDType dtype_param(const std::string& name) {
+  return name == "float" ? QF_DTYPE_FLOAT32 : qf::dtype_from_name(name);
+}
+
+// Candidate k of tensor t by name, or its index when the tensor has fewer candidates.
+inline std::string candidate_label(const qf::SearchContext& ctx, size_t t, size_t k) {
+  return k < ctx.num_candidates(t) ? std::string(ctx.candidate_name(t, k)) : std::to_string(k);
 }
 
 // Every candidate applied to all tensors (candidate k, or a tensor's last when it has fewer), planned

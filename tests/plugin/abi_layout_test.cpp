@@ -110,7 +110,8 @@ namespace {
   static_assert(offsetof(QfSearchContext, log_trial) == 104);
   static_assert(offsetof(QfSearchContext, set_baseline) == 112);  // ABI 1.2 tail
   static_assert(offsetof(QfSearchContext, planned_dtype) == 120);
-  static_assert(sizeof(QfSearchContext) == 128);
+  static_assert(offsetof(QfSearchContext, report_tradeoff) == 128);  // ABI 1.5 tail
+  static_assert(sizeof(QfSearchContext) == 136);
   // QfSearchDesc
   static_assert(offsetof(QfSearchDesc, struct_size) == 0);
   static_assert(offsetof(QfSearchDesc, name) == 8);
@@ -275,7 +276,13 @@ TEST(AbiLayout, SearchContextSetBaselineAndPlannedDtypeAreTheNewTailFields) {
   EXPECT_GE(QF_PLUGIN_ABI_MINOR, 2);
   EXPECT_EQ(offsetof(QfSearchContext, set_baseline), offsetof(QfSearchContext, log_trial) + sizeof(void*));
   EXPECT_EQ(offsetof(QfSearchContext, planned_dtype), offsetof(QfSearchContext, set_baseline) + sizeof(void*));
-  EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, planned_dtype) + sizeof(void*));
+  EXPECT_EQ(offsetof(QfSearchContext, report_tradeoff), offsetof(QfSearchContext, planned_dtype) + sizeof(void*));
+}
+
+// ABI 1.5 added QfSearchContext::report_tradeoff at the tail: a 1.4 context ends exactly where it starts,
+// so qf::SearchContext::report_tradeoff can tell an older host apart (and then does nothing).
+TEST(AbiLayout, SearchContextReportTradeoffIsTheNewTailField) {
+  EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, report_tradeoff) + sizeof(void*));
 }
 
 // ABI 1.3 added QfNodeSupport::input_flags and requantize at the tail: a 1.2 struct ends where they start.

@@ -50,6 +50,7 @@ struct FakeModel {
   bool lower_is_better = false;  // score "mse" = total error instead of "cosine" = 1 - total error
   bool sqnr_column = false;      // a second column "sqnr" = 10 log10(1 / total error)
   bool tell_planned = true;      // offer planned_dtype() (ABI 1.2); else the search must find out
+  bool tell_tradeoff = true;     // a context with report_tradeoff (ABI 1.5); else it ends before the field
   // Extra error when both tensors of the pair are quantized with these candidates (at any integer level).
   struct Interaction {
     size_t a, b;
@@ -64,6 +65,14 @@ struct FakeModel {
   std::vector<std::vector<int32_t>> baseline_candidates;
   std::vector<std::vector<QfDType>> baseline_dtypes;
   std::vector<std::string> log;
+  // Each reported trade-off point as a host derives it: tensors whose dtype differs from the planned one
+  // and their summed cost, with the scores the search reported.
+  struct TradeoffPoint {
+    size_t escalated = 0;
+    double cost = 0;
+    std::vector<double> scores;
+  };
+  std::vector<TradeoffPoint> tradeoff;
   size_t evaluations = 0;
   double best_seen = 0;
   bool any_seen = false;
@@ -136,6 +145,19 @@ struct FakeModel {
         const QfDType ladder[] = {QF_DTYPE_INT8, QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_FLOAT32};
         return ladder[self(h).tensors.at(t).planned_level];
       };
+    c.report_tradeoff = [](void* h, const QfAssignment* a, const double* scores, QfMessage*) -> QfStatus {
+      auto& me = self(h);
+      TradeoffPoint p;
+      for (size_t t = 0; t < a->num_tensors; ++t)
+        if (a->dtype[t] != QF_DTYPE_UNDEFINED && level_of(a->dtype[t]) != me.tensors[t].planned_level) {
+          ++p.escalated;
+          p.cost += me.cost(t, a->dtype[t]);
+        }
+      p.scores.assign(scores, scores + (me.sqnr_column ? 2 : 1));
+      me.tradeoff.push_back(std::move(p));
+      return QF_STATUS_OK;
+    };
+    if (!tell_tradeoff) c.struct_size = offsetof(QfSearchContext, report_tradeoff);  // an ABI 1.4 host
     c.set_baseline = [](void* h, const QfAssignment* a, double* scores, QfMessage*) -> QfStatus {
       auto& me = self(h);
       me.events.push_back("baseline");
@@ -245,17 +267,10 @@ TEST(LayerwiseSearch, QtypeInt16RaisesTopkWhereAllowed) {
   EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16, QF_DTYPE_UNDEFINED,
                                            QF_DTYPE_UNDEFINED}));
   EXPECT_TRUE(m.logged("Merge_Info a1 | percentile | 0.998900 | planned (int16 not allowed)"));
-  // qtype int8 keeps the planned dtypes; an unknown qtype is refused at create().
+  // qtype int8 keeps the planned dtypes (an unknown qtype is refused by the declaration: SearchParams).
   FakeModel plain = layerwise_model();
   const Result p = run_search("layerwise", plain, {{"topk", 3}, {"qtype", "int8"}});
   EXPECT_EQ(p.dtype, std::vector<QfDType>(5, QF_DTYPE_UNDEFINED));
-  const Component& c = qf::test::stock_registry().find(Kind::Search, "layerwise");
-  void* inst = nullptr;
-  char buf[256] = {0};
-  QfMessage msg{buf, sizeof buf};
-  EXPECT_EQ(c.search.create(Registry::validate_params(c, {{"qtype", "int4"}}).c_list(), &inst, &msg),
-            QF_STATUS_INVALID_ARGUMENT);
-  EXPECT_NE(std::string(buf).find("int4"), std::string::npos);
 }
 
 TEST(LayerwiseSearch, KeepsModelwiseBestWhenTheMergeIsWorse) {
@@ -325,12 +340,18 @@ TEST(MixedPrecisionSearch, ReachesTargetWithFewestEscalationsOnAdditiveModel) {
   EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_INT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16,
                                            QF_DTYPE_UNDEFINED}));
   EXPECT_GE(m.score(r.candidate, r.dtype), 0.9999);
-  // Start line and the final trade-off: 3 tensors at int16, cost 2.0 each.
-  EXPECT_TRUE(m.logged("tradeoff step=0 escalated=0 cost=0.0 cosine=0.999390"));
+  // The trade-off reported to the host: the start, then 3 tensors at int16, cost 2.0 each.
   EXPECT_TRUE(m.logged("escalate 3 (target reached): a1->int16, a3->int16, a0->int16"));
   EXPECT_NEAR(m.score(r.candidate, r.dtype), 1 - 6.55e-5, 1e-12);
-  EXPECT_EQ(m.last_log_with("tradeoff"),
-            "tradeoff step=1 escalated=3 cost=6.0 cosine=" + fixed("%.6f", m.score(r.candidate, r.dtype)));
+  ASSERT_EQ(m.tradeoff.size(), 2u);
+  EXPECT_EQ(m.tradeoff[0].escalated, 0u);
+  EXPECT_EQ(m.tradeoff[0].cost, 0.0);
+  EXPECT_EQ(m.tradeoff[0].scores, std::vector<double>{m.score(std::vector<int32_t>(5, 1), std::vector<QfDType>(5, QF_DTYPE_UNDEFINED))});
+  EXPECT_NEAR(m.tradeoff[0].scores[0], 1 - 6.1e-4, 1e-12);
+  EXPECT_EQ(m.tradeoff[1].escalated, 3u);
+  EXPECT_EQ(m.tradeoff[1].cost, 6.0);
+  EXPECT_EQ(m.tradeoff[1].scores, std::vector<double>{m.score(r.candidate, r.dtype)});
+  EXPECT_FALSE(m.logged("tradeoff"));  // the table goes through the ABI, not the log
   // Ranking batch, then the baseline before the sensitivity batch.
   ASSERT_GE(m.events.size(), 3u);
   EXPECT_EQ(m.events[0], "eval:3");
@@ -344,8 +365,12 @@ TEST(MixedPrecisionSearch, SqnrColumnInTradeoffAndSqnrTarget) {
   m.sqnr_column = true;
   const Result r = run_search("mixed_precision", m, {{"target", 0.9999}});
   // total error 6.55e-5 -> 10 log10(1 / 6.55e-5) = 41.84 dB
-  EXPECT_EQ(m.last_log_with("tradeoff"), "tradeoff step=1 escalated=3 cost=6.0 cosine=" +
-                                             fixed("%.6f", m.score(r.candidate, r.dtype)) + " sqnr=41.84");
+  ASSERT_EQ(m.tradeoff.size(), 2u);
+  EXPECT_EQ(m.tradeoff.back().escalated, 3u);
+  EXPECT_EQ(m.tradeoff.back().cost, 6.0);
+  ASSERT_EQ(m.tradeoff.back().scores.size(), 2u);
+  EXPECT_EQ(m.tradeoff.back().scores[0], m.score(r.candidate, r.dtype));
+  EXPECT_EQ(fixed("%.2f", m.tradeoff.back().scores[1]), "41.84");
 }
 
 TEST(MixedPrecisionSearch, StopsWhenStartMeetsTarget) {
@@ -366,8 +391,10 @@ TEST(MixedPrecisionSearch, HonoursAllowedDtypesAndMaxDtype) {
   EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16,
                                            QF_DTYPE_UNDEFINED}));
   EXPECT_NEAR(m.score(r.candidate, r.dtype), 1 - 6.28e-5, 1e-12);
-  EXPECT_EQ(m.last_log_with("tradeoff"),
-            "tradeoff step=1 escalated=3 cost=7.0 cosine=" + fixed("%.6f", m.score(r.candidate, r.dtype)));
+  ASSERT_FALSE(m.tradeoff.empty());
+  EXPECT_EQ(m.tradeoff.back().escalated, 3u);
+  EXPECT_EQ(m.tradeoff.back().cost, 7.0);
+  EXPECT_EQ(m.tradeoff.back().scores, std::vector<double>{m.score(r.candidate, r.dtype)});
 
   // Capped at int16, a1 stays int8: the rest at int16 leave 3e-4 + 3.1e-6 of error, short of the target.
   FakeModel capped = mixed_model();
@@ -391,6 +418,25 @@ TEST(MixedPrecisionSearch, ImpossibleTargetReturnsBestSoFar) {
   EXPECT_EQ(r.dtype, std::vector<QfDType>(5, QF_DTYPE_FLOAT16));
   EXPECT_TRUE(m.logged("not reached"));
   for (QfDType d : r.dtype) EXPECT_NE(d, QF_DTYPE_FLOAT32);
+  // The last trade-off point is what the search returns.
+  ASSERT_FALSE(m.tradeoff.empty());
+  EXPECT_EQ(m.tradeoff.back().scores, std::vector<double>{got});
+  EXPECT_EQ(m.tradeoff.back().escalated, 5u);
+}
+
+TEST(MixedPrecisionSearch, AnOlderHostWithoutReportTradeoffGetsTheSameSearch) {
+  // A context from an ABI 1.4 host ends before report_tradeoff: the SDK must not call it.
+  FakeModel old = mixed_model();
+  old.tell_tradeoff = false;
+  const Result r = run_search("mixed_precision", old, {{"target", 0.9999}});
+  EXPECT_TRUE(old.tradeoff.empty());
+  FakeModel current = mixed_model();
+  const Result c = run_search("mixed_precision", current, {{"target", 0.9999}});
+  EXPECT_FALSE(current.tradeoff.empty());
+  EXPECT_EQ(r.candidate, c.candidate);
+  EXPECT_EQ(r.dtype, c.dtype);
+  EXPECT_EQ(old.log, current.log);
+  EXPECT_EQ(old.events, current.events);
 }
 
 TEST(MixedPrecisionSearch, TinyMaxTimeReturnsTheStart) {
@@ -410,9 +456,12 @@ TEST(MixedPrecisionSearch, LowerIsBetterMetric) {
                                            QF_DTYPE_UNDEFINED}));
   EXPECT_LE(m.score(r.candidate, r.dtype), 1e-4);
   EXPECT_NEAR(m.score(r.candidate, r.dtype), 6.55e-5, 1e-12);
-  EXPECT_EQ(m.last_log_with("tradeoff"),
-            "tradeoff step=1 escalated=3 cost=6.0 mse=" + fixed("%.4e", m.score(r.candidate, r.dtype)));
-  EXPECT_TRUE(m.logged("tradeoff step=0 escalated=0 cost=0.0 mse=6.1000e-04"));
+  ASSERT_EQ(m.tradeoff.size(), 2u);
+  EXPECT_EQ(m.tradeoff[0].escalated, 0u);
+  EXPECT_NEAR(m.tradeoff[0].scores[0], 6.1e-4, 1e-12);
+  EXPECT_EQ(m.tradeoff[1].escalated, 3u);
+  EXPECT_EQ(m.tradeoff[1].cost, 6.0);
+  EXPECT_EQ(m.tradeoff[1].scores, std::vector<double>{m.score(r.candidate, r.dtype)});
 }
 
 TEST(MixedPrecisionSearch, InteractionsStillReachTargetAndPruneToLocalMinimum) {
@@ -456,15 +505,56 @@ TEST(MixedPrecisionSearch, PlannedInt16IsNotCountedAsEscalation) {
   EXPECT_FALSE(m.logged("a1 planned->int16"));
   EXPECT_TRUE(m.logged("a1 planned->float16"));
   // Found out: round 1 sees a1's raise to int16 change nothing and moves its floor, round 2 raises all five.
-  EXPECT_EQ(m.last_log_with("tradeoff").rfind("tradeoff step=1 escalated=5", 0), 0u) << m.last_log_with("tradeoff");
+  ASSERT_EQ(m.tradeoff.size(), 2u);
+  EXPECT_EQ(m.tradeoff[1].escalated, 5u);
 
   // Told by the host (planned_dtype): a1 goes to float16 in the first round, with the others.
   FakeModel told = m;
   told.tell_planned = true;
   told.log.clear();
+  told.tradeoff.clear();
   const Result t = run_search("mixed_precision", told, {{"target", 0.99999}});
   EXPECT_EQ(t.dtype, r.dtype);
-  EXPECT_EQ(told.last_log_with("tradeoff").rfind("tradeoff step=1 escalated=5", 0), 0u) << told.last_log_with("tradeoff");
+  ASSERT_EQ(told.tradeoff.size(), 2u);
+  EXPECT_EQ(told.tradeoff[1].escalated, 5u);
+}
+
+// ---- parameters -----------------------------------------------------------------------------------------
+
+// The declarations are the only validators of the searches' parameters (the config passes them through):
+// each documented bound (docs/searches.md) holds at its edge.
+TEST(SearchParams, DeclarationsEnforceEveryDocumentedBound) {
+  const auto accepts = [](const std::string& search, const nlohmann::json& params) {
+    const Component& c = qf::test::stock_registry().find(Kind::Search, search);
+    try {
+      Registry::validate_params(c, params);
+      return std::string("ok");
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+  };
+  // modelwise: similarity in (0, 1].
+  EXPECT_EQ(accepts("modelwise", {{"similarity", 1.0}}), "ok");
+  EXPECT_EQ(accepts("modelwise", {{"similarity", 1e-300}}), "ok");
+  EXPECT_NE(accepts("modelwise", {{"similarity", 0.0}}).find("'similarity'"), std::string::npos);
+  EXPECT_NE(accepts("modelwise", {{"similarity", 1.001}}).find("out of range"), std::string::npos);
+  // layerwise: topk >= 0 (0: by threshold), qtype a search dtype, threshold any number.
+  EXPECT_EQ(accepts("layerwise", {{"topk", 0}, {"threshold", -3.5}}), "ok");
+  EXPECT_NE(accepts("layerwise", {{"topk", -1}}).find("'topk'"), std::string::npos);
+  for (const char* q : {"int8", "int16", "float16", "float32", "float"})
+    EXPECT_EQ(accepts("layerwise", {{"qtype", q}}), "ok") << q;
+  for (const char* q : {"int4", "int16-ec", "", "INT16"})
+    EXPECT_NE(accepts("layerwise", {{"qtype", q}}).find("expected one of int8|int16|float16|float32"),
+              std::string::npos)
+        << q;
+  // mixed_precision: target within +-1e12, max_time >= 0, max_dtype above int8.
+  EXPECT_EQ(accepts("mixed_precision", {{"target", -1e12}, {"max_time", 0}, {"max_dtype", "int16"}}), "ok");
+  EXPECT_NE(accepts("mixed_precision", {{"target", 2e12}}).find("'target'"), std::string::npos);
+  EXPECT_NE(accepts("mixed_precision", {{"max_time", -1}}).find("'max_time'"), std::string::npos);
+  EXPECT_NE(accepts("mixed_precision", {{"max_dtype", "int8"}}).find("expected one of int16|float16|float32"),
+            std::string::npos);
+  // An undeclared key names the declared ones.
+  EXPECT_NE(accepts("layerwise", {{"topK", 1}}).find("declared: topk, qtype, threshold"), std::string::npos);
 }
 
 }  // namespace

@@ -245,6 +245,11 @@ typedef struct QfSearchContext {
   QfStatus (*set_baseline)(void* host_data, const QfAssignment* baseline, double* scores, QfMessage* msg);
   /* Since ABI 1.2: the dtype the plan gave the tensor (what QF_DTYPE_UNDEFINED in an assignment means). */
   QfDType (*planned_dtype)(void* host_data, size_t tensor);
+  /* Since ABI 1.5 (check struct_size before use). One point of the search's accuracy/cost trade-off: an
+   * assignment the search accepted and its num_metrics scores. The host derives how many tensors it
+   * escalates and their relative cost, numbers the points in the order reported and puts the table in
+   * the report. */
+  QfStatus (*report_tradeoff)(void* host_data, const QfAssignment* accepted, const double* scores, QfMessage* msg);
 } QfSearchContext;
 
 typedef struct QfSearchDesc {

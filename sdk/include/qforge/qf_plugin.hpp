@@ -245,12 +245,7 @@ class SearchContext {
   // Scores of each assignment (num_metrics() values each), evaluated in parallel by the host.
   std::vector<std::vector<double>> evaluate(const std::vector<Assignment>& assignments) const {
     std::vector<QfAssignment> raw(assignments.size());
-    for (size_t i = 0; i < assignments.size(); ++i) {
-      auto& a = const_cast<Assignment&>(assignments[i]);  // the host only reads them
-      if (a.candidate.size() != num_tensors() || a.dtype.size() != num_tensors())
-        throw std::invalid_argument("assignment does not cover every tensor");
-      raw[i] = QfAssignment{sizeof(QfAssignment), num_tensors(), a.candidate.data(), a.dtype.data()};
-    }
+    for (size_t i = 0; i < assignments.size(); ++i) raw[i] = raw_of(assignments[i]);
     const size_t m = num_metrics();
     std::vector<double> flat(assignments.size() * m);
     char buf[1024] = {0};
@@ -276,10 +271,7 @@ class SearchContext {
   std::vector<double> set_baseline(const Assignment& baseline) const {
     if (c_->struct_size < offsetof(QfSearchContext, set_baseline) + sizeof(c_->set_baseline) || !c_->set_baseline)
       return evaluate({baseline}).at(0);
-    auto& a = const_cast<Assignment&>(baseline);  // the host only reads it
-    if (a.candidate.size() != num_tensors() || a.dtype.size() != num_tensors())
-      throw std::invalid_argument("assignment does not cover every tensor");
-    QfAssignment raw{sizeof(QfAssignment), num_tensors(), a.candidate.data(), a.dtype.data()};
+    const QfAssignment raw = raw_of(baseline);
     std::vector<double> scores(num_metrics());
     char buf[1024] = {0};
     QfMessage msg{buf, sizeof buf};
@@ -287,8 +279,30 @@ class SearchContext {
     if (s != QF_STATUS_OK) throw PluginError(std::string("baseline evaluation failed: ") + buf, s);
     return scores;
   }
+  // Reports one point of the accuracy/cost trade-off (ABI 1.5): an assignment the search accepted and its
+  // scores (num_metrics() values, as evaluate() returned them). The host derives the escalated tensors and
+  // their cost and puts the table in the report. On an older host it does nothing.
+  void report_tradeoff(const Assignment& accepted, const std::vector<double>& scores) const {
+    if (c_->struct_size < offsetof(QfSearchContext, report_tradeoff) + sizeof(c_->report_tradeoff) ||
+        !c_->report_tradeoff)
+      return;
+    if (scores.size() != num_metrics()) throw std::invalid_argument("trade-off scores do not cover every metric");
+    const QfAssignment raw = raw_of(accepted);
+    char buf[1024] = {0};
+    QfMessage msg{buf, sizeof buf};
+    const QfStatus s = c_->report_tradeoff(c_->host_data, &raw, scores.data(), &msg);
+    if (s != QF_STATUS_OK) throw PluginError(std::string("trade-off report failed: ") + buf, s);
+  }
 
  private:
+  // The C view of an assignment; the host only reads through it.
+  QfAssignment raw_of(const Assignment& a) const {
+    if (a.candidate.size() != num_tensors() || a.dtype.size() != num_tensors())
+      throw std::invalid_argument("assignment does not cover every tensor");
+    auto& writable = const_cast<Assignment&>(a);
+    return QfAssignment{sizeof(QfAssignment), num_tensors(), writable.candidate.data(), writable.dtype.data()};
+  }
+
   const QfSearchContext* c_;
 };
 
