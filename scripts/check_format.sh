@@ -7,7 +7,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 CLANG_FORMAT="${CLANG_FORMAT:-clang-format-14}"
-command -v "$CLANG_FORMAT" >/dev/null || { echo "check_format: $CLANG_FORMAT not found (apt-get install clang-format-14)" >&2; exit 2; }
+if ! command -v "$CLANG_FORMAT" >/dev/null; then
+  echo "check_format: $CLANG_FORMAT not found (apt-get install clang-format-14, or scripts/setup.sh)" >&2
+  exit 2
+fi
 
 mapfile -t files < <(git ls-files -- framework plugins sdk tests bench fuzz examples tools |
                      grep -E '\.(c|h|cc|cpp|hpp)$')

@@ -10,7 +10,10 @@ cd "$ROOT"
 BUILD_DIR="${BUILD_DIR:-build/release}"
 CLANG_TIDY="${CLANG_TIDY:-clang-tidy-14}"
 JOBS="${JOBS:-$(nproc)}"
-command -v "$CLANG_TIDY" >/dev/null || { echo "check_function_size: $CLANG_TIDY not found (apt-get install clang-tidy-14)" >&2; exit 2; }
+if ! command -v "$CLANG_TIDY" >/dev/null; then
+  echo "check_function_size: $CLANG_TIDY not found (apt-get install clang-tidy-14, or scripts/setup.sh)" >&2
+  exit 2
+fi
 if [[ ! -f "$BUILD_DIR/compile_commands.json" ]]; then
   cmake --preset release >/dev/null
 fi
@@ -22,13 +25,14 @@ if (( ${#sources[@]} == 0 )); then
   exit 2
 fi
 
-# One clang-tidy per source (GCC-only flags of the release build are not errors for clang). A finding reads "<file>:<line>:<col>: error: function '<name>' exceeds ..." and
-# its note "... <N> lines including whitespace and comments (threshold 80)". Headers are reached through
-# the per-folder include roots (<build>/framework/include_roots/<folder>/<folder>/...): named back to
-# framework/<folder>/..., and each header function is reported once however many sources include it.
+# One clang-tidy per source (the GCC-only flags of the release build are not errors for clang). A finding
+# reads "<file>:<line>:<col>: error: function '<name>' exceeds ..." and its note "... <N> lines including
+# whitespace and comments (threshold 80)". Headers are reached through the per-folder include roots
+# (<build>/framework/include_roots/<folder>/<folder>/...): named back to framework/<folder>/..., and each
+# header function is reported once however many sources include it.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-status=0
+status=0  # clang-tidy's exit status: nonzero for any finding or compiler error, sorted out below
 printf '%s\0' "${sources[@]}" |
   xargs -0 -P "$JOBS" -n 4 "$CLANG_TIDY" -p "$BUILD_DIR" --quiet \
         --extra-arg=-Wno-unknown-warning-option --extra-arg=-Wno-ignored-optimization-argument \
@@ -50,9 +54,16 @@ if [[ -n "$offenders" ]]; then
   sed 's/^/  /' <<<"$offenders" >&2
   exit 1
 fi
-if (( status != 0 )); then  # clang-tidy failed for another reason (a compile error, a missing header)
-  grep -E 'error:' "$log" | head -20 >&2
-  echo "check_function_size: clang-tidy failed (exit $status)" >&2
+# Anything else clang reports: a fatal error (a missing header or file) stops the parse, so functions would go
+# unchecked: fail. Other errors are C++20 that GCC accepts and clang 14 does not yet (e.g. a lambda capturing a
+# structured binding); clang recovers and the rest of the file is still checked: shown, not fatal.
+if grep -qE 'fatal error:|no such file or directory|unable to handle compilation' "$log"; then
+  grep -E 'fatal error:|no such file or directory|unable to handle compilation' "$log" | head -20 >&2
+  echo "check_function_size: clang-tidy could not parse every source (exit $status)" >&2
   exit 2
+fi
+if grep -E 'error:' "$log" | grep -qv 'readability-function-size'; then
+  echo "check_function_size: note: clang 14 rejects some code GCC accepts; those files were checked past it:" >&2
+  grep -E 'error:' "$log" | grep -v 'readability-function-size' | sort -u | head -10 | sed 's/^/  /' >&2
 fi
 echo "check_function_size: ${#sources[@]} sources, no function over 80 lines"
