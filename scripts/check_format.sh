@@ -19,20 +19,29 @@ if [[ "${1:-}" == "--fix" ]]; then
   exit 0
 fi
 
-# One clang-format per file in parallel; each prints "file:line:col: error: code should be clang-formatted".
-report=$(printf '%s\0' "${files[@]}" |
-         xargs -0 -P "$(nproc)" -n 16 "$CLANG_FORMAT" --dry-run --Werror --style=file 2>&1 || true)
-offenders=$(grep -oE '^[^ :][^:]*:[0-9]+:[0-9]+: error' <<<"$report" | cut -d: -f1 | sort -u || true)
-if [[ -n "$offenders" ]]; then
-  count=$(wc -l <<<"$offenders")
-  echo "check_format: $count of ${#files[@]} files are not clang-formatted (scripts/check_format.sh --fix):" >&2
-  sed 's/^/  /' <<<"$offenders" >&2
-  echo "first lines to change (file:line):" >&2
-  grep -oE '^[^ :][^:]*:[0-9]+:' <<<"$report" | uniq | sed -n '1,20s/^/  /p' >&2
-  exit 1
-fi
-if grep -q . <<<"$report"; then  # clang-format itself failed (a bad .clang-format, an unreadable file)
-  echo "$report" >&2
+# clang-format each file in parallel and name the ones it would change: one short line per file, so the
+# parallel writers cannot interleave (clang-format's own --dry-run diagnostics can).
+export CLANG_FORMAT
+offenders=$(printf '%s\0' "${files[@]}" | xargs -0 -P "$(nproc)" -n 8 bash -c '
+  formatted=$(mktemp)
+  trap "rm -f $formatted" EXIT
+  for f; do
+    if ! "$CLANG_FORMAT" --style=file "$f" >"$formatted"; then echo "!$f"
+    elif ! cmp -s "$formatted" "$f"; then echo "$f"
+    fi
+  done' bash | sort)
+if grep -q '^!' <<<"$offenders"; then  # clang-format itself failed (a bad .clang-format, an unreadable file)
+  echo "check_format: $CLANG_FORMAT failed on:" >&2
+  grep '^!' <<<"$offenders" | sed 's/^!/  /' >&2
   exit 2
+fi
+if [[ -n "$offenders" ]]; then
+  echo "check_format: $(wc -l <<<"$offenders") of ${#files[@]} files are not clang-formatted" \
+       "(scripts/check_format.sh --fix):" >&2
+  sed 's/^/  /' <<<"$offenders" >&2
+  first=$(head -1 <<<"$offenders")
+  echo "the change clang-format makes to $first begins:" >&2
+  "$CLANG_FORMAT" --style=file "$first" | diff "$first" - | sed -n '1,15s/^/  /p' >&2
+  exit 1
 fi
 echo "check_format: ${#files[@]} files formatted"
