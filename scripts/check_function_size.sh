@@ -34,7 +34,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0  # clang-tidy's exit status: nonzero for any finding or compiler error, sorted out below
 printf '%s\0' "${sources[@]}" |
-  xargs -0 -P "$JOBS" -n 4 "$CLANG_TIDY" -p "$BUILD_DIR" --quiet \
+  xargs -0 -P "$JOBS" -n 1 "$CLANG_TIDY" -p "$BUILD_DIR" --quiet \
         --extra-arg=-Wno-unknown-warning-option --extra-arg=-Wno-ignored-optimization-argument \
         >"$log" 2>&1 || status=$?
 offenders=$(awk -v root="$ROOT/" '
