@@ -1,6 +1,7 @@
 // qforge compare: runs two models (e.g. float and quantized) on every sample of a folder and prints, per
 // output, the chosen metrics of B's outputs against A's, like the seed toolchain's "The quantized model
-// output" table. Metrics are plugins; their parameters are validated before any model runs.
+// output" table. Scored by pipeline::Evaluator (A is its reference), so the numbers are those of the
+// quantize report. Metrics are plugins; their parameters are validated before any model runs.
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -9,13 +10,15 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "executor/executor.hpp"
 #include "io/sample_folder.hpp"
 #include "ir/onnx_io.hpp"
+#include "pipeline/evaluator.hpp"
+#include "pipeline/setup.hpp"
 #include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
 #include "util/strict_json.hpp"
@@ -76,59 +79,17 @@ nlohmann::json score_json(double v) {
   return format_score(v);  // JSON has no NaN/Inf: "nan", "inf", "-inf"
 }
 
-// Float32 view of an output for scoring (other numeric dtypes are converted).
-Tensor as_float(const Tensor& t, const std::string& output, const std::string& which) {
-  if (t.dtype() == DType::Float32) return t;
-  if (t.dtype() == DType::String) throw Error("output '" + output + "' of " + which + " is a string tensor; cannot score it");
-  return t.cast(DType::Float32);
-}
-
-// Per-sample scores of every (output, metric), and each output's positions per sample (pooled weights).
-struct ScoreTable {
-  std::vector<std::vector<std::vector<double>>> scores;  // [output][metric][sample]
-  std::vector<std::vector<double>> positions;            // [output][sample]
+struct CompareArgs {
+  std::string path_a, path_b, data;
+  std::vector<std::string> metrics;                  // canonical names, each once, in the order given
+  std::map<std::string, nlohmann::json> params;      // metric -> its --metric-param values
+  bool json = false;
+  int threads = 0;
+  size_t max_samples = 0;                            // 0: all
+  std::vector<std::filesystem::path> plugin_dirs;
 };
 
-// Runs both models on the first `count` samples; metrics get each output's shape.
-ScoreTable score_samples(std::shared_ptr<const Model> model_a, std::shared_ptr<const Model> model_b,
-                         const std::array<std::string, 2>& paths,
-                         const SampleFolder& samples, size_t count, const std::vector<std::string>& outputs,
-                         const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics, int threads) {
-  Executor exec_a(std::move(model_a), ExecutorOptions{threads});
-  Executor exec_b(std::move(model_b), ExecutorOptions{threads});
-  ScoreTable table;
-  table.scores.assign(outputs.size(), std::vector<std::vector<double>>(metrics.size()));
-  table.positions.assign(outputs.size(), {});
-  for (size_t s = 0; s < count; ++s) {
-    const Sample sample = samples.load(s);
-    const auto out_a = exec_a.run(sample.inputs);
-    const auto out_b = exec_b.run(sample.inputs);
-    for (size_t o = 0; o < outputs.size(); ++o) {
-      const Tensor ta = as_float(out_a.at(outputs[o]), outputs[o], paths[0]);
-      const Tensor tb = as_float(out_b.at(outputs[o]), outputs[o], paths[1]);
-      const std::string where = "sample '" + sample.id + "', output '" + outputs[o] + "'";
-      if (ta.shape() != tb.shape())
-        throw Error(where + ": shape " + shape_str(ta.shape()) + " from " + paths[0] + " but " + shape_str(tb.shape()) +
-                    " from " + paths[1]);
-      const std::span<const float> ra(ta.data<float>(), static_cast<size_t>(ta.numel()));
-      const std::span<const float> rb(tb.data<float>(), static_cast<size_t>(tb.numel()));
-      table.positions[o].push_back(plugin::positions_of(ta.shape()));
-      for (size_t m = 0; m < metrics.size(); ++m) {
-        try {
-          table.scores[o][m].push_back(metrics[m]->compute(ra, rb, ta.shape()));
-        } catch (const Error& e) {
-          throw Error(where + ": " + e.what());  // which output a shape-dependent metric refused
-        }
-      }
-    }
-    spdlog::debug("compared sample {} ({}/{})", sample.id, s + 1, count);
-  }
-  return table;
-}
-
-}  // namespace
-
-int cmd_compare(const std::vector<std::string>& args) {
+std::optional<CompareArgs> parse_args(const std::vector<std::string>& args) {
   po::options_description desc("options");
   desc.add_options()
       ("model", po::value<std::string>()->required(), "reference model A (e.g. the float model)")
@@ -138,113 +99,132 @@ int cmd_compare(const std::vector<std::string>& args) {
       ("metric-param", po::value<std::vector<std::string>>()->composing(), "METRIC.KEY=VALUE parameter of a metric (repeatable)")
       ("json", "print JSON instead of the table")
       ("threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")
-      ("max-samples", po::value<int>()->default_value(0), "use at most N samples (0: all)")
+      ("max-samples", po::value<int>()->default_value(0), "use at most N samples (0: all; they are held in memory)")
       ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra folder of plugin libraries (repeatable)");
   add_verbosity_options(desc);
   auto vm = parse_options("compare", "--model A.onnx --against B.onnx --data DIR [--metrics cosine,sqnr,...] [--json]", desc, args);
-  if (!vm) return 0;
+  if (!vm) return std::nullopt;
   apply_verbosity(*vm);
-  const int threads = (*vm)["threads"].as<int>();
+  CompareArgs a{(*vm)["model"].as<std::string>(), (*vm)["against"].as<std::string>(), (*vm)["data"].as<std::string>(),
+                {}, {}, vm->count("json") > 0, (*vm)["threads"].as<int>(), 0, {}};
   const int max_samples = (*vm)["max-samples"].as<int>();
-  if (threads < 0) throw UsageError("--threads must be >= 0");
+  if (a.threads < 0) throw UsageError("--threads must be >= 0");
   if (max_samples < 0) throw UsageError("--max-samples must be >= 0");
-  const std::string path_a = (*vm)["model"].as<std::string>();
-  const std::string path_b = (*vm)["against"].as<std::string>();
-
-  // Metrics and their parameters first: a typo fails before any model is loaded or run.
-  plugin::Registry reg;
-  std::vector<std::filesystem::path> dirs;
+  a.max_samples = static_cast<size_t>(max_samples);
   if (vm->count("plugin-dir"))
-    for (const auto& d : (*vm)["plugin-dir"].as<std::vector<std::string>>()) dirs.emplace_back(d);
-  reg.load_default(dirs);
-  std::vector<std::string> metric_names;
+    for (const auto& d : (*vm)["plugin-dir"].as<std::vector<std::string>>()) a.plugin_dirs.emplace_back(d);
   for (const std::string& m : split_list((*vm)["metrics"].as<std::string>())) {
     const std::string name = plugin::canonical_metric_name(m);
-    if (std::find(metric_names.begin(), metric_names.end(), name) == metric_names.end()) metric_names.push_back(name);
+    if (std::find(a.metrics.begin(), a.metrics.end(), name) == a.metrics.end()) a.metrics.push_back(name);
   }
-  if (metric_names.empty()) throw UsageError("--metrics is empty");
-  std::map<std::string, nlohmann::json> given_params;
+  if (a.metrics.empty()) throw UsageError("--metrics is empty");
   if (vm->count("metric-param"))
-    for (const auto& spec : (*vm)["metric-param"].as<std::vector<std::string>>()) add_metric_param(spec, given_params);
-  for (const auto& [metric, _] : given_params)
-    if (std::find(metric_names.begin(), metric_names.end(), metric) == metric_names.end())
+    for (const auto& spec : (*vm)["metric-param"].as<std::vector<std::string>>()) add_metric_param(spec, a.params);
+  for (const auto& [metric, _] : a.params)
+    if (std::find(a.metrics.begin(), a.metrics.end(), metric) == a.metrics.end())
       throw UsageError("--metric-param names metric '" + metric + "', which is not in --metrics");
+  return a;
+}
+
+// The metric plugins with their parameters validated (a typo fails before any model is loaded or run), from
+// `registry`, which keeps their libraries loaded.
+std::vector<std::unique_ptr<plugin::MetricInstance>> make_metrics(const CompareArgs& a, const plugin::Registry& registry) {
   std::vector<std::unique_ptr<plugin::MetricInstance>> metrics;
-  for (const std::string& name : metric_names) {
-    const plugin::Component& c = reg.find(plugin::Kind::Metric, name);
-    const auto it = given_params.find(name);
+  for (const std::string& name : a.metrics) {
+    const plugin::Component& c = registry.find(plugin::Kind::Metric, name);
+    const auto it = a.params.find(name);
     const plugin::ParamSet params =
-        plugin::Registry::validate_params(c, it == given_params.end() ? nlohmann::json() : it->second);
+        plugin::Registry::validate_params(c, it == a.params.end() ? nlohmann::json() : it->second);
     metrics.push_back(std::make_unique<plugin::MetricInstance>(c, params));
   }
+  return metrics;
+}
 
-  auto model_a = std::make_shared<Model>(load_model(path_a));
-  auto model_b = std::make_shared<Model>(load_model(path_b));
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& n : names) text += (text.empty() ? "" : ", ") + n;
+  return text;
+}
+
+// A's outputs, in A's order; both models must take the same inputs and B must have every output of A.
+std::vector<std::string> scored_outputs(const Model& a, const Model& b, const CompareArgs& args) {
   std::vector<std::string> inputs_a, inputs_b;
-  for (const ValueInfo* vi : model_a->graph.runtime_inputs()) inputs_a.push_back(vi->name);
-  for (const ValueInfo* vi : model_b->graph.runtime_inputs()) inputs_b.push_back(vi->name);
-  if (std::set<std::string>(inputs_a.begin(), inputs_a.end()) != std::set<std::string>(inputs_b.begin(), inputs_b.end())) {
-    std::string a, b;
-    for (const auto& n : inputs_a) a += (a.empty() ? "" : ", ") + n;
-    for (const auto& n : inputs_b) b += (b.empty() ? "" : ", ") + n;
-    throw Error("models have different inputs: " + path_a + " takes [" + a + "], " + path_b + " takes [" + b + "]");
-  }
+  for (const ValueInfo* vi : a.graph.runtime_inputs()) inputs_a.push_back(vi->name);
+  for (const ValueInfo* vi : b.graph.runtime_inputs()) inputs_b.push_back(vi->name);
+  if (std::set<std::string>(inputs_a.begin(), inputs_a.end()) != std::set<std::string>(inputs_b.begin(), inputs_b.end()))
+    throw Error("models have different inputs: " + args.path_a + " takes [" + joined(inputs_a) + "], " + args.path_b +
+                " takes [" + joined(inputs_b) + "]");
   std::vector<std::string> outputs;
-  for (const ValueInfo& vi : model_a->graph.outputs) {
-    const bool in_b = std::any_of(model_b->graph.outputs.begin(), model_b->graph.outputs.end(),
+  for (const ValueInfo& vi : a.graph.outputs) {
+    const bool in_b = std::any_of(b.graph.outputs.begin(), b.graph.outputs.end(),
                                   [&](const ValueInfo& o) { return o.name == vi.name; });
-    if (!in_b) throw Error("output '" + vi.name + "' of " + path_a + " is not an output of " + path_b);
+    if (!in_b) throw Error("output '" + vi.name + "' of " + args.path_a + " is not an output of " + args.path_b);
     outputs.push_back(vi.name);
   }
-  if (outputs.empty()) throw Error(path_a + ": model has no outputs");
+  if (outputs.empty()) throw Error(args.path_a + ": model has no outputs");
+  return outputs;
+}
 
-  const SampleFolder samples((*vm)["data"].as<std::string>(), inputs_a);
-  size_t count = samples.size();
-  if (max_samples > 0) count = std::min(count, static_cast<size_t>(max_samples));
-  if (count == 0) throw Error("sample folder " + (*vm)["data"].as<std::string>() + ": no samples");
+// Per output and overall, every metric aggregated as it declares (pooled metrics weigh samples, then
+// outputs, by their positions): the scores pipeline::Evaluator gives the quantize report.
+struct CompareScores {
+  size_t samples = 0;
+  std::vector<std::string> outputs;
+  std::vector<std::vector<double>> per_output;  // [output][metric]
+  std::vector<double> overall;                  // [metric]
+};
 
-  const ScoreTable table =
-      score_samples(model_a, model_b, {path_a, path_b}, samples, count, outputs, metrics, threads);
-
-  // Per output: aggregate over samples; overall: aggregate the outputs' values the same way (pooled
-  // metrics weigh samples, then outputs, by their positions).
-  std::vector<std::vector<double>> per_output(outputs.size(), std::vector<double>(metrics.size()));
-  std::vector<double> overall(metrics.size());
-  std::vector<double> output_positions(outputs.size(), 0.0);
-  for (size_t o = 0; o < outputs.size(); ++o)
-    for (double p : table.positions[o]) output_positions[o] += p;
-  for (size_t m = 0; m < metrics.size(); ++m) {
-    std::vector<double> column;
-    for (size_t o = 0; o < outputs.size(); ++o) {
-      per_output[o][m] = plugin::aggregate(table.scores[o][m], metrics[m]->aggregation(), table.positions[o]);
-      column.push_back(per_output[o][m]);
-    }
-    overall[m] = plugin::aggregate(column, metrics[m]->aggregation(), output_positions);
+CompareScores score(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics) {
+  const Model model_a = load_model(a.path_a);
+  const Model model_b = load_model(a.path_b);
+  pipeline::ScoredOutputs scored{scored_outputs(model_a, model_b, a), a.path_a, a.path_b, {}};
+  std::vector<std::string> input_names;
+  for (const ValueInfo* vi : model_a.graph.runtime_inputs()) input_names.push_back(vi->name);
+  const SampleFolder folder(a.data, input_names);
+  const size_t count = a.max_samples > 0 ? std::min(folder.size(), a.max_samples) : folder.size();
+  if (count == 0) throw Error("sample folder " + a.data + ": no samples");
+  std::vector<std::map<std::string, Tensor>> samples;
+  for (size_t s = 0; s < count; ++s) {
+    Sample sample = folder.load(s);
+    scored.sample_ids.push_back(sample.id);
+    samples.push_back(std::move(sample.inputs));
   }
+  std::vector<const plugin::MetricInstance*> columns;
+  for (const auto& m : metrics) columns.push_back(m.get());
+  const pipeline::Evaluator evaluator(model_a, std::move(samples), columns, a.threads, false, scored);
+  const auto per_output = evaluator.score_outputs(model_b);
+  CompareScores out{count, scored.names, {}, evaluator.overall(per_output)};
+  for (const auto& o : per_output) out.per_output.push_back(o.scores);
+  return out;
+}
 
-  if (vm->count("json")) {
-    nlohmann::json j = {{"model", path_a}, {"against", path_b}, {"data", (*vm)["data"].as<std::string>()},
-                        {"samples", count}, {"metrics", nlohmann::json::array()}, {"outputs", nlohmann::json::array()},
-                        {"overall", nlohmann::json::object()}};
-    for (const auto& m : metrics)
-      j["metrics"].push_back({{"name", m->component().name}, {"title", m->title()},
-                              {"higher_is_better", m->higher_is_better()},
-                              {"aggregation", plugin::aggregation_name(m->aggregation())}});
-    for (size_t o = 0; o < outputs.size(); ++o) {
-      nlohmann::json row = {{"name", outputs[o]}, {"scores", nlohmann::json::object()}};
-      for (size_t m = 0; m < metrics.size(); ++m) row["scores"][metrics[m]->component().name] = score_json(per_output[o][m]);
-      j["outputs"].push_back(row);
-    }
-    for (size_t m = 0; m < metrics.size(); ++m) j["overall"][metrics[m]->component().name] = score_json(overall[m]);
-    std::cout << j.dump(2) << "\n";
-    return 0;
+void print_json(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics,
+                const CompareScores& scores) {
+  nlohmann::json j = {{"model", a.path_a}, {"against", a.path_b}, {"data", a.data},
+                      {"samples", scores.samples}, {"metrics", nlohmann::json::array()},
+                      {"outputs", nlohmann::json::array()}, {"overall", nlohmann::json::object()}};
+  for (const auto& m : metrics)
+    j["metrics"].push_back({{"name", m->component().name}, {"title", m->title()},
+                            {"higher_is_better", m->higher_is_better()},
+                            {"aggregation", plugin::aggregation_name(m->aggregation())}});
+  for (size_t o = 0; o < scores.outputs.size(); ++o) {
+    nlohmann::json row = {{"name", scores.outputs[o]}, {"scores", nlohmann::json::object()}};
+    for (size_t m = 0; m < metrics.size(); ++m) row["scores"][metrics[m]->component().name] = score_json(scores.per_output[o][m]);
+    j["outputs"].push_back(row);
   }
+  for (size_t m = 0; m < metrics.size(); ++m) j["overall"][metrics[m]->component().name] = score_json(scores.overall[m]);
+  std::cout << j.dump(2) << "\n";
+}
 
+// The seed toolchain's "The quantized model output" table: one row per output, one column per metric.
+void print_table(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics,
+                 const CompareScores& scores) {
   size_t name_width = 6;
-  for (const auto& o : outputs) name_width = std::max(name_width, o.size());
+  for (const auto& o : scores.outputs) name_width = std::max(name_width, o.size());
   std::vector<size_t> widths;
   for (const auto& m : metrics) widths.push_back(std::max<size_t>(m->title().size(), 14));
-  std::printf("%s against %s, %zu sample%s:\n", path_b.c_str(), path_a.c_str(), count, count == 1 ? "" : "s");
+  std::printf("%s against %s, %zu sample%s:\n", a.path_b.c_str(), a.path_a.c_str(), scores.samples,
+              scores.samples == 1 ? "" : "s");
   auto pad = [](std::string s, size_t w) { return s.size() < w ? s + std::string(w - s.size(), ' ') : s; };
   auto emit = [](std::string line) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
@@ -253,11 +233,25 @@ int cmd_compare(const std::vector<std::string>& args) {
   std::string header = pad("Output", name_width);
   for (size_t m = 0; m < metrics.size(); ++m) header += "  " + pad(metrics[m]->title(), widths[m]);
   emit(header);
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    std::string row = pad(outputs[o], name_width);
-    for (size_t m = 0; m < metrics.size(); ++m) row += "  " + pad(format_score(per_output[o][m]), widths[m]);
+  for (size_t o = 0; o < scores.outputs.size(); ++o) {
+    std::string row = pad(scores.outputs[o], name_width);
+    for (size_t m = 0; m < metrics.size(); ++m) row += "  " + pad(format_score(scores.per_output[o][m]), widths[m]);
     emit(row);
   }
+}
+
+}  // namespace
+
+int cmd_compare(const std::vector<std::string>& args) {
+  const auto a = parse_args(args);
+  if (!a) return 0;
+  const auto registry = pipeline::load_plugins(a->plugin_dirs);
+  const auto metrics = make_metrics(*a, *registry);
+  const CompareScores scores = score(*a, metrics);
+  if (a->json)
+    print_json(*a, metrics, scores);
+  else
+    print_table(*a, metrics, scores);
   return 0;
 }
 

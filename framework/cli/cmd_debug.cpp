@@ -18,6 +18,7 @@
 #include "debug/distribution.hpp"
 #include "debug/name_lists.hpp"
 #include "debug/sensitivity.hpp"
+#include "pipeline/setup.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 #include "util/progress.hpp"
@@ -47,6 +48,7 @@ struct DebugArgs {
 
 // Everything the tools share: the model, the samples and the output folder, each checked once.
 struct Session {
+  std::shared_ptr<const plugin::Registry> plugins;  // loaded once, for every metric of the run
   debug::DebugModel model;
   std::vector<std::map<std::string, Tensor>> samples;
   debug::DebugOutput output;
@@ -104,7 +106,7 @@ debug::ReportSection write_channelwise(const std::vector<debug::NodeValues>& val
 }
 
 debug::ReportSection write_accumulate_error(const DebugArgs& a, Session& s, const std::string& folder) {
-  const debug::DebugMetrics metric({a.metric}, a.plugin_dirs);
+  const debug::DebugMetrics metric(s.plugins, {a.metric});
   const auto curves = curves_of(a, s.model);
   if (curves.empty()) throw Error(a.model + ": no quantized calibration node to build an error curve from");
   const auto result = debug::accumulate_error(s.model, s.samples, *metric.instances()[0], curves, a.average_mode, a.threads);
@@ -234,8 +236,9 @@ int cmd_debug(const std::vector<std::string>& args) {
   set_interrupt_outcome("nothing was written to " + a.output_dir);
   cancellation_point("load");
   // Cheap checks first: metrics, then the model and its node names, then samples and the output folder.
-  const debug::DebugMetrics metrics(a.metrics, a.plugin_dirs);
-  if (a.sub == "accumulate-error" || a.sub == "runall") debug::DebugMetrics({a.metric}, a.plugin_dirs);
+  std::shared_ptr<const plugin::Registry> plugins = pipeline::load_plugins(a.plugin_dirs);
+  const debug::DebugMetrics metrics(plugins, a.metrics);
+  if (a.sub == "accumulate-error" || a.sub == "runall") debug::DebugMetrics(plugins, {a.metric});
   debug::DebugModel model = debug::DebugModel::load(a.model);
   if (a.output_node) model.restrict_output(*a.output_node);
   for (const auto& n : a.nodes) model.resolve(n);
@@ -246,7 +249,7 @@ int cmd_debug(const std::vector<std::string>& args) {
     for (const auto& g : *a.non_quantize_groups)
       for (const auto& n : g) model.resolve(n, true);
   auto samples = debug::load_samples(a.calib_data, model.calibrated(), a.data_num);
-  Session s{std::move(model), std::move(samples), debug::DebugOutput(a.output_dir), {}};
+  Session s{std::move(plugins), std::move(model), std::move(samples), debug::DebugOutput(a.output_dir), {}};
   s.summary = {{"model", a.model},
                {"samples", std::to_string(s.samples.size()) + " from " + a.calib_data},
                {"calibration nodes", std::to_string(s.model.quantized_points(true).size()) + " weight, " +

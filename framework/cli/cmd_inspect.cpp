@@ -119,92 +119,114 @@ std::string resolved_output_dtype(const pipeline::QuantPlan& plan, size_t i, siz
   return std::string(pipeline::only_unsigned(dtype, mask) ? "u" : "") + quant::qtype_name(dtype);
 }
 
-std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::QuantPlan& plan,
-                                         const pipeline::TensorInfoMap& tensors, const config::QuantConfig& cfg,
-                                         const std::map<int32_t, pipeline::UnitKind>& units) {
-  const Graph& g = model.graph;
-  std::map<std::pair<size_t, size_t>, const pipeline::QuantPoint*> quantized;  // (node, input) -> point
-  for (const auto& q : plan.points)
-    for (const auto& use : q.uses) quantized[use] = &q;
-  std::map<std::string, size_t> producer;
-  std::map<std::string, std::vector<size_t>> consumers;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    for (const auto& o : g.nodes[i].outputs)
-      if (!o.empty()) producer[o] = i;
-    for (const auto& in : g.nodes[i].inputs)
-      if (!in.empty()) consumers[in].push_back(i);
-  }
-  std::set<std::string> graph_outputs;
-  for (const auto& vi : g.outputs) graph_outputs.insert(vi.name);
-  // Real dtype of a tensor that is not float data, nullopt for float32 (or unknown: shown as float32).
-  auto non_float = [&](const std::string& t) -> std::optional<std::string> {
-    auto it = tensors.find(t);
-    if (it == tensors.end() || it->second.dtype == DType::Float32) return std::nullopt;
-    return dtype_name(it->second.dtype);
-  };
+// "uint8" for unsigned storage, "/7bit" for ONNX Runtime's reduce_range, "/sN" for requantization group N.
+std::string point_label(const pipeline::QuantPoint& q) {
+  std::string label = std::string(q.unsigned_storage ? "u" : "") + quant::qtype_name(q.dtype);
+  if (q.reduce_range) label += "/7bit";
+  if (q.share_group >= 0) label += "/s" + std::to_string(q.share_group);
+  return label;
+}
 
-  // "uint8" for unsigned storage, "/7bit" for ONNX Runtime's reduce_range, "/sN" for requantization group N.
-  auto point_label = [](const pipeline::QuantPoint& q) {
-    std::string label = std::string(q.unsigned_storage ? "u" : "") + quant::qtype_name(q.dtype);
-    if (q.reduce_range) label += "/7bit";
-    if (q.share_group >= 0) label += "/s" + std::to_string(q.share_group);
-    return label;
-  };
-  std::vector<PlacementRow> rows;
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const Node& node = g.nodes[i];
-    const plugin::NodePlacement& p = plan.placement[i];
+// The placement table of a planned graph: per node, where it runs and the dtype of each input and output.
+class PlacementTable {
+ public:
+  PlacementTable(const Model& model, const pipeline::QuantPlan& plan, const pipeline::TensorInfoMap& tensors,
+                 const config::QuantConfig& cfg)
+      : g_(model.graph), plan_(plan), tensors_(tensors), cfg_(cfg) {
+    for (const auto& q : plan.points)
+      for (const auto& use : q.uses) quantized_[use] = &q;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      for (const auto& o : g_.nodes[i].outputs)
+        if (!o.empty()) producer_[o] = i;
+      for (const auto& in : g_.nodes[i].inputs)
+        if (!in.empty()) consumers_[in].push_back(i);
+    }
+    for (const auto& vi : g_.outputs) graph_outputs_.insert(vi.name);
+  }
+
+  PlacementRow row(size_t i, const std::map<int32_t, pipeline::UnitKind>& units) const {
+    const Node& node = g_.nodes[i];
+    const plugin::NodePlacement& p = plan_.placement[i];
     PlacementRow row{node.name, node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type,
-                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}, {}, {}};
+                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}, {}, p.note};
     if (const auto u = units.find(row.fusion_group); u != units.end()) row.unit = pipeline::unit_kind_name(u->second);
-    const auto& want = plan.types[i];
+    const auto& want = plan_.types[i];
     auto is_f32 = [](quant::QType t) { return t == quant::QType::Float32; };
     row.float_by_config = p.supported && !(want.inputs.empty() && want.outputs.empty()) &&
                           std::all_of(want.inputs.begin(), want.inputs.end(), is_f32) &&
                           std::all_of(want.outputs.begin(), want.outputs.end(), is_f32);
-    for (size_t k = 0; k < node.inputs.size(); ++k) {
-      const std::string& t = node.inputs[k];
-      if (t.empty()) continue;
-      PlannedTensor in{t, "float32", false};
-      if (auto q = quantized.find({i, k}); q != quantized.end()) {
-        in.dtype = point_label(*q->second);
-        in.weight = q->second->is_weight;
-        in.ec_available = q->second->dtype == quant::QType::Int8 && k < p.input_flags.size() &&
-                          (p.input_flags[k] & QF_INPUT_INT16_EC);
-      } else if (auto real = non_float(t)) {
-        in.dtype = *real;
-      } else if (auto pr = producer.find(t);
-                 row.fusion_group >= 0 && pr != producer.end() && plan.placement[pr->second].fusion_group == row.fusion_group) {
-        in.dtype = "fused";
-      }
-      row.inputs.push_back(in);
-    }
-    for (size_t k = 0; k < node.outputs.size(); ++k) {
-      const std::string& t = node.outputs[k];
-      if (t.empty()) continue;
-      PlannedTensor out{t, "float32", false};
-      const auto& users = consumers[t];
-      const bool to_output = graph_outputs.count(t) > 0;
-      if (auto real = non_float(t)) {
-        out.dtype = *real;
-      } else if (!p.supported) {
-        out.dtype = "float32";
-      } else if (to_output) {
-        // Graph outputs are quantized only when model_output_type asks for it.
-        if (cfg.model_output_type) out.dtype = quant::qtype_name(*cfg.model_output_type);
-      } else if (row.fusion_group >= 0 && !users.empty() &&
-                 std::all_of(users.begin(), users.end(), [&](size_t m) {
-                   return plan.placement[m].supported && plan.placement[m].fusion_group == row.fusion_group;
-                 })) {
-        out.dtype = "fused";
-      } else {
-        out.dtype = resolved_output_dtype(plan, i, k);
-      }
-      row.outputs.push_back(out);
-    }
-    row.note = p.note;
-    rows.push_back(std::move(row));
+    for (size_t k = 0; k < node.inputs.size(); ++k)
+      if (!node.inputs[k].empty()) row.inputs.push_back(input(i, k, row.fusion_group));
+    for (size_t k = 0; k < node.outputs.size(); ++k)
+      if (!node.outputs[k].empty()) row.outputs.push_back(output(i, k, row.fusion_group));
+    return row;
   }
+
+ private:
+  // Real dtype of a tensor that is not float data, nullopt for float32 (or unknown: shown as float32).
+  std::optional<std::string> non_float(const std::string& t) const {
+    auto it = tensors_.find(t);
+    if (it == tensors_.end() || it->second.dtype == DType::Float32) return std::nullopt;
+    return dtype_name(it->second.dtype);
+  }
+
+  PlannedTensor input(size_t i, size_t k, int32_t group) const {
+    const std::string& t = g_.nodes[i].inputs[k];
+    const plugin::NodePlacement& p = plan_.placement[i];
+    PlannedTensor in{t, "float32", false};
+    if (auto q = quantized_.find({i, k}); q != quantized_.end()) {
+      in.dtype = point_label(*q->second);
+      in.weight = q->second->is_weight;
+      in.ec_available = q->second->dtype == quant::QType::Int8 && k < p.input_flags.size() &&
+                        (p.input_flags[k] & QF_INPUT_INT16_EC);
+    } else if (auto real = non_float(t)) {
+      in.dtype = *real;
+    } else if (auto pr = producer_.find(t);
+               group >= 0 && pr != producer_.end() && plan_.placement[pr->second].fusion_group == group) {
+      in.dtype = "fused";
+    }
+    return in;
+  }
+
+  PlannedTensor output(size_t i, size_t k, int32_t group) const {
+    const std::string& t = g_.nodes[i].outputs[k];
+    PlannedTensor out{t, "float32", false};
+    const auto users = consumers_.find(t);
+    const auto in_group = [&](size_t m) {
+      return plan_.placement[m].supported && plan_.placement[m].fusion_group == group;
+    };
+    if (auto real = non_float(t)) {
+      out.dtype = *real;
+    } else if (!plan_.placement[i].supported) {
+      out.dtype = "float32";
+    } else if (graph_outputs_.count(t) > 0) {
+      // Graph outputs are quantized only when model_output_type asks for it.
+      if (cfg_.model_output_type) out.dtype = quant::qtype_name(*cfg_.model_output_type);
+    } else if (group >= 0 && users != consumers_.end() && !users->second.empty() &&
+               std::all_of(users->second.begin(), users->second.end(), in_group)) {
+      out.dtype = "fused";
+    } else {
+      out.dtype = resolved_output_dtype(plan_, i, k);
+    }
+    return out;
+  }
+
+  const Graph& g_;
+  const pipeline::QuantPlan& plan_;
+  const pipeline::TensorInfoMap& tensors_;
+  const config::QuantConfig& cfg_;
+  std::map<std::pair<size_t, size_t>, const pipeline::QuantPoint*> quantized_;  // (node, input) -> point
+  std::map<std::string, size_t> producer_;
+  std::map<std::string, std::vector<size_t>> consumers_;
+  std::set<std::string> graph_outputs_;
+};
+
+std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::QuantPlan& plan,
+                                         const pipeline::TensorInfoMap& tensors, const config::QuantConfig& cfg,
+                                         const std::map<int32_t, pipeline::UnitKind>& units) {
+  const PlacementTable table(model, plan, tensors, cfg);
+  std::vector<PlacementRow> rows;
+  for (size_t i = 0; i < model.graph.nodes.size(); ++i) rows.push_back(table.row(i, units));
   return rows;
 }
 

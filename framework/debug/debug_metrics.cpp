@@ -2,13 +2,17 @@
 
 #include <algorithm>
 
+#include "pipeline/setup.hpp"
 #include "util/error.hpp"
 
 namespace qf::debug {
 
-DebugMetrics::DebugMetrics(const std::vector<std::string>& names, const std::vector<std::filesystem::path>& plugin_dirs) {
+DebugMetrics::DebugMetrics(const std::vector<std::string>& names, const std::vector<std::filesystem::path>& plugin_dirs)
+    : DebugMetrics(std::shared_ptr<const plugin::Registry>(pipeline::load_plugins(plugin_dirs)), names) {}
+
+DebugMetrics::DebugMetrics(std::shared_ptr<const plugin::Registry> registry, const std::vector<std::string>& names)
+    : registry_(std::move(registry)) {
   if (names.empty()) throw Error("no metric given");
-  registry_.load_default(plugin_dirs);
   // Each metric once, in the order given.
   std::vector<std::string> unique;
   for (const std::string& given : names)
@@ -16,7 +20,7 @@ DebugMetrics::DebugMetrics(const std::vector<std::string>& names, const std::vec
           return plugin::canonical_metric_name(u) == plugin::canonical_metric_name(given);
         }))
       unique.push_back(given);
-  metrics_ = plugin::make_metric_instances(registry_, unique);
+  metrics_ = plugin::make_metric_instances(*registry_, unique);
   for (const auto& m : metrics_) labels_.push_back(seed_metric_label(m->component().name));
 }
 

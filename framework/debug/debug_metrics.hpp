@@ -16,6 +16,9 @@ namespace qf::debug {
 class DebugMetrics {
  public:
   // Errors (qf::Error): an unknown metric (listing the known ones), an empty list.
+  // From `registry` (shared: one run loads its plugins once; it keeps the metrics' libraries loaded).
+  DebugMetrics(std::shared_ptr<const plugin::Registry> registry, const std::vector<std::string>& names);
+  // From the stock plugins and `plugin_dirs` (pipeline::load_plugins).
   DebugMetrics(const std::vector<std::string>& names, const std::vector<std::filesystem::path>& plugin_dirs);
   std::vector<const plugin::MetricInstance*> instances() const;
   // The label a table prints for metric i: the seed's spelling ("cosine-similarity") for cosine, the
@@ -24,7 +27,7 @@ class DebugMetrics {
   size_t size() const { return metrics_.size(); }
 
  private:
-  plugin::Registry registry_;
+  std::shared_ptr<const plugin::Registry> registry_;
   std::vector<std::unique_ptr<plugin::MetricInstance>> metrics_;
   std::vector<std::string> labels_;
 };

@@ -19,9 +19,25 @@
 
 namespace qf::pipeline {
 
+namespace {
+
+// A scored output as float32 (other numeric dtypes converted); `which` names its model.
+Tensor as_float(const Tensor& t, const std::string& output, const std::string& which) {
+  if (t.dtype() == DType::Float32) return t;
+  if (t.dtype() == DType::String) throw Error("output '" + output + "' of " + which + " is a string tensor; cannot score it");
+  return t.cast(DType::Float32);
+}
+
+}  // namespace
+
 Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
-                     std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column)
-    : threads_(threads), sqnr_column_(sqnr_column), samples_(std::move(samples)), metrics_(std::move(metrics)) {
+                     std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column,
+                     ScoredOutputs outputs)
+    : threads_(threads),
+      names_(std::move(outputs)),
+      sqnr_column_(sqnr_column),
+      samples_(std::move(samples)),
+      metrics_(std::move(metrics)) {
   if (samples_.empty()) throw Error("no evaluation samples");
   Executor executor(std::make_shared<const Model>(float_model), ExecutorOptions{threads});
   reference_.resize(samples_.size());
@@ -32,6 +48,12 @@ Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string,
       reference_[i] = executor.run(samples_[i]);
     });
   });
+  if (!names_.names.empty()) {
+    outputs_ = names_.names;
+    for (auto& outputs : reference_)
+      for (const std::string& name : outputs_) outputs.at(name) = as_float(outputs.at(name), name, names_.reference_name);
+    return;
+  }
   for (const auto& [name, t] : reference_[0])
     if (t.dtype() == DType::Float32) outputs_.push_back(name);
   if (outputs_.empty()) throw Error("the model has no float32 output to score");
@@ -39,6 +61,7 @@ Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string,
 
 Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column)
     : threads_(base.threads_),
+      names_(base.names_),
       sqnr_column_(sqnr_column),
       samples_(base.samples_),
       reference_(base.reference_),
@@ -199,13 +222,11 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
       const auto out = rerun[v] && cache ? executors[v]->rerun_nodes(*cache, *rerun[v]) : executors[v]->run(samples_[s]);
       for (size_t o = 0; o < O; ++o) {
         const Tensor& ref = reference_[s].at(outputs_[o]);
-        auto it = out.find(outputs_[o]);
-        if (it == out.end() || it->second.dtype() != DType::Float32 || it->second.numel() != ref.numel())
-          throw Error("output '" + outputs_[o] + "' of the quantized model does not match the float model's");
+        const Tensor got = variant_output(out, s, o);
         const std::span<const float> a(ref.data<float>(), static_cast<size_t>(ref.numel()));
-        const std::span<const float> b(it->second.data<float>(), static_cast<size_t>(ref.numel()));
+        const std::span<const float> b(got.data<float>(), static_cast<size_t>(ref.numel()));
         for (size_t m = 0; m < M; ++m)
-          if (applies[o * M + m]) raw.score(v, s, o, m) = metrics_[m]->compute(a, b, ref.shape());
+          if (applies[o * M + m]) raw.score(v, s, o, m) = compute(*metrics_[m], a, b, ref.shape(), s, o);
         double sig = 0, err = 0;
         for (size_t k = 0; k < a.size(); ++k) {
           const double d = static_cast<double>(a[k]) - b[k];
@@ -221,31 +242,66 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
   return assemble(raw, V, outputs_, metrics_, applies);
 }
 
-std::vector<std::vector<double>> Evaluator::score(const std::vector<std::shared_ptr<const Model>>& variants) const {
-  const auto all = score_all(variants);
-  std::vector<std::vector<double>> out(variants.size(), std::vector<double>(num_columns()));
-  for (size_t v = 0; v < variants.size(); ++v) {
-    for (size_t m = 0; m < metrics_.size(); ++m) {
-      std::vector<double> over_outputs, positions;
-      for (const auto& o : all[v])
-        if (o.applies[m]) {
-          over_outputs.push_back(o.scores[m]);
-          positions.push_back(o.positions);
-        }
-      if (over_outputs.empty())
-        out[v][m] = std::numeric_limits<double>::quiet_NaN();
-      else if (worst_output_)
-        out[v][m] = metrics_[m]->higher_is_better() ? *std::min_element(over_outputs.begin(), over_outputs.end())
-                                                    : *std::max_element(over_outputs.begin(), over_outputs.end());
-      else
-        out[v][m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation(), positions);
-    }
-    if (sqnr_column_) {
-      double worst = std::numeric_limits<double>::infinity();
-      for (const auto& o : all[v]) worst = std::min(worst, o.sqnr);
-      out[v][metrics_.size()] = worst;
-    }
+Tensor Evaluator::variant_output(const std::map<std::string, Tensor>& out, size_t s, size_t o) const {
+  const std::string& name = outputs_[o];
+  const Tensor& ref = reference_[s].at(name);
+  const auto it = out.find(name);
+  if (names_.names.empty()) {
+    if (it == out.end() || it->second.dtype() != DType::Float32 || it->second.numel() != ref.numel())
+      throw Error("output '" + name + "' of " + names_.variant_name + " does not match " + names_.reference_name + "'s");
+    return it->second;
   }
+  if (it == out.end()) throw Error("output '" + name + "' of " + names_.reference_name + " is not an output of " + names_.variant_name);
+  Tensor got = as_float(it->second, name, names_.variant_name);
+  if (got.shape() != ref.shape())
+    throw Error("sample '" + sample_name(s) + "', output '" + name + "': shape " + shape_str(ref.shape()) + " from " +
+                names_.reference_name + " but " + shape_str(got.shape()) + " from " + names_.variant_name);
+  return got;
+}
+
+double Evaluator::compute(const plugin::MetricInstance& metric, std::span<const float> reference,
+                          std::span<const float> variant, const Shape& shape, size_t s, size_t o) const {
+  if (names_.names.empty()) return metric.compute(reference, variant, shape);
+  try {
+    return metric.compute(reference, variant, shape);
+  } catch (const Error& e) {
+    // Which sample and output a shape-dependent metric refused.
+    throw Error("sample '" + sample_name(s) + "', output '" + outputs_[o] + "': " + e.what());
+  }
+}
+
+std::string Evaluator::sample_name(size_t s) const {
+  return s < names_.sample_ids.size() ? names_.sample_ids[s] : std::to_string(s);
+}
+
+std::vector<double> Evaluator::overall(const std::vector<OutputScores>& outputs) const {
+  std::vector<double> out(num_columns());
+  for (size_t m = 0; m < metrics_.size(); ++m) {
+    std::vector<double> over_outputs, positions;
+    for (const auto& o : outputs)
+      if (o.applies[m]) {
+        over_outputs.push_back(o.scores[m]);
+        positions.push_back(o.positions);
+      }
+    if (over_outputs.empty())
+      out[m] = std::numeric_limits<double>::quiet_NaN();
+    else if (worst_output_)
+      out[m] = metrics_[m]->higher_is_better() ? *std::min_element(over_outputs.begin(), over_outputs.end())
+                                               : *std::max_element(over_outputs.begin(), over_outputs.end());
+    else
+      out[m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation(), positions);
+  }
+  if (sqnr_column_) {
+    double worst = std::numeric_limits<double>::infinity();
+    for (const auto& o : outputs) worst = std::min(worst, o.sqnr);
+    out[metrics_.size()] = worst;
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> Evaluator::score(const std::vector<std::shared_ptr<const Model>>& variants) const {
+  std::vector<std::vector<double>> out;
+  for (const auto& outputs : score_all(variants)) out.push_back(overall(outputs));
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,23 @@ struct OutputScores {
   double positions = 0;        // over all samples (QF_AGGREGATE_POOLED weighs outputs by it)
 };
 
+// Which outputs an Evaluator scores, and how its messages name the models and samples.
+struct ScoredOutputs {
+  // These outputs, in this order, of any numeric dtype (converted to float32: `qforge compare` of two
+  // arbitrary models). Empty: every float32 output of the float model (others are not scored).
+  std::vector<std::string> names;
+  std::string reference_name = "the float model", variant_name = "the quantized model";
+  std::vector<std::string> sample_ids;  // per sample; default: its index
+};
+
 class Evaluator {
  public:
-  // `samples`: evaluation inputs (held in memory: keep them few). Non-float outputs are not scored.
+  // `samples`: evaluation inputs (held in memory: keep them few).
   // `sqnr_column`: score() appends a last column, the pooled SQNR of the worst output (a tie-breaker for
   // searches whose metric saturates, e.g. cosine 1.0 on a single score output).
   Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
-            std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column = false);
+            std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column = false,
+            ScoredOutputs outputs = {});
 
   // Same samples, float reference outputs and baseline as `base` (not recomputed), other metrics.
   Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column = false);
@@ -67,10 +78,18 @@ class Evaluator {
   std::vector<std::vector<double>> score(const std::vector<std::shared_ptr<const Model>>& variants) const;
   // Per-output scores of one variant.
   std::vector<OutputScores> score_outputs(const Model& variant) const;
+  // The overall score per column of one variant's per-output scores (what score() returns for it).
+  std::vector<double> overall(const std::vector<OutputScores>& outputs) const;
 
  private:
   std::vector<std::vector<OutputScores>> score_all(const std::vector<std::shared_ptr<const Model>>& variants) const;
+  // Output `o` of a variant on sample `s` as float32, checked against the reference's shape.
+  Tensor variant_output(const std::map<std::string, Tensor>& out, size_t s, size_t o) const;
+  std::string sample_name(size_t s) const;
+  double compute(const plugin::MetricInstance& metric, std::span<const float> reference, std::span<const float> variant,
+                 const Shape& shape, size_t s, size_t o) const;
   int threads_;
+  ScoredOutputs names_;  // names_.names empty: float32 outputs only, unconverted
   bool sqnr_column_ = false;
   std::vector<std::map<std::string, Tensor>> samples_;
   std::vector<std::map<std::string, Tensor>> reference_;  // float outputs per sample
