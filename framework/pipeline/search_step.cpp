@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <set>
-#include <sstream>
 
 #include "pipeline/output_scores.hpp"
 #include "pipeline/weight_only_plan.hpp"
@@ -35,29 +34,6 @@ std::string chosen_candidates(const SearchOutcome& outcome, const QuantPlan& pla
   std::string chosen;
   for (int32_t c : used) chosen += (chosen.empty() ? "" : "; ") + candidates.at(static_cast<size_t>(c)).label;
   return chosen;
-}
-
-// Until the search host fills SearchOutcome::tradeoff: the "tradeoff step=.. escalated=.. cost=.. name=.."
-// log lines of mixed_precision, read into the same rows.
-void tradeoff_from_log(const std::vector<std::string>& log, report::SearchSection& s) {
-  for (const auto& line : log) {
-    if (line.rfind("tradeoff ", 0) != 0) continue;
-    report::TradeoffRow row;
-    std::vector<std::string> names;
-    std::istringstream words(line.substr(9));
-    for (std::string word; words >> word;) {
-      const size_t eq = word.find('=');
-      if (eq == std::string::npos || eq == 0) continue;
-      const std::string key = word.substr(0, eq);
-      const double value = std::strtod(word.c_str() + eq + 1, nullptr);
-      if (key == "step") row.step = static_cast<size_t>(value);
-      else if (key == "escalated") row.escalated = static_cast<size_t>(value);
-      else if (key == "cost") row.cost = value;
-      else names.push_back(key), row.scores.push_back(value);
-    }
-    if (s.tradeoff.empty()) s.tradeoff_metrics = names;
-    s.tradeoff.push_back(std::move(row));
-  }
 }
 
 }  // namespace
@@ -102,7 +78,6 @@ report::SearchSection search_section(const SearchSelection& search, const Search
   s.log = outcome.log;
   for (const TradeoffPoint& t : outcome.tradeoff) s.tradeoff.push_back({t.step, t.escalated, t.cost, t.scores});
   if (!s.tradeoff.empty()) s.tradeoff_metrics = outcome.metric_names;
-  else tradeoff_from_log(outcome.log, s);
   return s;
 }
 

@@ -29,7 +29,8 @@ Evaluator search_evaluator(const Model& optimized, std::vector<std::map<std::str
 SearchOutcome run_search_step(const SearchSelection& search, const SearchInputs& in);
 
 // report.json's "search": the uniform trials ranked best first (each candidate once), the candidates the
-// integer activations took, and the trade-off the search reported.
+// integer activations took, and the trade-off the search reported (SearchOutcome::tradeoff, its score
+// columns named by SearchOutcome::metric_names).
 report::SearchSection search_section(const SearchSelection& search, const SearchOutcome& outcome, const QuantPlan& plan,
                                      const std::vector<Candidate>& candidates);
 

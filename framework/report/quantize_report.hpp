@@ -43,7 +43,7 @@ struct RankedCandidate {
 // One accepted step of a mixed-precision search.
 struct TradeoffRow {
   size_t step = 0;       // 0-based, in the order the search reported them
-  size_t escalated = 0;  // tensors above their planned dtype
+  size_t escalated = 0;  // tensors at a dtype other than the planned one
   double cost = 0;       // their summed relative cost
   std::vector<double> scores;  // one per SearchSection::tradeoff_metrics
 };
