@@ -121,6 +121,19 @@ TEST_F(SearchSelectionStock, ThePluginDeclarationIsTheValidator) {
   EXPECT_NE(unknown.find("'similarity'"), std::string::npos) << unknown;
 }
 
+// A search raises tensors to a storage dtype: error compensation (int16-ec) is a per-input setting of
+// op_config / node_config, so the searches' dtype parameters do not offer it.
+TEST_F(SearchSelectionStock, SearchDtypesAreStorageDtypes) {
+  const std::string q = error_of(R"({"model_config": {"layerwise_search": {"qtype": "int16-ec"}}})");
+  EXPECT_EQ(q.rfind("cfg.json: model_config.layerwise_search: ", 0), 0u) << q;
+  EXPECT_NE(q.find("'qtype'"), std::string::npos) << q;
+  const std::string m = error_of(R"({"model_config": {"mixed_precision_search": {"max_dtype": "dual-int16"}}})");
+  EXPECT_EQ(m.rfind("cfg.json: model_config.mixed_precision_search: ", 0), 0u) << m;
+  EXPECT_NE(m.find("'max_dtype'"), std::string::npos) << m;
+  EXPECT_NE(error_of(R"({"model_config": {"mixed_precision_search": {"max_dtype": "int8"}}})"), "");
+  EXPECT_NE(error_of(R"({"model_config": {"modelwise_search": {"similarity": 0}}})"), "");
+}
+
 TEST_F(SearchSelectionStock, UnknownSearchAndMetricListTheKnownOnes) {
   const std::string e = error_of(R"({"model_config": {"search": {"plugin": "greedy"}}})");
   EXPECT_NE(e.find("cfg.json: model_config.search: no 'greedy' search plugin"), std::string::npos) << e;
