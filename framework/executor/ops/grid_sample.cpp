@@ -10,6 +10,7 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/parallel.hpp"
 
 namespace qf {
@@ -183,30 +184,13 @@ void grid_sample_kernel(OpContext& ctx) {
     return;
   }
 
-  switch (x.dtype()) {
-    case DType::Float32: {
-      const Tensor g = grid.dtype() == DType::Float32 ? grid : grid.cast(DType::Float32);
-      Tensor& y = ctx.make_output(0, DType::Float32, out_shape);
-      grid_sample<float>(p, x.data<float>(), g.data<float>(), y.data<float>());
-      break;
-    }
-    case DType::Float64: {
-      const Tensor g = grid.dtype() == DType::Float64 ? grid : grid.cast(DType::Float64);
-      Tensor& y = ctx.make_output(0, DType::Float64, out_shape);
-      grid_sample<double>(p, x.data<double>(), g.data<double>(), y.data<double>());
-      break;
-    }
-    case DType::Float16: {
-      const Tensor xf = x.cast(DType::Float32);
-      const Tensor g = grid.cast(DType::Float32);
-      Tensor y(DType::Float32, out_shape);
-      grid_sample<float>(p, xf.data<float>(), g.data<float>(), y.data<float>());
-      ctx.set_output(0, y.cast(DType::Float16));
-      break;
-    }
-    default:
-      ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x, [&](const Tensor& xc, auto tag) {
+    using T = decltype(tag);
+    const DType dt = DTypeOf<T>::value;
+    const Tensor g = grid.dtype() == dt ? grid : grid.cast(dt);
+    Tensor& y = ctx.make_output(0, dt, out_shape);
+    grid_sample<T>(p, xc.data<T>(), g.data<T>(), y.data<T>());
+  });
 }
 
 }  // namespace

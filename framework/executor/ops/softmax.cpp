@@ -14,6 +14,7 @@
 
 #include "executor/broadcast.hpp"
 #include "executor/op_registry.hpp"
+#include "executor/ops/dtype_dispatch.hpp"
 #include "executor/ops/lane_sum.hpp"
 #include "executor/parallel.hpp"
 
@@ -202,26 +203,11 @@ void softmax_kernel(OpContext& ctx) {
     else if (d == axis || legacy) n *= v;
     else inner *= v;
   }
-  switch (x.dtype()) {
-    case DType::Float32: {
-      Tensor& y = ctx.make_output(0, DType::Float32, s);
-      run_softmax<M>(x.data<float>(), y.data<float>(), outer, n, inner);
-      return;
-    }
-    case DType::Float64: {
-      Tensor& y = ctx.make_output(0, DType::Float64, s);
-      run_softmax<M>(x.data<double>(), y.data<double>(), outer, n, inner);
-      return;
-    }
-    case DType::Float16: {
-      const Tensor xf = x.cast(DType::Float32);
-      Tensor yf(DType::Float32, s);
-      run_softmax<M>(xf.data<float>(), yf.data<float>(), outer, n, inner);
-      ctx.set_output(0, yf.cast(DType::Float16));
-      return;
-    }
-    default: ctx.fail("unsupported input type " + dtype_name(x.dtype()));
-  }
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x, [&](const Tensor& xc, auto tag) {
+    using T = decltype(tag);
+    Tensor& y = ctx.make_output(0, DTypeOf<T>::value, s);
+    run_softmax<M>(xc.data<T>(), y.data<T>(), outer, n, inner);
+  });
 }
 
 }  // namespace
