@@ -216,46 +216,55 @@ void drop_empty_points(QuantPlan& plan, CalibrationResult& result) {
   result = std::move(kept);
 }
 
-CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
-                            const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
-                            int threads) {
-  CalibrationResult result;
-  result.weight_max_percentile = weight_max_percentile;
-  result.samples = samples.size();
-  result.activation.resize(plan.points.size());
-  result.weight.resize(plan.points.size());
+namespace {
 
-  // Weights: from their values.
-  for (size_t p : plan.weight_points()) {
-    const QuantPoint& q = plan.points[p];
-    try {
-      result.weight[p] = weight_range(model.graph.initializers.at(q.tensor), q.weight_axis, weight_max_percentile);
-    } catch (const Error& e) {
-      throw Error("weight '" + q.tensor + "': " + e.what());
-    }
-  }
+// The calibrator states of one lane of the second pass: one per slot, created when the lane first sees the
+// slot's tensor (null for slots whose tensor the lane never saw non-empty).
+using LaneStates = std::vector<std::unique_ptr<plugin::CalibratorState>>;
 
-  auto shared_model = std::make_shared<const Model>(model);
-  Executor executor(shared_model, ExecutorOptions{threads});
-  std::map<std::string, Tensor> first_inputs = samples.load(0);
+// Lanes of the second pass: at most one per worker and per sample, and at most kMaxCalibrationLanes, since
+// every lane holds a state per (tensor, candidate) slot (a histogram of up to 1 MB each; see
+// docs/calibrators.md for the measured peak memory).
+constexpr size_t kMaxCalibrationLanes = 4;
 
-  // Slots: one calibrator state per distinct (tensor, dtype, calibrator, params, granularity, symmetry).
+size_t lane_count(int concurrency, size_t samples) {
+  const size_t workers = static_cast<size_t>(std::max(1, concurrency));
+  return std::max<size_t>(1, std::min({workers, samples, kMaxCalibrationLanes}));
+}
+
+// Everything both passes share.
+struct CalibrationRun {
+  const QuantPlan& plan;
+  const std::vector<Candidate>& candidates;
+  const SampleSet& samples;
+  Executor& executor;
+  tbb::task_arena& arena;
+  const std::map<std::string, Tensor>& first_inputs;
   std::vector<Slot> slots;
-  std::map<std::string, size_t> slot_index;
   std::map<std::string, std::vector<size_t>> slots_of_tensor;
   std::map<std::string, int32_t> tensor_axis;  // first pass granularity per tensor: channel axis or -1
-  const size_t num_cands = candidates.size();
+  std::map<std::string, MinMax> global;
+  std::vector<std::vector<float>> gmin, gmax;  // per slot, in the slot's granularity
+
+  std::map<std::string, Tensor> inputs(size_t i) const { return i == 0 ? first_inputs : samples.load(i); }
+};
+
+// Slots: one calibrator state per distinct (tensor, dtype, calibrator, params, granularity, symmetry).
+void build_slots(CalibrationRun& run, const TensorInfoMap& tensors, CalibrationResult& result) {
+  const QuantPlan& plan = run.plan;
+  const size_t num_cands = run.candidates.size();
+  std::map<std::string, size_t> slot_index;
   for (size_t p : plan.activation_points()) {
     const QuantPoint& q = plan.points[p];
     if (!quant::is_integer(q.dtype)) continue;  // float16 needs no range
     result.activation[p].resize(num_cands);
     for (size_t c = 0; c < num_cands; ++c) {
-      const Candidate& cand = candidates[c];
+      const Candidate& cand = run.candidates[c];
       const bool pc = cand.per_channel && q.channel_axis >= 0 && channels_of(tensors, q.tensor, q.channel_axis) > 1;
       const bool symmetric = q.symmetric.value_or(cand.symmetric);
       const std::string key = q.tensor + "|" + quant::qtype_name(q.dtype) + "|" + cand.calibrator->name + "|" +
                               cand.params_text + "|" + (pc ? "c" : "t") + (symmetric ? "s" : "a");
-      auto [it, fresh] = slot_index.emplace(key, slots.size());
+      auto [it, fresh] = slot_index.emplace(key, run.slots.size());
       if (fresh) {
         Slot s;
         s.point = p;
@@ -264,119 +273,184 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
         s.axis = pc ? static_cast<int32_t>(q.channel_axis) : -1;
         s.channels = pc ? channels_of(tensors, q.tensor, q.channel_axis) : 1;
         s.symmetric = symmetric;
-        slots.push_back(s);
-        slots_of_tensor[q.tensor].push_back(it->second);
-        auto [axis_it, first] = tensor_axis.emplace(q.tensor, s.axis);
+        run.slots.push_back(s);
+        run.slots_of_tensor[q.tensor].push_back(it->second);
+        auto [axis_it, first] = run.tensor_axis.emplace(q.tensor, s.axis);
         if (!first && pc) axis_it->second = s.axis;
       }
-      slots[it->second].users.push_back(p * num_cands + c);
+      run.slots[it->second].users.push_back(p * num_cands + c);
     }
   }
-  if (slots.empty()) return result;
+}
 
-  tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
-
-  // First pass: global min/max per tensor (per channel where needed), and the NaN/Inf check.
-  std::map<std::string, MinMax> global;
-  const auto t0 = Clock::now();
-  {
-    using Local = std::map<std::string, MinMax>;
-    tbb::enumerable_thread_specific<Local> locals;
-    Progress progress("calibrate: ranges", samples.size());
-    arena.execute([&] {
-      tbb::parallel_for(size_t{0}, samples.size(), [&](size_t i) {
-        throw_if_interrupted();  // TBB cancels the other samples and rethrows in the caller
-        Local& local = locals.local();
-        const auto inputs = i == 0 ? first_inputs : samples.load(i);
-        RunHooks hooks;
-        hooks.observe = [&](const std::string& name, const Tensor& value) {
-          auto axis = tensor_axis.find(name);
-          if (axis == tensor_axis.end() || value.dtype() != DType::Float32) return;
-          observe_range(local[name], value, axis->second, samples.id(i), name);
-        };
-        executor.run(inputs, hooks);
-        progress.tick();
-      });
+// First pass: global min/max per tensor (per channel where needed), and the NaN/Inf check. Always run:
+// besides the ranges of calibrators that ask for them, it finds tensors that are empty in every sample
+// and channel axes that vary between samples.
+void range_pass(CalibrationRun& run) {
+  using Local = std::map<std::string, MinMax>;
+  tbb::enumerable_thread_specific<Local> locals;
+  Progress progress("calibrate: ranges", run.samples.size());
+  run.arena.execute([&] {
+    tbb::parallel_for(size_t{0}, run.samples.size(), [&](size_t i) {
+      throw_if_interrupted();  // TBB cancels the other samples and rethrows in the caller
+      Local& local = locals.local();
+      RunHooks hooks;
+      hooks.observe = [&](const std::string& name, const Tensor& value) {
+        auto axis = run.tensor_axis.find(name);
+        if (axis == run.tensor_axis.end() || value.dtype() != DType::Float32) return;
+        observe_range(local[name], value, axis->second, run.samples.id(i), name);
+      };
+      run.executor.run(run.inputs(i), hooks);
+      progress.tick();
     });
-    for (auto& local : locals)
-      for (auto& [name, mm] : local) {
-        auto [it, fresh] = global.emplace(name, mm);
-        if (!fresh) it->second.merge(mm);
-      }
+  });
+  for (auto& local : locals)
+    for (auto& [name, mm] : local) {
+      auto [it, fresh] = run.global.emplace(name, mm);
+      if (!fresh) it->second.merge(mm);
+    }
+}
+
+std::unique_ptr<plugin::CalibratorState> make_state(const CalibrationRun& run, size_t s, const Shape& shape) {
+  const Slot& slot = run.slots[s];
+  const Candidate& cand = run.candidates[slot.candidate];
+  plugin::CalibrationTarget target;
+  target.tensor = slot.tensor;
+  target.shape = shape;
+  target.channel_axis = slot.axis;
+  target.num_channels = slot.channels;
+  target.dtype = quant::qf_dtype_of(run.plan.points[slot.point].dtype);
+  target.symmetric = slot.symmetric;
+  // Only calibrators that declare needs_global_range get the first pass's ranges (has_global_range).
+  if (cand.calibrator->calibrator.needs_global_range) {
+    target.global_min = &run.gmin[s];
+    target.global_max = &run.gmax[s];
   }
-  result.first_pass_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return std::make_unique<plugin::CalibratorState>(*cand.calibrator, cand.params, target);
+}
 
-  std::vector<std::vector<float>> gmin(slots.size()), gmax(slots.size());
-  slot_global_ranges(global, slots, gmin, gmax);
-
-  // Second pass: one calibrator state per slot. Samples run one after another (the executor uses every
-  // thread inside a run) and each produced tensor is fed to its slots in parallel, so there is a single
-  // state per slot: no per-worker copies of the histograms and no merge.
-  const auto t1 = Clock::now();
-  std::vector<std::unique_ptr<plugin::CalibratorState>> states(slots.size());
-  auto make_state = [&](size_t s, const Shape& shape) {
-    const Slot& slot = slots[s];
-    const Candidate& cand = candidates[slot.candidate];
-    plugin::CalibrationTarget target;
-    target.tensor = slot.tensor;
-    target.shape = shape;
-    target.channel_axis = slot.axis;
-    target.num_channels = slot.channels;
-    target.dtype = quant::qf_dtype_of(plan.points[slot.point].dtype);
-    target.symmetric = slot.symmetric;
-    target.global_min = &gmin[s];
-    target.global_max = &gmax[s];
-    return std::make_unique<plugin::CalibratorState>(*cand.calibrator, cand.params, target);
-  };
-  {
-    Progress progress("calibrate: " + std::to_string(num_cands) + " candidates", samples.size());
-    arena.execute([&] {
-      for (size_t i = 0; i < samples.size(); ++i) {
+// Second pass: `lanes` lanes run in parallel, lane k taking samples k, k + lanes, ... in order, each
+// feeding its own calibrator states (a state is never shared between lanes, so calls on it are never
+// concurrent). Within a sample, a tensor's slots are fed in parallel.
+std::vector<LaneStates> observe_pass(const CalibrationRun& run, size_t lanes) {
+  std::vector<LaneStates> lane_states(lanes);
+  for (LaneStates& states : lane_states) states.resize(run.slots.size());
+  Progress progress("calibrate: " + std::to_string(run.candidates.size()) + " candidates", run.samples.size());
+  run.arena.execute([&] {
+    tbb::parallel_for(size_t{0}, lanes, [&](size_t lane) {
+      LaneStates& states = lane_states[lane];
+      for (size_t i = lane; i < run.samples.size(); i += lanes) {
         throw_if_interrupted();
-        const auto inputs = i == 0 ? first_inputs : samples.load(i);
         RunHooks hooks;
         hooks.observe = [&](const std::string& name, const Tensor& value) {
-          auto it = slots_of_tensor.find(name);
-          if (it == slots_of_tensor.end() || value.dtype() != DType::Float32 || value.numel() == 0) return;
+          auto it = run.slots_of_tensor.find(name);
+          if (it == run.slots_of_tensor.end() || value.dtype() != DType::Float32 || value.numel() == 0) return;
           const std::vector<size_t>& mine = it->second;
           for (size_t s : mine)
-            if (!states[s]) states[s] = make_state(s, value.shape());
+            if (!states[s]) states[s] = make_state(run, s, value.shape());
           tbb::parallel_for(size_t{0}, mine.size(), [&](size_t k) { states[mine[k]]->observe(value); });
         };
-        executor.run(inputs, hooks);
+        run.executor.run(run.inputs(i), hooks);
         progress.tick();
       }
     });
+  });
+  return lane_states;
+}
+
+// Folds slot s's lane states into the first lane's that exists, in lane order (merge is the plugin's);
+// null when no lane saw the tensor.
+std::unique_ptr<plugin::CalibratorState> merged_state(std::vector<LaneStates>& lane_states, size_t s) {
+  std::unique_ptr<plugin::CalibratorState> merged;
+  for (LaneStates& lane : lane_states) {
+    if (!lane[s]) continue;
+    if (!merged) {
+      merged = std::move(lane[s]);
+    } else {
+      merged->merge(*lane[s]);
+      lane[s].reset();  // the host destroys the folded state (QfCalibratorDesc::merge)
+    }
   }
-  // Slots are independent: compute them in parallel (KL/MSE searches dominate here).
+  return merged;
+}
+
+// The range of slot s from its merged state (or the exact zero range of a tensor empty in every sample),
+// checked and adjusted for the Softmax fusion of ONNX Runtime.
+Range slot_range(CalibrationRun& run, size_t s, plugin::CalibratorState* state) {
+  Slot& slot = run.slots[s];
+  Range r;
+  if (state) {
+    state->compute_range(r.min, r.max);
+  } else if (run.gmin[s].empty() && run.global.count(slot.tensor)) {
+    r.min = {0.f};  // empty in every sample: nothing to quantize, an exact zero range
+    r.max = {0.f};
+    slot.axis = -1;
+  } else {
+    throw Error("tensor '" + slot.tensor + "' was never produced during calibration");
+  }
+  r.axis = slot.axis;
+  r.symmetric = slot.symmetric;
+  if (const QuantPoint& q = run.plan.points[slot.point]; q.producer_op == "Softmax" && q.unsigned_storage && !r.symmetric)
+    power_of_two_softmax_scale(r, q.dtype == quant::QType::Int16 ? 65535.0 : 255.0);
+  for (size_t c = 0; c < r.min.size(); ++c)
+    if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
+      throw Error(run.candidates[slot.candidate].calibrator->where() + ": invalid range for tensor '" + slot.tensor + "'");
+  return r;
+}
+
+void weight_ranges(const Model& model, const QuantPlan& plan, double weight_max_percentile, CalibrationResult& result) {
+  for (size_t p : plan.weight_points()) {
+    const QuantPoint& q = plan.points[p];
+    try {
+      result.weight[p] = weight_range(model.graph.initializers.at(q.tensor), q.weight_axis, weight_max_percentile);
+    } catch (const Error& e) {
+      throw Error("weight '" + q.tensor + "': " + e.what());
+    }
+  }
+}
+
+}  // namespace
+
+CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
+                            const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
+                            int threads) {
+  CalibrationResult result;
+  result.weight_max_percentile = weight_max_percentile;
+  result.samples = samples.size();
+  result.activation.resize(plan.points.size());
+  result.weight.resize(plan.points.size());
+  weight_ranges(model, plan, weight_max_percentile, result);
+
+  auto shared_model = std::make_shared<const Model>(model);
+  Executor executor(shared_model, ExecutorOptions{threads});
+  const std::map<std::string, Tensor> first_inputs = samples.load(0);
+  tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
+  CalibrationRun run{plan, candidates, samples, executor, arena, first_inputs, {}, {}, {}, {}, {}, {}};
+  build_slots(run, tensors, result);
+  if (run.slots.empty()) return result;
+
+  const auto t0 = Clock::now();
+  range_pass(run);
+  result.first_pass_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.gmin.resize(run.slots.size());
+  run.gmax.resize(run.slots.size());
+  slot_global_ranges(run.global, run.slots, run.gmin, run.gmax);
+
+  const auto t1 = Clock::now();
+  std::vector<LaneStates> lane_states = observe_pass(run, lane_count(arena.max_concurrency(), samples.size()));
+  // Slots are independent: merge and compute them in parallel (KL/MSE searches dominate here).
+  const size_t num_cands = candidates.size();
   arena.execute([&] {
-    tbb::parallel_for(size_t{0}, slots.size(), [&](size_t s) {
+    tbb::parallel_for(size_t{0}, run.slots.size(), [&](size_t s) {
       throw_if_interrupted();
-      Range r;
-      if (states[s]) {
-        states[s]->compute_range(r.min, r.max);
-      } else if (gmin[s].empty() && global.count(slots[s].tensor)) {
-        r.min = {0.f};  // empty in every sample: nothing to quantize, an exact zero range
-        r.max = {0.f};
-        slots[s].axis = -1;
-      } else {
-        throw Error("tensor '" + slots[s].tensor + "' was never produced during calibration");
-      }
-      r.axis = slots[s].axis;
-      r.symmetric = slots[s].symmetric;
-      if (const QuantPoint& q = plan.points[slots[s].point]; q.producer_op == "Softmax" && q.unsigned_storage && !r.symmetric)
-        power_of_two_softmax_scale(r, q.dtype == quant::QType::Int16 ? 65535.0 : 255.0);
-      for (size_t c = 0; c < r.min.size(); ++c)
-        if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
-          throw Error(candidates[slots[s].candidate].calibrator->where() + ": invalid range for tensor '" +
-                      slots[s].tensor + "'");
-      for (size_t user : slots[s].users) result.activation[user / num_cands][user % num_cands] = r;
-      states[s].reset();  // free the histograms as soon as they are used
-    });
+      const std::unique_ptr<plugin::CalibratorState> state = merged_state(lane_states, s);
+      const Range r = slot_range(run, s, state.get());
+      for (size_t user : run.slots[s].users) result.activation[user / num_cands][user % num_cands] = r;
+    });  // each merged state is freed as soon as its range is taken
   });
   result.second_pass_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   for (size_t p : plan.activation_points())
-    if (const auto it = global.find(plan.points[p].tensor); it != global.end() && it->second.min.empty())
+    if (const auto it = run.global.find(plan.points[p].tensor); it != run.global.end() && it->second.min.empty())
       result.empty_points.push_back(p);
   spdlog::info("calibrated {} tensor(s) x {} candidate(s) on {} sample(s) ({:.1f} s + {:.1f} s)",
                plan.activation_points().size(), num_cands, samples.size(), result.first_pass_seconds,

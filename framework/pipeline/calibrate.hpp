@@ -1,9 +1,11 @@
 // The calibration run: streams the samples through the float model and feeds every activation point's
-// tensor to one calibrator state per candidate, so every candidate is calibrated in the same pass. The
-// range pass is TBB-parallel over samples; the calibrator pass is parallel over a tensor's states (one
-// state per candidate, never copied per worker). A first pass records each tensor's global range (and rejects NaN/Inf) when a
-// calibrator asks for it, so histograms are built over a fixed range and do not depend on sample order or
-// batching. Memory is bounded by the calibrator states, not by the number of samples.
+// tensor to one calibrator state per candidate, so every candidate is calibrated in the same pass.
+// First pass (TBB-parallel over samples): each tensor's global range, the NaN/Inf check, tensors empty in
+// every sample. Second pass: up to 4 lanes in parallel, lane k observing samples k, k + lanes, ... into its
+// own states; afterwards each slot's lane states are folded with the plugin's merge in lane order and the
+// merged state gives the range. Only calibrators declaring needs_global_range get the first pass's ranges
+// (stock histogram calibrators build fixed-range histograms over them, so their counts, and thus ranges,
+// do not depend on sample order, batching or the number of lanes). Memory: one state per slot per lane.
 #pragma once
 
 #include <vector>

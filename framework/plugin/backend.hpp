@@ -4,6 +4,7 @@
 // The planner reads these; `qforge inspect --backend` prints them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -27,7 +28,7 @@ struct NodePlacement {
   std::vector<uint32_t> output_dtypes;
   std::vector<QfDType> forced_output_dtype;
   uint32_t compensation = 0;                // QF_COMPENSATION_* bits
-  double cost_int8 = 0, cost_int16 = 0, cost_float16 = 0, cost_float32 = 0;  // 0 = no hint
+  std::array<double, QF_DTYPE_LIMIT> costs{};  // relative cost indexed by QfDType; 0 = no hint
   int32_t fusion_group = -1;                // -1: not fused
   std::vector<uint32_t> input_flags;        // QF_INPUT_* bits per input (ABI 1.3)
   uint32_t requantize = QF_REQUANT_NONE;    // QF_REQUANT_*
@@ -38,9 +39,9 @@ struct NodePlacement {
   bool input_quantizable(size_t k) const;
   // Off the accelerator: nothing enters or leaves it quantized (float32 masks, per-tensor, no group).
   void make_float_island();
-  // The relative cost slot of a dtype (int8, int16, float16, float32; 0 for any other, which has no slot).
+  // The relative cost of running the node at a dtype (0: no hint, also for a dtype outside the QfDType range).
   double cost(QfDType dtype) const;
-  void set_cost(QfDType dtype, double value);  // ignored for a dtype without a slot
+  void set_cost(QfDType dtype, double value);  // ignored for a dtype outside the QfDType range
 };
 
 // Throws naming the backend and the key when a backend.json's "model_output_types" does not list
@@ -64,6 +65,13 @@ class BackendInstance {
   UnitPolicy units() const;
 
  private:
+  // The plugin's (or code hook's) analyze_node on every node, then the checks of all answers.
+  void ask_plugin(const Graph& graph, const QfGraphView& view, std::vector<NodePlacement>& placements) const;
+  void check_answers(const Graph& graph, const std::map<std::string, std::vector<int64_t>, std::less<>>& shapes,
+                     std::vector<NodePlacement>& placements) const;
+  void fusion_groups(const Graph& graph, const QfGraphView& view, std::vector<NodePlacement>& placements) const;
+  std::string hook_role() const;  // "code hook 'x' " for a backend.json's hook, else ""
+
   const Component& component_;
   void* instance_ = nullptr;              // the plugin's (or code hook's) instance
   std::map<std::string, nlohmann::json> table_params_;  // a backend.json's parameter values

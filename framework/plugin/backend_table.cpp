@@ -1,6 +1,7 @@
 #include "plugin/backend_table.hpp"
 
 #include <fnmatch.h>
+#include <qforge/qf_plugin.hpp>
 
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
@@ -43,13 +44,8 @@ StrictJsonOptions backend_json_options() {
   return o;
 }
 
-std::optional<QfDType> dtype_from_name(const std::string& n) {
-  static const std::map<std::string, QfDType> names = {
-      {"int8", QF_DTYPE_INT8},   {"uint8", QF_DTYPE_UINT8},     {"int16", QF_DTYPE_INT16},
-      {"uint16", QF_DTYPE_UINT16}, {"float16", QF_DTYPE_FLOAT16}, {"float32", QF_DTYPE_FLOAT32}};
-  const auto it = names.find(n);
-  return it == names.end() ? std::nullopt : std::optional<QfDType>(it->second);
-}
+// Names are schema-checked before they are read: the SDK's one dtype vocabulary (qf::dtype_from_name).
+QfDType dtype_named(const nlohmann::json& name) { return ::qf::dtype_from_name(name.get<std::string>()); }
 
 // valijson's context ("<root>", "[\"ops\"]", "[0]") as a JSON pointer ("/ops/0").
 std::string json_pointer(const std::vector<std::string>& context) {
@@ -111,10 +107,10 @@ TensorRule parse_tensor_rule(const nlohmann::json& j) {
   TensorRule r;
   if (j.contains("dtypes")) {
     uint32_t mask = 0;
-    for (const auto& d : j["dtypes"]) mask |= QF_DTYPE_MASK(*dtype_from_name(d.get<std::string>()));
+    for (const auto& d : j["dtypes"]) mask |= QF_DTYPE_MASK(dtype_named(d));
     r.dtypes = mask;
   }
-  if (j.contains("force")) r.force = *dtype_from_name(j["force"].get<std::string>());
+  if (j.contains("force")) r.force = dtype_named(j["force"]);
   if (j.contains("per_channel")) {
     r.per_channel_given = true;
     if (j["per_channel"].is_object()) {
@@ -147,7 +143,7 @@ Rule parse_rule(const nlohmann::json& j, const std::string& where, const std::se
                                              : QF_REQUANT_NONE;
   }
   if (j.contains("cost"))
-    for (const auto& [k, v] : j["cost"].items()) r.cost[*dtype_from_name(k)] = v.get<double>();
+    for (const auto& [k, v] : j["cost"].items()) r.cost[::qf::dtype_from_name(k)] = v.get<double>();
   if (j.contains("note")) r.note = j["note"].get<std::string>();
   return r;
 }

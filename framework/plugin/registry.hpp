@@ -1,5 +1,6 @@
-// The plugin host: loads plugin libraries (Boost.DLL), checks their ABI version, lets them register
-// components through the C registrar and keeps them by (kind, name). Libraries stay loaded until exit.
+// The plugin host's registry: components by (kind, name), from plugin libraries (plugin/loader.hpp opens
+// them, plugin/registrar.hpp registers their components) and backend.json files. Libraries stay loaded
+// until exit. Parameters: plugin/parameters.hpp (included).
 //
 // Search order of Registry::load_default(): the stock folder next to the qforge executable
 // (<exe dir>/../lib/qforge/plugins, in the build tree and after cmake --install), every --plugin-dir,
@@ -17,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "plugin/parameters.hpp"
+
 namespace qf::plugin {
 
 enum class Kind {
@@ -27,27 +30,6 @@ enum class Kind {
   WeightRounding = QF_KIND_WEIGHT_ROUNDING,
 };
 const char* kind_name(Kind kind);         // "calibrator", "metric", "search", "backend", "weight rounding"
-const char* param_type_name(QfParamType type);  // "bool", "int", "float", "string"
-
-// A host-owned parameter value.
-struct ParamValue {
-  QfParamType type = QF_PARAM_BOOL;
-  bool bool_value = false;
-  int64_t int_value = 0;
-  double float_value = 0.0;
-  std::string string_value;
-  nlohmann::json to_json() const;
-};
-
-struct ParamSpec {
-  std::string name;
-  QfParamType type = QF_PARAM_BOOL;
-  ParamValue default_value;
-  bool has_min = false, has_max = false;
-  double min_value = 0.0, max_value = 0.0;
-  std::vector<std::string> choices;  // strings only; empty: any
-  std::string help;
-};
 
 struct LibraryInfo {
   std::filesystem::path path;
@@ -75,26 +57,6 @@ struct Component {
 
   // "metric 'cosine' (libqf_metric_cosine.so)": how errors name the component.
   std::string where() const;
-};
-
-// Validated parameters, laid out for create(). Every declared parameter is present (defaults filled).
-class ParamSet {
- public:
-  ParamSet() = default;
-  ParamSet(std::vector<std::string> names, std::vector<ParamValue> values);
-  ParamSet(const ParamSet& other) : ParamSet(other.names_, other.values_) {}
-  ParamSet& operator=(const ParamSet& other);
-  const QfParamList* c_list() const { return &list_; }
-  const std::vector<std::string>& names() const { return names_; }
-  const std::vector<ParamValue>& values() const { return values_; }
-
- private:
-  void rebuild();
-  std::vector<std::string> names_;
-  std::vector<ParamValue> values_;
-  std::vector<const char*> c_names_;
-  std::vector<QfParamValue> c_values_;
-  QfParamList list_{};
 };
 
 class Registry {
@@ -125,18 +87,23 @@ class Registry {
   // Throws qf::Error listing the known names of that kind when `name` is unknown.
   const Component& find(Kind kind, std::string_view name) const;
 
-  // Checks `given` (a JSON object, or null for all defaults) against the component's declared
-  // parameters: unknown key, wrong type or out of range is a qf::Error naming component, parameter and value.
-  static ParamSet validate_params(const Component& component, const nlohmann::json& given);
+  // plugin::validate_params (parameters.hpp) with errors in the component's own words.
+  static ParamSet validate_params(const Component& component, const nlohmann::json& given) {
+    return plugin::validate_params(component, given);
+  }
 
  private:
-  friend struct RegistrarState;
+  // The backend.json files of one folder, bases before the files extending them.
+  void load_backend_files(std::vector<std::filesystem::path> tables);
+  // A backend.json's code hook: its table and parameters join the component.
+  void attach_hook(Component& c, const std::filesystem::path& path) const;
+
   std::vector<std::shared_ptr<const LibraryInfo>> libraries_;
   std::deque<Component> components_;
   std::vector<std::filesystem::path> loaded_paths_;
 };
 
-// <folder of the running executable>/../lib/qforge/plugins
+// <folder of the running executable>/../lib/qforge/plugins (plugin/loader.cpp)
 std::filesystem::path stock_plugin_dir();
 
 // Turns a non-OK status from a plugin call into a qf::Error: "<where>: <what> failed (<status>): <message>".

@@ -1,7 +1,9 @@
-// Conversions between quant::QType and the plugin ABI's QfDType numbering (qf_plugin.h).
+// Conversions between quant::QType and the plugin ABI's QfDType numbering (qf_plugin.h). Names: the SDK's
+// qf::dtype_name / qf::dtype_from_name (qf_plugin.hpp) are the one dtype vocabulary; quant::qtype_name agrees
+// with them on every name a QType shares with a QfDType.
 #pragma once
 
-#include <qforge/qf_plugin.h>
+#include <qforge/qf_plugin.hpp>
 
 #include <optional>
 
@@ -9,6 +11,8 @@
 
 namespace qf::quant {
 
+// The activation QType of a QfDType (what a search or a backend may assign); nullopt for the others, among
+// them the weight-only int4 / uint4.
 inline std::optional<QType> qtype_from_qf(QfDType d) {
   switch (d) {
     case QF_DTYPE_INT8: return QType::Int8;

@@ -1,40 +1,36 @@
 #include "quant/quant_math.hpp"
 
+#include <qforge/qf_plugin.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
 #include "util/float16.hpp"
 
 namespace qf::quant {
 
+// Every name a QType shares with a QfDType is the SDK's (qf::dtype_name); int16-ec, and the config's
+// "float" and "ec", are the config vocabulary's own.
 const char* qtype_name(QType t) {
-  switch (t) {
-    case QType::Int8: return "int8";
-    case QType::Int16: return "int16";
-    case QType::Float16: return "float16";
-    case QType::Float32: return "float32";
-    case QType::Int16Ec: return "int16-ec";
-    case QType::Int4: return "int4";
-    case QType::UInt4: return "uint4";
-  }
-  return "?";
+  if (t == QType::Int16Ec) return "int16-ec";
+  return ::qf::dtype_name(qf_dtype_of(t));
 }
 
 std::optional<QType> parse_qtype(std::string_view name) {
-  if (name == "int8") return QType::Int8;
-  if (name == "int16") return QType::Int16;
-  if (name == "float16") return QType::Float16;
-  if (name == "float32" || name == "float") return QType::Float32;
+  if (name == "float") return QType::Float32;
   if (name == "int16-ec" || name == "ec") return QType::Int16Ec;
-  return std::nullopt;
+  return qtype_from_qf(::qf::dtype_from_name(name));  // activation dtypes only: int4 / uint4 are weight-only
 }
 
 std::optional<QType> parse_any_qtype(std::string_view name) {
-  if (name == "int4") return QType::Int4;
-  if (name == "uint4") return QType::UInt4;
-  return parse_qtype(name);
+  switch (::qf::dtype_from_name(name)) {
+    case QF_DTYPE_INT4: return QType::Int4;
+    case QF_DTYPE_UINT4: return QType::UInt4;
+    default: return parse_qtype(name);
+  }
 }
 
 bool is_integer(QType t) {

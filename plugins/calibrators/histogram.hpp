@@ -30,6 +30,8 @@ inline constexpr int64_t kPerChannelBinBudget = int64_t{1} << 17;
 inline constexpr int64_t kMinPerChannelBins = 128;
 // Upper bound of every max_num_bin parameter: 8 MB of counts per per-tensor state.
 inline constexpr int64_t kMaxHistogramBins = int64_t{1} << 20;
+// Soft floor of every max_num_bin parameter (the seed toolchain raises smaller values to it).
+inline constexpr int64_t kMinHistogramBins = 258;
 
 inline std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 

@@ -110,10 +110,12 @@ class KlCalibrator : public qf::Calibrator {
   static constexpr const char* help = "entropy calibration: threshold minimizing KL(float || quantized) histogram";
   static constexpr bool needs_global_range = true;
   static std::vector<QfParamDesc> params() {
-    return {qf::param_int("num_bin", 1024, 129, qc::kMaxHistogramBins,
-                          "smallest candidate window in bins (of max_num_bin)"),
-            qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins, raised to num_bin if smaller (per channel at most 1024)")};
+    // The seed toolchain's floors: smaller values are raised (with a warning), not refused.
+    return {qf::raise_to_min(qf::param_int("num_bin", 1024, 129, qc::kMaxHistogramBins,
+                                           "smallest candidate window in bins (of max_num_bin)")),
+            qf::raise_to_min(qf::param_int("max_num_bin", 16384, qc::kMinHistogramBins, qc::kMaxHistogramBins,
+                                           "histogram bins, raised to num_bin if smaller (per channel at most 1024)"),
+                             "num_bin")};
   }
 
   KlCalibrator(const qf::Params& p, const qf::TensorInfo& t)

@@ -16,9 +16,11 @@ class MaxCalibrator : public qf::Calibrator {
   static constexpr const char* help = "abs max / min-max; max_percentile < 1 clips to that percentile (max-percentile)";
   static constexpr bool needs_global_range = true;
   static std::vector<QfParamDesc> params() {
-    return {qf::param_float("max_percentile", 1.0, 0.5, 1.0, "1: exact max; below 1: fraction of values kept"),
-            qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins when max_percentile < 1 (per channel at most 1024)")};
+    // The seed toolchain's floors: smaller values are raised (with a warning), not refused.
+    return {qf::raise_to_min(qf::param_float("max_percentile", 1.0, 0.5, 1.0,
+                                             "1: exact max; below 1: fraction of values kept")),
+            qf::raise_to_min(qf::param_int("max_num_bin", 16384, qc::kMinHistogramBins, qc::kMaxHistogramBins,
+                                           "histogram bins when max_percentile < 1 (per channel at most 1024)"))};
   }
 
   MaxCalibrator(const qf::Params& p, const qf::TensorInfo& t)

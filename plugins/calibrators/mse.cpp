@@ -65,8 +65,8 @@ class MseCalibrator : public qf::Calibrator {
   static constexpr const char* help = "range minimizing the expected squared quantization error (clipping + rounding)";
   static constexpr bool needs_global_range = true;
   static std::vector<QfParamDesc> params() {
-    return {qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins (per channel at most 1024)")};
+    return {qf::raise_to_min(qf::param_int("max_num_bin", 16384, qc::kMinHistogramBins, qc::kMaxHistogramBins,
+                                           "histogram bins (per channel at most 1024); raised to 258 if smaller"))};
   }
 
   MseCalibrator(const qf::Params& p, const qf::TensorInfo& t)

@@ -14,8 +14,8 @@ class PercentileCalibrator : public qf::Calibrator {
   static constexpr bool needs_global_range = true;
   static std::vector<QfParamDesc> params() {
     return {qf::param_float("percentile", 0.99999, 0.5, 1.0, "fraction of the values kept inside the range"),
-            qf::param_int("max_num_bin", 16384, 258, qc::kMaxHistogramBins,
-                          "histogram bins (per channel at most 1024)")};
+            qf::raise_to_min(qf::param_int("max_num_bin", 16384, qc::kMinHistogramBins, qc::kMaxHistogramBins,
+                                           "histogram bins (per channel at most 1024); raised to 258 if smaller"))};
   }
 
   PercentileCalibrator(const qf::Params& p, const qf::TensorInfo& t)

@@ -33,7 +33,9 @@ namespace {
   static_assert(offsetof(QfParamDesc, max_value) == 80);
   static_assert(offsetof(QfParamDesc, choices) == 88);
   static_assert(offsetof(QfParamDesc, help) == 96);
-  static_assert(sizeof(QfParamDesc) == 104);
+  static_assert(offsetof(QfParamDesc, flags) == 104);      // ABI 1.5 tail
+  static_assert(offsetof(QfParamDesc, min_param) == 112);  // ABI 1.5 tail
+  static_assert(sizeof(QfParamDesc) == 120);
   // QfParamList
   static_assert(offsetof(QfParamList, struct_size) == 0);
   static_assert(offsetof(QfParamList, count) == 8);
@@ -153,7 +155,9 @@ namespace {
   static_assert(offsetof(QfNodeSupport, input_channel_axis) == 96);  // ABI 1.1 tail
   static_assert(offsetof(QfNodeSupport, input_flags) == 104);  // ABI 1.3 tail
   static_assert(offsetof(QfNodeSupport, requantize) == 112);
-  static_assert(sizeof(QfNodeSupport) == 120);
+  static_assert(offsetof(QfNodeSupport, costs) == 120);      // ABI 1.5 tail
+  static_assert(offsetof(QfNodeSupport, num_costs) == 128);  // ABI 1.5 tail
+  static_assert(sizeof(QfNodeSupport) == 136);
   // QfBackendDesc
   static_assert(offsetof(QfBackendDesc, struct_size) == 0);
   static_assert(offsetof(QfBackendDesc, name) == 8);
@@ -289,7 +293,26 @@ TEST(AbiLayout, SearchContextReportTradeoffIsTheNewTailField) {
 TEST(AbiLayout, NodeSupportInputFlagsAndRequantizeAreTheNewTailFields) {
   EXPECT_GE(QF_PLUGIN_ABI_MINOR, 3);
   EXPECT_EQ(offsetof(QfNodeSupport, requantize), offsetof(QfNodeSupport, input_flags) + sizeof(uint32_t*));
-  EXPECT_EQ(sizeof(QfNodeSupport), offsetof(QfNodeSupport, requantize) + sizeof(uint64_t));  // padded
+  EXPECT_EQ(offsetof(QfNodeSupport, costs), offsetof(QfNodeSupport, requantize) + sizeof(uint64_t));  // padded
+}
+
+// ABI 1.5 added QfNodeSupport::costs / num_costs (per-dtype costs) at the tail: a 1.4 struct (120 bytes)
+// ends where they start, and every QfDType indexes the host's array.
+TEST(AbiLayout, NodeSupportCostArrayIsTheNewTailField) {
+  EXPECT_GE(QF_PLUGIN_ABI_MINOR, 5);
+  EXPECT_EQ(offsetof(QfNodeSupport, costs), 120u);
+  EXPECT_EQ(sizeof(QfNodeSupport), offsetof(QfNodeSupport, num_costs) + sizeof(size_t));
+  for (QfDType d : {QF_DTYPE_FLOAT32, QF_DTYPE_INT8, QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_INT4, QF_DTYPE_UINT4})
+    EXPECT_LT(d, QF_DTYPE_LIMIT);
+}
+
+// ABI 1.5 added QfParamDesc::flags and min_param at the tail: a 1.4 element (104 bytes) ends where they
+// start. The host strides a params array by params[0].struct_size (see the old-layout plugin test).
+TEST(AbiLayout, ParamDescFlagsAndMinParamAreTheNewTailFields) {
+  EXPECT_EQ(offsetof(QfParamDesc, flags), 104u);
+  EXPECT_EQ(offsetof(QfParamDesc, min_param), offsetof(QfParamDesc, flags) + sizeof(uint64_t));  // padded
+  EXPECT_EQ(sizeof(QfParamDesc), offsetof(QfParamDesc, min_param) + sizeof(const char*));
+  EXPECT_EQ(QF_PARAM_RAISE_TO_MIN, 1u);
 }
 
 }  // namespace

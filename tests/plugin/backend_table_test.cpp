@@ -532,12 +532,27 @@ g (float[1,2,4,4] x) => (float[1,4,2,2] y) {
   EXPECT_EQ(p[0].requantize, QF_REQUANT_NONE);
   EXPECT_EQ(p[1].requantize, QF_REQUANT_SHARED_SCALE);
   EXPECT_EQ(p[2].requantize, QF_REQUANT_SHARED_INPUT_SCALE);
-  EXPECT_DOUBLE_EQ(p[2].cost_int8, 0.5);  // the op's cost over the default
-  EXPECT_DOUBLE_EQ(p[2].cost_int16, 2.0);
-  EXPECT_DOUBLE_EQ(p[2].cost_float16, 0.0);  // no hint
-  EXPECT_DOUBLE_EQ(p[2].cost_float32, 10.0);
-  EXPECT_DOUBLE_EQ(p[0].cost_int8, 1.0);
-  EXPECT_DOUBLE_EQ(p[0].cost_float16, 3.0);
+  EXPECT_DOUBLE_EQ(p[2].cost(QF_DTYPE_INT8), 0.5);  // the op's cost over the default
+  EXPECT_DOUBLE_EQ(p[2].cost(QF_DTYPE_INT16), 2.0);
+  EXPECT_DOUBLE_EQ(p[2].cost(QF_DTYPE_FLOAT16), 0.0);  // no hint
+  EXPECT_DOUBLE_EQ(p[2].cost(QF_DTYPE_FLOAT32), 10.0);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT8), 1.0);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_FLOAT16), 3.0);
+}
+
+// ABI 1.5: "cost" takes any dtype name, int4 included; the answer lands in the per-dtype costs.
+TEST(BackendTableFlags, CostsTakeAnyDtypeName) {
+  auto doc = base_doc();
+  doc["defaults"]["cost"] = {{"int4", 0.25}, {"uint8", 1.5}};
+  const auto p = analyze_doc(doc, R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2] x) => (float[1,2] y) { y = Relu(x) }
+)");
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT4), 0.25);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_UINT8), 1.5);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT8), 0.0);
+  EXPECT_NE(load_error_text(R"({"format": 1, "name": "t", "defaults": {"cost": {"bf17": 1}}})").find("/defaults/cost"),
+            std::string::npos);
 }
 
 // ---- fusions --------------------------------------------------------------------------------------
@@ -673,7 +688,7 @@ TEST(BackendTableHook, HookSeesTheTableAnswerAndNarrowsIt) {
   EXPECT_EQ(p[0].input_dtypes, (std::vector<uint32_t>{kI8 | kI16 | kF32, kI8}));
   EXPECT_EQ(p[0].input_flags, (std::vector<uint32_t>{QF_INPUT_SYMMETRIC, QF_INPUT_SYMMETRIC}));
   EXPECT_EQ(p[0].input_channel_axis, (std::vector<int32_t>{-1, 0}));
-  EXPECT_DOUBLE_EQ(p[0].cost_int16, 8.0);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT16), 8.0);
   EXPECT_EQ(p[0].note, "int8 weights; the hook checks kernel size, groups and int16 channel alignment");
   // 9x9 kernel and group 2: float islands made by the hook.
   for (size_t n : {size_t{2}, size_t{4}}) {
@@ -741,10 +756,10 @@ TEST(BackendTableExamples, AcmeDspPlacements) {
   EXPECT_EQ(p[0].input_flags, (std::vector<uint32_t>{QF_INPUT_ASYMMETRIC, QF_INPUT_SYMMETRIC, QF_INPUT_ASYMMETRIC}));
   EXPECT_EQ(p[0].input_channel_axis, (std::vector<int32_t>{-1, 0, -1}));
   EXPECT_EQ(p[0].output_dtypes, (std::vector<uint32_t>{kU8 | kF32}));
-  EXPECT_DOUBLE_EQ(p[0].cost_int8, 4.0);
-  EXPECT_DOUBLE_EQ(p[0].cost_float32, 64.0);
-  EXPECT_DOUBLE_EQ(p[0].cost_int16, 0.0);
-  EXPECT_DOUBLE_EQ(p[1].cost_int8, 1.0);  // Relu: the defaults' cost
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT8), 4.0);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_FLOAT32), 64.0);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT16), 0.0);
+  EXPECT_DOUBLE_EQ(p[1].cost(QF_DTYPE_INT8), 1.0);  // Relu: the defaults' cost
   EXPECT_EQ(p[2].requantize, QF_REQUANT_SHARED_SCALE);        // MaxPool
   EXPECT_EQ(p[3].requantize, QF_REQUANT_SHARED_INPUT_SCALE);  // Concat
   EXPECT_FALSE(p[4].supported);                                // Softmax: explicit fallback
@@ -762,7 +777,7 @@ TEST(BackendTableExamples, AcmeDspWideAccumulatorAllowsInt16IntoTheMacArray) {
   Host h;
   const auto p = analyze(load_acme_dsp(h), dsp_model(), {{"wide_accumulator", true}});
   EXPECT_EQ(p[0].input_dtypes, (std::vector<uint32_t>{kU8 | kI16 | kF32, kI8, kF32}));
-  EXPECT_DOUBLE_EQ(p[0].cost_int16, 8.0);
+  EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT16), 8.0);
   EXPECT_EQ(p[6].input_dtypes, (std::vector<uint32_t>{kU8 | kI16 | kF32, kI8}));
   EXPECT_EQ(p[2].input_dtypes, (std::vector<uint32_t>{kU8 | kF32}));  // MaxPool unchanged
 }

@@ -121,8 +121,8 @@ g (float[1,3,4,4] x) => (float[1,6,2,2] z) <float[6,3,1,1] w = )" + ones(18) + R
   EXPECT_FALSE(p[2].input_quantizable(1));
   for (const auto& x : p) {
     EXPECT_EQ(x.compensation, 0u);
-    EXPECT_EQ(x.cost_int8, 0.0);
-    EXPECT_EQ(x.cost_float32, 0.0);
+    EXPECT_EQ(x.cost(QF_DTYPE_INT8), 0.0);
+    EXPECT_EQ(x.cost(QF_DTYPE_FLOAT32), 0.0);
     EXPECT_EQ(x.forced_input_dtype, std::vector<QfDType>(x.input_dtypes.size(), QF_DTYPE_UNDEFINED));
   }
 }
@@ -386,7 +386,7 @@ TEST(BackendHost, GraphViewPassesNamesShapesAndAttributes) {
   EXPECT_TRUE(p[2].supported);
   EXPECT_EQ(p[2].input_dtypes, (std::vector<uint32_t>{QF_DTYPE_MASK(QF_DTYPE_INT8), 0, 0}));
   EXPECT_EQ(p[2].forced_output_dtype, (std::vector<QfDType>{QF_DTYPE_INT16}));
-  EXPECT_EQ(p[2].cost_int8, 0.5);
+  EXPECT_EQ(p[2].cost(QF_DTYPE_INT8), 0.5);
   EXPECT_EQ(p[2].compensation, QF_COMPENSATION_INT16_EC);
   // A 1.0 plugin never writes the axis: the host's "no preference" stays.
   EXPECT_EQ(p[2].input_channel_axis, std::vector<int32_t>(3, NodePlacement::kNoChannelPreference));

@@ -630,8 +630,15 @@ TEST(CalibratorAll, ParametersAndRanges) {
     EXPECT_EQ(it->min_value, e.min_value) << e.calibrator << "." << e.param;
   }
   EXPECT_TRUE(stock().find(Kind::Calibrator, "min-max").params.empty());
-  EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "max"), {{"max_percentile", 0.4}}), qf::Error);
-  EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "kl"), {{"num_bin", 128}}), qf::Error);
+  // The seed toolchain's floors are soft (ABI 1.5, QF_PARAM_RAISE_TO_MIN): raised, not refused; the
+  // percentile calibrator's own parameter stays a hard minimum, and every ceiling refuses.
+  EXPECT_EQ(Registry::validate_params(stock().find(Kind::Calibrator, "max"), {{"max_percentile", 0.4}})
+                .find("max_percentile")->float_value, 0.5);
+  EXPECT_EQ(Registry::validate_params(stock().find(Kind::Calibrator, "kl"), {{"num_bin", 128}}).find("num_bin")->int_value,
+            129);
+  EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "percentile"), {{"percentile", 0.4}}), qf::Error);
+  EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "max"), {{"max_percentile", 1.1}}), qf::Error);
+  EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "kl"), {{"max_num_bin", 1 << 21}}), qf::Error);
 }
 
 }  // namespace

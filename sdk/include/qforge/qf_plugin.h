@@ -27,7 +27,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 4
+#define QF_PLUGIN_ABI_MINOR 5
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
@@ -80,6 +80,9 @@ typedef int32_t QfDType;
 #define QF_DTYPE_UINT4 21 /* since ABI 1.4: weight-only */
 #define QF_DTYPE_INT4 22  /* since ABI 1.4: weight-only */
 #define QF_DTYPE_MASK(t) (1u << (uint32_t)(t))
+/* Since ABI 1.5: every QfDType is below this (a mask fits a uint32_t); the host's per-dtype cost array has
+ * this many entries. */
+#define QF_DTYPE_LIMIT 32
 
 typedef int32_t QfLogLevel;
 #define QF_LOG_DEBUG 0
@@ -117,7 +120,18 @@ typedef struct QfParamDesc {
   double max_value;
   const char* choices;        /* string: '|'-separated allowed values, or NULL for any */
   const char* help;
+  /* Since ABI 1.5 (tail). The host walks a component's params array with the stride of params[0].struct_size,
+   * so plugins built against 1.0-1.4 (shorter elements) keep working and read as flags 0, min_param NULL. */
+  uint32_t flags;             /* QF_PARAM_* bits below */
+  /* int/float with QF_PARAM_RAISE_TO_MIN: the name of another int/float parameter declared earlier whose
+   * value also raises this one (the floor is max(min_value, that value)); NULL for none. */
+  const char* min_param;
 } QfParamDesc;
+
+/* QfParamDesc::flags (ABI 1.5). RAISE_TO_MIN: a value below min_value (a soft floor, the seed toolchain's
+ * num_bin / max_num_bin / max_percentile rule) is raised to it with one warning naming the config's JSON
+ * path, instead of being refused. Needs has_min and an int or float type. */
+#define QF_PARAM_RAISE_TO_MIN 1u
 
 /* Validated parameters handed to create(): every declared parameter, in declaration order, with the
  * config's value or the default. */
@@ -325,6 +339,13 @@ typedef struct QfNodeSupport {
    * struct_size before writing (qf::NodeSupport does). */
   uint32_t* input_flags;
   uint32_t requantize;
+  /* ABI 1.5: relative cost per dtype, indexed by QfDType (num_costs entries, host-allocated and pre-filled
+   * with the table's answer or zero-filled; 0 = no hint), so a new dtype (int4, ...) needs no new field.
+   * The four cost_* fields above still work: the host reads them for plugins that leave the array alone
+   * (built against 1.4 or older) and keeps both in step for the four dtypes they name. Check struct_size
+   * before use (qf::NodeSupport::set_cost does). */
+  double* costs;
+  size_t num_costs;
 } QfNodeSupport;
 
 typedef struct QfBackendDesc {

@@ -139,6 +139,16 @@ inline QfParamDesc param_string(const char* name, const char* default_value, con
   return d;
 }
 
+// ABI 1.5: makes a declared int/float minimum a soft floor (QF_PARAM_RAISE_TO_MIN): the host raises a smaller
+// value to it with one warning naming the config's JSON path instead of refusing it. `min_param` names an
+// int/float parameter declared earlier whose value raises the floor further (max(min, min_param's value)).
+// A host older than 1.5 reads only the 1.0 fields and keeps refusing values below the minimum.
+inline QfParamDesc raise_to_min(QfParamDesc d, const char* min_param = nullptr) {
+  d.flags |= QF_PARAM_RAISE_TO_MIN;
+  d.min_param = min_param;
+  return d;
+}
+
 // The validated values a component is created with (every declared parameter is present).
 class Params {
  public:
@@ -358,14 +368,30 @@ class NodeSupport {
   void allow_output(size_t i, uint32_t dtype_mask) { s_->output_dtypes[check(i, s_->num_outputs)] = dtype_mask; }
   void force_output(size_t i, QfDType d) { s_->forced_output_dtype[check(i, s_->num_outputs)] = d; }
   void set_compensation(uint32_t bits) { s_->compensation = bits; }
+  // Relative cost of running the node at dtype d (0: no hint). ABI 1.5: any dtype, through the per-dtype
+  // array; the fixed fields of int8/int16/float16/float32 are kept in step so older hosts read them too.
+  // On a host older than 1.5 only those four dtypes have a slot (others throw).
   void set_cost(QfDType d, double cost) {
-    switch (d) {
-      case QF_DTYPE_INT8: s_->cost_int8 = cost; break;
-      case QF_DTYPE_INT16: s_->cost_int16 = cost; break;
-      case QF_DTYPE_FLOAT16: s_->cost_float16 = cost; break;
-      case QF_DTYPE_FLOAT32: s_->cost_float32 = cost; break;
-      default: throw std::invalid_argument("no cost slot for dtype " + std::to_string(d));
+    bool stored = false;
+    if (has_cost_array() && d >= 0 && static_cast<size_t>(d) < s_->num_costs) {
+      s_->costs[d] = cost;
+      stored = true;
     }
+    if (double* fixed = fixed_cost(d)) {
+      *fixed = cost;
+      stored = true;
+    }
+    if (!stored) throw std::invalid_argument("no cost slot for dtype " + std::string(dtype_name(d)) + " on this host");
+  }
+  // What is already written for dtype d (the table's answer for a code hook; 0 = no hint).
+  double cost(QfDType d) const {
+    if (has_cost_array() && d >= 0 && static_cast<size_t>(d) < s_->num_costs) return s_->costs[d];
+    const double* fixed = fixed_cost(d);
+    return fixed ? *fixed : 0.0;
+  }
+  // False when the host is older than ABI 1.5 (costs then go to the four fixed fields only).
+  bool has_cost_array() const {
+    return s_->struct_size >= offsetof(QfNodeSupport, num_costs) + sizeof(s_->num_costs) && s_->costs != nullptr;
   }
   // Axis along which input i may be quantized per channel (-1: per-tensor only). ABI 1.1: a no-op when
   // the host's struct predates the field (its struct_size does not reach it).
@@ -415,6 +441,15 @@ class NodeSupport {
   static size_t check(size_t i, size_t n) {
     if (i >= n) throw std::out_of_range("node has " + std::to_string(n) + " slots, index " + std::to_string(i));
     return i;
+  }
+  double* fixed_cost(QfDType d) const {
+    switch (d) {
+      case QF_DTYPE_INT8: return &s_->cost_int8;
+      case QF_DTYPE_INT16: return &s_->cost_int16;
+      case QF_DTYPE_FLOAT16: return &s_->cost_float16;
+      case QF_DTYPE_FLOAT32: return &s_->cost_float32;
+      default: return nullptr;
+    }
   }
   QfNodeSupport* s_;
 };
