@@ -1,5 +1,6 @@
 // acme.absmax: an out-of-tree calibrator. Symmetric clipping range [-m, m] from the largest |x| seen,
-// per tensor or per channel, times a margin. One object = one worker's state for one tensor.
+// per tensor or per channel, times a margin. One object = one lane's state for one tensor; it needs no
+// global range (no needs_global_range), and its merge is exact (a max), so ranges do not depend on threads.
 #include <qforge/qf_plugin.hpp>
 
 #include <algorithm>
@@ -27,7 +28,7 @@ class AbsMax : public qf::Calibrator {
     }
   }
 
-  // Called by the SDK with another worker's state of the same tensor.
+  // Called by the SDK with another lane's state of the same tensor.
   void merge(const AbsMax& other) {
     for (size_t c = 0; c < max_.size(); ++c) max_[c] = std::max(max_[c], other.max_[c]);
   }

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "plugin/backend_table.hpp"
+#include "plugin/loader.hpp"
 #include "plugin/registry.hpp"
 
 namespace qf::cli {
@@ -35,6 +36,7 @@ nlohmann::json param_json(const ParamSpec& p) {
     if (p.has_max) j["max"] = p.max_value;
   }
   if (!p.choices.empty()) j["choices"] = p.choices;
+  if (p.raise_to_min) j["raise_to_min"] = p.min_param.empty() ? nlohmann::json(true) : nlohmann::json(p.min_param);
   return j;
 }
 
@@ -120,6 +122,8 @@ void print_text(const plugin::Registry& reg) {
         if (p.has_min || p.has_max)
           range = " in [" + (p.has_min ? number_text(p.min_value, p.type) : "-inf") + ", " +
                   (p.has_max ? number_text(p.max_value, p.type) : "inf") + "]";
+        if (p.raise_to_min)  // ABI 1.5 soft floor
+          range += " (smaller raised" + (p.min_param.empty() ? std::string() : " to at least " + p.min_param) + ")";
         if (!p.choices.empty()) {
           range = " one of ";
           for (size_t i = 0; i < p.choices.size(); ++i) range += (i ? "|" : "") + p.choices[i];
@@ -150,7 +154,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
   reg.load_default(dirs);
 
   if (vm->count("json")) {
-    nlohmann::json out = {{"abi_version", std::to_string(QF_PLUGIN_ABI_MAJOR) + "." + std::to_string(QF_PLUGIN_ABI_MINOR)},
+    nlohmann::json out = {{"abi_version", plugin::abi_version_text(QF_PLUGIN_ABI_VERSION)},
                           {"stock_dir", plugin::stock_plugin_dir().string()},
                           {"libraries", nlohmann::json::array()},
                           {"components", nlohmann::json::array()}};
@@ -158,8 +162,7 @@ int cmd_plugins(const std::vector<std::string>& args) {
       out["libraries"].push_back({{"name", lib->name},
                                   {"version", lib->version},
                                   {"path", lib->path.string()},
-                                  {"abi_version", std::to_string(QF_ABI_VERSION_MAJOR(lib->abi_version)) + "." +
-                                                      std::to_string(QF_ABI_VERSION_MINOR(lib->abi_version))}});
+                                  {"abi_version", plugin::abi_version_text(lib->abi_version)}});
     for (const Component& c : reg.components()) out["components"].push_back(component_json(reg, c));
     std::cout << out.dump(2) << "\n";
   } else {

@@ -155,7 +155,7 @@ typedef struct QfTensorInfo {
   QfDType target_dtype;  /* QF_DTYPE_INT8, QF_DTYPE_INT16, ... */
   int32_t per_channel;
   int32_t symmetric;
-  int32_t has_global_range; /* set when the host ran a first pass (see needs_global_range) */
+  int32_t has_global_range; /* set exactly when the calibrator declares needs_global_range */
   const float* global_min;  /* num_channels values when has_global_range */
   const float* global_max;
 } QfTensorInfo;
@@ -168,20 +168,30 @@ typedef struct QfBatch {
   size_t rank;
 } QfBatch;
 
-/* A calibrator state is per (tensor, worker): the host creates one per TBB worker, feeds batches to
- * each in parallel, merges them into one and asks that one for the range. Calls on one state are never
- * concurrent. */
+/* What the host does with a calibrator (pipeline/calibrate.cpp; docs/calibrators.md):
+ *  - a first pass over every sample records each tensor's per-channel min/max (and refuses NaN/Inf);
+ *  - the second pass runs the samples in up to 4 parallel lanes (never more than worker threads or
+ *    samples); each lane creates its own state per (tensor, candidate) on the first sample it sees and
+ *    observes its samples into it in sample order (lane k: samples k, k + lanes, ...);
+ *  - then each tensor's lane states are folded into the first one with `merge`, in lane order, the
+ *    folded ones destroyed, and `compute_range` is called once on the result.
+ * So ranges depend on the number of lanes unless `merge` is exact (merge(a, b) observes what a and b
+ * observed); every stock calibrator's is (fixed-range histograms, exact min/max). Calls on one state are
+ * never concurrent; different states may be called concurrently. */
 typedef struct QfCalibratorDesc {
   uint32_t struct_size;
   const char* name;
   const char* help;
   const QfParamDesc* params;
   size_t num_params;
-  int32_t needs_global_range; /* ask the host for a first pass computing min/max per channel */
+  /* Nonzero: create() receives the first pass's per-channel min/max (QfTensorInfo::has_global_range, e.g.
+   * to fix a histogram's range so merges are exact); zero: has_global_range is 0. */
+  int32_t needs_global_range;
   QfStatus (*create)(const QfParamList* params, const QfTensorInfo* tensor, void** state, QfMessage* msg);
   void (*destroy)(void* state);
   QfStatus (*observe)(void* state, const QfBatch* batch, QfMessage* msg);
-  /* Folds `other` into `state`; `other` is destroyed by the host afterwards. */
+  /* Folds `other` (another lane's state of the same tensor and parameters) into `state`; `other` is
+   * destroyed by the host afterwards. */
   QfStatus (*merge)(void* state, const void* other, QfMessage* msg);
   /* Writes tensor->num_channels clipping ranges. */
   QfStatus (*compute_range)(void* state, float* min_out, float* max_out, size_t num_channels, QfMessage* msg);
