@@ -4,10 +4,13 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <fstream>
 #include <memory>
 #include <set>
 
@@ -222,14 +225,27 @@ namespace {
 // slot's tensor (null for slots whose tensor the lane never saw non-empty).
 using LaneStates = std::vector<std::unique_ptr<plugin::CalibratorState>>;
 
-// Lanes of the second pass: at most one per worker and per sample, and at most kMaxCalibrationLanes, since
-// every lane holds a state per (tensor, candidate) slot (a histogram of up to 1 MB each; see
-// docs/calibrators.md for the measured peak memory).
+// Lanes of the second pass: at most one per worker and per sample, at most kMaxCalibrationLanes, and only as
+// many extra lanes as fit in kExtraLaneBudget. Every lane holds a state per (tensor, candidate) slot (stock
+// histograms: up to 1 MB each), which the host cannot know in advance: lane 0 observes sample 0 alone first,
+// and the growth of resident memory meanwhile is taken as one lane's size. On ppocr_v4_det with the default
+// 20 candidates one lane is about 2 GB, so it stays at one lane; small models get one lane per worker.
 constexpr size_t kMaxCalibrationLanes = 4;
+constexpr size_t kExtraLaneBudget = size_t{512} << 20;
 
-size_t lane_count(int concurrency, size_t samples) {
+// Resident memory of the process in bytes; 0 when unknown.
+size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  if (!(statm >> pages >> resident)) return 0;
+  const long page = sysconf(_SC_PAGE_SIZE);
+  return page > 0 ? resident * static_cast<size_t>(page) : 0;
+}
+
+size_t lane_count(int concurrency, size_t samples, size_t lane_bytes) {
   const size_t workers = static_cast<size_t>(std::max(1, concurrency));
-  return std::max<size_t>(1, std::min({workers, samples, kMaxCalibrationLanes}));
+  const size_t affordable = 1 + kExtraLaneBudget / std::max<size_t>(lane_bytes, 1);
+  return std::max<size_t>(1, std::min({workers, samples, kMaxCalibrationLanes, affordable}));
 }
 
 // Everything both passes share.
@@ -329,28 +345,43 @@ std::unique_ptr<plugin::CalibratorState> make_state(const CalibrationRun& run, s
   return std::make_unique<plugin::CalibratorState>(*cand.calibrator, cand.params, target);
 }
 
-// Second pass: `lanes` lanes run in parallel, lane k taking samples k, k + lanes, ... in order, each
-// feeding its own calibrator states (a state is never shared between lanes, so calls on it are never
-// concurrent). Within a sample, a tensor's slots are fed in parallel.
-std::vector<LaneStates> observe_pass(const CalibrationRun& run, size_t lanes) {
-  std::vector<LaneStates> lane_states(lanes);
-  for (LaneStates& states : lane_states) states.resize(run.slots.size());
+// Runs sample i through the model, feeding one lane's states (created on first sight). Within a sample, a
+// tensor's slots are fed in parallel.
+void observe_sample(const CalibrationRun& run, size_t i, LaneStates& states) {
+  throw_if_interrupted();
+  RunHooks hooks;
+  hooks.observe = [&](const std::string& name, const Tensor& value) {
+    auto it = run.slots_of_tensor.find(name);
+    if (it == run.slots_of_tensor.end() || value.dtype() != DType::Float32 || value.numel() == 0) return;
+    const std::vector<size_t>& mine = it->second;
+    for (size_t s : mine)
+      if (!states[s]) states[s] = make_state(run, s, value.shape());
+    tbb::parallel_for(size_t{0}, mine.size(), [&](size_t k) { states[mine[k]]->observe(value); });
+  };
+  run.executor.run(run.inputs(i), hooks);
+}
+
+// Second pass: lane 0 observes sample 0 alone (sizing a lane, see lane_count), then the lanes run in
+// parallel, lane k taking samples k, k + lanes, ... in order, each feeding its own calibrator states (a state
+// is never shared between lanes, so calls on it are never concurrent).
+std::vector<LaneStates> observe_pass(const CalibrationRun& run) {
+  std::vector<LaneStates> lane_states(1);
+  lane_states[0].resize(run.slots.size());
   Progress progress("calibrate: " + std::to_string(run.candidates.size()) + " candidates", run.samples.size());
+  const size_t before = resident_bytes();
+  run.arena.execute([&] { observe_sample(run, 0, lane_states[0]); });
+  progress.tick();
+  const size_t after = resident_bytes();
+  const size_t lanes = lane_count(run.arena.max_concurrency(), run.samples.size(),
+                                  before && after ? (after > before ? after - before : 0) : SIZE_MAX);
+  lane_states.resize(lanes);
+  for (LaneStates& states : lane_states) states.resize(run.slots.size());
+  spdlog::debug("calibrate: {} lane(s), {} MiB of resident memory after the first sample's states", lanes,
+                (after > before ? after - before : 0) >> 20);
   run.arena.execute([&] {
     tbb::parallel_for(size_t{0}, lanes, [&](size_t lane) {
-      LaneStates& states = lane_states[lane];
-      for (size_t i = lane; i < run.samples.size(); i += lanes) {
-        throw_if_interrupted();
-        RunHooks hooks;
-        hooks.observe = [&](const std::string& name, const Tensor& value) {
-          auto it = run.slots_of_tensor.find(name);
-          if (it == run.slots_of_tensor.end() || value.dtype() != DType::Float32 || value.numel() == 0) return;
-          const std::vector<size_t>& mine = it->second;
-          for (size_t s : mine)
-            if (!states[s]) states[s] = make_state(run, s, value.shape());
-          tbb::parallel_for(size_t{0}, mine.size(), [&](size_t k) { states[mine[k]]->observe(value); });
-        };
-        run.executor.run(run.inputs(i), hooks);
+      for (size_t i = lane == 0 ? lanes : lane; i < run.samples.size(); i += lanes) {
+        observe_sample(run, i, lane_states[lane]);
         progress.tick();
       }
     });
@@ -437,7 +468,7 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   slot_global_ranges(run.global, run.slots, run.gmin, run.gmax);
 
   const auto t1 = Clock::now();
-  std::vector<LaneStates> lane_states = observe_pass(run, lane_count(arena.max_concurrency(), samples.size()));
+  std::vector<LaneStates> lane_states = observe_pass(run);
   // Slots are independent: merge and compute them in parallel (KL/MSE searches dominate here).
   const size_t num_cands = candidates.size();
   arena.execute([&] {

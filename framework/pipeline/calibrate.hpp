@@ -1,7 +1,8 @@
 // The calibration run: streams the samples through the float model and feeds every activation point's
 // tensor to one calibrator state per candidate, so every candidate is calibrated in the same pass.
 // First pass (TBB-parallel over samples): each tensor's global range, the NaN/Inf check, tensors empty in
-// every sample. Second pass: up to 4 lanes in parallel, lane k observing samples k, k + lanes, ... into its
+// every sample. Second pass: up to 4 lanes in parallel (as many as fit a memory budget, sized by lane 0's
+// states after the first sample), lane k observing samples k, k + lanes, ... into its
 // own states; afterwards each slot's lane states are folded with the plugin's merge in lane order and the
 // merged state gives the range. Only calibrators declaring needs_global_range get the first pass's ranges
 // (stock histogram calibrators build fixed-range histograms over them, so their counts, and thus ranges,

@@ -171,7 +171,8 @@ typedef struct QfBatch {
 /* What the host does with a calibrator (pipeline/calibrate.cpp; docs/calibrators.md):
  *  - a first pass over every sample records each tensor's per-channel min/max (and refuses NaN/Inf);
  *  - the second pass runs the samples in up to 4 parallel lanes (never more than worker threads or
- *    samples); each lane creates its own state per (tensor, candidate) on the first sample it sees and
+ *    samples, and only as many as fit a memory budget: lane 0's states, measured on the first sample,
+ *    size a lane); each lane creates its own state per (tensor, candidate) on the first sample it sees and
  *    observes its samples into it in sample order (lane k: samples k, k + lanes, ...);
  *  - then each tensor's lane states are folded into the first one with `merge`, in lane order, the
  *    folded ones destroyed, and `compute_range` is called once on the result.
