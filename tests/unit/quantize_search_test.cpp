@@ -117,6 +117,22 @@ TEST_F(QuantizeSearch, MixedPrecisionReachesTheTargetByRaisingThePlantedTensor) 
   EXPECT_GE(escalated, 1u) << log_text(mixed);
   EXPECT_LE(escalated, 3u) << log_text(mixed);
   EXPECT_EQ(activation_dtype("mp", "x"), "int8") << log_text(mixed);
+  // The trade-off reaches the report through the ABI (QfSearchContext::report_tradeoff), not the log: the
+  // start, then accepted steps numbered in order, the escalated tensors (weights included) and their cost
+  // counted by the host, the scores named by the evaluator's columns.
+  const json& tradeoff = mixed.at("search").at("tradeoff");
+  ASSERT_GE(tradeoff.size(), 2u) << mixed.at("search").dump();
+  for (size_t i = 0; i < tradeoff.size(); ++i) EXPECT_EQ(tradeoff[i].at("step").get<size_t>(), i);
+  EXPECT_EQ(tradeoff[0].at("escalated").get<size_t>(), 0u);
+  EXPECT_EQ(tradeoff[0].at("cost").get<double>(), 0.0);
+  EXPECT_LT(tradeoff[0].at("cosine").get<double>(), 0.9999);
+  EXPECT_TRUE(tradeoff[0].contains("sqnr"));
+  const json& last = tradeoff.back();
+  EXPECT_GE(last.at("escalated").get<size_t>(), escalated);
+  EXPECT_LE(last.at("escalated").get<size_t>(), 3u);
+  EXPECT_GT(last.at("cost").get<double>(), 0.0);
+  EXPECT_GE(last.at("cosine").get<double>(), 0.9999);
+  EXPECT_EQ(log_text(mixed).find("tradeoff "), std::string::npos) << log_text(mixed);
 }
 
 TEST_F(QuantizeSearch, MixedPrecisionWritesTheBestFoundWhenTheTargetIsImpossible) {
