@@ -26,11 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-// The seed toolchain's defaults and floors for the histogram options (horizon.md §1.2).
-constexpr int64_t kMinNumBin = 129;
-constexpr int64_t kDefaultNumBin = 1024;
-constexpr int64_t kMinMaxNumBin = 258;
-constexpr double kMinMaxPercentile = 0.5;
 
 const char* const kTypeKeysHelp = "qtype, InputType, OutputType, input<k>, InputType<k>, ON";
 
@@ -186,24 +181,11 @@ class Reader {
 
 // --- model_config.activation ---------------------------------------------------------------------
 
-void raise_to_floor(const Reader& r, const std::string& path, std::vector<json>& values, double floor,
-                    const char* why) {
-  for (auto& v : values) {
-    if (v.get<double>() < floor) {
-      r.warn(path, show(v) + " raised to " + fmt_number(floor) + " (" + why + ")");
-      v = values.front().is_number_integer() ? json(static_cast<int64_t>(floor)) : json(floor);
-    }
-  }
-  dedupe(values);
-}
-
 ActivationConfig parse_activation(const Reader& r, const json& v, const std::string& path) {
   r.object(v, path);
   ActivationConfig a;
   const auto as_string = [&r](const json& x, const std::string& p) { return r.string(x, p); };
   const auto as_bool = [&r](const json& x, const std::string& p) { return r.boolean(x, p); };
-  const auto as_count = [&r](const json& x, const std::string& p) { return json(r.integer(x, p, 1)); };
-  const auto as_fraction = [&r](const json& x, const std::string& p) { return json(r.number(x, p, 0, false, 1)); };
   const auto as_scalar = [&r](const json& x, const std::string& p) {
     if (!x.is_number() && !x.is_boolean() && !x.is_string())
       r.fail(p, "expected a number, bool or string (or a list of them) for this calibrator parameter, got " +
@@ -218,29 +200,12 @@ ActivationConfig parse_activation(const Reader& r, const json& v, const std::str
       a.per_channel = r.list<bool>(value, p, as_bool);
     } else if (key == "asymmetric") {
       a.asymmetric = r.list<bool>(value, p, as_bool);
-    } else if (key == "num_bin" || key == "max_num_bin") {
-      a.calibrator_params[key] = r.list<json>(value, p, as_count);
-    } else if (key == "max_percentile" || key == "percentile") {
-      a.calibrator_params[key] = r.list<json>(value, p, as_fraction);
     } else {
-      // Checked later against the parameters the loaded calibrators declare.
+      // A calibrator parameter: its declaration is the one validator (type, range, the seed's soft floors),
+      // checked when the candidates are built from the loaded plugins.
       a.calibrator_params[key] = r.list<json>(value, p, as_scalar);
     }
   }
-
-  // The seed toolchain's floors, applied with a warning rather than an error.
-  auto& params = a.calibrator_params;
-  int64_t largest_num_bin = kDefaultNumBin;
-  if (auto it = params.find("num_bin"); it != params.end()) {
-    raise_to_floor(r, child(path, "num_bin"), it->second, kMinNumBin, "the minimum");
-    largest_num_bin = 0;
-    for (const auto& n : it->second) largest_num_bin = std::max(largest_num_bin, n.get<int64_t>());
-  }
-  if (auto it = params.find("max_num_bin"); it != params.end())
-    raise_to_floor(r, child(path, "max_num_bin"), it->second,
-                   static_cast<double>(std::max(largest_num_bin, kMinMaxNumBin)), "at least max(num_bin, 258)");
-  if (auto it = params.find("max_percentile"); it != params.end())
-    raise_to_floor(r, child(path, "max_percentile"), it->second, kMinMaxPercentile, "the minimum");
   return a;
 }
 

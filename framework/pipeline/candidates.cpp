@@ -42,6 +42,41 @@ void check_candidate_count(const config::QuantConfig& config, const std::vector<
               " calibration candidates, the limit (product of " + keys + "); shorten these lists");
 }
 
+using Axes = std::vector<std::pair<std::string, const std::vector<nlohmann::json>*>>;
+
+// "k=v,..." of the config-given parameters as the calibrator uses them: after its declaration's soft
+// floors, so a label never shows a value that was raised.
+std::string used_params_text(const plugin::ParamSet& params, const Axes& axes) {
+  std::string text;
+  for (const auto& [name, values] : axes)
+    if (const plugin::ParamValue* v = params.find(name))
+      text += (text.empty() ? "" : ",") + name + "=" + value_text(v->to_json());
+  return text;
+}
+
+// The candidates of one point of the parameter product (indices `at`), one per granularity and symmetry.
+// Two values raised to the same floor are one candidate: `labels` keeps the first.
+void add_candidates(const plugin::Component& c, const Axes& axes, const std::vector<size_t>& at,
+                    const std::vector<bool>& per_channel, const std::vector<bool>& asymmetric,
+                    const std::string& source, std::set<std::string>& labels, std::vector<Candidate>& out) {
+  nlohmann::json given = nlohmann::json::object();
+  for (size_t a = 0; a < axes.size(); ++a) given[axes[a].first] = (*axes[a].second)[at[a]];
+  // The calibrator's declaration is the one validator (and applies the seed's soft floors).
+  const plugin::ParamSet params = plugin::validate_params(c, given, source + ": model_config.activation");
+  const std::string text = used_params_text(params, axes);
+  for (bool pc : per_channel)
+    for (bool asym : asymmetric) {
+      Candidate cand;
+      cand.calibrator = &c;
+      cand.params = params;
+      cand.params_text = text;
+      cand.per_channel = pc;
+      cand.symmetric = !asym;
+      cand.label = c.name + (text.empty() ? "" : ":" + text) + (pc ? ",per-channel" : "") + (asym ? ",asymmetric" : "");
+      if (labels.insert(cand.label).second) out.push_back(std::move(cand));
+    }
+}
+
 }  // namespace
 
 std::vector<Candidate> build_candidates(const config::QuantConfig& config, const plugin::Registry& registry) {
@@ -86,37 +121,15 @@ std::vector<Candidate> build_candidates(const config::QuantConfig& config, const
   check_candidate_count(config, calibrators, options, per_channel.size(), asymmetric.size());
 
   std::vector<Candidate> out;
+  std::set<std::string> labels;
   for (const plugin::Component* c : calibrators) {
     // Product over the options this calibrator declares.
-    std::vector<std::pair<std::string, const std::vector<nlohmann::json>*>> axes;
+    Axes axes;
     for (const auto& p : c->params)
       if (auto it = options.find(p.name); it != options.end()) axes.emplace_back(p.name, &it->second);
     std::vector<size_t> at(axes.size(), 0);
     while (true) {
-      nlohmann::json given = nlohmann::json::object();
-      std::string text;
-      for (size_t a = 0; a < axes.size(); ++a) {
-        const nlohmann::json& v = (*axes[a].second)[at[a]];
-        given[axes[a].first] = v;
-        text += (text.empty() ? "" : ",") + axes[a].first + "=" + value_text(v);
-      }
-      plugin::ParamSet params;
-      try {
-        params = plugin::Registry::validate_params(*c, given);
-      } catch (const Error& e) {
-        throw Error(config.source + ": model_config.activation: " + e.what());
-      }
-      for (bool pc : per_channel)
-        for (bool asym : asymmetric) {
-          Candidate cand;
-          cand.calibrator = c;
-          cand.params = params;
-          cand.params_text = text;
-          cand.per_channel = pc;
-          cand.symmetric = !asym;
-          cand.label = c->name + (text.empty() ? "" : ":" + text) + (pc ? ",per-channel" : "") + (asym ? ",asymmetric" : "");
-          out.push_back(std::move(cand));
-        }
+      add_candidates(*c, axes, at, per_channel, asymmetric, config.source, labels, out);
       size_t a = 0;
       while (a < axes.size() && ++at[a] == axes[a].second->size()) at[a++] = 0;
       if (a == axes.size()) break;

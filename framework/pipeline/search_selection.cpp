@@ -15,11 +15,7 @@ std::string known_names(const plugin::Registry& registry, plugin::Kind kind) {
 // The plugin's declared parameters are the one validator of the section's keys.
 plugin::ParamSet validated(const plugin::Component& component, const config::PluginChoice& choice,
                            const std::string& source) {
-  try {
-    return plugin::Registry::validate_params(component, choice.params);
-  } catch (const Error& e) {
-    throw Error(source + ": " + choice.path + ": " + e.what());
-  }
+  return plugin::validate_params(component, choice.params, source + ": " + choice.path);
 }
 
 std::unique_ptr<plugin::MetricInstance> make_metric(const config::PluginChoice& metric,

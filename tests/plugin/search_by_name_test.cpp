@@ -57,8 +57,7 @@ TEST_F(SearchByName, ThirdPartySearchRunsThroughQuantize) {
 TEST_F(SearchByName, ItsDeclaredParametersValidateTheSection) {
   const CliResult r = quantize_with(R"({"model_config": {"search": {"plugin": "acme.greedy", "rounds": 11}}})");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("model_config.search: "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("'rounds'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("model_config.search.rounds: 11: out of range"), std::string::npos) << r.err;
   EXPECT_TRUE(entries(dir_ / "out").empty());
 }
 
@@ -114,22 +113,20 @@ TEST_F(SearchSelectionStock, MixedPrecisionScoresTheWorstOutput) {
 // One validator per parameter: a value out of the plugin's declared range fails with the config path.
 TEST_F(SearchSelectionStock, ThePluginDeclarationIsTheValidator) {
   const std::string e = error_of(R"({"model_config": {"modelwise_search": {"similarity": 1.5}}})");
-  EXPECT_EQ(e.rfind("cfg.json: model_config.modelwise_search: ", 0), 0u) << e;
-  EXPECT_NE(e.find("similarity"), std::string::npos) << e;
+  EXPECT_EQ(e.rfind("cfg.json: model_config.modelwise_search.similarity: 1.5: out of range", 0), 0u) << e;
   const std::string unknown = error_of(R"({"model_config": {"layerwise_search": {"similarity": 0.9}}})");
-  EXPECT_NE(unknown.find("model_config.layerwise_search"), std::string::npos) << unknown;
-  EXPECT_NE(unknown.find("'similarity'"), std::string::npos) << unknown;
+  EXPECT_EQ(unknown.rfind("cfg.json: model_config.layerwise_search.similarity: not a parameter of search 'layerwise'", 0),
+            0u)
+      << unknown;
 }
 
 // A search raises tensors to a storage dtype: error compensation (int16-ec) is a per-input setting of
 // op_config / node_config, so the searches' dtype parameters do not offer it.
 TEST_F(SearchSelectionStock, SearchDtypesAreStorageDtypes) {
   const std::string q = error_of(R"({"model_config": {"layerwise_search": {"qtype": "int16-ec"}}})");
-  EXPECT_EQ(q.rfind("cfg.json: model_config.layerwise_search: ", 0), 0u) << q;
-  EXPECT_NE(q.find("'qtype'"), std::string::npos) << q;
+  EXPECT_EQ(q.rfind("cfg.json: model_config.layerwise_search.qtype: ", 0), 0u) << q;
   const std::string m = error_of(R"({"model_config": {"mixed_precision_search": {"max_dtype": "dual-int16"}}})");
-  EXPECT_EQ(m.rfind("cfg.json: model_config.mixed_precision_search: ", 0), 0u) << m;
-  EXPECT_NE(m.find("'max_dtype'"), std::string::npos) << m;
+  EXPECT_EQ(m.rfind("cfg.json: model_config.mixed_precision_search.max_dtype: ", 0), 0u) << m;
   EXPECT_NE(error_of(R"({"model_config": {"mixed_precision_search": {"max_dtype": "int8"}}})"), "");
   EXPECT_NE(error_of(R"({"model_config": {"modelwise_search": {"similarity": 0}}})"), "");
 }
@@ -142,8 +139,7 @@ TEST_F(SearchSelectionStock, UnknownSearchAndMetricListTheKnownOnes) {
   EXPECT_NE(m.find("cfg.json: model_config.search.metric: unknown metric 'psnr_x'"), std::string::npos) << m;
   const std::string p = error_of(R"({"model_config": {"search": {"plugin": "modelwise",
                                     "metric": {"plugin": "cosine", "bins": 3}}}})");
-  EXPECT_NE(p.find("cfg.json: model_config.search.metric: "), std::string::npos) << p;
-  EXPECT_NE(p.find("'bins'"), std::string::npos) << p;
+  EXPECT_EQ(p.rfind("cfg.json: model_config.search.metric.bins: not a parameter of metric 'cosine'", 0), 0u) << p;
 }
 
 }  // namespace

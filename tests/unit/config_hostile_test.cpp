@@ -154,8 +154,9 @@ TEST(ConfigHostile, ControlCharactersInKeysStayOnOneLine) {
 // ---- wrong types keep their messages ------------------------------------------------------------
 
 TEST(ConfigHostile, WrongTypesKeepTheirErrors) {
-  EXPECT_EQ(config_error(R"({"model_config": {"activation": {"num_bin": [1024, "x"]}}})"),
-            "cfg.json: model_config.activation.num_bin[1]: expected an integer, got \"x\"");
+  // (A calibrator parameter's type is its declaration's to check: tests/plugin/abi_1_5_test.cpp.)
+  EXPECT_EQ(config_error(R"({"model_config": {"activation": {"per_channel": [true, "x"]}}})"),
+            "cfg.json: model_config.activation.per_channel[1]: expected true or false, got \"x\"");
   EXPECT_EQ(config_error(R"({"max_samples": "ten"})"), "cfg.json: max_samples: expected an integer, got \"ten\"");
   EXPECT_EQ(config_error("[1, 2]"), "cfg.json: expected a JSON object at the top level, got [1,2]");
   EXPECT_EQ(config_error("{\"a\": 1,}").rfind("cfg.json: invalid JSON at line 1, column 9 (byte 9): ", 0), 0u);
