@@ -75,14 +75,29 @@ void BM_Conv(benchmark::State& state) {
 }
 
 // Dense 3x3 (YuNet / super-resolution / PP-OCR det backbones).
-BENCHMARK(BM_Conv)->Name("Conv3x3")->Args({32, 32, 80, 80, 3, 1, 1})->Args({64, 64, 40, 40, 3, 1, 1})
-    ->Args({3, 16, 240, 320, 3, 2, 1})->Args({64, 64, 224, 224, 3, 1, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Conv)
+    ->Name("Conv3x3")
+    ->Args({32, 32, 80, 80, 3, 1, 1})
+    ->Args({64, 64, 40, 40, 3, 1, 1})
+    ->Args({3, 16, 240, 320, 3, 2, 1})
+    ->Args({64, 64, 224, 224, 3, 1, 1})
+    ->Unit(benchmark::kMicrosecond);
 // Depthwise 3x3 (Ultra-Light face detector, MobileNetV3).
-BENCHMARK(BM_Conv)->Name("Depthwise3x3")->Args({32, 32, 120, 160, 3, 1, 32})->Args({64, 64, 60, 80, 3, 2, 64})
-    ->Args({128, 128, 30, 40, 3, 1, 128})->Args({256, 256, 15, 20, 3, 1, 256})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Conv)
+    ->Name("Depthwise3x3")
+    ->Args({32, 32, 120, 160, 3, 1, 32})
+    ->Args({64, 64, 60, 80, 3, 2, 64})
+    ->Args({128, 128, 30, 40, 3, 1, 128})
+    ->Args({256, 256, 15, 20, 3, 1, 256})
+    ->Unit(benchmark::kMicrosecond);
 // Pointwise 1x1.
-BENCHMARK(BM_Conv)->Name("Conv1x1")->Args({32, 64, 120, 160, 1, 1, 1})->Args({64, 128, 60, 80, 1, 1, 1})
-    ->Args({256, 256, 15, 20, 1, 1, 1})->Args({480, 120, 1, 1, 1, 1, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Conv)
+    ->Name("Conv1x1")
+    ->Args({32, 64, 120, 160, 1, 1, 1})
+    ->Args({64, 128, 60, 80, 1, 1, 1})
+    ->Args({256, 256, 15, 20, 1, 1, 1})
+    ->Args({480, 120, 1, 1, 1, 1, 1})
+    ->Unit(benchmark::kMicrosecond);
 
 // Args: M, K, N.
 void BM_MatMul(benchmark::State& state) {
@@ -92,7 +107,11 @@ void BM_MatMul(benchmark::State& state) {
   run_op(state, "MatMul", {}, {&a, &b}, 2.0 * static_cast<double>(m * k * n));
 }
 
-BENCHMARK(BM_MatMul)->Args({1, 256, 256})->Args({64, 128, 128})->Args({256, 512, 256})->Args({1024, 1024, 1024})
+BENCHMARK(BM_MatMul)
+    ->Args({1, 256, 256})
+    ->Args({64, 128, 128})
+    ->Args({256, 512, 256})
+    ->Args({1024, 1024, 1024})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

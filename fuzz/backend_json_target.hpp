@@ -5,6 +5,8 @@
 // tables too. Bad input throws qf::Error.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,8 +14,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ir/onnx_io.hpp"
 #include "onnx/defs/parser.h"
@@ -46,7 +46,8 @@ agraph (float[1,3,4,4] x, float[1,4] v) => (float[1,2] y, float[1,2,2,2] p) <
 inline const Model& placement_model() {
   static const Model model = [] {
     onnx::ModelProto proto;
-    if (!onnx::OnnxParser::Parse(proto, kModelText).IsOK()) throw std::logic_error("the placement model does not parse");
+    if (!onnx::OnnxParser::Parse(proto, kModelText).IsOK())
+      throw std::logic_error("the placement model does not parse");
     return model_from_proto(proto);
   }();
   return model;

@@ -25,14 +25,39 @@ namespace fs = std::filesystem;
 // [2^30], broadcasts that multiply sizes), which is not a bug but would stop the fuzzer as an OOM; so
 // only models whose every tensor starts tiny and whose few nodes cannot compound sizes much are run.
 constexpr size_t kMaxRunNodes = 8;
-constexpr int64_t kMaxRunElements = 64;  // per graph input, initializer and tensor attribute
+constexpr int64_t kMaxRunElements = 64;   // per graph input, initializer and tensor attribute
 constexpr int64_t kMaxRunAttribute = 64;  // |integer attribute|: pads, strides, kernel sizes, ...
 // Ops whose output size comes from a value or a count rather than from input sizes, and control flow.
-inline const std::set<std::string> kUnboundedOps = {
-    "ConstantOfShape", "Expand", "Tile", "Range", "OneHot", "Resize", "Upsample", "Pad", "Loop", "Scan",
-    "If", "Col2Im", "CenterCropPad", "DFT", "STFT", "MelWeightMatrix", "BlackmanWindow", "HannWindow",
-    "HammingWindow", "MaxUnpool", "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
-    "Multinomial", "Bernoulli", "RoiAlign", "ConvTranspose", "TfIdfVectorizer", "EyeLike"};
+inline const std::set<std::string> kUnboundedOps = {"ConstantOfShape",
+                                                    "Expand",
+                                                    "Tile",
+                                                    "Range",
+                                                    "OneHot",
+                                                    "Resize",
+                                                    "Upsample",
+                                                    "Pad",
+                                                    "Loop",
+                                                    "Scan",
+                                                    "If",
+                                                    "Col2Im",
+                                                    "CenterCropPad",
+                                                    "DFT",
+                                                    "STFT",
+                                                    "MelWeightMatrix",
+                                                    "BlackmanWindow",
+                                                    "HannWindow",
+                                                    "HammingWindow",
+                                                    "MaxUnpool",
+                                                    "RandomNormal",
+                                                    "RandomUniform",
+                                                    "RandomNormalLike",
+                                                    "RandomUniformLike",
+                                                    "Multinomial",
+                                                    "Bernoulli",
+                                                    "RoiAlign",
+                                                    "ConvTranspose",
+                                                    "TfIdfVectorizer",
+                                                    "EyeLike"};
 
 // External-data references resolve inside this folder, which holds one small file ("data.bin"), so the
 // loader's offset/length checks are reachable without letting the fuzzer read arbitrary files.

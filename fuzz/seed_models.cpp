@@ -20,7 +20,8 @@ namespace {
 const char* kHeader = "<ir_version: 8, opset_import: [\"\" : 17]>\n";
 
 const std::vector<std::pair<std::string, std::string>> kModels = {
-    {"conv_relu_pool", R"(agraph (float[1,2,6,6] x) => (float[1,2,3,3] y) <float[2,2,3,3] w = {1.0}, float[2] b = {0.5}> {
+    {"conv_relu_pool",
+     R"(agraph (float[1,2,6,6] x) => (float[1,2,3,3] y) <float[2,2,3,3] w = {1.0}, float[2] b = {0.5}> {
   c = Conv <pads = [1,1,1,1], group = 1> (x, w, b)
   r = Relu (c)
   y = MaxPool <kernel_shape = [2,2], strides = [2,2]> (r)
@@ -29,7 +30,8 @@ const std::vector<std::pair<std::string, std::string>> kModels = {
   g = Gemm <transB = 1, alpha = 1.0> (x, w, b)
   y = Softmax <axis = -1> (g)
 })"},
-    {"matmul_add_layernorm", R"(agraph (float[1,2,4] x) => (float[1,2,4] y) <float[4,4] w = {0.5}, float[4] s = {1.0}, float[4] b = {0.0}> {
+    {"matmul_add_layernorm",
+     R"(agraph (float[1,2,4] x) => (float[1,2,4] y) <float[4,4] w = {0.5}, float[4] s = {1.0}, float[4] b = {0.0}> {
   m = MatMul (x, w)
   a = Add (m, x)
   y = LayerNormalization <axis = -1, epsilon = 0.00001> (a, s, b)
@@ -99,7 +101,8 @@ const std::vector<std::pair<std::string, std::string>> kModels = {
   q = QuantizeLinear (x, scale, zp)
   y = DequantizeLinear (q, scale, zp)
 })"},
-    {"batchnorm_clip_avgpool", R"(agraph (float[1,2,4,4] x) => (float[1,2,2,2] y) <float[2] s = {1.0, 1.0}, float[2] b = {0.0, 0.0}, float[2] m = {0.0, 0.0}, float[2] v = {1.0, 1.0}> {
+    {"batchnorm_clip_avgpool",
+     R"(agraph (float[1,2,4,4] x) => (float[1,2,2,2] y) <float[2] s = {1.0, 1.0}, float[2] b = {0.0, 0.0}, float[2] m = {0.0, 0.0}, float[2] v = {1.0, 1.0}> {
   n = BatchNormalization (x, s, b, m, v)
   lo = Constant <value = float {0.0}> ()
   hi = Constant <value = float {6.0}> ()
@@ -144,8 +147,8 @@ void strip_tensor(onnx::TensorProto& t) {
   t.set_data_type(dtype);
   t.add_dims(1);
   const bool wide = dtype == onnx::TensorProto::INT64 || dtype == onnx::TensorProto::DOUBLE;
-  const bool narrow = dtype == onnx::TensorProto::UINT8 || dtype == onnx::TensorProto::INT8 ||
-                      dtype == onnx::TensorProto::BOOL;
+  const bool narrow =
+      dtype == onnx::TensorProto::UINT8 || dtype == onnx::TensorProto::INT8 || dtype == onnx::TensorProto::BOOL;
   const bool half = dtype == onnx::TensorProto::FLOAT16 || dtype == onnx::TensorProto::INT16;
   t.set_raw_data(std::string(wide ? 8 : narrow ? 1 : half ? 2 : 4, '\0'));
 }
@@ -196,8 +199,9 @@ int main(int argc, char** argv) {
     if (!write_model(dir / (name + ".onnx"), proto)) return 1;
   }
   onnx::ModelProto external;
-  if (!onnx::OnnxParser::Parse(external, (std::string(kHeader) +
-                                          "agraph (float[4] x) => (float[4] y) { y = Add (x, w) }").c_str()).IsOK())
+  if (!onnx::OnnxParser::Parse(
+           external, (std::string(kHeader) + "agraph (float[4] x) => (float[4] y) { y = Add (x, w) }").c_str())
+           .IsOK())
     return 1;
   add_external_weight(external);
   return write_model(dir / "external_data.onnx", external) ? 0 : 1;

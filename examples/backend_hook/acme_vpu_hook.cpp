@@ -13,7 +13,8 @@
 class AcmeVpuHook : public qf::Backend {
  public:
   static constexpr const char* name = "acme_vpu_hook";
-  static constexpr const char* help = "code hook of acme_vpu.backend.json: Conv kernel size, groups, int16 channel alignment";
+  static constexpr const char* help =
+      "code hook of acme_vpu.backend.json: Conv kernel size, groups, int16 channel alignment";
   static std::vector<QfParamDesc> params() {
     return {qf::param_int("max_kernel", 7, 1, 64, "largest Conv kernel side the VPU runs")};
   }

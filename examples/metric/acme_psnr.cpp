@@ -14,7 +14,8 @@ class Psnr : public qf::Metric {
   static constexpr bool higher_is_better = true;
   static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;
   static std::vector<QfParamDesc> params() {
-    return {qf::param_float("peak", 1.0, 1e-6, 1e6, "largest possible signal value (1 for [0,1] images, 255 for bytes)")};
+    return {
+        qf::param_float("peak", 1.0, 1e-6, 1e6, "largest possible signal value (1 for [0,1] images, 255 for bytes)")};
   }
 
   explicit Psnr(const qf::Params& p) : peak_(p.get_float("peak")) {}

@@ -10,9 +10,7 @@ class Greedy : public qf::SearchStrategy {
  public:
   static constexpr const char* name = "acme.greedy";
   static constexpr const char* help = "per-tensor greedy choice of calibration candidate by the first metric";
-  static std::vector<QfParamDesc> params() {
-    return {qf::param_int("rounds", 1, 1, 10, "sweeps over all tensors")};
-  }
+  static std::vector<QfParamDesc> params() { return {qf::param_int("rounds", 1, 1, 10, "sweeps over all tensors")}; }
 
   explicit Greedy(const qf::Params& p) : rounds_(p.get_int("rounds")) {}
 

@@ -67,10 +67,8 @@ std::string format_score(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   char buf[64];
-  if (v != 0.0 && std::fabs(v) < 1e-4)
-    std::snprintf(buf, sizeof buf, "%.6e", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.6f", v);
+  if (v != 0.0 && std::fabs(v) < 1e-4) std::snprintf(buf, sizeof buf, "%.6e", v);
+  else std::snprintf(buf, sizeof buf, "%.6f", v);
   return buf;
 }
 
@@ -81,32 +79,41 @@ nlohmann::json score_json(double v) {
 
 struct CompareArgs {
   std::string path_a, path_b, data;
-  std::vector<std::string> metrics;                  // canonical names, each once, in the order given
-  std::map<std::string, nlohmann::json> params;      // metric -> its --metric-param values
+  std::vector<std::string> metrics;              // canonical names, each once, in the order given
+  std::map<std::string, nlohmann::json> params;  // metric -> its --metric-param values
   bool json = false;
   int threads = 0;
-  size_t max_samples = 0;                            // 0: all
+  size_t max_samples = 0;  // 0: all
   std::vector<std::filesystem::path> plugin_dirs;
 };
 
 std::optional<CompareArgs> parse_args(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  desc.add_options()
-      ("model", po::value<std::string>()->required(), "reference model A (e.g. the float model)")
-      ("against", po::value<std::string>()->required(), "model B scored against A (e.g. the quantized model)")
-      ("data", po::value<std::string>()->required(), "sample folder (DIR/<sample>/<input>.npy, DIR/<input>/<k>.npy or DIR/<k>.npy)")
-      ("metrics", po::value<std::string>()->default_value("cosine,mae,l2,chebyshev"), "comma-separated metric plugins")
-      ("metric-param", po::value<std::vector<std::string>>()->composing(), "METRIC.KEY=VALUE parameter of a metric (repeatable)")
-      ("json", "print JSON instead of the table")
-      ("threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")
-      ("max-samples", po::value<int>()->default_value(0), "use at most N samples (0: all; they are held in memory)")
-      ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra folder of plugin libraries (repeatable)");
+  desc.add_options()("model", po::value<std::string>()->required(), "reference model A (e.g. the float model)")(
+      "against", po::value<std::string>()->required(), "model B scored against A (e.g. the quantized model)")(
+      "data", po::value<std::string>()->required(),
+      "sample folder (DIR/<sample>/<input>.npy, DIR/<input>/<k>.npy or DIR/<k>.npy)")(
+      "metrics", po::value<std::string>()->default_value("cosine,mae,l2,chebyshev"), "comma-separated metric plugins")(
+      "metric-param", po::value<std::vector<std::string>>()->composing(),
+      "METRIC.KEY=VALUE parameter of a metric (repeatable)")("json", "print JSON instead of the table")(
+      "threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")(
+      "max-samples", po::value<int>()->default_value(0), "use at most N samples (0: all; they are held in memory)")(
+      "plugin-dir", po::value<std::vector<std::string>>()->composing(),
+      "extra folder of plugin libraries (repeatable)");
   add_verbosity_options(desc);
-  auto vm = parse_options("compare", "--model A.onnx --against B.onnx --data DIR [--metrics cosine,sqnr,...] [--json]", desc, args);
+  auto vm = parse_options("compare", "--model A.onnx --against B.onnx --data DIR [--metrics cosine,sqnr,...] [--json]",
+                          desc, args);
   if (!vm) return std::nullopt;
   apply_verbosity(*vm);
-  CompareArgs a{(*vm)["model"].as<std::string>(), (*vm)["against"].as<std::string>(), (*vm)["data"].as<std::string>(),
-                {}, {}, vm->count("json") > 0, (*vm)["threads"].as<int>(), 0, {}};
+  CompareArgs a{(*vm)["model"].as<std::string>(),
+                (*vm)["against"].as<std::string>(),
+                (*vm)["data"].as<std::string>(),
+                {},
+                {},
+                vm->count("json") > 0,
+                (*vm)["threads"].as<int>(),
+                0,
+                {}};
   const int max_samples = (*vm)["max-samples"].as<int>();
   if (a.threads < 0) throw UsageError("--threads must be >= 0");
   if (max_samples < 0) throw UsageError("--max-samples must be >= 0");
@@ -128,7 +135,8 @@ std::optional<CompareArgs> parse_args(const std::vector<std::string>& args) {
 
 // The metric plugins with their parameters validated (a typo fails before any model is loaded or run), from
 // `registry`, which keeps their libraries loaded.
-std::vector<std::unique_ptr<plugin::MetricInstance>> make_metrics(const CompareArgs& a, const plugin::Registry& registry) {
+std::vector<std::unique_ptr<plugin::MetricInstance>> make_metrics(const CompareArgs& a,
+                                                                  const plugin::Registry& registry) {
   std::vector<std::unique_ptr<plugin::MetricInstance>> metrics;
   for (const std::string& name : a.metrics) {
     const plugin::Component& c = registry.find(plugin::Kind::Metric, name);
@@ -151,7 +159,8 @@ std::vector<std::string> scored_outputs(const Model& a, const Model& b, const Co
   std::vector<std::string> inputs_a, inputs_b;
   for (const ValueInfo* vi : a.graph.runtime_inputs()) inputs_a.push_back(vi->name);
   for (const ValueInfo* vi : b.graph.runtime_inputs()) inputs_b.push_back(vi->name);
-  if (std::set<std::string>(inputs_a.begin(), inputs_a.end()) != std::set<std::string>(inputs_b.begin(), inputs_b.end()))
+  if (std::set<std::string>(inputs_a.begin(), inputs_a.end()) !=
+      std::set<std::string>(inputs_b.begin(), inputs_b.end()))
     throw Error("models have different inputs: " + args.path_a + " takes [" + joined(inputs_a) + "], " + args.path_b +
                 " takes [" + joined(inputs_b) + "]");
   std::vector<std::string> outputs;
@@ -200,19 +209,26 @@ CompareScores score(const CompareArgs& a, const std::vector<std::unique_ptr<plug
 
 void print_json(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics,
                 const CompareScores& scores) {
-  nlohmann::json j = {{"model", a.path_a}, {"against", a.path_b}, {"data", a.data},
-                      {"samples", scores.samples}, {"metrics", nlohmann::json::array()},
-                      {"outputs", nlohmann::json::array()}, {"overall", nlohmann::json::object()}};
+  nlohmann::json j = {{"model", a.path_a},
+                      {"against", a.path_b},
+                      {"data", a.data},
+                      {"samples", scores.samples},
+                      {"metrics", nlohmann::json::array()},
+                      {"outputs", nlohmann::json::array()},
+                      {"overall", nlohmann::json::object()}};
   for (const auto& m : metrics)
-    j["metrics"].push_back({{"name", m->component().name}, {"title", m->title()},
+    j["metrics"].push_back({{"name", m->component().name},
+                            {"title", m->title()},
                             {"higher_is_better", m->higher_is_better()},
                             {"aggregation", plugin::aggregation_name(m->aggregation())}});
   for (size_t o = 0; o < scores.outputs.size(); ++o) {
     nlohmann::json row = {{"name", scores.outputs[o]}, {"scores", nlohmann::json::object()}};
-    for (size_t m = 0; m < metrics.size(); ++m) row["scores"][metrics[m]->component().name] = score_json(scores.per_output[o][m]);
+    for (size_t m = 0; m < metrics.size(); ++m)
+      row["scores"][metrics[m]->component().name] = score_json(scores.per_output[o][m]);
     j["outputs"].push_back(row);
   }
-  for (size_t m = 0; m < metrics.size(); ++m) j["overall"][metrics[m]->component().name] = score_json(scores.overall[m]);
+  for (size_t m = 0; m < metrics.size(); ++m)
+    j["overall"][metrics[m]->component().name] = score_json(scores.overall[m]);
   std::cout << j.dump(2) << "\n";
 }
 
@@ -248,10 +264,8 @@ int cmd_compare(const std::vector<std::string>& args) {
   const auto registry = pipeline::load_plugins(a->plugin_dirs);
   const auto metrics = make_metrics(*a, *registry);
   const CompareScores scores = score(*a, metrics);
-  if (a->json)
-    print_json(*a, metrics, scores);
-  else
-    print_table(*a, metrics, scores);
+  if (a->json) print_json(*a, metrics, scores);
+  else print_table(*a, metrics, scores);
   return 0;
 }
 

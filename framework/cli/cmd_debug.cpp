@@ -77,7 +77,8 @@ std::vector<debug::Curve> curves_of(const DebugArgs& a, const debug::DebugModel&
 }
 
 // Distribution plots (with their SVG files under `folder`) and the report section.
-debug::ReportSection write_distributions(const std::vector<debug::NodeValues>& values, Session& s, const std::string& folder) {
+debug::ReportSection write_distributions(const std::vector<debug::NodeValues>& values, Session& s,
+                                         const std::string& folder) {
   std::vector<debug::DistributionPlot> plots;
   nlohmann::json j = nlohmann::json::array();
   for (const auto& v : values) {
@@ -109,9 +110,11 @@ debug::ReportSection write_accumulate_error(const DebugArgs& a, Session& s, cons
   const debug::DebugMetrics metric(s.plugins, {a.metric});
   const auto curves = curves_of(a, s.model);
   if (curves.empty()) throw Error(a.model + ": no quantized calibration node to build an error curve from");
-  const auto result = debug::accumulate_error(s.model, s.samples, *metric.instances()[0], curves, a.average_mode, a.threads);
+  const auto result =
+      debug::accumulate_error(s.model, s.samples, *metric.instances()[0], curves, a.average_mode, a.threads);
   s.output.write(folder + "accumulate_error.json", json_text(debug::accumulate_error_json(result)));
-  s.output.write(folder + "accumulate_error.svg", debug::accumulate_error_svg(result, debug::kAccumulateErrorChartId) + "\n");
+  s.output.write(folder + "accumulate_error.svg",
+                 debug::accumulate_error_svg(result, debug::kAccumulateErrorChartId) + "\n");
   for (size_t c = 0; c < result.curves.size(); ++c)
     std::cout << "accumulated " << result.metric << " at the last node, " << result.curves[c] << ": "
               << (result.values[c].empty() ? std::nan("") : result.values[c].back()) << "\n";
@@ -132,7 +135,8 @@ std::vector<debug::ReportSection> runall(const DebugArgs& a, Session& s, const d
     r.label = kind;
     std::erase_if(r.items, [&](const debug::SensitivityItem& i) { return i.kind != kind; });
     std::cout << debug::format_sensitivity_table(r) << "\n";
-    s.output.write(std::string("node_sensitivity/sensitivity_") + kind + ".json", json_text(debug::sensitivity_json(r)));
+    s.output.write(std::string("node_sensitivity/sensitivity_") + kind + ".json",
+                   json_text(debug::sensitivity_json(r)));
     s.output.write(std::string("node_sensitivity/sensitivity_") + kind + ".txt", debug::format_sensitivity_table(r));
     for (size_t i = 0; i < r.items.size() && i < a.top; ++i) picked.push_back(r.items[i].name);
     sections.push_back(debug::sensitivity_section(r));
@@ -147,25 +151,29 @@ std::vector<debug::ReportSection> runall(const DebugArgs& a, Session& s, const d
 
 DebugArgs parse_args(const std::vector<std::string>& args, bool& help_only) {
   po::options_description desc("options");
-  desc.add_options()
-      ("model", po::value<std::string>()->required(), "calibrated_model.onnx written by qforge quantize")
-      ("calib-data", po::value<std::string>()->required(), "calibration sample folder")
-      ("output-dir", po::value<std::string>()->required(), "folder for the results (written all or nothing)")
-      ("data-num", po::value<int>()->default_value(1), "samples to use (0: all)")
-      ("metrics", po::value<std::string>()->default_value("cosine-similarity"),
-       "sensitivity, runall: metrics, comma-separated (cosine-similarity, mse, mre, sqnr, chebyshev, ...)")
-      ("node-type", po::value<std::string>()->default_value("node"), "sensitivity: node, weight or activation")
-      ("interested-nodes", po::value<std::string>(), "sensitivity: only these nodes, e.g. \"[conv1,conv2]\" (overrides --node-type)")
-      ("output-node", po::value<std::string>(), "sensitivity: score only this output (a graph output, tensor or node)")
-      ("quantize-node", po::value<std::string>(), "accumulate-error: curves quantizing only these, \"[a,b]\" or groups \"[[a,b],[c]]\"; weight / activation = all of that kind")
-      ("non-quantize-node", po::value<std::string>(), "accumulate-error: curves quantizing everything but these (same syntax)")
-      ("metric", po::value<std::string>()->default_value("cosine-similarity"), "accumulate-error: the metric of the curves")
-      ("average-mode", "accumulate-error: plot each curve's running mean")
-      ("nodes", po::value<std::string>(), "distribution, channelwise: nodes to plot (runall: instead of the top sensitive ones)")
-      ("axis", po::value<int>(), "channelwise: channel axis (default: 1; a weight calibration node's own axis)")
-      ("top", po::value<int>()->default_value(5), "runall: plot the worst N weight and N activation nodes")
-      ("threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")
-      ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra folder of plugin libraries (repeatable)");
+  desc.add_options()("model", po::value<std::string>()->required(), "calibrated_model.onnx written by qforge quantize")(
+      "calib-data", po::value<std::string>()->required(), "calibration sample folder")(
+      "output-dir", po::value<std::string>()->required(), "folder for the results (written all or nothing)")(
+      "data-num", po::value<int>()->default_value(1), "samples to use (0: all)")(
+      "metrics", po::value<std::string>()->default_value("cosine-similarity"),
+      "sensitivity, runall: metrics, comma-separated (cosine-similarity, mse, mre, sqnr, chebyshev, ...)")(
+      "node-type", po::value<std::string>()->default_value("node"), "sensitivity: node, weight or activation")(
+      "interested-nodes", po::value<std::string>(),
+      "sensitivity: only these nodes, e.g. \"[conv1,conv2]\" (overrides --node-type)")(
+      "output-node", po::value<std::string>(), "sensitivity: score only this output (a graph output, tensor or node)")(
+      "quantize-node", po::value<std::string>(),
+      "accumulate-error: curves quantizing only these, \"[a,b]\" or groups \"[[a,b],[c]]\"; weight / activation = all "
+      "of that kind")("non-quantize-node", po::value<std::string>(),
+                      "accumulate-error: curves quantizing everything but these (same syntax)")(
+      "metric", po::value<std::string>()->default_value("cosine-similarity"),
+      "accumulate-error: the metric of the curves")("average-mode", "accumulate-error: plot each curve's running mean")(
+      "nodes", po::value<std::string>(),
+      "distribution, channelwise: nodes to plot (runall: instead of the top sensitive ones)")(
+      "axis", po::value<int>(), "channelwise: channel axis (default: 1; a weight calibration node's own axis)")(
+      "top", po::value<int>()->default_value(5), "runall: plot the worst N weight and N activation nodes")(
+      "threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")(
+      "plugin-dir", po::value<std::vector<std::string>>()->composing(),
+      "extra folder of plugin libraries (repeatable)");
   add_verbosity_options(desc);
   const std::string synopsis =
       "sensitivity|accumulate-error|distribution|channelwise|runall --model OUT/calibrated_model.onnx "
@@ -177,11 +185,13 @@ DebugArgs parse_args(const std::vector<std::string>& args, bool& help_only) {
     rest.erase(rest.begin());
   }
   // The sub-command is checked before the options, so `qforge debug` alone names what is missing first.
-  const bool help = std::any_of(rest.begin(), rest.end(), [](const std::string& x) { return x == "--help" || x == "-h"; });
+  const bool help =
+      std::any_of(rest.begin(), rest.end(), [](const std::string& x) { return x == "--help" || x == "-h"; });
   if (a.sub.empty() && !help)
     throw UsageError("missing sub-command: one of sensitivity, accumulate-error, distribution, channelwise, runall");
   if (!a.sub.empty() && std::find(std::begin(kSubcommands), std::end(kSubcommands), a.sub) == std::end(kSubcommands))
-    throw UsageError("unknown sub-command '" + a.sub + "' (sensitivity, accumulate-error, distribution, channelwise, runall)");
+    throw UsageError("unknown sub-command '" + a.sub +
+                     "' (sensitivity, accumulate-error, distribution, channelwise, runall)");
   auto vm = parse_options("debug", synopsis, desc, rest);
   if (!vm) {
     help_only = true;
@@ -205,13 +215,15 @@ DebugArgs parse_args(const std::vector<std::string>& args, bool& help_only) {
   a.metrics = debug::parse_name_list((*vm)["metrics"].as<std::string>(), "--metrics");
   a.metric = (*vm)["metric"].as<std::string>();
   a.node_type = debug::parse_node_type((*vm)["node-type"].as<std::string>());
-  if (vm->count("interested-nodes")) a.interested = debug::parse_name_list((*vm)["interested-nodes"].as<std::string>(), "--interested-nodes");
+  if (vm->count("interested-nodes"))
+    a.interested = debug::parse_name_list((*vm)["interested-nodes"].as<std::string>(), "--interested-nodes");
   if (vm->count("nodes")) a.nodes = debug::parse_name_list((*vm)["nodes"].as<std::string>(), "--nodes");
   if (vm->count("output-node")) a.output_node = (*vm)["output-node"].as<std::string>();
   if (vm->count("quantize-node"))
     a.quantize_groups = debug::parse_name_groups((*vm)["quantize-node"].as<std::string>(), "--quantize-node");
   if (vm->count("non-quantize-node"))
-    a.non_quantize_groups = debug::parse_name_groups((*vm)["non-quantize-node"].as<std::string>(), "--non-quantize-node");
+    a.non_quantize_groups =
+        debug::parse_name_groups((*vm)["non-quantize-node"].as<std::string>(), "--non-quantize-node");
   a.average_mode = vm->count("average-mode") > 0;
   if (vm->count("axis")) a.axis = (*vm)["axis"].as<int>();
   if ((a.sub == "distribution" || a.sub == "channelwise") && a.nodes.empty())
@@ -250,12 +262,13 @@ int cmd_debug(const std::vector<std::string>& args) {
       for (const auto& n : g) model.resolve(n, true);
   auto samples = debug::load_samples(a.calib_data, model.calibrated(), a.data_num);
   Session s{std::move(plugins), std::move(model), std::move(samples), debug::DebugOutput(a.output_dir), {}};
-  s.summary = {{"model", a.model},
-               {"samples", std::to_string(s.samples.size()) + " from " + a.calib_data},
-               {"calibration nodes", std::to_string(s.model.quantized_points(true).size()) + " weight, " +
-                                         std::to_string(s.model.quantized_points(false).size()) + " activation (quantized)"},
-               {"normal nodes", std::to_string(s.model.normal_nodes().size())},
-               {"created", now_text()}};
+  s.summary = {
+      {"model", a.model},
+      {"samples", std::to_string(s.samples.size()) + " from " + a.calib_data},
+      {"calibration nodes", std::to_string(s.model.quantized_points(true).size()) + " weight, " +
+                                std::to_string(s.model.quantized_points(false).size()) + " activation (quantized)"},
+      {"normal nodes", std::to_string(s.model.normal_nodes().size())},
+      {"created", now_text()}};
 
   cancellation_point(a.sub);
   std::vector<debug::ReportSection> sections;

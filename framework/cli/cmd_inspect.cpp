@@ -67,7 +67,6 @@ nlohmann::json value_json(const ValueInfo& vi) {
   return {{"name", vi.name}, {"dtype", dtype_name(vi.dtype)}, {"shape", dims_str(vi)}};
 }
 
-
 // ---- --backend: the placement table ----
 
 // dtype and rank of every tensor without running the model (no samples needed): declared inputs,
@@ -93,14 +92,14 @@ pipeline::TensorInfoMap static_tensor_infos(const Model& model) {
 
 struct PlannedTensor {
   std::string name;
-  std::string dtype;  // "int8", "int16", "float16", "float32", "fused", or the real dtype of non-float data
-  bool weight = false;  // an initializer quantized as a weight (shown "(w)")
+  std::string dtype;          // "int8", "int16", "float16", "float32", "fused", or the real dtype of non-float data
+  bool weight = false;        // an initializer quantized as a weight (shown "(w)")
   bool ec_available = false;  // planned int8, and the backend offers int16-ec on this input
 };
 
 struct PlacementRow {
   std::string node, op;
-  bool accelerator = true;      // the backend supports the node
+  bool accelerator = true;       // the backend supports the node
   bool float_by_config = false;  // supported, but the config asks float32 for all its inputs and outputs
   int32_t fusion_group = -1;
   std::string unit;  // the group is a transformer unit: "layernorm", "gelu", "softmax"
@@ -147,8 +146,15 @@ class PlacementTable {
   PlacementRow row(size_t i, const std::map<int32_t, pipeline::UnitKind>& units) const {
     const Node& node = g_.nodes[i];
     const plugin::NodePlacement& p = plan_.placement[i];
-    PlacementRow row{node.name, node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type,
-                     p.supported, false, p.supported ? p.fusion_group : -1, {}, {}, {}, p.note};
+    PlacementRow row{node.name,
+                     node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type,
+                     p.supported,
+                     false,
+                     p.supported ? p.fusion_group : -1,
+                     {},
+                     {},
+                     {},
+                     p.note};
     if (const auto u = units.find(row.fusion_group); u != units.end()) row.unit = pipeline::unit_kind_name(u->second);
     const auto& want = plan_.types[i];
     auto is_f32 = [](quant::QType t) { return t == quant::QType::Float32; };
@@ -177,8 +183,8 @@ class PlacementTable {
     if (auto q = quantized_.find({i, k}); q != quantized_.end()) {
       in.dtype = point_label(*q->second);
       in.weight = q->second->is_weight;
-      in.ec_available = q->second->dtype == quant::QType::Int8 && k < p.input_flags.size() &&
-                        (p.input_flags[k] & QF_INPUT_INT16_EC);
+      in.ec_available =
+          q->second->dtype == quant::QType::Int8 && k < p.input_flags.size() && (p.input_flags[k] & QF_INPUT_INT16_EC);
     } else if (auto real = non_float(t)) {
       in.dtype = *real;
     } else if (auto pr = producer_.find(t);
@@ -295,8 +301,12 @@ void print_placement_json(const std::string& path, const std::string& backend_na
                           {"note", r.note}});
   J units = J::object();
   for (const auto& [kind, groups] : s.units) units[kind] = groups.size();
-  j["summary"] = {{"nodes", rows.size()}, {"accelerator", s.on_accelerator}, {"float_fallback", s.in_float},
-                  {"float_by_config", s.by_config}, {"fusion_groups", s.groups.size()}, {"units", units},
+  j["summary"] = {{"nodes", rows.size()},
+                  {"accelerator", s.on_accelerator},
+                  {"float_fallback", s.in_float},
+                  {"float_by_config", s.by_config},
+                  {"fusion_groups", s.groups.size()},
+                  {"units", units},
                   {"int8_inputs_with_ec", s.ec_available}};
   j["warnings"] = warnings;
   std::cout << j.dump(2) << "\n";
@@ -326,13 +336,17 @@ void print_placement_text(const std::string& path, const std::string& backend_na
   const auto w = [](size_t n) { return std::setw(static_cast<int>(n)); };
   std::cout << "model: " << path << " (optimized graph, " << rows.size() << " nodes)\nbackend: " << backend_name
             << "\nconfig: " << (config_path.empty() ? "default (all int8)" : config_path) << "\n\n";
-  std::cout << std::left << w(name_w) << "node" << "  " << w(op_w) << "op" << "  " << w(14) << "placement" << "  "
-            << w(group_w) << "group" << "  dtypes\n";
+  std::cout << std::left << w(name_w) << "node"
+            << "  " << w(op_w) << "op"
+            << "  " << w(14) << "placement"
+            << "  " << w(group_w) << "group"
+            << "  dtypes\n";
   for (const auto& r : rows)
-    std::cout << w(name_w) << r.node << "  " << w(op_w) << r.op << "  " << w(14) << placement_label(r) << "  " << w(group_w)
-              << group_label(r) << "  in: " << dtype_list(r.inputs) << " out: " << dtype_list(r.outputs)
+    std::cout << w(name_w) << r.node << "  " << w(op_w) << r.op << "  " << w(14) << placement_label(r) << "  "
+              << w(group_w) << group_label(r) << "  in: " << dtype_list(r.inputs) << " out: " << dtype_list(r.outputs)
               << (r.note.empty() || r.accelerator ? "" : "  (" + r.note + ")") << "\n";
-  std::cout << std::right << "\n" << rows.size() << " nodes: " << s.on_accelerator << " on the accelerator, " << s.in_float
+  std::cout << std::right << "\n"
+            << rows.size() << " nodes: " << s.on_accelerator << " on the accelerator, " << s.in_float
             << " in float fallback, " << s.by_config << " in float by config; " << groups_text(s) << "\n";
   if (s.ec_available > 0)
     std::cout << s.ec_available << " int8-only input" << (s.ec_available == 1 ? "" : "s")
@@ -353,7 +367,8 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
   const Model optimized = pipeline::load_optimized(path).model;
   pipeline::NodePlacements nodes = pipeline::place_nodes(optimized, *backend.instance, cfg);
   const pipeline::TensorInfoMap tensors = static_tensor_infos(optimized);
-  const pipeline::PlannedModel planned = pipeline::plan_model(optimized, *backend.instance, std::move(nodes), cfg, tensors);
+  const pipeline::PlannedModel planned =
+      pipeline::plan_model(optimized, *backend.instance, std::move(nodes), cfg, tensors);
   const pipeline::QuantPlan& plan = planned.plan;
   const std::string& backend_name = backend.name;
   const auto rows = placement_rows(optimized, plan, tensors, cfg, planned.unit_groups);
@@ -371,13 +386,12 @@ int inspect_placement(const po::variables_map& vm, const std::string& path) {
 
 int cmd_inspect(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  desc.add_options()
-      ("model", po::value<std::string>()->required(), "ONNX model to inspect")
-      ("shapes", "also list the inferred shape of every intermediate tensor")
-      ("json", "print JSON instead of text")
-      ("backend", po::value<std::string>(), "print where every node runs on this backend and at which dtypes")
-      ("config", po::value<std::string>(), "with --backend: quant_config JSON for the dtypes (default: all int8)")
-      ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra folder of plugin libraries (repeatable)");
+  desc.add_options()("model", po::value<std::string>()->required(), "ONNX model to inspect")(
+      "shapes", "also list the inferred shape of every intermediate tensor")("json", "print JSON instead of text")(
+      "backend", po::value<std::string>(), "print where every node runs on this backend and at which dtypes")(
+      "config", po::value<std::string>(), "with --backend: quant_config JSON for the dtypes (default: all int8)")(
+      "plugin-dir", po::value<std::vector<std::string>>()->composing(),
+      "extra folder of plugin libraries (repeatable)");
   auto vm = parse_options("inspect",
                           "--model M.onnx [--shapes] [--json]\n       qforge inspect --model M.onnx --backend NAME "
                           "[--config quant_config.json] [--plugin-dir DIR]... [--json]",
@@ -429,7 +443,8 @@ int cmd_inspect(const std::vector<std::string>& args) {
   for (const ValueInfo* vi : g.runtime_inputs())
     std::cout << "  " << vi->name << "  " << dtype_name(vi->dtype) << " " << dims_str(*vi) << "\n";
   std::cout << "outputs:\n";
-  for (const auto& vi : g.outputs) std::cout << "  " << vi.name << "  " << dtype_name(vi.dtype) << " " << dims_str(vi) << "\n";
+  for (const auto& vi : g.outputs)
+    std::cout << "  " << vi.name << "  " << dtype_name(vi.dtype) << " " << dims_str(vi) << "\n";
   std::cout << "ops:\n";
   for (const auto& [op, n] : counts) std::cout << "  " << op << " x" << n << "\n";
   std::cout << "unsupported ops:" << (unsupported.empty() ? " none" : "") << "\n";
@@ -437,7 +452,8 @@ int cmd_inspect(const std::vector<std::string>& args) {
   if (vm->count("shapes")) {
     std::cout << "shapes (ONNX shape inference):\n";
     if (!shape_warning.empty()) std::cout << "  warning: shape inference stopped: " << shape_warning << "\n";
-    for (const auto& vi : shapes) std::cout << "  " << vi.name << "  " << dtype_name(vi.dtype) << " " << dims_str(vi) << "\n";
+    for (const auto& vi : shapes)
+      std::cout << "  " << vi.name << "  " << dtype_name(vi.dtype) << " " << dims_str(vi) << "\n";
   }
   return 0;
 }

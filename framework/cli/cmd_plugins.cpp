@@ -26,7 +26,9 @@ const char* aggregation_name(QfAggregation a) {
 }
 
 nlohmann::json param_json(const ParamSpec& p) {
-  nlohmann::json j = {{"name", p.name}, {"type", plugin::param_type_name(p.type)}, {"default", p.default_value.to_json()},
+  nlohmann::json j = {{"name", p.name},
+                      {"type", plugin::param_type_name(p.type)},
+                      {"default", p.default_value.to_json()},
                       {"help", p.help}};
   if (p.type == QF_PARAM_INT) {
     if (p.has_min) j["min"] = static_cast<int64_t>(p.min_value);
@@ -139,9 +141,9 @@ void print_text(const plugin::Registry& reg) {
 
 int cmd_plugins(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  desc.add_options()
-      ("json", "print JSON instead of text")
-      ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra folder of plugin libraries (repeatable)");
+  desc.add_options()("json", "print JSON instead of text")("plugin-dir",
+                                                           po::value<std::vector<std::string>>()->composing(),
+                                                           "extra folder of plugin libraries (repeatable)");
   add_verbosity_options(desc);
   auto vm = parse_options("plugins", "[--json] [--plugin-dir DIR]...", desc, args);
   if (!vm) return 0;

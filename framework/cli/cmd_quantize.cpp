@@ -15,15 +15,16 @@ namespace qf::cli {
 
 int cmd_quantize(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  desc.add_options()
-      ("model", po::value<std::string>()->required(), "float ONNX model")
-      ("calib-data", po::value<std::string>()->required(), "calibration sample folder (DIR/<sample>/<input>.npy, DIR/<input>/<k>.npy or DIR/<k>.npy)")
-      ("config", po::value<std::string>(), "quant_config JSON (default: int8, modelwise search over max/kl candidates)")
-      ("backend", po::value<std::string>(), "hardware backend plugin (default: the config's \"backend\", else generic)")
-      ("output-dir", po::value<std::string>()->required(), "folder for the artifacts")
-      ("threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")
-      ("plugin-dir", po::value<std::vector<std::string>>()->composing(), "extra folder of plugin libraries (repeatable)")
-      ("max-samples", po::value<int>(), "use at most N calibration samples");
+  desc.add_options()("model", po::value<std::string>()->required(), "float ONNX model")(
+      "calib-data", po::value<std::string>()->required(),
+      "calibration sample folder (DIR/<sample>/<input>.npy, DIR/<input>/<k>.npy or DIR/<k>.npy)")(
+      "config", po::value<std::string>(), "quant_config JSON (default: int8, modelwise search over max/kl candidates)")(
+      "backend", po::value<std::string>(), "hardware backend plugin (default: the config's \"backend\", else generic)")(
+      "output-dir", po::value<std::string>()->required(), "folder for the artifacts")(
+      "threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")(
+      "plugin-dir", po::value<std::vector<std::string>>()->composing(),
+      "extra folder of plugin libraries (repeatable)")("max-samples", po::value<int>(),
+                                                       "use at most N calibration samples");
   add_verbosity_options(desc);
   auto vm = parse_options("quantize",
                           "--model M.onnx --calib-data DIR [--config quant_config.json] [--backend NAME] "
@@ -52,8 +53,10 @@ int cmd_quantize(const std::vector<std::string>& args) {
   const auto report = pipeline::quantize(o);
   set_interrupt_outcome("the artifacts in " + o.output_dir.string() + " are complete");
   std::cout << "The quantized model output:\n" << report::format_output_table(report);
-  spdlog::info("wrote optimized_float_model.onnx, calibrated_model.onnx, quantized_model.onnx, quant_params.json, "
-               "report.json, report.html to {}", o.output_dir.string());
+  spdlog::info(
+      "wrote optimized_float_model.onnx, calibrated_model.onnx, quantized_model.onnx, quant_params.json, "
+      "report.json, report.html to {}",
+      o.output_dir.string());
   return 0;
 }
 

@@ -17,15 +17,15 @@ namespace qf::cli {
 
 int cmd_run(const std::vector<std::string>& args) {
   po::options_description desc("options");
-  desc.add_options()
-      ("model", po::value<std::string>()->required(), "ONNX model to run")
-      ("inputs", po::value<std::string>()->required(), "sample folder holding <input>.npy for every model input")
-      ("output-dir", po::value<std::string>()->required(), "folder to write <output>.npy into")
-      ("threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")
-      ("benchmark", po::value<int>()->default_value(0),
-       "after one warm-up run, time N more runs and print median/min/max latency of the run alone");
+  desc.add_options()("model", po::value<std::string>()->required(), "ONNX model to run")(
+      "inputs", po::value<std::string>()->required(), "sample folder holding <input>.npy for every model input")(
+      "output-dir", po::value<std::string>()->required(), "folder to write <output>.npy into")(
+      "threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")(
+      "benchmark", po::value<int>()->default_value(0),
+      "after one warm-up run, time N more runs and print median/min/max latency of the run alone");
   add_verbosity_options(desc);
-  auto vm = parse_options("run", "--model M.onnx --inputs DIR --output-dir OUT [--threads N] [--benchmark N]", desc, args);
+  auto vm =
+      parse_options("run", "--model M.onnx --inputs DIR --output-dir OUT [--threads N] [--benchmark N]", desc, args);
   if (!vm) return 0;
   apply_verbosity(*vm);
   const int threads = (*vm)["threads"].as<int>();

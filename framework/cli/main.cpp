@@ -24,11 +24,11 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"quantize", "post-training quantization: calibrate, search, export QDQ + reports", qf::cli::cmd_quantize,
-     true},
+    {"quantize", "post-training quantization: calibrate, search, export QDQ + reports", qf::cli::cmd_quantize, true},
     {"run", "run a model on one sample folder and write its outputs as .npy", qf::cli::cmd_run, true},
     {"inspect", "show a model's inputs, outputs, ops, unsupported ops and shapes", qf::cli::cmd_inspect, false},
-    {"debug", "accuracy debug on calibrated_model.onnx: sensitivity, accumulate-error, distribution, channelwise, runall",
+    {"debug",
+     "accuracy debug on calibrated_model.onnx: sensitivity, accumulate-error, distribution, channelwise, runall",
      qf::cli::cmd_debug, true},
     {"compare", "run two models on a sample folder and score B's outputs against A's", qf::cli::cmd_compare, false},
     {"plugins", "list loaded plugin components with their parameters", qf::cli::cmd_plugins, false},
@@ -37,7 +37,8 @@ const Command kCommands[] = {
 void print_usage(std::ostream& os) {
   os << "usage: qforge <command> [options]\n\n"
         "QuantForge: post-training quantization for ONNX models.\n\ncommands:\n";
-  for (const auto& c : kCommands) os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  for (const auto& c : kCommands)
+    os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
   os << "\nRun 'qforge <command> --help' for a command's options.\n";
 }
 

@@ -98,8 +98,8 @@ std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph
     for (const auto& [k, type] : setting.input) {
       const auto& node = graph.nodes[it->second.front()];
       if (k >= node.inputs.size())
-        throw Error(config.source + ": node_config." + name + ".input" + std::to_string(k) + ": node '" + name +
-                    "' (" + node.op_type + ") has " + std::to_string(node.inputs.size()) + " input(s)");
+        throw Error(config.source + ": node_config." + name + ".input" + std::to_string(k) + ": node '" + name + "' (" +
+                    node.op_type + ") has " + std::to_string(node.inputs.size()) + " input(s)");
     }
   }
   const auto known_tensors = tensor_names(graph);
@@ -125,8 +125,7 @@ std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph
         apply(sg.setting, types[i]);
         any = true;
       }
-    if (!any)
-      spdlog::warn("{}: subgraph_config.{}: no node lies between its inputs and outputs", config.source, name);
+    if (!any) spdlog::warn("{}: subgraph_config.{}: no node lies between its inputs and outputs", config.source, name);
   }
   for (const auto& [name, setting] : config.node_config)
     for (size_t i : nodes_by_name.at(name)) apply(setting, types[i]);

@@ -6,9 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -26,7 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-
 const char* const kTypeKeysHelp = "qtype, InputType, OutputType, input<k>, InputType<k>, ON";
 
 // A JSON value as it appears in messages, cut short so one-line errors stay one line.
@@ -34,13 +33,9 @@ std::string show(const json& value) {
   return printable_for_message(value.dump(), 57);  // whole UTF-8 characters, one line
 }
 
-std::string child(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
+std::string child(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
-std::string element(const std::string& path, size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
+std::string element(const std::string& path, size_t index) { return path + "[" + std::to_string(index) + "]"; }
 
 std::string fmt_number(double v) {
   std::ostringstream out;
@@ -98,9 +93,7 @@ class Reader {
     throw Error(source_ + ": " + printable_for_message(path, 300) + ": " + what);
   }
 
-  void warn(const std::string& path, const std::string& what) const {
-    spdlog::warn("{}: {}: {}", source_, path, what);
-  }
+  void warn(const std::string& path, const std::string& what) const { spdlog::warn("{}: {}: {}", source_, path, what); }
 
   void unknown_key(const std::string& path, const std::string& known) const {
     fail(path, "unknown key (known: " + known + ")");
@@ -145,8 +138,7 @@ class Reader {
   // A dtype. "int16-ec" / "ec" / "dual-int16" (error compensation) read as Int16Ec: on an input it is the
   // compensated int16; on an output, plain int16 (see output_qtype and node_types.cpp).
   quant::QType qtype(const json& v, const std::string& path) const {
-    if (!v.is_string())
-      fail(path, "expected a dtype (int8, int16, int16-ec, float16, float32), got " + show(v));
+    if (!v.is_string()) fail(path, "expected a dtype (int8, int16, int16-ec, float16, float32), got " + show(v));
     const auto name = v.get<std::string>();
     if (auto t = quant::parse_qtype(name)) return *t;
     if (name == "dual-int16") return quant::QType::Int16Ec;
@@ -188,8 +180,7 @@ ActivationConfig parse_activation(const Reader& r, const json& v, const std::str
   const auto as_bool = [&r](const json& x, const std::string& p) { return r.boolean(x, p); };
   const auto as_scalar = [&r](const json& x, const std::string& p) {
     if (!x.is_number() && !x.is_boolean() && !x.is_string())
-      r.fail(p, "expected a number, bool or string (or a list of them) for this calibrator parameter, got " +
-                    show(x));
+      r.fail(p, "expected a number, bool or string (or a list of them) for this calibrator parameter, got " + show(x));
     return x;
   };
   for (const auto& [key, value] : v.items()) {
@@ -291,7 +282,8 @@ WeightConfig parse_weight(const Reader& r, const json& v, const std::string& pat
   }
   // Weight-only ranges are exact min/max per channel or block, and the weights carry no bias error model.
   if (w.weight_only && !conflicts.empty())
-    r.fail(child(path, conflicts.front()), "cannot be combined with weight_only (its block_size chooses the granularity)");
+    r.fail(child(path, conflicts.front()),
+           "cannot be combined with weight_only (its block_size chooses the granularity)");
   return w;
 }
 
@@ -308,8 +300,8 @@ PluginChoice parse_plugin_section(const Reader& r, const json& v, const std::str
       continue;
     }
     if (!implied.empty())
-      r.fail(child(path, key), "this section's key names its plugin ('" + implied +
-                                   "'); use model_config.search to pick another search");
+      r.fail(child(path, key),
+             "this section's key names its plugin ('" + implied + "'); use model_config.search to pick another search");
     c.plugin = r.string(value, child(path, key));
   }
   if (c.plugin.empty()) r.fail(path, "missing key \"plugin\" (the plugin's name; `qforge plugins` lists them)");
@@ -336,8 +328,8 @@ SearchConfig parse_search(const Reader& r, const json& v, const std::string& pat
 // --- dtype settings (op_config / subgraph_config / node_config) ------------------------------------
 
 // Reads one dtype key into `s`; false when `key` is not a dtype key. `on` collects "ON" for later.
-bool parse_type_key(const Reader& r, const std::string& key, const json& value, const std::string& path,
-                    TypeSetting& s, std::optional<quant::QType>& on) {
+bool parse_type_key(const Reader& r, const std::string& key, const json& value, const std::string& path, TypeSetting& s,
+                    std::optional<quant::QType>& on) {
   if (key == "qtype") {
     s.qtype = r.qtype(value, path);
   } else if (key == "InputType") {
@@ -404,7 +396,7 @@ SubgraphSetting parse_subgraph(const Reader& r, const json& v, const std::string
 // Sections that the seed's J6 guide places at the top level while its code nests them in model_config:
 // both placements are accepted, once.
 struct ModelSections {
-  std::map<std::string, std::string> where;    // section key -> the path it was given at
+  std::map<std::string, std::string> where;      // section key -> the path it was given at
   std::map<std::string, SearchConfig> searches;  // "search" and the seed aliases, by key
 };
 
@@ -412,7 +404,9 @@ struct ModelSections {
 // when both of its sections are given), with the plugin each names.
 const std::vector<std::pair<std::string, std::string>>& search_aliases() {
   static const std::vector<std::pair<std::string, std::string>> aliases = {
-      {"mixed_precision_search", "mixed_precision"}, {"layerwise_search", "layerwise"}, {"modelwise_search", "modelwise"}};
+      {"mixed_precision_search", "mixed_precision"},
+      {"layerwise_search", "layerwise"},
+      {"modelwise_search", "modelwise"}};
   return aliases;
 }
 
@@ -447,8 +441,7 @@ void choose_search(const Reader& r, QuantConfig& c, const ModelSections& seen) {
       r.fail(seen.where.at(alias), "given together with " + seen.where.at("search") + "; keep one search section");
     if (chosen)
       spdlog::info("{}: {} is not used: {} names the search", r.source(), seen.where.at(alias), chosen->search.path);
-    else
-      chosen = &it->second;
+    else chosen = &it->second;
   }
   c.search = *chosen;
 }
@@ -461,8 +454,9 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
     if (key == "all_node_type") c.all_node_type = r.qtype(value, p);
     else if (key == "model_output_type") c.model_output_type = r.output_qtype(value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
-      r.unknown_key(p, "activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
-                       "modelwise_search, search, weight");
+      r.unknown_key(p,
+                    "activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
+                    "modelwise_search, search, weight");
   }
 }
 
@@ -528,8 +522,9 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
     else if (key == "eval_samples") c.eval_samples = r.integer(value, key, 1);
     else if (key == "cache_memory_mb") c.cache_memory_mb = r.integer(value, key, 1);
     else if (!parse_model_section(r, key, value, key, c, seen))
-      r.unknown_key(key, "model_config, op_config, subgraph_config, node_config, backend, backend_params, "
-                         "plugin_dirs, max_samples, eval_samples, cache_memory_mb");
+      r.unknown_key(key,
+                    "model_config, op_config, subgraph_config, node_config, backend, backend_params, "
+                    "plugin_dirs, max_samples, eval_samples, cache_memory_mb");
   }
   choose_search(r, c, seen);
   return c;

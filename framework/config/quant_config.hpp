@@ -25,9 +25,9 @@ namespace qf::config {
 // input whether the backend needs the compensation (int8-only inputs) or takes plain int16.
 struct TypeSetting {
   std::optional<quant::QType> qtype;
-  std::optional<quant::QType> inputs;              // InputType
-  std::map<size_t, quant::QType> input;            // input0, input1, ... / InputType0, ...
-  std::optional<quant::QType> outputs;             // OutputType
+  std::optional<quant::QType> inputs;    // InputType
+  std::map<size_t, quant::QType> input;  // input0, input1, ... / InputType0, ...
+  std::optional<quant::QType> outputs;   // OutputType
   bool empty() const { return !qtype && !inputs && input.empty() && !outputs; }
 };
 
@@ -65,12 +65,12 @@ WeightRange default_weight_range(quant::QType dtype);
 // model_config.weight.weight_only (docs/weight-only.md): only MatMul/Gemm weights (and Gather tables when
 // listed) are quantized, activations stay float.
 struct WeightOnlyConfig {
-  quant::QType dtype = quant::QType::Int8;       // Int8, Int4 or UInt4
-  int64_t block_size = 0;                        // 0: per output channel; else a power of two >= 16
-  bool symmetric = true;                         // UInt4: always false
-  WeightRange range = WeightRange::Max;          // parse_quant_config: default_weight_range(dtype) unless given
+  quant::QType dtype = quant::QType::Int8;            // Int8, Int4 or UInt4
+  int64_t block_size = 0;                             // 0: per output channel; else a power of two >= 16
+  bool symmetric = true;                              // UInt4: always false
+  WeightRange range = WeightRange::Max;               // parse_quant_config: default_weight_range(dtype) unless given
   std::vector<std::string> ops = {"MatMul", "Gemm"};  // of MatMul, Gemm, Gather
-  std::string rounding = "rtn";                  // weight rounding component
+  std::string rounding = "rtn";                       // weight rounding component
   nlohmann::json rounding_params = nlohmann::json::object();
 };
 
@@ -78,7 +78,7 @@ struct WeightOnlyConfig {
 struct WeightConfig {
   std::optional<WeightOnlyConfig> weight_only;
   std::optional<BiasCorrectionConfig> bias_correction;
-  double max_percentile = 1.0;  // clip weights at this percentile of |w| (1.0: max)
+  double max_percentile = 1.0;      // clip weights at this percentile of |w| (1.0: max)
   std::optional<bool> per_channel;  // unset: per output channel where the backend allows
 };
 
@@ -110,17 +110,17 @@ struct QuantConfig {
   WeightConfig weight;
   SearchConfig search;  // modelwise with cosine similarity unless given
 
-  std::map<std::string, TypeSetting> op_config;          // by op type
+  std::map<std::string, TypeSetting> op_config;  // by op type
   std::map<std::string, SubgraphSetting> subgraph_config;
-  std::map<std::string, TypeSetting> node_config;        // by node name
+  std::map<std::string, TypeSetting> node_config;  // by node name
 
   // QuantForge additions (top level, documented in docs/quant_config.md):
-  std::optional<std::string> backend;            // "backend": "generic" or {"plugin": "generic", <params>}
+  std::optional<std::string> backend;                        // "backend": "generic" or {"plugin": "generic", <params>}
   nlohmann::json backend_params = nlohmann::json::object();  // "backend_params": {...} or the section's keys
-  std::vector<std::string> plugin_dirs;          // "plugin_dirs": [...]
-  std::optional<int64_t> max_samples;            // "max_samples": calibration samples used
-  std::optional<int64_t> eval_samples;           // "eval_samples": samples the search evaluates on
-  std::optional<int64_t> cache_memory_mb;        // "cache_memory_mb": budget of incremental evaluation
+  std::vector<std::string> plugin_dirs;                      // "plugin_dirs": [...]
+  std::optional<int64_t> max_samples;                        // "max_samples": calibration samples used
+  std::optional<int64_t> eval_samples;                       // "eval_samples": samples the search evaluates on
+  std::optional<int64_t> cache_memory_mb;                    // "cache_memory_mb": budget of incremental evaluation
 
   // True when no activation.calibration_type was given: the caller applies the default candidate
   // product (docs/quant_config.md), which every search chooses from.

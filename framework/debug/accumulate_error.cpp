@@ -45,8 +45,8 @@ std::vector<Curve> curves_from_groups(const DebugModel& model, const std::vector
 std::vector<Curve> default_curves(const DebugModel& model) {
   std::vector<Curve> curves;
   const std::pair<const char*, std::vector<size_t>> all[] = {{"fully quantized", model.quantized_points()},
-                                                              {"weight only", model.quantized_points(true)},
-                                                              {"activation only", model.quantized_points(false)}};
+                                                             {"weight only", model.quantized_points(true)},
+                                                             {"activation only", model.quantized_points(false)}};
   for (const auto& [name, points] : all)
     if (!points.empty()) curves.push_back({name, points});
   return curves;
@@ -66,7 +66,8 @@ std::vector<double> running_mean(const std::vector<double>& values) {
   return out;
 }
 
-AccumulateErrorResult accumulate_error(const DebugModel& model, const std::vector<std::map<std::string, Tensor>>& samples,
+AccumulateErrorResult accumulate_error(const DebugModel& model,
+                                       const std::vector<std::map<std::string, Tensor>>& samples,
                                        const plugin::MetricInstance& metric, const std::vector<Curve>& curves,
                                        bool average_mode, int threads) {
   if (samples.empty()) throw Error("no samples to measure the accumulated error on");
@@ -120,8 +121,10 @@ AccumulateErrorResult accumulate_error(const DebugModel& model, const std::vecto
                                                     if (it == slot_of.end() || value.dtype() != DType::Float32) return;
                                                     const Tensor& ref = reference[it->second];
                                                     if (!ref.defined() || ref.numel() != value.numel()) return;
-                                                    const std::span<const float> a(ref.data<float>(), static_cast<size_t>(ref.numel()));
-                                                    const std::span<const float> b(value.data<float>(), static_cast<size_t>(value.numel()));
+                                                    const std::span<const float> a(ref.data<float>(),
+                                                                                   static_cast<size_t>(ref.numel()));
+                                                    const std::span<const float> b(value.data<float>(),
+                                                                                   static_cast<size_t>(value.numel()));
                                                     per[(c * N + it->second) * S + s] = metric.compute(a, b);
                                                   },
                                                   {}});
@@ -134,7 +137,8 @@ AccumulateErrorResult accumulate_error(const DebugModel& model, const std::vecto
   for (size_t k = 0; k < N; ++k)
     if (is_float[k]) kept.push_back(k);
   for (const size_t k : kept) {
-    result.nodes.push_back(nodes[candidates[k]].name.empty() ? model.output_tensor(candidates[k]) : nodes[candidates[k]].name);
+    result.nodes.push_back(nodes[candidates[k]].name.empty() ? model.output_tensor(candidates[k])
+                                                             : nodes[candidates[k]].name);
     result.ops.push_back(nodes[candidates[k]].op_type);
   }
   result.values.assign(C, {});
@@ -149,13 +153,17 @@ AccumulateErrorResult accumulate_error(const DebugModel& model, const std::vecto
 }
 
 nlohmann::json accumulate_error_json(const AccumulateErrorResult& result) {
-  nlohmann::json j = {{"metric", result.metric},       {"higher_is_better", result.higher_is_better},
-                      {"average_mode", result.average_mode}, {"samples", result.samples},
-                      {"nodes", result.nodes},         {"ops", result.ops},
+  nlohmann::json j = {{"metric", result.metric},
+                      {"higher_is_better", result.higher_is_better},
+                      {"average_mode", result.average_mode},
+                      {"samples", result.samples},
+                      {"nodes", result.nodes},
+                      {"ops", result.ops},
                       {"curves", nlohmann::json::array()}};
   for (size_t c = 0; c < result.curves.size(); ++c) {
     nlohmann::json values = nlohmann::json::array();
-    for (const double v : result.values[c]) values.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
+    for (const double v : result.values[c])
+      values.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr));
     j["curves"].push_back({{"name", result.curves[c]}, {"values", values}});
   }
   return j;
@@ -170,7 +178,8 @@ std::string accumulate_error_svg(const AccumulateErrorResult& result, const std:
             ") along the topological order";
   o.x_label = "node position in topological order (hover a point for the node)";
   o.y_label = result.metric;
-  for (size_t i = 0; i < result.nodes.size(); ++i) o.index_names.push_back(result.nodes[i] + " (" + result.ops[i] + ")");
+  for (size_t i = 0; i < result.nodes.size(); ++i)
+    o.index_names.push_back(result.nodes[i] + " (" + result.ops[i] + ")");
   return report::svg::line_chart(series, o);
 }
 

@@ -41,7 +41,8 @@ struct AccumulateErrorResult {
   std::vector<std::vector<double>> values;  // [curve][node]
 };
 
-AccumulateErrorResult accumulate_error(const DebugModel& model, const std::vector<std::map<std::string, Tensor>>& samples,
+AccumulateErrorResult accumulate_error(const DebugModel& model,
+                                       const std::vector<std::map<std::string, Tensor>>& samples,
                                        const plugin::MetricInstance& metric, const std::vector<Curve>& curves,
                                        bool average_mode, int threads);
 

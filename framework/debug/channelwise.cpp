@@ -85,7 +85,8 @@ ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis,
     plot.threshold_min = v.point->attrs.threshold_min;
     plot.threshold_max = v.point->attrs.threshold_max;
     // Per-channel thresholds along another axis than the plot's do not line up with the boxes.
-    if (plot.threshold_min.size() > 1 && (v.point->attrs.axis != a || plot.threshold_min.size() != static_cast<size_t>(channels))) {
+    if (plot.threshold_min.size() > 1 &&
+        (v.point->attrs.axis != a || plot.threshold_min.size() != static_cast<size_t>(channels))) {
       plot.threshold_min.clear();
       plot.threshold_max.clear();
     }
@@ -98,12 +99,23 @@ ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis,
 }
 
 nlohmann::json channelwise_json(const ChannelwisePlot& plot) {
-  nlohmann::json j = {{"node", plot.node}, {"kind", plot.kind}, {"op", plot.op}, {"tensor", plot.tensor},
-                      {"axis", plot.axis}, {"total_channels", plot.total_channels}, {"channels", nlohmann::json::array()}};
+  nlohmann::json j = {{"node", plot.node},
+                      {"kind", plot.kind},
+                      {"op", plot.op},
+                      {"tensor", plot.tensor},
+                      {"axis", plot.axis},
+                      {"total_channels", plot.total_channels},
+                      {"channels", nlohmann::json::array()}};
   for (const BoxStats& b : plot.channels)
-    j["channels"].push_back({{"count", b.count}, {"min", number(b.min)}, {"q1", number(b.q1)}, {"median", number(b.median)},
-                             {"q3", number(b.q3)}, {"max", number(b.max)}, {"mean", number(b.mean)},
-                             {"whisker_lo", number(b.whisker_lo)}, {"whisker_hi", number(b.whisker_hi)}});
+    j["channels"].push_back({{"count", b.count},
+                             {"min", number(b.min)},
+                             {"q1", number(b.q1)},
+                             {"median", number(b.median)},
+                             {"q3", number(b.q3)},
+                             {"max", number(b.max)},
+                             {"mean", number(b.mean)},
+                             {"whisker_lo", number(b.whisker_lo)},
+                             {"whisker_hi", number(b.whisker_hi)}});
   if (!plot.threshold_min.empty()) {
     j["threshold_min"] = plot.threshold_min;
     j["threshold_max"] = plot.threshold_max;

@@ -29,8 +29,8 @@ BoxStats box_stats(std::vector<float> values);
 struct ChannelwisePlot {
   std::string node, kind, op, tensor;
   int64_t axis = 1;
-  size_t total_channels = 0;      // along the axis
-  std::vector<BoxStats> channels;  // the first min(total, max_channels)
+  size_t total_channels = 0;                        // along the axis
+  std::vector<BoxStats> channels;                   // the first min(total, max_channels)
   std::vector<float> threshold_min, threshold_max;  // from the calibration node (one, or one per channel)
 };
 

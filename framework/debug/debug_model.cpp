@@ -19,9 +19,7 @@ void set_dtype(Node& node, quant::QType dtype) {
 
 }  // namespace
 
-DebugModel DebugModel::load(const std::filesystem::path& file) {
-  return DebugModel(load_model(file), file.string());
-}
+DebugModel DebugModel::load(const std::filesystem::path& file) { return DebugModel(load_model(file), file.string()); }
 
 DebugModel::DebugModel(Model calibrated, std::string source)
     : calibrated_(std::make_shared<Model>(std::move(calibrated))), source_(std::move(source)) {
@@ -55,8 +53,7 @@ void DebugModel::index() {
     point_by_output_.emplace(p.output, points_.size());
     points_.push_back(std::move(p));
   }
-  if (points_.empty())
-    throw Error("no qforge.Calibration node in " + source_ + ": run qforge quantize first");
+  if (points_.empty()) throw Error("no qforge.Calibration node in " + source_ + ": run qforge quantize first");
   for (const auto& [name, p] : point_by_name_)
     if (normal_by_name_.count(name)) throw Error(source_ + ": node name '" + name + "' is used twice");
   auto float_model = std::make_shared<Model>(*calibrated_);

@@ -18,11 +18,11 @@
 namespace qf::debug {
 
 struct CalibrationPoint {
-  std::string name;    // the calibration node's name
-  size_t node = 0;     // index into graph.nodes
+  std::string name;  // the calibration node's name
+  size_t node = 0;   // index into graph.nodes
   bool is_weight = false;
-  std::string input;   // the float tensor it quantizes (a weight initializer or an activation)
-  std::string output;  // what its readers read
+  std::string input;              // the float tensor it quantizes (a weight initializer or an activation)
+  std::string output;             // what its readers read
   quant::CalibrationAttrs attrs;  // as stored in the file; attrs.dtype is "its" quantized dtype
   bool quantized() const { return attrs.dtype != quant::QType::Float32; }
 };

@@ -40,7 +40,9 @@ const char* kPageCss =
 
 }  // namespace
 
-std::string sensitivity_chart_id(const SensitivityResult& result) { return "sensitivity-" + file_safe(result.label) + "-chart"; }
+std::string sensitivity_chart_id(const SensitivityResult& result) {
+  return "sensitivity-" + file_safe(result.label) + "-chart";
+}
 std::string distribution_chart_id(const std::string& node, size_t k) {
   return "distribution-" + file_safe(node) + "-" + std::to_string(k);
 }
@@ -96,16 +98,19 @@ ReportSection accumulate_error_section(const AccumulateErrorResult& result) {
             (result.average_mode ? "; each curve is the running mean along the order" : "") + ".</p>";
   s.html += "<figure>" + accumulate_error_svg(result, kAccumulateErrorChartId) + "</figure>";
   // The last value of each curve: where the error ends up.
-  s.html += "<table><thead><tr><th>curve</th><th>final " + escape_html(result.metric) + "</th><th>worst node</th></tr></thead><tbody>";
+  s.html += "<table><thead><tr><th>curve</th><th>final " + escape_html(result.metric) +
+            "</th><th>worst node</th></tr></thead><tbody>";
   for (size_t c = 0; c < result.curves.size(); ++c) {
     const auto& v = result.values[c];
     size_t worst = v.size();
     for (size_t i = 0; i < v.size(); ++i)
-      if (std::isfinite(v[i]) && (worst == v.size() || (result.higher_is_better ? v[i] < v[worst] : v[i] > v[worst]))) worst = i;
-    s.html += "<tr><td>" + escape_html(result.curves[c]) + "</td><td class=\"num\">" +
-              (v.empty() ? std::string("—") : score_text(v.back())) + "</td><td>" +
-              (worst < v.size() ? escape_html(result.nodes[worst]) + " (" + score_text(v[worst]) + ")" : std::string("—")) +
-              "</td></tr>";
+      if (std::isfinite(v[i]) && (worst == v.size() || (result.higher_is_better ? v[i] < v[worst] : v[i] > v[worst])))
+        worst = i;
+    s.html +=
+        "<tr><td>" + escape_html(result.curves[c]) + "</td><td class=\"num\">" +
+        (v.empty() ? std::string("—") : score_text(v.back())) + "</td><td>" +
+        (worst < v.size() ? escape_html(result.nodes[worst]) + " (" + score_text(v[worst]) + ")" : std::string("—")) +
+        "</td></tr>";
   }
   s.html += "</tbody></table>";
   return s;
@@ -113,11 +118,12 @@ ReportSection accumulate_error_section(const AccumulateErrorResult& result) {
 
 ReportSection distribution_section(const std::vector<DistributionPlot>& plots) {
   ReportSection s{"distribution", "Data distribution", ""};
-  s.html += "<p class=\"note\">Histograms on a log count scale. Red dashed: calibration thresholds (min, max); "
-            "blue triangle: absolute maximum of the float values.</p>";
+  s.html +=
+      "<p class=\"note\">Histograms on a log count scale. Red dashed: calibration thresholds (min, max); "
+      "blue triangle: absolute maximum of the float values.</p>";
   for (const auto& p : plots) {
-    s.html += "<h3>" + escape_html(p.node) + " <span class=\"note\">(" + escape_html(p.kind) + ", " + escape_html(p.op) +
-              ")</span></h3>";
+    s.html += "<h3>" + escape_html(p.node) + " <span class=\"note\">(" + escape_html(p.kind) + ", " +
+              escape_html(p.op) + ")</span></h3>";
     const auto svgs = distribution_svgs(p, "distribution-" + file_safe(p.node));
     for (const auto& svg : svgs) s.html += "<figure>" + svg + "</figure>";
   }
@@ -126,27 +132,31 @@ ReportSection distribution_section(const std::vector<DistributionPlot>& plots) {
 
 ReportSection channelwise_section(const std::vector<ChannelwisePlot>& plots) {
   ReportSection s{"channelwise", "Channel-wise distribution", ""};
-  s.html += "<p class=\"note\">Per channel: box from the first to the third quartile, red median, blue dashed mean, "
-            "whiskers at the furthest values within 1.5 IQR; black ticks: the channel's calibration thresholds.</p>";
+  s.html +=
+      "<p class=\"note\">Per channel: box from the first to the third quartile, red median, blue dashed mean, "
+      "whiskers at the furthest values within 1.5 IQR; black ticks: the channel's calibration thresholds.</p>";
   for (const auto& p : plots) {
-    s.html += "<h3>" + escape_html(p.node) + " <span class=\"note\">(" + escape_html(p.kind) + ", " +
-              std::to_string(p.total_channels) + " channels along axis " + std::to_string(p.axis) +
-              (p.channels.size() < p.total_channels ? ", the first " + std::to_string(p.channels.size()) + " shown" : "") +
-              ")</span></h3>";
+    s.html +=
+        "<h3>" + escape_html(p.node) + " <span class=\"note\">(" + escape_html(p.kind) + ", " +
+        std::to_string(p.total_channels) + " channels along axis " + std::to_string(p.axis) +
+        (p.channels.size() < p.total_channels ? ", the first " + std::to_string(p.channels.size()) + " shown" : "") +
+        ")</span></h3>";
     s.html += "<figure>" + channelwise_svg(p, channelwise_chart_id(p.node)) + "</figure>";
   }
   return s;
 }
 
-std::string render_debug_report(const std::string& title, const std::vector<std::pair<std::string, std::string>>& summary,
+std::string render_debug_report(const std::string& title,
+                                const std::vector<std::pair<std::string, std::string>>& summary,
                                 const std::vector<ReportSection>& sections) {
   std::string nav = "<a href=\"#summary\">Summary</a>";
   for (const auto& s : sections) nav += "<a href=\"#" + escape_html(s.id) + "\">" + escape_html(s.title) + "</a>";
-  std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>" +
-                     escape_html(title) + "</title><style>" + kPageCss + report::svg::chart_css() +
-                     "</style></head><body>\n<header><h1>" + escape_html(title) + "</h1><nav>" + nav +
-                     "</nav></header>\n<main>\n<section id=\"summary\"><h2>Summary</h2><table class=\"kv\"><tbody>";
+  std::string page =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>" +
+      escape_html(title) + "</title><style>" + kPageCss + report::svg::chart_css() +
+      "</style></head><body>\n<header><h1>" + escape_html(title) + "</h1><nav>" + nav +
+      "</nav></header>\n<main>\n<section id=\"summary\"><h2>Summary</h2><table class=\"kv\"><tbody>";
   for (const auto& [k, v] : summary) page += "<tr><th>" + escape_html(k) + "</th><td>" + escape_html(v) + "</td></tr>";
   page += "</tbody></table></section>\n";
   for (const auto& s : sections)

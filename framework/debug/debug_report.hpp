@@ -35,7 +35,8 @@ ReportSection distribution_section(const std::vector<DistributionPlot>& plots);
 ReportSection channelwise_section(const std::vector<ChannelwisePlot>& plots);
 
 // `summary`: key/value rows shown first (model, samples, ...).
-std::string render_debug_report(const std::string& title, const std::vector<std::pair<std::string, std::string>>& summary,
+std::string render_debug_report(const std::string& title,
+                                const std::vector<std::pair<std::string, std::string>>& summary,
                                 const std::vector<ReportSection>& sections);
 
 }  // namespace qf::debug

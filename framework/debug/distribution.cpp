@@ -66,11 +66,13 @@ DistributionPlot distribution_of(const NodeValues& v, size_t bins) {
   values.lo = std::min(values.summaries[0].min, values.summaries[1].min);
   values.hi = std::max(values.summaries[0].max, values.summaries[1].max);
   if (!(values.hi > values.lo)) values.hi = values.lo + 1;  // constant tensor: one visible bin range
-  values.counts = {make_histogram(f, values.lo, values.hi, bins).counts, make_histogram(q, values.lo, values.hi, bins).counts};
+  values.counts = {make_histogram(f, values.lo, values.hi, bins).counts,
+                   make_histogram(q, values.lo, values.hi, bins).counts};
   if (v.point) {
     const bool weight = v.point->is_weight;
     const std::string dtype = quant::qtype_name(v.point->attrs.dtype);
-    values.title = std::string(weight ? "Weight " : "Input ") + v.tensor + " of calibration node " + v.name + " (" + dtype + ")";
+    values.title =
+        std::string(weight ? "Weight " : "Input ") + v.tensor + " of calibration node " + v.name + " (" + dtype + ")";
     values.series = {weight ? "float weight" : "float input", "fake-quantized (" + dtype + ")"};
     values.x_label = weight ? "weight value" : "input value";
     const auto& tmin = v.point->attrs.threshold_min;
@@ -118,18 +120,28 @@ DistributionPlot distribution_of(const NodeValues& v, size_t bins) {
 }
 
 nlohmann::json distribution_json(const DistributionPlot& plot) {
-  nlohmann::json j = {{"node", plot.node}, {"kind", plot.kind}, {"op", plot.op}, {"tensor", plot.tensor},
+  nlohmann::json j = {{"node", plot.node},
+                      {"kind", plot.kind},
+                      {"op", plot.op},
+                      {"tensor", plot.tensor},
                       {"charts", nlohmann::json::array()}};
   for (const auto& c : plot.charts) {
-    nlohmann::json chart = {{"title", c.title},
-                            {"bins", {{"lo", number(c.lo)}, {"hi", number(c.hi)}, {"count", c.counts.empty() ? 0 : c.counts[0].size()}}},
-                            {"series", nlohmann::json::array()},
-                            {"markers", nlohmann::json::array()}};
+    nlohmann::json chart = {
+        {"title", c.title},
+        {"bins", {{"lo", number(c.lo)}, {"hi", number(c.hi)}, {"count", c.counts.empty() ? 0 : c.counts[0].size()}}},
+        {"series", nlohmann::json::array()},
+        {"markers", nlohmann::json::array()}};
     for (size_t s = 0; s < c.series.size(); ++s) {
       const ValueSummary& m = c.summaries[s];
-      chart["series"].push_back({{"name", c.series[s]}, {"counts", c.counts[s]},
-                                 {"stats", {{"count", m.count}, {"min", number(m.min)}, {"max", number(m.max)},
-                                            {"abs_max", number(m.abs_max)}, {"mean", number(m.mean)}, {"std", number(m.std)}}}});
+      chart["series"].push_back({{"name", c.series[s]},
+                                 {"counts", c.counts[s]},
+                                 {"stats",
+                                  {{"count", m.count},
+                                   {"min", number(m.min)},
+                                   {"max", number(m.max)},
+                                   {"abs_max", number(m.abs_max)},
+                                   {"mean", number(m.mean)},
+                                   {"std", number(m.std)}}}});
     }
     for (const auto& m : c.markers) chart["markers"].push_back({{"label", m.label}, {"value", number(m.value)}});
     j["charts"].push_back(chart);

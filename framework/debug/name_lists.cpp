@@ -23,7 +23,8 @@ std::vector<std::string> split_names(const std::string& body, const std::string&
   size_t start = 0;
   while (true) {
     const size_t comma = body.find(',', start);
-    const std::string name = trimmed(body.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    const std::string name =
+        trimmed(body.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (name.empty()) bad(option, text, "empty name");
     if (name.find_first_of("[]") != std::string::npos) bad(option, text, "unbalanced brackets");
     out.push_back(name);

@@ -39,13 +39,15 @@ void require_float(const std::vector<Tensor>& values, const std::string& node, c
   for (const Tensor& t : values) {
     if (!t.defined()) throw Error("node '" + node + "': tensor '" + tensor + "' was not computed");
     if (t.dtype() != DType::Float32)
-      throw Error("node '" + node + "': tensor '" + tensor + "' is " + dtype_name(t.dtype()) + ", not float32: nothing to plot");
+      throw Error("node '" + node + "': tensor '" + tensor + "' is " + dtype_name(t.dtype()) +
+                  ", not float32: nothing to plot");
   }
 }
 
 }  // namespace
 
-std::vector<NodeValues> collect_node_values(const DebugModel& model, const std::vector<std::map<std::string, Tensor>>& samples,
+std::vector<NodeValues> collect_node_values(const DebugModel& model,
+                                            const std::vector<std::map<std::string, Tensor>>& samples,
                                             const std::vector<std::string>& names, int threads) {
   const auto& graph = model.calibrated().graph;
   std::vector<NodeValues> out;

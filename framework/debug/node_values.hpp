@@ -32,7 +32,8 @@ std::map<std::string, std::vector<Tensor>> capture_tensors(std::shared_ptr<const
                                                            const std::set<std::string>& tensors, int threads);
 
 // Errors (qf::Error): an unknown name, a node whose output is not float32 (names node and dtype).
-std::vector<NodeValues> collect_node_values(const DebugModel& model, const std::vector<std::map<std::string, Tensor>>& samples,
+std::vector<NodeValues> collect_node_values(const DebugModel& model,
+                                            const std::vector<std::map<std::string, Tensor>>& samples,
                                             const std::vector<std::string>& names, int threads);
 
 }  // namespace qf::debug

@@ -55,7 +55,8 @@ std::vector<SensitivityItem> sensitivity_items(const DebugModel& model, const Se
     for (const std::string& name : options.interested) {
       if (auto p = model.find_point(name)) {
         if (!all[*p].quantized())
-          throw Error("calibration node '" + name + "' has dtype float32 in " + model.source() + ": nothing to measure");
+          throw Error("calibration node '" + name + "' has dtype float32 in " + model.source() +
+                      ": nothing to measure");
         add_point(*p);
       } else if (auto n = model.find_normal_node(name)) {
         auto inputs = model.input_points(*n);
@@ -89,7 +90,8 @@ void sort_worst_first(SensitivityResult& result) {
   });
 }
 
-SensitivityResult compute_sensitivity(const DebugModel& model, const std::vector<std::map<std::string, Tensor>>& samples,
+SensitivityResult compute_sensitivity(const DebugModel& model,
+                                      const std::vector<std::map<std::string, Tensor>>& samples,
                                       const std::vector<const plugin::MetricInstance*>& metrics,
                                       const SensitivityOptions& options) {
   if (samples.empty()) throw Error("no samples to measure sensitivity on");
@@ -129,9 +131,7 @@ std::string format_value(double v) {
 }  // namespace
 
 std::string format_sensitivity_table(const SensitivityResult& result) {
-  std::string header_name = result.label == "weight"       ? "Weight"
-                            : result.label == "activation" ? "Activation"
-                                                           : "Node";
+  std::string header_name = result.label == "weight" ? "Weight" : result.label == "activation" ? "Activation" : "Node";
   size_t name_width = header_name.size();
   for (const auto& item : result.items) name_width = std::max(name_width, item.name.size());
   std::vector<size_t> widths;
@@ -145,7 +145,8 @@ std::string format_sensitivity_table(const SensitivityResult& result) {
   for (const size_t w : widths) total += 3 + w;
   const std::string title = result.label;
   const size_t side = total > title.size() + 2 ? (total - title.size()) / 2 : 2;
-  std::string out = std::string(side, '=') + title + std::string(total - title.size() > side ? total - title.size() - side : 2, '=') + "\n";
+  std::string out = std::string(side, '=') + title +
+                    std::string(total - title.size() > side ? total - title.size() - side : 2, '=') + "\n";
   std::string header = pad(header_name, name_width);
   for (size_t m = 0; m < result.metrics.size(); ++m) header += "   " + pad(result.metrics[m], widths[m]);
   out += trim(header);
@@ -159,16 +160,22 @@ std::string format_sensitivity_table(const SensitivityResult& result) {
 }
 
 nlohmann::json sensitivity_json(const SensitivityResult& result) {
-  nlohmann::json j = {{"type", result.label}, {"samples", result.samples}, {"metrics", result.metrics},
-                      {"higher_is_better", result.higher_is_better}, {"nodes", nlohmann::json::array()}};
+  nlohmann::json j = {{"type", result.label},
+                      {"samples", result.samples},
+                      {"metrics", result.metrics},
+                      {"higher_is_better", result.higher_is_better},
+                      {"nodes", nlohmann::json::array()}};
   for (const auto& item : result.items) {
     nlohmann::json scores = nlohmann::json::object();
     for (size_t m = 0; m < item.scores.size(); ++m) {
       const double v = item.scores[m];
       scores[result.metrics[m]] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(format_value(v));
     }
-    j["nodes"].push_back({{"name", item.name}, {"kind", item.kind}, {"op", item.op},
-                          {"calibration_nodes", item.calibration_nodes}, {"scores", scores}});
+    j["nodes"].push_back({{"name", item.name},
+                          {"kind", item.kind},
+                          {"op", item.op},
+                          {"calibration_nodes", item.calibration_nodes},
+                          {"scores", scores}});
   }
   return j;
 }

@@ -17,7 +17,7 @@
 namespace qf::debug {
 
 enum class NodeType { node, weight, activation };
-const char* node_type_name(NodeType type);         // "node", "weight", "activation"
+const char* node_type_name(NodeType type);          // "node", "weight", "activation"
 NodeType parse_node_type(const std::string& text);  // qf::Error naming the value otherwise
 
 struct SensitivityOptions {
@@ -28,8 +28,8 @@ struct SensitivityOptions {
 
 struct SensitivityItem {
   std::string name;
-  std::string kind;  // "node", "weight" or "activation"
-  std::string op;    // the node's op type; for a calibration node, the op it feeds
+  std::string kind;                            // "node", "weight" or "activation"
+  std::string op;                              // the node's op type; for a calibration node, the op it feeds
   std::vector<std::string> calibration_nodes;  // what was quantized
   std::vector<double> scores;                  // one per metric
 };
@@ -49,7 +49,8 @@ std::vector<SensitivityItem> sensitivity_items(const DebugModel& model, const Se
 
 // Scores every item in one Evaluator batch (parallel over items and samples) after setting the float
 // model as the evaluator's baseline (incremental re-execution).
-SensitivityResult compute_sensitivity(const DebugModel& model, const std::vector<std::map<std::string, Tensor>>& samples,
+SensitivityResult compute_sensitivity(const DebugModel& model,
+                                      const std::vector<std::map<std::string, Tensor>>& samples,
                                       const std::vector<const plugin::MetricInstance*>& metrics,
                                       const SensitivityOptions& options);
 

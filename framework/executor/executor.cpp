@@ -21,7 +21,7 @@ namespace {
 struct GraphPlan {
   const Graph* graph = nullptr;
   std::vector<const OpEntry*> kernels;
-  std::vector<std::set<std::string>> reads;          // per node: explicit + captured inputs
+  std::vector<std::set<std::string>> reads;             // per node: explicit + captured inputs
   std::vector<std::vector<std::string>> release_after;  // per node: values no longer needed after it
   std::unordered_map<const Graph*, std::shared_ptr<GraphPlan>> subplans;
 };
@@ -221,7 +221,8 @@ struct Executor::Impl {
     const Graph& g = model->graph;
     for (const ValueInfo* vi : g.runtime_inputs()) {
       auto it = inputs.find(vi->name);
-      if (it == inputs.end()) throw Error("input '" + vi->name + "' is missing (expected " + describe_expected(*vi) + ")");
+      if (it == inputs.end())
+        throw Error("input '" + vi->name + "' is missing (expected " + describe_expected(*vi) + ")");
       Tensor value = it->second;
       // A one-element [1] tensor fed to a declared scalar is accepted as that scalar, as ONNX Runtime does
       // (Silero VAD's own demo feeds `sr` this way).
@@ -232,7 +233,7 @@ struct Executor::Impl {
     for (const auto& [name, t] : inputs) {
       const ValueInfo* vi = g.find_value_info(name);
       const bool is_input = vi && std::any_of(g.inputs.begin(), g.inputs.end(),
-                                               [&input = name](const ValueInfo& in) { return in.name == input; });
+                                              [&input = name](const ValueInfo& in) { return in.name == input; });
       if (!is_input) throw Error("input '" + name + "' is not an input of the model");
       if (g.initializers.count(name)) {  // feeding an initializer-backed input overrides its default
         check_input(*vi, t);
@@ -252,8 +253,8 @@ Executor::Executor(std::shared_ptr<const Model> model, ExecutorOptions options)
   impl_->model = model_.get();
   check_onnx_opset(model_->opset(""));  // also checked at load; models built in code come here directly
   impl_->root = make_plan(*model_, model_->graph);
-  const int threads = options.threads > 0 ? options.threads
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   impl_->arena = std::make_unique<tbb::task_arena>(threads);
   const auto& nodes = model_->graph.nodes;
   for (size_t i = 0; i < nodes.size(); ++i)
@@ -307,7 +308,8 @@ std::vector<size_t> Executor::downstream_nodes(const std::set<std::string>& tens
   return order;
 }
 
-std::map<std::string, Tensor> Executor::rerun_from(const ValueCache& cache, const std::map<std::string, Tensor>& overrides,
+std::map<std::string, Tensor> Executor::rerun_from(const ValueCache& cache,
+                                                   const std::map<std::string, Tensor>& overrides,
                                                    const RunHooks& hooks) const {
   std::set<std::string> changed;
   for (const auto& [name, t] : overrides) changed.insert(name);
@@ -354,8 +356,8 @@ bool same_attribute(const Attribute& a, const Attribute& b) {
 }
 
 bool same_node(const Node& a, const Node& b) {
-  if (a.name != b.name || a.op_type != b.op_type || a.domain != b.domain || a.inputs != b.inputs || a.outputs != b.outputs ||
-      a.attributes.size() != b.attributes.size())
+  if (a.name != b.name || a.op_type != b.op_type || a.domain != b.domain || a.inputs != b.inputs ||
+      a.outputs != b.outputs || a.attributes.size() != b.attributes.size())
     return false;
   for (size_t i = 0; i < a.attributes.size(); ++i)
     if (!same_attribute(a.attributes[i], b.attributes[i])) return false;

@@ -10,8 +10,8 @@ const Tensor& OpContext::input(size_t i) const {
 }
 
 void OpContext::set_output(size_t i, Tensor t) {
-  if (i >= outputs_.size()) fail("kernel produced output " + std::to_string(i) + " but the node has " +
-                                 std::to_string(outputs_.size()));
+  if (i >= outputs_.size())
+    fail("kernel produced output " + std::to_string(i) + " but the node has " + std::to_string(outputs_.size()));
   outputs_[i] = std::move(t);
 }
 

@@ -2,10 +2,10 @@
 // runs inside a tbb::task_arena sized by --threads, so nothing oversubscribes the cores.
 #pragma once
 
-#include <cstdint>
-
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+
+#include <cstdint>
 
 namespace qf {
 

@@ -4,9 +4,7 @@
 
 namespace qf::exporter {
 
-void fail(const Node& node, const std::string& what) {
-  throw Error("calibration node '" + node.name + "': " + what);
-}
+void fail(const Node& node, const std::string& what) { throw Error("calibration node '" + node.name + "': " + what); }
 
 void for_each_graph(Graph& g, const std::function<void(Graph&)>& fn) {
   fn(g);

@@ -44,7 +44,8 @@ Packed pack_matmul_nbits(const Tensor& w, const quant::QuantParams& p) {
       for (int64_t j = 0; j < bs; ++j) {
         const int64_t row = blk * bs + j;
         // Rows past K (the last block's padding) get the zero point's code: they dequantize to 0.
-        const int32_t code = row < k ? (is_signed ? q.data<int8_t>()[row * n + c] : q.data<uint8_t>()[row * n + c]) + shift : z;
+        const int32_t code =
+            row < k ? (is_signed ? q.data<int8_t>()[row * n + c] : q.data<uint8_t>()[row * n + c]) + shift : z;
         uint8_t& byte = b[(c * nb + blk) * (bs / 2) + j / 2];
         byte = static_cast<uint8_t>(byte | ((code & 0x0F) << (4 * (j % 2))));
       }
@@ -55,8 +56,8 @@ Packed pack_matmul_nbits(const Tensor& w, const quant::QuantParams& p) {
     uint8_t* z = out.zero_points.data<uint8_t>();
     for (int64_t c = 0; c < n; ++c)
       for (int64_t blk = 0; blk < nb; ++blk)
-        z[c * per_col + blk / 2] = static_cast<uint8_t>(z[c * per_col + blk / 2] |
-                                                        ((zp[static_cast<size_t>(c * nb + blk)] & 0x0F) << (4 * (blk % 2))));
+        z[c * per_col + blk / 2] = static_cast<uint8_t>(
+            z[c * per_col + blk / 2] | ((zp[static_cast<size_t>(c * nb + blk)] & 0x0F) << (4 * (blk % 2))));
   }
   return out;
 }
@@ -102,7 +103,7 @@ std::optional<NBitsExport> export_matmul_nbits(const Model& calibrated) {
     const Packed packed = pack_matmul_nbits(w, p);
     const std::string base = cal.name + "_nbits";
     NBitsWeight nw{base + "_B", base + "_scales", packed.zero_points.defined() ? base + "_zero_points" : "",
-                   w.dim(0), w.dim(1), p.block_size};
+                   w.dim(0),    w.dim(1),         p.block_size};
     g.initializers[nw.b] = packed.b;
     g.initializers[nw.scales] = packed.scales;
     if (!nw.zero_points.empty()) g.initializers[nw.zero_points] = packed.zero_points;

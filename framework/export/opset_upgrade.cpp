@@ -73,7 +73,7 @@ const Node* changed_after_13(const Graph& g, int64_t from) {
 
 // Opset 18 moved the `axes` attribute of these reductions to an optional input (ReduceSum did at 13).
 bool axes_became_input_at_18(const Node& n) {
-  static const std::set<std::string> ops = {"ReduceL1",  "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+  static const std::set<std::string> ops = {"ReduceL1",   "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
                                             "ReduceMean", "ReduceMin", "ReduceProd",   "ReduceSumSquare"};
   return n.domain.empty() && ops.count(n.op_type) > 0;
 }
@@ -86,7 +86,8 @@ void move_reduce_axes(Graph& g, int& counter) {
         if (sub) move_reduce_axes(*sub, counter);
     }
     if (!axes_became_input_at_18(n)) continue;
-    const auto it = std::find_if(n.attributes.begin(), n.attributes.end(), [](const Attribute& a) { return a.name == "axes"; });
+    const auto it =
+        std::find_if(n.attributes.begin(), n.attributes.end(), [](const Attribute& a) { return a.name == "axes"; });
     if (it == n.attributes.end()) continue;
     std::string name;
     do name = n.name + "_axes_" + std::to_string(counter++);
@@ -126,7 +127,8 @@ Model upgrade_opset(const Model& model, int64_t target) {
   if (target > kMaxConvertibleOpset && from > 0) return upgrade_past_converter(model, target);
   const std::string what = "cannot upgrade the model from opset " + std::to_string(from) + " to " +
                            std::to_string(target) + " with the ONNX version converter";
-  if (target > kMaxConvertibleOpset) throw Error(what + ": it converts up to opset " + std::to_string(kMaxConvertibleOpset));
+  if (target > kMaxConvertibleOpset)
+    throw Error(what + ": it converts up to opset " + std::to_string(kMaxConvertibleOpset));
   if (from <= 0) throw Error(what + ": the model imports no default-domain opset");
 
   // The converter wants what old IR versions spelled out: initializers listed as graph inputs (IR < 4),

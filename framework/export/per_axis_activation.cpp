@@ -68,8 +68,8 @@ ScalarQdqCounts write_scalar_qdq(const quant::QuantParams& p, int64_t rank, DTyp
     sink.nodes.push_back(node_of(sink.fresh(base + "_" + op), op, domain_of_op, std::move(inputs), result));
     return result;
   };
-  std::string t = step("Div", "", {in, scale});  // x / s_c: the simulation's division
-  if (!symmetric) t = step("Add", "", {step("Round", "", {t}), zero_point});  // rne(x / s_c) + zp_c
+  std::string t = step("Div", "", {in, scale});                                  // x / s_c: the simulation's division
+  if (!symmetric) t = step("Add", "", {step("Round", "", {t}), zero_point});     // rne(x / s_c) + zp_c
   const std::string q = step("QuantizeLinear", domain.c_str(), {t, one, zero});  // saturates; x / 1 is exact
   std::string d = step("DequantizeLinear", domain.c_str(), {q, one, zero});
   if (!symmetric) d = step("Sub", "", {d, zero_point});

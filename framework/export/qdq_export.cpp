@@ -81,10 +81,11 @@ Model export_qdq(const Model& calibrated, ExportInfo* info) {
     model.ir_version = std::max(model.ir_version, min_ir_version(model.opset("")));
   written.opset = model.opset("");
   if (written.per_axis_activations > 0)
-    spdlog::warn("export: {} per-channel activation Q/DQ kept per-axis (input rank unknown, or opset {} < 11): "
-                 "quantized_model.onnx is for the simulation and the target backend; ONNX Runtime runs it only "
-                 "with graph optimisation disabled",
-                 written.per_axis_activations, written.opset);
+    spdlog::warn(
+        "export: {} per-channel activation Q/DQ kept per-axis (input rank unknown, or opset {} < 11): "
+        "quantized_model.onnx is for the simulation and the target backend; ONNX Runtime runs it only "
+        "with graph optimisation disabled",
+        written.per_axis_activations, written.opset);
   if (info) *info = written;
   return model;
 }

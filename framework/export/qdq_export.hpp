@@ -13,10 +13,10 @@
 namespace qf::exporter {
 
 struct ExportInfo {
-  int64_t opset = 0;                 // default-domain opset of the exported model
-  bool used_com_microsoft = false;   // int16 Q/DQ through the com.microsoft domain
+  int64_t opset = 0;                // default-domain opset of the exported model
+  bool used_com_microsoft = false;  // int16 Q/DQ through the com.microsoft domain
   size_t quantize_nodes = 0, dequantize_nodes = 0, casts = 0;
-  size_t ec_points = 0;              // int16-ec points (two Q/DQ parts summed by an Add)
+  size_t ec_points = 0;  // int16-ec points (two Q/DQ parts summed by an Add)
   // Points written as scalar Q/DQ on a pre-scaled tensor (per_axis_activation.hpp), the form ONNX Runtime's
   // optimiser accepts: per-channel activations (and weights computed at run time), and per-tensor activations
   // guarded from ORT's bias quantization; and per-channel ones left as per-axis Q/DQ (rank unknown, or Round

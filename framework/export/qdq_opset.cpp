@@ -39,9 +39,10 @@ bool raise_opset(Model& model, int64_t needed, bool integer_points, bool weight_
   if (needed <= original && original >= kOrtOptimiserMinOpset) return false;  // 12 -> 13 only was missed
   // int4 / uint4 and block_size exist only in the default domain's opset 21.
   if (weight_only) throw Error("export: weight-only int4 / blocked weights need opset 21: " + why);
-  spdlog::warn("export: keeping opset {}{} ({}): ONNX Runtime may refuse quantized_model.onnx at graph "
-               "optimisation 'all' (its optimiser adds opset-11 nodes); it runs it with optimisation disabled",
-               original, needed > original ? " and using com.microsoft QuantizeLinear/DequantizeLinear" : "", why);
+  spdlog::warn(
+      "export: keeping opset {}{} ({}): ONNX Runtime may refuse quantized_model.onnx at graph "
+      "optimisation 'all' (its optimiser adds opset-11 nodes); it runs it with optimisation disabled",
+      original, needed > original ? " and using com.microsoft QuantizeLinear/DequantizeLinear" : "", why);
   return needed > original;
 }
 

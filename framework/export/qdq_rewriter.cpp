@@ -15,12 +15,12 @@ using quant::QType;
 
 struct QdqRewriter::GraphEdit {
   Graph& g;
-  std::vector<Node> nodes;                      // the graph's new node list
+  std::vector<Node> nodes;  // the graph's new node list
   std::set<std::string> graph_outputs;
-  std::map<std::string, std::string> renamed;   // removed float32 outputs -> the tensor they passed through
-  std::set<std::string> removed_tensors;        // value_info to drop
-  std::set<std::string> quantized_weights;      // float initializers that may now be unused
-  std::set<std::string> guarded;                // per_axis_activation.hpp
+  std::map<std::string, std::string> renamed;  // removed float32 outputs -> the tensor they passed through
+  std::set<std::string> removed_tensors;       // value_info to drop
+  std::set<std::string> quantized_weights;     // float initializers that may now be unused
+  std::set<std::string> guarded;               // per_axis_activation.hpp
 
   std::string resolve(std::string t) const {
     for (auto it = renamed.find(t); it != renamed.end(); it = renamed.find(t)) t = it->second;
@@ -35,7 +35,7 @@ struct QdqRewriter::IntegerPoint {
   bool per_axis = false;
   std::vector<Attribute> axis_attr;  // axis / block_size of the Q/DQ nodes
   DType storage = DType::Int8;
-  const Tensor* weight = nullptr;    // the initializer read, if any
+  const Tensor* weight = nullptr;  // the initializer read, if any
 };
 
 QdqRewriter::QdqRewriter(const TypeMap& types, int64_t model_opset, bool microsoft_qdq,
@@ -56,7 +56,8 @@ const TensorType* QdqRewriter::type_of(const std::string& tensor) const {
 }
 
 // Checks the input type and the channel axis against what is known of the tensor.
-void QdqRewriter::check(const Node& node, const std::string& x, const quant::QuantParams& p, const Tensor* weight) const {
+void QdqRewriter::check(const Node& node, const std::string& x, const quant::QuantParams& p,
+                        const Tensor* weight) const {
   std::optional<std::vector<int64_t>> dims;
   DType dtype = DType::Undefined;
   if (weight) {
@@ -71,12 +72,12 @@ void QdqRewriter::check(const Node& node, const std::string& x, const quant::Qua
   if (!per_channel(p) || p.block_size > 0 || !dims) return;  // blocks: checked by quantize_blocked_weight
   const int64_t rank = static_cast<int64_t>(dims->size());
   if (p.axis >= rank)
-    fail(node, "axis " + std::to_string(p.axis) + " is out of range for input '" + x + "' of rank " +
-                   std::to_string(rank));
+    fail(node,
+         "axis " + std::to_string(p.axis) + " is out of range for input '" + x + "' of rank " + std::to_string(rank));
   const int64_t channels = (*dims)[static_cast<size_t>(p.axis)];
   if (channels >= 0 && channels != static_cast<int64_t>(p.scale.size()))
-    fail(node, std::to_string(p.scale.size()) + " channels, but dimension " + std::to_string(p.axis) +
-                   " of input '" + x + "' is " + std::to_string(channels));
+    fail(node, std::to_string(p.scale.size()) + " channels, but dimension " + std::to_string(p.axis) + " of input '" +
+                   x + "' is " + std::to_string(channels));
 }
 
 // Adds value_info for a new tensor shaped like `like` (when its shape is known), for viewers and ORT.
@@ -98,10 +99,8 @@ void QdqRewriter::rewrite(Graph& g) {
   e.guarded = guarded_from_bias_quantization(g);
   e.nodes.reserve(g.nodes.size());
   for (Node& node : g.nodes) {
-    if (quant::is_calibration_node(node))
-      rewrite_point(e, node);
-    else
-      e.nodes.push_back(std::move(node));
+    if (quant::is_calibration_node(node)) rewrite_point(e, node);
+    else e.nodes.push_back(std::move(node));
   }
   g.nodes = std::move(e.nodes);
   if (!e.renamed.empty()) reroute_removed_outputs(e);

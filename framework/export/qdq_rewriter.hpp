@@ -37,8 +37,8 @@ class QdqRewriter {
   void write_float32(GraphEdit& e, const std::string& x, const std::string& y, const std::string& base);
   void write_float16(GraphEdit& e, const std::string& x, const std::string& y, const std::string& base);
   void write_integer(GraphEdit& e, const Node& node, const quant::CalibrationAttrs& attrs,
-                     const quant::QuantParams& params, const Tensor* weight, const std::string& x,
-                     const std::string& y, const std::string& base);
+                     const quant::QuantParams& params, const Tensor* weight, const std::string& x, const std::string& y,
+                     const std::string& base);
   void write_error_compensated(GraphEdit& e, const IntegerPoint& point, const quant::QuantParams& params,
                                bool stored_weight, const std::string& y);
   void write_pair(GraphEdit& e, const IntegerPoint& point, const std::string& part, const quant::QuantParams& p,

@@ -52,9 +52,7 @@ Tensor zero_point_as(const quant::QuantParams& p, const Shape& shape, size_t n, 
 
 bool per_channel(const quant::QuantParams& p) { return p.axis >= 0 && (p.scale.size() > 1 || p.block_size > 0); }
 
-int32_t storage_offset(DType storage) {
-  return storage == DType::UInt8 ? 128 : storage == DType::UInt16 ? 32768 : 0;
-}
+int32_t storage_offset(DType storage) { return storage == DType::UInt8 ? 128 : storage == DType::UInt16 ? 32768 : 0; }
 
 Tensor zero_point_tensor(const quant::QuantParams& p, bool per_axis, DType storage) {
   const Shape shape = per_axis ? Shape{static_cast<int64_t>(p.zero_point.size())} : Shape{};
@@ -91,8 +89,7 @@ EcParts ec_parts(const quant::QuantParams& p) {
 std::pair<Tensor, Tensor> ec_weight_parts(const Tensor& w, const EcParts& parts, DType storage) {
   const Tensor hi_values = quant::fake_quantize(w, parts.hi);
   Tensor residual(DType::Float32, w.shape());
-  for (int64_t i = 0; i < w.numel(); ++i)
-    residual.data<float>()[i] = w.data<float>()[i] - hi_values.data<float>()[i];
+  for (int64_t i = 0; i < w.numel(); ++i) residual.data<float>()[i] = w.data<float>()[i] - hi_values.data<float>()[i];
   return {quantize_weight(w, parts.hi, storage), quantize_weight(residual, parts.lo, storage)};
 }
 

@@ -39,8 +39,10 @@ nlohmann::json quant_params_json(const Model& calibrated) {
         if (attrs.block_size > 0) entry["block_size"] = attrs.block_size;  // blocks along "axis"
         entry["scale"] = p.scale;
         // The zero point as stored in quantized_model.onnx (shifted when unsigned).
-        const int32_t offset = quant::is_4bit(attrs.dtype) ? 0
-                               : storage_offset(quant::storage_dtype(attrs.dtype, attrs.symmetric, attrs.unsigned_storage));
+        const int32_t offset =
+            quant::is_4bit(attrs.dtype)
+                ? 0
+                : storage_offset(quant::storage_dtype(attrs.dtype, attrs.symmetric, attrs.unsigned_storage));
         std::vector<int32_t> zero_point = p.zero_point;
         for (int32_t& z : zero_point) z += offset;
         entry["zero_point"] = zero_point;

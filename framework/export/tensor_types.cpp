@@ -28,8 +28,8 @@ void collect_types(const onnx::GraphProto& g, TypeMap& types) {
   for (const auto& vi : g.output()) add_type(types, vi);
   for (const auto& vi : g.value_info()) add_type(types, vi);
   for (const auto& init : g.initializer())
-    types[init.name()] = TensorType{static_cast<DType>(init.data_type()),
-                                    std::vector<int64_t>(init.dims().begin(), init.dims().end())};
+    types[init.name()] =
+        TensorType{static_cast<DType>(init.data_type()), std::vector<int64_t>(init.dims().begin(), init.dims().end())};
   for (const auto& n : g.node())
     for (const auto& a : n.attribute()) {
       if (a.has_g()) collect_types(a.g(), types);

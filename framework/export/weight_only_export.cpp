@@ -58,7 +58,8 @@ void pack_4bit(onnx::TensorProto& t) {
   const std::string& raw = t.raw_data();
   std::string packed((raw.size() + 1) / 2, '\0');
   for (size_t i = 0; i < raw.size(); ++i)
-    packed[i / 2] = static_cast<char>(static_cast<uint8_t>(packed[i / 2]) | ((static_cast<uint8_t>(raw[i]) & 0x0F) << (4 * (i % 2))));
+    packed[i / 2] = static_cast<char>(static_cast<uint8_t>(packed[i / 2]) |
+                                      ((static_cast<uint8_t>(raw[i]) & 0x0F) << (4 * (i % 2))));
   t.set_raw_data(packed);
   t.set_data_type(is_signed ? 22 : 21);  // TensorProto INT4 / UINT4 (ONNX 1.16; Debian's libonnx predates them)
 }

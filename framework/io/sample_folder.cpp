@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 std::string sanitize_tensor_name(const std::string& name) {
   std::string out = name;
   for (char& c : out) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) c = '_';
   }
   return out;
@@ -83,8 +83,8 @@ SampleFolder::SampleFolder(const fs::path& dir, std::vector<std::string> input_n
 
   // Layout 2: DIR/<input>/<k>.npy — every subfolder is named after an input.
   const bool per_input = !subdirs.empty() && std::all_of(subdirs.begin(), subdirs.end(), [&](const fs::path& p) {
-                           return sanitized.count(p.filename().string()) > 0;
-                         }) && subdirs.size() == input_names.size();
+    return sanitized.count(p.filename().string()) > 0;
+  }) && subdirs.size() == input_names.size();
   if (per_input) {
     std::map<std::string, std::map<std::string, fs::path>> by_sample;
     for (const auto& name : input_names)
@@ -93,8 +93,8 @@ SampleFolder::SampleFolder(const fs::path& dir, std::vector<std::string> input_n
     for (auto& [id, files_by_input] : by_sample) {
       for (const auto& name : input_names)
         if (!files_by_input.count(name))
-          throw Error((dir / sanitize_tensor_name(name) / (id + ".npy")).string() +
-                      ": missing (sample '" + id + "' has no file for input '" + name + "')");
+          throw Error((dir / sanitize_tensor_name(name) / (id + ".npy")).string() + ": missing (sample '" + id +
+                      "' has no file for input '" + name + "')");
       entries_.push_back({id, std::move(files_by_input)});
     }
   } else if (!subdirs.empty()) {

@@ -96,8 +96,8 @@ Tensor read_external_tensor(const fs::path& model_dir, const ExternalDataEntries
   const uint64_t need = checked_element_count(shape, what, dtype_size(dtype)) * dtype_size(dtype);
   const std::string where = what + ": external data '" + ref.location + "'";
   if (ref.length && *ref.length != need)
-    throw Error(where + " has length " + std::to_string(*ref.length) + ", the shape " + shape_str(shape) +
-                " needs " + std::to_string(need) + " bytes");
+    throw Error(where + " has length " + std::to_string(*ref.length) + ", the shape " + shape_str(shape) + " needs " +
+                std::to_string(need) + " bytes");
   const fs::path file = resolve_external_location(model_dir, ref.location, tensor);
   // O_NONBLOCK: a FIFO must not block the open; its type is refused on the descriptor just below.
   Fd f{::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};

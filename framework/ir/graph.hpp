@@ -86,7 +86,7 @@ struct Graph {
   std::string name;
   std::vector<Node> nodes;  // topologically sorted after load
   std::map<std::string, Tensor> initializers;
-  std::vector<ValueInfo> inputs;   // graph inputs that are not initializers come first, as in the file
+  std::vector<ValueInfo> inputs;  // graph inputs that are not initializers come first, as in the file
   std::vector<ValueInfo> outputs;
   std::vector<ValueInfo> value_info;
   std::string doc;

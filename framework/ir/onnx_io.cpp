@@ -92,7 +92,8 @@ Graph graph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir, int 
 
 std::shared_ptr<Graph> subgraph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir, int depth) {
   if (depth >= kMaxSubgraphDepth)
-    throw Error("subgraph '" + g.name() + "' is nested more than " + std::to_string(kMaxSubgraphDepth) + " levels deep");
+    throw Error("subgraph '" + g.name() + "' is nested more than " + std::to_string(kMaxSubgraphDepth) +
+                " levels deep");
   return std::make_shared<Graph>(graph_from_proto(g, base_dir, depth + 1));
 }
 
@@ -102,17 +103,38 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const fs::path& ba
   at.name = a.name();
   at.ref_attr_name = a.ref_attr_name();
   switch (a.type()) {
-    case onnx::AttributeProto::FLOAT: at.kind = K::Float; at.f = a.f(); break;
-    case onnx::AttributeProto::INT: at.kind = K::Int; at.i = a.i(); break;
-    case onnx::AttributeProto::STRING: at.kind = K::String; at.s = a.s(); break;
-    case onnx::AttributeProto::TENSOR: at.kind = K::Tensor; at.t = tensor_from_proto(a.t(), base_dir); break;
+    case onnx::AttributeProto::FLOAT:
+      at.kind = K::Float;
+      at.f = a.f();
+      break;
+    case onnx::AttributeProto::INT:
+      at.kind = K::Int;
+      at.i = a.i();
+      break;
+    case onnx::AttributeProto::STRING:
+      at.kind = K::String;
+      at.s = a.s();
+      break;
+    case onnx::AttributeProto::TENSOR:
+      at.kind = K::Tensor;
+      at.t = tensor_from_proto(a.t(), base_dir);
+      break;
     case onnx::AttributeProto::GRAPH:
       at.kind = K::Graph;
       at.g = subgraph_from_proto(a.g(), base_dir, depth);
       break;
-    case onnx::AttributeProto::FLOATS: at.kind = K::Floats; at.floats.assign(a.floats().begin(), a.floats().end()); break;
-    case onnx::AttributeProto::INTS: at.kind = K::Ints; at.ints.assign(a.ints().begin(), a.ints().end()); break;
-    case onnx::AttributeProto::STRINGS: at.kind = K::Strings; at.strings.assign(a.strings().begin(), a.strings().end()); break;
+    case onnx::AttributeProto::FLOATS:
+      at.kind = K::Floats;
+      at.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case onnx::AttributeProto::INTS:
+      at.kind = K::Ints;
+      at.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      at.kind = K::Strings;
+      at.strings.assign(a.strings().begin(), a.strings().end());
+      break;
     case onnx::AttributeProto::TENSORS:
       at.kind = K::Tensors;
       for (const auto& t : a.tensors()) at.tensors.push_back(tensor_from_proto(t, base_dir));
@@ -123,15 +145,31 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const fs::path& ba
       break;
     default:
       // Older files leave `type` unset; infer it from the populated field.
-      if (a.has_f()) { at.kind = K::Float; at.f = a.f(); }
-      else if (a.has_i()) { at.kind = K::Int; at.i = a.i(); }
-      else if (a.has_s()) { at.kind = K::String; at.s = a.s(); }
-      else if (a.has_t()) { at.kind = K::Tensor; at.t = tensor_from_proto(a.t(), base_dir); }
-      else if (a.has_g()) { at.kind = K::Graph; at.g = subgraph_from_proto(a.g(), base_dir, depth); }
-      else if (a.floats_size()) { at.kind = K::Floats; at.floats.assign(a.floats().begin(), a.floats().end()); }
-      else if (a.ints_size()) { at.kind = K::Ints; at.ints.assign(a.ints().begin(), a.ints().end()); }
-      else if (a.strings_size()) { at.kind = K::Strings; at.strings.assign(a.strings().begin(), a.strings().end()); }
-      else throw Error("attribute '" + a.name() + "' has unsupported type " + std::to_string(a.type()));
+      if (a.has_f()) {
+        at.kind = K::Float;
+        at.f = a.f();
+      } else if (a.has_i()) {
+        at.kind = K::Int;
+        at.i = a.i();
+      } else if (a.has_s()) {
+        at.kind = K::String;
+        at.s = a.s();
+      } else if (a.has_t()) {
+        at.kind = K::Tensor;
+        at.t = tensor_from_proto(a.t(), base_dir);
+      } else if (a.has_g()) {
+        at.kind = K::Graph;
+        at.g = subgraph_from_proto(a.g(), base_dir, depth);
+      } else if (a.floats_size()) {
+        at.kind = K::Floats;
+        at.floats.assign(a.floats().begin(), a.floats().end());
+      } else if (a.ints_size()) {
+        at.kind = K::Ints;
+        at.ints.assign(a.ints().begin(), a.ints().end());
+      } else if (a.strings_size()) {
+        at.kind = K::Strings;
+        at.strings.assign(a.strings().begin(), a.strings().end());
+      } else throw Error("attribute '" + a.name() + "' has unsupported type " + std::to_string(a.type()));
   }
   return at;
 }
@@ -143,11 +181,26 @@ void attribute_to_proto(const Attribute& at, onnx::AttributeProto* a) {
   a->set_name(at.name);
   if (!at.ref_attr_name.empty()) a->set_ref_attr_name(at.ref_attr_name);
   switch (at.kind) {
-    case K::Float: a->set_type(onnx::AttributeProto::FLOAT); a->set_f(at.f); break;
-    case K::Int: a->set_type(onnx::AttributeProto::INT); a->set_i(at.i); break;
-    case K::String: a->set_type(onnx::AttributeProto::STRING); a->set_s(at.s); break;
-    case K::Tensor: a->set_type(onnx::AttributeProto::TENSOR); tensor_to_proto(at.t, "", a->mutable_t()); break;
-    case K::Graph: a->set_type(onnx::AttributeProto::GRAPH); graph_to_proto(*at.g, a->mutable_g()); break;
+    case K::Float:
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(at.f);
+      break;
+    case K::Int:
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(at.i);
+      break;
+    case K::String:
+      a->set_type(onnx::AttributeProto::STRING);
+      a->set_s(at.s);
+      break;
+    case K::Tensor:
+      a->set_type(onnx::AttributeProto::TENSOR);
+      tensor_to_proto(at.t, "", a->mutable_t());
+      break;
+    case K::Graph:
+      a->set_type(onnx::AttributeProto::GRAPH);
+      graph_to_proto(*at.g, a->mutable_g());
+      break;
     case K::Floats:
       a->set_type(onnx::AttributeProto::FLOATS);
       for (float f : at.floats) a->add_floats(f);
@@ -201,8 +254,7 @@ Graph graph_from_proto(const onnx::GraphProto& g, const fs::path& base_dir, int 
       throw Error("initializer " + std::string(e.what()));
     }
   }
-  if (g.sparse_initializer_size() > 0)
-    throw Error("graph '" + g.name() + "': sparse initializers are not supported");
+  if (g.sparse_initializer_size() > 0) throw Error("graph '" + g.name() + "': sparse initializers are not supported");
   for (const auto& vi : g.input()) graph.inputs.push_back(value_info_from_proto(vi));
   for (const auto& vi : g.output()) graph.outputs.push_back(value_info_from_proto(vi));
   for (const auto& vi : g.value_info()) graph.value_info.push_back(value_info_from_proto(vi));
@@ -265,7 +317,8 @@ int typed_field_size(const onnx::TensorProto& p, DType dtype) {
     case DType::Float32: return p.float_data_size();
     case DType::Float64: return p.double_data_size();
     case DType::Int64: return p.int64_data_size();
-    case DType::UInt32: case DType::UInt64: return p.uint64_data_size();
+    case DType::UInt32:
+    case DType::UInt64: return p.uint64_data_size();
     default: return p.int32_data_size();
   }
 }
@@ -303,12 +356,19 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const fs::path& base_di
   const std::string& name = proto.name();
   const std::string what = name.empty() ? std::string("tensor") : "tensor '" + name + "'";
   switch (dtype) {
-    case DType::Float32: case DType::UInt8: case DType::Int8: case DType::UInt16: case DType::Int16:
-    case DType::Int32: case DType::Int64: case DType::Bool: case DType::Float16: case DType::Float64:
-    case DType::UInt32: case DType::UInt64:
-      break;
-    default:
-      throw Error(what + " has unsupported element type " + dtype_name(dtype));
+    case DType::Float32:
+    case DType::UInt8:
+    case DType::Int8:
+    case DType::UInt16:
+    case DType::Int16:
+    case DType::Int32:
+    case DType::Int64:
+    case DType::Bool:
+    case DType::Float16:
+    case DType::Float64:
+    case DType::UInt32:
+    case DType::UInt64: break;
+    default: throw Error(what + " has unsupported element type " + dtype_name(dtype));
   }
   if (static_cast<size_t>(proto.dims_size()) > kMaxTensorRank)
     throw Error(what + ": rank " + std::to_string(proto.dims_size()) + " is beyond the limit of " +
@@ -409,8 +469,7 @@ void save_model(const Model& model, const fs::path& path) {
   externalize_large_tensors(proto, path, data_file.stream());
   const bool has_external = data_file.stream().tellp() > 0;
   AtomicFile model_file(path);
-  if (!proto.SerializeToOstream(&model_file.stream()))
-    throw Error(path.string() + ": cannot serialize the model");
+  if (!proto.SerializeToOstream(&model_file.stream())) throw Error(path.string() + ": cannot serialize the model");
   if (has_external) data_file.commit();
   model_file.commit();
 }

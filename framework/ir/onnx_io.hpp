@@ -22,8 +22,7 @@ namespace qf {
 Model load_model(const std::filesystem::path& path);
 // Parses a model from serialized bytes (`origin` names it in errors; external data relative to `base_dir`,
 // refused when `base_dir` is empty). Any bytes give a Model or a qf::Error: the fuzzed entry point.
-Model parse_model(const std::string& bytes, const std::string& origin,
-                  const std::filesystem::path& base_dir = {});
+Model parse_model(const std::string& bytes, const std::string& origin, const std::filesystem::path& base_dir = {});
 
 // Saves atomically (temp file, then rename). Tensors at or above `external_threshold_bytes` go to
 // `<file>.data` beside the model when the whole model would pass protobuf's 2 GB limit.

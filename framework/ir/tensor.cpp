@@ -10,10 +10,18 @@ namespace qf {
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::Float32: case DType::Int32: case DType::UInt32: return 4;
-    case DType::UInt8: case DType::Int8: case DType::Bool: return 1;
-    case DType::UInt16: case DType::Int16: case DType::Float16: return 2;
-    case DType::Int64: case DType::Float64: case DType::UInt64: return 8;
+    case DType::Float32:
+    case DType::Int32:
+    case DType::UInt32: return 4;
+    case DType::UInt8:
+    case DType::Int8:
+    case DType::Bool: return 1;
+    case DType::UInt16:
+    case DType::Int16:
+    case DType::Float16: return 2;
+    case DType::Int64:
+    case DType::Float64:
+    case DType::UInt64: return 8;
     default: throw Error("unsupported tensor element type " + dtype_name(t));
   }
 }
@@ -52,7 +60,8 @@ void check_tensor_shape(const Shape& shape, DType dtype, const std::string& what
   uint64_t extent = 1;  // product of the non-zero dims: bounded too, see the header
   for (const int64_t d : shape)
     if (d > 0 && (__builtin_mul_overflow(extent, static_cast<uint64_t>(d), &extent) || extent > kMaxTensorBytes))
-      throw Error(what + ": shape " + shape_str(shape) + " is beyond the tensor limit even though it holds no elements");
+      throw Error(what + ": shape " + shape_str(shape) +
+                  " is beyond the tensor limit even though it holds no elements");
 }
 
 std::string shape_str(const Shape& s) {
@@ -82,8 +91,7 @@ Tensor Tensor::uninitialized(DType dtype, Shape shape) {
 
 Tensor Tensor::reshaped(Shape shape) const {
   check_tensor_shape(shape, dtype_, "tensor");
-  if (shape_numel(shape) != numel())
-    throw Error("cannot reshape " + shape_str(shape_) + " to " + shape_str(shape));
+  if (shape_numel(shape) != numel()) throw Error("cannot reshape " + shape_str(shape_) + " to " + shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;
@@ -117,12 +125,14 @@ auto visit_numeric(DType t, Fn&& fn) {
   }
 }
 
-template <class T> double to_double(T v) {
+template <class T>
+double to_double(T v) {
   if constexpr (std::is_same_v<T, Float16>) return static_cast<float>(v);
   else return static_cast<double>(v);
 }
 
-template <class To> To from_double(double v) {
+template <class To>
+To from_double(double v) {
   if constexpr (std::is_same_v<To, Float16>) return Float16(static_cast<float>(v));
   else if constexpr (std::is_same_v<To, bool>) return v != 0.0;
   else if constexpr (std::is_integral_v<To>) {
@@ -173,8 +183,7 @@ Tensor Tensor::cast(DType to) const {
       for (int64_t i = 0; i < n; ++i) {
         if constexpr (std::is_integral_v<From> && std::is_integral_v<To> && !std::is_same_v<To, bool>)
           dst[i] = static_cast<To>(src[i]);  // integer->integer wraps, exact for int64
-        else
-          dst[i] = from_double<To>(to_double(src[i]));
+        else dst[i] = from_double<To>(to_double(src[i]));
       }
       return 0;
     });

@@ -32,25 +32,62 @@ enum class DType : int32_t {
 
 using Shape = std::vector<int64_t>;
 
-size_t dtype_size(DType t);           // bytes per element; throws for String/Undefined
-std::string dtype_name(DType t);      // "float32", "int64", ...
-int64_t shape_numel(const Shape& s);  // product of dims (1 for a scalar)
+size_t dtype_size(DType t);             // bytes per element; throws for String/Undefined
+std::string dtype_name(DType t);        // "float32", "int64", ...
+int64_t shape_numel(const Shape& s);    // product of dims (1 for a scalar)
 std::string shape_str(const Shape& s);  // "[1,3,224,224]"
 
 // Maps a C++ element type to its DType (bool is stored as one byte).
-template <class T> struct DTypeOf;
-template <> struct DTypeOf<float> { static constexpr DType value = DType::Float32; };
-template <> struct DTypeOf<double> { static constexpr DType value = DType::Float64; };
-template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::UInt8; };
-template <> struct DTypeOf<int8_t> { static constexpr DType value = DType::Int8; };
-template <> struct DTypeOf<uint16_t> { static constexpr DType value = DType::UInt16; };
-template <> struct DTypeOf<int16_t> { static constexpr DType value = DType::Int16; };
-template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::Int32; };
-template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct DTypeOf<uint32_t> { static constexpr DType value = DType::UInt32; };
-template <> struct DTypeOf<uint64_t> { static constexpr DType value = DType::UInt64; };
-template <> struct DTypeOf<bool> { static constexpr DType value = DType::Bool; };
-template <> struct DTypeOf<Float16> { static constexpr DType value = DType::Float16; };
+template <class T>
+struct DTypeOf;
+template <>
+struct DTypeOf<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <>
+struct DTypeOf<double> {
+  static constexpr DType value = DType::Float64;
+};
+template <>
+struct DTypeOf<uint8_t> {
+  static constexpr DType value = DType::UInt8;
+};
+template <>
+struct DTypeOf<int8_t> {
+  static constexpr DType value = DType::Int8;
+};
+template <>
+struct DTypeOf<uint16_t> {
+  static constexpr DType value = DType::UInt16;
+};
+template <>
+struct DTypeOf<int16_t> {
+  static constexpr DType value = DType::Int16;
+};
+template <>
+struct DTypeOf<int32_t> {
+  static constexpr DType value = DType::Int32;
+};
+template <>
+struct DTypeOf<int64_t> {
+  static constexpr DType value = DType::Int64;
+};
+template <>
+struct DTypeOf<uint32_t> {
+  static constexpr DType value = DType::UInt32;
+};
+template <>
+struct DTypeOf<uint64_t> {
+  static constexpr DType value = DType::UInt64;
+};
+template <>
+struct DTypeOf<bool> {
+  static constexpr DType value = DType::Bool;
+};
+template <>
+struct DTypeOf<Float16> {
+  static constexpr DType value = DType::Float16;
+};
 
 class Tensor {
  public:
@@ -74,7 +111,9 @@ class Tensor {
     return t;
   }
   template <class T>
-  static Tensor scalar(T v) { return from_vector<T>({}, {v}); }
+  static Tensor scalar(T v) {
+    return from_vector<T>({}, {v});
+  }
 
   bool defined() const { return dtype_ != DType::Undefined; }
   DType dtype() const { return dtype_; }
@@ -86,8 +125,16 @@ class Tensor {
 
   void* raw() { return storage_.get(); }
   const void* raw() const { return storage_.get(); }
-  template <class T> T* data() { check<T>(); return static_cast<T*>(raw()); }
-  template <class T> const T* data() const { check<T>(); return static_cast<const T*>(raw()); }
+  template <class T>
+  T* data() {
+    check<T>();
+    return static_cast<T*>(raw());
+  }
+  template <class T>
+  const T* data() const {
+    check<T>();
+    return static_cast<const T*>(raw());
+  }
 
   // Same storage, new shape (element count must match).
   Tensor reshaped(Shape shape) const;
@@ -102,7 +149,8 @@ class Tensor {
   Tensor cast(DType to) const;
 
  private:
-  template <class T> void check() const {
+  template <class T>
+  void check() const {
     if (DTypeOf<T>::value != dtype_)
       throw Error("tensor holds " + dtype_name(dtype_) + ", accessed as " + dtype_name(DTypeOf<T>::value));
   }

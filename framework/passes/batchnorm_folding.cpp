@@ -102,7 +102,8 @@ std::optional<Folded> fold_conv(const Model& model, const Node& conv, const BnPa
   if (group < 1 || w->dim(0) % group != 0) return std::nullopt;
   const int64_t out_channels = transposed ? w->dim(1) * group : w->dim(0);
   if (static_cast<int64_t>(bn.k.size()) != out_channels) return std::nullopt;
-  const Tensor* b = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? constant_initializer(model, conv.inputs[2]) : nullptr;
+  const Tensor* b =
+      conv.inputs.size() > 2 && !conv.inputs[2].empty() ? constant_initializer(model, conv.inputs[2]) : nullptr;
   if (conv.inputs.size() > 2 && !conv.inputs[2].empty() &&
       (!b || b->dtype() != DType::Float32 || b->numel() != out_channels))
     return std::nullopt;

@@ -22,8 +22,8 @@ using detail::node_label;
 constexpr double kMaxGrowingElements = double(1 << 20);
 
 bool is_random(const Node& n) {
-  static const std::set<std::string> kRandom = {"RandomNormal", "RandomNormalLike", "RandomUniform",
-                                                "RandomUniformLike", "Bernoulli", "Multinomial"};
+  static const std::set<std::string> kRandom = {"RandomNormal",      "RandomNormalLike", "RandomUniform",
+                                                "RandomUniformLike", "Bernoulli",        "Multinomial"};
   return n.domain.empty() && kRandom.count(n.op_type);
 }
 
@@ -93,9 +93,10 @@ std::optional<std::vector<Tensor>> evaluate(const Model& model, const Node& n,
   if (!entry) return std::nullopt;
   const double in_elements = total_elements(inputs);
   if (too_big(predicted_elements(n, inputs), in_elements)) return std::nullopt;
-  OpContext ctx(n, model.opset(n.domain), inputs, [&n](const Graph&, const std::vector<Tensor>&) -> std::vector<Tensor> {
-    throw Error(node_label(n) + ": constant folding does not run subgraphs");
-  });
+  OpContext ctx(n, model.opset(n.domain), inputs,
+                [&n](const Graph&, const std::vector<Tensor>&) -> std::vector<Tensor> {
+                  throw Error(node_label(n) + ": constant folding does not run subgraphs");
+                });
   try {
     entry->kernel(ctx);
   } catch (const std::exception&) {

@@ -113,9 +113,9 @@ size_t remove_dead_code(Model& model, OptimizeStats* stats) {
     }
     log_change(stats, "removed unused initializer '" + name + "'");
     if (is_graph_input(g, name))
-      g.inputs.erase(std::remove_if(g.inputs.begin(), g.inputs.end(),
-                                    [&](const ValueInfo& vi) { return vi.name == name; }),
-                     g.inputs.end());
+      g.inputs.erase(
+          std::remove_if(g.inputs.begin(), g.inputs.end(), [&](const ValueInfo& vi) { return vi.name == name; }),
+          g.inputs.end());
     it = g.initializers.erase(it);
   }
   return removed;

@@ -1,10 +1,11 @@
 // The optimisation driver: names first (so every log line names a node), then the folding passes until
 // none of them changes anything.
+#include "passes/optimize.hpp"
+
 #include <algorithm>
 
 #include "ir/topo_sort.hpp"
 #include "passes/graph_edit.hpp"
-#include "passes/optimize.hpp"
 
 namespace qf::passes {
 
@@ -28,7 +29,8 @@ OptimizeStats optimize(Model& model) {
                               [&](const ValueInfo& vi) { return model.graph.initializers.count(vi.name) > 0; }),
                inputs.end());
   if (inputs.size() != listed)
-    detail::log_change(&stats, "initializers no longer listed as graph inputs: " + std::to_string(listed - inputs.size()));
+    detail::log_change(&stats,
+                       "initializers no longer listed as graph inputs: " + std::to_string(listed - inputs.size()));
   detail::remove_dead_code(model, &stats);
   bool converged = false;
   for (int round = 0; round < kMaxRounds && !converged; ++round) {

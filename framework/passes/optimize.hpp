@@ -12,12 +12,12 @@
 namespace qf::passes {
 
 struct OptimizeStats {
-  size_t named_nodes = 0;        // unnamed nodes that received a name
-  size_t folded_constants = 0;   // nodes replaced by initializers
-  size_t folded_shapes = 0;      // Shape/Size nodes (and their constant consumers) folded via static shapes
-  size_t folded_batchnorms = 0;  // BatchNormalization nodes merged into Conv/ConvTranspose/Gemm
-  size_t removed_identities = 0; // Identity / inference Dropout nodes removed
-  std::vector<std::string> log;  // one line per change, for -v
+  size_t named_nodes = 0;         // unnamed nodes that received a name
+  size_t folded_constants = 0;    // nodes replaced by initializers
+  size_t folded_shapes = 0;       // Shape/Size nodes (and their constant consumers) folded via static shapes
+  size_t folded_batchnorms = 0;   // BatchNormalization nodes merged into Conv/ConvTranspose/Gemm
+  size_t removed_identities = 0;  // Identity / inference Dropout nodes removed
+  std::vector<std::string> log;   // one line per change, for -v
 };
 
 // Gives every unnamed node (main graph) a unique name "<OpType>_<k>" (k counts per op type in

@@ -21,7 +21,8 @@ std::unordered_set<std::string> refresh_value_info(Model& model) {
   proto.mutable_graph()->clear_value_info();
   try {
     // error_mode 0: a node inference cannot handle is skipped, not fatal.
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), onnx::ShapeInferenceOptions(false, 0, false));
+    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 0, false));
   } catch (const std::exception&) {
     // A conflict with a declared shape stops inference; keep what it inferred before that.
   }

@@ -79,8 +79,8 @@ void finish_interrupted_commit(const fs::path& stale, const fs::path& out) noexc
 struct ArtifactStager::Moved {
   std::string name;
   std::vector<fs::path> created_dirs;  // folders made in OUT for it, outermost first
-  bool previous_aside = false;          // OUT/name existed and now waits in .previous/name
-  bool in_place = false;                // the new file is at OUT/name
+  bool previous_aside = false;         // OUT/name existed and now waits in .previous/name
+  bool in_place = false;               // the new file is at OUT/name
 };
 
 ArtifactStager::ArtifactStager(const fs::path& out_dir) : out_(out_dir) {
@@ -88,8 +88,8 @@ ArtifactStager::ArtifactStager(const fs::path& out_dir) : out_(out_dir) {
   fs::create_directories(out_, ec);
   if (ec || !fs::is_directory(out_))
     throw Error(out_.string() + ": cannot create output folder: " + (ec ? ec.message() : "not a folder"));
-  staging_ = std::make_unique<StagingFolder>(
-      out_, [this](const fs::path& stale) { finish_interrupted_commit(stale, out_); });
+  staging_ =
+      std::make_unique<StagingFolder>(out_, [this](const fs::path& stale) { finish_interrupted_commit(stale, out_); });
   const fs::path probe = staging_dir() / "probe";
   std::ofstream f(probe);
   if (!f || !(f << "x") || !f.flush()) throw Error(out_.string() + ": output folder is not writable");

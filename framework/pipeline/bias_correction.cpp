@@ -14,7 +14,7 @@ namespace qf::pipeline {
 namespace {
 
 struct Target {
-  size_t node = 0;       // in the optimized graph
+  size_t node = 0;  // in the optimized graph
   size_t weight_point = 0;
   std::string bias;
 };

@@ -61,8 +61,10 @@ struct MinMax {
       return;
     }
     if (o.min.size() != min.size() || !o.varying.empty() || !varying.empty()) {
-      const std::string why = !varying.empty() ? varying : !o.varying.empty() ? o.varying
-                              : std::to_string(min.size()) + " vs " + std::to_string(o.min.size()) + " entries";
+      const std::string why = !varying.empty() ? varying
+                              : !o.varying.empty()
+                                  ? o.varying
+                                  : std::to_string(min.size()) + " vs " + std::to_string(o.min.size()) + " entries";
       collapse(why);
       o.collapse(why);
     }
@@ -80,7 +82,8 @@ bool accumulate(MinMax& mm, const Tensor& t, int32_t axis) {
   const size_t channels = mm.min.size();
   size_t inner = 1;
   if (axis >= 0)
-    for (size_t d = static_cast<size_t>(axis) + 1; d < t.shape().size(); ++d) inner *= static_cast<size_t>(t.shape()[d]);
+    for (size_t d = static_cast<size_t>(axis) + 1; d < t.shape().size(); ++d)
+      inner *= static_cast<size_t>(t.shape()[d]);
   bool finite = true;
   for (size_t i = 0; i < n;) {
     const size_t c = axis < 0 ? 0 : (i / inner) % channels;
@@ -103,7 +106,8 @@ bool accumulate(MinMax& mm, const Tensor& t, int32_t axis) {
 // dimension, e.g. an empty KV cache) contribute nothing.
 void observe_range(MinMax& mm, const Tensor& value, int32_t axis, const std::string& sample, const std::string& name) {
   if (value.numel() == 0) return;
-  const size_t channels = axis >= 0 && mm.varying.empty() ? static_cast<size_t>(value.shape().at(static_cast<size_t>(axis))) : 1;
+  const size_t channels =
+      axis >= 0 && mm.varying.empty() ? static_cast<size_t>(value.shape().at(static_cast<size_t>(axis))) : 1;
   if (mm.min.empty()) mm.init(channels);
   if (mm.min.size() != channels)
     mm.collapse("axis " + std::to_string(axis) + " has " + std::to_string(channels) + " entries in sample '" + sample +
@@ -130,8 +134,10 @@ void slot_global_ranges(const std::map<std::string, MinMax>& global, std::vector
     const MinMax& mm = found->second;
     if (!mm.varying.empty() && slots[s].axis >= 0) {
       if (logged.insert(slots[s].tensor).second)
-        spdlog::info("calibrate: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor "
-                     "range", slots[s].tensor, mm.varying);
+        spdlog::info(
+            "calibrate: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor "
+            "range",
+            slots[s].tensor, mm.varying);
       slots[s].axis = -1;
       slots[s].channels = 1;
     }
@@ -201,8 +207,10 @@ void drop_empty_points(QuantPlan& plan, CalibrationResult& result) {
   std::set<std::string> logged;
   for (size_t p : drop)
     if (logged.insert(plan.points[p].tensor).second)
-      spdlog::info("calibrate: tensor '{}' was empty in every sample: left float (calibrate on inputs where it is not "
-                   "empty to quantize it)", plan.points[p].tensor);
+      spdlog::info(
+          "calibrate: tensor '{}' was empty in every sample: left float (calibrate on inputs where it is not "
+          "empty to quantize it)",
+          plan.points[p].tensor);
   QuantPlan kept_plan = plan;
   kept_plan.points.clear();
   CalibrationResult kept = result;
@@ -421,11 +429,13 @@ Range slot_range(CalibrationRun& run, size_t s, plugin::CalibratorState* state) 
   }
   r.axis = slot.axis;
   r.symmetric = slot.symmetric;
-  if (const QuantPoint& q = run.plan.points[slot.point]; q.producer_op == "Softmax" && q.unsigned_storage && !r.symmetric)
+  if (const QuantPoint& q = run.plan.points[slot.point];
+      q.producer_op == "Softmax" && q.unsigned_storage && !r.symmetric)
     power_of_two_softmax_scale(r, q.dtype == quant::QType::Int16 ? 65535.0 : 255.0);
   for (size_t c = 0; c < r.min.size(); ++c)
     if (!std::isfinite(r.min[c]) || !std::isfinite(r.max[c]) || r.min[c] > r.max[c])
-      throw Error(run.candidates[slot.candidate].calibrator->where() + ": invalid range for tensor '" + slot.tensor + "'");
+      throw Error(run.candidates[slot.candidate].calibrator->where() + ": invalid range for tensor '" + slot.tensor +
+                  "'");
   return r;
 }
 

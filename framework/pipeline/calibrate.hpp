@@ -29,7 +29,7 @@ struct CalibrationResult {
   std::vector<std::vector<Range>> activation;  // [point][candidate]; empty for weight points
   std::vector<Range> weight;                   // [point]; set for weight points
   size_t samples = 0;
-  double weight_max_percentile = 1.0;          // how the weight ranges were taken (for method texts)
+  double weight_max_percentile = 1.0;  // how the weight ranges were taken (for method texts)
   double first_pass_seconds = 0, second_pass_seconds = 0;
   // Activation points whose tensor was empty in every sample (a KV cache fed empty on the first decoding
   // step): nothing says what range they take later, so they stay float (drop_empty_points).

@@ -178,7 +178,9 @@ std::string point_method(const QuantPlan& plan, size_t point, const std::vector<
   const QuantPoint& q = plan.points[point];
   // Weight-only ranges: exact min/max, or searched ("mse"; the symmetric attribute tells the grid).
   if (q.is_weight && (q.block_size > 0 || !q.symmetric.value_or(true) || q.weight_range == config::WeightRange::Mse)) {
-    const std::string m = q.weight_range == config::WeightRange::Mse ? "mse" : q.symmetric.value_or(true) ? "max" : "min-max";
+    const std::string m = q.weight_range == config::WeightRange::Mse ? "mse"
+                          : q.symmetric.value_or(true)               ? "max"
+                                                                     : "min-max";
     return m + (q.block_size > 0 ? ",block=" + std::to_string(q.block_size) : q.weight_axis >= 0 ? ",per-channel" : "");
   }
   if (q.is_weight) {

@@ -12,9 +12,7 @@ namespace qf::pipeline {
 
 namespace {
 
-std::string value_text(const nlohmann::json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
+std::string value_text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // a * b, held at the limit + 1 once past it: only "beyond the limit" matters, never the exact product.
 uint64_t capped_mul(uint64_t a, uint64_t b) {

@@ -17,9 +17,9 @@ bool in(const std::string& op, std::initializer_list<const char*> ops) {
 
 // Ops whose data input and output are NCHW feature maps.
 bool channels_first_op(const Node& n) {
-  return in(n.op_type, {"Conv", "ConvTranspose", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
-                        "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "LRN",
-                        "DepthToSpace", "SpaceToDepth"});
+  return in(n.op_type,
+            {"Conv", "ConvTranspose", "BatchNormalization", "InstanceNormalization", "GroupNormalization", "MaxPool",
+             "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "LRN", "DepthToSpace", "SpaceToDepth"});
 }
 
 // True when `t` comes from a MatMul through the scaling and masking steps of attention (Mul/Div by a
@@ -52,7 +52,8 @@ bool channels_last_op(const Node& n, size_t rank, const std::map<std::string, co
 std::vector<int64_t> reduce_axes(const Node& n, const Graph& g) {
   if (const Attribute* a = n.attr("axes"); a && a->kind == Attribute::Kind::Ints) return a->ints;
   if (n.inputs.size() > 1 && !n.inputs[1].empty())
-    if (const auto it = g.initializers.find(n.inputs[1]); it != g.initializers.end() && it->second.dtype() == DType::Int64)
+    if (const auto it = g.initializers.find(n.inputs[1]);
+        it != g.initializers.end() && it->second.dtype() == DType::Int64)
       return it->second.to_int64_vector();
   return {};
 }
@@ -74,10 +75,12 @@ bool embedding_lookup(const Node& n, const Graph& g) {
 
 // Elementwise ops that keep a tensor's layout between equal-shaped inputs and outputs.
 bool layout_preserving_op(const Node& n) {
-  return in(n.op_type, {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mean", "Sum", "Where", "Relu", "LeakyRelu",
-                        "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Erf", "Gelu", "Elu", "Selu",
-                        "Celu", "Softplus", "Softsign", "Mish", "Exp", "Log", "Sqrt", "Reciprocal", "Neg", "Abs",
-                        "Sin", "Cos", "Identity", "Dropout", "Cast", "Floor", "Ceil", "Round", "Sign", "ThresholdedRelu"});
+  return in(n.op_type, {"Add",     "Sub",         "Mul",       "Div",      "Pow",       "Max",   "Min",
+                        "Mean",    "Sum",         "Where",     "Relu",     "LeakyRelu", "PRelu", "Clip",
+                        "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",     "Erf",       "Gelu",  "Elu",
+                        "Selu",    "Celu",        "Softplus",  "Softsign", "Mish",      "Exp",   "Log",
+                        "Sqrt",    "Reciprocal",  "Neg",       "Abs",      "Sin",       "Cos",   "Identity",
+                        "Dropout", "Cast",        "Floor",     "Ceil",     "Round",     "Sign",  "ThresholdedRelu"});
 }
 
 struct UnionFind {
@@ -125,8 +128,8 @@ std::map<std::string, int64_t> activation_channel_axes(const Graph& g, const Ten
     } else if (layout_preserving_op(n) && !n.outputs.empty()) {
       const Shape* out = shape_of(tensors, n.outputs[0]);
       for (const auto& t : n.inputs)
-        if (const Shape* s = t.empty() ? nullptr : shape_of(tensors, t); s && out && *s == *out && !g.initializers.count(t))
-{
+        if (const Shape* s = t.empty() ? nullptr : shape_of(tensors, t);
+            s && out && *s == *out && !g.initializers.count(t)) {
           groups.join(t, n.outputs[0]);
           joined.insert(t);
           joined.insert(n.outputs[0]);

@@ -1,7 +1,7 @@
 // The channel axis of an activation, read from what produces and consumes it. Feature maps of
 // Conv/ConvTranspose/BatchNormalization/InstanceNormalization/pooling are NCHW: channels on axis 1.
-// MatMul/Gemm operands, LayerNormalization and attention Softmax (over MatMul scores) work on the last axis ([batch, sequence,
-// hidden]: axis 1 is the sequence, whose length changes from sample to sample). Elementwise ops between
+// MatMul/Gemm operands, LayerNormalization and attention Softmax (over MatMul scores) work on the last axis ([batch,
+// sequence, hidden]: axis 1 is the sequence, whose length changes from sample to sample). Elementwise ops between
 // tensors of one shape (residual Add, Mul, activations) carry the layout across, so the Add/Mul around a
 // transformer block take the last axis too. A tensor both views claim has no static channel axis.
 #pragma once

@@ -1,9 +1,8 @@
 #include "pipeline/evaluator.hpp"
 
+#include <spdlog/spdlog.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
-
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,7 +23,8 @@ namespace {
 // A scored output as float32 (other numeric dtypes converted); `which` names its model.
 Tensor as_float(const Tensor& t, const std::string& output, const std::string& which) {
   if (t.dtype() == DType::Float32) return t;
-  if (t.dtype() == DType::String) throw Error("output '" + output + "' of " + which + " is a string tensor; cannot score it");
+  if (t.dtype() == DType::String)
+    throw Error("output '" + output + "' of " + which + " is a string tensor; cannot score it");
   return t.cast(DType::Float32);
 }
 
@@ -51,7 +51,8 @@ Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string,
   if (!names_.names.empty()) {
     outputs_ = names_.names;
     for (auto& outputs : reference_)
-      for (const std::string& name : outputs_) outputs.at(name) = as_float(outputs.at(name), name, names_.reference_name);
+      for (const std::string& name : outputs_)
+        outputs.at(name) = as_float(outputs.at(name), name, names_.reference_name);
     return;
   }
   for (const auto& [name, t] : reference_[0])
@@ -124,9 +125,10 @@ std::vector<double> Evaluator::set_baseline(std::shared_ptr<const Model> baselin
     });
   });
   if (fit < samples_.size())
-    spdlog::info("incremental evaluation: {} of {} sample(s) cached ({:.0f} MB each, budget {:.0f} MB); the rest run "
-                 "in full",
-                 fit, samples_.size(), per_sample / 1048576.0, cache_budget_bytes / 1048576.0);
+    spdlog::info(
+        "incremental evaluation: {} of {} sample(s) cached ({:.0f} MB each, budget {:.0f} MB); the rest run "
+        "in full",
+        fit, samples_.size(), per_sample / 1048576.0, cache_budget_bytes / 1048576.0);
   baseline_ = std::move(state);
   return score({baseline})[0];
 }
@@ -145,7 +147,7 @@ void Evaluator::restrict_metric(size_t m, const std::set<std::string>& outputs) 
 namespace {
 
 double pooled_sqnr(double sig, double err) {
-  return err == 0 ? std::numeric_limits<double>::infinity()
+  return err == 0   ? std::numeric_limits<double>::infinity()
          : sig == 0 ? -std::numeric_limits<double>::infinity()
                     : 10.0 * std::log10(sig / err);
 }
@@ -207,10 +209,16 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
   std::vector<bool> applies(O * M, true);  // [o][m]
   for (const auto& [m, only] : restricted_)
     for (size_t o = 0; o < O; ++o) applies[o * M + m] = only.count(outputs_[o]) > 0;
-  RawScores raw{S, O, M, std::vector<double>(V * S * O * M, std::numeric_limits<double>::quiet_NaN()),
-                std::vector<double>(V * S * O, 0.0), std::vector<double>(V * S * O, 0.0), std::vector<double>(S * O)};
+  RawScores raw{S,
+                O,
+                M,
+                std::vector<double>(V * S * O * M, std::numeric_limits<double>::quiet_NaN()),
+                std::vector<double>(V * S * O, 0.0),
+                std::vector<double>(V * S * O, 0.0),
+                std::vector<double>(S * O)};
   for (size_t s = 0; s < S; ++s)
-    for (size_t o = 0; o < O; ++o) raw.positions[s * O + o] = plugin::positions_of(reference_[s].at(outputs_[o]).shape());
+    for (size_t o = 0; o < O; ++o)
+      raw.positions[s * O + o] = plugin::positions_of(reference_[s].at(outputs_[o]).shape());
   tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
   // A bar only for real searches (several variants); single scorings are quick.
   Progress progress("evaluate " + std::to_string(V) + " variant(s)", V * S, V < 2 || Progress::quiet_default());
@@ -219,7 +227,8 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
       throw_if_interrupted();
       const size_t v = job / S, s = job % S;
       const ValueCache* cache = baseline_ ? baseline_->caches[s].get() : nullptr;
-      const auto out = rerun[v] && cache ? executors[v]->rerun_nodes(*cache, *rerun[v]) : executors[v]->run(samples_[s]);
+      const auto out =
+          rerun[v] && cache ? executors[v]->rerun_nodes(*cache, *rerun[v]) : executors[v]->run(samples_[s]);
       for (size_t o = 0; o < O; ++o) {
         const Tensor& ref = reference_[s].at(outputs_[o]);
         const Tensor got = variant_output(out, s, o);
@@ -248,10 +257,12 @@ Tensor Evaluator::variant_output(const std::map<std::string, Tensor>& out, size_
   const auto it = out.find(name);
   if (names_.names.empty()) {
     if (it == out.end() || it->second.dtype() != DType::Float32 || it->second.numel() != ref.numel())
-      throw Error("output '" + name + "' of " + names_.variant_name + " does not match " + names_.reference_name + "'s");
+      throw Error("output '" + name + "' of " + names_.variant_name + " does not match " + names_.reference_name +
+                  "'s");
     return it->second;
   }
-  if (it == out.end()) throw Error("output '" + name + "' of " + names_.reference_name + " is not an output of " + names_.variant_name);
+  if (it == out.end())
+    throw Error("output '" + name + "' of " + names_.reference_name + " is not an output of " + names_.variant_name);
   Tensor got = as_float(it->second, name, names_.variant_name);
   if (got.shape() != ref.shape())
     throw Error("sample '" + sample_name(s) + "', output '" + name + "': shape " + shape_str(ref.shape()) + " from " +
@@ -283,13 +294,11 @@ std::vector<double> Evaluator::overall(const std::vector<OutputScores>& outputs)
         over_outputs.push_back(o.scores[m]);
         positions.push_back(o.positions);
       }
-    if (over_outputs.empty())
-      out[m] = std::numeric_limits<double>::quiet_NaN();
+    if (over_outputs.empty()) out[m] = std::numeric_limits<double>::quiet_NaN();
     else if (worst_output_)
       out[m] = metrics_[m]->higher_is_better() ? *std::min_element(over_outputs.begin(), over_outputs.end())
                                                : *std::max_element(over_outputs.begin(), over_outputs.end());
-    else
-      out[m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation(), positions);
+    else out[m] = plugin::aggregate(over_outputs, metrics_[m]->aggregation(), positions);
   }
   if (sqnr_column_) {
     double worst = std::numeric_limits<double>::infinity();

@@ -8,9 +8,7 @@ namespace qf::pipeline {
 
 namespace {
 
-bool is_head(const std::string& op) {
-  return op == "MatMul" || op == "Gemm" || op == "Softmax" || op == "LogSoftmax";
-}
+bool is_head(const std::string& op) { return op == "MatMul" || op == "Gemm" || op == "Softmax" || op == "LogSoftmax"; }
 
 bool is_layout(const std::string& op) {
   return op == "Reshape" || op == "Transpose" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||

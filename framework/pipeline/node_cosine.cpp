@@ -6,8 +6,8 @@
 
 namespace qf::pipeline {
 
-std::map<std::string, double> tensor_cosines(const Model& float_model, const Model& calibrated, const SampleSet& samples,
-                                             size_t num_samples, int threads) {
+std::map<std::string, double> tensor_cosines(const Model& float_model, const Model& calibrated,
+                                             const SampleSet& samples, size_t num_samples, int threads) {
   Executor reference(std::make_shared<const Model>(float_model), ExecutorOptions{threads});
   Executor quantized(std::make_shared<const Model>(calibrated), ExecutorOptions{threads});
   struct Acc {

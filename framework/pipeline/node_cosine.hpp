@@ -12,7 +12,7 @@
 namespace qf::pipeline {
 
 // tensor name -> cosine over `num_samples` samples (float tensors present in both models).
-std::map<std::string, double> tensor_cosines(const Model& float_model, const Model& calibrated, const SampleSet& samples,
-                                             size_t num_samples, int threads);
+std::map<std::string, double> tensor_cosines(const Model& float_model, const Model& calibrated,
+                                             const SampleSet& samples, size_t num_samples, int threads);
 
 }  // namespace qf::pipeline

@@ -24,7 +24,8 @@ std::vector<std::unique_ptr<plugin::MetricInstance>> report_metrics(const plugin
 void restrict_top1_to_logits(Evaluator& eval, size_t metric, const Graph& graph, const std::string& where) {
   const std::set<std::string> logits = logits_outputs(graph, eval);
   if (logits.empty())
-    throw Error(where + ": top1 needs an output that is logits (rank >= 2, a last axis of several classes, from "
+    throw Error(where +
+                ": top1 needs an output that is logits (rank >= 2, a last axis of several classes, from "
                 "MatMul/Gemm/Softmax); this model has none");
   eval.restrict_metric(metric, logits);
 }

@@ -23,16 +23,16 @@
 namespace qf::pipeline {
 
 struct QuantPoint {
-  std::string name;         // calibration node name in calibrated_model.onnx
-  std::string tensor;       // the float tensor quantized
-  bool is_weight = false;   // an initializer (weights are calibrated from their values)
+  std::string name;           // calibration node name in calibrated_model.onnx
+  std::string tensor;         // the float tensor quantized
+  bool is_weight = false;     // an initializer (weights are calibrated from their values)
   bool graph_output = false;  // placed on a graph output (model_output_type)
   quant::QType dtype = quant::QType::Int8;
-  int64_t weight_axis = -1;       // weights: per-channel axis, -1 per-tensor
-  int64_t channel_axis = -1;      // activations: the axis per-channel candidates use (-1: per-tensor only)
+  int64_t weight_axis = -1;   // weights: per-channel axis, -1 per-tensor
+  int64_t channel_axis = -1;  // activations: the axis per-channel candidates use (-1: per-tensor only)
   std::vector<std::pair<size_t, size_t>> uses;  // (node index, input index) that read the quantized value
-  std::string producer_op;  // op type of the producing node; "input" / "initializer"
-  std::string consumer_ops; // op types of the consumers, for messages
+  std::string producer_op;                      // op type of the producing node; "input" / "initializer"
+  std::string consumer_ops;                     // op types of the consumers, for messages
   // Backend rules (ABI 1.3 input flags of every use): zero point 0 only / asymmetric only (unset: the
   // config's candidates decide), stored unsigned (uint8/uint16: the backend allows only those), ONNX
   // Runtime's reduce_range grid.

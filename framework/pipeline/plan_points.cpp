@@ -20,7 +20,8 @@ std::string varying_axis_reason(const Graph& g, const std::string& t, int64_t ax
   if (!vi || !vi->shape || static_cast<int64_t>(vi->shape->size()) != rank) return "";
   const Dim& d = (*vi->shape)[static_cast<size_t>(axis)];
   if (d.value) return "";
-  return "axis " + std::to_string(axis) + " is " + (d.param.empty() ? std::string("of unknown size") : "symbolic '" + d.param + "'");
+  return "axis " + std::to_string(axis) + " is " +
+         (d.param.empty() ? std::string("of unknown size") : "symbolic '" + d.param + "'");
 }
 
 // The channel axis of activation `t` read by one use: the layout its producers and consumers imply
@@ -88,7 +89,9 @@ struct PointCollector::InputRules {
   }
 
   // Points differ by what the backend demands of them, not only by dtype.
-  int key() const { return (symmetric ? (*symmetric ? 1 : 2) : 0) + (unsigned_storage ? 4 : 0) + (reduce_range ? 8 : 0); }
+  int key() const {
+    return (symmetric ? (*symmetric ? 1 : 2) : 0) + (unsigned_storage ? 4 : 0) + (reduce_range ? 8 : 0);
+  }
 
   void apply(QuantPoint& q) const {
     q.symmetric = symmetric;
@@ -154,10 +157,8 @@ void PointCollector::add_node_inputs(QuantPlan& plan, const std::vector<config::
     if (left_exact(node, k) || inside_fusion_group(plan, p.fusion_group, t)) continue;
     const InputRules rules = InputRules::of(node, k, p, types[i], plan.warnings);
     if (rules.dtype == quant::QType::Float32) continue;
-    if (g_.initializers.count(t) > 0)
-      add_weight_use(t, rules, i, k);
-    else
-      add_activation_use(plan, t, rules, i, k);
+    if (g_.initializers.count(t) > 0) add_weight_use(t, rules, i, k);
+    else add_activation_use(plan, t, rules, i, k);
   }
 }
 
@@ -224,7 +225,8 @@ void PointCollector::name_points(QuantPlan& plan) {
   for (const auto& q : weights_) per_tensor[q.tensor]++;
   auto name_point = [&](QuantPoint& q) {
     std::string base = q.tensor + (q.is_weight ? "_weight_calibration" : "_calibration");
-    if (per_tensor[q.tensor] > 1) base += std::string("_") + quant::qtype_name(q.dtype) + (q.graph_output ? "_output" : "");
+    if (per_tensor[q.tensor] > 1)
+      base += std::string("_") + quant::qtype_name(q.dtype) + (q.graph_output ? "_output" : "");
     std::string name = base;
     for (int k = 2; taken.count(name); ++k) name = base + "_" + std::to_string(k);
     taken.insert(name);
@@ -239,8 +241,8 @@ void PointCollector::finish(QuantPlan& plan) {
   plan.points.insert(plan.points.end(), weights_.begin(), weights_.end());
   for (const auto& w : plan.warnings) spdlog::warn("{}", w);
   for (const auto& [tensor, why] : dropped_axes_)
-    spdlog::info("plan: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor range", tensor,
-                 why);
+    spdlog::info("plan: tensor '{}': no static channel axis ({}); per-channel candidates use a per-tensor range",
+                 tensor, why);
   plan.control_tensors = kept_control_.size();
   plan.constants_kept = kept_constants_.size();
   if (!kept_control_.empty() || !kept_constants_.empty())

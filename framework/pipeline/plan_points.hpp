@@ -44,7 +44,7 @@ class PointCollector {
   const TensorInfoMap& tensors_;
   const bool per_channel_weights_;
   std::map<std::string, size_t> producer_;  // tensor -> node index
-  const std::set<std::string> control_;      // masks and positions (tensor_roles.hpp)
+  const std::set<std::string> control_;     // masks and positions (tensor_roles.hpp)
   const std::map<std::string, int64_t> layout_axes_;
   std::map<PointKey, size_t> activation_index_, weight_index_;
   std::vector<QuantPoint> weights_;

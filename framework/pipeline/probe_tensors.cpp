@@ -11,7 +11,9 @@ TensorInfoMap probe_tensors(const Model& model, const std::map<std::string, Tens
   Executor executor(shared, ExecutorOptions{threads});
   TensorInfoMap out;
   RunHooks hooks;
-  hooks.observe = [&](const std::string& name, const Tensor& value) { out[name] = TensorInfo{value.dtype(), value.shape()}; };
+  hooks.observe = [&](const std::string& name, const Tensor& value) {
+    out[name] = TensorInfo{value.dtype(), value.shape()};
+  };
   executor.run(sample_inputs, hooks);
   for (const auto& [name, t] : model.graph.initializers) out[name] = TensorInfo{t.dtype(), t.shape()};
   return out;

@@ -40,7 +40,8 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
                  const Model& optimized) {
   Backend backend = open_backend(registry, backend_name(cfg, options.backend), cfg);
   NodePlacements nodes = place_nodes(optimized, *backend.instance, cfg);
-  const size_t max_samples = options.max_samples ? *options.max_samples : static_cast<size_t>(cfg.max_samples.value_or(0));
+  const size_t max_samples =
+      options.max_samples ? *options.max_samples : static_cast<size_t>(cfg.max_samples.value_or(0));
   SampleSet samples(options.calib_data, optimized, max_samples);
   TensorInfoMap tensors = probe_tensors(optimized, samples.load(0), options.threads);
   PlannedModel planned = plan_model(optimized, *backend.instance, std::move(nodes), cfg, tensors);
@@ -48,19 +49,20 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
   std::vector<Candidate> candidates = build_candidates(cfg, registry);
   spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
                planned.plan.activation_points().size(), planned.plan.weight_points().size(), candidates.size());
-  Prepared p{std::move(backend), std::move(samples), std::move(tensors), std::move(planned), std::move(candidates),
-             select_search(cfg, registry), report_metrics(registry), nullptr};
+  Prepared p{std::move(backend),    std::move(samples),           std::move(tensors),       std::move(planned),
+             std::move(candidates), select_search(cfg, registry), report_metrics(registry), nullptr};
   if (cfg.weight.bias_correction)
-    p.bias_metric = std::move(plugin::make_metric_instances(registry, {cfg.weight.bias_correction->metric},
-                                                            cfg.source + ": model_config.weight.bias_correction.metric")[0]);
+    p.bias_metric =
+        std::move(plugin::make_metric_instances(registry, {cfg.weight.bias_correction->metric},
+                                                cfg.source + ": model_config.weight.bias_correction.metric")[0]);
   return p;
 }
 
 CalibrationResult calibrate_plan(const Model& optimized, Prepared& p, const config::QuantConfig& cfg, int threads) {
-  CalibrationResult calibration =
-      cfg.weight.weight_only ? calibrate_weight_only(optimized, p.planned.plan, p.samples, threads)
-                             : calibrate(optimized, p.planned.plan, p.candidates, p.samples, p.tensors,
-                                         cfg.weight.max_percentile, threads);
+  CalibrationResult calibration = cfg.weight.weight_only
+                                      ? calibrate_weight_only(optimized, p.planned.plan, p.samples, threads)
+                                      : calibrate(optimized, p.planned.plan, p.candidates, p.samples, p.tensors,
+                                                  cfg.weight.max_percentile, threads);
   drop_empty_points(p.planned.plan, calibration);
   return calibration;
 }
@@ -73,8 +75,8 @@ std::map<std::string, Tensor> correct_biases_step(const Model& optimized, const 
                                                   report::QuantizeReport& report, int threads) {
   const auto& settings = *cfg.weight.bias_correction;
   const Evaluator bias_eval(search_eval, {p.bias_metric.get()});
-  BiasCorrectionResult bc = correct_biases(optimized, p.planned.plan, calibration, p.candidates, outcome.choice, p.samples,
-                                           static_cast<size_t>(settings.num_sample), bias_eval, threads);
+  BiasCorrectionResult bc = correct_biases(optimized, p.planned.plan, calibration, p.candidates, outcome.choice,
+                                           p.samples, static_cast<size_t>(settings.num_sample), bias_eval, threads);
   report.bias_correction =
       report::BiasCorrectionSection{bc.applied, bc.nodes, bc.skipped, settings.metric, bc.before, bc.after};
   return std::move(bc.overrides);
@@ -86,7 +88,8 @@ void summarize_run(report::QuantizeReport& report, const Prepared& p, const pass
   const QuantPlan& plan = p.planned.plan;
   report.backend = p.backend.name;
   report.samples = report::SampleCounts{p.samples.size(), evaluation_samples};
-  report.optimize = report::OptimizeCounts{s.folded_batchnorms, s.folded_constants, s.folded_shapes, s.removed_identities};
+  report.optimize =
+      report::OptimizeCounts{s.folded_batchnorms, s.folded_constants, s.folded_shapes, s.removed_identities};
   report.plan = report::PlanSummary{plan.activation_points().size(), plan.weight_points().size(), p.candidates.size(),
                                     plan.warnings};
   report.exported = exported.summary;
@@ -146,7 +149,8 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   const Model calibrated = build_calibrated_model(model, plan, calibration, p.candidates, outcome.choice, overrides);
   report.outputs = score_outputs(search_eval, p.report_metrics, *registry, model.graph, calibrated);
   const size_t cosine_samples = std::min<size_t>(search_eval.num_samples(), 4);
-  report.nodes = report::node_rows(model, calibrated, tensor_cosines(model, calibrated, p.samples, cosine_samples, options.threads));
+  report.nodes = report::node_rows(model, calibrated,
+                                   tensor_cosines(model, calibrated, p.samples, cosine_samples, options.threads));
   clock.stop();
 
   clock.start("export");

@@ -17,13 +17,13 @@ namespace qf::pipeline {
 struct QuantizeOptions {
   std::filesystem::path model;
   std::filesystem::path calib_data;
-  std::optional<std::filesystem::path> config;   // none: the default config
-  std::optional<std::string> config_text;         // inline config (tests); used when config is unset
+  std::optional<std::filesystem::path> config;  // none: the default config
+  std::optional<std::string> config_text;       // inline config (tests); used when config is unset
   std::filesystem::path output_dir;
-  std::optional<std::string> backend;             // overrides the config's "backend"
+  std::optional<std::string> backend;  // overrides the config's "backend"
   int threads = 0;
   std::vector<std::filesystem::path> plugin_dirs;
-  std::optional<size_t> max_samples;              // overrides the config's "max_samples"
+  std::optional<size_t> max_samples;  // overrides the config's "max_samples"
 };
 
 // Runs the flow and returns its report (report.json is report.to_json()). Errors are qf::Error naming

@@ -56,8 +56,8 @@ void check_declared(const ValueInfo& vi, const Tensor& t, const std::filesystem:
       ok = !(*vi.shape)[i].value || *(*vi.shape)[i].value == t.shape()[i];
   }
   if (!ok)
-    throw Error(file.string() + ": input '" + vi.name + "' is " + dtype_name(t.dtype()) + " " +
-                shape_str(t.shape()) + ", the model expects " + declared_type(vi));
+    throw Error(file.string() + ": input '" + vi.name + "' is " + dtype_name(t.dtype()) + " " + shape_str(t.shape()) +
+                ", the model expects " + declared_type(vi));
 }
 
 }  // namespace

@@ -14,9 +14,9 @@ namespace {
 
 struct HostData {
   const SearchInputs* in = nullptr;
-  std::vector<size_t> points;              // search tensor -> plan point
+  std::vector<size_t> points;  // search tensor -> plan point
   std::vector<std::string> op_types;
-  std::vector<bool> int16_via_ec;          // search tensor: int16 is reached only as int16-ec
+  std::vector<bool> int16_via_ec;  // search tensor: int16 is reached only as int16-ec
   std::vector<std::string> metric_names;
   SearchOutcome* outcome = nullptr;
   size_t evaluations = 0;
@@ -83,8 +83,9 @@ double relative_cost(const HostData& h, size_t t, QfDType dtype) {
 
 // The plan's choice for every point, then the assignment over the search tensors.
 std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
-  if (a.num_tensors != h.points.size()) throw Error("assignment covers " + std::to_string(a.num_tensors) +
-                                                    " tensors, the search has " + std::to_string(h.points.size()));
+  if (a.num_tensors != h.points.size())
+    throw Error("assignment covers " + std::to_string(a.num_tensors) + " tensors, the search has " +
+                std::to_string(h.points.size()));
   std::vector<PointChoice> choice = uniform_choice(*h.in->plan, 0);
   for (size_t t = 0; t < h.points.size(); ++t) {
     PointChoice& c = choice[h.points[t]];
@@ -109,9 +110,9 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
 
 std::shared_ptr<const Model> variant_model(const HostData& h, const QfAssignment& a) {
   static const std::map<std::string, Tensor> none;
-  return std::make_shared<const Model>(build_calibrated_model(
-      *h.in->optimized, *h.in->plan, *h.in->calibration, *h.in->candidates, to_choice(h, a),
-      h.in->initializer_overrides ? *h.in->initializer_overrides : none));
+  return std::make_shared<const Model>(
+      build_calibrated_model(*h.in->optimized, *h.in->plan, *h.in->calibration, *h.in->candidates, to_choice(h, a),
+                             h.in->initializer_overrides ? *h.in->initializer_overrides : none));
 }
 
 // A trial is uniform when every tensor takes the same candidate and dtype; the candidate's label (or

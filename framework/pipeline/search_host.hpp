@@ -26,25 +26,25 @@ enum class TrialKind {
 
 struct SearchTrial {
   TrialKind kind = TrialKind::Mixed;
-  std::string label;            // the candidate label when uniform, else "trial <n>" / "baseline <n>"
-  std::vector<double> scores;   // one per evaluator metric
+  std::string label;           // the candidate label when uniform, else "trial <n>" / "baseline <n>"
+  std::vector<double> scores;  // one per evaluator metric
 };
 
 // One point of a search's accuracy/cost trade-off (mixed precision reports one per accepted step through
 // QfSearchContext::report_tradeoff, ABI 1.5): the host derives the count and the cost from the assignment.
 struct TradeoffPoint {
-  size_t step = 0;              // 0-based, in the order reported
-  size_t escalated = 0;         // tensors the assignment sets to a dtype other than the planned one
-  double cost = 0;              // summed relative cost (backend hints) of the escalated tensors' dtypes
-  std::vector<double> scores;   // one per evaluator metric (SearchOutcome::metric_names)
+  size_t step = 0;             // 0-based, in the order reported
+  size_t escalated = 0;        // tensors the assignment sets to a dtype other than the planned one
+  double cost = 0;             // summed relative cost (backend hints) of the escalated tensors' dtypes
+  std::vector<double> scores;  // one per evaluator metric (SearchOutcome::metric_names)
 };
 
 struct SearchOutcome {
-  std::vector<PointChoice> choice;          // per plan point
-  std::vector<std::string> log;             // the plugin's log_trial lines
-  std::vector<SearchTrial> trials;          // every evaluated assignment, in order
-  std::vector<TradeoffPoint> tradeoff;      // empty unless the search reports one
-  std::vector<std::string> metric_names;    // the evaluator's metrics, naming the score columns
+  std::vector<PointChoice> choice;        // per plan point
+  std::vector<std::string> log;           // the plugin's log_trial lines
+  std::vector<SearchTrial> trials;        // every evaluated assignment, in order
+  std::vector<TradeoffPoint> tradeoff;    // empty unless the search reports one
+  std::vector<std::string> metric_names;  // the evaluator's metrics, naming the score columns
 };
 
 struct SearchInputs {

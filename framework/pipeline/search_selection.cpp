@@ -23,8 +23,8 @@ std::unique_ptr<plugin::MetricInstance> make_metric(const config::PluginChoice& 
   const plugin::Component* component =
       registry.try_find(plugin::Kind::Metric, plugin::canonical_metric_name(metric.plugin));
   if (!component)
-    throw Error(source + ": " + metric.path + ": unknown metric '" + metric.plugin +
-                "' (known: cosine-similarity, " + known_names(registry, plugin::Kind::Metric) + ")");
+    throw Error(source + ": " + metric.path + ": unknown metric '" + metric.plugin + "' (known: cosine-similarity, " +
+                known_names(registry, plugin::Kind::Metric) + ")");
   return std::make_unique<plugin::MetricInstance>(*component, validated(*component, metric, source));
 }
 
@@ -38,8 +38,8 @@ SearchSelection select_search(const config::QuantConfig& cfg, const plugin::Regi
   s.where = cfg.source + ": " + choice.path;
   s.component = registry.try_find(plugin::Kind::Search, s.name);
   if (!s.component)
-    throw Error(s.where + ": no '" + s.name + "' search plugin is installed (known searches: " +
-                known_names(registry, plugin::Kind::Search) + ")");
+    throw Error(s.where + ": no '" + s.name +
+                "' search plugin is installed (known searches: " + known_names(registry, plugin::Kind::Search) + ")");
   s.params = validated(*s.component, choice, cfg.source);
   s.metric_instance = make_metric(cfg.search.metric, registry, cfg.source);
   // The mixed-precision target is a promise about every output, so it is scored on the worst one.

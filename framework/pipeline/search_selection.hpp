@@ -13,13 +13,13 @@
 namespace qf::pipeline {
 
 struct SearchSelection {
-  std::string name;                          // the search plugin's name
-  std::string metric;                        // the metric it optimizes, as the config names it
-  std::string where;                         // "<config>: model_config.search" for messages
+  std::string name;    // the search plugin's name
+  std::string metric;  // the metric it optimizes, as the config names it
+  std::string where;   // "<config>: model_config.search" for messages
   const plugin::Component* component = nullptr;
   plugin::ParamSet params;
   std::unique_ptr<plugin::MetricInstance> metric_instance;
-  bool worst_output = false;                 // score every output and keep the worst (a per-output promise)
+  bool worst_output = false;  // score every output and keep the worst (a per-output promise)
 };
 
 SearchSelection select_search(const config::QuantConfig& cfg, const plugin::Registry& registry);

@@ -20,14 +20,16 @@ std::vector<report::RankedCandidate> ranking(const std::vector<SearchTrial>& tri
   std::set<std::string> seen;
   for (const SearchTrial& t : trials)
     if (t.kind == TrialKind::Uniform && seen.insert(t.label).second) ranked.push_back({t.label, t.scores[0]});
-  std::stable_sort(ranked.begin(), ranked.end(), [&](const report::RankedCandidate& a, const report::RankedCandidate& b) {
-    return higher_better ? *a.score > *b.score : *a.score < *b.score;
-  });
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [&](const report::RankedCandidate& a, const report::RankedCandidate& b) {
+                     return higher_better ? *a.score > *b.score : *a.score < *b.score;
+                   });
   return ranked;
 }
 
 // The candidates the integer activation points took, "; "-joined.
-std::string chosen_candidates(const SearchOutcome& outcome, const QuantPlan& plan, const std::vector<Candidate>& candidates) {
+std::string chosen_candidates(const SearchOutcome& outcome, const QuantPlan& plan,
+                              const std::vector<Candidate>& candidates) {
   std::set<int32_t> used;
   for (size_t p : plan.activation_points())
     if (quant::is_integer(outcome.choice[p].dtype)) used.insert(outcome.choice[p].candidate);
@@ -41,8 +43,10 @@ std::string chosen_candidates(const SearchOutcome& outcome, const QuantPlan& pla
 std::vector<std::map<std::string, Tensor>> evaluation_inputs(const SampleSet& samples, const config::QuantConfig& cfg) {
   const size_t count = std::min(samples.size(), static_cast<size_t>(cfg.eval_samples.value_or(16)));
   if (count < 4)
-    spdlog::warn("scoring on {} sample(s) only: the search and the report are in-sample and may not carry over "
-                 "to other inputs; give more calibration samples (eval_samples, --max-samples)", count);
+    spdlog::warn(
+        "scoring on {} sample(s) only: the search and the report are in-sample and may not carry over "
+        "to other inputs; give more calibration samples (eval_samples, --max-samples)",
+        count);
   std::vector<std::map<std::string, Tensor>> inputs;
   for (size_t i = 0; i < count; ++i) inputs.push_back(samples.load(i));
   return inputs;

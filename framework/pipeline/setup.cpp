@@ -18,7 +18,8 @@ void log_unit_groups(const std::map<int32_t, UnitKind>& groups) {
   spdlog::info("plan: transformer units kept whole (no quantization inside): {}", text);
 }
 
-config::QuantConfig load_config(const std::optional<std::filesystem::path>& file, const std::optional<std::string>& text) {
+config::QuantConfig load_config(const std::optional<std::filesystem::path>& file,
+                                const std::optional<std::string>& text) {
   if (file) return config::load_quant_config(*file);
   if (text) return config::parse_quant_config(*text, "quant_config");
   return config::QuantConfig{};
@@ -41,8 +42,9 @@ OptimizedModel load_optimized(const std::filesystem::path& file) {
 
 void log_optimize_stats(const passes::OptimizeStats& s) {
   for (const auto& line : s.log) spdlog::debug("optimize: {}", line);
-  spdlog::info("optimize: {} constant(s) and {} shape node(s) folded, {} BatchNormalization folded, {} Identity/Dropout removed",
-               s.folded_constants, s.folded_shapes, s.folded_batchnorms, s.removed_identities);
+  spdlog::info(
+      "optimize: {} constant(s) and {} shape node(s) folded, {} BatchNormalization folded, {} Identity/Dropout removed",
+      s.folded_constants, s.folded_shapes, s.folded_batchnorms, s.removed_identities);
 }
 
 std::string backend_name(const config::QuantConfig& cfg, const std::optional<std::string>& chosen) {
@@ -56,7 +58,8 @@ Backend open_backend(plugin::Registry& registry, const std::string& name, const 
                     component, plugin::Registry::validate_params(component, cfg.backend_params))};
 }
 
-NodePlacements place_nodes(const Model& optimized, const plugin::BackendInstance& backend, const config::QuantConfig& cfg) {
+NodePlacements place_nodes(const Model& optimized, const plugin::BackendInstance& backend,
+                           const config::QuantConfig& cfg) {
   NodePlacements out;
   out.placement = backend.analyze(optimized);
   out.types = config::resolve_node_types(cfg, optimized.graph);

@@ -57,7 +57,8 @@ struct NodePlacements {
 };
 
 // The backend's analysis and the config's node types: cheap, so config errors show before any sample runs.
-NodePlacements place_nodes(const Model& optimized, const plugin::BackendInstance& backend, const config::QuantConfig& cfg);
+NodePlacements place_nodes(const Model& optimized, const plugin::BackendInstance& backend,
+                           const config::QuantConfig& cfg);
 
 struct PlannedModel {
   std::vector<plugin::NodePlacement> placement;  // the backend's, with transformer units as fusion groups

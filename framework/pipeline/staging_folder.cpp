@@ -56,8 +56,8 @@ int create_locked_folder(const fs::path& out_dir, fs::path& dir) {
     if (ec || tries == 100)
       throw Error(out_dir.string() + ": output folder is not writable" + (ec ? ": " + ec.message() : ""));
   }
-  const int fd = ::open((dir / StagingFolder::kLockName).c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        0600);
+  const int fd =
+      ::open((dir / StagingFolder::kLockName).c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const std::string why = std::strerror(errno);
     if (fd >= 0) ::close(fd);

@@ -34,10 +34,10 @@ std::set<std::string> control_tensors(const Graph& g, const TensorInfoMap& tenso
     if (input_is_data(in->dtype)) activation.insert(in->name);
   std::set<std::string> control;
   for (const Node& n : g.nodes) {  // topological order: producers first
-    const bool from_data = !shape_only_op(n) &&
-                           (is_table_lookup(n, g) || std::any_of(n.inputs.begin(), n.inputs.end(), [&](const std::string& t) {
-                              return !t.empty() && activation.count(t);
-                            }));
+    const bool from_data =
+        !shape_only_op(n) &&
+        (is_table_lookup(n, g) || std::any_of(n.inputs.begin(), n.inputs.end(),
+                                              [&](const std::string& t) { return !t.empty() && activation.count(t); }));
     for (const auto& out : n.outputs) {
       if (out.empty()) continue;
       if (from_data) {

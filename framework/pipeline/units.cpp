@@ -15,7 +15,7 @@ struct Index {
   const std::set<std::string>& control;
   std::map<std::string, size_t> producer;
   std::map<std::string, std::vector<std::pair<size_t, size_t>>> readers;  // tensor -> (node, input)
-  std::map<std::string, const Tensor*> constants;  // initializers and Constant node values
+  std::map<std::string, const Tensor*> constants;                         // initializers and Constant node values
   std::set<std::string> graph_outputs;
 
   Index(const Graph& graph, const std::set<std::string>& control_set) : g(graph), control(control_set) {
@@ -27,7 +27,8 @@ struct Index {
       for (size_t k = 0; k < n.inputs.size(); ++k)
         if (!n.inputs[k].empty()) readers[n.inputs[k]].push_back({i, k});
       if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1)
-        if (const Attribute* a = n.attr("value"); a && a->kind == Attribute::Kind::Tensor) constants[n.outputs[0]] = &a->t;
+        if (const Attribute* a = n.attr("value"); a && a->kind == Attribute::Kind::Tensor)
+          constants[n.outputs[0]] = &a->t;
     }
     for (const auto& o : g.outputs) graph_outputs.insert(o.name);
   }
@@ -158,7 +159,8 @@ std::string match_affine(const Index& ix, std::string n, std::vector<size_t>& no
 }
 
 // d*d as Pow(d, 2) or Mul(d, d), read by a last-axis ReduceMean; returns (square node, mean node).
-std::optional<std::pair<size_t, size_t>> match_mean_square(const Index& ix, const std::string& d, const std::string& x) {
+std::optional<std::pair<size_t, size_t>> match_mean_square(const Index& ix, const std::string& d,
+                                                           const std::string& x) {
   std::vector<size_t> squares;
   for (size_t p : ix.read_by(d, "Pow"))
     if (ix.node(p).inputs[0] == d && ix.const_near(ix.node(p).inputs[1], 2.0)) squares.push_back(p);
@@ -249,7 +251,9 @@ std::optional<Unit> match_gelu_erf(const Index& ix, size_t e) {
     x = ix.node(*scale).inputs[0];
   } else if ((scale = ix.made_by(arg, "Mul"))) {
     const Node& m = ix.node(*scale);
-    x = ix.const_near(m.inputs[1], std::sqrt(0.5)) ? m.inputs[0] : ix.const_near(m.inputs[0], std::sqrt(0.5)) ? m.inputs[1] : "";
+    x = ix.const_near(m.inputs[1], std::sqrt(0.5))   ? m.inputs[0]
+        : ix.const_near(m.inputs[0], std::sqrt(0.5)) ? m.inputs[1]
+                                                     : "";
   }
   if (x.empty()) return std::nullopt;
   const auto add = ix.one_reader(ix.node(e).outputs[0], "Add");
@@ -402,7 +406,8 @@ std::vector<Unit> find_units(const Graph& g, const std::set<std::string>& contro
   const Index ix(g, control);
   using Matcher = std::optional<Unit> (*)(const Index&, size_t);
   // LayerNorm before RMSNorm: a LayerNorm's square is not an RMSNorm of its centred input.
-  static constexpr Matcher matchers[] = {match_layernorm, match_rmsnorm, match_gelu_erf, match_gelu_tanh, match_softmax};
+  static constexpr Matcher matchers[] = {match_layernorm, match_rmsnorm, match_gelu_erf, match_gelu_tanh,
+                                         match_softmax};
   std::vector<Unit> units;
   std::vector<bool> taken(g.nodes.size(), false);
   for (const Matcher match : matchers)
@@ -432,9 +437,8 @@ bool enabled(const plugin::UnitPolicy& policy, UnitKind kind) {
 
 // The unit's data input is what enters the Softmax kernel: it takes the Softmax input's rule.
 void softmax_rule_on_entries(const Unit& u, const Graph& g, std::vector<plugin::NodePlacement>& placement) {
-  const auto sm = std::find_if(u.nodes.begin(), u.nodes.end(), [&](size_t m) {
-    return g.nodes[m].op_type == "Softmax" && g.nodes[m].domain.empty();
-  });
+  const auto sm = std::find_if(u.nodes.begin(), u.nodes.end(),
+                               [&](size_t m) { return g.nodes[m].op_type == "Softmax" && g.nodes[m].domain.empty(); });
   if (sm == u.nodes.end() || placement[*sm].input_dtypes.empty()) return;
   const plugin::NodePlacement& from = placement[*sm];
   for (const auto& [n, k] : u.entries) {
@@ -459,8 +463,8 @@ std::map<int32_t, UnitKind> add_unit_groups(const std::vector<Unit>& units, cons
     const auto island = std::find_if(u.nodes.begin(), u.nodes.end(), [&](size_t m) { return !placement[m].supported; });
     if (island != u.nodes.end()) {
       // No kernel for part of the unit: the target runs all of it off the accelerator.
-      const std::string note = std::string("in a ") + unit_kind_name(u.kind) + " unit whose " + g.nodes[*island].op_type +
-                               " runs in float";
+      const std::string note =
+          std::string("in a ") + unit_kind_name(u.kind) + " unit whose " + g.nodes[*island].op_type + " runs in float";
       for (size_t m : u.nodes)
         if (placement[m].supported && placement[m].fusion_group < 0) {
           placement[m].make_float_island();

@@ -25,9 +25,9 @@ const char* unit_kind_name(UnitKind kind);
 
 struct Unit {
   UnitKind kind = UnitKind::LayerNorm;
-  std::vector<size_t> nodes;                         // node indices, ascending (graph order)
-  std::vector<std::pair<size_t, size_t>> entries;    // (node, input) where the unit's data input enters
-  std::string output;                                // the unit's result
+  std::vector<size_t> nodes;                       // node indices, ascending (graph order)
+  std::vector<std::pair<size_t, size_t>> entries;  // (node, input) where the unit's data input enters
+  std::string output;                              // the unit's result
 };
 
 // Every unit of `g` (at least two nodes each, no node in two units). `control` holds the tensors computed

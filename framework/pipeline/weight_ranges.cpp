@@ -18,8 +18,8 @@ namespace {
 // Elements as [outer, dim, inner] around `axis`, and the entry (channel or block) each one belongs to.
 struct EntryLayout {
   size_t outer = 0, dim = 1, inner = 1;
-  size_t bs = 0;       // block size, 0: per channel (or one entry when axis < 0)
-  size_t per = 1;      // entries along the axis
+  size_t bs = 0;   // block size, 0: per channel (or one entry when axis < 0)
+  size_t per = 1;  // entries along the axis
   size_t entries = 1;
   bool whole = false;  // axis -1: a single entry
   size_t entry(size_t o, size_t d, size_t i) const { return bs ? (o * per + d / bs) * inner + i : (whole ? 0 : d); }
@@ -29,8 +29,8 @@ EntryLayout entry_layout(const Tensor& weight, int64_t axis, int64_t block_size)
   if (weight.dtype() != DType::Float32) throw Error("weight range: float32 weight expected");
   const Shape& shape = weight.shape();
   const int64_t rank = static_cast<int64_t>(shape.size());
-  if (axis >= rank || (block_size > 0 && axis < 0)) throw Error("weight range: axis " + std::to_string(axis) +
-                                                                " out of range for " + shape_str(shape));
+  if (axis >= rank || (block_size > 0 && axis < 0))
+    throw Error("weight range: axis " + std::to_string(axis) + " out of range for " + shape_str(shape));
   EntryLayout l;
   l.whole = axis < 0;
   l.dim = l.whole ? 1 : static_cast<size_t>(shape[static_cast<size_t>(axis)]);
@@ -142,8 +142,8 @@ std::pair<float, float> weight_clip_search(std::span<const float> w, quant::QTyp
 Range mse_weight_range(const Tensor& weight, int64_t axis, int64_t block_size, quant::QType dtype, bool symmetric,
                        std::span<const float> importance, int64_t k_axis) {
   const EntryLayout l = entry_layout(weight, axis, block_size);
-  if (!importance.empty() && (weight.rank() != 2 || k_axis < 0 || k_axis > 1 ||
-                              static_cast<int64_t>(importance.size()) != weight.dim(k_axis)))
+  if (!importance.empty() &&
+      (weight.rank() != 2 || k_axis < 0 || k_axis > 1 || static_cast<int64_t>(importance.size()) != weight.dim(k_axis)))
     throw Error("weight range: " + std::to_string(importance.size()) + " importance factors for axis " +
                 std::to_string(k_axis) + " of " + shape_str(weight.shape()));
   // Gather every entry's elements contiguously (a counting sort in element order), then search each.
@@ -175,8 +175,9 @@ Range mse_weight_range(const Tensor& weight, int64_t axis, int64_t block_size, q
   r.max.resize(l.entries);
   for (size_t e = 0; e < l.entries; ++e) {
     const std::span<const float> block(grouped.data() + start[e], start[e + 1] - start[e]);
-    const std::span<const float> imp = importance.empty() ? std::span<const float>()
-                                                          : std::span<const float>(grouped_imp.data() + start[e], block.size());
+    const std::span<const float> imp = importance.empty()
+                                           ? std::span<const float>()
+                                           : std::span<const float>(grouped_imp.data() + start[e], block.size());
     std::tie(r.min[e], r.max[e]) = weight_clip_search(block, dtype, symmetric, imp);
   }
   return r;

@@ -20,7 +20,8 @@ std::map<std::string, Tensor> apply_weight_rounding(const Model& model, const Qu
   if (!component) {
     std::string known;
     for (const auto& n : registry.names(plugin::Kind::WeightRounding)) known += (known.empty() ? "" : ", ") + n;
-    throw Error(key + ": unknown weight rounding '" + wo.rounding + "' (known: " + (known.empty() ? "none" : known) + ")");
+    throw Error(key + ": unknown weight rounding '" + wo.rounding + "' (known: " + (known.empty() ? "none" : known) +
+                ")");
   }
   const plugin::ParamSet params = plugin::Registry::validate_params(*component, wo.rounding_params);
   if (wo.rounding == "rtn") return overrides;  // the calibration node rounds to nearest itself
@@ -32,8 +33,14 @@ std::map<std::string, Tensor> apply_weight_rounding(const Model& model, const Qu
     const Tensor& w = model.graph.initializers.at(q.tensor);
     quant::QuantParams qp = quant::derive_params(q.dtype, q.symmetric.value_or(r.symmetric), r.axis, r.min, r.max);
     const quant::Grid grid = quant::grid(q.dtype, qp.symmetric);
-    plugin::RoundingTarget t{q.tensor, quant::qf_dtype_of(q.dtype), static_cast<int32_t>(r.axis), q.block_size,
-                             &qp.scale, &qp.zero_point, grid.qmin, grid.qmax};
+    plugin::RoundingTarget t{q.tensor,
+                             quant::qf_dtype_of(q.dtype),
+                             static_cast<int32_t>(r.axis),
+                             q.block_size,
+                             &qp.scale,
+                             &qp.zero_point,
+                             grid.qmin,
+                             grid.qmax};
     const std::vector<int32_t> ints = rounding.round(w, t);
     Tensor snapped(DType::Float32, w.shape());
     float* out = snapped.data<float>();
@@ -43,8 +50,8 @@ std::map<std::string, Tensor> apply_weight_rounding(const Model& model, const Qu
     for (int64_t d = axis + 1; axis >= 0 && d < w.rank(); ++d) inner *= static_cast<size_t>(w.dim(d));
     for (size_t i = 0; i < ints.size(); ++i) {
       const size_t e = q.block_size > 0 ? quant::blocked_param_index(w.shape(), axis, q.block_size, i)
-                       : channels == 1 ? 0
-                                       : (i / inner) % channels;
+                       : channels == 1  ? 0
+                                        : (i / inner) % channels;
       // The exact float32 step of DequantizeLinear.
       out[i] = static_cast<float>(ints[i] - qp.zero_point[e]) * qp.scale[e];
     }

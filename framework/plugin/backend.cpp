@@ -201,7 +201,8 @@ void require_model_output_type(const Component& backend, const std::string& qtyp
   if (allowed.empty() || std::find(allowed.begin(), allowed.end(), qtype) != allowed.end()) return;
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-  throw Error(backend.where() + ": model_output_type \"" + qtype + "\" is not supported (model_output_types: " + list + ")");
+  throw Error(backend.where() + ": model_output_type \"" + qtype + "\" is not supported (model_output_types: " + list +
+              ")");
 }
 
 BackendInstance::BackendInstance(const Component& component, const ParamSet& params) : component_(component) {
@@ -260,7 +261,8 @@ std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
   return placements;
 }
 
-void BackendInstance::ask_plugin(const Graph& graph, const QfGraphView& view, std::vector<NodePlacement>& placements) const {
+void BackendInstance::ask_plugin(const Graph& graph, const QfGraphView& view,
+                                 std::vector<NodePlacement>& placements) const {
   char buf[2048];
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     NodePlacement& p = placements[n];
@@ -276,7 +278,8 @@ void BackendInstance::ask_plugin(const Graph& graph, const QfGraphView& view, st
   }
 }
 
-void BackendInstance::check_answers(const Graph& graph, const std::map<std::string, std::vector<int64_t>, std::less<>>& shapes,
+void BackendInstance::check_answers(const Graph& graph,
+                                    const std::map<std::string, std::vector<int64_t>, std::less<>>& shapes,
                                     std::vector<NodePlacement>& placements) const {
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
@@ -306,7 +309,8 @@ void BackendInstance::check_answers(const Graph& graph, const std::map<std::stri
   }
 }
 
-void BackendInstance::fusion_groups(const Graph& graph, const QfGraphView& view, std::vector<NodePlacement>& placements) const {
+void BackendInstance::fusion_groups(const Graph& graph, const QfGraphView& view,
+                                    std::vector<NodePlacement>& placements) const {
   std::vector<int32_t> group(graph.nodes.size(), -1);
   for (size_t n = 0; n < group.size(); ++n) group[n] = placements[n].fusion_group;
   if (component_.backend.fusion_groups) {

@@ -4,13 +4,13 @@
 // The planner reads these; `qforge inspect --backend` prints them.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ir/graph.hpp"
 #include "plugin/backend_table.hpp"
@@ -27,12 +27,12 @@ struct NodePlacement {
                                             // only, kNoChannelPreference when the backend does not say
   std::vector<uint32_t> output_dtypes;
   std::vector<QfDType> forced_output_dtype;
-  uint32_t compensation = 0;                // QF_COMPENSATION_* bits
+  uint32_t compensation = 0;                   // QF_COMPENSATION_* bits
   std::array<double, QF_DTYPE_LIMIT> costs{};  // relative cost indexed by QfDType; 0 = no hint
-  int32_t fusion_group = -1;                // -1: not fused
-  std::vector<uint32_t> input_flags;        // QF_INPUT_* bits per input (ABI 1.3)
-  uint32_t requantize = QF_REQUANT_NONE;    // QF_REQUANT_*
-  std::string note;                         // backend.json rule note, for qforge inspect
+  int32_t fusion_group = -1;                   // -1: not fused
+  std::vector<uint32_t> input_flags;           // QF_INPUT_* bits per input (ABI 1.3)
+  uint32_t requantize = QF_REQUANT_NONE;       // QF_REQUANT_*
+  std::string note;                            // backend.json rule note, for qforge inspect
 
   static constexpr int32_t kNoChannelPreference = -2;
   // True when input k may be quantized at all (mask is 0 or contains an integer or float16 type).
@@ -73,7 +73,7 @@ class BackendInstance {
   std::string hook_role() const;  // "code hook 'x' " for a backend.json's hook, else ""
 
   const Component& component_;
-  void* instance_ = nullptr;              // the plugin's (or code hook's) instance
+  void* instance_ = nullptr;                            // the plugin's (or code hook's) instance
   std::map<std::string, nlohmann::json> table_params_;  // a backend.json's parameter values
 };
 

@@ -1,8 +1,8 @@
 #include "plugin/backend_table.hpp"
 
-#include <fnmatch.h>
 #include <qforge/qf_plugin.hpp>
 
+#include <fnmatch.h>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -151,7 +151,8 @@ Rule parse_rule(const nlohmann::json& j, const std::string& where, const std::se
 std::vector<std::string> split_alternatives(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;
-  for (size_t bar; (bar = s.find('|', start)) != std::string::npos; start = bar + 1) out.push_back(s.substr(start, bar - start));
+  for (size_t bar; (bar = s.find('|', start)) != std::string::npos; start = bar + 1)
+    out.push_back(s.substr(start, bar - start));
   out.push_back(s.substr(start));
   return out;
 }
@@ -163,7 +164,8 @@ std::vector<table::Fusion> parse_fusions(const nlohmann::json& list, const std::
     const auto& f = list[i];
     table::Fusion fusion;
     fusion.name = f["name"].get<std::string>();
-    if (f.contains("when")) fusion.when = parse_when(f["when"], file + ": /fusions/" + std::to_string(i) + "/when", declared);
+    if (f.contains("when"))
+      fusion.when = parse_when(f["when"], file + ": /fusions/" + std::to_string(i) + "/when", declared);
     for (const auto& s : f["pattern"]) {
       FusionStep step;
       if (s.is_string()) {
@@ -184,10 +186,13 @@ std::vector<table::Fusion> parse_fusions(const nlohmann::json& list, const std::
 
 bool is_onnx_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
-bool glob(const std::string& pattern, const std::string& text) { return fnmatch(pattern.c_str(), text.c_str(), 0) == 0; }
+bool glob(const std::string& pattern, const std::string& text) {
+  return fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+}
 
 bool entry_matches(const OpEntry& e, const Node& n) {
-  const bool domain_ok = e.domain_pattern == "*" || (e.domain_pattern.empty() ? is_onnx_domain(n.domain) : glob(e.domain_pattern, n.domain));
+  const bool domain_ok = e.domain_pattern == "*" ||
+                         (e.domain_pattern.empty() ? is_onnx_domain(n.domain) : glob(e.domain_pattern, n.domain));
   return domain_ok && glob(e.op_pattern, n.op_type);
 }
 
@@ -246,11 +251,12 @@ void apply_tensor_rule(const TensorRule& r, const std::string& tensor, const Sha
 }
 
 // Applies a rule's "*" entry then its index entries to every input (or output) of the node.
-void apply_side(const std::map<int64_t, TensorRule>& rules, const std::vector<std::string>& tensors, const ShapeMap& shapes,
-                std::vector<uint32_t>& masks, std::vector<QfDType>& forced, std::vector<int32_t>* axes,
-                std::vector<uint32_t>* flags) {
+void apply_side(const std::map<int64_t, TensorRule>& rules, const std::vector<std::string>& tensors,
+                const ShapeMap& shapes, std::vector<uint32_t>& masks, std::vector<QfDType>& forced,
+                std::vector<int32_t>* axes, std::vector<uint32_t>* flags) {
   auto apply_to = [&](const TensorRule& r, size_t k) {
-    apply_tensor_rule(r, tensors[k], shapes, masks[k], forced[k], axes ? &(*axes)[k] : nullptr, flags ? &(*flags)[k] : nullptr);
+    apply_tensor_rule(r, tensors[k], shapes, masks[k], forced[k], axes ? &(*axes)[k] : nullptr,
+                      flags ? &(*flags)[k] : nullptr);
   };
   if (const auto it = rules.find(kEvery); it != rules.end())
     for (size_t k = 0; k < tensors.size(); ++k) apply_to(it->second, k);
@@ -288,7 +294,8 @@ std::pair<std::string, std::string> BackendTable::peek_name_and_base(const std::
   return {doc.value("name", std::string()), doc.value("extends", std::string())};
 }
 
-std::shared_ptr<const BackendTable> BackendTable::load(const std::filesystem::path& path, BaseLookup find_base, void* context) {
+std::shared_ptr<const BackendTable> BackendTable::load(const std::filesystem::path& path, BaseLookup find_base,
+                                                       void* context) {
   // Only a regular file, opened without blocking, within the size limit.
   return parse_text(read_regular_file(path, "backend description", kMaxJsonBytes), path.string(), find_base, context);
 }
@@ -362,16 +369,19 @@ std::shared_ptr<const BackendTable> BackendTable::parse_validated(const nlohmann
       e.wildcard = key.find('*') != std::string::npos;
       const std::string where = file + ": /ops/" + key;
       if (value.is_array()) {
-        for (size_t i = 0; i < value.size(); ++i) e.rules.push_back(parse_rule(value[i], where + "/" + std::to_string(i), declared));
+        for (size_t i = 0; i < value.size(); ++i)
+          e.rules.push_back(parse_rule(value[i], where + "/" + std::to_string(i), declared));
       } else {
         e.rules.push_back(parse_rule(value, where, declared));
       }
       t->ops_.push_back(std::move(e));
     }
   // Wildcard entries first, so an exact entry refines what a wildcard says; otherwise file order.
-  std::stable_sort(t->ops_.begin(), t->ops_.end(), [](const OpEntry& a, const OpEntry& b) { return a.wildcard && !b.wildcard; });
+  std::stable_sort(t->ops_.begin(), t->ops_.end(),
+                   [](const OpEntry& a, const OpEntry& b) { return a.wildcard && !b.wildcard; });
   if (doc.contains("fusions")) t->fusions_ = parse_fusions(doc["fusions"], file, declared);
-  if (doc.contains("model_output_types")) t->model_output_types_ = doc["model_output_types"].get<std::vector<std::string>>();
+  if (doc.contains("model_output_types"))
+    t->model_output_types_ = doc["model_output_types"].get<std::vector<std::string>>();
   if (doc.contains("units"))
     for (const auto& [kind, on] : doc["units"].items()) t->units_[kind] = on.get<bool>();
 
@@ -512,7 +522,8 @@ void BackendTable::find_fusions(const Graph& graph, const std::map<std::string, 
   }
 }
 
-void BackendTable::analyze(const Graph& graph, const ShapeMap& shapes, const std::map<std::string, nlohmann::json>& params,
+void BackendTable::analyze(const Graph& graph, const ShapeMap& shapes,
+                           const std::map<std::string, nlohmann::json>& params,
                            std::vector<NodePlacement>& placement) const {
   for (size_t n = 0; n < graph.nodes.size(); ++n) apply_rules(graph, n, shapes, params, placement[n]);
   find_fusions(graph, params, placement);

@@ -41,7 +41,7 @@ struct When {
   std::map<std::string, nlohmann::json> params;       // backend parameter -> required value
   std::map<std::string, std::vector<int64_t>> attrs;  // integer attribute -> accepted values
   std::optional<std::string> domain;
-  std::map<size_t, InputKind> inputs;                 // input index -> an initializer / not one
+  std::map<size_t, InputKind> inputs;  // input index -> an initializer / not one
 };
 
 struct TensorRule {
@@ -58,9 +58,9 @@ struct TensorRule {
 struct Rule {
   When when;
   std::optional<bool> fallback;
-  std::map<int64_t, TensorRule> inputs;   // -1: "*"
+  std::map<int64_t, TensorRule> inputs;  // -1: "*"
   std::map<int64_t, TensorRule> outputs;
-  std::optional<uint32_t> requantize;     // QF_REQUANT_*
+  std::optional<uint32_t> requantize;  // QF_REQUANT_*
   std::map<QfDType, double> cost;
   std::string note;
 };
@@ -69,7 +69,7 @@ struct Rule {
 struct OpEntry {
   std::string domain_pattern;  // "" ONNX (also "ai.onnx"), "*" any
   std::string op_pattern;
-  bool wildcard = false;       // applied before exact entries
+  bool wildcard = false;  // applied before exact entries
   std::vector<Rule> rules;
 };
 
@@ -93,10 +93,11 @@ inline constexpr size_t kMaxBackendJsonString = 1024;
 
 class BackendTable {
  public:
-  // Reads and validates `path` (only a regular file; a FIFO is refused at once). `find_base` resolves "extends" to an already loaded table (nullptr:
-  // unknown, an error naming the file and /extends).
+  // Reads and validates `path` (only a regular file; a FIFO is refused at once). `find_base` resolves "extends" to an
+  // already loaded table (nullptr: unknown, an error naming the file and /extends).
   using BaseLookup = std::shared_ptr<const BackendTable> (*)(const std::string& name, void* context);
-  static std::shared_ptr<const BackendTable> load(const std::filesystem::path& path, BaseLookup find_base, void* context);
+  static std::shared_ptr<const BackendTable> load(const std::filesystem::path& path, BaseLookup find_base,
+                                                  void* context);
   // The same from the file's text, read with util/strict_json (depth, duplicate keys, entries, size and
   // kMaxBackendJsonString); `file` names it in errors. Every failure is a qf::Error: the fuzzing entry point.
   static std::shared_ptr<const BackendTable> parse_text(const std::string& text, const std::string& file,
@@ -133,7 +134,8 @@ class BackendTable {
                                                              BaseLookup find_base, void* context);
   BackendTable(const BackendTable&) = delete;  // chain_ points at this object
   BackendTable& operator=(const BackendTable&) = delete;
-  void apply_rules(const Graph& graph, size_t node, const std::map<std::string, std::vector<int64_t>, std::less<>>& shapes,
+  void apply_rules(const Graph& graph, size_t node,
+                   const std::map<std::string, std::vector<int64_t>, std::less<>>& shapes,
                    const std::map<std::string, nlohmann::json>& params, NodePlacement& p) const;
   void find_fusions(const Graph& graph, const std::map<std::string, nlohmann::json>& params,
                     std::vector<NodePlacement>& placement) const;

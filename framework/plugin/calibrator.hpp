@@ -14,7 +14,7 @@ namespace qf::plugin {
 struct CalibrationTarget {
   std::string tensor;
   Shape shape;
-  int32_t channel_axis = -1;   // -1 per-tensor
+  int32_t channel_axis = -1;  // -1 per-tensor
   size_t num_channels = 1;
   QfDType dtype = QF_DTYPE_INT8;
   bool symmetric = true;
@@ -29,8 +29,8 @@ class CalibratorState {
   CalibratorState(const CalibratorState&) = delete;
   CalibratorState& operator=(const CalibratorState&) = delete;
 
-  void observe(const Tensor& batch);                 // float32 tensor of the target
-  void merge(const CalibratorState& other);          // another worker's state of the same tensor
+  void observe(const Tensor& batch);                                     // float32 tensor of the target
+  void merge(const CalibratorState& other);                              // another worker's state of the same tensor
   void compute_range(std::vector<float>& min, std::vector<float>& max);  // num_channels each
 
  private:

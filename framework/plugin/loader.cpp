@@ -3,11 +3,11 @@
 #define BOOST_DLL_USE_STD_FS 1
 #include "plugin/loader.hpp"
 
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/dll/runtime_symbol_info.hpp>
-#include <boost/dll/shared_library.hpp>
 #include <map>
 #include <mutex>
 
@@ -58,7 +58,8 @@ const QfPluginInfo* entry_table(boost::dll::shared_library& handle, const fs::pa
     throw Error("plugin library " + file + ": cannot be loaded: " + (why ? why : ec.message()));
   }
   if (!handle.has(QF_PLUGIN_ENTRY_SYMBOL))
-    throw Error("plugin library " + file + ": missing entry symbol '" QF_PLUGIN_ENTRY_SYMBOL
+    throw Error("plugin library " + file +
+                ": missing entry symbol '" QF_PLUGIN_ENTRY_SYMBOL
                 "' (not a QuantForge plugin; export it with QF_PLUGIN(...))");
   auto entry = handle.get<const QfPluginInfo*()>(QF_PLUGIN_ENTRY_SYMBOL);
   const QfPluginInfo* plugin = entry();
@@ -72,9 +73,8 @@ void check_abi(const QfPluginInfo* plugin, const fs::path& path) {
   const uint32_t abi = plugin->abi_version;
   const uint32_t host_abi = QF_PLUGIN_ABI_VERSION;
   if (QF_ABI_VERSION_MAJOR(abi) != QF_ABI_VERSION_MAJOR(host_abi))
-    throw Error("plugin library " + file + ": plugin ABI " + abi_version_text(abi) +
-                " is incompatible with host ABI " + abi_version_text(host_abi) +
-                " (major versions differ; rebuild the plugin against this SDK)");
+    throw Error("plugin library " + file + ": plugin ABI " + abi_version_text(abi) + " is incompatible with host ABI " +
+                abi_version_text(host_abi) + " (major versions differ; rebuild the plugin against this SDK)");
   if (QF_ABI_VERSION_MINOR(abi) > QF_ABI_VERSION_MINOR(host_abi))
     throw Error("plugin library " + file + ": plugin ABI " + abi_version_text(abi) + " is newer than host ABI " +
                 abi_version_text(host_abi) + " (built for a newer qforge; upgrade qforge or rebuild the plugin)");

@@ -1,11 +1,11 @@
 #include "plugin/metric.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <map>
-
-#include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
 
@@ -13,8 +13,8 @@ namespace qf::plugin {
 
 std::string canonical_metric_name(const std::string& name) {
   static const std::map<std::string, std::string> aliases = {
-      {"cosine-similarity", "cosine"}, {"cosine_similarity", "cosine"}, {"l1", "mae"},
-      {"l2-distance", "l2"}, {"chebyshev-distance", "chebyshev"}, {"max-abs", "chebyshev"}};
+      {"cosine-similarity", "cosine"}, {"cosine_similarity", "cosine"},     {"l1", "mae"},
+      {"l2-distance", "l2"},           {"chebyshev-distance", "chebyshev"}, {"max-abs", "chebyshev"}};
   const auto it = aliases.find(name);
   return it == aliases.end() ? name : it->second;
 }
@@ -42,7 +42,8 @@ double MetricInstance::compute(std::span<const float> reference, std::span<const
   char buf[1024] = {0};
   QfMessage msg{buf, sizeof buf};
   double score = std::numeric_limits<double>::quiet_NaN();
-  const QfStatus s = component_.metric.compute(instance_, reference.data(), candidate.data(), reference.size(), &score, &msg);
+  const QfStatus s =
+      component_.metric.compute(instance_, reference.data(), candidate.data(), reference.size(), &score, &msg);
   if (s != QF_STATUS_OK) throw_status(component_, "compute", s, buf);
   return score;
 }

@@ -1,12 +1,12 @@
 // Parameter values and their validation against a component's declarations.
 #include "plugin/parameters.hpp"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "plugin/registry.hpp"
@@ -38,7 +38,8 @@ std::vector<std::string> split_list(const std::string& s, char sep) {
 }
 
 std::string format_param_number(double v) {
-  if (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  if (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 1e15)
+    return std::to_string(static_cast<int64_t>(v));
   return nlohmann::json(v).dump();
 }
 
@@ -132,8 +133,8 @@ ParamValue typed_value(const ParamSpec& p, const nlohmann::json& j, const std::s
         if (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
           throw Error(bad + "out of int64 range" + suffix);
         v.int_value = j.get<int64_t>();
-      } else if (j.is_number_float() && std::isfinite(j.get<double>()) && j.get<double>() == std::floor(j.get<double>()) &&
-                 std::abs(j.get<double>()) < 9.0e15) {
+      } else if (j.is_number_float() && std::isfinite(j.get<double>()) &&
+                 j.get<double>() == std::floor(j.get<double>()) && std::abs(j.get<double>()) < 9.0e15) {
         v.int_value = static_cast<int64_t>(j.get<double>());
       } else {
         throw Error(bad + "expected int" + suffix);
@@ -157,10 +158,8 @@ double numeric(const ParamValue& v) {
 }
 
 void set_numeric(ParamValue& v, double x) {
-  if (v.type == QF_PARAM_INT)
-    v.int_value = static_cast<int64_t>(std::ceil(x));
-  else
-    v.float_value = x;
+  if (v.type == QF_PARAM_INT) v.int_value = static_cast<int64_t>(std::ceil(x));
+  else v.float_value = x;
 }
 
 // A value raised to its floor is logged once per process and text: a config validated for several
@@ -186,10 +185,12 @@ void check_range(const Naming& naming, const ParamSpec& p, const nlohmann::json&
     const double x = numeric(v);
     if (p.raise_to_min && x < floor) {
       set_numeric(v, floor);
-      const std::string why = p.min_param.empty() ? "the minimum" : "at least max(" + p.min_param + ", " +
-                                                                          format_param_number(p.min_value) + ")";
-      warn_once((naming.where.empty() ? naming.component.where() + ": parameter '" + p.name + "'" : naming.key(p.name)) +
-                ": " + j.dump() + " raised to " + format_param_number(numeric(v)) + " (" + why + ")");
+      const std::string why = p.min_param.empty()
+                                  ? "the minimum"
+                                  : "at least max(" + p.min_param + ", " + format_param_number(p.min_value) + ")";
+      warn_once(
+          (naming.where.empty() ? naming.component.where() + ": parameter '" + p.name + "'" : naming.key(p.name)) +
+          ": " + j.dump() + " raised to " + format_param_number(numeric(v)) + " (" + why + ")");
     } else if ((p.has_min && x < p.min_value) || (p.has_max && x > p.max_value)) {
       throw Error(bad + "out of range [" + (p.has_min ? format_param_number(p.min_value) : "-inf") + ", " +
                   (p.has_max ? format_param_number(p.max_value) : "inf") + "]" + naming.suffix());

@@ -48,7 +48,8 @@ std::string read_param_tail(const std::string& who, const QfParamDesc& d, size_t
     return who + ": parameter '" + s.name + "' is QF_PARAM_RAISE_TO_MIN without a minimum";
   if (!d.min_param) return {};
   s.min_param = d.min_param;
-  const auto floor = std::find_if(earlier.begin(), earlier.end(), [&](const ParamSpec& p) { return p.name == s.min_param; });
+  const auto floor =
+      std::find_if(earlier.begin(), earlier.end(), [&](const ParamSpec& p) { return p.name == s.min_param; });
   if (!s.raise_to_min || floor == earlier.end() || (floor->type != QF_PARAM_INT && floor->type != QF_PARAM_FLOAT))
     return who + ": parameter '" + s.name + "': min_param '" + s.min_param +
            "' must name an int or float parameter declared earlier, with QF_PARAM_RAISE_TO_MIN set";
@@ -56,8 +57,8 @@ std::string read_param_tail(const std::string& who, const QfParamDesc& d, size_t
 }
 
 // One declaration as the host keeps it; an error text when it is malformed.
-std::string read_param(const std::string& who, const QfParamDesc& d, size_t stride, const std::vector<ParamSpec>& earlier,
-                       ParamSpec& s) {
+std::string read_param(const std::string& who, const QfParamDesc& d, size_t stride,
+                       const std::vector<ParamSpec>& earlier, ParamSpec& s) {
   s.name = d.name ? d.name : "";
   if (!valid_param_name(s.name)) return who + ": parameter name '" + s.name + "' is invalid (lowercase [a-z0-9_])";
   for (const ParamSpec& prev : earlier)
@@ -83,13 +84,15 @@ std::string read_param(const std::string& who, const QfParamDesc& d, size_t stri
 
 // The default must pass the component's own rules.
 std::string check_default(const std::string& who, const ParamSpec& p) {
-  const double dv = p.type == QF_PARAM_INT ? static_cast<double>(p.default_value.int_value) : p.default_value.float_value;
+  const double dv =
+      p.type == QF_PARAM_INT ? static_cast<double>(p.default_value.int_value) : p.default_value.float_value;
   if ((p.type == QF_PARAM_INT || p.type == QF_PARAM_FLOAT) &&
       ((p.has_min && dv < p.min_value) || (p.has_max && dv > p.max_value)))
     return who + ": parameter '" + p.name + "' default " + format_param_number(dv) + " is outside its range";
   if (p.type == QF_PARAM_STRING && !p.choices.empty() &&
       std::find(p.choices.begin(), p.choices.end(), p.default_value.string_value) == p.choices.end())
-    return who + ": parameter '" + p.name + "' default '" + p.default_value.string_value + "' is not one of its choices";
+    return who + ": parameter '" + p.name + "' default '" + p.default_value.string_value +
+           "' is not one of its choices";
   return {};
 }
 
@@ -163,7 +166,8 @@ struct RegistrarState {
     c.name = name;
     c.help = desc->help ? desc->help : "";
     c.library = library;
-    if (std::string e = convert_params(who, desc->params, desc->num_params, c.params); !e.empty()) return refuse(msg, e);
+    if (std::string e = convert_params(who, desc->params, desc->num_params, c.params); !e.empty())
+      return refuse(msg, e);
     return QF_STATUS_OK;
   }
 };
@@ -172,8 +176,8 @@ RegistrarState& state_of(QfRegistrar* r) { return *static_cast<RegistrarState*>(
 
 // Adds one component unless `missing` (a required function is null) or the common checks refuse it.
 template <class Desc, class Fn>
-QfStatus add_component(QfRegistrar* r, Kind kind, const Desc* desc, size_t required_size, bool missing,
-                       QfMessage* msg, Fn&& store) {
+QfStatus add_component(QfRegistrar* r, Kind kind, const Desc* desc, size_t required_size, bool missing, QfMessage* msg,
+                       Fn&& store) {
   RegistrarState& st = state_of(r);
   if (desc && desc->struct_size >= required_size && missing)
     return st.refuse(msg, st.who(kind, desc->name) + ": a required function is null");
@@ -195,8 +199,8 @@ bool known_aggregation(QfAggregation a) {
 QfStatus add_metric(QfRegistrar* r, const QfMetricDesc* d, QfMessage* msg) {
   constexpr size_t required = QF_SIZE_THROUGH(QfMetricDesc, compute);
   if (d && d->struct_size >= required && d->create && d->destroy && d->compute && !known_aggregation(d->aggregation))
-    return state_of(r).refuse(msg, state_of(r).who(Kind::Metric, d->name) + ": unknown aggregation " +
-                                       std::to_string(d->aggregation));
+    return state_of(r).refuse(
+        msg, state_of(r).who(Kind::Metric, d->name) + ": unknown aggregation " + std::to_string(d->aggregation));
   const bool missing = d && (!d->create || !d->destroy || !d->compute);
   return add_component(r, Kind::Metric, d, required, missing, msg,
                        [](Component& c, const QfMetricDesc& x) { c.metric = x; });

@@ -111,7 +111,8 @@ void Registry::load_backend_files(std::vector<fs::path> tables) {
                           [&](const Pending& other) { return &other != &p && other.name == p.base; });
     });
     if (ready == pending.end())
-      throw Error(pending.front().path.string() + ": /extends: the backends of this folder extend each other in a cycle");
+      throw Error(pending.front().path.string() +
+                  ": /extends: the backends of this folder extend each other in a cycle");
     load_backend_file(ready->path);
     pending.erase(ready);
   }

@@ -29,7 +29,7 @@ enum class Kind {
   Backend = QF_KIND_BACKEND,
   WeightRounding = QF_KIND_WEIGHT_ROUNDING,
 };
-const char* kind_name(Kind kind);         // "calibrator", "metric", "search", "backend", "weight rounding"
+const char* kind_name(Kind kind);  // "calibrator", "metric", "search", "backend", "weight rounding"
 
 struct LibraryInfo {
   std::filesystem::path path;
@@ -48,7 +48,7 @@ struct Component {
   QfCalibratorDesc calibrator{};
   QfMetricDesc metric{};
   QfSearchDesc search{};
-  QfBackendDesc backend{};  // a backend plugin's table, or a backend.json's code hook (else all null)
+  QfBackendDesc backend{};                 // a backend plugin's table, or a backend.json's code hook (else all null)
   QfWeightRoundingDesc weight_rounding{};  // ABI 1.4; the host's built-in `rtn` too
   // Backends described by a backend.json: the table the host answers from, and the code hook's own
   // parameters (a subset of `params`, handed to the hook's create()).

@@ -148,8 +148,9 @@ QF_SEPARATE_ROUNDINGS void fake_quantize_ec_run(float* data, size_t count, float
 void fake_quantize_blocked(std::span<float> values, const Shape& shape, const QuantParams& params, Grid g) {
   const int64_t rank = static_cast<int64_t>(shape.size());
   const int64_t axis = params.axis < 0 ? params.axis + rank : params.axis;
-  if (axis < 0 || axis >= rank) throw Error("fake_quantize: block axis " + std::to_string(params.axis) +
-                                            " out of range for shape " + shape_str(shape));
+  if (axis < 0 || axis >= rank)
+    throw Error("fake_quantize: block axis " + std::to_string(params.axis) + " out of range for shape " +
+                shape_str(shape));
   const int64_t dim = shape[static_cast<size_t>(axis)];
   const int64_t blocks = num_blocks(dim, params.block_size);
   size_t inner = 1;
@@ -163,7 +164,8 @@ void fake_quantize_blocked(std::span<float> values, const Shape& shape, const Qu
     for (int64_t d = 0; d < dim; ++d) {
       float* row = values.data() + (o * static_cast<size_t>(dim) + static_cast<size_t>(d)) * inner;
       const size_t base = (o * static_cast<size_t>(blocks) + static_cast<size_t>(d / params.block_size)) * inner;
-      for (size_t i = 0; i < inner; ++i) fake_quantize_run(row + i, 1, params.scale[base + i], params.zero_point[base + i], g);
+      for (size_t i = 0; i < inner; ++i)
+        fake_quantize_run(row + i, 1, params.scale[base + i], params.zero_point[base + i], g);
     }
 }
 
@@ -214,8 +216,7 @@ void fake_quantize(std::span<float> values, const Shape& shape, const QuantParam
   const size_t channels = params.scale.size();
   const size_t outer = values.size() / (inner * channels);
   for (size_t o = 0; o < outer; ++o)
-    for (size_t c = 0; c < channels; ++c)
-      run(values.data() + (o * channels + c) * inner, inner, c);
+    for (size_t c = 0; c < channels; ++c) run(values.data() + (o * channels + c) * inner, inner, c);
 }
 
 Tensor fake_quantize(const Tensor& input, const QuantParams& params) {

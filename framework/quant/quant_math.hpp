@@ -21,11 +21,11 @@ namespace qf::quant {
 // weight.weight_only, so parse_qtype() does not know them; calibration nodes read them (parse_any_qtype).
 enum class QType { Int8, Int16, Float16, Float32, Int16Ec, Int4, UInt4 };
 
-const char* qtype_name(QType t);                            // "int8", "int16", "float16", "float32", "int16-ec", "int4", "uint4"
-std::optional<QType> parse_qtype(std::string_view name);    // also "float", "ec"; nullopt for anything else
+const char* qtype_name(QType t);  // "int8", "int16", "float16", "float32", "int16-ec", "int4", "uint4"
+std::optional<QType> parse_qtype(std::string_view name);      // also "float", "ec"; nullopt for anything else
 std::optional<QType> parse_any_qtype(std::string_view name);  // parse_qtype plus the weight-only "int4", "uint4"
-bool is_integer(QType t);                                   // int8 / int16 / int16-ec / int4 / uint4 (they have thresholds)
-bool is_4bit(QType t);                                      // int4 / uint4
+bool is_integer(QType t);  // int8 / int16 / int16-ec / int4 / uint4 (they have thresholds)
+bool is_4bit(QType t);     // int4 / uint4
 // Element type of the stored integers (ONNX enum): Int8 / Int16 / Float16 / Float; Int16Ec stores int8
 // parts. unsigned_storage: UInt8 / UInt16 instead (the same grid shifted by 128 / 32768). Int4 / UInt4:
 // Int8 / UInt8 in memory (one value per byte); the exporter writes them as ONNX INT4 / UINT4, packed.

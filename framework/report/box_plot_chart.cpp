@@ -64,7 +64,8 @@ std::string box_glyph(const Box& b, double cx, double box_w, const std::function
   // The extremes beyond the whiskers (outliers), as small open circles.
   for (const double e : {b.min, b.max})
     if (std::isfinite(e) && (e < b.whisker_lo || e > b.whisker_hi))
-      out += "<circle cx=\"" + coord(cx) + "\" cy=\"" + coord(y_of(e)) + "\" r=\"2.2\" fill=\"none\" stroke=\"#5b6b85\"/>";
+      out +=
+          "<circle cx=\"" + coord(cx) + "\" cy=\"" + coord(y_of(e)) + "\" r=\"2.2\" fill=\"none\" stroke=\"#5b6b85\"/>";
   for (const auto& m : {b.mark_lo, b.mark_hi})
     if (m && std::isfinite(*m))
       out += line(x0 - 2, y_of(*m), x1 + 2, y_of(*m), "#1d2330", " stroke-width=\"1.2\" class=\"qc-mark\"");
@@ -99,8 +100,9 @@ std::string box_plot_chart(const std::vector<Box>& boxes, const BoxPlotOptions& 
   for (const Marker& m : options.lines) {
     if (!std::isfinite(m.value)) continue;
     const double y = y_of(m.value);
-    out += line(f.left, y, f.left + f.width, y, m.colour,
-                std::string(m.style == Marker::Style::dashed ? " stroke-dasharray=\"5 4\"" : "") + " class=\"qc-marker\"");
+    out +=
+        line(f.left, y, f.left + f.width, y, m.colour,
+             std::string(m.style == Marker::Style::dashed ? " stroke-dasharray=\"5 4\"" : "") + " class=\"qc-marker\"");
     out += text(f.left + f.width - 4, y - 4, "end", m.label + " " + tick_text(m.value, 4), m.colour, false, true);
   }
   for (size_t i = 0; i < boxes.size(); ++i)

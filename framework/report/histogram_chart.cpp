@@ -62,7 +62,8 @@ struct HistogramScale {
 // Title, y axis with count labels, x ticks and caption.
 std::string histogram_axes(const HistogramScale& h, const HistogramOptions& options) {
   const Frame& f = h.f;
-  std::string out = text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
+  std::string out =
+      text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
   out += y_axis(f, h.y_ticks, 0, h.y_hi, options.log_y ? "count (log scale)" : "count", options.height,
                 options.log_y ? std::function<std::string(double)>([](double p) {
                   return p == 0 ? std::string("0") : format_count(std::pow(10.0, p));
@@ -99,8 +100,9 @@ std::string histogram_outlines(const HistogramScale& h, const std::vector<Histog
       points += coord(x0) + "," + coord(y) + " " + coord(x1) + "," + coord(y) + " ";
     }
     points += coord(h.x_of(options.bin_hi)) + "," + coord(h.y_of(0));
-    out += "<polygon class=\"qc-hist\" points=\"" + points + "\" fill=\"" + colour + "\" fill-opacity=\"0.28\" stroke=\"" +
-           colour + "\" stroke-width=\"1.2\"><title>" + escape_html(series[s].name) + "</title></polygon>";
+    out += "<polygon class=\"qc-hist\" points=\"" + points + "\" fill=\"" + colour +
+           "\" fill-opacity=\"0.28\" stroke=\"" + colour + "\" stroke-width=\"1.2\"><title>" +
+           escape_html(series[s].name) + "</title></polygon>";
   }
   return out;
 }
@@ -122,7 +124,8 @@ std::string histogram_markers(const HistogramScale& h, const std::vector<Marker>
              m.colour + "\"/>";
     const std::string label = m.label + " " + tick_text(m.value, 4);
     const bool right_half = x > f.left + f.width * 0.6;
-    out += text(right_half ? x - 4 : x + 4, f.top + 12 + 13 * (slot % 4), right_half ? "end" : "start", label, m.colour, false, true);
+    out += text(right_half ? x - 4 : x + 4, f.top + 12 + 13 * (slot % 4), right_half ? "end" : "start", label, m.colour,
+                false, true);
     ++slot;
   }
   return out;

@@ -63,7 +63,6 @@ std::string card(const std::string& key, const std::string& value, const char* q
   return out + "</div>";
 }
 
-
 double stage_seconds(const std::vector<StageTime>& stages) {
   double total = 0;
   for (const StageTime& s : stages) total += s.seconds;
@@ -113,8 +112,9 @@ std::string count_text(size_t n) { return format_count(static_cast<double>(n)); 
 
 // Optimizations by name, in alphabetical order.
 std::string optimize_text(const OptimizeCounts& o) {
-  return "folded_batchnorms " + count_text(o.folded_batchnorms) + ", folded_constants " + count_text(o.folded_constants) +
-         ", folded_shapes " + count_text(o.folded_shapes) + ", removed_identities " + count_text(o.removed_identities);
+  return "folded_batchnorms " + count_text(o.folded_batchnorms) + ", folded_constants " +
+         count_text(o.folded_constants) + ", folded_shapes " + count_text(o.folded_shapes) + ", removed_identities " +
+         count_text(o.removed_identities);
 }
 
 // The key/value table of the run: what was quantized, with what, and how it was exported.
@@ -142,8 +142,8 @@ std::string summary_facts(const QuantizeReport& r) {
 }
 
 std::string render_summary(const QuantizeReport& r) {
-  std::string out = "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">" + summary_cards(r) + "</div>" +
-                    summary_facts(r);
+  std::string out =
+      "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">" + summary_cards(r) + "</div>" + summary_facts(r);
   if (r.plan && !r.plan->warnings.empty()) {
     out += "<h3>Warnings</h3><ul class=\"warnings\">";
     for (const std::string& w : r.plan->warnings) out += "<li>" + escape_html(w) + "</li>";
@@ -157,8 +157,9 @@ std::string render_outputs(const std::vector<OutputRow>& outputs) {
   if (outputs.empty()) return out + "<p class=\"note\">The report lists no outputs.</p></section>\n";
   // The Top-1 column exists only when some output is logits; the others show a dash in it.
   const bool top1 = std::any_of(outputs.begin(), outputs.end(), [](const OutputRow& o) { return o.top1.has_value(); });
-  out += "<table><thead><tr><th>Output</th><th>Cosine similarity</th><th>L1 distance</th><th>L2 distance</th>"
-         "<th>Chebyshev distance</th><th>SQNR (dB)</th>";
+  out +=
+      "<table><thead><tr><th>Output</th><th>Cosine similarity</th><th>L1 distance</th><th>L2 distance</th>"
+      "<th>Chebyshev distance</th><th>SQNR (dB)</th>";
   out += std::string(top1 ? "<th>Top-1 agreement</th>" : "") + "</tr></thead><tbody>";
   for (const OutputRow& o : outputs) {
     out += "<tr>" + td_text(o.name) + td_cosine(o.cosine) + td_num(optional_number(o.l1, format_distance)) +
@@ -166,15 +167,16 @@ std::string render_outputs(const std::vector<OutputRow>& outputs) {
            td_num(optional_number(o.sqnr, format_db));
     out += (top1 ? td_num(optional_number(o.top1, format_percent)) : "") + "</tr>";
   }
-  out += "</tbody></table><p class=\"note\">Cosine: <span class=\"chip good\">&ge; 0.999</span> "
-         "<span class=\"chip warn\">&ge; 0.99</span> <span class=\"chip bad\">&lt; 0.99</span> "
-         "(output cosine &ge; 0.99 is normal for int8, &ge; 0.999 is the usual target).";
+  out +=
+      "</tbody></table><p class=\"note\">Cosine: <span class=\"chip good\">&ge; 0.999</span> "
+      "<span class=\"chip warn\">&ge; 0.99</span> <span class=\"chip bad\">&lt; 0.99</span> "
+      "(output cosine &ge; 0.99 is normal for int8, &ge; 0.999 is the usual target).";
   if (top1)
-    out += " Top-1 agreement (logits outputs): share of positions (images, tokens) whose highest-scoring class is "
-           "the float model's.";
+    out +=
+        " Top-1 agreement (logits outputs): share of positions (images, tokens) whose highest-scoring class is "
+        "the float model's.";
   return out + "</p></section>\n";
 }
-
 
 std::string node_row(size_t index, const NodeRow& n) {
   return "<tr>" + td_num(std::to_string(index)) + td_text(n.name) + td_text(n.op) + td_text(n.dtype) +
@@ -258,8 +260,8 @@ std::string node_plot(const std::vector<NodeRow>& nodes, const MeasuredNodes& m)
     labels.push_back({m.worst[k], *n.cosine, truncate_text(n.name, 24) + " " + format_fixed(*n.cosine, 6)});
   }
   std::string out = svg::point_chart(points, labels, options);
-  const size_t clipped = static_cast<size_t>(
-      std::count_if(cosines.begin(), cosines.end(), [&](double c) { return c < options.y_min; }));
+  const size_t clipped =
+      static_cast<size_t>(std::count_if(cosines.begin(), cosines.end(), [&](double c) { return c < options.y_min; }));
   out += "<p class=\"note\">Hover a point for the node. The " + std::to_string(labels.size()) +
          " worst nodes are labelled";
   if (clipped > 0)
@@ -309,9 +311,9 @@ std::string ranking_chart(const SearchSection& s) {
   for (size_t i = 0; i < s.ranking.size(); ++i) {
     const RankedCandidate& c = s.ranking[i];
     const bool chosen = is_chosen(s, c.candidate);
-    bars.push_back({c.candidate, c.score, chosen,
-                    "#" + std::to_string(i + 1) + " " + c.candidate + ": " + score_text(c.score) +
-                        (chosen ? " (chosen)" : "")});
+    bars.push_back(
+        {c.candidate, c.score, chosen,
+         "#" + std::to_string(i + 1) + " " + c.candidate + ": " + score_text(c.score) + (chosen ? " (chosen)" : "")});
   }
   svg::BarChartOptions options;
   options.title = "Score of each calibration candidate";
@@ -360,10 +362,12 @@ std::string tradeoff_plot(const SearchSection& s) {
 }
 
 std::string render_tradeoff(const SearchSection& s) {
-  std::string out = "<h3 id=\"tradeoff\">Trade-off</h3><p>Each accepted step: tensors raised above their planned "
-                    "dtype, their summed relative cost, and the scores.</p>";
-  const bool scored = !s.tradeoff_metrics.empty() &&
-                      std::all_of(s.tradeoff.begin(), s.tradeoff.end(), [](const TradeoffRow& t) { return !t.scores.empty(); });
+  std::string out =
+      "<h3 id=\"tradeoff\">Trade-off</h3><p>Each accepted step: tensors raised above their planned "
+      "dtype, their summed relative cost, and the scores.</p>";
+  const bool scored =
+      !s.tradeoff_metrics.empty() &&
+      std::all_of(s.tradeoff.begin(), s.tradeoff.end(), [](const TradeoffRow& t) { return !t.scores.empty(); });
   if (scored && s.tradeoff.size() > 1) out += tradeoff_plot(s);
   out += "<table><thead><tr><th>step</th><th>escalated</th><th>cost</th>";
   for (const auto& name : s.tradeoff_metrics) out += "<th>" + escape_html(name) + "</th>";
@@ -379,7 +383,8 @@ std::string render_tradeoff(const SearchSection& s) {
 
 std::string render_search(const SearchSection& s) {
   std::string out = "<section id=\"search\"><h2>Calibration search</h2><p>";
-  out += "Strategy <b>" + escape_html(or_dash(s.strategy)) + "</b>, metric <b>" + escape_html(or_dash(s.metric)) + "</b>";
+  out +=
+      "Strategy <b>" + escape_html(or_dash(s.strategy)) + "</b>, metric <b>" + escape_html(or_dash(s.metric)) + "</b>";
   if (!s.chosen.empty()) out += ", chosen <b>" + escape_html(s.chosen) + "</b>";
   out += ".</p>";
   if (!s.ranking.empty()) out += ranking_chart(s) + ranking_table(s);
@@ -468,7 +473,6 @@ const char* kPageCss =
     ".note{color:#5b6475;font-size:13px}"
     "footer{color:#6b7385;font-size:12px;text-align:center;padding:0 0 24px}";
 
-
 }  // namespace
 
 std::string render_report_html(const QuantizeReport& r) {
@@ -487,15 +491,17 @@ std::string render_report_html(const QuantizeReport& r) {
 
   std::string page;
   page.reserve(body.size() + 8192);
-  page += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-          "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-          "<title>Quantization report: " +
-          escape_html(model_name) + "</title><style>" + kPageCss + svg::chart_css() + "</style></head><body>\n";
+  page +=
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+      "<title>Quantization report: " +
+      escape_html(model_name) + "</title><style>" + kPageCss + svg::chart_css() + "</style></head><body>\n";
   page += "<header><h1>Quantization report</h1><p class=\"sub\">" + escape_html(model_name);
   if (!r.backend.empty()) page += " &middot; backend " + escape_html(r.backend);
   if (!r.created.empty()) page += " &middot; " + escape_html(r.created);
   page += "</p><nav>" + nav + "</nav></header>\n<main>\n" + body + "</main>\n<footer>";
-  page += escape_html(r.tool.empty() ? "qforge" : r.tool) + " &middot; generated by qforge quantize</footer></body></html>\n";
+  page += escape_html(r.tool.empty() ? "qforge" : r.tool) +
+          " &middot; generated by qforge quantize</footer></body></html>\n";
   return page;
 }
 

@@ -41,32 +41,25 @@ std::string format_distance(double value) {
   if (!std::isfinite(value)) return non_finite_text(value);
   char buffer[64];
   // Below 1e-4 six decimals would show only one or two significant digits.
-  if (value != 0 && std::fabs(value) < 1e-4)
-    std::snprintf(buffer, sizeof buffer, "%.3e", value);
-  else if (std::fabs(value) >= 1e7)
-    std::snprintf(buffer, sizeof buffer, "%.4e", value);
-  else
-    std::snprintf(buffer, sizeof buffer, "%.6f", value);
+  if (value != 0 && std::fabs(value) < 1e-4) std::snprintf(buffer, sizeof buffer, "%.3e", value);
+  else if (std::fabs(value) >= 1e7) std::snprintf(buffer, sizeof buffer, "%.4e", value);
+  else std::snprintf(buffer, sizeof buffer, "%.6f", value);
   return buffer;
 }
 
 std::string format_count(double value) {
   if (!std::isfinite(value)) return non_finite_text(value);
   char buffer[64];
-  if (value == std::floor(value) && std::fabs(value) < 1e15)
-    std::snprintf(buffer, sizeof buffer, "%.0f", value);
-  else
-    std::snprintf(buffer, sizeof buffer, "%.6g", value);
+  if (value == std::floor(value) && std::fabs(value) < 1e15) std::snprintf(buffer, sizeof buffer, "%.0f", value);
+  else std::snprintf(buffer, sizeof buffer, "%.6g", value);
   return buffer;
 }
 
 std::string format_seconds(double seconds) {
   if (!std::isfinite(seconds)) return non_finite_text(seconds);
   char buffer[64];
-  if (seconds < 10)
-    std::snprintf(buffer, sizeof buffer, "%.2f s", seconds);
-  else if (seconds < 60)
-    std::snprintf(buffer, sizeof buffer, "%.1f s", seconds);
+  if (seconds < 10) std::snprintf(buffer, sizeof buffer, "%.2f s", seconds);
+  else if (seconds < 60) std::snprintf(buffer, sizeof buffer, "%.1f s", seconds);
   else {
     const long whole = std::lround(seconds);
     std::snprintf(buffer, sizeof buffer, "%.1f s (%ldm%02lds)", seconds, whole / 60, whole % 60);

@@ -52,7 +52,8 @@ struct LineScale {
 // Title, y axis, x ticks (index numbers) and captions.
 std::string line_axes(const LineScale& sc, const LineChartOptions& options) {
   const Frame& f = sc.f;
-  std::string out = text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
+  std::string out =
+      text(f.left, 14, "start", truncate_text(options.title, title_chars(options.width)), "#1d2330", true);
   out += y_axis(f, sc.ticks, sc.lo, sc.hi, options.y_label, options.height);
   if (sc.count > 0) {
     const Ticks x_ticks = nice_ticks(0, static_cast<double>(sc.count - 1), 10, 1);

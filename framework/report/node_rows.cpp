@@ -53,7 +53,8 @@ QuantizedInputs quantized_inputs(const Node& node, const std::map<std::string, c
 
 }  // namespace
 
-std::vector<NodeRow> node_rows(const Model& optimized, const Model& calibrated, const std::map<std::string, double>& cosines) {
+std::vector<NodeRow> node_rows(const Model& optimized, const Model& calibrated,
+                               const std::map<std::string, double>& cosines) {
   std::map<std::string, const Node*> calibration_of_output;  // calibration output tensor -> node
   std::map<std::string, const Node*> by_name;
   for (const Node& n : calibrated.graph.nodes) {

@@ -14,6 +14,7 @@ namespace qf::report {
 // One row per node of `optimized` (topological order): the dtypes of its calibrated inputs ('/'-joined),
 // the method and threshold of its first quantized activation input (else weight), and `cosines` of its
 // first output (tensor name -> cosine; absent: not measured).
-std::vector<NodeRow> node_rows(const Model& optimized, const Model& calibrated, const std::map<std::string, double>& cosines);
+std::vector<NodeRow> node_rows(const Model& optimized, const Model& calibrated,
+                               const std::map<std::string, double>& cosines);
 
 }  // namespace qf::report

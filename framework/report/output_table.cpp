@@ -11,7 +11,9 @@ std::string format_output_table(const QuantizeReport& report) {
   const std::vector<OutputRow> outputs = report.outputs.value_or(std::vector<OutputRow>{});
   // The Top-1 column (logits outputs only) appears when some output has it; "--" marks the others.
   const bool top1 = std::any_of(outputs.begin(), outputs.end(), [](const OutputRow& o) { return o.top1.has_value(); });
-  const auto value = [](const std::optional<double>& v) { return v.value_or(std::numeric_limits<double>::quiet_NaN()); };
+  const auto value = [](const std::optional<double>& v) {
+    return v.value_or(std::numeric_limits<double>::quiet_NaN());
+  };
   std::ostringstream s;
   char line[512];
   std::snprintf(line, sizeof line, "%-28s %18s %14s %14s %18s %10s", "Output", "Cosine Similarity", "L1 Distance",

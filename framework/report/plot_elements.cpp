@@ -12,14 +12,16 @@ namespace qf::report::svg::plot_parts {
 std::string svg_open(const std::string& id, int width, int height, const std::string& title) {
   std::string out = "<svg";
   if (!id.empty()) out += " id=\"" + escape_html(id) + "\"";
-  return out + " class=\"qc\" xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui, sans-serif\" "
-               "font-size=\"11\" fill=\"#3a4150\" width=\"" + std::to_string(width) + "\" height=\"" +
-         std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) +
-         "\" role=\"img\" aria-label=\"" + escape_html(title) + "\"><title>" + escape_html(title) + "</title>";
+  return out +
+         " class=\"qc\" xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui, sans-serif\" "
+         "font-size=\"11\" fill=\"#3a4150\" width=\"" +
+         std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) +
+         " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" + escape_html(title) + "\"><title>" +
+         escape_html(title) + "</title>";
 }
 
-std::string text(double x, double y, const std::string& anchor, const std::string& content,
-                 const std::string& fill, bool bold, bool halo) {
+std::string text(double x, double y, const std::string& anchor, const std::string& content, const std::string& fill,
+                 bool bold, bool halo) {
   std::string out = "<text x=\"" + coord(x) + "\" y=\"" + coord(y) + "\"";
   if (anchor != "start") out += " text-anchor=\"" + anchor + "\"";
   if (!fill.empty()) out += " fill=\"" + fill + "\"";
@@ -67,8 +69,8 @@ std::string legend(const std::vector<std::pair<std::string, std::string>>& entri
   return out;
 }
 
-std::string y_axis(const Frame& f, const Ticks& ticks, double lo, double hi, const std::string& y_label,
-                   int svg_height, const std::function<std::string(double)>& label_of) {
+std::string y_axis(const Frame& f, const Ticks& ticks, double lo, double hi, const std::string& y_label, int svg_height,
+                   const std::function<std::string(double)>& label_of) {
   std::string out;
   const double eps = (hi - lo) * 1e-6;
   for (const double t : ticks.values) {

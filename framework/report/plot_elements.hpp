@@ -41,7 +41,7 @@ struct Frame {
   double left, top, width, height;
 };
 
-std::string y_axis(const Frame& f, const Ticks& ticks, double lo, double hi, const std::string& y_label,
-                   int svg_height, const std::function<std::string(double)>& label_of = {});
+std::string y_axis(const Frame& f, const Ticks& ticks, double lo, double hi, const std::string& y_label, int svg_height,
+                   const std::function<std::string(double)>& label_of = {});
 
 }  // namespace qf::report::svg::plot_parts

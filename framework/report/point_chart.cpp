@@ -56,9 +56,8 @@ std::string point_axes(const PointGeometry& f, const PointChartOptions& options)
   if (!options.x_label.empty())
     out += text_element(kLeft + f.plot_w / 2, options.height - 6, "middle", options.x_label, "qc-caption");
   if (!options.y_label.empty())
-    out += "<text transform=\"translate(14," + coord(kTop + f.plot_h / 2) +
-           ") rotate(-90)\" text-anchor=\"middle\"" + paint("qc-caption") + ">" + escape_html(options.y_label) +
-           "</text>";
+    out += "<text transform=\"translate(14," + coord(kTop + f.plot_h / 2) + ") rotate(-90)\" text-anchor=\"middle\"" +
+           paint("qc-caption") + ">" + escape_html(options.y_label) + "</text>";
   return out;
 }
 

@@ -19,8 +19,9 @@ json outputs_json(const std::vector<OutputRow>& outputs) {
   json rows = json::array();
   for (const OutputRow& o : outputs) {
     json row = {{"name", o.name}};
-    const std::pair<const char*, std::optional<double>> scores[] = {
-        {"cosine", o.cosine}, {"l1", o.l1}, {"l2", o.l2}, {"chebyshev", o.chebyshev}, {"sqnr", o.sqnr}, {"top1", o.top1}};
+    const std::pair<const char*, std::optional<double>> scores[] = {{"cosine", o.cosine}, {"l1", o.l1},
+                                                                    {"l2", o.l2},         {"chebyshev", o.chebyshev},
+                                                                    {"sqnr", o.sqnr},     {"top1", o.top1}};
     for (const auto& [key, value] : scores)
       if (value) row[key] = *value;
     rows.push_back(row);
@@ -31,21 +32,27 @@ json outputs_json(const std::vector<OutputRow>& outputs) {
 json nodes_json(const std::vector<NodeRow>& nodes) {
   json rows = json::array();
   for (const NodeRow& n : nodes)
-    rows.push_back({{"name", n.name}, {"op", n.op}, {"dtype", n.dtype}, {"method", n.method},
-                    {"threshold", n.threshold}, {"cosine", optional_number(n.cosine)}});
+    rows.push_back({{"name", n.name},
+                    {"op", n.op},
+                    {"dtype", n.dtype},
+                    {"method", n.method},
+                    {"threshold", n.threshold},
+                    {"cosine", optional_number(n.cosine)}});
   return rows;
 }
 
 json search_json(const SearchSection& s) {
   json ranking = json::array();
-  for (const RankedCandidate& c : s.ranking) ranking.push_back({{"candidate", c.candidate}, {"score", optional_number(c.score)}});
-  json j = {{"strategy", s.strategy}, {"metric", s.metric}, {"ranking", ranking},
-            {"chosen", s.chosen}, {"evaluations", s.evaluations}, {"log", s.log}};
+  for (const RankedCandidate& c : s.ranking)
+    ranking.push_back({{"candidate", c.candidate}, {"score", optional_number(c.score)}});
+  json j = {{"strategy", s.strategy}, {"metric", s.metric},           {"ranking", ranking},
+            {"chosen", s.chosen},     {"evaluations", s.evaluations}, {"log", s.log}};
   if (s.tradeoff.empty()) return j;
   json& rows = j["tradeoff"] = json::array();
   for (const TradeoffRow& t : s.tradeoff) {
     json row = {{"step", t.step}, {"escalated", t.escalated}, {"cost", t.cost}};
-    for (size_t m = 0; m < t.scores.size() && m < s.tradeoff_metrics.size(); ++m) row[s.tradeoff_metrics[m]] = t.scores[m];
+    for (size_t m = 0; m < t.scores.size() && m < s.tradeoff_metrics.size(); ++m)
+      row[s.tradeoff_metrics[m]] = t.scores[m];
     rows.push_back(row);
   }
   return j;
@@ -60,14 +67,18 @@ json stages_json(const std::vector<StageTime>& stages) {
 void put_run_summary(const QuantizeReport& r, json& j) {
   if (r.samples) j["samples"] = {{"calibration", r.samples->calibration}, {"evaluation", r.samples->evaluation}};
   if (r.plan)
-    j["plan"] = {{"activations", r.plan->activations}, {"weights", r.plan->weights},
-                 {"candidates", r.plan->candidates}, {"warnings", r.plan->warnings}};
+    j["plan"] = {{"activations", r.plan->activations},
+                 {"weights", r.plan->weights},
+                 {"candidates", r.plan->candidates},
+                 {"warnings", r.plan->warnings}};
   if (r.optimize)
-    j["optimize"] = {{"folded_constants", r.optimize->folded_constants}, {"folded_shapes", r.optimize->folded_shapes},
+    j["optimize"] = {{"folded_constants", r.optimize->folded_constants},
+                     {"folded_shapes", r.optimize->folded_shapes},
                      {"folded_batchnorms", r.optimize->folded_batchnorms},
                      {"removed_identities", r.optimize->removed_identities}};
   if (r.exported)
-    j["export"] = {{"opset", r.exported->opset}, {"com_microsoft", r.exported->com_microsoft},
+    j["export"] = {{"opset", r.exported->opset},
+                   {"com_microsoft", r.exported->com_microsoft},
                    {"int16_ec_points", r.exported->int16_ec_points}};
   if (r.fusion_groups) j["fusion_groups"] = *r.fusion_groups;
   if (r.total_seconds) j["total_seconds"] = *r.total_seconds;
@@ -82,8 +93,8 @@ std::vector<OutputRow> read_outputs(const json& items, const std::string& path) 
   std::vector<OutputRow> rows;
   for (size_t i = 0; i < items.size(); ++i) {
     const JsonFields o(items[i], JsonFields::item_path(path, i));
-    rows.push_back({o.required_text("name"), o.number("cosine"), o.number("l1"), o.number("l2"),
-                    o.number("chebyshev"), o.number("sqnr"), o.number("top1")});
+    rows.push_back({o.required_text("name"), o.number("cosine"), o.number("l1"), o.number("l2"), o.number("chebyshev"),
+                    o.number("sqnr"), o.number("top1")});
   }
   return rows;
 }
@@ -134,8 +145,8 @@ SearchSection read_search(const JsonFields& f) {
 }
 
 BiasCorrectionSection read_bias_correction(const JsonFields& f) {
-  return {f.boolean("applied").value_or(false), count(f.number("nodes")), count(f.number("skipped")),
-          f.text("metric").value_or(""), f.number("before").value_or(0), f.number("after").value_or(0)};
+  return {f.boolean("applied").value_or(false), count(f.number("nodes")),       count(f.number("skipped")),
+          f.text("metric").value_or(""),        f.number("before").value_or(0), f.number("after").value_or(0)};
 }
 
 std::vector<StageTime> read_stages(const json& items, const std::string& path) {
@@ -154,12 +165,13 @@ void read_run_summary(const JsonFields& root, QuantizeReport& r) {
     r.plan = PlanSummary{count(plan->number("activations")), count(plan->number("weights")),
                          count(plan->number("candidates")), plan->strings("warnings")};
   if (auto optimize = root.object("optimize"))
-    r.optimize = OptimizeCounts{count(optimize->number("folded_batchnorms")), count(optimize->number("folded_constants")),
-                                count(optimize->number("folded_shapes")), count(optimize->number("removed_identities"))};
+    r.optimize =
+        OptimizeCounts{count(optimize->number("folded_batchnorms")), count(optimize->number("folded_constants")),
+                       count(optimize->number("folded_shapes")), count(optimize->number("removed_identities"))};
   if (auto exported = root.object("export"))
-    r.exported = ExportSummary{static_cast<int64_t>(exported->number("opset").value_or(0)),
-                               exported->boolean("com_microsoft").value_or(false),
-                               count(exported->number("int16_ec_points"))};
+    r.exported =
+        ExportSummary{static_cast<int64_t>(exported->number("opset").value_or(0)),
+                      exported->boolean("com_microsoft").value_or(false), count(exported->number("int16_ec_points"))};
   if (const auto groups = root.number("fusion_groups")) r.fusion_groups = count(groups);
   r.total_seconds = root.number("total_seconds");
   r.peak_rss_mb = root.number("peak_rss_mb");
@@ -168,14 +180,15 @@ void read_run_summary(const JsonFields& root, QuantizeReport& r) {
 }  // namespace
 
 json QuantizeReport::to_json() const {
-  json j = {{"tool", tool}, {"model", model}, {"backend", backend}, {"created", created}, {"stages", stages_json(stages)}};
+  json j = {
+      {"tool", tool}, {"model", model}, {"backend", backend}, {"created", created}, {"stages", stages_json(stages)}};
   if (outputs) j["outputs"] = outputs_json(*outputs);
   if (nodes) j["nodes"] = nodes_json(*nodes);
   if (search) j["search"] = search_json(*search);
   if (bias_correction)
     j["bias_correction"] = {{"applied", bias_correction->applied}, {"nodes", bias_correction->nodes},
                             {"skipped", bias_correction->skipped}, {"metric", bias_correction->metric},
-                            {"before", bias_correction->before}, {"after", bias_correction->after}};
+                            {"before", bias_correction->before},   {"after", bias_correction->after}};
   put_run_summary(*this, j);
   return j;
 }

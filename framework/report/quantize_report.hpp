@@ -29,9 +29,9 @@ struct OutputRow {
 // One node of the optimized float graph, in topological order.
 struct NodeRow {
   std::string name, op;
-  std::string dtype;      // "int8", "int8/int16" when mixed, "float32"
-  std::string method;     // calibration method of the activation (else weight) input; "--" when none
-  std::string threshold;  // clipping range as text; "--" when none
+  std::string dtype;             // "int8", "int8/int16" when mixed, "float32"
+  std::string method;            // calibration method of the activation (else weight) input; "--" when none
+  std::string threshold;         // clipping range as text; "--" when none
   std::optional<double> cosine;  // of the node's first output vs float; none: not measured
 };
 
@@ -42,20 +42,20 @@ struct RankedCandidate {
 
 // One accepted step of a mixed-precision search.
 struct TradeoffRow {
-  size_t step = 0;       // 0-based, in the order the search reported them
-  size_t escalated = 0;  // tensors at a dtype other than the planned one
-  double cost = 0;       // their summed relative cost
+  size_t step = 0;             // 0-based, in the order the search reported them
+  size_t escalated = 0;        // tensors at a dtype other than the planned one
+  double cost = 0;             // their summed relative cost
   std::vector<double> scores;  // one per SearchSection::tradeoff_metrics
 };
 
 struct SearchSection {
   std::string strategy, metric;
   std::vector<RankedCandidate> ranking;  // uniform candidates, best first
-  std::string chosen;  // several joined by "; "; empty when nothing was quantized to an integer type
+  std::string chosen;                    // several joined by "; "; empty when nothing was quantized to an integer type
   size_t evaluations = 0;
   std::vector<std::string> log;
   std::vector<std::string> tradeoff_metrics;  // names of TradeoffRow::scores
-  std::vector<TradeoffRow> tradeoff;           // empty: the search reported none (no "tradeoff" key)
+  std::vector<TradeoffRow> tradeoff;          // empty: the search reported none (no "tradeoff" key)
 };
 
 struct BiasCorrectionSection {

@@ -55,9 +55,9 @@ std::string paint(const std::string& css_class) {
 
 std::string svg_open(int width, int height, const std::string& title) {
   return "<svg class=\"qc\" xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui, sans-serif\" "
-         "font-size=\"11\" fill=\"#3a4150\" width=\"" + std::to_string(width) +
-         "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) + " " +
-         std::to_string(height) + "\" role=\"img\" aria-label=\"" + escape_html(title) + "\"><title>" +
+         "font-size=\"11\" fill=\"#3a4150\" width=\"" +
+         std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " + std::to_string(width) +
+         " " + std::to_string(height) + "\" role=\"img\" aria-label=\"" + escape_html(title) + "\"><title>" +
          escape_html(title) + "</title>";
 }
 
@@ -70,8 +70,8 @@ std::string text_element(double x, double y, const std::string& anchor, const st
 }
 
 std::string line_element(double x1, double y1, double x2, double y2, const std::string& css_class) {
-  return "<line x1=\"" + coord(x1) + "\" y1=\"" + coord(y1) + "\" x2=\"" + coord(x2) + "\" y2=\"" + coord(y2) +
-         "\"" + paint(css_class) + "/>";
+  return "<line x1=\"" + coord(x1) + "\" y1=\"" + coord(y1) + "\" x2=\"" + coord(x2) + "\" y2=\"" + coord(y2) + "\"" +
+         paint(css_class) + "/>";
 }
 
 }  // namespace qf::report::svg::parts

@@ -38,7 +38,7 @@ struct HistogramOptions {
   double bin_lo = 0;
   double bin_hi = 1;
   std::string x_label = "value";
-  bool log_y = true;  // log10(1 + count): the tails (where clipping happens) stay visible
+  bool log_y = true;            // log10(1 + count): the tails (where clipping happens) stay visible
   std::vector<Marker> markers;  // the x axis widens to show every finite marker
   int width = 760;
   int height = 300;

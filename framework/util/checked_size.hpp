@@ -46,8 +46,8 @@ inline uint64_t checked_element_count(std::span<const int64_t> dims, const std::
   }
   uint64_t bytes = 0;
   if (__builtin_mul_overflow(count, element_bytes == 0 ? 1 : element_bytes, &bytes) || bytes > kMaxTensorBytes)
-    throw Error(what + ": shape " + shape_text(dims) + " needs more than the " +
-                std::to_string(kMaxTensorBytes >> 30) + " GiB tensor limit");
+    throw Error(what + ": shape " + shape_text(dims) + " needs more than the " + std::to_string(kMaxTensorBytes >> 30) +
+                " GiB tensor limit");
   return count;
 }
 

@@ -20,7 +20,7 @@ struct Float16 {
     const uint32_t abs = x & 0x7fffffffu;
     if (abs >= 0x7f800000u) return static_cast<uint16_t>(sign | (abs > 0x7f800000u ? 0x7e00u : 0x7c00u));
     if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow to inf
-    if (abs < 0x38800000u) {                                                  // subnormal or zero
+    if (abs < 0x38800000u) {                                               // subnormal or zero
       if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
       const uint32_t exp = abs >> 23;
       const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
@@ -47,7 +47,10 @@ struct Float16 {
         x = sign;
       } else {  // normalise a subnormal
         exp = 127 - 15 + 1;
-        while (!(mant & 0x400u)) { mant <<= 1; --exp; }
+        while (!(mant & 0x400u)) {
+          mant <<= 1;
+          --exp;
+        }
         mant &= 0x3ffu;
         x = sign | (exp << 23) | (mant << 13);
       }

@@ -25,8 +25,8 @@ struct NamedSignal {
   int signo;
 };
 
-constexpr NamedSignal kNames[] = {{"SIGINT", SIGINT},   {"SIGTERM", SIGTERM}, {"SIGHUP", SIGHUP},
-                                  {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL}};
+constexpr NamedSignal kNames[] = {
+    {"SIGINT", SIGINT}, {"SIGTERM", SIGTERM}, {"SIGHUP", SIGHUP}, {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL}};
 
 struct TestHook {
   std::string stage;
@@ -36,7 +36,7 @@ struct TestHook {
 
 // QFORGE_TEST_SIGNAL_AT=<stage>:<SIGNAME>, parsed once; absent or malformed: no hook.
 TestHook* test_hook() {
-  static TestHook* hook = [] () -> TestHook* {
+  static TestHook* hook = []() -> TestHook* {
     const char* spec = std::getenv("QFORGE_TEST_SIGNAL_AT");
     if (!spec) return nullptr;
     const std::string text = spec;

@@ -21,10 +21,8 @@ std::string format_duration(double seconds, bool tenths) {
   char buffer[32];
   if (!(seconds >= 0)) seconds = 0;
   if (seconds < 60) {
-    if (tenths)
-      std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
-    else
-      std::snprintf(buffer, sizeof buffer, "%.0fs", std::ceil(seconds));
+    if (tenths) std::snprintf(buffer, sizeof buffer, "%.1fs", seconds);
+    else std::snprintf(buffer, sizeof buffer, "%.0fs", std::ceil(seconds));
   } else if (seconds < 3600) {
     const long s = std::lround(seconds);
     std::snprintf(buffer, sizeof buffer, "%ldm%02lds", s / 60, s % 60);
@@ -36,18 +34,15 @@ std::string format_duration(double seconds, bool tenths) {
 }
 
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 }  // namespace
 
-Progress::Progress(std::string label, size_t total, bool quiet)
-    : Progress(std::move(label), total, quiet, stderr) {}
+Progress::Progress(std::string label, size_t total, bool quiet) : Progress(std::move(label), total, quiet, stderr) {}
 
-Progress::Progress(std::string label, size_t total, bool quiet, std::FILE* sink,
-                   std::optional<bool> terminal)
+Progress::Progress(std::string label, size_t total, bool quiet, std::FILE* sink, std::optional<bool> terminal)
     : label_(std::move(label)),
       total_(total),
       quiet_(quiet || sink == nullptr),
@@ -127,11 +122,10 @@ void Progress::draw_terminal(size_t done_units, double seconds, bool final) {
   bar.append(static_cast<size_t>(kBarWidth - filled), '.');
   std::string eta;
   if (!final) {
-    if (shown == 0)
-      eta = " eta ?";
+    if (shown == 0) eta = " eta ?";
     else
-      eta = " eta " + format_duration(seconds * static_cast<double>(total_ - shown) / static_cast<double>(shown),
-                                      false);
+      eta =
+          " eta " + format_duration(seconds * static_cast<double>(total_ - shown) / static_cast<double>(shown), false);
   }
   // \x1b[K clears what a longer previous line left behind.
   std::fprintf(sink_, "\r%s [%s] %zu/%zu %s%s\x1b[K%s", label_.c_str(), bar.c_str(), shown, total_,

@@ -20,8 +20,7 @@ class Progress {
   Progress(std::string label, size_t total, bool quiet = quiet_default());
   // Draws on `sink` instead of stderr (tests, logs). `terminal` forces in-place redraw (true) or plain
   // lines (false); left out, it is isatty(fileno(sink)).
-  Progress(std::string label, size_t total, bool quiet, std::FILE* sink,
-           std::optional<bool> terminal = std::nullopt);
+  Progress(std::string label, size_t total, bool quiet, std::FILE* sink, std::optional<bool> terminal = std::nullopt);
   ~Progress();  // finishes the line (calls done())
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -49,7 +48,7 @@ class Progress {
   std::string hook_stage_;
   std::atomic<size_t> done_{0};
   std::mutex mutex_;
-  size_t last_drawn_permille_ = 0;  // plain mode: highest 10% step already printed, in permille
+  size_t last_drawn_permille_ = 0;          // plain mode: highest 10% step already printed, in permille
   std::atomic<int64_t> last_redraw_ns_{0};  // terminal mode: throttles redraws to ~10 per second
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_;

@@ -100,8 +100,7 @@ class StrictDomBuilder : public nlohmann::json_sax<json> {
     if (!stack_.empty() && stack_.size() >= options_.max_depth) {
       // The path of the value being opened: its own list index is the next one.
       if (!stack_.back().value->is_object()) ++stack_.back().entries;
-      fail_at_path(stack_.size(), ": nested deeper than " + std::to_string(options_.max_depth) +
-                                      " levels (the limit)");
+      fail_at_path(stack_.size(), ": nested deeper than " + std::to_string(options_.max_depth) + " levels (the limit)");
     }
     stack_.push_back({add(std::move(container)), {}, 0});
     return true;

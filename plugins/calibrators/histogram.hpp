@@ -66,7 +66,8 @@ inline size_t histogram_bins(const qf::TensorInfo& t, int64_t max_num_bin) {
 class ChannelLayout {
  public:
   explicit ChannelLayout(const qf::TensorInfo& t) : tensor_(t.name), channels_(t.per_channel ? t.num_channels : 1) {
-    if (channels_ == 0) throw qf::PluginError("tensor " + quoted(tensor_) + " has 0 channels", QF_STATUS_INVALID_ARGUMENT);
+    if (channels_ == 0)
+      throw qf::PluginError("tensor " + quoted(tensor_) + " has 0 channels", QF_STATUS_INVALID_ARGUMENT);
     if (t.per_channel) {
       const auto rank = static_cast<int64_t>(t.shape.size());
       axis_ = t.channel_axis < 0 ? t.channel_axis + rank : t.channel_axis;  // -1: last axis
@@ -123,7 +124,8 @@ class ChannelLayout {
 class ExactMinMax {
  public:
   explicit ExactMinMax(size_t channels)
-      : min_(channels, std::numeric_limits<float>::infinity()), max_(channels, -std::numeric_limits<float>::infinity()) {}
+      : min_(channels, std::numeric_limits<float>::infinity()),
+        max_(channels, -std::numeric_limits<float>::infinity()) {}
 
   void add_run(size_t c, const float* x, size_t n) {
     float lo = min_[c], hi = max_[c];
@@ -166,9 +168,9 @@ class Histograms {
                                 " from the host's first pass (has_global_range is not set)",
                             QF_STATUS_INVALID_ARGUMENT);
     if (channels_ != t.num_channels)
-      throw qf::PluginError("tensor " + quoted(t.name) + ": per-tensor state with " + std::to_string(t.num_channels) +
-                                " global ranges",
-                            QF_STATUS_INVALID_ARGUMENT);
+      throw qf::PluginError(
+          "tensor " + quoted(t.name) + ": per-tensor state with " + std::to_string(t.num_channels) + " global ranges",
+          QF_STATUS_INVALID_ARGUMENT);
     lo_.resize(channels_);
     hi_.resize(channels_);
     inv_width_.resize(channels_);

@@ -30,17 +30,18 @@ namespace qc = qf_calibrators;
 
 namespace {
 
-constexpr size_t kCandidates = 128;            // per-tensor windows searched
-constexpr size_t kChannelCandidates = 16;      // per-channel: one search per channel, so fewer
+constexpr size_t kCandidates = 128;        // per-tensor windows searched
+constexpr size_t kChannelCandidates = 16;  // per-channel: one search per channel, so fewer
 constexpr double kSmoothing = 1e-4;
 
 // Prefix sums over one side's histogram, so a candidate window costs O(levels), not O(bins):
 // KL(p || q) = sum p log p - sum p log q, and q is constant over the non-zero bins of each group.
 struct Prefix {
-  std::vector<double> count;      // sum h[0..j)
-  std::vector<double> nonzero;    // number of non-zero bins in [0..j)
-  std::vector<double> h_log_h;    // sum h log h over [0..j)
-  explicit Prefix(std::span<const uint64_t> h) : count(h.size() + 1, 0.0), nonzero(h.size() + 1, 0.0), h_log_h(h.size() + 1, 0.0) {
+  std::vector<double> count;    // sum h[0..j)
+  std::vector<double> nonzero;  // number of non-zero bins in [0..j)
+  std::vector<double> h_log_h;  // sum h log h over [0..j)
+  explicit Prefix(std::span<const uint64_t> h)
+      : count(h.size() + 1, 0.0), nonzero(h.size() + 1, 0.0), h_log_h(h.size() + 1, 0.0) {
     for (size_t j = 0; j < h.size(); ++j) {
       const double v = static_cast<double>(h[j]);
       count[j + 1] = count[j] + v;
@@ -73,7 +74,7 @@ double window_divergence(std::span<const uint64_t> h, const Prefix& pre, size_t 
     const double nonzero = pre.nonzero[b1] - pre.nonzero[b0];
     const double q_nonzero = nonzero > 0.0 ? (sum / nonzero + kSmoothing) / q_total : 0.0;
     if (sum > 0.0) kl -= (sum / total) * std::log(q_nonzero);  // every counted bin has q = q_nonzero
-    if (b1 == i && outliers > 0.0) {  // the last bin also carries the outliers
+    if (b1 == i && outliers > 0.0) {                           // the last bin also carries the outliers
       const double q_last = h[last] != 0 ? q_nonzero : kSmoothing / q_total;
       kl -= (outliers / total) * std::log(q_last);
     }
@@ -119,8 +120,7 @@ class KlCalibrator : public qf::Calibrator {
   }
 
   KlCalibrator(const qf::Params& p, const qf::TensorInfo& t)
-      : layout_(t),
-        hist_(t, qc::histogram_bins(t, std::max(p.get_int("max_num_bin"), p.get_int("num_bin"))), name) {
+      : layout_(t), hist_(t, qc::histogram_bins(t, std::max(p.get_int("max_num_bin"), p.get_int("num_bin"))), name) {
     const qc::Grid grid = qc::target_grid(t, name);
     levels_ = static_cast<size_t>(t.symmetric ? grid.qmax + 1 : (grid.qmax - grid.qmin + 1) / 2);
     const auto num_bin = static_cast<double>(p.get_int("num_bin"));

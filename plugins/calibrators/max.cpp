@@ -17,8 +17,8 @@ class MaxCalibrator : public qf::Calibrator {
   static constexpr bool needs_global_range = true;
   static std::vector<QfParamDesc> params() {
     // The seed toolchain's floors: smaller values are raised (with a warning), not refused.
-    return {qf::raise_to_min(qf::param_float("max_percentile", 1.0, 0.5, 1.0,
-                                             "1: exact max; below 1: fraction of values kept")),
+    return {qf::raise_to_min(
+                qf::param_float("max_percentile", 1.0, 0.5, 1.0, "1: exact max; below 1: fraction of values kept")),
             qf::raise_to_min(qf::param_int("max_num_bin", 16384, qc::kMinHistogramBins, qc::kMaxHistogramBins,
                                            "histogram bins when max_percentile < 1 (per channel at most 1024)"))};
   }
@@ -27,23 +27,17 @@ class MaxCalibrator : public qf::Calibrator {
       : percentile_(p.get_float("max_percentile")), symmetric_(t.symmetric), layout_(t) {
     if (percentile_ < 1.0)
       hist_ = std::make_unique<qc::Histograms>(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name);
-    else
-      minmax_ = std::make_unique<qc::ExactMinMax>(layout_.channels());
+    else minmax_ = std::make_unique<qc::ExactMinMax>(layout_.channels());
   }
 
   void observe(const qf::Batch& b) override {
-    if (hist_)
-      layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_->add_run(c, x, n); });
-    else
-      layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { minmax_->add_run(c, x, n); });
+    if (hist_) layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_->add_run(c, x, n); });
+    else layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { minmax_->add_run(c, x, n); });
   }
   void merge(const MaxCalibrator& other) {
-    if (hist_ && other.hist_)
-      hist_->merge(*other.hist_);
-    else if (minmax_ && other.minmax_)
-      minmax_->merge(*other.minmax_);
-    else
-      throw qf::PluginError("merge of 'max' states with different max_percentile");
+    if (hist_ && other.hist_) hist_->merge(*other.hist_);
+    else if (minmax_ && other.minmax_) minmax_->merge(*other.minmax_);
+    else throw qf::PluginError("merge of 'max' states with different max_percentile");
   }
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);

@@ -3,10 +3,10 @@
 // samples and outputs. Empty buffers: 0; any NaN/Inf element: NaN.
 #include <qforge/qf_plugin.hpp>
 
-#include "elementwise_sum.hpp"
-
 #include <cmath>
 #include <limits>
+
+#include "elementwise_sum.hpp"
 
 class L2Metric : public qf::Metric {
  public:

@@ -2,10 +2,10 @@
 // outputs. Empty buffers: 0; any NaN/Inf element: NaN. The seed toolchain's "L1 Distance" column.
 #include <qforge/qf_plugin.hpp>
 
-#include "elementwise_sum.hpp"
-
 #include <cmath>
 #include <limits>
+
+#include "elementwise_sum.hpp"
 
 class MaeMetric : public qf::Metric {
  public:

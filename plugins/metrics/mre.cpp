@@ -16,7 +16,8 @@ class MreMetric : public qf::Metric {
   static constexpr bool higher_is_better = false;
   static constexpr QfAggregation aggregation = QF_AGGREGATE_MEAN;
   static std::vector<QfParamDesc> params() {
-    return {qf::param_float("epsilon", 0.0, 0.0, 1.0, "added to the reference magnitude sum (guards all-zero references)")};
+    return {
+        qf::param_float("epsilon", 0.0, 0.0, 1.0, "added to the reference magnitude sum (guards all-zero references)")};
   }
 
   explicit MreMetric(const qf::Params& p) : epsilon_(p.get_float("epsilon")) {}

@@ -2,10 +2,10 @@
 // Empty buffers: 0; any NaN/Inf element: NaN.
 #include <qforge/qf_plugin.hpp>
 
-#include "elementwise_sum.hpp"
-
 #include <cmath>
 #include <limits>
+
+#include "elementwise_sum.hpp"
 
 class MseMetric : public qf::Metric {
  public:

@@ -28,7 +28,8 @@ class Top1Metric : public qf::Metric {
   double compute_shaped(std::span<const float> ref, std::span<const float> x,
                         std::span<const int64_t> shape) const override {
     const int64_t classes = shape.empty() ? 1 : shape.back();
-    if (classes < 2) throw std::invalid_argument("top1: needs a last axis of at least 2 entries, got shape " + text(shape));
+    if (classes < 2)
+      throw std::invalid_argument("top1: needs a last axis of at least 2 entries, got shape " + text(shape));
     const size_t n = static_cast<size_t>(classes);
     const size_t rows = ref.size() / n;
     if (rows == 0) return 1.0;  // no position disagrees

@@ -19,8 +19,8 @@
 
 #include "search_util.hpp"
 
-using qf_search::Scores;
 using qf_search::ScoreOrder;
+using qf_search::Scores;
 
 namespace {
 
@@ -167,8 +167,7 @@ class Layerwise : public qf::SearchStrategy {
         if (order.higher_is_better() ? score < threshold_ : score > threshold_) selected.push_back(i);
       }
       std::snprintf(line, sizeof line, "step 3: %zu activations with %s %s %g", selected.size(),
-                    std::string(ctx.metric_name(0)).c_str(), order.higher_is_better() ? "below" : "above",
-                    threshold_);
+                    std::string(ctx.metric_name(0)).c_str(), order.higher_is_better() ? "below" : "above", threshold_);
     }
     ctx.log_trial(line);
     return selected;

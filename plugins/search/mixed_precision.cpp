@@ -29,8 +29,8 @@
 
 #include "search_util.hpp"
 
-using qf_search::Scores;
 using qf_search::ScoreOrder;
+using qf_search::Scores;
 
 namespace {
 
@@ -278,8 +278,8 @@ class MixedPrecision : public qf::SearchStrategy {
   qf::Assignment give_up() {
     const std::string why = "target " + std::string(ctx_->metric_name(0)) + " " +
                             (order_->higher_is_better() ? ">= " : "<= ") + qf_search::format_value(target_) +
-                            " not reached (" + stop_ + "); returning the best found: " +
-                            qf_search::format_scores(*ctx_, best_scores_);
+                            " not reached (" + stop_ +
+                            "); returning the best found: " + qf_search::format_scores(*ctx_, best_scores_);
     qf::log_warning(why);
     ctx_->log_trial(why);
     if (best_.dtype != cur_.dtype || best_.candidate != cur_.candidate) ctx_->report_tradeoff(best_, best_scores_);
@@ -331,7 +331,8 @@ class MixedPrecision : public qf::SearchStrategy {
     std::vector<size_t> fine;  // indices into lowerable
     for (size_t i = 0; i < lowerable.size(); ++i)
       if (meets(singles[i])) fine.push_back(i);
-    std::stable_sort(fine.begin(), fine.end(), [&](size_t a, size_t b) { return order_->better(singles[a], singles[b]); });
+    std::stable_sort(fine.begin(), fine.end(),
+                     [&](size_t a, size_t b) { return order_->better(singles[a], singles[b]); });
     std::vector<size_t> order;
     for (size_t i : fine) order.push_back(lowerable[i]);
     if (!fine.empty()) first_single = singles[fine[0]];
@@ -350,7 +351,8 @@ class MixedPrecision : public qf::SearchStrategy {
     std::string names;
     for (size_t i = pos; i < pos + count; ++i) {
       level_[order[i]] = prev_level(order[i], level_[order[i]]);
-      names += (i > pos ? ", " : "") + std::string(ctx_->tensor_name(order[i])) + "->" + dtype_at(order[i], level_[order[i]]);
+      names += (i > pos ? ", " : "") + std::string(ctx_->tensor_name(order[i])) + "->" +
+               dtype_at(order[i], level_[order[i]]);
     }
     cur_ = next;
     cur_scores_ = scores;
@@ -415,8 +417,9 @@ class MixedPrecision : public qf::SearchStrategy {
     std::vector<Scores> out;
     const size_t chunk = max_time_ > 0 ? 64 : trials.size();
     for (size_t begin = 0; begin < trials.size() && (begin == 0 || !expired()); begin += chunk) {
-      const std::vector<qf::Assignment> part(trials.begin() + static_cast<long>(begin),
-                                             trials.begin() + static_cast<long>(std::min(trials.size(), begin + chunk)));
+      const std::vector<qf::Assignment> part(
+          trials.begin() + static_cast<long>(begin),
+          trials.begin() + static_cast<long>(std::min(trials.size(), begin + chunk)));
       for (auto& sc : evaluate(part)) out.push_back(std::move(sc));
     }
     return out;
@@ -465,7 +468,8 @@ class MixedPrecision : public qf::SearchStrategy {
   double cost_of(size_t t, int level) const { return ctx_->relative_cost(t, kLadder[level]); }
 
   static size_t count_escalated(const qf::Assignment& a) {
-    return static_cast<size_t>(std::count_if(a.dtype.begin(), a.dtype.end(), [](QfDType d) { return d != QF_DTYPE_UNDEFINED; }));
+    return static_cast<size_t>(
+        std::count_if(a.dtype.begin(), a.dtype.end(), [](QfDType d) { return d != QF_DTYPE_UNDEFINED; }));
   }
 
   bool expired() const {

@@ -10,8 +10,8 @@
 
 #include "search_util.hpp"
 
-using qf_search::Scores;
 using qf_search::ScoreOrder;
+using qf_search::Scores;
 
 class Modelwise : public qf::SearchStrategy {
  public:

@@ -59,10 +59,8 @@ inline std::string format_scores(const qf::SearchContext& ctx, const Scores& s) 
   for (size_t m = 0; m < s.size() && m < ctx.num_metrics(); ++m) {
     char buf[128];
     const std::string name(ctx.metric_name(m));
-    if (m > 0)
-      std::snprintf(buf, sizeof buf, " %s=%.2f", name.c_str(), s[m]);
-    else
-      std::snprintf(buf, sizeof buf, "%s=%s", name.c_str(), format_value(s[m]).c_str());
+    if (m > 0) std::snprintf(buf, sizeof buf, " %s=%.2f", name.c_str(), s[m]);
+    else std::snprintf(buf, sizeof buf, "%s=%s", name.c_str(), format_value(s[m]).c_str());
     out += buf;
   }
   return out;
@@ -119,8 +117,7 @@ inline Ranking rank_modelwise(const qf::SearchContext& ctx, const ScoreOrder& or
     if (ctx.num_candidates(t) > ctx.num_candidates(widest)) widest = t;
   for (size_t i = 0; i < count; ++i) {
     const size_t k = r.order[i];
-    const std::string name =
-        k < max_candidates(ctx) ? std::string(ctx.candidate_name(widest, k)) : std::to_string(k);
+    const std::string name = k < max_candidates(ctx) ? std::string(ctx.candidate_name(widest, k)) : std::to_string(k);
     ctx.log_trial("rank " + std::to_string(i + 1) + ": " + name + " " + format_scores(ctx, r.scores[k]));
   }
   return r;

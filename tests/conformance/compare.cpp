@@ -38,8 +38,7 @@ uint64_t bits_at(const Tensor& t, int64_t i) {
 
 std::string int_str(DType t, uint64_t bits) {
   if (t == DType::Bool) return bits ? "true" : "false";
-  if (t == DType::UInt64 || t == DType::UInt32 || t == DType::UInt16 || t == DType::UInt8)
-    return std::to_string(bits);
+  if (t == DType::UInt64 || t == DType::UInt32 || t == DType::UInt16 || t == DType::UInt8) return std::to_string(bits);
   return std::to_string(static_cast<int64_t>(bits));
 }
 
@@ -73,8 +72,8 @@ bool float_close(double a, double e, Tolerance tol) {
 
 }  // namespace
 
-std::optional<std::string> compare_tensors(const std::string& output_name, const Tensor& actual,
-                                           const Tensor& expected, Tolerance tol) {
+std::optional<std::string> compare_tensors(const std::string& output_name, const Tensor& actual, const Tensor& expected,
+                                           Tolerance tol) {
   const std::string what = "output '" + output_name + "': ";
   if (!actual.defined()) return what + "not produced (undefined tensor)";
   if (actual.dtype() != expected.dtype())
@@ -126,8 +125,8 @@ std::optional<std::string> compare_tensors(const std::string& output_name, const
   std::ostringstream os;
   os << what << bad << " of " << n << " values differ (exact " << dtype_name(expected.dtype())
      << " comparison); first at index " << first_bad << " " << index_str(shape, first_bad) << ": got "
-     << int_str(expected.dtype(), first_a) << ", expected " << int_str(expected.dtype(), first_e)
-     << "; max abs error " << float_str(max_abs);
+     << int_str(expected.dtype(), first_a) << ", expected " << int_str(expected.dtype(), first_e) << "; max abs error "
+     << float_str(max_abs);
   return os.str();
 }
 

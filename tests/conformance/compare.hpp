@@ -16,7 +16,7 @@ struct Tolerance {
 // nullopt when `actual` matches `expected`: same dtype and shape; bool/integer values exactly equal;
 // floating values within |a - e| <= atol + rtol * |e|, NaN matching NaN and inf matching same-sign inf.
 // Otherwise a message naming the output, the first bad index, both values and the max error.
-std::optional<std::string> compare_tensors(const std::string& output_name, const Tensor& actual,
-                                           const Tensor& expected, Tolerance tol = {});
+std::optional<std::string> compare_tensors(const std::string& output_name, const Tensor& actual, const Tensor& expected,
+                                           Tolerance tol = {});
 
 }  // namespace qf::conformance

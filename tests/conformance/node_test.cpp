@@ -5,7 +5,6 @@
 // reason; everything else must pass. A listener prints pass/fail/skip counts by reason at the end.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,8 +24,8 @@
 #include <vector>
 
 #include "compare.hpp"
-#include "executor/executor.hpp"
 #include "exclusions.hpp"
+#include "executor/executor.hpp"
 #include "ir/onnx_io.hpp"
 #include "suite.hpp"
 
@@ -44,11 +43,11 @@ constexpr const char* kExcluded = "excluded";
 
 // What a test body learned about its test, read by the summary listener once the test ends.
 struct TestRecord {
-  std::string skip_category;          // set when the test skips itself
+  std::string skip_category;           // set when the test skips itself
   std::vector<std::string> skip_keys;  // e.g. the unsupported op types, the unsupported type kinds
-  std::string reason;                 // one-line reason (skip or failure)
-  std::string ops;                    // the model's top-level op types, for grouping failures
-  bool excluded_but_run = false;      // listed in excluded.txt, run because of QF_CONFORMANCE_RUN_EXCLUDED
+  std::string reason;                  // one-line reason (skip or failure)
+  std::string ops;                     // the model's top-level op types, for grouping failures
+  bool excluded_but_run = false;       // listed in excluded.txt, run because of QF_CONFORMANCE_RUN_EXCLUDED
 };
 
 std::map<std::string, TestRecord>& records() {
@@ -375,14 +374,17 @@ class SummaryPrinter : public testing::EmptyTestEventListener {
            breakdown.empty() ? "" : (" (" + breakdown + ")").c_str());
     for (const auto& [category, keys] : skip_keys_) {
       printf("  skipped, %s:\n", category.c_str());
-      for (const auto& [key, tests] : keys) printf("    %-32s %3zu  %s\n", key.c_str(), tests.size(), brief(tests).c_str());
+      for (const auto& [key, tests] : keys)
+        printf("    %-32s %3zu  %s\n", key.c_str(), tests.size(), brief(tests).c_str());
     }
-    if (skipped_.count(kExcluded)) printf("  skipped, excluded: %zu (see %s)\n", skipped_[kExcluded], exclusion_file().c_str());
+    if (skipped_.count(kExcluded))
+      printf("  skipped, excluded: %zu (see %s)\n", skipped_[kExcluded], exclusion_file().c_str());
     if (!excluded_but_passing_.empty())
       printf("  excluded but passing (remove from the list?): %s\n", join(excluded_but_passing_, " ").c_str());
     if (failed_) {
       printf("  failed, by op:\n");
-      for (const auto& [ops, tests] : failed_by_op_) printf("    %-32s %3zu  %s\n", ops.c_str(), tests.size(), brief(tests).c_str());
+      for (const auto& [ops, tests] : failed_by_op_)
+        printf("    %-32s %3zu  %s\n", ops.c_str(), tests.size(), brief(tests).c_str());
     }
     if (const char* path = std::getenv("QF_CONFORMANCE_REPORT"); path && *path) {
       std::ofstream(path) << "test\tstatus\tops\treason\n" << report_.str();

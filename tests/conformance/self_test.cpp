@@ -14,8 +14,8 @@ namespace {
 
 TEST(ConformanceCompare, AllcloseToleranceIsAtolPlusRtolTimesExpected) {
   const auto expected = Tensor::from_vector<float>({2}, {1000.f, 0.f});
-  EXPECT_FALSE(compare_tensors("y", Tensor::from_vector<float>({2}, {1000.9f, 0.f}), expected));  // 0.9 <= 1.0
-  EXPECT_TRUE(compare_tensors("y", Tensor::from_vector<float>({2}, {1001.2f, 0.f}), expected));   // 1.2 > 1.0
+  EXPECT_FALSE(compare_tensors("y", Tensor::from_vector<float>({2}, {1000.9f, 0.f}), expected));   // 0.9 <= 1.0
+  EXPECT_TRUE(compare_tensors("y", Tensor::from_vector<float>({2}, {1001.2f, 0.f}), expected));    // 1.2 > 1.0
   EXPECT_FALSE(compare_tensors("y", Tensor::from_vector<float>({2}, {1000.f, 5e-8f}), expected));  // atol 1e-7
   EXPECT_TRUE(compare_tensors("y", Tensor::from_vector<float>({2}, {1000.f, 2e-7f}), expected));
 }
@@ -40,10 +40,14 @@ TEST(ConformanceCompare, DtypeAndShapeMustMatch) {
 
 TEST(ConformanceCompare, IntegersAndBoolsAreExact) {
   const int64_t big = (int64_t{1} << 53) + 1;  // not representable as double
-  EXPECT_FALSE(compare_tensors("y", Tensor::from_vector<int64_t>({1}, {big}), Tensor::from_vector<int64_t>({1}, {big})));
-  EXPECT_TRUE(compare_tensors("y", Tensor::from_vector<int64_t>({1}, {big - 1}), Tensor::from_vector<int64_t>({1}, {big})));
-  EXPECT_TRUE(compare_tensors("y", Tensor::from_vector<bool>({2}, {true, false}), Tensor::from_vector<bool>({2}, {true, true})));
-  EXPECT_TRUE(compare_tensors("y", Tensor::from_vector<int32_t>({1}, {1000}), Tensor::from_vector<int32_t>({1}, {1001})));
+  EXPECT_FALSE(
+      compare_tensors("y", Tensor::from_vector<int64_t>({1}, {big}), Tensor::from_vector<int64_t>({1}, {big})));
+  EXPECT_TRUE(
+      compare_tensors("y", Tensor::from_vector<int64_t>({1}, {big - 1}), Tensor::from_vector<int64_t>({1}, {big})));
+  EXPECT_TRUE(compare_tensors("y", Tensor::from_vector<bool>({2}, {true, false}),
+                              Tensor::from_vector<bool>({2}, {true, true})));
+  EXPECT_TRUE(
+      compare_tensors("y", Tensor::from_vector<int32_t>({1}, {1000}), Tensor::from_vector<int32_t>({1}, {1001})));
 }
 
 TEST(ConformanceCompare, MessageNamesOutputIndexValuesAndMaxError) {

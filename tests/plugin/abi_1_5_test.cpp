@@ -2,10 +2,10 @@
 // walking an older plugin's shorter QfParamDesc elements, per-dtype backend costs (and the fixed cost
 // fields of older plugins), and the one dtype vocabulary shared by the SDK and the host.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "../unit/error_of.hpp"
@@ -69,8 +69,11 @@ TEST(SoftFloors, MaxPercentileIsRaisedAndTheCeilingStillRefuses) {
   LogCapture log;
   const auto ps = validate_params(max, {{"max_percentile", 0.2}}, "q.json: model_config.activation#floors2");
   EXPECT_EQ(ps.find("max_percentile")->float_value, 0.5);
-  EXPECT_EQ(log.count("q.json: model_config.activation#floors2.max_percentile: 0.2 raised to 0.5"), 1u) << log.text.str();
-  EXPECT_EQ(qf::test::error_of([&] { validate_params(max, {{"max_percentile", 1.5}}, "q.json: a"); }),
+  EXPECT_EQ(log.count("q.json: model_config.activation#floors2.max_percentile: 0.2 raised to 0.5"), 1u)
+      << log.text.str();
+  EXPECT_EQ(qf::test::error_of([&] {
+              validate_params(max, {{"max_percentile", 1.5}}, "q.json: a");
+            }),
             "q.json: a.max_percentile: 1.5: out of range [0.5, 1] (calibrator 'max' (libqf_calibrator_max.so))");
   // percentile's own parameter is a hard floor, as in the seed toolchain.
   const auto& percentile = qf::test::stock_registry().find(Kind::Calibrator, "percentile");
@@ -79,11 +82,16 @@ TEST(SoftFloors, MaxPercentileIsRaisedAndTheCeilingStillRefuses) {
 
 TEST(SoftFloors, ErrorsNameTheJsonPathAndListTheDeclaredKeys) {
   const auto& kl = qf::test::stock_registry().find(Kind::Calibrator, "kl");
-  EXPECT_EQ(qf::test::error_of([&] { validate_params(kl, {{"bins", 3}}, "q.json: model_config.activation"); }),
+  EXPECT_EQ(qf::test::error_of([&] {
+              validate_params(kl, {{"bins", 3}}, "q.json: model_config.activation");
+            }),
             "q.json: model_config.activation.bins: not a parameter of calibrator 'kl' (libqf_calibrator_kl.so) "
             "(declared: num_bin, max_num_bin)");
-  EXPECT_EQ(qf::test::error_of([&] { validate_params(kl, {{"num_bin", "many"}}, "q.json: model_config.activation"); }),
-            "q.json: model_config.activation.num_bin: \"many\": expected int (calibrator 'kl' (libqf_calibrator_kl.so))");
+  EXPECT_EQ(
+      qf::test::error_of([&] {
+        validate_params(kl, {{"num_bin", "many"}}, "q.json: model_config.activation");
+      }),
+      "q.json: model_config.activation.num_bin: \"many\": expected int (calibrator 'kl' (libqf_calibrator_kl.so))");
 }
 
 TEST(SoftFloors, DeclarationsAreVisibleInTheRegistry) {
@@ -174,7 +182,7 @@ TEST(DtypeVocabulary, QTypeNamesAgreeWithTheSdk) {
   EXPECT_STREQ(qf::quant::qtype_name(QType::Int16Ec), "int16-ec");  // the config vocabulary's own
   EXPECT_EQ(qf::quant::parse_qtype("float"), QType::Float32);
   EXPECT_EQ(qf::quant::parse_qtype("ec"), QType::Int16Ec);
-  EXPECT_EQ(qf::quant::parse_qtype("int4"), std::nullopt);  // weight-only: parse_any_qtype
+  EXPECT_EQ(qf::quant::parse_qtype("int4"), std::nullopt);   // weight-only: parse_any_qtype
   EXPECT_EQ(qf::quant::parse_qtype("uint8"), std::nullopt);  // no QType
 }
 

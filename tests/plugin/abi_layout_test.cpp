@@ -1,8 +1,9 @@
 // Freezes the C ABI: every field offset and struct size of qf_plugin.h (LP64). A failing assert here
 // means a change broke binary compatibility: add fields only at a struct's tail (minor bump) or bump
 // the major version. Also pins the numeric constants plugins compile in.
-#include <gtest/gtest.h>
 #include <qforge/qf_plugin.h>
+
+#include <gtest/gtest.h>
 
 #include <cstddef>
 
@@ -10,213 +11,213 @@
 
 #if defined(__LP64__) || defined(_WIN64)
 namespace {
-  // QfMessage
-  static_assert(offsetof(QfMessage, data) == 0);
-  static_assert(offsetof(QfMessage, capacity) == 8);
-  static_assert(sizeof(QfMessage) == 16);
-  // QfParamValue
-  static_assert(offsetof(QfParamValue, struct_size) == 0);
-  static_assert(offsetof(QfParamValue, type) == 4);
-  static_assert(offsetof(QfParamValue, bool_value) == 8);
-  static_assert(offsetof(QfParamValue, int_value) == 16);
-  static_assert(offsetof(QfParamValue, float_value) == 24);
-  static_assert(offsetof(QfParamValue, string_value) == 32);
-  static_assert(sizeof(QfParamValue) == 40);
-  // QfParamDesc
-  static_assert(offsetof(QfParamDesc, struct_size) == 0);
-  static_assert(offsetof(QfParamDesc, name) == 8);
-  static_assert(offsetof(QfParamDesc, type) == 16);
-  static_assert(offsetof(QfParamDesc, default_value) == 24);
-  static_assert(offsetof(QfParamDesc, has_min) == 64);
-  static_assert(offsetof(QfParamDesc, has_max) == 68);
-  static_assert(offsetof(QfParamDesc, min_value) == 72);
-  static_assert(offsetof(QfParamDesc, max_value) == 80);
-  static_assert(offsetof(QfParamDesc, choices) == 88);
-  static_assert(offsetof(QfParamDesc, help) == 96);
-  static_assert(offsetof(QfParamDesc, flags) == 104);      // ABI 1.5 tail
-  static_assert(offsetof(QfParamDesc, min_param) == 112);  // ABI 1.5 tail
-  static_assert(sizeof(QfParamDesc) == 120);
-  // QfParamList
-  static_assert(offsetof(QfParamList, struct_size) == 0);
-  static_assert(offsetof(QfParamList, count) == 8);
-  static_assert(offsetof(QfParamList, names) == 16);
-  static_assert(offsetof(QfParamList, values) == 24);
-  static_assert(sizeof(QfParamList) == 32);
-  // QfTensorInfo
-  static_assert(offsetof(QfTensorInfo, struct_size) == 0);
-  static_assert(offsetof(QfTensorInfo, name) == 8);
-  static_assert(offsetof(QfTensorInfo, shape) == 16);
-  static_assert(offsetof(QfTensorInfo, rank) == 24);
-  static_assert(offsetof(QfTensorInfo, channel_axis) == 32);
-  static_assert(offsetof(QfTensorInfo, num_channels) == 40);
-  static_assert(offsetof(QfTensorInfo, target_dtype) == 48);
-  static_assert(offsetof(QfTensorInfo, per_channel) == 52);
-  static_assert(offsetof(QfTensorInfo, symmetric) == 56);
-  static_assert(offsetof(QfTensorInfo, has_global_range) == 60);
-  static_assert(offsetof(QfTensorInfo, global_min) == 64);
-  static_assert(offsetof(QfTensorInfo, global_max) == 72);
-  static_assert(sizeof(QfTensorInfo) == 80);
-  // QfBatch
-  static_assert(offsetof(QfBatch, struct_size) == 0);
-  static_assert(offsetof(QfBatch, data) == 8);
-  static_assert(offsetof(QfBatch, shape) == 16);
-  static_assert(offsetof(QfBatch, rank) == 24);
-  static_assert(sizeof(QfBatch) == 32);
-  // QfCalibratorDesc
-  static_assert(offsetof(QfCalibratorDesc, struct_size) == 0);
-  static_assert(offsetof(QfCalibratorDesc, name) == 8);
-  static_assert(offsetof(QfCalibratorDesc, help) == 16);
-  static_assert(offsetof(QfCalibratorDesc, params) == 24);
-  static_assert(offsetof(QfCalibratorDesc, num_params) == 32);
-  static_assert(offsetof(QfCalibratorDesc, needs_global_range) == 40);
-  static_assert(offsetof(QfCalibratorDesc, create) == 48);
-  static_assert(offsetof(QfCalibratorDesc, destroy) == 56);
-  static_assert(offsetof(QfCalibratorDesc, observe) == 64);
-  static_assert(offsetof(QfCalibratorDesc, merge) == 72);
-  static_assert(offsetof(QfCalibratorDesc, compute_range) == 80);
-  static_assert(sizeof(QfCalibratorDesc) == 88);
-  // QfMetricDesc
-  static_assert(offsetof(QfMetricDesc, struct_size) == 0);
-  static_assert(offsetof(QfMetricDesc, name) == 8);
-  static_assert(offsetof(QfMetricDesc, help) == 16);
-  static_assert(offsetof(QfMetricDesc, params) == 24);
-  static_assert(offsetof(QfMetricDesc, num_params) == 32);
-  static_assert(offsetof(QfMetricDesc, title) == 40);
-  static_assert(offsetof(QfMetricDesc, higher_is_better) == 48);
-  static_assert(offsetof(QfMetricDesc, aggregation) == 52);
-  static_assert(offsetof(QfMetricDesc, create) == 56);
-  static_assert(offsetof(QfMetricDesc, destroy) == 64);
-  static_assert(offsetof(QfMetricDesc, compute) == 72);
-  static_assert(offsetof(QfMetricDesc, compute_shaped) == 80);  // ABI 1.4 tail
-  static_assert(sizeof(QfMetricDesc) == 88);
-  // QfAssignment
-  static_assert(offsetof(QfAssignment, struct_size) == 0);
-  static_assert(offsetof(QfAssignment, num_tensors) == 8);
-  static_assert(offsetof(QfAssignment, candidate) == 16);
-  static_assert(offsetof(QfAssignment, dtype) == 24);
-  static_assert(sizeof(QfAssignment) == 32);
-  // QfSearchContext
-  static_assert(offsetof(QfSearchContext, struct_size) == 0);
-  static_assert(offsetof(QfSearchContext, host_data) == 8);
-  static_assert(offsetof(QfSearchContext, num_tensors) == 16);
-  static_assert(offsetof(QfSearchContext, tensor_name) == 24);
-  static_assert(offsetof(QfSearchContext, tensor_op_type) == 32);
-  static_assert(offsetof(QfSearchContext, num_candidates) == 40);
-  static_assert(offsetof(QfSearchContext, candidate_name) == 48);
-  static_assert(offsetof(QfSearchContext, allowed_dtypes) == 56);
-  static_assert(offsetof(QfSearchContext, relative_cost) == 64);
-  static_assert(offsetof(QfSearchContext, num_metrics) == 72);
-  static_assert(offsetof(QfSearchContext, metric_name) == 80);
-  static_assert(offsetof(QfSearchContext, metric_higher_is_better) == 88);
-  static_assert(offsetof(QfSearchContext, evaluate) == 96);
-  static_assert(offsetof(QfSearchContext, log_trial) == 104);
-  static_assert(offsetof(QfSearchContext, set_baseline) == 112);  // ABI 1.2 tail
-  static_assert(offsetof(QfSearchContext, planned_dtype) == 120);
-  static_assert(offsetof(QfSearchContext, report_tradeoff) == 128);  // ABI 1.5 tail
-  static_assert(sizeof(QfSearchContext) == 136);
-  // QfSearchDesc
-  static_assert(offsetof(QfSearchDesc, struct_size) == 0);
-  static_assert(offsetof(QfSearchDesc, name) == 8);
-  static_assert(offsetof(QfSearchDesc, help) == 16);
-  static_assert(offsetof(QfSearchDesc, params) == 24);
-  static_assert(offsetof(QfSearchDesc, num_params) == 32);
-  static_assert(offsetof(QfSearchDesc, create) == 40);
-  static_assert(offsetof(QfSearchDesc, destroy) == 48);
-  static_assert(offsetof(QfSearchDesc, run) == 56);
-  static_assert(sizeof(QfSearchDesc) == 64);
-  // QfGraphView
-  static_assert(offsetof(QfGraphView, struct_size) == 0);
-  static_assert(offsetof(QfGraphView, host_data) == 8);
-  static_assert(offsetof(QfGraphView, num_nodes) == 16);
-  static_assert(offsetof(QfGraphView, node_name) == 24);
-  static_assert(offsetof(QfGraphView, node_op_type) == 32);
-  static_assert(offsetof(QfGraphView, node_domain) == 40);
-  static_assert(offsetof(QfGraphView, num_inputs) == 48);
-  static_assert(offsetof(QfGraphView, input_name) == 56);
-  static_assert(offsetof(QfGraphView, num_outputs) == 64);
-  static_assert(offsetof(QfGraphView, output_name) == 72);
-  static_assert(offsetof(QfGraphView, tensor_shape) == 80);
-  static_assert(offsetof(QfGraphView, attr_int) == 88);
-  static_assert(sizeof(QfGraphView) == 96);
-  // QfNodeSupport
-  static_assert(offsetof(QfNodeSupport, struct_size) == 0);
-  static_assert(offsetof(QfNodeSupport, supported) == 4);
-  static_assert(offsetof(QfNodeSupport, num_inputs) == 8);
-  static_assert(offsetof(QfNodeSupport, input_dtypes) == 16);
-  static_assert(offsetof(QfNodeSupport, forced_input_dtype) == 24);
-  static_assert(offsetof(QfNodeSupport, num_outputs) == 32);
-  static_assert(offsetof(QfNodeSupport, output_dtypes) == 40);
-  static_assert(offsetof(QfNodeSupport, forced_output_dtype) == 48);
-  static_assert(offsetof(QfNodeSupport, compensation) == 56);
-  static_assert(offsetof(QfNodeSupport, cost_int8) == 64);
-  static_assert(offsetof(QfNodeSupport, cost_int16) == 72);
-  static_assert(offsetof(QfNodeSupport, cost_float16) == 80);
-  static_assert(offsetof(QfNodeSupport, cost_float32) == 88);
-  static_assert(offsetof(QfNodeSupport, input_channel_axis) == 96);  // ABI 1.1 tail
-  static_assert(offsetof(QfNodeSupport, input_flags) == 104);  // ABI 1.3 tail
-  static_assert(offsetof(QfNodeSupport, requantize) == 112);
-  static_assert(offsetof(QfNodeSupport, costs) == 120);      // ABI 1.5 tail
-  static_assert(offsetof(QfNodeSupport, num_costs) == 128);  // ABI 1.5 tail
-  static_assert(sizeof(QfNodeSupport) == 136);
-  // QfBackendDesc
-  static_assert(offsetof(QfBackendDesc, struct_size) == 0);
-  static_assert(offsetof(QfBackendDesc, name) == 8);
-  static_assert(offsetof(QfBackendDesc, help) == 16);
-  static_assert(offsetof(QfBackendDesc, params) == 24);
-  static_assert(offsetof(QfBackendDesc, num_params) == 32);
-  static_assert(offsetof(QfBackendDesc, create) == 40);
-  static_assert(offsetof(QfBackendDesc, destroy) == 48);
-  static_assert(offsetof(QfBackendDesc, analyze_node) == 56);
-  static_assert(offsetof(QfBackendDesc, fusion_groups) == 64);
-  static_assert(sizeof(QfBackendDesc) == 72);
-  // QfHost
-  static_assert(offsetof(QfHost, struct_size) == 0);
-  static_assert(offsetof(QfHost, abi_version) == 4);
-  static_assert(offsetof(QfHost, host_data) == 8);
-  static_assert(offsetof(QfHost, log) == 16);
-  static_assert(sizeof(QfHost) == 24);
-  // QfRegistrar
-  static_assert(offsetof(QfRegistrar, struct_size) == 0);
-  static_assert(offsetof(QfRegistrar, host_data) == 8);
-  static_assert(offsetof(QfRegistrar, add_calibrator) == 16);
-  static_assert(offsetof(QfRegistrar, add_metric) == 24);
-  static_assert(offsetof(QfRegistrar, add_search) == 32);
-  static_assert(offsetof(QfRegistrar, add_backend) == 40);
-  static_assert(offsetof(QfRegistrar, add_weight_rounding) == 48);  // ABI 1.4
-  static_assert(sizeof(QfRegistrar) == 56);
-  // QfWeightTensor (ABI 1.4)
-  static_assert(offsetof(QfWeightTensor, struct_size) == 0);
-  static_assert(offsetof(QfWeightTensor, name) == 8);
-  static_assert(offsetof(QfWeightTensor, data) == 16);
-  static_assert(offsetof(QfWeightTensor, numel) == 24);
-  static_assert(offsetof(QfWeightTensor, shape) == 32);
-  static_assert(offsetof(QfWeightTensor, rank) == 40);
-  static_assert(offsetof(QfWeightTensor, dtype) == 48);
-  static_assert(offsetof(QfWeightTensor, axis) == 52);
-  static_assert(offsetof(QfWeightTensor, block_size) == 56);
-  static_assert(offsetof(QfWeightTensor, scale) == 64);
-  static_assert(offsetof(QfWeightTensor, zero_point) == 72);
-  static_assert(offsetof(QfWeightTensor, num_params) == 80);
-  static_assert(offsetof(QfWeightTensor, qmin) == 88);
-  static_assert(offsetof(QfWeightTensor, qmax) == 92);
-  static_assert(sizeof(QfWeightTensor) == 96);
-  // QfWeightRoundingDesc (ABI 1.4)
-  static_assert(offsetof(QfWeightRoundingDesc, struct_size) == 0);
-  static_assert(offsetof(QfWeightRoundingDesc, name) == 8);
-  static_assert(offsetof(QfWeightRoundingDesc, help) == 16);
-  static_assert(offsetof(QfWeightRoundingDesc, params) == 24);
-  static_assert(offsetof(QfWeightRoundingDesc, num_params) == 32);
-  static_assert(offsetof(QfWeightRoundingDesc, create) == 40);
-  static_assert(offsetof(QfWeightRoundingDesc, destroy) == 48);
-  static_assert(offsetof(QfWeightRoundingDesc, round) == 56);
-  static_assert(sizeof(QfWeightRoundingDesc) == 64);
-  // QfPluginInfo
-  static_assert(offsetof(QfPluginInfo, abi_version) == 0);
-  static_assert(offsetof(QfPluginInfo, struct_size) == 4);
-  static_assert(offsetof(QfPluginInfo, library_name) == 8);
-  static_assert(offsetof(QfPluginInfo, library_version) == 16);
-  static_assert(offsetof(QfPluginInfo, register_fn) == 24);
-  static_assert(sizeof(QfPluginInfo) == 32);
+// QfMessage
+static_assert(offsetof(QfMessage, data) == 0);
+static_assert(offsetof(QfMessage, capacity) == 8);
+static_assert(sizeof(QfMessage) == 16);
+// QfParamValue
+static_assert(offsetof(QfParamValue, struct_size) == 0);
+static_assert(offsetof(QfParamValue, type) == 4);
+static_assert(offsetof(QfParamValue, bool_value) == 8);
+static_assert(offsetof(QfParamValue, int_value) == 16);
+static_assert(offsetof(QfParamValue, float_value) == 24);
+static_assert(offsetof(QfParamValue, string_value) == 32);
+static_assert(sizeof(QfParamValue) == 40);
+// QfParamDesc
+static_assert(offsetof(QfParamDesc, struct_size) == 0);
+static_assert(offsetof(QfParamDesc, name) == 8);
+static_assert(offsetof(QfParamDesc, type) == 16);
+static_assert(offsetof(QfParamDesc, default_value) == 24);
+static_assert(offsetof(QfParamDesc, has_min) == 64);
+static_assert(offsetof(QfParamDesc, has_max) == 68);
+static_assert(offsetof(QfParamDesc, min_value) == 72);
+static_assert(offsetof(QfParamDesc, max_value) == 80);
+static_assert(offsetof(QfParamDesc, choices) == 88);
+static_assert(offsetof(QfParamDesc, help) == 96);
+static_assert(offsetof(QfParamDesc, flags) == 104);      // ABI 1.5 tail
+static_assert(offsetof(QfParamDesc, min_param) == 112);  // ABI 1.5 tail
+static_assert(sizeof(QfParamDesc) == 120);
+// QfParamList
+static_assert(offsetof(QfParamList, struct_size) == 0);
+static_assert(offsetof(QfParamList, count) == 8);
+static_assert(offsetof(QfParamList, names) == 16);
+static_assert(offsetof(QfParamList, values) == 24);
+static_assert(sizeof(QfParamList) == 32);
+// QfTensorInfo
+static_assert(offsetof(QfTensorInfo, struct_size) == 0);
+static_assert(offsetof(QfTensorInfo, name) == 8);
+static_assert(offsetof(QfTensorInfo, shape) == 16);
+static_assert(offsetof(QfTensorInfo, rank) == 24);
+static_assert(offsetof(QfTensorInfo, channel_axis) == 32);
+static_assert(offsetof(QfTensorInfo, num_channels) == 40);
+static_assert(offsetof(QfTensorInfo, target_dtype) == 48);
+static_assert(offsetof(QfTensorInfo, per_channel) == 52);
+static_assert(offsetof(QfTensorInfo, symmetric) == 56);
+static_assert(offsetof(QfTensorInfo, has_global_range) == 60);
+static_assert(offsetof(QfTensorInfo, global_min) == 64);
+static_assert(offsetof(QfTensorInfo, global_max) == 72);
+static_assert(sizeof(QfTensorInfo) == 80);
+// QfBatch
+static_assert(offsetof(QfBatch, struct_size) == 0);
+static_assert(offsetof(QfBatch, data) == 8);
+static_assert(offsetof(QfBatch, shape) == 16);
+static_assert(offsetof(QfBatch, rank) == 24);
+static_assert(sizeof(QfBatch) == 32);
+// QfCalibratorDesc
+static_assert(offsetof(QfCalibratorDesc, struct_size) == 0);
+static_assert(offsetof(QfCalibratorDesc, name) == 8);
+static_assert(offsetof(QfCalibratorDesc, help) == 16);
+static_assert(offsetof(QfCalibratorDesc, params) == 24);
+static_assert(offsetof(QfCalibratorDesc, num_params) == 32);
+static_assert(offsetof(QfCalibratorDesc, needs_global_range) == 40);
+static_assert(offsetof(QfCalibratorDesc, create) == 48);
+static_assert(offsetof(QfCalibratorDesc, destroy) == 56);
+static_assert(offsetof(QfCalibratorDesc, observe) == 64);
+static_assert(offsetof(QfCalibratorDesc, merge) == 72);
+static_assert(offsetof(QfCalibratorDesc, compute_range) == 80);
+static_assert(sizeof(QfCalibratorDesc) == 88);
+// QfMetricDesc
+static_assert(offsetof(QfMetricDesc, struct_size) == 0);
+static_assert(offsetof(QfMetricDesc, name) == 8);
+static_assert(offsetof(QfMetricDesc, help) == 16);
+static_assert(offsetof(QfMetricDesc, params) == 24);
+static_assert(offsetof(QfMetricDesc, num_params) == 32);
+static_assert(offsetof(QfMetricDesc, title) == 40);
+static_assert(offsetof(QfMetricDesc, higher_is_better) == 48);
+static_assert(offsetof(QfMetricDesc, aggregation) == 52);
+static_assert(offsetof(QfMetricDesc, create) == 56);
+static_assert(offsetof(QfMetricDesc, destroy) == 64);
+static_assert(offsetof(QfMetricDesc, compute) == 72);
+static_assert(offsetof(QfMetricDesc, compute_shaped) == 80);  // ABI 1.4 tail
+static_assert(sizeof(QfMetricDesc) == 88);
+// QfAssignment
+static_assert(offsetof(QfAssignment, struct_size) == 0);
+static_assert(offsetof(QfAssignment, num_tensors) == 8);
+static_assert(offsetof(QfAssignment, candidate) == 16);
+static_assert(offsetof(QfAssignment, dtype) == 24);
+static_assert(sizeof(QfAssignment) == 32);
+// QfSearchContext
+static_assert(offsetof(QfSearchContext, struct_size) == 0);
+static_assert(offsetof(QfSearchContext, host_data) == 8);
+static_assert(offsetof(QfSearchContext, num_tensors) == 16);
+static_assert(offsetof(QfSearchContext, tensor_name) == 24);
+static_assert(offsetof(QfSearchContext, tensor_op_type) == 32);
+static_assert(offsetof(QfSearchContext, num_candidates) == 40);
+static_assert(offsetof(QfSearchContext, candidate_name) == 48);
+static_assert(offsetof(QfSearchContext, allowed_dtypes) == 56);
+static_assert(offsetof(QfSearchContext, relative_cost) == 64);
+static_assert(offsetof(QfSearchContext, num_metrics) == 72);
+static_assert(offsetof(QfSearchContext, metric_name) == 80);
+static_assert(offsetof(QfSearchContext, metric_higher_is_better) == 88);
+static_assert(offsetof(QfSearchContext, evaluate) == 96);
+static_assert(offsetof(QfSearchContext, log_trial) == 104);
+static_assert(offsetof(QfSearchContext, set_baseline) == 112);  // ABI 1.2 tail
+static_assert(offsetof(QfSearchContext, planned_dtype) == 120);
+static_assert(offsetof(QfSearchContext, report_tradeoff) == 128);  // ABI 1.5 tail
+static_assert(sizeof(QfSearchContext) == 136);
+// QfSearchDesc
+static_assert(offsetof(QfSearchDesc, struct_size) == 0);
+static_assert(offsetof(QfSearchDesc, name) == 8);
+static_assert(offsetof(QfSearchDesc, help) == 16);
+static_assert(offsetof(QfSearchDesc, params) == 24);
+static_assert(offsetof(QfSearchDesc, num_params) == 32);
+static_assert(offsetof(QfSearchDesc, create) == 40);
+static_assert(offsetof(QfSearchDesc, destroy) == 48);
+static_assert(offsetof(QfSearchDesc, run) == 56);
+static_assert(sizeof(QfSearchDesc) == 64);
+// QfGraphView
+static_assert(offsetof(QfGraphView, struct_size) == 0);
+static_assert(offsetof(QfGraphView, host_data) == 8);
+static_assert(offsetof(QfGraphView, num_nodes) == 16);
+static_assert(offsetof(QfGraphView, node_name) == 24);
+static_assert(offsetof(QfGraphView, node_op_type) == 32);
+static_assert(offsetof(QfGraphView, node_domain) == 40);
+static_assert(offsetof(QfGraphView, num_inputs) == 48);
+static_assert(offsetof(QfGraphView, input_name) == 56);
+static_assert(offsetof(QfGraphView, num_outputs) == 64);
+static_assert(offsetof(QfGraphView, output_name) == 72);
+static_assert(offsetof(QfGraphView, tensor_shape) == 80);
+static_assert(offsetof(QfGraphView, attr_int) == 88);
+static_assert(sizeof(QfGraphView) == 96);
+// QfNodeSupport
+static_assert(offsetof(QfNodeSupport, struct_size) == 0);
+static_assert(offsetof(QfNodeSupport, supported) == 4);
+static_assert(offsetof(QfNodeSupport, num_inputs) == 8);
+static_assert(offsetof(QfNodeSupport, input_dtypes) == 16);
+static_assert(offsetof(QfNodeSupport, forced_input_dtype) == 24);
+static_assert(offsetof(QfNodeSupport, num_outputs) == 32);
+static_assert(offsetof(QfNodeSupport, output_dtypes) == 40);
+static_assert(offsetof(QfNodeSupport, forced_output_dtype) == 48);
+static_assert(offsetof(QfNodeSupport, compensation) == 56);
+static_assert(offsetof(QfNodeSupport, cost_int8) == 64);
+static_assert(offsetof(QfNodeSupport, cost_int16) == 72);
+static_assert(offsetof(QfNodeSupport, cost_float16) == 80);
+static_assert(offsetof(QfNodeSupport, cost_float32) == 88);
+static_assert(offsetof(QfNodeSupport, input_channel_axis) == 96);  // ABI 1.1 tail
+static_assert(offsetof(QfNodeSupport, input_flags) == 104);        // ABI 1.3 tail
+static_assert(offsetof(QfNodeSupport, requantize) == 112);
+static_assert(offsetof(QfNodeSupport, costs) == 120);      // ABI 1.5 tail
+static_assert(offsetof(QfNodeSupport, num_costs) == 128);  // ABI 1.5 tail
+static_assert(sizeof(QfNodeSupport) == 136);
+// QfBackendDesc
+static_assert(offsetof(QfBackendDesc, struct_size) == 0);
+static_assert(offsetof(QfBackendDesc, name) == 8);
+static_assert(offsetof(QfBackendDesc, help) == 16);
+static_assert(offsetof(QfBackendDesc, params) == 24);
+static_assert(offsetof(QfBackendDesc, num_params) == 32);
+static_assert(offsetof(QfBackendDesc, create) == 40);
+static_assert(offsetof(QfBackendDesc, destroy) == 48);
+static_assert(offsetof(QfBackendDesc, analyze_node) == 56);
+static_assert(offsetof(QfBackendDesc, fusion_groups) == 64);
+static_assert(sizeof(QfBackendDesc) == 72);
+// QfHost
+static_assert(offsetof(QfHost, struct_size) == 0);
+static_assert(offsetof(QfHost, abi_version) == 4);
+static_assert(offsetof(QfHost, host_data) == 8);
+static_assert(offsetof(QfHost, log) == 16);
+static_assert(sizeof(QfHost) == 24);
+// QfRegistrar
+static_assert(offsetof(QfRegistrar, struct_size) == 0);
+static_assert(offsetof(QfRegistrar, host_data) == 8);
+static_assert(offsetof(QfRegistrar, add_calibrator) == 16);
+static_assert(offsetof(QfRegistrar, add_metric) == 24);
+static_assert(offsetof(QfRegistrar, add_search) == 32);
+static_assert(offsetof(QfRegistrar, add_backend) == 40);
+static_assert(offsetof(QfRegistrar, add_weight_rounding) == 48);  // ABI 1.4
+static_assert(sizeof(QfRegistrar) == 56);
+// QfWeightTensor (ABI 1.4)
+static_assert(offsetof(QfWeightTensor, struct_size) == 0);
+static_assert(offsetof(QfWeightTensor, name) == 8);
+static_assert(offsetof(QfWeightTensor, data) == 16);
+static_assert(offsetof(QfWeightTensor, numel) == 24);
+static_assert(offsetof(QfWeightTensor, shape) == 32);
+static_assert(offsetof(QfWeightTensor, rank) == 40);
+static_assert(offsetof(QfWeightTensor, dtype) == 48);
+static_assert(offsetof(QfWeightTensor, axis) == 52);
+static_assert(offsetof(QfWeightTensor, block_size) == 56);
+static_assert(offsetof(QfWeightTensor, scale) == 64);
+static_assert(offsetof(QfWeightTensor, zero_point) == 72);
+static_assert(offsetof(QfWeightTensor, num_params) == 80);
+static_assert(offsetof(QfWeightTensor, qmin) == 88);
+static_assert(offsetof(QfWeightTensor, qmax) == 92);
+static_assert(sizeof(QfWeightTensor) == 96);
+// QfWeightRoundingDesc (ABI 1.4)
+static_assert(offsetof(QfWeightRoundingDesc, struct_size) == 0);
+static_assert(offsetof(QfWeightRoundingDesc, name) == 8);
+static_assert(offsetof(QfWeightRoundingDesc, help) == 16);
+static_assert(offsetof(QfWeightRoundingDesc, params) == 24);
+static_assert(offsetof(QfWeightRoundingDesc, num_params) == 32);
+static_assert(offsetof(QfWeightRoundingDesc, create) == 40);
+static_assert(offsetof(QfWeightRoundingDesc, destroy) == 48);
+static_assert(offsetof(QfWeightRoundingDesc, round) == 56);
+static_assert(sizeof(QfWeightRoundingDesc) == 64);
+// QfPluginInfo
+static_assert(offsetof(QfPluginInfo, abi_version) == 0);
+static_assert(offsetof(QfPluginInfo, struct_size) == 4);
+static_assert(offsetof(QfPluginInfo, library_name) == 8);
+static_assert(offsetof(QfPluginInfo, library_version) == 16);
+static_assert(offsetof(QfPluginInfo, register_fn) == 24);
+static_assert(sizeof(QfPluginInfo) == 32);
 }  // namespace
 #endif
 

@@ -36,7 +36,8 @@ std::string parse_error(const std::string& text) {
 std::string nested_lists(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 #define EXPECT_STARTS(msg, prefix) EXPECT_EQ((msg).rfind(prefix, 0), 0u) << (msg)
-#define EXPECT_HAS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "missing '" << (part) << "' in: " << (msg)
+#define EXPECT_HAS(msg, part) \
+  EXPECT_NE((msg).find(part), std::string::npos) << "missing '" << (part) << "' in: " << (msg)
 
 TEST(BackendJsonHostile, ParseTextReadsAStockFile) {
   std::ifstream in(qf::test::stock_dir() / "generic.backend.json");
@@ -71,7 +72,8 @@ TEST(BackendJsonHostile, LongStringsAreRefusedBeforeTheSchemaRegex) {
   EXPECT_STARTS(msg, "t.backend.json: /ops/aaaa");
   EXPECT_HAS(msg, "key of 1000000 bytes, beyond the limit of 1024");
   // At the limit the schema decides (a valid pattern, so the file loads).
-  EXPECT_EQ(parse_error(R"({"format": 1, "name": ")" + std::string(qf::plugin::kMaxBackendJsonString, 'a') + "\"}"), "");
+  EXPECT_EQ(parse_error(R"({"format": 1, "name": ")" + std::string(qf::plugin::kMaxBackendJsonString, 'a') + "\"}"),
+            "");
 }
 
 TEST(BackendJsonHostile, ListPastTheEntryLimitIsRefused) {
@@ -99,7 +101,8 @@ TEST(BackendJsonHostile, IntegerBeyondSixtyFourBitsIsAnError) {
 
 TEST(BackendJsonHostile, TextBeyondTheSizeLimitIsRefused) {
   const std::string text = R"({"format": 1, "name": "t", "help": ")" + std::string(qf::kMaxJsonBytes, 'h') + "\"}";
-  EXPECT_STARTS(parse_error(text), "t.backend.json: " + std::to_string(text.size()) + " bytes of JSON, beyond the limit");
+  EXPECT_STARTS(parse_error(text),
+                "t.backend.json: " + std::to_string(text.size()) + " bytes of JSON, beyond the limit");
 }
 
 TEST(BackendJsonHostile, FifoIsRefusedAtOnce) {

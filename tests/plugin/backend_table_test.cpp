@@ -2,8 +2,12 @@
 // Registry / BackendInstance API: schema errors naming file and JSON path, rule merge order, extends,
 // float islands, per-channel axes, input flags, requantize, costs, fusions, the code hook of
 // examples/backend_hook and the JSON-only backend of examples/backend_json.
-#include <gtest/gtest.h>
+#include "plugin/backend_table.hpp"
+
 #include <qforge/qf_plugin.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -11,11 +15,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "../unit/test_models.hpp"
 #include "plugin/backend.hpp"
-#include "plugin/backend_table.hpp"
 #include "plugin/registry.hpp"
 #include "plugin_test_util.hpp"
 #include "util/error.hpp"
@@ -52,7 +53,8 @@ struct Host {
   }
 };
 
-std::vector<NodePlacement> analyze(const Component& c, const std::string& model_text, const nlohmann::json& params = nullptr) {
+std::vector<NodePlacement> analyze(const Component& c, const std::string& model_text,
+                                   const nlohmann::json& params = nullptr) {
   BackendInstance backend(c, Registry::validate_params(c, params));
   return backend.analyze(*qf::test::parse_model_text(model_text));
 }
@@ -86,7 +88,8 @@ std::string load_error_text(const std::string& text, const std::string& file = "
 }
 std::string load_error(const nlohmann::json& doc) { return load_error_text(doc.dump(2)); }
 
-#define EXPECT_MENTIONS(msg, part) EXPECT_NE((msg).find(part), std::string::npos) << "missing '" << (part) << "' in: " << (msg)
+#define EXPECT_MENTIONS(msg, part) \
+  EXPECT_NE((msg).find(part), std::string::npos) << "missing '" << (part) << "' in: " << (msg)
 
 TEST(BackendTableFormat, UnknownKeyInATensorRuleNamesItsPath) {
   auto doc = base_doc();
@@ -104,9 +107,7 @@ TEST(BackendTableFormat, UnknownTopLevelKeyIsRefused) {
   EXPECT_MENTIONS(msg, "'colour'");
 }
 
-TEST(BackendTableFormat, NameMustBeLowerCase) {
-  EXPECT_MENTIONS(load_error(base_doc("Acme")), "/name");
-}
+TEST(BackendTableFormat, NameMustBeLowerCase) { EXPECT_MENTIONS(load_error(base_doc("Acme")), "/name"); }
 
 TEST(BackendTableFormat, BadDtypeNamesTheListEntry) {
   auto doc = base_doc();
@@ -198,9 +199,7 @@ TEST(BackendTableFormat, InvalidJson) {
   EXPECT_MENTIONS(load_error_text("{\"format\": 1, \"name\": \"t\",}"), "not valid JSON");
 }
 
-TEST(BackendTableFormat, MissingRequiredKey) {
-  EXPECT_MENTIONS(load_error_text("{\"name\": \"t\"}"), "'format'");
-}
+TEST(BackendTableFormat, MissingRequiredKey) { EXPECT_MENTIONS(load_error_text("{\"name\": \"t\"}"), "'format'"); }
 
 TEST(BackendTableFormat, LoadingTheSameFileTwiceIsOneBackend) {
   Host h;
@@ -299,8 +298,9 @@ TEST(BackendTableRules, WhenOnAttributesAndDomain) {
   doc["ops"]["Conv"] = {{{"when", {{"attrs", {{"group", {2, 4}}}}}}, {"fallback", true}}};
   const auto p = analyze_doc(doc, R"(<ir_version: 8, opset_import: ["" : 13, "com.acme" : 1]>
 g (float[2,3] v, float[1,4,3,3] x) => (float[2,5] g1, float[2,5] g2, float[2,5] g3, float[1,4,3,3] c1, float[1,4,3,3] c2, float[2,5] r1, float[2,5] r2)
-  <float[5,3] wt = )" + ones(15) + R"(, float[3,5] w = )" + ones(15) + R"(, float[4,2,1,1] wg = )" + ones(8) +
-                                                R"(, float[4,4,1,1] wc = )" + ones(16) + R"(> {
+  <float[5,3] wt = )" + ones(15) + R"(, float[3,5] w = )" +
+                                      ones(15) + R"(, float[4,2,1,1] wg = )" + ones(8) + R"(, float[4,4,1,1] wc = )" +
+                                      ones(16) + R"(> {
   g1 = Gemm <transB: int = 1> (v, wt)
   g2 = Gemm(v, w)
   g3 = Gemm <transB: int = 0> (v, w)
@@ -316,7 +316,7 @@ g (float[2,3] v, float[1,4,3,3] x) => (float[2,5] g1, float[2,5] g2, float[2,5] 
   EXPECT_TRUE(p[2].supported);   // transB = 0
   EXPECT_FALSE(p[3].supported);  // group 2 is in [2, 4]
   EXPECT_TRUE(p[4].supported);
-  EXPECT_EQ(p[5].input_dtypes, (std::vector<uint32_t>{0}));    // ONNX Relu: domain does not match
+  EXPECT_EQ(p[5].input_dtypes, (std::vector<uint32_t>{0}));     // ONNX Relu: domain does not match
   EXPECT_EQ(p[6].input_dtypes, (std::vector<uint32_t>{kI16}));  // com.acme Relu
 }
 
@@ -356,7 +356,7 @@ TEST(BackendTableExtends, DerivedDefaultsDoNotUndoTheBaseControlInputRules) {
   // Conv: bias kept float by generic's op rule (applied after every file's defaults); weight axis 0 too.
   EXPECT_EQ(p[0].input_dtypes, (std::vector<uint32_t>{kI8, kI8, kF32}));
   EXPECT_EQ(p[0].input_channel_axis, (std::vector<int32_t>{1, 0, -1}));  // the rank-1 bias has no axis 1
-  EXPECT_EQ(p[2].input_dtypes, (std::vector<uint32_t>{kI8, kF32}));  // Reshape shape stays float
+  EXPECT_EQ(p[2].input_dtypes, (std::vector<uint32_t>{kI8, kF32}));      // Reshape shape stays float
   EXPECT_EQ(p[2].output_dtypes, (std::vector<uint32_t>{kI8}));
 }
 
@@ -442,7 +442,8 @@ TEST(BackendTableIslands, UnlistedOpsRunOnTheAcceleratorByDefault) {
 TEST(BackendTableIslands, ConditionalFallbackCanBeLifted) {
   auto doc = base_doc();
   doc["params"]["cpu_softmax"] = {{"type", "bool"}, {"default", true}};
-  doc["ops"]["Softmax"] = {{{"fallback", true}}, {{"when", {{"params", {{"cpu_softmax", false}}}}}, {"fallback", false}}};
+  doc["ops"]["Softmax"] = {{{"fallback", true}},
+                           {{"when", {{"params", {{"cpu_softmax", false}}}}}, {"fallback", false}}};
   EXPECT_FALSE(analyze_doc(doc, kIsland)[4].supported);
   EXPECT_TRUE(analyze_doc(doc, kIsland, {{"cpu_softmax", false}})[4].supported);
 }
@@ -458,8 +459,9 @@ TEST(BackendTableAxes, NegativeAxisMinRankUnknownRankAndOutOfRange) {
   const auto p = analyze_doc(doc, R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[2,4] u, float[3,2,4] v, float[1,4,3,3] x) => (float[2,5] m2, float[3,2,5] m3, float[2] m1, float[2,5] mu, float[2,5] gg,
                                                     float[1,4,3,3] c, float[3,2,4] mv)
-  <float[4,5] w2 = )" + ones(20) + R"(, float[3,4,5] w3 = )" + ones(60) + R"(, float[4] w1 = )" + ones(4) +
-                                                     R"(, float[4,4,1,1] wc = )" + ones(16) + R"(> {
+  <float[4,5] w2 = )" + ones(20) + R"(, float[3,4,5] w3 = )" +
+                                      ones(60) + R"(, float[4] w1 = )" + ones(4) + R"(, float[4,4,1,1] wc = )" +
+                                      ones(16) + R"(> {
   m2 = MatMul(u, w2)
   m3 = MatMul(v, w3)
   m1 = MatMul(u, w1)
@@ -471,13 +473,13 @@ g (float[2,4] u, float[3,2,4] v, float[1,4,3,3] x) => (float[2,5] m2, float[3,2,
 }
 )");
   ASSERT_EQ(p.size(), 8u);
-  EXPECT_EQ(p[0].input_channel_axis, (std::vector<int32_t>{kNoPref, 1}));  // -1 of rank 2
-  EXPECT_EQ(p[1].input_channel_axis, (std::vector<int32_t>{kNoPref, 2}));  // -1 of rank 3
-  EXPECT_EQ(p[2].input_channel_axis, (std::vector<int32_t>{kNoPref, -1})); // rank 1 < min_rank 2
-  EXPECT_EQ(p[4].input_channel_axis, (std::vector<int32_t>{kNoPref, -1})); // h: rank unknown
-  EXPECT_EQ(p[5].input_channel_axis, (std::vector<int32_t>{kNoPref, -1})); // axis 3 outside rank 2
-  EXPECT_EQ(p[6].input_channel_axis, (std::vector<int32_t>{kNoPref, -1})); // per_channel: false
-  EXPECT_EQ(p[7].input_channel_axis, (std::vector<int32_t>{1, 1}));        // -2 of rank 3
+  EXPECT_EQ(p[0].input_channel_axis, (std::vector<int32_t>{kNoPref, 1}));   // -1 of rank 2
+  EXPECT_EQ(p[1].input_channel_axis, (std::vector<int32_t>{kNoPref, 2}));   // -1 of rank 3
+  EXPECT_EQ(p[2].input_channel_axis, (std::vector<int32_t>{kNoPref, -1}));  // rank 1 < min_rank 2
+  EXPECT_EQ(p[4].input_channel_axis, (std::vector<int32_t>{kNoPref, -1}));  // h: rank unknown
+  EXPECT_EQ(p[5].input_channel_axis, (std::vector<int32_t>{kNoPref, -1}));  // axis 3 outside rank 2
+  EXPECT_EQ(p[6].input_channel_axis, (std::vector<int32_t>{kNoPref, -1}));  // per_channel: false
+  EXPECT_EQ(p[7].input_channel_axis, (std::vector<int32_t>{1, 1}));         // -2 of rank 3
 }
 
 // ---- input flags, compensation, requantize, costs -------------------------------------------------
@@ -493,7 +495,8 @@ TEST(BackendTableFlags, SymmetryReduceRangeAndCompensationLandInInputFlags) {
     {"when": {"params": {"ec": false}}, "inputs": {"1": {"compensation": []}}}])");
   const std::string model = R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,3,4,4] x, float[2,4] u) => (float[1,6,4,4] r, float[2,5] m)
-  <float[6,3,1,1] w = )" + ones(18) + R"(, float[6] b = )" + ones(6) + R"(, float[4,5] wm = )" + ones(20) + R"(> {
+  <float[6,3,1,1] w = )" + ones(18) +
+                            R"(, float[6] b = )" + ones(6) + R"(, float[4,5] wm = )" + ones(20) + R"(> {
   c = Conv(x, w, b)
   r = Relu(c)
   m = MatMul(u, wm)
@@ -501,9 +504,9 @@ g (float[1,3,4,4] x, float[2,4] u) => (float[1,6,4,4] r, float[2,5] m)
 )";
   const auto p = analyze_doc(doc, model);
   ASSERT_EQ(p.size(), 3u);
-  EXPECT_EQ(p[0].input_flags, (std::vector<uint32_t>{QF_INPUT_ASYMMETRIC,
-                                                     QF_INPUT_SYMMETRIC | QF_INPUT_REDUCE_RANGE | QF_INPUT_INT16_EC,
-                                                     QF_INPUT_SYMMETRIC}));
+  EXPECT_EQ(p[0].input_flags,
+            (std::vector<uint32_t>{QF_INPUT_ASYMMETRIC, QF_INPUT_SYMMETRIC | QF_INPUT_REDUCE_RANGE | QF_INPUT_INT16_EC,
+                                   QF_INPUT_SYMMETRIC}));
   EXPECT_EQ(p[0].compensation, QF_COMPENSATION_INT16_EC);
   EXPECT_EQ(p[1].input_flags, (std::vector<uint32_t>{QF_INPUT_SYMMETRIC}));
   EXPECT_EQ(p[1].compensation, 0u);
@@ -567,8 +570,9 @@ g (float[1,2] x) => (float[1,2] y) { y = Relu(x) }
 std::string fusion_model() {
   return R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,2,3,3] x) => (float[1,2,3,3] y, float[1,2,3,3] s4, float[1,2,3,3] c5)
-  <float[2,2,1,1] w = )" + ones(4) + R"(, float[2] s = )" + ones(2) + R"(, float[2] bi = )" + ones(2) +
-         R"(, float[2] mu = )" + ones(2) + R"(, float[2] va = )" + ones(2) + R"(> {
+  <float[2,2,1,1] w = )" +
+         ones(4) + R"(, float[2] s = )" + ones(2) + R"(, float[2] bi = )" + ones(2) + R"(, float[2] mu = )" + ones(2) +
+         R"(, float[2] va = )" + ones(2) + R"(> {
   c0 = Conv(x, w)
   r0 = Relu(c0)
   c1 = Conv(r0, w)
@@ -652,8 +656,9 @@ std::string hook_model() {
   return R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,16,16,16] x, float[1,8,16,16] x8) => (float[1,16,14,14] ar, float[1,16,8,8] br, float[1,16,14,14] c,
                                                 float[1,16,14,14] d, float[1,16,14,14] e)
-  <float[16,16,3,3] w3 = )" + ones(16 * 16 * 9) + R"(, float[16,16,9,9] w9 = )" + ones(16 * 16 * 81) +
-         R"(, float[16,8,3,3] wg = )" + ones(16 * 8 * 9) + R"(, float[16,8,3,3] w8 = )" + ones(16 * 8 * 9) + R"(> {
+  <float[16,16,3,3] w3 = )" +
+         ones(16 * 16 * 9) + R"(, float[16,16,9,9] w9 = )" + ones(16 * 16 * 81) + R"(, float[16,8,3,3] wg = )" +
+         ones(16 * 8 * 9) + R"(, float[16,8,3,3] w8 = )" + ones(16 * 8 * 9) + R"(> {
   a = Conv(x, w3)
   ar = Relu(a)
   b = Conv(x, w9)
@@ -732,7 +737,8 @@ const Component& load_acme_dsp(Host& h) {
 std::string dsp_model() {
   return R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,3,8,8] x, float[1,4,4,4] x2, float[4,16] u) => (float[1,8,4,4] s, float[1,8,4,4] t, float[4,10] mr)
-  <float[4,3,3,3] w = )" + ones(108) + R"(, float[4] b = )" + ones(4) + R"(, float[16,10] wm = )" + ones(160) + R"(> {
+  <float[4,3,3,3] w = )" +
+         ones(108) + R"(, float[4] b = )" + ones(4) + R"(, float[16,10] wm = )" + ones(160) + R"(> {
   c = Conv <pads = [1, 1, 1, 1]> (x, w, b)
   r = Relu(c)
   p = MaxPool <kernel_shape = [2, 2], strides = [2, 2]> (r)
@@ -759,10 +765,10 @@ TEST(BackendTableExamples, AcmeDspPlacements) {
   EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT8), 4.0);
   EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_FLOAT32), 64.0);
   EXPECT_DOUBLE_EQ(p[0].cost(QF_DTYPE_INT16), 0.0);
-  EXPECT_DOUBLE_EQ(p[1].cost(QF_DTYPE_INT8), 1.0);  // Relu: the defaults' cost
+  EXPECT_DOUBLE_EQ(p[1].cost(QF_DTYPE_INT8), 1.0);            // Relu: the defaults' cost
   EXPECT_EQ(p[2].requantize, QF_REQUANT_SHARED_SCALE);        // MaxPool
   EXPECT_EQ(p[3].requantize, QF_REQUANT_SHARED_INPUT_SCALE);  // Concat
-  EXPECT_FALSE(p[4].supported);                                // Softmax: explicit fallback
+  EXPECT_FALSE(p[4].supported);                               // Softmax: explicit fallback
   EXPECT_EQ(p[4].note, "no exp unit: runs on the host CPU");
   EXPECT_FALSE(p[5].supported);  // Tanh: not listed
   EXPECT_EQ(p[5].note, "not an op of this target");
@@ -797,7 +803,8 @@ g (float[1,2,4,4] x) => (float[1,2,4,4] y) <float[2,2,1,1] w = {1.0, 1.0, 1.0, 1
 }
 
 TEST(BackendTableExamples, PluginsListsTheJsonOnlyBackendFromAPluginDir) {
-  const auto r = qf::test::run_cli("plugins --json --plugin-dir '" + std::string(QF_SOURCE_DIR) + "/examples/backend_json'");
+  const auto r =
+      qf::test::run_cli("plugins --json --plugin-dir '" + std::string(QF_SOURCE_DIR) + "/examples/backend_json'");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -817,7 +824,8 @@ TEST(BackendTableExamples, PluginsListsTheJsonOnlyBackendFromAPluginDir) {
 
 // `qforge plugins` tells a description with a code hook and the hook library's backend apart.
 TEST(BackendTableExamples, PluginsMarksTheCodeHookAndItsDescription) {
-  const auto r = qf::test::run_cli("plugins --json --plugin-dir '" + qf::test::test_plugin_dir("qf_example_backend_hook").string() + "'");
+  const auto r = qf::test::run_cli("plugins --json --plugin-dir '" +
+                                   qf::test::test_plugin_dir("qf_example_backend_hook").string() + "'");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   std::map<std::string, nlohmann::json> backends;
@@ -828,7 +836,8 @@ TEST(BackendTableExamples, PluginsMarksTheCodeHookAndItsDescription) {
   EXPECT_EQ(backends["acme_vpu_hook"]["description"], false);
   EXPECT_EQ(backends["acme_vpu_hook"]["hook_of"], nlohmann::json::array({"acme_vpu"}));
   EXPECT_EQ(backends["nash"]["hook_of"], nlohmann::json::array());
-  const auto text = qf::test::run_cli("plugins --plugin-dir '" + qf::test::test_plugin_dir("qf_example_backend_hook").string() + "'");
+  const auto text =
+      qf::test::run_cli("plugins --plugin-dir '" + qf::test::test_plugin_dir("qf_example_backend_hook").string() + "'");
   EXPECT_NE(text.out.find("[code hook of acme_vpu; "), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("[backend.json, extends generic, code hook acme_vpu_hook; "), std::string::npos) << text.out;
 }
@@ -846,7 +855,8 @@ TEST(BackendTableRules, WhenOnInputKindsTellsAWeightMatMulFromAnActivationOne) {
   auto doc = base_doc();
   doc["ops"]["MatMul"] = {{{"inputs", {{"1", {{"dtypes", {"int8"}}}}}}},
                           {{"when", {{"inputs", {{"0", "activation"}, {"1", "activation"}}}}},
-                           {"inputs", {{"0", {{"dtypes", {"int16"}}}}}}, {"note", "attention"}},
+                           {"inputs", {{"0", {{"dtypes", {"int16"}}}}}},
+                           {"note", "attention"}},
                           {{"when", {{"inputs", {{"1", "initializer"}}}}}, {"inputs", {{"1", {{"symmetric", true}}}}}},
                           {{"when", {{"inputs", {{"2", "activation"}}}}}, {"fallback", true}}};
   const auto p = analyze_doc(doc, kTwoMatMuls);
@@ -917,7 +927,8 @@ TEST(BackendTableUnits, APluginWithoutATableGetsEveryUnit) {
 std::string attention_model() {
   return R"(<ir_version: 8, opset_import: ["" : 17]>
 g (float[1,4,8] x, float[1,8,4] kt, float[1,4,8] v) => (float[1,4,8] o, float[1,4,8] y, float[1,4,8] ln, float[1,4,8] ge)
-  <float[8,8] wq = )" + ones(64) + R"(, float[8] gamma = {1,1,1,1,1,1,1,1}, float[8] beta = {0,0,0,0,0,0,0,0}> {
+  <float[8,8] wq = )" +
+         ones(64) + R"(, float[8] gamma = {1,1,1,1,1,1,1,1}, float[8] beta = {0,0,0,0,0,0,0,0}> {
   q = MatMul(x, wq)
   s = MatMul(q, kt)
   p = Softmax <axis: int = -1> (s)

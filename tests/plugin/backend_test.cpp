@@ -1,19 +1,21 @@
 // Backend host (BackendInstance over a Model) and the stock `generic` backend: fusion groups, control
 // inputs kept float, weight channel axes, float islands, what the graph view passes, plugin errors,
 // and ABI 1.0/1.1 compatibility of QfNodeSupport::input_channel_axis.
-#include <gtest/gtest.h>
+#include "plugin/backend.hpp"
+
 #include <qforge/qf_plugin.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "../unit/test_models.hpp"
-#include "plugin/backend.hpp"
 #include "plugin/registry.hpp"
 #include "plugin_test_util.hpp"
 #include "util/error.hpp"
@@ -27,8 +29,8 @@ using qf::plugin::NodePlacement;
 using qf::plugin::Registry;
 
 constexpr uint32_t kFloat32 = QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
-constexpr uint32_t kAny = QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_INT16) |
-                          QF_DTYPE_MASK(QF_DTYPE_FLOAT16) | kFloat32;
+constexpr uint32_t kAny =
+    QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_INT16) | QF_DTYPE_MASK(QF_DTYPE_FLOAT16) | kFloat32;
 
 const Registry& stock() {
   static const Registry reg = [] {
@@ -57,7 +59,8 @@ using qf::test::ones;
 std::string fusion_model() {
   return R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,3,4,4] x, float[2,4] y2) => (float[1,4,4,4] y, float[2,3] k)
-  <float[4,3,1,1] w1 = )" + ones(12) + R"(, float[4] b1 = )" + ones(4) + R"(, float[4,4,1,1] w2 = )" + ones(16) +
+  <float[4,3,1,1] w1 = )" +
+         ones(12) + R"(, float[4] b1 = )" + ones(4) + R"(, float[4,4,1,1] w2 = )" + ones(16) +
          R"(, float[4,4,1,1] w3 = )" + ones(16) + R"(, float[4,3] wm = )" + ones(12) + R"(> {
   c1 = Conv(x, w1, b1)
   r1 = Relu(c1)
@@ -86,7 +89,8 @@ TEST(BackendGeneric, FuseParameterOffMarksNoGroups) {
 
 TEST(BackendGeneric, AddFedByTwoConvsJoinsOnlyTheFirst) {
   const auto p = generic(R"(<ir_version: 8, opset_import: ["" : 13]>
-g (float[1,2,2,2] x) => (float[1,2,2,2] s) <float[2,2,1,1] wa = )" + ones(4) + R"(, float[2,2,1,1] wb = )" + ones(4) + R"(> {
+g (float[1,2,2,2] x) => (float[1,2,2,2] s) <float[2,2,1,1] wa = )" +
+                         ones(4) + R"(, float[2,2,1,1] wb = )" + ones(4) + R"(> {
   a = Conv(x, wa)
   b = Conv(x, wb)
   s = Add(a, b)
@@ -99,7 +103,8 @@ g (float[1,2,2,2] x) => (float[1,2,2,2] s) <float[2,2,1,1] wa = )" + ones(4) + R
 
 TEST(BackendGeneric, ControlInputsAndConvBiasAreNotQuantizable) {
   const auto p = generic(R"(<ir_version: 8, opset_import: ["" : 13]>
-g (float[1,3,4,4] x) => (float[1,6,2,2] z) <float[6,3,1,1] w = )" + ones(18) + R"(, float[6] b = )" + ones(6) + R"(,
+g (float[1,3,4,4] x) => (float[1,6,2,2] z) <float[6,3,1,1] w = )" +
+                         ones(18) + R"(, float[6] b = )" + ones(6) + R"(,
     float[4] scales = {1.0, 1.0, 2.0, 2.0}, float[0] roi = {}, int64[4] shape = {1, 6, 2, 2}> {
   c = Conv(x, w, b)
   r = Resize(c, roi, scales)
@@ -153,7 +158,8 @@ g (float[1,4] x) => (float[1,4] d, int64[2] s, int64[1,2] i, bool[1,4] e) <float
 
 TEST(BackendGeneric, RecurrentNodesAreSupportedButFloat) {
   const auto p = generic(R"(<ir_version: 8, opset_import: ["" : 14]>
-g (float[2,1,3] x) => (float[2,1,1,4] y) <float[1,16,3] w = )" + ones(48) + R"(, float[1,16,4] r = )" + ones(64) + R"(> {
+g (float[2,1,3] x) => (float[2,1,1,4] y) <float[1,16,3] w = )" +
+                         ones(48) + R"(, float[1,16,4] r = )" + ones(64) + R"(> {
   y = LSTM <hidden_size: int = 4> (x, w, r)
 }
 )");
@@ -180,9 +186,12 @@ TEST(BackendGeneric, WeightChannelAxes) {
   const auto p = generic(R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,3,4,4] x, float[2,3] v, float[2,4] u, float[5,2,3] bt, float n) => (float[1,4,4,4] c, float[1,6,4,4] t, float[2,4] g0,
                                                             float[2,5] g1, float[2,4] m2, float[5,2,6] m3, float[4] m1) <
-    float[4,3,1,1] w = )" + ones(12) + R"(, float[3,6,1,1] wt = )" + ones(18) + R"(, float[3,4] wk = )" + ones(12) + R"(,
-    float[5,3] wn = )" + ones(15) + R"(, float[4,4] wm = )" + ones(16) + R"(, float[5,3,6] wb = )" + ones(90) + R"(,
-    float[4] wv = )" + ones(4) + R"(> {
+    float[4,3,1,1] w = )" +
+                         ones(12) + R"(, float[3,6,1,1] wt = )" + ones(18) + R"(, float[3,4] wk = )" + ones(12) + R"(,
+    float[5,3] wn = )" + ones(15) +
+                         R"(, float[4,4] wm = )" + ones(16) + R"(, float[5,3,6] wb = )" + ones(90) + R"(,
+    float[4] wv = )" + ones(4) +
+                         R"(> {
   c = Conv(x, w)
   t = ConvTranspose(x, wt)
   g0 = Gemm(v, wk)
@@ -321,7 +330,8 @@ QfStatus fake_analyze(void*, const QfGraphView* g, size_t n, QfNodeSupport* out,
     shapes += "|" + shape_str(g, in);
   }
   line += "|->";
-  for (size_t i = 0; i < g->num_outputs(g->host_data, n); ++i) line += std::string(g->output_name(g->host_data, n, i)) + ",";
+  for (size_t i = 0; i < g->num_outputs(g->host_data, n); ++i)
+    line += std::string(g->output_name(g->host_data, n, i)) + ",";
   int64_t axis = 0;
   line += shapes + "|axis=" + (g->attr_int(g->host_data, n, "axis", &axis) ? std::to_string(axis) : "none");
   script().seen.push_back(line);
@@ -358,8 +368,15 @@ Component fake_component(bool with_fusion = true) {
   lib->name = "fake";
   lib->abi_version = (1u << 16) | 0u;
   c.library = lib;
-  c.backend = QfBackendDesc{sizeof(QfBackendDesc), "fake", "", nullptr, 0, &fake_create, &fake_destroy,
-                            &fake_analyze, with_fusion ? &fake_fusion : nullptr};
+  c.backend = QfBackendDesc{sizeof(QfBackendDesc),
+                            "fake",
+                            "",
+                            nullptr,
+                            0,
+                            &fake_create,
+                            &fake_destroy,
+                            &fake_analyze,
+                            with_fusion ? &fake_fusion : nullptr};
   return c;
 }
 
@@ -381,8 +398,8 @@ TEST(BackendHost, GraphViewPassesNamesShapesAndAttributes) {
   ASSERT_EQ(p.size(), 3u);
   ASSERT_EQ(script().seen.size(), 3u);
   EXPECT_EQ(script().seen[0], "relu0|Relu||x|->h,|[1,3,8,-1]|axis=none");  // symbolic N reads -1
-  EXPECT_EQ(script().seen[1], "|Transpose||h|->t,|[1,3,8,-1]|axis=none");   // h from value_info
-  EXPECT_EQ(script().seen[2], "|Custom|acme|t||w|->z,|?|?|[3]|axis=2");     // absent input "", initializer
+  EXPECT_EQ(script().seen[1], "|Transpose||h|->t,|[1,3,8,-1]|axis=none");  // h from value_info
+  EXPECT_EQ(script().seen[2], "|Custom|acme|t||w|->z,|?|?|[3]|axis=2");    // absent input "", initializer
   EXPECT_TRUE(p[2].supported);
   EXPECT_EQ(p[2].input_dtypes, (std::vector<uint32_t>{QF_DTYPE_MASK(QF_DTYPE_INT8), 0, 0}));
   EXPECT_EQ(p[2].forced_output_dtype, (std::vector<QfDType>{QF_DTYPE_INT16}));
@@ -448,7 +465,8 @@ TEST(BackendHost, PluginErrorBecomesOneLineErrorNamingBackendAndNode) {
     BackendInstance failing(c, qf::plugin::ParamSet{});
     FAIL() << "expected qf::Error";
   } catch (const qf::Error& e) {
-    EXPECT_EQ(std::string(e.what()), "backend 'fake' (libfake_backend.so): create failed (unsupported): no device attached");
+    EXPECT_EQ(std::string(e.what()),
+              "backend 'fake' (libfake_backend.so): create failed (unsupported): no device attached");
   }
 }
 

@@ -94,7 +94,8 @@ TEST_F(CalibrateLanes, StockRangesAreBitIdenticalWithOneAndFourThreads) {
     for (size_t c = 0; c < cands.size(); ++c) {
       const auto& a = one.activation[p][c];
       const auto& b = four.activation[p][c];
-      EXPECT_TRUE(same_bits(a.min, b.min) && same_bits(a.max, b.max)) << plan_.points[p].tensor << " " << cands[c].label;
+      EXPECT_TRUE(same_bits(a.min, b.min) && same_bits(a.max, b.max))
+          << plan_.points[p].tensor << " " << cands[c].label;
       EXPECT_EQ(a.axis, b.axis) << cands[c].label;
     }
   // The clipping calibrators really clip this heavy tail (the comparison above is not between zero ranges).
@@ -112,7 +113,7 @@ TEST_F(CalibrateLanes, LaneStatesAreMergedInOneStateThatSawEverySample) {
     for (size_t c = 0; c < cands.size(); ++c) {
       const auto& r = result.activation[0][c];
       EXPECT_EQ(r.max.at(0), static_cast<float>(kSamples)) << threads;  // every sample reached the merged state
-      EXPECT_EQ(r.min.at(0), -(lanes - 1.f)) << threads;                 // merged once per extra lane
+      EXPECT_EQ(r.min.at(0), -(lanes - 1.f)) << threads;                // merged once per extra lane
     }
   }
 }

@@ -3,11 +3,11 @@
 // merge workers, compute_range. Known answers on uniform / Laplace data, per-channel layout on every
 // axis, and the key property: thresholds are bit-identical for any batch split, sample order or merge.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 
@@ -81,7 +81,8 @@ Ranges global_range(const Data& d, const Config& s) {
 // One calibrator state through the C table.
 class State {
  public:
-  State(const Config& s, const Data& d, const Ranges& global) : component_(stock().find(Kind::Calibrator, s.calibrator)) {
+  State(const Config& s, const Data& d, const Ranges& global)
+      : component_(stock().find(Kind::Calibrator, s.calibrator)) {
     params_ = Registry::validate_params(component_, s.params);
     const auto shape = d.batch_shape(1);
     QfTensorInfo info{};
@@ -522,7 +523,8 @@ TEST(CalibratorAll, BatchSplitOrderAndMergeGiveBitIdenticalRanges) {
         for (QfDType dtype : {QF_DTYPE_INT8, QF_DTYPE_INT16}) {
           Config s{name, default_params(name), per_channel, 1, symmetric, dtype};
           const std::string what = std::string(name) + (per_channel ? " per-channel" : " per-tensor") +
-                                   (symmetric ? " symmetric" : " asymmetric") + (dtype == QF_DTYPE_INT8 ? " int8" : " int16");
+                                   (symmetric ? " symmetric" : " asymmetric") +
+                                   (dtype == QF_DTYPE_INT8 ? " int8" : " int16");
           const Ranges one = calibrate(s, d, {100});
           const std::vector<Ranges> others = {calibrate(s, d, {10}), calibrate(s, d, {1}),
                                               calibrate(s, d, {7, 3, 19}, shuffled), calibrate(s, d, {1}, shuffled, 2),
@@ -616,15 +618,19 @@ TEST(CalibratorAll, ParametersAndRanges) {
     double default_value;
     double min_value;
   };
-  const Expect expected[] = {{"max", "max_percentile", 1.0, 0.5},      {"max", "max_num_bin", 16384, 258},
-                             {"percentile", "percentile", 0.99999, 0.5}, {"percentile", "max_num_bin", 16384, 258},
-                             {"kl", "num_bin", 1024, 129},               {"kl", "max_num_bin", 16384, 258},
+  const Expect expected[] = {{"max", "max_percentile", 1.0, 0.5},
+                             {"max", "max_num_bin", 16384, 258},
+                             {"percentile", "percentile", 0.99999, 0.5},
+                             {"percentile", "max_num_bin", 16384, 258},
+                             {"kl", "num_bin", 1024, 129},
+                             {"kl", "max_num_bin", 16384, 258},
                              {"mse", "max_num_bin", 16384, 258}};
   for (const auto& e : expected) {
     const auto& c = stock().find(Kind::Calibrator, e.calibrator);
     const auto it = std::find_if(c.params.begin(), c.params.end(), [&](const auto& p) { return p.name == e.param; });
     ASSERT_NE(it, c.params.end()) << e.calibrator << "." << e.param;
-    const double def = it->type == QF_PARAM_INT ? static_cast<double>(it->default_value.int_value) : it->default_value.float_value;
+    const double def =
+        it->type == QF_PARAM_INT ? static_cast<double>(it->default_value.int_value) : it->default_value.float_value;
     EXPECT_EQ(def, e.default_value) << e.calibrator << "." << e.param;
     EXPECT_TRUE(it->has_min);
     EXPECT_EQ(it->min_value, e.min_value) << e.calibrator << "." << e.param;
@@ -633,10 +639,14 @@ TEST(CalibratorAll, ParametersAndRanges) {
   // The seed toolchain's floors are soft (ABI 1.5, QF_PARAM_RAISE_TO_MIN): raised, not refused; the
   // percentile calibrator's own parameter stays a hard minimum, and every ceiling refuses.
   EXPECT_EQ(Registry::validate_params(stock().find(Kind::Calibrator, "max"), {{"max_percentile", 0.4}})
-                .find("max_percentile")->float_value, 0.5);
-  EXPECT_EQ(Registry::validate_params(stock().find(Kind::Calibrator, "kl"), {{"num_bin", 128}}).find("num_bin")->int_value,
-            129);
-  EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "percentile"), {{"percentile", 0.4}}), qf::Error);
+                .find("max_percentile")
+                ->float_value,
+            0.5);
+  EXPECT_EQ(
+      Registry::validate_params(stock().find(Kind::Calibrator, "kl"), {{"num_bin", 128}}).find("num_bin")->int_value,
+      129);
+  EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "percentile"), {{"percentile", 0.4}}),
+               qf::Error);
   EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "max"), {{"max_percentile", 1.1}}), qf::Error);
   EXPECT_THROW(Registry::validate_params(stock().find(Kind::Calibrator, "kl"), {{"max_num_bin", 1 << 21}}), qf::Error);
 }

@@ -1,10 +1,11 @@
 // `qforge plugins` and `qforge compare` end to end, and every plugin failure as the CLI reports it: one
 // line on stderr naming library and component, exit status 1.
-#include <gtest/gtest.h>
 #include <qforge/qf_plugin.h>
 
-#include <cmath>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <cmath>
 
 #include "../unit/test_models.hpp"
 #include "io/npy.hpp"
@@ -65,11 +66,13 @@ TEST(CliPlugins, PluginPathEnvironmentVariable) {
 
 TEST(CliPluginFailures, AbiMajorMismatch) {
   expect_failure(run_cli("plugins " + dir_arg("qf_test_abi_major")),
-                 {"qforge plugins: error: plugin library ", "libqf_test_abi_major.so", "plugin ABI 2.0", "host ABI 1." + std::to_string(QF_PLUGIN_ABI_MINOR)});
+                 {"qforge plugins: error: plugin library ", "libqf_test_abi_major.so", "plugin ABI 2.0",
+                  "host ABI 1." + std::to_string(QF_PLUGIN_ABI_MINOR)});
 }
 
 TEST(CliPluginFailures, PluginNewerThanHost) {
-  expect_failure(run_cli("plugins " + dir_arg("qf_test_abi_newer")), {"libqf_test_abi_newer.so", "is newer than host ABI"});
+  expect_failure(run_cli("plugins " + dir_arg("qf_test_abi_newer")),
+                 {"libqf_test_abi_newer.so", "is newer than host ABI"});
 }
 
 TEST(CliPluginFailures, MissingEntrySymbol) {
@@ -88,7 +91,8 @@ TEST(CliPluginFailures, RegistrationErrorStatus) {
 }
 
 TEST(CliPluginFailures, MissingPluginFolder) {
-  expect_failure(run_cli("plugins --plugin-dir /nonexistent_qf_dir"), {"plugin folder /nonexistent_qf_dir: not a directory"});
+  expect_failure(run_cli("plugins --plugin-dir /nonexistent_qf_dir"),
+                 {"plugin folder /nonexistent_qf_dir: not a directory"});
 }
 
 // Two tiny models: A is the identity, B adds 0.5; samples are written as DIR/<sample>/X.npy.
@@ -150,7 +154,8 @@ TEST_F(CliCompare, DefaultTableLikeTheSeedToolchain) {
   const auto r = run_cli(args("--max-samples 1"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("1 sample:"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("Output  Cosine Similarity  L1 Distance     L2 Distance     Chebyshev Distance"), std::string::npos)
+  EXPECT_NE(r.out.find("Output  Cosine Similarity  L1 Distance     L2 Distance     Chebyshev Distance"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("Y       0.99"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0.500000"), std::string::npos) << r.out;
@@ -177,8 +182,9 @@ TEST_F(CliCompare, BadParameterTypeAndRange) {
                  {"metric 'mre' (libqf_metric_mre.so): parameter 'epsilon' = 2: out of range [0, 1]"});
   expect_failure(run_cli(args("--metrics mre --metric-param mre.eps=1")),
                  {"metric 'mre' (libqf_metric_mre.so): unknown parameter 'eps' (declared: epsilon)"});
-  expect_failure(run_cli(args("--metrics test.params --metric-param test.params.bins=true " + dir_arg("qf_test_params"))),
-                 {"metric 'test.params' (libqf_test_params.so): parameter 'bins' = true: expected int"});
+  expect_failure(
+      run_cli(args("--metrics test.params --metric-param test.params.bins=true " + dir_arg("qf_test_params"))),
+      {"metric 'test.params' (libqf_test_params.so): parameter 'bins' = true: expected int"});
 }
 
 TEST_F(CliCompare, PluginErrorStatus) {

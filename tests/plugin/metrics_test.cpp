@@ -1,10 +1,10 @@
 // The seven stock metrics against hand-computed values, including identical, all-zero, empty, NaN and
 // Inf inputs, and the host's aggregation over samples/outputs.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <limits>
-#include <nlohmann/json.hpp>
 
 #include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
@@ -29,13 +29,13 @@ double score(const std::string& metric, const std::vector<float>& ref, const std
 }
 
 TEST(StockMetrics, OneElementOff) {
-  const std::vector<float> r = {1, 2, 3, 4}, x = {1, 2, 3, 5};  // difference {0,0,0,1}
+  const std::vector<float> r = {1, 2, 3, 4}, x = {1, 2, 3, 5};               // difference {0,0,0,1}
   EXPECT_NEAR(score("cosine", r, x), 34.0 / std::sqrt(30.0 * 39.0), 1e-12);  // <r,x>=34, |r|^2=30, |x|^2=39
   EXPECT_DOUBLE_EQ(score("mse", r, x), 0.25);
   EXPECT_DOUBLE_EQ(score("mae", r, x), 0.25);
   EXPECT_DOUBLE_EQ(score("l2", r, x), 0.25);  // sqrt(1) / 4
   EXPECT_DOUBLE_EQ(score("chebyshev", r, x), 1.0);
-  EXPECT_DOUBLE_EQ(score("mre", r, x), 0.1);  // 1 / (1+2+3+4)
+  EXPECT_DOUBLE_EQ(score("mre", r, x), 0.1);                         // 1 / (1+2+3+4)
   EXPECT_NEAR(score("sqnr", r, x), 10.0 * std::log10(30.0), 1e-12);  // 14.7712 dB
 }
 
@@ -155,11 +155,12 @@ TEST(MetricAggregation, PooledWeighsScoresByPositions) {
   // A sample of 1 position scoring 1 and one of 4 positions scoring 0.5: 3 of 5 positions agree.
   const std::vector<double> v = {1.0, 0.5}, w = {1, 4};
   EXPECT_DOUBLE_EQ(aggregate(v, QF_AGGREGATE_POOLED, w), 3.0 / 5.0);
-  EXPECT_DOUBLE_EQ(aggregate(v, QF_AGGREGATE_POOLED), 0.75);                          // no weights: a mean
+  EXPECT_DOUBLE_EQ(aggregate(v, QF_AGGREGATE_POOLED), 0.75);                             // no weights: a mean
   EXPECT_DOUBLE_EQ(aggregate(v, QF_AGGREGATE_POOLED, std::vector<double>{0, 0}), 0.75);  // nothing to weigh
-  EXPECT_DOUBLE_EQ(aggregate(v, QF_AGGREGATE_MEAN, w), 0.75);                          // weights only pool
+  EXPECT_DOUBLE_EQ(aggregate(v, QF_AGGREGATE_MEAN, w), 0.75);                            // weights only pool
   EXPECT_DOUBLE_EQ(aggregate(std::vector<double>{1.0, 0.0}, QF_AGGREGATE_POOLED, std::vector<double>{3, 0}), 1.0);
-  EXPECT_TRUE(std::isnan(aggregate(std::vector<double>{1.0, std::nan("")}, QF_AGGREGATE_POOLED, std::vector<double>{1, 0})));
+  EXPECT_TRUE(
+      std::isnan(aggregate(std::vector<double>{1.0, std::nan("")}, QF_AGGREGATE_POOLED, std::vector<double>{1, 0})));
   EXPECT_DOUBLE_EQ(qf::plugin::positions_of(std::vector<int64_t>{1, 7, 50}), 7.0);
   EXPECT_DOUBLE_EQ(qf::plugin::positions_of(std::vector<int64_t>{4, 10}), 4.0);
   EXPECT_DOUBLE_EQ(qf::plugin::positions_of(std::vector<int64_t>{10}), 1.0);
@@ -199,8 +200,8 @@ TEST(Top1Metric, TiesGoToTheLowestIndex) {
 
 TEST(Top1Metric, NaNInARowIsADisagreementOfThatRowOnly) {
   const std::vector<float> r = {1, 0, /**/ 0, 1, /**/ 1, 0, /**/ 0, 1};
-  EXPECT_EQ(top1(r, {1, 0, kNaN, 1, 1, 0, 0, 1}, {4, 2}), 0.75);   // candidate row 1
-  EXPECT_EQ(top1({kNaN, 0, 0, 1, 1, 0, 0, 1}, r, {4, 2}), 0.75);   // reference row 0
+  EXPECT_EQ(top1(r, {1, 0, kNaN, 1, 1, 0, 0, 1}, {4, 2}), 0.75);                            // candidate row 1
+  EXPECT_EQ(top1({kNaN, 0, 0, 1, 1, 0, 0, 1}, r, {4, 2}), 0.75);                            // reference row 0
   EXPECT_EQ(top1({kNaN, 0, 0, 1, 1, 0, 0, 1}, {kNaN, 0, 0, 1, 1, 0, 0, 1}, {4, 2}), 0.75);  // both: still no
   const float inf = std::numeric_limits<float>::infinity();
   EXPECT_EQ(top1({0, inf}, {-inf, 3}, {1, 2}), 1.0);  // infinities are ordinary values
@@ -245,7 +246,8 @@ TEST(Top1Metric, WithoutAShapeTheWholeBufferIsOneRow) {
 TEST(Top1Metric, FlatMetricsIgnoreTheShape) {
   const auto& c = stock().find(Kind::Metric, "mae");
   qf::plugin::MetricInstance m(c, Registry::validate_params(c, nullptr));
-  EXPECT_DOUBLE_EQ(m.compute(std::vector<float>{1, 2, 3, 4}, std::vector<float>{1, 2, 3, 5}, std::vector<int64_t>{2, 2}), 0.25);
+  EXPECT_DOUBLE_EQ(
+      m.compute(std::vector<float>{1, 2, 3, 4}, std::vector<float>{1, 2, 3, 5}, std::vector<int64_t>{2, 2}), 0.25);
   EXPECT_THROW(m.compute(std::vector<float>{1, 2, 3, 4}, std::vector<float>{1, 2, 3, 5}, std::vector<int64_t>{3, 2}),
                qf::Error);  // the shape must multiply out to the size
 }

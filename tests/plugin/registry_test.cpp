@@ -1,12 +1,12 @@
 // Registry: loading, ABI checks, names, duplicates, parameter validation and plugin failures, through the
 // host API (the CLI versions of these are in cli_plugin_test.cpp).
-#include <gtest/gtest.h>
+#include "plugin/registry.hpp"
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "plugin/metric.hpp"
 #include "plugin/backend_table.hpp"
-#include "plugin/registry.hpp"
+#include "plugin/metric.hpp"
 #include "plugin_test_util.hpp"
 #include "util/error.hpp"
 
@@ -38,7 +38,7 @@ TEST(PluginRegistry, LoadsTheStockPlugins) {
   EXPECT_EQ(reg.names(Kind::Calibrator), (std::vector<std::string>{"kl", "max", "min-max", "mse", "percentile"}));
   EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"layerwise", "mixed_precision", "modelwise"}));
   EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"generic", "nash", "onnxruntime", "tensorrt"}));
-  EXPECT_EQ(reg.libraries().size(), 20u);  // one library (or backend.json) per component
+  EXPECT_EQ(reg.libraries().size(), 20u);              // one library (or backend.json) per component
   EXPECT_TRUE(reg.find(Kind::Backend, "nash").table);  // backends are descriptions, not code
   EXPECT_EQ(reg.find(Kind::Backend, "nash").table->base()->name(), "generic");
   const auto& cos = reg.find(Kind::Metric, "cosine");
@@ -170,7 +170,8 @@ TEST_F(ParamsTest, DefaultsAndGivenValuesReachThePlugin) {
 TEST_F(ParamsTest, WrongTypeOutOfRangeAndUnknownKeyAreErrors) {
   EXPECT_EQ(error({{"bins", "many"}}),
             "metric 'test.params' (libqf_test_params.so): parameter 'bins' = \"many\": expected int");
-  EXPECT_EQ(error({{"bins", 2.5}}), "metric 'test.params' (libqf_test_params.so): parameter 'bins' = 2.5: expected int");
+  EXPECT_EQ(error({{"bins", 2.5}}),
+            "metric 'test.params' (libqf_test_params.so): parameter 'bins' = 2.5: expected int");
   EXPECT_EQ(error({{"bins", 101}}),
             "metric 'test.params' (libqf_test_params.so): parameter 'bins' = 101: out of range [1, 100]");
   EXPECT_EQ(error({{"bins", 0}}),
@@ -182,8 +183,9 @@ TEST_F(ParamsTest, WrongTypeOutOfRangeAndUnknownKeyAreErrors) {
   EXPECT_EQ(error({{"flag", 1}}), "metric 'test.params' (libqf_test_params.so): parameter 'flag' = 1: expected bool");
   EXPECT_EQ(error({{"mode", "slow"}}),
             "metric 'test.params' (libqf_test_params.so): parameter 'mode' = \"slow\": expected one of fast|exact");
-  EXPECT_EQ(error({{"bogus", 1}}),
-            "metric 'test.params' (libqf_test_params.so): unknown parameter 'bogus' (declared: bins, flag, mode, scale)");
+  EXPECT_EQ(
+      error({{"bogus", 1}}),
+      "metric 'test.params' (libqf_test_params.so): unknown parameter 'bogus' (declared: bins, flag, mode, scale)");
   EXPECT_NE(error(nlohmann::json::array()).find("parameters must be a JSON object"), std::string::npos);
 }
 
@@ -193,7 +195,9 @@ TEST(PluginRegistry, PluginErrorStatusBecomesErrorNamingComponent) {
   const auto& c = reg.find(Kind::Metric, "test.status");
   qf::plugin::MetricInstance m(c, Registry::validate_params(c, nullptr));
   const float a[2] = {1.f, 2.f};
-  EXPECT_EQ(error_of([&] { m.compute({a, 2}, {a, 2}); }),
+  EXPECT_EQ(error_of([&] {
+              m.compute({a, 2}, {a, 2});
+            }),
             "metric 'test.status' (libqf_test_metric_status.so): compute failed (invalid argument): "
             "reference holds a forbidden value");
 }
@@ -204,7 +208,9 @@ TEST(PluginRegistry, PluginExceptionBecomesErrorNamingComponent) {
   const auto& c = reg.find(Kind::Metric, "test.throws");
   qf::plugin::MetricInstance m(c, Registry::validate_params(c, nullptr));
   const float a[2] = {1.f, 2.f};
-  EXPECT_EQ(error_of([&] { m.compute({a, 2}, {a, 2}); }),
+  EXPECT_EQ(error_of([&] {
+              m.compute({a, 2}, {a, 2});
+            }),
             "metric 'test.throws' (libqf_test_metric_throws.so): compute failed (exception): "
             "uncaught exception: boom in compute");
 }

@@ -2,13 +2,13 @@
 // build each example (one per plugin kind) and the templates out of tree with plain CMake against that
 // prefix, load each with the installed `qforge plugins --json --plugin-dir` and find it with its schema.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
@@ -53,19 +53,21 @@ class SdkInstall : public ::testing::Test {
     const fs::path build = *root_ / ("build_" + sub);
     const fs::path log = *root_ / ("build_" + sub + ".log");
     const std::string cmake = "'" + std::string(QF_CMAKE_COMMAND) + "'";
-    const int rc = sh(cmake + " -S '" + std::string(QF_SOURCE_DIR) + "/examples/" + sub + "' -B '" + build.string() +
-                          "' -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS='-Wall -Wextra -Werror' -DCMAKE_PREFIX_PATH='" +
-                          prefix().string() + "' && " + cmake + " --build '" + build.string() + "' -j2",
-                      log);
+    const int rc =
+        sh(cmake + " -S '" + std::string(QF_SOURCE_DIR) + "/examples/" + sub + "' -B '" + build.string() +
+               "' -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS='-Wall -Wextra -Werror' -DCMAKE_PREFIX_PATH='" +
+               prefix().string() + "' && " + cmake + " --build '" + build.string() + "' -j2",
+           log);
     EXPECT_EQ(rc, 0) << read_text(log);
     return build;
   }
 
   static nlohmann::json plugins_json(const fs::path& plugin_dir) {
     const fs::path out = *root_ / "plugins.json";
-    const int rc = std::system(("'" + (prefix() / "bin" / "qforge").string() + "' plugins --json --plugin-dir '" +
-                                plugin_dir.string() + "' 2>'" + (*root_ / "plugins.err").string() + "' >'" +
-                                out.string() + "'").c_str());
+    const int rc =
+        std::system(("'" + (prefix() / "bin" / "qforge").string() + "' plugins --json --plugin-dir '" +
+                     plugin_dir.string() + "' 2>'" + (*root_ / "plugins.err").string() + "' >'" + out.string() + "'")
+                        .c_str());
     EXPECT_EQ(rc, 0) << read_text(*root_ / "plugins.err");
     return nlohmann::json::parse(read_text(out), nullptr, false);
   }

@@ -1,14 +1,15 @@
 // The header-only C++ layer and the examples, driven through the C tables exactly as the host will:
 // calibrator states with merge, a search with the evaluation callbacks, a backend on a graph view, the
 // templates, and exception-to-status mapping.
-#include <gtest/gtest.h>
 #include <qforge/qf_plugin.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -187,9 +188,8 @@ struct FakeGraph {
     std::string name, op;
     std::vector<std::string> in, out;
   };
-  std::vector<N> nodes = {{"conv", "Conv", {"x", "w", "b"}, {"c"}},
-                          {"relu", "Relu", {"c"}, {"r"}},
-                          {"sm", "Softmax", {"r"}, {"y"}}};
+  std::vector<N> nodes = {
+      {"conv", "Conv", {"x", "w", "b"}, {"c"}}, {"relu", "Relu", {"c"}, {"r"}}, {"sm", "Softmax", {"r"}, {"y"}}};
   static FakeGraph& self(void* h) { return *static_cast<FakeGraph*>(h); }
   QfGraphView view() {
     QfGraphView g{};

@@ -2,7 +2,6 @@
 // runs a third-party search through `qforge quantize`, the seed sections are aliases, and the plugin's
 // declared parameters are the one validator of its keys (errors name the config path and the plugin).
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -115,8 +114,8 @@ TEST_F(SearchSelectionStock, ThePluginDeclarationIsTheValidator) {
   const std::string e = error_of(R"({"model_config": {"modelwise_search": {"similarity": 1.5}}})");
   EXPECT_EQ(e.rfind("cfg.json: model_config.modelwise_search.similarity: 1.5: out of range", 0), 0u) << e;
   const std::string unknown = error_of(R"({"model_config": {"layerwise_search": {"similarity": 0.9}}})");
-  EXPECT_EQ(unknown.rfind("cfg.json: model_config.layerwise_search.similarity: not a parameter of search 'layerwise'", 0),
-            0u)
+  EXPECT_EQ(
+      unknown.rfind("cfg.json: model_config.layerwise_search.similarity: not a parameter of search 'layerwise'", 0), 0u)
       << unknown;
 }
 

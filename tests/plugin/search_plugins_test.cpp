@@ -2,15 +2,16 @@
 // QfSearchContext: a synthetic model where each tensor adds an error e[t][dtype level][candidate] and the
 // score is cosine = 1 - (sum of errors [+ interaction terms]) (or mse = the sum, lower is better), so the
 // expected answers are worked out by hand in each test.
-#include <gtest/gtest.h>
 #include <qforge/qf_plugin.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -82,9 +83,7 @@ struct FakeModel {
     return tensors.size() - 1;
   }
 
-  int level(size_t t, QfDType d) const {
-    return d == QF_DTYPE_UNDEFINED ? tensors[t].planned_level : level_of(d);
-  }
+  int level(size_t t, QfDType d) const { return d == QF_DTYPE_UNDEFINED ? tensors[t].planned_level : level_of(d); }
   bool quantized(size_t t, int32_t cand, QfDType d) const {
     return (tensors[t].weight || cand >= 0) && level(t, d) < 3;
   }
@@ -170,7 +169,8 @@ struct FakeModel {
   }
 
   bool logged(const std::string& needle) const {
-    return std::any_of(log.begin(), log.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+    return std::any_of(log.begin(), log.end(),
+                       [&](const std::string& l) { return l.find(needle) != std::string::npos; });
   }
   std::string last_log_with(const std::string& needle) const {
     for (auto it = log.rbegin(); it != log.rend(); ++it)
@@ -206,7 +206,8 @@ std::string fixed(const char* fmt, double v) {
 }
 
 size_t escalated(const Result& r) {
-  return static_cast<size_t>(std::count_if(r.dtype.begin(), r.dtype.end(), [](QfDType d) { return d != QF_DTYPE_UNDEFINED; }));
+  return static_cast<size_t>(
+      std::count_if(r.dtype.begin(), r.dtype.end(), [](QfDType d) { return d != QF_DTYPE_UNDEFINED; }));
 }
 
 // ---- layerwise ------------------------------------------------------------------------------------------
@@ -328,7 +329,8 @@ FakeModel mixed_model() {
     if (i == 4)  // a weight: the candidate does not matter
       m.add(names[i], {{{e, e, e}, {e / 100, e / 100, e / 100}, {e / 1000, e / 1000, e / 1000}}}, true);
     else
-      m.add(names[i], {{{2 * e, e, 3 * e}, {2 * e / 100, e / 100, 3 * e / 100}, {2 * e / 1000, e / 1000, 3 * e / 1000}}});
+      m.add(names[i],
+            {{{2 * e, e, 3 * e}, {2 * e / 100, e / 100, 3 * e / 100}, {2 * e / 1000, e / 1000, 3 * e / 1000}}});
   }
   return m;
 }
@@ -346,7 +348,8 @@ TEST(MixedPrecisionSearch, ReachesTargetWithFewestEscalationsOnAdditiveModel) {
   ASSERT_EQ(m.tradeoff.size(), 2u);
   EXPECT_EQ(m.tradeoff[0].escalated, 0u);
   EXPECT_EQ(m.tradeoff[0].cost, 0.0);
-  EXPECT_EQ(m.tradeoff[0].scores, std::vector<double>{m.score(std::vector<int32_t>(5, 1), std::vector<QfDType>(5, QF_DTYPE_UNDEFINED))});
+  EXPECT_EQ(m.tradeoff[0].scores,
+            std::vector<double>{m.score(std::vector<int32_t>(5, 1), std::vector<QfDType>(5, QF_DTYPE_UNDEFINED))});
   EXPECT_NEAR(m.tradeoff[0].scores[0], 1 - 6.1e-4, 1e-12);
   EXPECT_EQ(m.tradeoff[1].escalated, 3u);
   EXPECT_EQ(m.tradeoff[1].cost, 6.0);
@@ -385,7 +388,8 @@ TEST(MixedPrecisionSearch, StopsWhenStartMeetsTarget) {
 TEST(MixedPrecisionSearch, HonoursAllowedDtypesAndMaxDtype) {
   // a1 (the largest error) cannot be int16 on this backend.
   FakeModel m = mixed_model();
-  m.tensors[1].allowed = QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_FLOAT16) | QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
+  m.tensors[1].allowed =
+      QF_DTYPE_MASK(QF_DTYPE_INT8) | QF_DTYPE_MASK(QF_DTYPE_FLOAT16) | QF_DTYPE_MASK(QF_DTYPE_FLOAT32);
   const Result r = run_search("mixed_precision", m, {{"target", 0.9999}});
   // It skips to float16 (cost 3): a1 float16, a3 and a0 int16.
   EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16,
@@ -400,8 +404,8 @@ TEST(MixedPrecisionSearch, HonoursAllowedDtypesAndMaxDtype) {
   FakeModel capped = mixed_model();
   capped.tensors[1].allowed = m.tensors[1].allowed;
   const Result c = run_search("mixed_precision", capped, {{"target", 0.9999}, {"max_dtype", "int16"}});
-  EXPECT_EQ(c.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16, QF_DTYPE_INT16,
-                                           QF_DTYPE_INT16}));
+  EXPECT_EQ(c.dtype,
+            (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_UNDEFINED, QF_DTYPE_INT16, QF_DTYPE_INT16, QF_DTYPE_INT16}));
   EXPECT_TRUE(capped.logged("not reached"));
   EXPECT_EQ(escalated(c), 4u);
   EXPECT_NEAR(capped.score(c.candidate, c.dtype), 1.0 - 3.031e-4, 1e-12);
@@ -500,8 +504,8 @@ TEST(MixedPrecisionSearch, PlannedInt16IsNotCountedAsEscalation) {
   m.tensors[1].err[2] = {0, 0, 0};
   const Result r = run_search("mixed_precision", m, {{"target", 0.99999}});
   EXPECT_NEAR(m.score(r.candidate, r.dtype), 1 - 3.1e-6, 1e-12);
-  EXPECT_EQ(r.dtype, (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_INT16, QF_DTYPE_INT16,
-                                           QF_DTYPE_INT16}));
+  EXPECT_EQ(r.dtype,
+            (std::vector<QfDType>{QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_INT16, QF_DTYPE_INT16, QF_DTYPE_INT16}));
   EXPECT_FALSE(m.logged("a1 planned->int16"));
   EXPECT_TRUE(m.logged("a1 planned->float16"));
   // Found out: round 1 sees a1's raise to int16 change nothing and moves its floor, round 2 raises all five.

@@ -2,11 +2,11 @@
 // toward_zero.cpp, which truncates toward zero) chosen by quant_config and visible in both the simulation
 // and the exported integers, and the host's errors (unknown name, bad parameter, integer off the grid).
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cmath>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "../unit/weight_only_model.hpp"
 #include "ir/onnx_io.hpp"
@@ -18,7 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 using qf::test::run_cli;
 
-std::string rounding_dir() { return "--plugin-dir '" + qf::test::test_plugin_dir("qf_test_toward_zero").string() + "'"; }
+std::string rounding_dir() {
+  return "--plugin-dir '" + qf::test::test_plugin_dir("qf_test_toward_zero").string() + "'";
+}
 
 TEST(WeightRounding, PluginsListsBuiltinRtnAndThePlugin) {
   const auto r = run_cli("plugins " + rounding_dir());
@@ -39,8 +41,9 @@ TEST(WeightRounding, PluginsListsBuiltinRtnAndThePlugin) {
 
 class WeightRoundingCli : public ::testing::Test {
  protected:
-  fs::path dir = fs::temp_directory_path() / ("qf_wr_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                                              "_" + std::to_string(getpid()));
+  fs::path dir = fs::temp_directory_path() /
+                 ("qf_wr_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+                  std::to_string(getpid()));
   void SetUp() override {
     fs::remove_all(dir);
     fs::create_directories(dir);

@@ -12,7 +12,6 @@
 // agreeing with the simulation (`qforge run` on calibrated_model.onnx) by the CPU-independent rules of
 // ort_agreement.hpp (every backend x config: export_matrix_test.cpp). Missing models or oracle skip with a message.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -27,8 +26,8 @@
 
 #include "io/npy.hpp"
 #include "ir/onnx_io.hpp"
-#include "quant/calibration_node.hpp"
 #include "ort_agreement.hpp"
+#include "quant/calibration_node.hpp"
 #include "realmodels_util.hpp"
 
 namespace qf {
@@ -38,9 +37,9 @@ namespace fs = std::filesystem;
 using namespace qf::realmodels;
 
 struct BackendCase {
-  const char* name;     // case label
+  const char* name;  // case label
   const char* backend;
-  const char* config;   // quant_config JSON
+  const char* config;  // quant_config JSON
 };
 const BackendCase kCases[] = {
     {"generic", "generic", R"({"model_config":{"activation":{"calibration_type":"max"}}})"},
@@ -95,7 +94,8 @@ std::map<std::string, int> fusion_groups(const Model& optimized) {
   std::map<std::string, int> out;
   const std::string tag = "qforge fusion group ";
   for (const Node& n : optimized.graph.nodes)
-    if (const size_t at = n.doc.find(tag); at != std::string::npos) out[n.name] = std::stoi(n.doc.substr(at + tag.size()));
+    if (const size_t at = n.doc.find(tag); at != std::string::npos)
+      out[n.name] = std::stoi(n.doc.substr(at + tag.size()));
   return out;
 }
 
@@ -154,8 +154,9 @@ TEST_P(BackendRealModels, PlanHonoursTheBackendRules) {
         }
       } else if (b == "onnxruntime" || b == "onnxruntime_rr") {
         // A MatMul of two activations (attention) is QLinearMatMul u8 x u8: its input 1 is an activation.
-        const bool weight_input = k == 1 && (consumer->op_type == "Conv" || (consumer->op_type == "MatMul" && a.is_weight) ||
-                                             consumer->op_type == "Gemm" || consumer->op_type == "ConvTranspose");
+        const bool weight_input =
+            k == 1 && (consumer->op_type == "Conv" || (consumer->op_type == "MatMul" && a.is_weight) ||
+                       consumer->op_type == "Gemm" || consumer->op_type == "ConvTranspose");
         if (weight_input) {
           EXPECT_TRUE(a.symmetric) << f.calibration->name;
           EXPECT_FALSE(a.unsigned_storage) << f.calibration->name;
@@ -213,8 +214,9 @@ TEST_P(BackendRealModels, PlanHonoursTheBackendRules) {
                   c.model.name.c_str(), c.backend.name, level.c_str(), a.worst_cosine, a.note.c_str());
     }
   }
-  std::printf("[  backend  ] %-20s %-14s %zu quantized uses checked, %zu int8-only inputs, %zu int16-ec, %zu fusion members\n",
-              c.model.name.c_str(), c.backend.name, checked, int8_only, ec, groups.size());
+  std::printf(
+      "[  backend  ] %-20s %-14s %zu quantized uses checked, %zu int8-only inputs, %zu int16-ec, %zu fusion members\n",
+      c.model.name.c_str(), c.backend.name, checked, int8_only, ec, groups.size());
 }
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {

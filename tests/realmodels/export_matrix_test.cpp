@@ -84,7 +84,8 @@ TEST_P(ExportMatrix, LoadsInOrtAtBothLevelsAndAgrees) {
                                " --backend " + c.backend + " --max-samples 2 --threads 2";
   ASSERT_EQ(run_command(quantize, work / "quantize.log"), 0) << quantize << "\n" << tail(work / "quantize.log");
   // The export says so when it had to keep a form ORT's optimiser refuses; none of these models needs that.
-  EXPECT_EQ(tail(work / "quantize.log", 1u << 20).find("kept per-axis"), std::string::npos) << tail(work / "quantize.log");
+  EXPECT_EQ(tail(work / "quantize.log", 1u << 20).find("kept per-axis"), std::string::npos)
+      << tail(work / "quantize.log");
 
   std::map<std::string, Tensor> sim, float_out;
   try {

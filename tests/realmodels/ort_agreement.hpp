@@ -41,7 +41,8 @@ namespace qf::realmodels {
 
 constexpr double kFractionOfQuantError = 0.05;
 constexpr double kFloatNoise = 1e-9;
-constexpr double kSanityMultipleOfQuantError = 4.0;  // rule 2: ORT vs sim noise at most 6 dB above the quantization noise
+constexpr double kSanityMultipleOfQuantError =
+    4.0;  // rule 2: ORT vs sim noise at most 6 dB above the quantization noise
 
 // One quantized tensor of the calibrated model: its name (the calibration node's output), the step of its
 // grid per channel (one entry when per-tensor; empty for float16, checked by ulp) and the channel axis.
@@ -145,7 +146,6 @@ inline Divergence first_divergence(const fs::path& cli, const fs::path& calibrat
   return {true, "every quantized tensor bit-identical"};
 }
 
-
 // Rules 1 and 2 on every float output of one ORT run. `probe` runs rule 2 (first_divergence); it is called
 // at most once, only when some output misses rule 1. Outputs near zero on both sides (max|x| <= 1e-4, e.g. a
 // wake-word head at 1e-11, whose cosine is rounding noise) are held to max|diff| <= 1e-6 instead.
@@ -168,12 +168,14 @@ inline Agreement check_agreement(const std::map<std::string, Tensor>& ort, const
     }
     const Metrics m = compare(s->second, got), back = compare(got, s->second);
     if (m.max_abs_ref <= 1e-4 && back.max_abs_ref <= 1e-4) {
-      if (m.max_abs_diff > 1e-6) r.failures.push_back(name + ": near zero, max|diff| " + std::to_string(m.max_abs_diff));
+      if (m.max_abs_diff > 1e-6)
+        r.failures.push_back(name + ": near zero, max|diff| " + std::to_string(m.max_abs_diff));
       continue;
     }
     r.worst_cosine = std::min(r.worst_cosine, m.cosine);
-    const double quant_error =
-        f != float_out.end() && f->second.shape() == got.shape() ? std::max(0.0, 1.0 - compare(f->second, s->second).cosine) : 0.0;
+    const double quant_error = f != float_out.end() && f->second.shape() == got.shape()
+                                   ? std::max(0.0, 1.0 - compare(f->second, s->second).cosine)
+                                   : 0.0;
     const double disagreement = 1.0 - m.cosine;
     if (disagreement <= kFractionOfQuantError * quant_error + kFloatNoise) continue;
     char text[200];

@@ -21,8 +21,8 @@
 #include "io/npy.hpp"
 #include "io/sample_folder.hpp"
 #include "ir/onnx_io.hpp"
-#include "quant/calibration_node.hpp"
 #include "ort_agreement.hpp"
+#include "quant/calibration_node.hpp"
 #include "realmodels_util.hpp"
 
 namespace qf {
@@ -127,7 +127,8 @@ TEST(QdqEcOrt, Uint16ActivationBitIdentical) {
       FAIL() << "ONNX Runtime (" << level << ") failed on the exported model: " << e.what();
     }
     const Tensor& got = ort.at("u_seen");
-    for (int64_t i = 0; i < sim.numel(); ++i) ASSERT_EQ(sim.data<float>()[i], got.data<float>()[i]) << level << " " << i;
+    for (int64_t i = 0; i < sim.numel(); ++i)
+      ASSERT_EQ(sim.data<float>()[i], got.data<float>()[i]) << level << " " << i;
   }
 }
 

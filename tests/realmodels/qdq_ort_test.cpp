@@ -22,8 +22,8 @@
 #include "export/qdq_export.hpp"
 #include "io/sample_folder.hpp"
 #include "ir/onnx_io.hpp"
-#include "quant/calibration_node.hpp"
 #include "ort_agreement.hpp"
+#include "quant/calibration_node.hpp"
 #include "realmodels_util.hpp"
 
 namespace qf {
@@ -94,7 +94,8 @@ Model calibrate_every_edge(const Model& float_model, const std::map<std::string,
       const std::string tensor = node.inputs[i];
       const auto init = m.graph.initializers.find(tensor);
       const bool weight = init != m.graph.initializers.end();
-      if (weight ? init->second.dtype() != DType::Float32 || init->second.numel() == 0 : !ranges.count(tensor)) continue;
+      if (weight ? init->second.dtype() != DType::Float32 || init->second.numel() == 0 : !ranges.count(tensor))
+        continue;
       quant::CalibrationAttrs a;
       a.is_weight = weight;
       a.method = "max";

@@ -16,7 +16,6 @@
 // Budget (2 cores): one sample per model x config, run at both optimisation levels (and probed when rule 2 decides).
 // Missing prerequisites (node, onnxruntime-node, models, samples) skip with a message naming what is missing.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -59,7 +58,6 @@ const QuantConfig kConfigs[] = {
                   "op_config":{"Conv":{"qtype":"int16"},"MatMul":{"qtype":"int16"},"Gemm":{"qtype":"int16"}}})"},
     {"float16", R"({"model_config":{"all_node_type":"float16"}})"},
 };
-
 
 struct Case {
   RealModelEntry model;

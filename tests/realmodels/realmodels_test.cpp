@@ -28,19 +28,21 @@ namespace {
 
 constexpr double kMinCosine = 0.99999;
 constexpr double kMaxRelDiff = 1e-4;
-constexpr double kAbsDiffFloor = 1e-6;   // below this, differences are the oracle's own rounding noise
-constexpr double kCosineMinRef = 1e-4;   // cosine is checked only when max|ref| exceeds this
+constexpr double kAbsDiffFloor = 1e-6;  // below this, differences are the oracle's own rounding noise
+constexpr double kCosineMinRef = 1e-4;  // cosine is checked only when max|ref| exceeds this
 
 using namespace qf::realmodels;
 
 struct Case {
-  std::string name;    // test parameter name: <model>_<sample>
-  fs::path model;      // .onnx
-  fs::path sample;     // folder of <input>.npy
+  std::string name;  // test parameter name: <model>_<sample>
+  fs::path model;    // .onnx
+  fs::path sample;   // folder of <input>.npy
 };
 
 // Readable test parameters in ctest/gtest listings.
-void PrintTo(const Case& c, std::ostream* os) { *os << c.model.filename().string() << " " << c.sample.filename().string(); }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model.filename().string() << " " << c.sample.filename().string();
+}
 
 void add_samples(std::vector<Case>& cases, const std::string& model_name, const fs::path& model, const fs::path& dir) {
   if (!fs::is_directory(dir)) return;

@@ -94,7 +94,9 @@ inline Metrics compare(const qf::Tensor& ref, const qf::Tensor& got) {
   return m;
 }
 
-inline bool is_float(qf::DType t) { return t == qf::DType::Float32 || t == qf::DType::Float16 || t == qf::DType::Float64; }
+inline bool is_float(qf::DType t) {
+  return t == qf::DType::Float32 || t == qf::DType::Float16 || t == qf::DType::Float64;
+}
 
 inline std::string tail(const fs::path& log, size_t max_chars = 2000) {
   std::ifstream in(log);

@@ -59,7 +59,8 @@ void calibrate_after_producer(Model& m, const std::string& tensor, const quant::
     for (const std::string& o : nodes[i].outputs)
       if (o == tensor) at = i + 1;
   }
-  nodes.insert(nodes.begin() + static_cast<std::ptrdiff_t>(at), quant::make_calibration_node("cal_" + tensor, tensor, out, a));
+  nodes.insert(nodes.begin() + static_cast<std::ptrdiff_t>(at),
+               quant::make_calibration_node("cal_" + tensor, tensor, out, a));
   m.opset_imports[quant::kQforgeDomain] = 1;
 }
 

@@ -30,7 +30,6 @@
 // Budget (CI: 2 cores): --max-samples 8, --threads 2, kCompared samples compared per case.
 // Missing ../shared/models, node or onnxruntime-node skip with a message naming what is missing.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -57,12 +56,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace qf::realmodels;
 
-constexpr int kMaxSamples = 8;         // calibration samples per quantize run
-constexpr size_t kCompared = 3;        // samples run through float, simulation and ONNX Runtime per case
+constexpr int kMaxSamples = 8;             // calibration samples per quantize run
+constexpr size_t kCompared = 3;            // samples run through float, simulation and ONNX Runtime per case
 constexpr double kDisabledFraction = 1.0;  // "disabled": ORT-vs-simulation error / quantization error (header)
 constexpr double kAllNoiseRatio = 2.0;     // "all": ORT's own error / the simulation's (header)
 constexpr double kRuleFloor = 1e-6;        // float32 summation-order noise (header comment)
-constexpr double kMarginDb = 3.0;       // floors sit this far under the issue's targets
+constexpr double kMarginDb = 3.0;          // floors sit this far under the issue's targets
 constexpr double kTop1Target = 0.97;
 constexpr double kTop1Margin = 0.03;
 
@@ -161,12 +160,11 @@ TEST(TransformersRealModel, Discovery) {
     std::printf("[transformer] found %s%s\n", m.name.c_str(), is_kv_cache_decoder(m) ? " (KV-cache decoder)" : "");
 }
 
-
 // ---- accuracy floors (report.json) ----
 
 struct OutputScore {
   std::string name;
-  double sqnr;                // dB; +inf when the report says null (identical outputs)
+  double sqnr;  // dB; +inf when the report says null (identical outputs)
   std::optional<double> top1;
 };
 
@@ -258,33 +256,36 @@ std::string check_floors(const Case& c, const nlohmann::json& report, const fs::
     const double distinct = f.positions ? 1.0 - static_cast<double>(f.flipped) / static_cast<double>(f.positions) : 1.0;
     EXPECT_TRUE(f.flipped <= 1 || distinct >= kTop1Target - kTop1Margin)
         << case_label(c) << " " << o.name << ": top-1 " << *o.top1 << " (distinct positions " << distinct
-        << ") < floor " << kTop1Target - kTop1Margin << " (" << f.flipped << " of " << f.positions << " distinct flipped)";
-    top1_text += " (" + std::to_string(f.flipped) + " of " + std::to_string(f.positions) + " distinct positions flipped)";
+        << ") < floor " << kTop1Target - kTop1Margin << " (" << f.flipped << " of " << f.positions
+        << " distinct flipped)";
+    top1_text +=
+        " (" + std::to_string(f.flipped) + " of " + std::to_string(f.positions) + " distinct positions flipped)";
   }
   if (!worst) {
     ADD_FAILURE() << "report.json lists no outputs";
     return "no outputs";
   }
-  if (c.mode.kind == Kind::Int8 && !std::any_of(outputs.begin(), outputs.end(), [](const auto& o) { return o.top1.has_value(); })) {
+  if (c.mode.kind == Kind::Int8 &&
+      !std::any_of(outputs.begin(), outputs.end(), [](const auto& o) { return o.top1.has_value(); })) {
     EXPECT_FALSE(t.logits_only) << case_label(c) << ": no output scored by top-1 (logits) in report.json";
   }
   if (worst_covered) {
-    EXPECT_GE(worst_covered->sqnr, floor) << case_label(c) << " " << worst_covered->name << ": SQNR " << worst_covered->sqnr
-                                          << " dB under the floor " << floor << " dB (target " << t.sqnr_db << " dB)";
+    EXPECT_GE(worst_covered->sqnr, floor)
+        << case_label(c) << " " << worst_covered->name << ": SQNR " << worst_covered->sqnr << " dB under the floor "
+        << floor << " dB (target " << t.sqnr_db << " dB)";
   }
   char buf[256];
-  std::snprintf(buf, sizeof buf, "SQNR worst %.2f dB (%s), floor %.0f dB on %s;", worst->sqnr, worst->name.c_str(), floor,
-                t.logits_only ? "logits" : "worst output");
+  std::snprintf(buf, sizeof buf, "SQNR worst %.2f dB (%s), floor %.0f dB on %s;", worst->sqnr, worst->name.c_str(),
+                floor, t.logits_only ? "logits" : "worst output");
   return buf + top1_text;
 }
-
 
 // ---- portability: ONNX Runtime vs the simulation ----
 
 // One ORT run kind: an exported file at one graph optimisation level. Worst use of the rule's allowance.
 struct Agreement {
   std::string label;
-  double worst_use = 0;          // max over outputs and samples of (1 - cos(ORT, sim)) / allowance
+  double worst_use = 0;  // max over outputs and samples of (1 - cos(ORT, sim)) / allowance
   double worst_one_minus_cos = 0;
   std::string worst_at = "-";
 };
@@ -293,7 +294,8 @@ double one_minus_cos(const Tensor& a, const Tensor& b) { return std::max(0.0, 1.
 
 // Checks every float output of one ORT run against the rule; updates `agreement`.
 void check_rule(const Case& c, const std::string& sample, const std::map<std::string, Tensor>& ref,
-                const std::map<std::string, Tensor>& sim, const std::map<std::string, Tensor>& ort, Agreement& agreement) {
+                const std::map<std::string, Tensor>& sim, const std::map<std::string, Tensor>& ort,
+                Agreement& agreement) {
   for (const auto& [name, r] : ref) {
     if (!is_float(r.dtype())) continue;
     const auto s = sim.find(name);
@@ -304,8 +306,9 @@ void check_rule(const Case& c, const std::string& sample, const std::map<std::st
       continue;
     }
     if (s->second.shape() != r.shape() || o->second.shape() != r.shape()) {
-      ADD_FAILURE() << case_label(c) << " " << agreement.label << " " << name << ": shapes float " << shape_str(r.shape())
-                    << ", simulation " << shape_str(s->second.shape()) << ", ORT " << shape_str(o->second.shape());
+      ADD_FAILURE() << case_label(c) << " " << agreement.label << " " << name << ": shapes float "
+                    << shape_str(r.shape()) << ", simulation " << shape_str(s->second.shape()) << ", ORT "
+                    << shape_str(o->second.shape());
       continue;
     }
     const double quant_error = one_minus_cos(r, s->second);
@@ -334,7 +337,8 @@ std::vector<Agreement> compare_runtimes(const Case& c, const fs::path& out, cons
     if (!fs::exists(out / file)) continue;
     for (const char* level : {"disabled", "all"}) {
       runs.emplace_back(out / file, level);
-      agreements.push_back({std::string(file == std::string("quantized_model.onnx") ? "qdq" : "matmulnbits") + "@" + level});
+      agreements.push_back(
+          {std::string(file == std::string("quantized_model.onnx") ? "qdq" : "matmulnbits") + "@" + level});
     }
   }
   for (size_t i = 0; i < std::min(samples.size(), kCompared); ++i) {
@@ -371,7 +375,8 @@ fs::path make_second_step_samples(const Case& c, const fs::path& work) {
                           shell_quote((source_dir() / "tools" / "oracle" / "kv_cache_samples.js").string()) +
                           " --model " + shell_quote(c.model.model.string()) + " --inputs " +
                           shell_quote(c.model.samples.string()) + " --output-dir " + shell_quote(dir.string());
-  if (run_command(cmd, work / "kv_cache_samples.log") != 0) throw std::runtime_error(cmd + "\n" + tail(work / "kv_cache_samples.log"));
+  if (run_command(cmd, work / "kv_cache_samples.log") != 0)
+    throw std::runtime_error(cmd + "\n" + tail(work / "kv_cache_samples.log"));
   return dir;
 }
 
@@ -415,15 +420,16 @@ TEST_P(TransformersRealModel, QuantizesAndRunsInOnnxRuntime) {
   std::ifstream report_in(out / "report.json");
   const nlohmann::json report = nlohmann::json::parse(report_in);
   const size_t evaluated = report.at("samples").value("evaluation", samples.size());
-  const std::vector<fs::path> eval_samples(samples.begin(), samples.begin() + static_cast<long>(std::min(evaluated, samples.size())));
+  const std::vector<fs::path> eval_samples(samples.begin(),
+                                           samples.begin() + static_cast<long>(std::min(evaluated, samples.size())));
   const std::string floors = check_floors(c, report, out, eval_samples, work);
 
   std::string agreement_text;
   if (missing.empty()) {
     for (const Agreement& a : compare_runtimes(c, out, samples, work)) {
       char buf[160];
-      std::snprintf(buf, sizeof buf, " %s 1-cos %.2e (%.1f%% of allowance, %s);", a.label.c_str(), a.worst_one_minus_cos,
-                    100 * a.worst_use, a.worst_at.c_str());
+      std::snprintf(buf, sizeof buf, " %s 1-cos %.2e (%.1f%% of allowance, %s);", a.label.c_str(),
+                    a.worst_one_minus_cos, 100 * a.worst_use, a.worst_at.c_str());
       agreement_text += buf;
     }
   } else {

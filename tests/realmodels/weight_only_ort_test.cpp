@@ -62,12 +62,14 @@ std::map<std::string, std::vector<double>> bounds(const std::map<std::string, Te
   for (int64_t i = 0; i < 2; ++i) {
     for (int64_t n = 0; n < kN; ++n) {
       double s = 0;
-      for (int64_t k = 0; k < kK; ++k) s += std::fabs(xv[i * kK + k]) * std::fabs(w.at("w_mm").data<float>()[k * kN + n]);
+      for (int64_t k = 0; k < kK; ++k)
+        s += std::fabs(xv[i * kK + k]) * std::fabs(w.at("w_mm").data<float>()[k * kN + n]);
       b["y_matmul"].push_back(g * s);
     }
     for (int64_t r = 0; r < kRows; ++r) {
       double s = std::fabs(bias.data<float>()[r]);
-      for (int64_t k = 0; k < kK; ++k) s += std::fabs(xv[i * kK + k]) * std::fabs(w.at("w_gemm").data<float>()[r * kK + k]);
+      for (int64_t k = 0; k < kK; ++k)
+        s += std::fabs(xv[i * kK + k]) * std::fabs(w.at("w_gemm").data<float>()[r * kK + k]);
       b["y_gemm"].push_back(g * s);
     }
   }
@@ -105,19 +107,24 @@ TEST_P(WeightOnlyOrt, BothFormatsMatchSimulation) {
   write_weight_only_samples(work / "data", 1);
   std::ofstream(work / "q.json") << R"({"model_config": {"weight": {"weight_only": )" << c.weight_only << "}}}";
   const std::string cli = std::string(QF_CLI_PATH);
-  ASSERT_EQ(run_command(cli + " quantize --model " + (work / "m.onnx").string() + " --calib-data " + (work / "data").string() +
-                            " --config " + (work / "q.json").string() + " --output-dir " + (work / "out").string(),
-                        work / "quantize.log"), 0) << tail(work / "quantize.log");
+  ASSERT_EQ(run_command(cli + " quantize --model " + (work / "m.onnx").string() + " --calib-data " +
+                            (work / "data").string() + " --config " + (work / "q.json").string() + " --output-dir " +
+                            (work / "out").string(),
+                        work / "quantize.log"),
+            0)
+      << tail(work / "quantize.log");
   const fs::path sample = work / "data" / "s00";
   ASSERT_EQ(run_command(cli + " run --model " + (work / "out" / "calibrated_model.onnx").string() + " --inputs " +
-                            sample.string() + " --output-dir " + (work / "sim").string(), work / "run.log"), 0)
+                            sample.string() + " --output-dir " + (work / "sim").string(),
+                        work / "run.log"),
+            0)
       << tail(work / "run.log");
   std::map<std::string, Tensor> sim;
   for (const char* o : {"y_matmul", "y_gemm", "y_gather"}) sim[o] = read_npy(work / "sim" / (std::string(o) + ".npy"));
 
   const Model calibrated = load_model(work / "out" / "calibrated_model.onnx");
-  const auto bound = bounds(dequantized_weights(calibrated), read_npy(sample / "x.npy"),
-                            calibrated.graph.initializers.at("b_gemm"));
+  const auto bound =
+      bounds(dequantized_weights(calibrated), read_npy(sample / "x.npy"), calibrated.graph.initializers.at("b_gemm"));
   try {
     expect_within(sim, run_onnx_runtime(work / "out" / "quantized_model.onnx", sample, work / "qdq"), bound,
                   c.name + " qdq");
@@ -136,12 +143,13 @@ TEST_P(WeightOnlyOrt, BothFormatsMatchSimulation) {
 
 INSTANTIATE_TEST_SUITE_P(
     SmallModel, WeightOnlyOrt,
-    ::testing::Values(Case{"int8_per_channel", R"({"ops": ["MatMul", "Gemm", "Gather"]})", false},
-                      Case{"int8_block32", R"({"block_size": 32, "ops": ["MatMul", "Gemm", "Gather"]})", false},
-                      Case{"int4_per_channel", R"({"dtype": "int4"})", false},
-                      Case{"int4_block32", R"({"dtype": "int4", "block_size": 32, "ops": ["MatMul", "Gemm", "Gather"]})", true},
-                      Case{"int4_asym_block64", R"({"dtype": "int4", "symmetric": false, "block_size": 64})", true},
-                      Case{"uint4_block16", R"({"dtype": "uint4", "block_size": 16, "ops": ["MatMul", "Gemm", "Gather"]})", true}),
+    ::testing::Values(
+        Case{"int8_per_channel", R"({"ops": ["MatMul", "Gemm", "Gather"]})", false},
+        Case{"int8_block32", R"({"block_size": 32, "ops": ["MatMul", "Gemm", "Gather"]})", false},
+        Case{"int4_per_channel", R"({"dtype": "int4"})", false},
+        Case{"int4_block32", R"({"dtype": "int4", "block_size": 32, "ops": ["MatMul", "Gemm", "Gather"]})", true},
+        Case{"int4_asym_block64", R"({"dtype": "int4", "symmetric": false, "block_size": 64})", true},
+        Case{"uint4_block16", R"({"dtype": "uint4", "block_size": 16, "ops": ["MatMul", "Gemm", "Gather"]})", true}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 }  // namespace

@@ -1,8 +1,8 @@
 // pipeline::ArtifactStager's commit is all or nothing (a failed move rolls back the earlier ones and puts
 // the previous files back), and a staging folder left by a killed run is removed by the next run into
 // the same folder, while a live run's staging folder (its lock held) is never touched.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 
 #include "pipeline/artifacts.hpp"
@@ -74,10 +74,10 @@ TEST(ArtifactsCommit, CommitReplacesPreviousFilesAndMovesSideFiles) {
     stager.commit();
   }
   EXPECT_EQ(folder_state(out), (std::map<std::string, std::string>{{"model.onnx", "new model\n"},
-                                                                    {"model.onnx.data", "external data\n"},
-                                                                    {"notes.txt", "the user's\n"},
-                                                                    {"d", "<dir>"},
-                                                                    {"d/report.json", "{}\n"}}));
+                                                                   {"model.onnx.data", "external data\n"},
+                                                                   {"notes.txt", "the user's\n"},
+                                                                   {"d", "<dir>"},
+                                                                   {"d/report.json", "{}\n"}}));
 }
 
 TEST(ArtifactsCommit, StagingOneNameTwiceIsAnError) {
@@ -136,8 +136,11 @@ class ArtifactsCommitCli : public ::testing::Test {
     write_samples(dir_ / "samples", 4);
   }
   std::vector<std::string> quantize_args() const {
-    return {"quantize",   "-q", "--model", (dir_ / "model.onnx").string(), "--calib-data", (dir_ / "samples").string(),
-            "--output-dir", (dir_ / "out").string(), "--threads", "2"};
+    return {"quantize",     "-q",
+            "--model",      (dir_ / "model.onnx").string(),
+            "--calib-data", (dir_ / "samples").string(),
+            "--output-dir", (dir_ / "out").string(),
+            "--threads",    "2"};
   }
   TempDir dir_;
 };

@@ -75,9 +75,10 @@ class BackendRules : public ::testing::Test {
 constexpr const char* kMax = R"({"model_config":{"activation":{"calibration_type":"max"}}})";
 
 TEST_F(BackendRules, Uint8AsymmetricActivationsAndReduceRangeSymmetricWeights) {
-  const auto r = quantize(backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"], "symmetric": true, "reduce_range": true}}})",
-                                       R"("defaults": {"inputs": {"*": {"dtypes": ["uint8", "float32"], "symmetric": false}}},)"),
-                          kMax);
+  const auto r = quantize(
+      backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"], "symmetric": true, "reduce_range": true}}})",
+                   R"("defaults": {"inputs": {"*": {"dtypes": ["uint8", "float32"], "symmetric": false}}},)"),
+      kMax);
   ASSERT_EQ(r.status, 0) << r.err;
   const auto f = feeds();
   ASSERT_TRUE(f.count("conv1:0") && f.count("conv1:1") && f.count("conv3:0"));
@@ -115,16 +116,19 @@ TEST_F(BackendRules, ConcatSharedInputScaleGivesItsInputsOneRange) {
 }
 
 TEST_F(BackendRules, Int16EcOnlyWhereTheInputOffersCompensation) {
-  const std::string ec_backend = backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"], "compensation": ["int16-ec"]}}})");
+  const std::string ec_backend =
+      backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"], "compensation": ["int16-ec"]}}})");
   const std::string plain_backend = backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"]}}})");
   // all int16: the int8-only weights stay int8, with a warning naming the node.
-  auto r = quantize(ec_backend, R"({"model_config":{"all_node_type":"int16","activation":{"calibration_type":"max"}}})");
+  auto r =
+      quantize(ec_backend, R"({"model_config":{"all_node_type":"int16","activation":{"calibration_type":"max"}}})");
   ASSERT_EQ(r.status, 0) << r.err;
   auto f = feeds();
   EXPECT_EQ(f.at("conv1:1").dtype, quant::QType::Int8);
   EXPECT_EQ(f.at("conv1:0").dtype, quant::QType::Int16);
   // dual-int16: int16-ec where offered, plain int16 where int16 itself is allowed.
-  r = quantize(ec_backend, R"({"model_config":{"all_node_type":"dual-int16","activation":{"calibration_type":"max"}}})");
+  r = quantize(ec_backend,
+               R"({"model_config":{"all_node_type":"dual-int16","activation":{"calibration_type":"max"}}})");
   ASSERT_EQ(r.status, 0) << r.err;
   f = feeds();
   EXPECT_EQ(f.at("conv1:1").dtype, quant::QType::Int16Ec);
@@ -132,7 +136,8 @@ TEST_F(BackendRules, Int16EcOnlyWhereTheInputOffersCompensation) {
   EXPECT_EQ(f.at("conv1:0").dtype, quant::QType::Int16);
   EXPECT_EQ(read_json(dir_ / "out" / "report.json")["export"]["int16_ec_points"], 3);
   // Without the compensation rule dual-int16 cannot help the weights.
-  r = quantize(plain_backend, R"({"model_config":{"all_node_type":"dual-int16","activation":{"calibration_type":"max"}}})");
+  r = quantize(plain_backend,
+               R"({"model_config":{"all_node_type":"dual-int16","activation":{"calibration_type":"max"}}})");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(feeds().at("conv1:1").dtype, quant::QType::Int8);
 }
@@ -142,7 +147,8 @@ TEST_F(BackendRules, Int16EcOnlyWhereTheInputOffersCompensation) {
 TEST_F(BackendRules, MixedPrecisionRaisesInt8OnlyWeightsThroughInt16EcWhereOffered) {
   const std::string config = R"({"model_config":{"activation":{"calibration_type":"max"},
       "mixed_precision_search":{"metric":"cosine-similarity","target":1.0,"max_time":60,"max_dtype":"int16"}}})";
-  auto r = quantize(backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"], "compensation": ["int16-ec"]}}})"), config);
+  auto r = quantize(backend_json(R"("Conv": {"inputs": {"1": {"dtypes": ["int8"], "compensation": ["int16-ec"]}}})"),
+                    config);
   ASSERT_EQ(r.status, 0) << r.err;
   size_t ec_weights = 0;
   for (const auto& [use, a] : feeds()) {
@@ -161,7 +167,8 @@ TEST_F(BackendRules, MixedPrecisionRaisesInt8OnlyWeightsThroughInt16EcWhereOffer
 }
 
 TEST_F(BackendRules, NodeKeptFloatByConfigLeavesItsFusionGroup) {
-  const std::string fused = backend_json(R"("Conv": {})", R"("fusions": [{"name": "cr", "pattern": ["Conv", "Relu"]}],)");
+  const std::string fused =
+      backend_json(R"("Conv": {})", R"("fusions": [{"name": "cr", "pattern": ["Conv", "Relu"]}],)");
   ASSERT_EQ(quantize(fused, kMax).status, 0);
   EXPECT_FALSE(feeds().count("relu1:0"));  // inside the group: no quantization between conv1 and relu1
   const auto r = quantize(fused, R"({"model_config":{"activation":{"calibration_type":"max"}},

@@ -37,7 +37,8 @@ CliResult run_cli(const std::string& args) {
 class CliBadInput : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("qf_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = fs::temp_directory_path() /
+           ("qf_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "sample");
     const char* text = R"(
@@ -50,7 +51,8 @@ g (float[1,4] in_put) => (float[1,4] y) { y = Relu(in_put) }
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string run_args(const fs::path& model, const fs::path& inputs) const {
-    return "run --model " + model.string() + " --inputs " + inputs.string() + " --output-dir " + (dir_ / "out").string();
+    return "run --model " + model.string() + " --inputs " + inputs.string() + " --output-dir " +
+           (dir_ / "out").string();
   }
   void expect_one_line_error(const CliResult& r, const std::string& must_contain) const {
     EXPECT_NE(r.status, 0) << r.out;

@@ -52,8 +52,7 @@ bool one_line(const std::string& s) { return s.find('\n') == std::string::npos &
 TEST(ConfigHostile, NestingSeventyThousandLevelsIsAnErrorNotAStackOverflow) {
   // A list, objects, and the same under a key the parser copies (backend_params): each used to crash.
   for (const std::string& text :
-       {nested_lists(70'000), nested_objects(70'000),
-        "{\"backend_params\": " + nested_lists(70'000) + "}",
+       {nested_lists(70'000), nested_objects(70'000), "{\"backend_params\": " + nested_lists(70'000) + "}",
         "{\"model_config\": {\"activation\": {\"acme.k\": " + nested_lists(70'000) + "}}}"}) {
     const std::string msg = config_error(text);
     EXPECT_EQ(msg.rfind("cfg.json: ", 0), 0u) << msg.substr(0, 300);
@@ -92,7 +91,8 @@ TEST(ConfigHostile, DuplicateNestedKeyNamesItsPath) {
 }
 
 TEST(ConfigHostile, SameKeyInSiblingObjectsIsFine) {
-  const auto c = parse_quant_config(R"({"op_config": {"Conv": {"qtype": "int16"}, "Relu": {"qtype": "int16"}}})", "cfg.json");
+  const auto c =
+      parse_quant_config(R"({"op_config": {"Conv": {"qtype": "int16"}, "Relu": {"qtype": "int16"}}})", "cfg.json");
   EXPECT_EQ(c.op_config.size(), 2u);
 }
 
@@ -113,8 +113,7 @@ TEST(ConfigHostile, HundredThousandValueListParses) {
 TEST(ConfigHostile, DuplicateValuesOfAHugeListAreRemovedInOrder) {
   std::string text = "[";
   for (size_t i = 0; i < qf::kMaxJsonEntries; ++i) text += (i ? "," : "") + std::to_string(200 + i % 3);
-  const auto c =
-      parse_quant_config(R"({"model_config": {"activation": {"num_bin": )" + text + "]}}}", "cfg.json");
+  const auto c = parse_quant_config(R"({"model_config": {"activation": {"num_bin": )" + text + "]}}}", "cfg.json");
   const auto& bins = c.activation.calibrator_params.at("num_bin");
   ASSERT_EQ(bins.size(), 3u);
   EXPECT_EQ(bins[0], 200);
@@ -127,8 +126,8 @@ TEST(ConfigHostile, IntegerAndEqualFloatAreOneCandidate) {
 }
 
 TEST(ConfigHostile, ListPastTheLimitNamesTheKey) {
-  const std::string msg = config_error(R"({"model_config": {"activation": {"num_bin": )" +
-                                       int_list(qf::kMaxJsonEntries + 1, 1000) + "}}}");
+  const std::string msg =
+      config_error(R"({"model_config": {"activation": {"num_bin": )" + int_list(qf::kMaxJsonEntries + 1, 1000) + "}}}");
   EXPECT_EQ(msg, "cfg.json: model_config.activation.num_bin: list of more than 100000 (the limit) entries");
 }
 
@@ -165,8 +164,8 @@ TEST(ConfigHostile, WrongTypesKeepTheirErrors) {
 TEST(ConfigHostile, ManyUnknownTensorNamesGiveAShortMessage) {
   std::string names = "[";
   for (int i = 0; i < 1000; ++i) names += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
-  const auto config = parse_quant_config(R"({"subgraph_config": {"s": {"inputs": )" + names +
-                                             R"(], "outputs": ["y"], "qtype": "int16"}}})", "cfg.json");
+  const auto config = parse_quant_config(
+      R"({"subgraph_config": {"s": {"inputs": )" + names + R"(], "outputs": ["y"], "qtype": "int16"}}})", "cfg.json");
   const auto model = residual_model();
   try {
     qf::config::resolve_node_types(config, model.graph);
@@ -238,11 +237,13 @@ TEST_F(ConfigHostileCli, FolderAsConfigIsRefused) {
 
 TEST_F(ConfigHostileCli, DeeplyNestedConfigFailsCleanly) {
   write_text(dir_ / "deep.json", "{\"backend_params\": " + nested_lists(70'000) + "}");
-  expect_clean_failure(quantize_with(dir_ / "deep.json"), {"deep.json: backend_params", "nested deeper than 64 levels"});
+  expect_clean_failure(quantize_with(dir_ / "deep.json"),
+                       {"deep.json: backend_params", "nested deeper than 64 levels"});
 }
 
 TEST_F(ConfigHostileCli, DuplicateKeyInConfigFileFailsCleanly) {
-  write_text(dir_ / "dup.json", R"({"model_config": {"activation": {"calibration_type": "max", "calibration_type": "kl"}}})");
+  write_text(dir_ / "dup.json",
+             R"({"model_config": {"activation": {"calibration_type": "max", "calibration_type": "kl"}}})");
   expect_clean_failure(quantize_with(dir_ / "dup.json"),
                        {"dup.json: duplicate key \"model_config.activation.calibration_type\""});
 }
@@ -277,8 +278,8 @@ TEST_F(ConfigHostileCli, MetricParamJsonIsReadStrictly) {
 TEST_F(ConfigHostileCli, HundredThousandNumBinsHitTheCapNotATimeout) {
   write_text(dir_ / "bins.json", R"({"model_config": {"activation": {"calibration_type": "kl", "num_bin": )" +
                                      int_list(100'000, 1000) + "}}}");
-  expect_clean_failure(quantize_with(dir_ / "bins.json"), {"bins.json", "more than 1000 calibration candidates",
-                                                            "num_bin (100000)"});
+  expect_clean_failure(quantize_with(dir_ / "bins.json"),
+                       {"bins.json", "more than 1000 calibration candidates", "num_bin (100000)"});
 }
 
 }  // namespace

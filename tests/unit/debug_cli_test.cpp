@@ -26,7 +26,8 @@ class DebugCli : public ::testing::Test {
                        " --output-dir " + path(out) + " " + extra,
                    dir_.path());
   }
-  void expect_clean_failure(const CliResult& r, const std::vector<std::string>& needles, const std::string& out = "out") {
+  void expect_clean_failure(const CliResult& r, const std::vector<std::string>& needles,
+                            const std::string& out = "out") {
     EXPECT_EQ(r.status, 1) << r.err;
     ASSERT_FALSE(r.err.empty());
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -45,7 +46,8 @@ TEST_F(DebugCli, SensitivityPrintsTheSeedTableAndWritesJsonTextAndHtml) {
   EXPECT_NE(r.out.find("cosine-similarity"), std::string::npos);
   // Worst first: the narrow r_calibration row comes before x_calibration.
   EXPECT_LT(r.out.find("r_calibration"), r.out.find("x_calibration")) << r.out;
-  EXPECT_EQ(entries(dir_ / "out"), (std::set<std::string>{"report.html", "sensitivity_activation.json", "sensitivity_activation.txt"}));
+  EXPECT_EQ(entries(dir_ / "out"),
+            (std::set<std::string>{"report.html", "sensitivity_activation.json", "sensitivity_activation.txt"}));
   const json j = read_json(dir_ / "out" / "sensitivity_activation.json");
   EXPECT_EQ(j["samples"], 3);
   ASSERT_EQ(j["nodes"].size(), 2u);
@@ -57,10 +59,11 @@ TEST_F(DebugCli, SensitivityPrintsTheSeedTableAndWritesJsonTextAndHtml) {
 }
 
 TEST_F(DebugCli, EachToolWritesItsFiles) {
-  auto r = debug("accumulate-error", "--quantize-node \"[[weight],[activation]]\" --average-mode", "calibrated_model.onnx",
-                 "samples", "ae");
+  auto r = debug("accumulate-error", "--quantize-node \"[[weight],[activation]]\" --average-mode",
+                 "calibrated_model.onnx", "samples", "ae");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(entries(dir_ / "ae"), (std::set<std::string>{"accumulate_error.json", "accumulate_error.svg", "report.html"}));
+  EXPECT_EQ(entries(dir_ / "ae"),
+            (std::set<std::string>{"accumulate_error.json", "accumulate_error.svg", "report.html"}));
   const json ae = read_json(dir_ / "ae" / "accumulate_error.json");
   ASSERT_EQ(ae["curves"].size(), 2u);
   EXPECT_EQ(ae["curves"][0]["name"], "only weight");
@@ -69,8 +72,8 @@ TEST_F(DebugCli, EachToolWritesItsFiles) {
 
   r = debug("distribution", "--nodes r_calibration,mm2", "calibrated_model.onnx", "samples", "dist");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(entries(dir_ / "dist"),
-            (std::set<std::string>{"distribution.json", "r_calibration.svg", "mm2.svg", "mm2_error.svg", "report.html"}));
+  EXPECT_EQ(entries(dir_ / "dist"), (std::set<std::string>{"distribution.json", "r_calibration.svg", "mm2.svg",
+                                                           "mm2_error.svg", "report.html"}));
   EXPECT_EQ(read_text(dir_ / "dist" / "mm2.svg").rfind("<svg", 0), 0u);
 
   r = debug("channelwise", "--nodes \"[w1_weight_calibration]\" --axis 0", "calibrated_model.onnx", "samples", "cw");
@@ -82,13 +85,15 @@ TEST_F(DebugCli, EachToolWritesItsFiles) {
 
 TEST_F(DebugCli, BadInputFailsWithOneLineNamingTheCulpritAndWritesNothing) {
   save_model(residual_model(), dir_ / "float.onnx");
-  expect_clean_failure(debug("sensitivity", "", "float.onnx"), {"no qforge.Calibration node in", "float.onnx", "run qforge quantize first"});
+  expect_clean_failure(debug("sensitivity", "", "float.onnx"),
+                       {"no qforge.Calibration node in", "float.onnx", "run qforge quantize first"});
   expect_clean_failure(debug("distribution", "--nodes mm2,conv_nope"), {"'conv_nope'"});
   expect_clean_failure(debug("sensitivity", "--interested-nodes ghost"), {"'ghost'"});
   expect_clean_failure(debug("accumulate-error", "--non-quantize-node \"[[mm1],[nope]]\""), {"'nope'"});
   expect_clean_failure(debug("sensitivity", "--metrics cosine-similarity,psnr-ish"), {"unknown metric 'psnr-ish'"});
   expect_clean_failure(debug("accumulate-error", "--metric nope-metric"), {"unknown metric 'nope-metric'"});
-  expect_clean_failure(debug("accumulate-error", "--quantize-node \"[[mm1,relu],[mm2]\""), {"--quantize-node", "bad node list"});
+  expect_clean_failure(debug("accumulate-error", "--quantize-node \"[[mm1,relu],[mm2]\""),
+                       {"--quantize-node", "bad node list"});
   expect_clean_failure(debug("sensitivity", "--node-type layer"), {"node type 'layer'"});
   expect_clean_failure(debug("channelwise", "--nodes mm1 --axis 5"), {"axis 5", "'mm1'"});
 

@@ -64,18 +64,19 @@ TEST(DebugReportChromium, RunallReportLoadsWithEveryPlot) {
 
   const fs::path html = dir / "dbg" / "report.html";
   const fs::path dom = dir / "dom.html", log = dir / "chromium.log", shot = dir / "report.png";
-  const std::string flags = " --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=" +
-                            (dir / "profile").string() + " --enable-logging=stderr --v=0 ";
+  const std::string flags =
+      " --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=" + (dir / "profile").string() +
+      " --enable-logging=stderr --v=0 ";
   const std::string url = "file://" + fs::absolute(html).string();
-  int status = std::system(("timeout 120 " + chromium + flags + "--dump-dom " + url + " >" + dom.string() + " 2>" +
-                            log.string()).c_str());
+  int status = std::system(
+      ("timeout 120 " + chromium + flags + "--dump-dom " + url + " >" + dom.string() + " 2>" + log.string()).c_str());
   ASSERT_EQ(status, 0) << read_text(log);
   const std::string page = read_text(dom);
   const std::string source = read_text(html);
   ASSERT_FALSE(page.empty()) << read_text(log);
   EXPECT_NE(page.find("qforge debug runall"), std::string::npos);
-  for (const char* section : {"summary", "sensitivity-weight", "sensitivity-activation", "accumulate-error", "distribution",
-                              "channelwise"})
+  for (const char* section :
+       {"summary", "sensitivity-weight", "sensitivity-activation", "accumulate-error", "distribution", "channelwise"})
     EXPECT_NE(page.find("<section id=\"" + std::string(section) + "\""), std::string::npos) << section;
   for (const auto& id : ids) {
     const std::regex svg_with_id("<svg[^>]*\\bid=\"" + id + "\"");
@@ -88,8 +89,9 @@ TEST(DebugReportChromium, RunallReportLoadsWithEveryPlot) {
   EXPECT_EQ(console.find("CONSOLE"), std::string::npos) << console;
   EXPECT_EQ(console.find("Uncaught"), std::string::npos) << console;
 
-  status = std::system(("timeout 120 " + chromium + flags + "--window-size=1280,3000 --screenshot=" + shot.string() + " " +
-                        url + " >" + log.string() + " 2>&1").c_str());
+  status = std::system(("timeout 120 " + chromium + flags + "--window-size=1280,3000 --screenshot=" + shot.string() +
+                        " " + url + " >" + log.string() + " 2>&1")
+                           .c_str());
   ASSERT_EQ(status, 0) << read_text(log);
   const std::string png = read_text(shot);
   ASSERT_GT(png.size(), 20000u);  // a blank page is a few KB

@@ -151,7 +151,8 @@ TEST_F(DebugTools, SortWorstFirstHonoursLowerIsBetterAndPutsNanFirst) {
   debug::SensitivityResult r;
   r.metrics = {"mse"};
   r.higher_is_better = {false};
-  for (const double v : {0.1, 0.5, std::nan(""), 0.3}) r.items.push_back({"n" + std::to_string(r.items.size()), "node", "X", {}, {v}});
+  for (const double v : {0.1, 0.5, std::nan(""), 0.3})
+    r.items.push_back({"n" + std::to_string(r.items.size()), "node", "X", {}, {v}});
   debug::sort_worst_first(r);
   EXPECT_EQ(r.items[0].name, "n2");
   EXPECT_EQ(r.items[1].name, "n1");
@@ -164,7 +165,8 @@ TEST_F(DebugTools, AccumulatedErrorCurvesMatchADirectComputation) {
   const debug::DebugModel model(calibrated, "chain");
   const auto samples = chain_samples(3);
   const debug::DebugMetrics metric({"cosine-similarity"}, {});
-  const auto curves = debug::curves_from_groups(model, debug::parse_name_groups("[[weight],[r_calibration,mm1]]", "--q"), true);
+  const auto curves =
+      debug::curves_from_groups(model, debug::parse_name_groups("[[weight],[r_calibration,mm1]]", "--q"), true);
   ASSERT_EQ(curves.size(), 2u);
   auto all = debug::default_curves(model);
   ASSERT_EQ(all.size(), 3u);
@@ -190,7 +192,7 @@ TEST_F(DebugTools, AccumulatedErrorCurvesMatchADirectComputation) {
     }
   }
   EXPECT_LT(r.values[0][2], 1.0);
-  EXPECT_LT(r.values[2][0], 1.0);           // mm1 stands for x and w1: error from the first node on
+  EXPECT_LT(r.values[2][0], 1.0);  // mm1 stands for x and w1: error from the first node on
 
   // Average mode: each curve becomes its running mean.
   const auto avg = debug::accumulate_error(model, samples, *metric.instances()[0], used, true, 2);
@@ -317,7 +319,8 @@ TEST_F(DebugTools, ChannelwiseGroupsByTheAxis) {
   const std::string svg = debug::channelwise_svg(wp, "cw");
   EXPECT_NE(svg.find("id=\"cw\""), std::string::npos);
   size_t boxes = 0;
-  for (size_t at = svg.find("class=\"qc-box\""); at != std::string::npos; at = svg.find("class=\"qc-box\"", at + 1)) ++boxes;
+  for (size_t at = svg.find("class=\"qc-box\""); at != std::string::npos; at = svg.find("class=\"qc-box\"", at + 1))
+    ++boxes;
   EXPECT_EQ(boxes, 5u);
 }
 

@@ -44,8 +44,12 @@ inline Model float_model() {
       "<ir_version: 7, opset_import: [\"\" : 13]>\n"
       "ec_net (float[1,2,5,5] x, float[1,3,5,5] u) => (float[1,3,5,4] y, float[1,2,5,5] x_seen, "
       "float[1,3,5,5] u_seen, float[3,2,3,3] w_seen, float[5,4] m_seen)\n"
-      "<float[3,2,3,3] w = {" + uniform_values(54, 11, -1.f, 1.f) + "}, float[3] b = {0.1, -0.2, 0.05}, "
-      "float[5,4] m = {" + uniform_values(20, 12, -0.7f, 0.9f) + "}> {\n"
+      "<float[3,2,3,3] w = {" +
+      uniform_values(54, 11, -1.f, 1.f) +
+      "}, float[3] b = {0.1, -0.2, 0.05}, "
+      "float[5,4] m = {" +
+      uniform_values(20, 12, -0.7f, 0.9f) +
+      "}> {\n"
       "  c = Conv <pads = [1, 1, 1, 1]> (x, w, b)\n"
       "  s = Add(c, u)\n"
       "  y = MatMul(s, m)\n"
@@ -80,8 +84,8 @@ inline void range_of(const Tensor& t, int64_t axis, std::vector<float>& lo, std:
   }
 }
 
-inline quant::CalibrationAttrs point(const Tensor& value, quant::QType dtype, bool weight, int64_t axis,
-                                     bool symmetric, float shrink = 1.f) {
+inline quant::CalibrationAttrs point(const Tensor& value, quant::QType dtype, bool weight, int64_t axis, bool symmetric,
+                                     float shrink = 1.f) {
   quant::CalibrationAttrs a;
   a.is_weight = weight;
   a.dtype = dtype;

@@ -109,7 +109,7 @@ TEST_F(EmptyNpy, TruncatedNonEmptyArrayIsStillRefused) {
 
 TEST_F(EmptyNpy, LyingOrBadHeadersAreRefusedWithoutAllocating) {
   const std::vector<std::string> dicts = {
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }",    // > file, < overflow
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }",     // > file, < overflow
       "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 8), }",  // overflows
       "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296), }",  // empty, strides overflow
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1), }",
@@ -363,10 +363,9 @@ struct EmptyReduce {
 
 TEST(EmptyOps, ReductionsOverAnEmptyAxisGiveTheIdentity) {
   constexpr float inf = std::numeric_limits<float>::infinity();
-  const std::vector<EmptyReduce> cases = {
-      {"ReduceSum", 0.f},  {"ReduceSumSquare", 0.f}, {"ReduceL1", 0.f},     {"ReduceL2", 0.f},
-      {"ReduceProd", 1.f}, {"ReduceMax", -inf},      {"ReduceMin", inf},    {"ReduceLogSum", -inf},
-      {"ReduceLogSumExp", -inf}};
+  const std::vector<EmptyReduce> cases = {{"ReduceSum", 0.f}, {"ReduceSumSquare", 0.f}, {"ReduceL1", 0.f},
+                                          {"ReduceL2", 0.f},  {"ReduceProd", 1.f},      {"ReduceMax", -inf},
+                                          {"ReduceMin", inf}, {"ReduceLogSum", -inf},   {"ReduceLogSumExp", -inf}};
   const Tensor x = f32({2, 0, 3}), axes = i64({1});
   for (const auto& c : cases) {
     const Tensor y = run1(c.op, 18, {&x, &axes}, {}, {2, 1, 3});

@@ -67,14 +67,14 @@ TEST(ErrorCompensation, HandComputedValues) {
   const float lo = 1.f / 254.f;
   const std::vector<float> x = {0.3f, 2.6f, -0.3f, 127.f, -127.f, 127.4f, 200.f, -200.f, 0.f};
   const auto y = fq(x, {9}, p);
-  EXPECT_EQ(y[0], 0.f + 76.f * lo);           // h 0, r 0.3, r / s_lo = 76.2 -> 76
-  EXPECT_EQ(y[1], 3.f + -102.f * lo);         // h 3, r -0.4, -101.6 -> -102
+  EXPECT_EQ(y[0], 0.f + 76.f * lo);    // h 0, r 0.3, r / s_lo = 76.2 -> 76
+  EXPECT_EQ(y[1], 3.f + -102.f * lo);  // h 3, r -0.4, -101.6 -> -102
   EXPECT_EQ(y[2], 0.f + -76.f * lo);
-  EXPECT_EQ(y[3], 127.f);                     // at the clipping range: exact
+  EXPECT_EQ(y[3], 127.f);  // at the clipping range: exact
   EXPECT_EQ(y[4], -127.f);
-  EXPECT_EQ(y[5], 127.f + 102.f * lo);        // beyond it: h 127, r 0.4 -> 102
-  EXPECT_EQ(y[6], 127.f + 127.f * lo);        // h saturates at 127, l at 127
-  EXPECT_EQ(y[7], -128.f + -128.f * lo);      // h at -128 (storage limit), l at -128
+  EXPECT_EQ(y[5], 127.f + 102.f * lo);    // beyond it: h 127, r 0.4 -> 102
+  EXPECT_EQ(y[6], 127.f + 127.f * lo);    // h saturates at 127, l at 127
+  EXPECT_EQ(y[7], -128.f + -128.f * lo);  // h at -128 (storage limit), l at -128
   EXPECT_EQ(y[8], 0.f);
   // Inside the range the error is at most half a low step.
   for (size_t i : {0u, 1u, 2u}) EXPECT_LE(std::fabs(y[i] - x[i]), lo / 2 + 1e-6f) << i;
@@ -178,8 +178,9 @@ TEST(CalibrationAttrs, UnsignedAndReduceRangeRoundTrip) {
   EXPECT_FLOAT_EQ(back.params().scale[0], 1.f / 64.f);  // the reduced grid reaches the params
 
   // Through ONNX serialization too.
-  Model m = *test::parse_model_text("<ir_version: 7, opset_import: [\"\" : 13]>\nnet (float[3] x) => (float[3] y) {\n"
-                                    "  y = Identity(x)\n}\n");
+  Model m = *test::parse_model_text(
+      "<ir_version: 7, opset_import: [\"\" : 13]>\nnet (float[3] x) => (float[3] y) {\n"
+      "  y = Identity(x)\n}\n");
   m.graph.nodes[0] = both;
   m.opset_imports[quant::kQforgeDomain] = 1;
   onnx::ModelProto proto;
@@ -215,7 +216,8 @@ TEST(CalibrationAttrs, BadFlagsNameNodeAndAttribute) {
   EXPECT_EQ(read_error(m), "calibration node 'cal': attribute 'reduce_range' has the wrong type (int 0 or 1 expected)");
   Node d = node_with(int8_attrs());
   d.attr("dtype")->s = "int12";
-  EXPECT_EQ(read_error(d), "calibration node 'cal': dtype 'int12' is not one of int8, int16, int16-ec, int4, uint4, float16, float32");
+  EXPECT_EQ(read_error(d),
+            "calibration node 'cal': dtype 'int12' is not one of int8, int16, int16-ec, int4, uint4, float16, float32");
 }
 
 // The unsigned grid is the signed one shifted: the simulated values do not change.
@@ -232,8 +234,9 @@ TEST(CalibrationAttrs, UnsignedKeepsSimulatedValues) {
 // ---- the calibration op -------------------------------------------------------------------------------
 
 TEST(ErrorCompensation, CalibrationOpSimulatesIt) {
-  Model m = *test::parse_model_text("<ir_version: 7, opset_import: [\"\" : 13]>\nnet (float[2,3] x) => (float[2,3] y) {\n"
-                                    "  y = Identity(x)\n}\n");
+  Model m = *test::parse_model_text(
+      "<ir_version: 7, opset_import: [\"\" : 13]>\nnet (float[2,3] x) => (float[2,3] y) {\n"
+      "  y = Identity(x)\n}\n");
   quant::CalibrationAttrs a;
   a.dtype = QType::Int16Ec;
   a.symmetric = false;  // read as symmetric
@@ -279,7 +282,8 @@ Model conv_matmul_model() {
 }
 
 TEST(ErrorCompensationConfig, DualInt16OnOpConfig) {
-  const auto c = parse(R"({"op_config": {"Conv": {"qtype": "dual-int16"}}, "node_config": {"matmul": {"input1": "ec"}}})");
+  const auto c =
+      parse(R"({"op_config": {"Conv": {"qtype": "dual-int16"}}, "node_config": {"matmul": {"input1": "ec"}}})");
   const auto types = config::resolve_node_types(c, conv_matmul_model().graph);
   ASSERT_EQ(types.size(), 2u);
   EXPECT_EQ(types[0].inputs, (std::vector<QType>{QType::Int16Ec, QType::Int16Ec}));
@@ -316,8 +320,8 @@ TEST(ErrorCompensationConfig, BadQtypesNameTheKey) {
 // ---- export -----------------------------------------------------------------------------------------
 
 size_t count_ops(const Model& m, const std::string& op) {
-  return static_cast<size_t>(std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(),
-                                           [&](const Node& n) { return n.op_type == op; }));
+  return static_cast<size_t>(
+      std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(), [&](const Node& n) { return n.op_type == op; }));
 }
 
 TEST(ErrorCompensationExport, GraphAndValues) {
@@ -375,7 +379,8 @@ TEST(ErrorCompensationExport, GraphAndValues) {
   for (const auto& [name, w] : want) {
     const Tensor& g = got.at(name);
     ASSERT_EQ(w.shape(), g.shape()) << name;
-    for (int64_t i = 0; i < w.numel(); ++i) ASSERT_EQ(w.data<float>()[i], g.data<float>()[i]) << name << "[" << i << "]";
+    for (int64_t i = 0; i < w.numel(); ++i)
+      ASSERT_EQ(w.data<float>()[i], g.data<float>()[i]) << name << "[" << i << "]";
   }
   // And the simulation really compensates: x at 0.8 x its range saturates some values, the rest are close.
   const Tensor& x = in.at("x");

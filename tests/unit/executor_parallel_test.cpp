@@ -70,10 +70,10 @@ Tensor random_tensor(Shape shape, std::mt19937& rng, float scale) {
 
 std::map<std::string, Tensor> parallel_ops_inputs() {
   std::mt19937 rng(13);
-  return {{"x", random_tensor({2, 16, 64, 64}, rng, 1.f)},  {"w", random_tensor({16, 16, 3, 3}, rng, 0.1f)},
-          {"wd", random_tensor({16, 1, 3, 3}, rng, 0.3f)},  {"b", random_tensor({16}, rng, 0.1f)},
-          {"wt", random_tensor({16, 8, 2, 2}, rng, 0.2f)},  {"m", random_tensor({64, 64}, rng, 0.1f)},
-          {"ga", random_tensor({256, 256}, rng, 0.1f)},     {"gb", random_tensor({256, 256}, rng, 0.1f)}};
+  return {{"x", random_tensor({2, 16, 64, 64}, rng, 1.f)}, {"w", random_tensor({16, 16, 3, 3}, rng, 0.1f)},
+          {"wd", random_tensor({16, 1, 3, 3}, rng, 0.3f)}, {"b", random_tensor({16}, rng, 0.1f)},
+          {"wt", random_tensor({16, 8, 2, 2}, rng, 0.2f)}, {"m", random_tensor({64, 64}, rng, 0.1f)},
+          {"ga", random_tensor({256, 256}, rng, 0.1f)},    {"gb", random_tensor({256, 256}, rng, 0.1f)}};
 }
 
 // Thread counts may change how a GEMM or a reduction is blocked, hence the summation order: outputs are

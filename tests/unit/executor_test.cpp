@@ -1,9 +1,10 @@
+#include "executor/executor.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "executor/executor.hpp"
 #include "test_models.hpp"
 
 namespace qf {
@@ -20,9 +21,7 @@ chain (float[2] x) => (float[2] z) <float[2] w = {2.0, -3.0}, float[2] b = {1.0,
 }
 )";
 
-std::vector<float> values(const Tensor& t) {
-  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
-}
+std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
 
 TEST(Executor, RunsAChain) {
   Executor ex(test::parse_model_text(kChain));

@@ -158,8 +158,9 @@ TEST_F(ExternalData, CliRefusesAnEscapeAndWritesNothing) {
   fs::create_directories(root_ / "sample");
   write_npy(root_ / "sample" / "x.npy", Tensor::from_vector<float>({4}, {1.f, 1.f, 1.f, 1.f}));
   std::string text;
-  FILE* p = popen((std::string(QF_CLI_PATH) + " run --model " + model.string() + " --inputs " + (root_ / "sample").string() +
-                   " --output-dir " + out.string() + " 2>&1").c_str(),
+  FILE* p = popen((std::string(QF_CLI_PATH) + " run --model " + model.string() + " --inputs " +
+                   (root_ / "sample").string() + " --output-dir " + out.string() + " 2>&1")
+                      .c_str(),
                   "r");
   ASSERT_NE(p, nullptr);
   std::array<char, 4096> buf;

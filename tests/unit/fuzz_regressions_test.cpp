@@ -55,18 +55,21 @@ void replay(const std::string& harness, const std::function<void(const std::stri
 }  // namespace
 
 TEST(FuzzRegressions, ModelLoaderAndExecutor) {
-  replay("model", [](const std::string& bytes) { qf::fuzz::load_plan_and_run_model(bytes); }, "'");
+  replay(
+      "model", [](const std::string& bytes) { qf::fuzz::load_plan_and_run_model(bytes); }, "'");
 }
 
 TEST(FuzzRegressions, NpyReader) {
-  replay("npy", [](const std::string& bytes) { qf::fuzz::read_npy_bytes(bytes); }, "fuzz.npy");
+  replay(
+      "npy", [](const std::string& bytes) { qf::fuzz::read_npy_bytes(bytes); }, "fuzz.npy");
 }
 
 TEST(FuzzRegressions, QuantConfigParser) {
-  replay("quant_config", [](const std::string& text) { qf::fuzz::parse_quant_config_text(text); }, "fuzz.json");
+  replay(
+      "quant_config", [](const std::string& text) { qf::fuzz::parse_quant_config_text(text); }, "fuzz.json");
 }
 
 TEST(FuzzRegressions, BackendJson) {
-  replay("backend_json", [](const std::string& text) { qf::fuzz::parse_backend_json_text(text); },
-         "fuzz.backend.json");
+  replay(
+      "backend_json", [](const std::string& text) { qf::fuzz::parse_backend_json_text(text); }, "fuzz.backend.json");
 }

@@ -31,9 +31,11 @@ std::string between(const std::string& text, const std::string& from, const std:
 }
 
 // The worst nodes, planted among otherwise good ones (cosine ascending = worst first).
-const std::vector<std::pair<std::string, double>> kWorst = {
-    {"head/MatMul_3", 0.912345}, {"<script>&", 0.954321}, {"neck/Add_7", 0.981234},
-    {"backbone/conv_17", 0.989876}, {"backbone/Sigmoid_2", 0.990500}};
+const std::vector<std::pair<std::string, double>> kWorst = {{"head/MatMul_3", 0.912345},
+                                                            {"<script>&", 0.954321},
+                                                            {"neck/Add_7", 0.981234},
+                                                            {"backbone/conv_17", 0.989876},
+                                                            {"backbone/Sigmoid_2", 0.990500}};
 
 json realistic_report(size_t node_count = 200) {
   json report = {{"tool", "qforge 0.4.0"},
@@ -43,7 +45,11 @@ json realistic_report(size_t node_count = 200) {
                  {"samples", {{"calibration", 100}, {"evaluation", 20}}},
                  {"peak_rss_mb", 812.4}};
   report["outputs"] = json::array({
-      {{"name", "boxes"}, {"cosine", 0.9995}, {"l1", 0.346605}, {"l2", 0.000683}, {"chebyshev", 3.646617},
+      {{"name", "boxes"},
+       {"cosine", 0.9995},
+       {"l1", 0.346605},
+       {"l2", 0.000683},
+       {"chebyshev", 3.646617},
        {"sqnr", 31.4159}},
       {{"name", "scores"}, {"cosine", 0.995}, {"l1", 0.01}, {"l2", 2.5e-7}, {"chebyshev", 0.2}, {"sqnr", 22.0}},
       {{"name", "masks"}, {"cosine", 0.95}, {"l1", 1.5}, {"l2", 0.2}, {"chebyshev", 9.0}, {"sqnr", nullptr}},
@@ -208,8 +214,7 @@ TEST(HtmlReport, BiasCorrectionAndStages) {
 }
 
 TEST(HtmlReport, OptionalSectionsAreOmitted) {
-  const json minimal = {{"model", "m.onnx"},
-                        {"outputs", json::array({{{"name", "y"}, {"cosine", 0.99991}}})}};
+  const json minimal = {{"model", "m.onnx"}, {"outputs", json::array({{{"name", "y"}, {"cosine", 0.99991}}})}};
   const std::string html = render(minimal);
   EXPECT_EQ(count_of(html, "<section"), 2u);  // summary and outputs
   for (const char* id : {"id=\"nodes\"", "id=\"search\"", "id=\"bias\"", "id=\"time\"", "href=\"#search\""})
@@ -329,9 +334,10 @@ namespace {
 TEST(HtmlReport, TradeoffTableAndPlotFromTheSearch) {
   json r = realistic_report();
   r["search"]["strategy"] = "mixed_precision";
-  r["search"]["tradeoff"] = json::array({{{"step", 0}, {"escalated", 0}, {"cost", 0.0}, {"cosine", 0.936605}, {"sqnr", 20.42}},
-                                          {{"step", 1}, {"escalated", 535}, {"cost", 535.0}, {"cosine", 0.99999}, {"sqnr", 64.56}},
-                                          {{"step", 2}, {"escalated", 281}, {"cost", 281.0}, {"cosine", 0.999916}, {"sqnr", 41.04}}});
+  r["search"]["tradeoff"] =
+      json::array({{{"step", 0}, {"escalated", 0}, {"cost", 0.0}, {"cosine", 0.936605}, {"sqnr", 20.42}},
+                   {{"step", 1}, {"escalated", 535}, {"cost", 535.0}, {"cosine", 0.99999}, {"sqnr", 64.56}},
+                   {{"step", 2}, {"escalated", 281}, {"cost", 281.0}, {"cosine", 0.999916}, {"sqnr", 41.04}}});
   const std::string html = render(r);
   ASSERT_NE(html.find("id=\"tradeoff\""), std::string::npos);
   const std::string part = html.substr(html.find("id=\"tradeoff\""));

@@ -139,9 +139,7 @@ class IncrementalEvaluator : public ::testing::Test {
     Rng rng(3);
     for (int s = 0; s < 5; ++s) samples_.push_back({{"x", qtest::random_input(rng)}});
   }
-  std::vector<const plugin::MetricInstance*> metric_ptrs() const {
-    return {metrics_[0].get(), metrics_[1].get()};
-  }
+  std::vector<const plugin::MetricInstance*> metric_ptrs() const { return {metrics_[0].get(), metrics_[1].get()}; }
   plugin::Registry registry_;
   std::vector<std::unique_ptr<plugin::MetricInstance>> metrics_;
   std::vector<std::map<std::string, Tensor>> samples_;

@@ -1,7 +1,6 @@
 // `qforge inspect --backend`: the placement table of the optimized graph on a backend, with the dtypes
 // the quantization plan gives every node input and output.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -148,9 +147,9 @@ TEST_F(InspectBackend, ConfigFloatNodeAndInt16) {
     "model_config": {"all_node_type": "int16"},
     "node_config": {"add": {"qtype": "float32"}}
   })");
-  const auto r = run_cli("inspect --model " + model_path().string() + " --backend generic --config " +
-                             (dir_ / "cfg.json").string(),
-                         dir_.path());
+  const auto r = run_cli(
+      "inspect --model " + model_path().string() + " --backend generic --config " + (dir_ / "cfg.json").string(),
+      dir_.path());
   ASSERT_EQ(r.status, 0) << r.err;
   const auto rows = text_rows(r.out);
   ASSERT_EQ(rows.size(), 7u) << r.out;
@@ -168,8 +167,9 @@ TEST_F(InspectBackend, ConfigFloatNodeAndInt16) {
 // available for them; with dual-int16 they become int16-ec. The Conv+Relu pair is one nash kernel.
 TEST_F(InspectBackend, NashInt8OnlyInputsAndErrorCompensation) {
   qtest::write_text(dir_ / "i16.json", R"({"model_config": {"all_node_type": "int16"}})");
-  auto r = run_cli("inspect --model " + model_path().string() + " --backend nash --config " + (dir_ / "i16.json").string(),
-                   dir_.path());
+  auto r =
+      run_cli("inspect --model " + model_path().string() + " --backend nash --config " + (dir_ / "i16.json").string(),
+              dir_.path());
   ASSERT_EQ(r.status, 0) << r.err;
   auto rows = text_rows(r.out);
   EXPECT_EQ(rows.at("conv").dtypes, "in: int16,int8(w),float32 out: fused");
@@ -178,8 +178,9 @@ TEST_F(InspectBackend, NashInt8OnlyInputsAndErrorCompensation) {
   EXPECT_NE(r.out.find("2 int8-only inputs offer int16-ec"), std::string::npos) << r.out;
 
   qtest::write_text(dir_ / "ec.json", R"({"model_config": {"all_node_type": "dual-int16"}})");
-  r = run_cli("inspect --json --model " + model_path().string() + " --backend nash --config " + (dir_ / "ec.json").string(),
-              dir_.path());
+  r = run_cli(
+      "inspect --json --model " + model_path().string() + " --backend nash --config " + (dir_ / "ec.json").string(),
+      dir_.path());
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["summary"]["int8_inputs_with_ec"], 0);
@@ -199,14 +200,16 @@ TEST_F(InspectBackend, BadInput) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 
   qtest::write_text(dir_ / "bad.json", R"({"model_config": {"all_node_typ": "int8"}})");
-  r = run_cli("inspect --model " + model_path().string() + " --backend generic --config " + (dir_ / "bad.json").string(),
-              dir_.path());
+  r = run_cli(
+      "inspect --model " + model_path().string() + " --backend generic --config " + (dir_ / "bad.json").string(),
+      dir_.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("all_node_typ"), std::string::npos) << r.err;
 
   qtest::write_text(dir_ / "ghost.json", R"({"node_config": {"ghost": {"qtype": "int16"}}})");
-  r = run_cli("inspect --model " + model_path().string() + " --backend generic --config " + (dir_ / "ghost.json").string(),
-              dir_.path());
+  r = run_cli(
+      "inspect --model " + model_path().string() + " --backend generic --config " + (dir_ / "ghost.json").string(),
+      dir_.path());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("ghost"), std::string::npos) << r.err;
 

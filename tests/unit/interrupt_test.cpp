@@ -3,6 +3,8 @@
 // or SIGQUIT at each stage of quantize, run and debug, ends with 128 + signo, one line on stderr and the
 // output folder exactly as it was. In-process cases run as death tests, in a child, so the recorded signal
 // never leaks into other tests.
+#include "util/interrupt.hpp"
+
 #include <gtest/gtest.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -12,7 +14,6 @@
 #include <random>
 
 #include "spawn_test_util.hpp"
-#include "util/interrupt.hpp"
 #include "util/progress.hpp"
 
 namespace qf {
@@ -152,13 +153,19 @@ class InterruptCli : public ::testing::Test {
   }
 
   std::vector<std::string> quantize_args() const {
-    return {"quantize", "-q",          "--model",      (dir_ / "model.onnx").string(), "--calib-data",
-            (dir_ / "samples").string(), "--output-dir", (dir_ / "out").string(),       "--threads",
-            "2"};
+    return {"quantize",     "-q",
+            "--model",      (dir_ / "model.onnx").string(),
+            "--calib-data", (dir_ / "samples").string(),
+            "--output-dir", (dir_ / "out").string(),
+            "--threads",    "2"};
   }
   std::vector<std::string> run_args() const {
-    return {"run", "-q", "--model", (dir_ / "model.onnx").string(), "--inputs", (dir_ / "samples" / "s00").string(),
-            "--output-dir", (dir_ / "out").string(), "--threads", "2", "--benchmark", "2"};
+    return {"run",          "-q",
+            "--model",      (dir_ / "model.onnx").string(),
+            "--inputs",     (dir_ / "samples" / "s00").string(),
+            "--output-dir", (dir_ / "out").string(),
+            "--threads",    "2",
+            "--benchmark",  "2"};
   }
 
   // Exit 128 + signo, exactly one stderr line naming the signal and that nothing was written, and OUT as
@@ -206,10 +213,9 @@ TEST_P(InterruptQuantize, LeavesTheOutputFolderAsItWas) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stages, InterruptQuantize,
-                         ::testing::ValuesIn(every_signal_at({"load", "optimize", "plan", "calibrate",
-                                                              "tick:calibrate", "search", "tick:evaluate",
-                                                              "evaluate", "export", "export-file", "report",
-                                                              "commit"})),
+                         ::testing::ValuesIn(every_signal_at({"load", "optimize", "plan", "calibrate", "tick:calibrate",
+                                                              "search", "tick:evaluate", "evaluate", "export",
+                                                              "export-file", "report", "commit"})),
                          case_name);
 
 // run: before loading, before the run, in the benchmark, between written outputs, during the commit.
@@ -238,10 +244,10 @@ class InterruptDebug : public InterruptCli, public ::testing::WithParamInterface
     fs::create_directories(artifacts());
     save_model(residual_model(), artifacts() / "model.onnx");
     write_samples(artifacts() / "samples", 2);
-    const auto r = run_qforge_child({"quantize", "-q", "--model", (artifacts() / "model.onnx").string(), "--calib-data",
-                                     (artifacts() / "samples").string(), "--output-dir", (artifacts() / "out").string(),
-                                     "--threads", "2"},
-                                    artifacts());
+    const auto r = run_qforge_child(
+        {"quantize", "-q", "--model", (artifacts() / "model.onnx").string(), "--calib-data",
+         (artifacts() / "samples").string(), "--output-dir", (artifacts() / "out").string(), "--threads", "2"},
+        artifacts());
     ASSERT_TRUE(r.exited && r.code == 0) << r.err;
   }
   static void TearDownTestSuite() { fs::remove_all(artifacts()); }
@@ -249,17 +255,15 @@ class InterruptDebug : public InterruptCli, public ::testing::WithParamInterface
 
 TEST_P(InterruptDebug, LeavesTheOutputFolderAsItWas) {
   const auto [stage, signo] = GetParam();
-  const auto r = run_qforge_child({"debug", "sensitivity", "-q", "--model",
-                                   (artifacts() / "out" / "calibrated_model.onnx").string(), "--calib-data",
-                                   (artifacts() / "samples").string(), "--data-num", "2", "--output-dir",
-                                   (dir_ / "out").string()},
-                                  dir_.path(), std::string(stage) + ":" + signal_name(signo));
+  const auto r = run_qforge_child(
+      {"debug", "sensitivity", "-q", "--model", (artifacts() / "out" / "calibrated_model.onnx").string(),
+       "--calib-data", (artifacts() / "samples").string(), "--data-num", "2", "--output-dir", (dir_ / "out").string()},
+      dir_.path(), std::string(stage) + ":" + signal_name(signo));
   expect_clean_interruption(r, "debug", signo);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stages, InterruptDebug,
-                         ::testing::ValuesIn(every_signal_at({"load", "sensitivity", "report", "commit"})),
-                         case_name);
+                         ::testing::ValuesIn(every_signal_at({"load", "sensitivity", "report", "commit"})), case_name);
 
 // A signal from outside at a moment the test does not choose: once the run has begun (its staging folder
 // exists), after a random delay. Whenever it lands, the run ends promptly and OUT is all or nothing:

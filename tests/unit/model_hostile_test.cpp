@@ -15,8 +15,8 @@
 #include "error_of.hpp"
 #include "executor/executor.hpp"
 #include "io/npy.hpp"
-#include "ir/opset_range.hpp"
 #include "ir/onnx_io.hpp"
+#include "ir/opset_range.hpp"
 #include "ir/tensor_limits.hpp"
 #include "test_models.hpp"
 #include "util/checked_size.hpp"
@@ -195,7 +195,8 @@ g (bool c, float[1] x) => (float[1] y) { y = Identity(x) }
 TEST(ModelHostile, DeeplyNestedSubgraphsAreRefused) {
   // A few levels are fine and run.
   auto shallow = std::make_shared<Model>(parse_model(nested_ifs(3).SerializeAsString(), "shallow.onnx"));
-  const auto out = Executor(shallow).run({{"c", Tensor::scalar<bool>(true)}, {"x", Tensor::from_vector<float>({1}, {5.f})}});
+  const auto out =
+      Executor(shallow).run({{"c", Tensor::scalar<bool>(true)}, {"x", Tensor::from_vector<float>({1}, {5.f})}});
   EXPECT_EQ(out.at("y").data<float>()[0], 5.f);
   expect_mentions(parse_error(nested_ifs(20)), {"hostile.onnx", "nested more than"});
 }
@@ -236,9 +237,8 @@ class ModelFileHostile : public ::testing::Test {
 
   // `timeout` keeps a regression (a blocking open) from hanging the suite: it would show as status 124.
   std::pair<int, std::string> run_model(const fs::path& model) const {
-    const std::string cmd = "timeout 60 " + std::string(QF_CLI_PATH) + " run --model " + model.string() +
-                            " --inputs " + (dir_ / "sample").string() + " --output-dir " + (dir_ / "out").string() +
-                            " 2>&1";
+    const std::string cmd = "timeout 60 " + std::string(QF_CLI_PATH) + " run --model " + model.string() + " --inputs " +
+                            (dir_ / "sample").string() + " --output-dir " + (dir_ / "out").string() + " 2>&1";
     std::string out;
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return {-1, out};

@@ -136,8 +136,8 @@ struct RecurrentCase {
 };
 
 // Reference LSTM for one direction (default activations, optional peepholes). Writes Y [seq, dir, batch, H].
-void reference_lstm(const RecurrentCase& c, int64_t d, bool reverse, std::vector<float>& y,
-                    std::vector<float>& yh, std::vector<float>& yc) {
+void reference_lstm(const RecurrentCase& c, int64_t d, bool reverse, std::vector<float>& y, std::vector<float>& yh,
+                    std::vector<float>& yc) {
   const int64_t H = c.hidden, G = 4 * H;
   for (int64_t bt = 0; bt < c.batch; ++bt) {
     std::vector<float> h(c.h0.begin() + (d * c.batch + bt) * H, c.h0.begin() + (d * c.batch + bt + 1) * H);
@@ -303,7 +303,8 @@ TEST(Recurrent, RnnLayoutOneMatchesReference) {
   for (int64_t t = 0; t < c.seq; ++t)
     for (int64_t bt = 0; bt < c.batch; ++bt)
       for (int64_t i = 0; i < c.input; ++i)
-        x1[static_cast<size_t>((bt * c.seq + t) * c.input + i)] = c.x[static_cast<size_t>((t * c.batch + bt) * c.input + i)];
+        x1[static_cast<size_t>((bt * c.seq + t) * c.input + i)] =
+            c.x[static_cast<size_t>((t * c.batch + bt) * c.input + i)];
   Tensor x = Tensor::from_vector<float>({c.batch, c.seq, c.input}, x1);
   Tensor w = Tensor::from_vector<float>({1, H, c.input}, c.w);
   Tensor r = Tensor::from_vector<float>({1, H, H}, c.r);

@@ -26,8 +26,7 @@ void expect_close(const Tensor& got, const Tensor& want, float tol = 1e-4f) {
   ASSERT_EQ(shape_str(got.shape()), shape_str(want.shape()));
   const float* g = got.data<float>();
   const float* w = want.data<float>();
-  for (int64_t i = 0; i < got.numel(); ++i)
-    ASSERT_NEAR(g[i], w[i], tol * (1.f + std::abs(w[i]))) << "element " << i;
+  for (int64_t i = 0; i < got.numel(); ++i) ASSERT_NEAR(g[i], w[i], tol * (1.f + std::abs(w[i]))) << "element " << i;
 }
 
 struct Conv2dCase {
@@ -66,20 +65,20 @@ TEST(ConvOp, FastPathsMatchReference) {
   std::mt19937 rng(42);
   const std::vector<Conv2dCase> cases = {
       // n  c   h   w   m  kh kw grp sh sw dh dw pt pl pb pr bias
-      {1, 3, 17, 19, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},     // general 3x3 pad 1
-      {2, 4, 15, 12, 6, 3, 3, 2, 2, 2, 1, 1, 1, 0, 0, 1, false},    // groups, stride 2, asymmetric pads
-      {1, 5, 11, 13, 7, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true},     // pointwise
-      {2, 6, 9, 9, 4, 1, 1, 2, 1, 1, 1, 1, 0, 0, 0, 0, true},       // grouped pointwise
-      {1, 3, 10, 10, 4, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false},    // strided 1x1 (im2col path)
-      {1, 8, 20, 18, 8, 3, 3, 8, 1, 1, 1, 1, 1, 1, 1, 1, true},     // depthwise 3x3 s1
-      {2, 8, 21, 18, 8, 3, 3, 8, 2, 2, 1, 1, 1, 1, 1, 1, true},     // depthwise 3x3 s2
-      {1, 4, 16, 16, 4, 3, 3, 4, 2, 2, 1, 1, 0, 0, 1, 1, false},    // depthwise s2 asymmetric pad
-      {1, 4, 12, 14, 8, 5, 5, 4, 1, 1, 1, 1, 2, 2, 2, 2, true},     // depthwise 5x5, multiplier 2
-      {1, 3, 13, 13, 3, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, false},    // depthwise dilated
-      {1, 3, 12, 12, 3, 3, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, false},    // depthwise no pad (no copy)
-      {1, 2, 14, 11, 5, 3, 2, 1, 1, 2, 2, 1, 2, 1, 0, 1, true},     // dilation + mixed strides
-      {1, 16, 40, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},   // several row tiles
-      {3, 1, 28, 28, 8, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, true},     // mnist-like
+      {1, 3, 17, 19, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // general 3x3 pad 1
+      {2, 4, 15, 12, 6, 3, 3, 2, 2, 2, 1, 1, 1, 0, 0, 1, false},   // groups, stride 2, asymmetric pads
+      {1, 5, 11, 13, 7, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, true},    // pointwise
+      {2, 6, 9, 9, 4, 1, 1, 2, 1, 1, 1, 1, 0, 0, 0, 0, true},      // grouped pointwise
+      {1, 3, 10, 10, 4, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, false},   // strided 1x1 (im2col path)
+      {1, 8, 20, 18, 8, 3, 3, 8, 1, 1, 1, 1, 1, 1, 1, 1, true},    // depthwise 3x3 s1
+      {2, 8, 21, 18, 8, 3, 3, 8, 2, 2, 1, 1, 1, 1, 1, 1, true},    // depthwise 3x3 s2
+      {1, 4, 16, 16, 4, 3, 3, 4, 2, 2, 1, 1, 0, 0, 1, 1, false},   // depthwise s2 asymmetric pad
+      {1, 4, 12, 14, 8, 5, 5, 4, 1, 1, 1, 1, 2, 2, 2, 2, true},    // depthwise 5x5, multiplier 2
+      {1, 3, 13, 13, 3, 3, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, false},   // depthwise dilated
+      {1, 3, 12, 12, 3, 3, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, false},   // depthwise no pad (no copy)
+      {1, 2, 14, 11, 5, 3, 2, 1, 1, 2, 2, 1, 2, 1, 0, 1, true},    // dilation + mixed strides
+      {1, 16, 40, 40, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // several row tiles
+      {3, 1, 28, 28, 8, 5, 5, 1, 1, 1, 1, 1, 2, 2, 2, 2, true},    // mnist-like
   };
   for (const auto& p : cases) {
     const Tensor x = random_tensor({p.n, p.c, p.h, p.w}, rng);
@@ -140,9 +139,11 @@ TEST(ConvOp, BadShapesAreErrors) {
 
 TEST(ConvTransposeOp, MatchesScatterReference) {
   std::mt19937 rng(11);
-  struct Case { int64_t c, m, group, h, w, k, s, pad, out_pad, dil; };
-  for (const Case& p : {Case{2, 3, 1, 4, 5, 3, 2, 1, 1, 1}, Case{4, 4, 2, 3, 3, 3, 1, 0, 0, 2},
-                        Case{1, 2, 1, 5, 4, 4, 3, 2, 0, 1}}) {
+  struct Case {
+    int64_t c, m, group, h, w, k, s, pad, out_pad, dil;
+  };
+  for (const Case& p :
+       {Case{2, 3, 1, 4, 5, 3, 2, 1, 1, 1}, Case{4, 4, 2, 3, 3, 3, 1, 0, 0, 2}, Case{1, 2, 1, 5, 4, 4, 3, 2, 0, 1}}) {
     const Tensor x = random_tensor({2, p.c, p.h, p.w}, rng);
     const Tensor w = random_tensor({p.c, p.m / p.group, p.k, p.k}, rng);
     const Tensor b = random_tensor({p.m}, rng);
@@ -168,9 +169,8 @@ TEST(ConvTransposeOp, MatchesScatterReference) {
                   const int64_t oy = iy * p.s - p.pad + ky * p.dil, ox = ix * p.s - p.pad + kx * p.dil;
                   if (oy < 0 || oy >= ho || ox < 0 || ox >= wo) continue;
                   const int64_t m = (c / cg) * mg + ml;
-                  wd[((n * p.m + m) * ho + oy) * wo + ox] +=
-                      x.data<float>()[((n * p.c + c) * p.h + iy) * p.w + ix] *
-                      w.data<float>()[((c * mg + ml) * p.k + ky) * p.k + kx];
+                  wd[((n * p.m + m) * ho + oy) * wo + ox] += x.data<float>()[((n * p.c + c) * p.h + iy) * p.w + ix] *
+                                                             w.data<float>()[((c * mg + ml) * p.k + ky) * p.k + kx];
                 }
     expect_close(y[0], want);
   }
@@ -213,7 +213,8 @@ TEST(MatMulOp, BatchedSharedAndBroadcast) {
         for (int64_t r = 0; r < 3; ++r)
           for (int64_t c = 0; c < 6; ++c) {
             float s = 0;
-            for (int64_t kk = 0; kk < 4; ++kk) s += a.data<float>()[(i * 3 + r) * 4 + kk] * b.data<float>()[(j * 4 + kk) * 6 + c];
+            for (int64_t kk = 0; kk < 4; ++kk)
+              s += a.data<float>()[(i * 3 + r) * 4 + kk] * b.data<float>()[(j * 4 + kk) * 6 + c];
             ASSERT_NEAR(y[0].data<float>()[((i * 5 + j) * 3 + r) * 6 + c], s, 1e-4f);
           }
   }
@@ -250,9 +251,9 @@ TEST(GemmOp, TransposesAlphaBetaAndBroadcastC) {
         const Tensor b = random_tensor(tb ? Shape{n, k} : Shape{k, n}, rng);
         const Shape c_shape = cs == 0 ? Shape{n} : cs == 1 ? Shape{m, 1} : Shape{m, n};
         const Tensor c = random_tensor(c_shape, rng);
-        const auto y = run_op("Gemm", 17, {&a, &b, &c},
-                              {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f),
-                               float_attr("beta", 2.f)});
+        const auto y = run_op(
+            "Gemm", 17, {&a, &b, &c},
+            {int_attr("transA", ta), int_attr("transB", tb), float_attr("alpha", 0.5f), float_attr("beta", 2.f)});
         ASSERT_EQ(shape_str(y[0].shape()), "[37,45]");
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) {

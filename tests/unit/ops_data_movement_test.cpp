@@ -280,7 +280,7 @@ TEST(OpsResize, NearestAndBilinearNchw) {
   Tensor xi = Tensor::from_vector<int8_t>({1, 1, 2, 2}, {1, 2, 3, 4});
   Tensor sizes = i64({1, 1, 4, 4});
   Tensor yi = run_op("Resize", 13, {&xi, nullptr, nullptr, &sizes},
-                  {str_attr("coordinate_transformation_mode", "asymmetric"), str_attr("nearest_mode", "floor")})[0];
+                     {str_attr("coordinate_transformation_mode", "asymmetric"), str_attr("nearest_mode", "floor")})[0];
   EXPECT_EQ(values<int8_t>(yi), (std::vector<int8_t>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
   // Upsample-9 nearest with scales [1,1,2,3].
   Tensor xf = Tensor::from_vector<float>({1, 1, 2, 2}, {1, 2, 3, 4});

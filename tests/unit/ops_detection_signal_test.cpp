@@ -36,8 +36,7 @@ TEST(OpsDetection, NmsSuppressesOverlapsPerClassAndRespectsLimits) {
   EXPECT_EQ(out[0].to_int64_vector(), (std::vector<int64_t>{0, 0, 1, 0, 1, 2}));
 
   // The same boxes in center format [xc, yc, w, h] with flipped corners give the same result.
-  const Tensor centers =
-      Tensor::from_vector<float>({1, 3, 4}, {0.5f, 0.5f, 1, 1, 0.6f, 0.5f, 1, 1, 5.5f, 0.5f, 1, 1});
+  const Tensor centers = Tensor::from_vector<float>({1, 3, 4}, {0.5f, 0.5f, 1, 1, 0.6f, 0.5f, 1, 1, 5.5f, 0.5f, 1, 1});
   out = run_op("NonMaxSuppression", 11, {&centers, &scores, &max_out, &iou}, {int_attr("center_point_box", 1)});
   EXPECT_EQ(out[0].to_int64_vector(), (std::vector<int64_t>{0, 0, 1, 0, 0, 2, 0, 1, 2, 0, 1, 1}));
   const Tensor flipped = Tensor::from_vector<float>({1, 3, 4}, {1, 1, 0, 0, 1, 1.1f, 0, 0.1f, 1, 6, 0, 5});
@@ -135,7 +134,8 @@ TEST(OpsSignal, DftLongOddLengthMatchesReferenceLoop) {
   const int64_t n = 101;
   std::vector<float> v(static_cast<size_t>(2 * n));
   for (int64_t i = 0; i < n; ++i) {
-    v[static_cast<size_t>(2 * i)] = static_cast<float>(std::sin(0.3 * static_cast<double>(i)) + 0.01 * static_cast<double>(i));
+    v[static_cast<size_t>(2 * i)] =
+        static_cast<float>(std::sin(0.3 * static_cast<double>(i)) + 0.01 * static_cast<double>(i));
     v[static_cast<size_t>(2 * i + 1)] = static_cast<float>(std::cos(0.7 * static_cast<double>(i * i % 17)));
   }
   const Tensor x = Tensor::from_vector<float>({1, n, 2}, v);
@@ -191,7 +191,8 @@ TEST(OpsSignal, WindowFunctions) {
 
 TEST(OpsSignal, MelWeightMatrixSingleFilter) {
   // Edges in Hz ~ [0, 1.33, 2.66] map to bins floor(9 * hz / 8) = [0, 1, 2]: a one-bin triangle at bin 1.
-  const Tensor bins = Tensor::scalar<int32_t>(1), dft_len = Tensor::scalar<int32_t>(8), rate = Tensor::scalar<int32_t>(8);
+  const Tensor bins = Tensor::scalar<int32_t>(1), dft_len = Tensor::scalar<int32_t>(8),
+               rate = Tensor::scalar<int32_t>(8);
   const Tensor lo = Tensor::scalar<float>(0), hi = Tensor::scalar<float>(4);
   auto out = run_op("MelWeightMatrix", 17, {&bins, &dft_len, &rate, &lo, &hi});
   ASSERT_EQ(out[0].shape(), (Shape{5, 1}));
@@ -204,9 +205,12 @@ TEST(OpsSignal, MelWeightMatrixSingleFilter) {
 TEST(OpsText, TfIdfCountsUnigramsBigramsAndSkips) {
   const Tensor x = Tensor::from_vector<int64_t>({2, 4}, {1, 2, 1, 3, 3, 3, 1, 1});
   // Pool: unigrams {1, 3}, bigrams {(1,2), (2,1), (1,1)}; columns in pool order.
-  std::vector<Attribute> attrs = {int_attr("min_gram_length", 1), int_attr("max_gram_length", 2),
-                                  int_attr("max_skip_count", 0), str_attr("mode", "TF"),
-                                  ints_attr("ngram_counts", {0, 2}), ints_attr("ngram_indexes", {0, 1, 2, 3, 4}),
+  std::vector<Attribute> attrs = {int_attr("min_gram_length", 1),
+                                  int_attr("max_gram_length", 2),
+                                  int_attr("max_skip_count", 0),
+                                  str_attr("mode", "TF"),
+                                  ints_attr("ngram_counts", {0, 2}),
+                                  ints_attr("ngram_indexes", {0, 1, 2, 3, 4}),
                                   ints_attr("pool_int64s", {1, 3, 1, 2, 2, 1, 1, 1})};
   auto out = run_op("TfIdfVectorizer", 9, {&x}, attrs);
   ASSERT_EQ(out[0].shape(), (Shape{2, 5}));

@@ -83,12 +83,20 @@ std::vector<float> reference_binary(const Tensor& a, const Tensor& b, float (*fn
 }
 
 TEST(ElementwiseBinary, AddBroadcastPatternsMatchReference) {
-  const std::vector<std::pair<Shape, Shape>> cases = {
-      {{2, 3, 4, 5}, {2, 3, 4, 5}},  {{2, 3, 4, 5}, {1, 3, 1, 1}}, {{1, 3, 1, 1}, {2, 3, 4, 5}},
-      {{2, 3, 4, 5}, {}},            {{}, {2, 3}},                 {{2, 1, 4}, {3, 1}},
-      {{4, 64, 32, 32}, {64, 1, 1}}, {{8, 7, 6}, {7, 1}},          {{5, 1, 3}, {1, 4, 1}},
-      {{300, 400}, {400}},           {{1}, {1, 1}},                {{2, 0, 3}, {1, 3}},
-      {{2, 300000}, {2, 1}},         {{3, 1}, {1, 200000}}};
+  const std::vector<std::pair<Shape, Shape>> cases = {{{2, 3, 4, 5}, {2, 3, 4, 5}},
+                                                      {{2, 3, 4, 5}, {1, 3, 1, 1}},
+                                                      {{1, 3, 1, 1}, {2, 3, 4, 5}},
+                                                      {{2, 3, 4, 5}, {}},
+                                                      {{}, {2, 3}},
+                                                      {{2, 1, 4}, {3, 1}},
+                                                      {{4, 64, 32, 32}, {64, 1, 1}},
+                                                      {{8, 7, 6}, {7, 1}},
+                                                      {{5, 1, 3}, {1, 4, 1}},
+                                                      {{300, 400}, {400}},
+                                                      {{1}, {1, 1}},
+                                                      {{2, 0, 3}, {1, 3}},
+                                                      {{2, 300000}, {2, 1}},
+                                                      {{3, 1}, {1, 200000}}};
   for (const auto& [sa, sb] : cases) {
     const Tensor a = Tensor::from_vector<float>(sa, iota_floats(shape_numel(sa), -3.f, 0.25f));
     const Tensor b = Tensor::from_vector<float>(sb, iota_floats(shape_numel(sb), 1.f, 0.5f));
@@ -139,12 +147,10 @@ TEST(ElementwiseBinary, ModSignConventions) {
   const Tensor a = Tensor::from_vector<int64_t>({4}, {-4, 7, 5, -9});
   const Tensor b = Tensor::from_vector<int64_t>({4}, {3, -3, 8, -4});
   EXPECT_EQ(values<int64_t>(run("Mod", 13, {&a, &b})[0]), (std::vector<int64_t>{2, -2, 5, -1}));
-  EXPECT_EQ(values<int64_t>(run("Mod", 13, {&a, &b}, {int_attr("fmod", 1)})[0]),
-            (std::vector<int64_t>{-1, 1, 5, -1}));
+  EXPECT_EQ(values<int64_t>(run("Mod", 13, {&a, &b}, {int_attr("fmod", 1)})[0]), (std::vector<int64_t>{-1, 1, 5, -1}));
   const Tensor fa = Tensor::from_vector<float>({2}, {-4.5f, 7.5f});
   const Tensor fb = Tensor::from_vector<float>({2}, {2.f, -2.f});
-  EXPECT_EQ(values<float>(run("Mod", 13, {&fa, &fb}, {int_attr("fmod", 1)})[0]),
-            (std::vector<float>{-0.5f, 1.5f}));
+  EXPECT_EQ(values<float>(run("Mod", 13, {&fa, &fb}, {int_attr("fmod", 1)})[0]), (std::vector<float>{-0.5f, 1.5f}));
   EXPECT_THROW(run("Mod", 13, {&fa, &fb}), Error);  // float needs fmod=1
 }
 
@@ -199,12 +205,9 @@ TEST(ElementwiseBinary, BitShift) {
 
 TEST(ElementwiseUnary, RoundingAndSign) {
   const Tensor x = Tensor::from_vector<float>({8}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f, -2.6f, 0.f});
-  EXPECT_EQ(values<float>(run("Round", 11, {&x})[0]),
-            (std::vector<float>{0.f, 2.f, 2.f, -0.f, -2.f, 2.f, -3.f, 0.f}));
-  EXPECT_EQ(values<float>(run("Floor", 13, {&x})[0]),
-            (std::vector<float>{0.f, 1.f, 2.f, -1.f, -2.f, 2.f, -3.f, 0.f}));
-  EXPECT_EQ(values<float>(run("Sign", 13, {&x})[0]),
-            (std::vector<float>{1.f, 1.f, 1.f, -1.f, -1.f, 1.f, -1.f, 0.f}));
+  EXPECT_EQ(values<float>(run("Round", 11, {&x})[0]), (std::vector<float>{0.f, 2.f, 2.f, -0.f, -2.f, 2.f, -3.f, 0.f}));
+  EXPECT_EQ(values<float>(run("Floor", 13, {&x})[0]), (std::vector<float>{0.f, 1.f, 2.f, -1.f, -2.f, 2.f, -3.f, 0.f}));
+  EXPECT_EQ(values<float>(run("Sign", 13, {&x})[0]), (std::vector<float>{1.f, 1.f, 1.f, -1.f, -1.f, 1.f, -1.f, 0.f}));
   const Tensor i = Tensor::from_vector<int8_t>({3}, {-128, -3, 4});
   EXPECT_EQ(values<int8_t>(run("Abs", 13, {&i})[0]), (std::vector<int8_t>{-128, 3, 4}));  // wraps like ORT
   EXPECT_EQ(values<int8_t>(run("Sign", 13, {&i})[0]), (std::vector<int8_t>{-1, -1, 1}));
@@ -362,8 +365,7 @@ TEST(Logical, WhereLargeRowsSplitAcrossTasks) {
 
 TEST(Cast, NumericConversions) {
   const Tensor x = Tensor::from_vector<float>({5}, {1.7f, -2.7f, std::nanf(""), 300.f, 0.f});
-  EXPECT_EQ(values<int32_t>(run("Cast", 13, {&x}, {int_attr("to", 6)})[0]),
-            (std::vector<int32_t>{1, -2, 0, 300, 0}));
+  EXPECT_EQ(values<int32_t>(run("Cast", 13, {&x}, {int_attr("to", 6)})[0]), (std::vector<int32_t>{1, -2, 0, 300, 0}));
   EXPECT_EQ(values<bool>(run("Cast", 13, {&x}, {int_attr("to", 9)})[0]), (std::vector<bool>{1, 1, 1, 1, 0}));
   const Tensor h = run("Cast", 13, {&x}, {int_attr("to", 10)})[0];
   ASSERT_EQ(h.dtype(), DType::Float16);

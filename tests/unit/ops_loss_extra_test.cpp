@@ -45,15 +45,14 @@ TEST(OpsLoss, NllWeightedMeanDividesByWeightSum) {
   // Losses 3*2 and 4*0.5; mean = 8 / (2 + 0.5).
   auto out = run_op("NegativeLogLikelihoodLoss", 13, {&kNllInput, &kNllTarget, &kNllWeight});
   expect_near(floats(out[0]), {3.2f});
-  out = run_op("NegativeLogLikelihoodLoss", 13, {&kNllInput, &kNllTarget, &kNllWeight},
-               {str_attr("reduction", "sum")});
+  out = run_op("NegativeLogLikelihoodLoss", 13, {&kNllInput, &kNllTarget, &kNllWeight}, {str_attr("reduction", "sum")});
   expect_near(floats(out[0]), {8.f});
 }
 
 TEST(OpsLoss, NllIgnoreIndex) {
   // Sample 0 (class 2) is ignored: it adds nothing to the loss nor to the weight sum.
-  auto out = run_op("NegativeLogLikelihoodLoss", 13, {&kNllInput, &kNllTarget, &kNllWeight},
-                    {int_attr("ignore_index", 2)});
+  auto out =
+      run_op("NegativeLogLikelihoodLoss", 13, {&kNllInput, &kNllTarget, &kNllWeight}, {int_attr("ignore_index", 2)});
   expect_near(floats(out[0]), {4.f});
   out = run_op("NegativeLogLikelihoodLoss", 13, {&kNllInput, &kNllTarget},
                {int_attr("ignore_index", 2), str_attr("reduction", "none")});

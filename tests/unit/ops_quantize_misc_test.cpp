@@ -132,7 +132,8 @@ TEST(OpsMisc, EinsumMatmulDiagonalTransposeImplicit) {
     for (int i = 0; i < 3; ++i)
       for (int k = 0; k < 5; ++k) {
         double s = 0;
-        for (int j = 0; j < 4; ++j) s += av[static_cast<size_t>((bb * 3 + i) * 4 + j)] * bv[static_cast<size_t>((bb * 4 + j) * 5 + k)];
+        for (int j = 0; j < 4; ++j)
+          s += av[static_cast<size_t>((bb * 3 + i) * 4 + j)] * bv[static_cast<size_t>((bb * 4 + j) * 5 + k)];
         EXPECT_NEAR(out[0].data<float>()[(bb * 3 + i) * 5 + k], s, 1e-5);
         EXPECT_NEAR(out_t[0].data<float>()[(k * 2 + bb) * 3 + i], s, 1e-5);
       }

@@ -28,7 +28,8 @@ std::vector<double> ref_reduce(const std::vector<float>& x, int64_t A, int64_t B
   const int64_t oa = mask[0] ? 1 : A, ob = mask[1] ? 1 : B, oc = mask[2] ? 1 : C;
   std::vector<double> out(static_cast<size_t>(oa * ob * oc), 0.0);
   std::vector<int64_t> cnt(out.size(), 0);
-  for (int64_t i = 0; i < oa * ob * oc; ++i) out[static_cast<size_t>(i)] = kind == "max" ? -1e30 : (kind == "prod" ? 1 : 0);
+  for (int64_t i = 0; i < oa * ob * oc; ++i)
+    out[static_cast<size_t>(i)] = kind == "max" ? -1e30 : (kind == "prod" ? 1 : 0);
   for (int64_t a = 0; a < A; ++a)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t c = 0; c < C; ++c) {
@@ -54,8 +55,8 @@ TEST(OpsReduce, AllAxisPatternsMatchReference) {
   const std::vector<float> xv = random_floats(A * B * C, 1);
   const Tensor x = Tensor::from_vector<float>({A, B, C}, xv);
   const std::vector<std::pair<std::string, std::string>> ops = {
-      {"ReduceSum", "sum"}, {"ReduceMean", "mean"}, {"ReduceMax", "max"}, {"ReduceProd", "prod"},
-      {"ReduceSumSquare", "sumsq"}, {"ReduceL2", "l2"}, {"ReduceLogSumExp", "lse"}};
+      {"ReduceSum", "sum"},         {"ReduceMean", "mean"}, {"ReduceMax", "max"},      {"ReduceProd", "prod"},
+      {"ReduceSumSquare", "sumsq"}, {"ReduceL2", "l2"},     {"ReduceLogSumExp", "lse"}};
   for (const auto& [op, kind] : ops) {
     for (int m = 1; m < 8; ++m) {
       const std::array<bool, 3> mask = {(m & 1) != 0, (m & 2) != 0, (m & 4) != 0};
@@ -70,7 +71,8 @@ TEST(OpsReduce, AllAxisPatternsMatchReference) {
       ASSERT_EQ(out[0].numel(), static_cast<int64_t>(ref.size())) << op << " mask " << m;
       EXPECT_EQ(out[0].rank(), 3);
       for (size_t i = 0; i < ref.size(); ++i)
-        EXPECT_NEAR(out[0].data<float>()[i], ref[i], 1e-4 * (1 + std::abs(ref[i]))) << op << " mask " << m << " i " << i;
+        EXPECT_NEAR(out[0].data<float>()[i], ref[i], 1e-4 * (1 + std::abs(ref[i])))
+            << op << " mask " << m << " i " << i;
     }
   }
 }
@@ -125,9 +127,9 @@ TEST(OpsNorm, BatchNormInference) {
   const Tensor v = Tensor::from_vector<float>({2}, {4, 1});
   auto out = run_op("BatchNormalization", 15, {&x, &s, &b, &m, &v}, {float_attr("epsilon", 0.f)});
   const float* y = out[0].data<float>();
-  EXPECT_FLOAT_EQ(y[0], 0.f);   // 2 * (1 - 1) / 2 + 0
-  EXPECT_FLOAT_EQ(y[1], 1.f);   // 2 * (2 - 1) / 2
-  EXPECT_FLOAT_EQ(y[2], 1.f);   // (3 - 3) / 1 + 1
+  EXPECT_FLOAT_EQ(y[0], 0.f);  // 2 * (1 - 1) / 2 + 0
+  EXPECT_FLOAT_EQ(y[1], 1.f);  // 2 * (2 - 1) / 2
+  EXPECT_FLOAT_EQ(y[2], 1.f);  // (3 - 3) / 1 + 1
   EXPECT_FLOAT_EQ(y[3], 2.f);
 }
 
@@ -151,7 +153,10 @@ TEST(OpsNorm, InstanceAndLayerNorm) {
   }
   // LayerNorm over the last two axes with a scale broadcast from [8].
   std::vector<float> sv(8), bv(8);
-  for (int i = 0; i < 8; ++i) { sv[static_cast<size_t>(i)] = 0.5f + 0.1f * i; bv[static_cast<size_t>(i)] = -0.2f * i; }
+  for (int i = 0; i < 8; ++i) {
+    sv[static_cast<size_t>(i)] = 0.5f + 0.1f * i;
+    bv[static_cast<size_t>(i)] = -0.2f * i;
+  }
   const Tensor s8 = Tensor::from_vector<float>({8}, sv), b8 = Tensor::from_vector<float>({8}, bv);
   out = run_op("LayerNormalization", 17, {&x, &s8, &b8}, {int_attr("axis", 1)}, 3);
   EXPECT_EQ(out[1].shape(), (Shape{2, 1, 1}));
@@ -164,8 +169,9 @@ TEST(OpsNorm, InstanceAndLayerNorm) {
     EXPECT_NEAR(out[1].data<float>()[n], m, 1e-5);
     EXPECT_NEAR(out[2].data<float>()[n], 1 / std::sqrt(v + 1e-5), 1e-4);
     for (int i = 0; i < 24; ++i) {
-      const double ref = (xv[static_cast<size_t>(n * 24 + i)] - m) / std::sqrt(v + 1e-5) * sv[static_cast<size_t>(i % 8)] +
-                         bv[static_cast<size_t>(i % 8)];
+      const double ref =
+          (xv[static_cast<size_t>(n * 24 + i)] - m) / std::sqrt(v + 1e-5) * sv[static_cast<size_t>(i % 8)] +
+          bv[static_cast<size_t>(i % 8)];
       EXPECT_NEAR(out[0].data<float>()[n * 24 + i], ref, 1e-4);
     }
   }
@@ -196,7 +202,8 @@ TEST(OpsSoftmax, BothSemanticsAndStability) {
       double s = 0;
       for (int k = 0; k < 3; ++k) s += std::exp(xv[static_cast<size_t>((n * 3 + k) * 4 + c)]);
       for (int k = 0; k < 3; ++k)
-        EXPECT_NEAR(out[0].data<float>()[(n * 3 + k) * 4 + c], std::exp(xv[static_cast<size_t>((n * 3 + k) * 4 + c)]) / s, 1e-6);
+        EXPECT_NEAR(out[0].data<float>()[(n * 3 + k) * 4 + c],
+                    std::exp(xv[static_cast<size_t>((n * 3 + k) * 4 + c)]) / s, 1e-6);
     }
   // opset 11, axis 1: rows of 12 elements.
   out = run_op("LogSoftmax", 11, {&x}, {int_attr("axis", 1)});

@@ -127,8 +127,11 @@ TEST(OpsSizeLimits, ReshapeSplitConcat) {
   const Tensor spec = i64({kHuge, 8, -1});
   expect_node_error([&] { run_op("Reshape", 14, {&x, &spec}); }, "Reshape", {"overflows"});
   const Tensor split = i64({kMax64, kMax64, 4});  // wrapped to 2 before
-  expect_node_error([&] { run_op("Split", 13, {&x, &split}, {test::int_attr("axis", 0)}, 3); }, "Split",
-                    {"split sizes"});
+  expect_node_error(
+      [&] {
+        run_op("Split", 13, {&x, &split}, {test::int_attr("axis", 0)}, 3);
+      },
+      "Split", {"split sizes"});
 }
 
 TEST(OpsSizeLimits, BlockSizes) {
@@ -162,22 +165,43 @@ TEST(OpsSizeLimits, ConvAndPoolWindowAttributes) {
   const Tensor x(DType::Float32, {1, 1, 5, 5});
   const Tensor w(DType::Float32, {1, 1, 3, 3});
   // (k - 1) * dilation wrapped before; now each attribute is bounded and the extent is checked.
-  expect_node_error([&] { run_op("Conv", 13, {&x, &w}, {test::ints_attr("dilations", {int64_t{1} << 40, 1})}); },
-                    "Conv", {"dilation"});
-  expect_node_error([&] { run_op("Conv", 13, {&x, &w}, {test::ints_attr("pads", {kMax64, 0, 0, 0})}); }, "Conv",
-                    {"pad"});
-  expect_node_error([&] { run_op("ConvTranspose", 13, {&x, &w}, {test::ints_attr("output_padding", {kMax64, 0})}); },
-                    "ConvTranspose", {"output_padding"});
-  expect_node_error([&] { run_op("ConvTranspose", 13, {&x, &w}, {test::ints_attr("strides", {kHuge, 1})}); },
-                    "ConvTranspose", {"stride"});
-  expect_node_error([&] { run_op("MaxPool", 12, {&x}, {test::ints_attr("kernel_shape", {kHuge, 1})}); }, "MaxPool",
-                    {"kernel size"});
   expect_node_error(
-      [&] { run_op("AveragePool", 11, {&x}, {test::ints_attr("kernel_shape", {2, 2}), test::ints_attr("strides", {kMax64, 1})}); },
+      [&] {
+        run_op("Conv", 13, {&x, &w}, {test::ints_attr("dilations", {int64_t{1} << 40, 1})});
+      },
+      "Conv", {"dilation"});
+  expect_node_error(
+      [&] {
+        run_op("Conv", 13, {&x, &w}, {test::ints_attr("pads", {kMax64, 0, 0, 0})});
+      },
+      "Conv", {"pad"});
+  expect_node_error(
+      [&] {
+        run_op("ConvTranspose", 13, {&x, &w}, {test::ints_attr("output_padding", {kMax64, 0})});
+      },
+      "ConvTranspose", {"output_padding"});
+  expect_node_error(
+      [&] {
+        run_op("ConvTranspose", 13, {&x, &w}, {test::ints_attr("strides", {kHuge, 1})});
+      },
+      "ConvTranspose", {"stride"});
+  expect_node_error(
+      [&] {
+        run_op("MaxPool", 12, {&x}, {test::ints_attr("kernel_shape", {kHuge, 1})});
+      },
+      "MaxPool", {"kernel size"});
+  expect_node_error(
+      [&] {
+        run_op("AveragePool", 11, {&x},
+               {test::ints_attr("kernel_shape", {2, 2}), test::ints_attr("strides", {kMax64, 1})});
+      },
       "AveragePool", {"stride"});
   const Tensor idx(DType::Int64, {1, 1, 5, 5});
   expect_node_error(
-      [&] { run_op("MaxUnpool", 11, {&x, &idx}, {test::ints_attr("kernel_shape", {2, 2}), test::ints_attr("strides", {kHuge, 1})}); },
+      [&] {
+        run_op("MaxUnpool", 11, {&x, &idx},
+               {test::ints_attr("kernel_shape", {2, 2}), test::ints_attr("strides", {kHuge, 1})});
+      },
       "MaxUnpool", {"stride"});
 }
 
@@ -189,8 +213,11 @@ TEST(OpsSizeLimits, RoiAlignSamplingGrid) {
   const Tensor nan_roi = Tensor::from_vector<float>({1, 4}, {0.f, 0.f, std::numeric_limits<float>::quiet_NaN(), 1.f});
   expect_node_error([&] { run_op("RoiAlign", 16, {&x, &nan_roi, &batch}); }, "RoiAlign", {"sampling points"});
   const Tensor roi = Tensor::from_vector<float>({1, 4}, {0.f, 0.f, 2.f, 2.f});
-  expect_node_error([&] { run_op("RoiAlign", 16, {&x, &roi, &batch}, {test::int_attr("sampling_ratio", kHuge)}); },
-                    "RoiAlign", {"sampling_ratio"});
+  expect_node_error(
+      [&] {
+        run_op("RoiAlign", 16, {&x, &roi, &batch}, {test::int_attr("sampling_ratio", kHuge)});
+      },
+      "RoiAlign", {"sampling_ratio"});
   EXPECT_EQ(run_op("RoiAlign", 16, {&x, &roi, &batch})[0].shape(), (Shape{1, 1, 1, 1}));
 }
 
@@ -201,19 +228,23 @@ TEST(OpsSizeLimits, SizesFromSignalAndTextInputs) {
   const Tensor bins = Tensor::scalar<int64_t>(kMax64), dft = Tensor::scalar<int64_t>(kMax64);
   const Tensor rate = Tensor::scalar<int64_t>(16000);
   const Tensor lo = Tensor::scalar<float>(0.f), hi = Tensor::scalar<float>(8000.f);
-  expect_node_error([&] { run_op("MelWeightMatrix", 17, {&bins, &dft, &rate, &lo, &hi}); }, "MelWeightMatrix",
-                    {"overflows"});
+  expect_node_error(
+      [&] {
+        run_op("MelWeightMatrix", 17, {&bins, &dft, &rate, &lo, &hi});
+      },
+      "MelWeightMatrix", {"overflows"});
   const Tensor tokens = i64({1, 2, 3});
   const std::vector<Attribute> huge_index = {test::str_attr("mode", "TF"), test::ints_attr("ngram_counts", {0}),
                                              test::ints_attr("ngram_indexes", {kMax64}),
                                              test::ints_attr("pool_int64s", {2})};
-  expect_node_error([&] { run_op("TfIdfVectorizer", 9, {&tokens}, huge_index); }, "TfIdfVectorizer",
-                    {"ngram_indexes"});
+  expect_node_error([&] { run_op("TfIdfVectorizer", 9, {&tokens}, huge_index); }, "TfIdfVectorizer", {"ngram_indexes"});
   // A max_gram_length and max_skip_count far beyond the pool and the input: the same counts, at once.
-  const std::vector<Attribute> long_grams = {
-      test::str_attr("mode", "TF"), test::ints_attr("ngram_counts", {0}), test::ints_attr("ngram_indexes", {0}),
-      test::ints_attr("pool_int64s", {2}), test::int_attr("max_gram_length", kHuge),
-      test::int_attr("max_skip_count", kHuge)};
+  const std::vector<Attribute> long_grams = {test::str_attr("mode", "TF"),
+                                             test::ints_attr("ngram_counts", {0}),
+                                             test::ints_attr("ngram_indexes", {0}),
+                                             test::ints_attr("pool_int64s", {2}),
+                                             test::int_attr("max_gram_length", kHuge),
+                                             test::int_attr("max_skip_count", kHuge)};
   EXPECT_EQ(test::floats_of(run_op("TfIdfVectorizer", 9, {&tokens}, long_grams)[0]), (std::vector<float>{1.f}));
 }
 

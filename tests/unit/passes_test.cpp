@@ -85,8 +85,8 @@ void expect_same_outputs(const Model& original, const Model& optimized, int samp
 }
 
 size_t count_op(const Model& m, const std::string& op) {
-  return size_t(std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(),
-                              [&](const Node& n) { return n.op_type == op; }));
+  return size_t(
+      std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(), [&](const Node& n) { return n.op_type == op; }));
 }
 
 const Node* node_named(const Model& m, const std::string& name) {
@@ -314,8 +314,8 @@ g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, floa
 
 TEST(PassesBatchNormFolding, ConvGroup1) {
   std::mt19937 rng(1);
-  Model m = make_model(kConvBn, merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}},
-                                       bn_params(3, rng)));
+  Model m = make_model(
+      kConvBn, merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}}, bn_params(3, rng)));
   m.graph.nodes[0].name = "conv1";
   const Model original = deep_copy(m);
   passes::OptimizeStats stats;
@@ -348,7 +348,8 @@ g (float[1,4,5,5] x, float[6,2,3,3] w, float[6] s, float[6] bb, float[6] mu, flo
 TEST(PassesBatchNormFolding, ConvTransposeGroup2) {
   std::mt19937 rng(3);
   // W [C_in=4, M/g=3, 3, 3] with group 2: 6 output channels, channel = group * 3 + j.
-  Model m = make_model(R"(
+  Model m =
+      make_model(R"(
 <ir_version: 8, opset_import: ["" : 15]>
 g (float[1,4,5,5] x, float[4,3,3,3] w, float[6] b, float[6] s, float[6] bb, float[6] mu, float[6] var)
   => (float[1,6,11,11] y) {
@@ -356,8 +357,7 @@ g (float[1,4,5,5] x, float[4,3,3,3] w, float[6] b, float[6] s, float[6] bb, floa
   y = BatchNormalization (c, s, bb, mu, var)
 }
 )",
-                       merged({{"w", random_tensor({4, 3, 3, 3}, rng)}, {"b", random_tensor({6}, rng)}},
-                              bn_params(6, rng)));
+                 merged({{"w", random_tensor({4, 3, 3, 3}, rng)}, {"b", random_tensor({6}, rng)}}, bn_params(6, rng)));
   const Model original = deep_copy(m);
   EXPECT_EQ(passes::fold_batchnorms(m), 1u);
   EXPECT_EQ(count_op(m, "BatchNormalization"), 0u);
@@ -366,7 +366,8 @@ g (float[1,4,5,5] x, float[4,3,3,3] w, float[6] b, float[6] s, float[6] bb, floa
 
 TEST(PassesBatchNormFolding, GemmWithTransBAlphaBetaAndWithoutC) {
   std::mt19937 rng(4);
-  Model m = make_model(R"(
+  Model m = make_model(
+      R"(
 <ir_version: 8, opset_import: ["" : 15]>
 g (float[2,5] x, float[3,5] w, float[3] cb, float[5,3] w2, float[3] s, float[3] bb, float[3] mu, float[3] var)
   => (float[2,3] y, float[2,3] y2) {
@@ -376,9 +377,8 @@ g (float[2,5] x, float[3,5] w, float[3] cb, float[5,3] w2, float[3] s, float[3] 
   y2 = BatchNormalization (c2, s, bb, mu, var)
 }
 )",
-                       merged({{"w", random_tensor({3, 5}, rng)}, {"cb", random_tensor({3}, rng)},
-                               {"w2", random_tensor({5, 3}, rng)}},
-                              bn_params(3, rng)));
+      merged({{"w", random_tensor({3, 5}, rng)}, {"cb", random_tensor({3}, rng)}, {"w2", random_tensor({5, 3}, rng)}},
+             bn_params(3, rng)));
   const Model original = deep_copy(m);
   EXPECT_EQ(passes::fold_batchnorms(m), 2u);
   EXPECT_EQ(count_op(m, "BatchNormalization"), 0u);
@@ -388,7 +388,8 @@ g (float[2,5] x, float[3,5] w, float[3] cb, float[5,3] w2, float[3] s, float[3] 
 
 TEST(PassesBatchNormFolding, SharedWeightsAreNotModifiedInPlace) {
   std::mt19937 rng(5);
-  Model m = make_model(R"(
+  Model m =
+      make_model(R"(
 <ir_version: 8, opset_import: ["" : 15]>
 g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, float[3] mu, float[3] var)
   => (float[1,3,4,4] y, float[1,3,4,4] z) {
@@ -397,8 +398,7 @@ g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, floa
   z = Conv (x, w, b)
 }
 )",
-                       merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}},
-                              bn_params(3, rng)));
+                 merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}}, bn_params(3, rng)));
   const Model original = deep_copy(m);
   const std::vector<float> w_before(m.graph.initializers.at("w").data<float>(),
                                     m.graph.initializers.at("w").data<float>() + 108);
@@ -411,8 +411,8 @@ g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, floa
 
 TEST(PassesBatchNormFolding, NotFoldedWhenConvOutputUsedTwiceOrTraining) {
   std::mt19937 rng(6);
-  const auto weights = merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}},
-                              bn_params(3, rng));
+  const auto weights =
+      merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}}, bn_params(3, rng));
   Model twice = make_model(R"(
 <ir_version: 8, opset_import: ["" : 15]>
 g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, float[3] mu, float[3] var)
@@ -453,15 +453,15 @@ g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, floa
   EXPECT_EQ(passes::fold_batchnorms(training), 0u);
 
   // A full [M, N] Gemm bias cannot become a per-column bias.
-  Model gemm_full_c = make_model(R"(
+  Model gemm_full_c =
+      make_model(R"(
 <ir_version: 8, opset_import: ["" : 15]>
 g (float[2,5] x, float[5,3] w, float[2,3] cb, float[3] s, float[3] bb, float[3] mu, float[3] var) => (float[2,3] y) {
   c = Gemm (x, w, cb)
   y = BatchNormalization (c, s, bb, mu, var)
 }
 )",
-                                 merged({{"w", random_tensor({5, 3}, rng)}, {"cb", random_tensor({2, 3}, rng)}},
-                                        bn_params(3, rng)));
+                 merged({{"w", random_tensor({5, 3}, rng)}, {"cb", random_tensor({2, 3}, rng)}}, bn_params(3, rng)));
   EXPECT_EQ(passes::fold_batchnorms(gemm_full_c), 0u);
 }
 
@@ -522,7 +522,7 @@ g (float[2,3] x) => (float[2,3] y, bool[2,3] mask, float[2,3] z) <float ratio = 
   passes::name_nodes(m);
   passes::remove_identities(m);
   ASSERT_EQ(count_op(m, "Dropout"), 2u);
-  EXPECT_TRUE(producer(m, "mask"));              // mask is a graph output: its Dropout stays
+  EXPECT_TRUE(producer(m, "mask"));                  // mask is a graph output: its Dropout stays
   EXPECT_EQ(producer(m, "d3")->op_type, "Dropout");  // training mode: random at run time
   EXPECT_EQ(producer(m, "y")->inputs[0], "x");
   EXPECT_EQ(producer(m, "z")->inputs[1], "d2");
@@ -551,7 +551,8 @@ g (bool c, float[2] x) => (float[2] y) {
 TEST(PassesOptimize, ReachesAFixedPointAndKeepsOutputs) {
   std::mt19937 rng(7);
   // Conv -> Identity -> BN: the Identity must go before the BN can fold; the shape branch folds too.
-  Model m = make_model(R"(
+  Model m =
+      make_model(R"(
 <ir_version: 8, opset_import: ["" : 15]>
 g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, float[3] mu, float[3] var)
   => (float[1,108] y) <int64 zero = {0}, int64[1] axes = {0}, int64[1] minus1 = {-1}> {
@@ -567,8 +568,7 @@ g (float[1,4,6,6] x, float[3,4,3,3] w, float[3] b, float[3] s, float[3] bb, floa
   y = Dropout(f)
 }
 )",
-                       merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}},
-                              bn_params(3, rng)));
+                 merged({{"w", random_tensor({3, 4, 3, 3}, rng)}, {"b", random_tensor({3}, rng)}}, bn_params(3, rng)));
   const Model original = deep_copy(m);
   const passes::OptimizeStats stats = passes::optimize(m);
   EXPECT_EQ(stats.named_nodes, 10u);

@@ -78,9 +78,8 @@ TEST(Progress, PlainLinesForTotalBelowTenShowEachCountOnce) {
   for (int i = 0; i < 7; ++i) progress.tick();
   progress.done();
   // Steps 10%..90% are first reached at counts 1,2,3,3,4,5,5,6,7; 7/7 is the final line.
-  const std::vector<std::string> expected = {"eval: 14% (1/7)", "eval: 28% (2/7)", "eval: 42% (3/7)",
-                                             "eval: 57% (4/7)", "eval: 71% (5/7)", "eval: 85% (6/7)",
-                                             "eval: 100% (7/7)"};
+  const std::vector<std::string> expected = {"eval: 14% (1/7)", "eval: 28% (2/7)", "eval: 42% (3/7)", "eval: 57% (4/7)",
+                                             "eval: 71% (5/7)", "eval: 85% (6/7)", "eval: 100% (7/7)"};
   EXPECT_EQ(without_times(lines_of(sink.text())), expected);
 }
 
@@ -168,9 +167,15 @@ TEST(Progress, QuietDefaultAppliesWhenQuietIsLeftOut) {
   ASSERT_GE(saved, 0);
   ::dup2(::fileno(sink.get()), 2);
   Progress::set_quiet_default(true);
-  { Progress quiet("hidden", 10); quiet.tick(10); }
+  {
+    Progress quiet("hidden", 10);
+    quiet.tick(10);
+  }
   Progress::set_quiet_default(false);
-  { Progress loud("shown", 10); loud.tick(10); }
+  {
+    Progress loud("shown", 10);
+    loud.tick(10);
+  }
   std::fflush(stderr);
   ::dup2(saved, 2);
   ::close(saved);

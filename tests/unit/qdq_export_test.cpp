@@ -1,5 +1,7 @@
 // QDQ export: structure of the exported model (no qforge nodes left, Q/DQ kinds and domains, opset
 // upgrade) and numerics (the exported model, run by our executor, equals the calibrated model's simulation).
+#include "export/qdq_export.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,16 +10,15 @@
 #include <sstream>
 
 #include "executor/executor.hpp"
-#include "export/qdq_export.hpp"
 #include "quant/calibration_node.hpp"
 #include "test_models.hpp"
 
 namespace qf {
 namespace {
 
+using exporter::ExportInfo;
 using quant::CalibrationAttrs;
 using quant::QType;
-using exporter::ExportInfo;
 
 std::string random_values(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -31,7 +32,8 @@ std::string random_values(size_t n, unsigned seed) {
 std::string conv_model_text(int opset) {
   return "<ir_version: 7, opset_import: [\"\" : " + std::to_string(opset) +
          "]>\n"
-         "net (float[1,3,5,5] x) => (float[1,4,3,3] y) <float[4,3,3,3] w = {" + random_values(108, 1) +
+         "net (float[1,3,5,5] x) => (float[1,4,3,3] y) <float[4,3,3,3] w = {" +
+         random_values(108, 1) +
          "}, float[4] b = {0.1, -0.2, 0.3, 0.0}> {\n"
          "  c = Conv <pads = [0, 0, 0, 0]> (x, w, b)\n"
          "  r = Relu(c)\n"
@@ -168,9 +170,8 @@ float max_abs_diff(const Tensor& a, const Tensor& b) {
 }
 
 size_t count_ops(const Model& m, const std::string& op, const std::string& domain = "") {
-  return static_cast<size_t>(std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(), [&](const Node& n) {
-    return n.op_type == op && n.domain == domain;
-  }));
+  return static_cast<size_t>(std::count_if(m.graph.nodes.begin(), m.graph.nodes.end(),
+                                           [&](const Node& n) { return n.op_type == op && n.domain == domain; }));
 }
 
 const Node& node_named(const Model& m, const std::string& name) {
@@ -530,9 +531,9 @@ TEST(QdqExport, GuardsConvInputsFromOrtsBiasQuantization) {
     bool quantized_weight;
     bool guarded;
   };
-  for (const Variant v : {Variant{"int16 input", QType::Int16, true, true},
-                          Variant{"int8 input, float weight", QType::Int8, false, true},
-                          Variant{"int8 input, int8 weight", QType::Int8, true, false}}) {
+  for (const Variant v :
+       {Variant{"int16 input", QType::Int16, true, true}, Variant{"int8 input, float weight", QType::Int8, false, true},
+        Variant{"int8 input, int8 weight", QType::Int8, true, false}}) {
     SCOPED_TRACE(v.name);
     Model m = *float_model;
     calibrate_edge(m, "x", "cal_x", attrs(v.input, false, -1, observed(m, in, "x")));
@@ -573,7 +574,8 @@ id (float[6] x) => (float[6] y) {
   calibrate_edge(*m, "x", "cal_x", attrs(QType::Int8, true, -1, Range{{-1.27f}, {1.27f}}));  // scale 0.01
   for (Node& n : m->graph.nodes) n.op_type = n.op_type == "Relu" ? "Identity" : n.op_type;
   const Model q = exporter::export_qdq(*m);
-  const std::map<std::string, Tensor> in{{"x", Tensor::from_vector<float>({6}, {-2.f, -1.276f, -1.2f, 0.004f, 1.5f, 2.f})}};
+  const std::map<std::string, Tensor> in{
+      {"x", Tensor::from_vector<float>({6}, {-2.f, -1.276f, -1.2f, 0.004f, 1.5f, 2.f})}};
   const Tensor want = run(*m, in).at("y"), got = run(q, in).at("y");
   const float scale = q.graph.initializers.at("cal_x_scale").data<float>()[0];
   EXPECT_EQ(got.data<float>()[0], -128 * scale);
@@ -632,7 +634,8 @@ sh (float[2,3] x) => (int64[2] y) {
 TEST(QdqExport, QuantParamsJson) {
   Model m = *conv_model(13);
   calibrate_edge(m, "x", "cal_x", attrs(QType::Int8, false, -1, Range{{-1.f}, {2.f}}));
-  calibrate_edge(m, "w", "cal_w", attrs(QType::Int16, true, 0, Range{{-1.f, -2.f, 0.f, -1.f}, {1.f, 1.f, 0.f, 3.f}}, true));
+  calibrate_edge(m, "w", "cal_w",
+                 attrs(QType::Int16, true, 0, Range{{-1.f, -2.f, 0.f, -1.f}, {1.f, 1.f, 0.f, 3.f}}, true));
   calibrate_edge(m, "c", "cal_c", float_attrs(QType::Float16));
   const nlohmann::json j = exporter::quant_params_json(m);
   const auto& t = j.at("tensors");

@@ -1,18 +1,18 @@
+#include "config/quant_config.hpp"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <unistd.h>
-
-#include "config/quant_config.hpp"
 #include "test_models.hpp"
 
 namespace qf::config {
 namespace {
 
-using quant::QType;
 using nlohmann::json;
+using quant::QType;
 
 QuantConfig parse(const std::string& text) { return parse_quant_config(text, "cfg.json"); }
 
@@ -143,8 +143,7 @@ TEST(QuantConfigExamples, HmctDualInt16Template) {
   for (const char* op : {"Conv", "MatMul", "Gemm"}) EXPECT_EQ(c.op_config.at(op).qtype, QType::Int16Ec) << op;
   EXPECT_EQ(c.all_node_type, QType::Int16);
   EXPECT_EQ(c.node_config.at("SensitiveNode1").qtype, QType::Float16);
-  EXPECT_EQ(parse(R"({"node_config": {"n": {"input0": "int16-ec"}}})").node_config.at("n").input.at(0),
-            QType::Int16Ec);
+  EXPECT_EQ(parse(R"({"node_config": {"n": {"input0": "int16-ec"}}})").node_config.at("n").input.at(0), QType::Int16Ec);
 }
 
 TEST(QuantConfigExamples, HmctTemplateWithSupportedTypes) {
@@ -233,7 +232,8 @@ TEST(QuantConfigParse, Defaults) {
                             "max_time": 30, "max_dtype": "float16"}}, "cache_memory_mb": 512})");
   EXPECT_EQ(m2.search.metric.plugin, "sqnr");
   EXPECT_EQ(m2.search.metric.path, "model_config.mixed_precision_search.metric");
-  EXPECT_EQ(m2.search.search.params, nlohmann::json::parse(R"({"target": 40, "max_time": 30, "max_dtype": "float16"})"));
+  EXPECT_EQ(m2.search.search.params,
+            nlohmann::json::parse(R"({"target": 40, "max_time": 30, "max_dtype": "float16"})"));
   EXPECT_EQ(*m2.cache_memory_mb, 512);
 }
 
@@ -249,7 +249,8 @@ TEST(QuantConfigParse, GenericSearchSection) {
   EXPECT_EQ(c.search.metric.params, nlohmann::json::parse(R"({"peak": 255})"));
   EXPECT_EQ(c.search.metric.path, "model_config.search.metric");
   // The J6 guide's top-level placement is accepted for it too.
-  EXPECT_EQ(parse(R"({"search": {"plugin": "layerwise", "threshold": 0.99}})").search.search.params.at("threshold"), 0.99);
+  EXPECT_EQ(parse(R"({"search": {"plugin": "layerwise", "threshold": 0.99}})").search.search.params.at("threshold"),
+            0.99);
 }
 
 TEST(QuantConfigErrors, SearchSections) {
@@ -257,8 +258,9 @@ TEST(QuantConfigErrors, SearchSections) {
             "cfg.json: model_config.search: missing key \"plugin\" (the plugin's name; `qforge plugins` lists them)");
   EXPECT_EQ(parse_error(R"({"model_config": {"search": {"plugin": 3}}})"),
             "cfg.json: model_config.search.plugin: expected a string, got 3");
-  EXPECT_EQ(parse_error(R"({"model_config": {"search": {"plugin": "layerwise"}, "modelwise_search": {}}})"),
-            "cfg.json: model_config.modelwise_search: given together with model_config.search; keep one search section");
+  EXPECT_EQ(
+      parse_error(R"({"model_config": {"search": {"plugin": "layerwise"}, "modelwise_search": {}}})"),
+      "cfg.json: model_config.modelwise_search: given together with model_config.search; keep one search section");
   EXPECT_EQ(parse_error(R"({"model_config": {"layerwise_search": {"plugin": "modelwise"}}})"),
             "cfg.json: model_config.layerwise_search.plugin: this section's key names its plugin ('layerwise'); use "
             "model_config.search to pick another search");
@@ -523,7 +525,7 @@ TEST_F(QuantConfigResolve, OpConfigByOpTypeWithInLevelPriority) {
   EXPECT_EQ(t[1].outputs, T{F16});        // qtype for outputs
   EXPECT_EQ(t[4].inputs, (T{I8, F32}));   // the other Add too
   EXPECT_EQ(t[3].inputs, T{F16});
-  EXPECT_EQ(t[3].outputs, T{F32});        // OutputType > qtype
+  EXPECT_EQ(t[3].outputs, T{F32});  // OutputType > qtype
   EXPECT_EQ(t[2].inputs, T{I16});
 }
 
@@ -557,12 +559,12 @@ TEST_F(QuantConfigResolve, NodeConfigIsFinestAndPerInput) {
       "node_config": {"softmax": {"qtype": "float32"},
                       "add_res": {"input1": "float16"},
                       "relu": {"ON": "CPU"}}})");
-  EXPECT_EQ(t[3].inputs, T{F32});          // node beats subgraph
+  EXPECT_EQ(t[3].inputs, T{F32});  // node beats subgraph
   EXPECT_EQ(t[3].outputs, T{F32});
-  EXPECT_EQ(t[4].inputs, (T{I16, F16}));   // input0 keeps op_config's int16
+  EXPECT_EQ(t[4].inputs, (T{I16, F16}));  // input0 keeps op_config's int16
   EXPECT_EQ(t[4].outputs, T{I16});
-  EXPECT_EQ(t[2].inputs, T{F32});          // ON: CPU -> float inputs
-  EXPECT_EQ(t[2].outputs, T{F16});         // outputs keep the subgraph's
+  EXPECT_EQ(t[2].inputs, T{F32});   // ON: CPU -> float inputs
+  EXPECT_EQ(t[2].outputs, T{F16});  // outputs keep the subgraph's
   EXPECT_EQ(t[1].inputs, (T{I16, I16}));
 }
 

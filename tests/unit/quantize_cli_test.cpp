@@ -153,8 +153,9 @@ TEST_F(QuantizeCli, UnknownConfigKeyNamesTheJsonPath) {
 }
 
 TEST_F(QuantizeCli, WrongConfigTypeNamesTheJsonPath) {
-  expect_clean_failure(quantize_with_config(R"({"model_config": {"weight": {"bias_correction": {"num_sample": "two"}}}})"),
-                       {"config.json", "model_config.weight.bias_correction.num_sample"});
+  expect_clean_failure(
+      quantize_with_config(R"({"model_config": {"weight": {"bias_correction": {"num_sample": "two"}}}})"),
+      {"config.json", "model_config.weight.bias_correction.num_sample"});
 }
 
 TEST_F(QuantizeCli, UnknownCalibratorListsTheKnownOnes) {

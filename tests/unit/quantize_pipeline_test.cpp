@@ -76,7 +76,8 @@ TEST_F(QuantizePipeline, WritesExactlyTheSixArtifactsAndConsistentQuantParams) {
   // One row per node of the optimized graph (BN folded away).
   const Model optimized = load("optimized_float_model.onnx");
   ASSERT_EQ(disk["nodes"].size(), optimized.graph.nodes.size());
-  for (size_t i = 0; i < optimized.graph.nodes.size(); ++i) EXPECT_EQ(disk["nodes"][i]["name"], optimized.graph.nodes[i].name);
+  for (size_t i = 0; i < optimized.graph.nodes.size(); ++i)
+    EXPECT_EQ(disk["nodes"][i]["name"], optimized.graph.nodes[i].name);
   EXPECT_EQ(disk["search"]["strategy"], "modelwise");
 
   const Model calibrated = load("calibrated_model.onnx");
@@ -212,8 +213,10 @@ TEST_F(QuantizePipeline, CalibrationDoesNotDependOnSampleOrder) {
         ASSERT_EQ(ea["threshold_min"].size(), eb["threshold_min"].size()) << tensor;
         for (size_t c = 0; c < ea["threshold_min"].size(); ++c) {
           // Bit-identical: compare the float bits, not a tolerance.
-          EXPECT_EQ(ea["threshold_min"][c].get<double>(), eb["threshold_min"][c].get<double>()) << tensor << " ch " << c;
-          EXPECT_EQ(ea["threshold_max"][c].get<double>(), eb["threshold_max"][c].get<double>()) << tensor << " ch " << c;
+          EXPECT_EQ(ea["threshold_min"][c].get<double>(), eb["threshold_min"][c].get<double>())
+              << tensor << " ch " << c;
+          EXPECT_EQ(ea["threshold_max"][c].get<double>(), eb["threshold_max"][c].get<double>())
+              << tensor << " ch " << c;
         }
         EXPECT_EQ(ea["scale"], eb["scale"]) << tensor;
       }
@@ -238,7 +241,8 @@ TEST_F(QuantizePipeline, AllNodeTypeInt16QuantizesEveryEdgeToInt16) {
   for (const auto& [tensor, e] : params.items()) {
     EXPECT_EQ(e["dtype"], "int16") << tensor;
     // int16 symmetric grid: scale = max|range| / 32767.
-    const double hi = std::max(std::fabs(e["threshold_min"][0].get<double>()), std::fabs(e["threshold_max"][0].get<double>()));
+    const double hi =
+        std::max(std::fabs(e["threshold_min"][0].get<double>()), std::fabs(e["threshold_max"][0].get<double>()));
     if (e["symmetric"].get<bool>()) {
       EXPECT_NEAR(e["scale"][0].get<double>(), hi / 32767.0, hi * 1e-6) << tensor;
     }
@@ -246,7 +250,8 @@ TEST_F(QuantizePipeline, AllNodeTypeInt16QuantizesEveryEdgeToInt16) {
 }
 
 TEST_F(QuantizePipeline, OpConfigFloat16OnConvCastsConvInputsOnly) {
-  quantize(R"({"model_config": {"activation": {"calibration_type": "max"}}, "op_config": {"Conv": {"qtype": "float16"}}})");
+  quantize(
+      R"({"model_config": {"activation": {"calibration_type": "max"}}, "op_config": {"Conv": {"qtype": "float16"}}})");
   const Model calibrated = load("calibrated_model.onnx");
   size_t conv_inputs = 0;
   for (const Node& n : calibrated.graph.nodes) {
@@ -291,7 +296,8 @@ TEST_F(QuantizePipeline, OpConfigFloat16OnConvCastsConvInputsOnly) {
 }
 
 TEST_F(QuantizePipeline, NodeConfigInput1Int16ChangesOnlyThatEdge) {
-  quantize(R"({"model_config": {"activation": {"calibration_type": "max"}}, "node_config": {"add": {"input1": "int16"}}})");
+  quantize(
+      R"({"model_config": {"activation": {"calibration_type": "max"}}, "node_config": {"add": {"input1": "int16"}}})");
   const Model calibrated = load("calibrated_model.onnx");
   const Node* add = node_named(calibrated, "add");
   const Node* conv2 = node_named(calibrated, "conv2");

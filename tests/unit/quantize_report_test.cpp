@@ -36,14 +36,15 @@ TEST(QuantizeReport, ReportJsonIsTheReturnedReportAndReadsBackUnchanged) {
   const json on_disk = qtest::read_json(dir / "out" / "report.json");
   EXPECT_EQ(on_disk, returned.to_json());
   EXPECT_EQ(report::QuantizeReport::from_json(on_disk).to_json(), on_disk);
-  for (const char* key : {"tool", "model", "backend", "created", "samples", "outputs", "nodes", "search",
-                          "bias_correction", "stages", "total_seconds", "peak_rss_mb", "plan", "optimize", "export",
-                          "fusion_groups"})
+  for (const char* key :
+       {"tool", "model", "backend", "created", "samples", "outputs", "nodes", "search", "bias_correction", "stages",
+        "total_seconds", "peak_rss_mb", "plan", "optimize", "export", "fusion_groups"})
     EXPECT_TRUE(on_disk.contains(key)) << key;
 }
 
 TEST(QuantizeReport, FromJsonNamesTheKeyOfAWrongType) {
-  json doc = {{"search", {{"tradeoff", json::array({{{"step", 0}, {"escalated", 0}, {"cost", 0.0}, {"cosine", "x"}}})}}}};
+  json doc = {
+      {"search", {{"tradeoff", json::array({{{"step", 0}, {"escalated", 0}, {"cost", 0.0}, {"cosine", "x"}}})}}}};
   try {
     report::QuantizeReport::from_json(doc);
     ADD_FAILURE() << "no error";

@@ -82,9 +82,9 @@ constexpr const char* kCandidates = R"("activation": {"calibration_type": ["max"
 
 TEST_F(QuantizeSearch, LayerwiseRanksThePlantedTensorFirstAndRaisesItToInt16) {
   const json modelwise = quantize(std::string(R"({"model_config": {)") + kCandidates + "}}", "mw");
-  const json layerwise =
-      quantize(std::string(R"({"model_config": {)") + kCandidates + R"(, "layerwise_search": {"topk": 1, "qtype": "int16"}}})",
-               "lw");
+  const json layerwise = quantize(
+      std::string(R"({"model_config": {)") + kCandidates + R"(, "layerwise_search": {"topk": 1, "qtype": "int16"}}})",
+      "lw");
   const std::string log = log_text(layerwise);
   // The seed's four steps, in order.
   const size_t s1 = log.find("step 1"), s2 = log.find("step 2"), s4 = log.find("Merge_Info");
@@ -105,9 +105,8 @@ TEST_F(QuantizeSearch, LayerwiseRanksThePlantedTensorFirstAndRaisesItToInt16) {
 TEST_F(QuantizeSearch, MixedPrecisionReachesTheTargetByRaisingThePlantedTensor) {
   const json start = quantize(std::string(R"({"model_config": {)") + kCandidates + "}}", "mw");
   ASSERT_LT(cosine_of(start), 0.9999);
-  const json mixed = quantize(std::string(R"({"model_config": {)") + kCandidates +
-                                  R"(, "mixed_precision_search": {"target": 0.9999}}})",
-                              "mp");
+  const json mixed = quantize(
+      std::string(R"({"model_config": {)") + kCandidates + R"(, "mixed_precision_search": {"target": 0.9999}}})", "mp");
   EXPECT_GE(cosine_of(mixed), 0.9999) << log_text(mixed);
   EXPECT_NE(activation_dtype("mp", "s"), "int8") << log_text(mixed);
   // Few escalations: the benign tensors stay int8.

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -55,8 +54,8 @@ class TempDir {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     // Parameterized names hold '/' ("Stages/Suite.Test/case"): flattened, so every test owns one folder
     // directly under /tmp and no test removes a parent another test (in a parallel ctest job) is using.
-    std::string name = "qf_qt_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" +
-                       std::to_string(getpid());
+    std::string name =
+        "qf_qt_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(getpid());
     std::replace(name.begin(), name.end(), '/', '_');
     path_ = fs::temp_directory_path() / name;
     fs::remove_all(path_);
@@ -148,9 +147,9 @@ inline std::set<std::string> entries(const fs::path& dir) {
 }
 
 inline const std::set<std::string>& artifact_names() {
-  static const std::set<std::string> names = {"optimized_float_model.onnx", "calibrated_model.onnx",
-                                              "quantized_model.onnx",       "quant_params.json",
-                                              "report.json",                "report.html"};
+  static const std::set<std::string> names = {
+      "optimized_float_model.onnx", "calibrated_model.onnx", "quantized_model.onnx",
+      "quant_params.json",          "report.json",           "report.html"};
   return names;
 }
 
@@ -179,7 +178,9 @@ inline std::map<std::string, Tensor> run_model(const Model& model, const Tensor&
   return exec.run({{"x", x}});
 }
 
-inline std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+inline std::vector<float> values(const Tensor& t) {
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+}
 
 inline double cosine(const std::vector<float>& a, const std::vector<float>& b) {
   double ab = 0, aa = 0, bb = 0;

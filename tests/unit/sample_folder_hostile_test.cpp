@@ -3,12 +3,11 @@
 // hang); a sample .npy whose header claims a huge shape, also through a dynamic batch dimension, is an
 // error naming the file; missing inputs keep their error. Calls that could block run in a forked child
 // under alarm(), and the CLI runs under alarm() too, so a regression fails instead of hanging.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <functional>
 #include <sstream>
@@ -185,8 +184,7 @@ TEST_F(SampleFolderHostile, FifoInThePerInputLayoutIsAnError) {
 
 TEST_F(SampleFolderHostile, FolderOrDeviceWhereAnInputFileBelongsIsAnError) {
   fs::create_directories(path("data/s0/x.npy"));
-  expect_names(error_in_child([&] { SampleFolder(path("data"), {"x"}).load(0); }), path("data/s0/x.npy"),
-               "directory");
+  expect_names(error_in_child([&] { SampleFolder(path("data"), {"x"}).load(0); }), path("data/s0/x.npy"), "directory");
   fs::create_directories(path("flat"));
   fs::create_symlink("/dev/zero", path("flat/0.npy"));  // would never end if read
   expect_names(error_in_child([&] { SampleFolder(path("flat"), {"x"}); }), path("flat/0.npy"), "device");
@@ -194,16 +192,22 @@ TEST_F(SampleFolderHostile, FolderOrDeviceWhereAnInputFileBelongsIsAnError) {
 
 TEST_F(SampleFolderHostile, MissingInputsKeepTheirErrors) {
   npy("data/s0/x.npy", row(1));
-  expect_names(error_in_child([&] { SampleFolder(path("data"), {"x", "y"}).load(0); }), path("data/s0/y.npy"),
-               "missing input file for input 'y' of sample 's0'");
+  expect_names(error_in_child([&] {
+                 SampleFolder(path("data"), {"x", "y"}).load(0);
+               }),
+               path("data/s0/y.npy"), "missing input file for input 'y' of sample 's0'");
   npy("per/a/0.npy", row(1));
   npy("per/a/1.npy", row(1));
   npy("per/b/0.npy", row(1));
-  expect_names(error_in_child([&] { SampleFolder(path("per"), {"a", "b"}); }), path("per/b/1.npy"),
-               "sample '1' has no file for input 'b'");
+  expect_names(error_in_child([&] {
+                 SampleFolder(path("per"), {"a", "b"});
+               }),
+               path("per/b/1.npy"), "sample '1' has no file for input 'b'");
   fs::create_symlink(path("nowhere.npy"), path("data/s0/y.npy"));  // a broken link counts as missing
-  expect_names(error_in_child([&] { SampleFolder(path("data"), {"x", "y"}).load(0); }), path("data/s0/y.npy"),
-               "missing input file");
+  expect_names(error_in_child([&] {
+                 SampleFolder(path("data"), {"x", "y"}).load(0);
+               }),
+               path("data/s0/y.npy"), "missing input file");
 }
 
 TEST_F(SampleFolderHostile, SingleSampleFolderRefusesFifosAndNonFolders) {
@@ -264,10 +268,10 @@ TEST_F(SampleFolderHostile, QuantizeWithAHugeDynamicBatchSampleExitsCleanly) {
   write_samples(path("samples"), 2);
   npy("samples/.ipynb_checkpoints/x.npy", Tensor(DType::Float32, {1, 3, 8, 8}));  // skipped, not a sample
   write_text(path("samples/s01/x.npy"), npy_claiming("(4611686018427387904, 3, 8, 8)", 64));
-  const CliResult r = run_cli_with_alarm("quantize -q --threads 2 --model " + path("model.onnx").string() +
-                                             " --calib-data " + path("samples").string() + " --output-dir " +
-                                             path("out").string(),
-                                         dir_.path());
+  const CliResult r =
+      run_cli_with_alarm("quantize -q --threads 2 --model " + path("model.onnx").string() + " --calib-data " +
+                             path("samples").string() + " --output-dir " + path("out").string(),
+                         dir_.path());
   EXPECT_EQ(r.status, 1) << r.err;
   expect_names(r.err.substr(0, r.err.find_last_not_of('\n') + 1), path("samples/s01/x.npy"), "overflows");
   EXPECT_TRUE(entries(path("out")).empty()) << r.err;
@@ -278,10 +282,10 @@ TEST_F(SampleFolderHostile, QuantizeSkipsHiddenFolders) {
   write_samples(path("samples"), 2);
   // A checkpoint copy with a wrong shape would fail the run if it were read as a sample.
   npy("samples/.ipynb_checkpoints/x.npy", Tensor(DType::Float32, {2, 2}));
-  const CliResult r = run_cli_with_alarm("quantize -q --threads 2 --model " + path("model.onnx").string() +
-                                             " --calib-data " + path("samples").string() + " --output-dir " +
-                                             path("out").string(),
-                                         dir_.path());
+  const CliResult r =
+      run_cli_with_alarm("quantize -q --threads 2 --model " + path("model.onnx").string() + " --calib-data " +
+                             path("samples").string() + " --output-dir " + path("out").string(),
+                         dir_.path());
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(fs::exists(path("out/quantized_model.onnx")));
 }

@@ -23,9 +23,9 @@ extern char** environ;
 namespace qf::qtest {
 
 struct ChildResult {
-  bool hung = false;         // still running at the deadline (then killed)
-  bool exited = false;       // ended by exit(); else by a signal
-  int code = -1;             // exit status, or the signal that ended it
+  bool hung = false;    // still running at the deadline (then killed)
+  bool exited = false;  // ended by exit(); else by a signal
+  int code = -1;        // exit status, or the signal that ended it
   std::string out, err;
 };
 

@@ -1,8 +1,8 @@
+#include "ir/tensor.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
-#include "ir/tensor.hpp"
 
 namespace qf {
 

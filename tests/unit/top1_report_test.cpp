@@ -14,9 +14,9 @@
 #include "pipeline/quantize.hpp"
 #include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
+#include "quantize_test_util.hpp"
 #include "report/html_report.hpp"
 #include "report/output_table.hpp"
-#include "quantize_test_util.hpp"
 
 namespace qf {
 namespace {
@@ -57,11 +57,11 @@ TEST(Logits, HeadsAreFoundThroughLayoutOpsAndConstantBias) {
 
 TEST(Logits, ShapeMustHaveRankTwoAndSeveralClassesOnEverySample) {
   const auto m = heads_model();
-  EXPECT_FALSE(is_logits(m->graph, "y", {{3}}));                // rank 1
-  EXPECT_FALSE(is_logits(m->graph, "y", {{1, 4, 1}}));          // one class
+  EXPECT_FALSE(is_logits(m->graph, "y", {{3}}));                   // rank 1
+  EXPECT_FALSE(is_logits(m->graph, "y", {{1, 4, 1}}));             // one class
   EXPECT_FALSE(is_logits(m->graph, "y", {{1, 4, 3}, {1, 4, 1}}));  // one sample says otherwise
-  EXPECT_FALSE(is_logits(m->graph, "y", {}));                   // never seen
-  EXPECT_TRUE(is_logits(m->graph, "y", {{1, 0, 3}}));           // an empty sequence is still logits
+  EXPECT_FALSE(is_logits(m->graph, "y", {}));                      // never seen
+  EXPECT_TRUE(is_logits(m->graph, "y", {{1, 0, 3}}));              // an empty sequence is still logits
 }
 
 // x[1,T,3] -> MatMul(w) -> y (logits) ; z = ReduceSum(y) over the last axis ([1,T,1], not logits).
@@ -70,7 +70,8 @@ Model swap_model(bool swapped) {
   const std::string w = swapped ? "0, 1, 0, 1, 0, 0, 0, 0, 1" : "1, 0, 0, 0, 1, 0, 0, 0, 1";
   return *test::parse_model_text(R"(
 <ir_version: 8, opset_import: ["" : 13]>
-g (float[1,T,3] x) => (float[1,T,3] y, float[1,T,1] z) <float[3,3] w = {)" + w +
+g (float[1,T,3] x) => (float[1,T,3] y, float[1,T,1] z) <float[3,3] w = {)" +
+                                 w +
                                  R"(}, int64[1] last = {-1}> {
   y = MatMul(x, w)
   z = ReduceSum<keepdims = 1>(y, last)
@@ -113,7 +114,8 @@ Model lm_head_model() {
   return *test::parse_model_text(R"(
 <ir_version: 8, opset_import: ["" : 13]>
 g (float[1,T,8] x) => (float[1,T,6] logits, float[1,T,8] feats, float[1,T2,8] kv)
-  <float[8,6] w = {)" + w + R"(}, float[6] b = {)" + b + R"(}> {
+  <float[8,6] w = {)" + w + R"(}, float[6] b = {)" +
+                                 b + R"(}> {
   h = MatMul(x, w)
   logits = Add(h, b)
   feats = Relu(x)
@@ -196,7 +198,8 @@ g (float[1,3,8,8] x) => (float[1,4,8,8] y) {
                                         "activation": {"calibration_type": "max"}}})");
   auto quantize = [&](const char* model, const char* data, const char* out) {
     return qtest::run_cli("quantize --model " + (dir / model).string() + " --calib-data " + (dir / data).string() +
-                              " --config " + (dir / "q.json").string() + " --output-dir " + (dir / out).string() + " -q",
+                              " --config " + (dir / "q.json").string() + " --output-dir " + (dir / out).string() +
+                              " -q",
                           dir.path());
   };
   const auto lm = quantize("lm.onnx", "data", "out_lm");
@@ -208,11 +211,11 @@ g (float[1,3,8,8] x) => (float[1,4,8,8] y) {
 }
 
 nlohmann::json two_output_report(bool with_top1) {
-  nlohmann::json logits = {{"name", "logits"}, {"cosine", 0.9995}, {"l1", 0.07}, {"l2", 0.03}, {"chebyshev", 0.27},
-                           {"sqnr", 30.2}};
+  nlohmann::json logits = {{"name", "logits"}, {"cosine", 0.9995},  {"l1", 0.07},
+                           {"l2", 0.03},       {"chebyshev", 0.27}, {"sqnr", 30.2}};
   if (with_top1) logits["top1"] = 0.984375;
   const nlohmann::json kv = {{"name", "present.0.key"}, {"cosine", 0.9998}, {"l1", 0.01}, {"l2", 0.001},
-                             {"chebyshev", 0.04}, {"sqnr", 34.4}};
+                             {"chebyshev", 0.04},       {"sqnr", 34.4}};
   return {{"outputs", {logits, kv}}};
 }
 
@@ -221,13 +224,15 @@ TEST(Top1Report, TableAndPageShowTheColumnOnlyWhenSomeOutputHasIt) {
   EXPECT_NE(table.find("Top-1"), std::string::npos) << table;
   EXPECT_NE(table.find("0.984375"), std::string::npos) << table;
   EXPECT_NE(table.find("34.40         --"), std::string::npos) << table;  // not logits: a dash
-  EXPECT_EQ(report::format_output_table(report::QuantizeReport::from_json(two_output_report(false))).find("Top-1"), std::string::npos);
+  EXPECT_EQ(report::format_output_table(report::QuantizeReport::from_json(two_output_report(false))).find("Top-1"),
+            std::string::npos);
 
   const std::string page = report::render_report_html(report::QuantizeReport::from_json(two_output_report(true)));
   EXPECT_NE(page.find("<th>Top-1 agreement</th>"), std::string::npos);
-  EXPECT_NE(page.find("98.44%"), std::string::npos);               // the cell and the summary card
+  EXPECT_NE(page.find("98.44%"), std::string::npos);                                  // the cell and the summary card
   EXPECT_NE(page.find("<div class=\"k\">Top-1 agreement</div>"), std::string::npos);  // one logits output
-  EXPECT_EQ(report::render_report_html(report::QuantizeReport::from_json(two_output_report(false))).find("Top-1"), std::string::npos);
+  EXPECT_EQ(report::render_report_html(report::QuantizeReport::from_json(two_output_report(false))).find("Top-1"),
+            std::string::npos);
   nlohmann::json bad = two_output_report(true);
   bad["outputs"][0]["top1"] = "high";
   EXPECT_THROW(report::QuantizeReport::from_json(bad), Error);  // a wrong type names the key, like every number

@@ -112,7 +112,7 @@ TEST_F(TransformerPlan, SequenceLengthsDifferBetweenSamplesAndChannelsAreTheLast
   EXPECT_EQ(attrs.at("x").axis, 2);  // [1, S, 8]: the hidden axis
   EXPECT_EQ(attrs.at("x").threshold_min.size(), 8u);
   ASSERT_TRUE(attrs.count("kt"));
-  EXPECT_EQ(attrs.at("kt").axis, -1);  // [1, 8, S]: its last axis is the sequence
+  EXPECT_EQ(attrs.at("kt").axis, -1);      // [1, 8, S]: its last axis is the sequence
   for (const auto& [tensor, a] : attrs) {  // weights [K, N] are per output channel N = axis 1
     if (a.is_weight) continue;
     EXPECT_NE(a.axis, 1) << tensor << " is quantized along the sequence";
@@ -148,7 +148,8 @@ g (float[1,S,8] x, float[1,P,8] past) => (float[1,T,8] y, float[1,T,8] present) 
     const fs::path d = dir_ / "samples" / ("s" + std::to_string(k));
     fs::remove_all(d);
     fs::create_directories(d);
-    write_npy(d / "x.npy", Tensor::from_vector<float>({1, 3 + k, 8}, rng.vec(static_cast<size_t>(3 + k) * 8, -1.f, 1.f)));
+    write_npy(d / "x.npy",
+              Tensor::from_vector<float>({1, 3 + k, 8}, rng.vec(static_cast<size_t>(3 + k) * 8, -1.f, 1.f)));
     write_npy(d / "past.npy", Tensor::from_vector<float>({1, 0, 8}, {}));
   }
   for (int k = 4; k < 8; ++k) fs::remove_all(dir_ / "samples" / ("s" + std::to_string(k)));

@@ -3,6 +3,8 @@
 // nodes before a Softmax are each recognised as one unit; near misses (a wrong constant, an inner tensor
 // read outside) are not. add_unit_groups marks them as fusion groups as the backend allows, and end to end
 // `qforge quantize` puts no calibration node inside a unit and one on its input.
+#include "pipeline/units.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "ir/onnx_io.hpp"
-#include "pipeline/units.hpp"
 #include "plugin/registry.hpp"
 #include "quantize_test_util.hpp"
 #include "test_models.hpp"
@@ -64,8 +65,8 @@ TEST(Units, DecomposedLayerNormPowFormIsOneUnit) {
   ASSERT_EQ(f.units.size(), 1u);
   const Unit& u = f.units[0];
   EXPECT_EQ(u.kind, UnitKind::LayerNorm);
-  EXPECT_EQ(ops_of(f.model->graph, u), (std::vector<std::string>{"ReduceMean", "Sub", "Pow", "ReduceMean", "Add", "Sqrt",
-                                                                "Div", "Mul", "Add"}));
+  EXPECT_EQ(ops_of(f.model->graph, u),
+            (std::vector<std::string>{"ReduceMean", "Sub", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Add"}));
   EXPECT_EQ(u.output, "y");
   EXPECT_EQ(u.entries, (std::vector<std::pair<size_t, size_t>>{{0, 0}, {1, 0}}));  // both reads of x
 }
@@ -86,8 +87,8 @@ g (float[2,4,8] x) => (float[2,4,8] y)
 }
 )");
   ASSERT_EQ(f.units.size(), 1u);
-  EXPECT_EQ(ops_of(f.model->graph, f.units[0]),
-            (std::vector<std::string>{"ReduceMean", "Sub", "Mul", "ReduceMean", "Add", "Sqrt", "Reciprocal", "Mul", "Mul"}));
+  EXPECT_EQ(ops_of(f.model->graph, f.units[0]), (std::vector<std::string>{"ReduceMean", "Sub", "Mul", "ReduceMean",
+                                                                          "Add", "Sqrt", "Reciprocal", "Mul", "Mul"}));
 }
 
 TEST(Units, RmsNormIsALayerNormUnit) {
@@ -115,7 +116,8 @@ TEST(Units, LayerNormNearMissesAreNotUnits) {
   big_eps.replace(big_eps.find("{1e-5}"), 6, "{0.5}");
   EXPECT_TRUE(units_in(big_eps).units.empty());
   std::string not_last_axis = kLayerNormPow;
-  for (size_t at; (at = not_last_axis.find("axes = [-1]")) != std::string::npos;) not_last_axis.replace(at, 11, "axes = [1]");
+  for (size_t at; (at = not_last_axis.find("axes = [-1]")) != std::string::npos;)
+    not_last_axis.replace(at, 11, "axes = [1]");
   EXPECT_TRUE(units_in(not_last_axis).units.empty());
   // The variance also feeds an output: fusing would hide a tensor something else reads.
   std::string extra_reader = kLayerNormPow;
@@ -214,7 +216,8 @@ g (float[2,8] x) => (float[2,8] y) <float sq2 = {1.5}, float one = {1.0}, float 
   m = Mul(x, o)
   y = Mul(m, half)
 }
-)").units.empty());
+)")
+                  .units.empty());
   // erf's argument is also a graph output.
   EXPECT_TRUE(units_in(R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[2,8] x) => (float[2,8] y, float[2,8] a) <float sq2 = {1.4142135}, float one = {1.0}, float half = {0.5}> {
@@ -224,7 +227,8 @@ g (float[2,8] x) => (float[2,8] y, float[2,8] a) <float sq2 = {1.4142135}, float
   m = Mul(x, o)
   y = Mul(m, half)
 }
-)").units.empty());
+)")
+                  .units.empty());
 }
 
 // ---- Softmax ---------------------------------------------------------------------------------------------
@@ -290,7 +294,8 @@ g (float[1,4] x, float[1,4] b) => (float[1,4] y) {
   a = Add(x, b)
   y = Softmax <axis: int = -1> (a)
 }
-)").units.empty());
+)")
+                  .units.empty());
   // The masked scores are also read elsewhere: the mask stays outside and a lone Softmax is no unit.
   auto model = test::parse_model_text(R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,2,4,4] q, float[1,2,4,4] k) => (float[1,2,4,4] y, float[1,2,4,4] a)
@@ -419,12 +424,13 @@ g (float[1,4,8] x) => (float[1,4,8] y) <float[1] two = {2.0}, float[1] eps = {1e
   y = Softmax <axis: int = -1> (z)
 }
 )");
-  const char* names[] = {"mm1", "ln_mean", "ln_sub", "ln_pow", "ln_var", "ln_eps", "ln_sqrt", "ln_div",
-                         "mm2", "gelu_div", "gelu_erf", "gelu_add", "gelu_mul", "gelu_half", "mm3", "softmax"};
+  const char* names[] = {"mm1", "ln_mean",  "ln_sub",   "ln_pow",   "ln_var",   "ln_eps",    "ln_sqrt", "ln_div",
+                         "mm2", "gelu_div", "gelu_erf", "gelu_add", "gelu_mul", "gelu_half", "mm3",     "softmax"};
   for (int i = 0; i < proto.graph().node_size(); ++i) proto.mutable_graph()->mutable_node(i)->set_name(names[i]);
   Model model = model_from_proto(proto);
   qtest::Rng rng(5);
-  for (const char* w : {"w1", "w2", "w3"}) model.graph.initializers[w] = Tensor::from_vector<float>({8, 8}, rng.vec(64, -0.5f, 0.5f));
+  for (const char* w : {"w1", "w2", "w3"})
+    model.graph.initializers[w] = Tensor::from_vector<float>({8, 8}, rng.vec(64, -0.5f, 0.5f));
   return model;
 }
 
@@ -438,9 +444,9 @@ TEST(UnitsCli, QuantizePutsNoCalibrationInsideAUnitAndOneOnItsInput) {
     write_npy(sample / "x.npy", Tensor::from_vector<float>({1, 4, 8}, rng.vec(32, -2.f, 2.f)));
   }
   qtest::write_text(dir / "q.json", R"({"model_config": {"activation": {"calibration_type": "max"}}})");
-  const auto r = qtest::run_cli("quantize --model " + (dir / "block.onnx").string() + " --calib-data " + (dir / "calib").string() +
-                                    " --config " + (dir / "q.json").string() + " --output-dir " + (dir / "out").string() +
-                                    " --backend generic -q",
+  const auto r = qtest::run_cli("quantize --model " + (dir / "block.onnx").string() + " --calib-data " +
+                                    (dir / "calib").string() + " --config " + (dir / "q.json").string() +
+                                    " --output-dir " + (dir / "out").string() + " --backend generic -q",
                                 dir.path());
   ASSERT_EQ(r.status, 0) << r.err;
   const Model calibrated = load_model(dir / "out" / "calibrated_model.onnx");
@@ -455,13 +461,14 @@ TEST(UnitsCli, QuantizePutsNoCalibrationInsideAUnitAndOneOnItsInput) {
     for (const Node& reader : calibrated.graph.nodes) {
       if (std::find(reader.inputs.begin(), reader.inputs.end(), c->outputs[0]) == reader.inputs.end()) continue;
       for (const auto* unit : {&layernorm, &gelu})
-        EXPECT_FALSE(unit->count(from) && unit->count(reader.name)) << c->name << " sits inside a unit: " << from << " -> "
-                                                                    << reader.name;
+        EXPECT_FALSE(unit->count(from) && unit->count(reader.name))
+            << c->name << " sits inside a unit: " << from << " -> " << reader.name;
       quantized_inputs_of.insert(reader.name);
     }
   }
   // The units' inputs are quantized where they enter.
-  for (const char* entry : {"ln_mean", "ln_sub", "gelu_div", "gelu_mul"}) EXPECT_TRUE(quantized_inputs_of.count(entry)) << entry;
+  for (const char* entry : {"ln_mean", "ln_sub", "gelu_div", "gelu_mul"})
+    EXPECT_TRUE(quantized_inputs_of.count(entry)) << entry;
   const auto optimized = load_model(dir / "out" / "optimized_float_model.onnx");
   const auto groups = nlohmann::json::parse(optimized.metadata.at("qforge.fusion_groups"));
   EXPECT_EQ(groups.size(), 2u) << groups.dump();

@@ -42,7 +42,7 @@ g (float[2,80] x, int64[3] ids) => (float[2,24] y_matmul, float[2,40] y_gemm, fl
   const char* names[] = {"matmul", "gemm", "gather"};
   for (size_t i = 0; i < m.graph.nodes.size(); ++i) m.graph.nodes[i].name = names[i];
   std::vector<float> w = lcg_values(kK * kN, 3, -0.5f, 0.5f);
-  for (int64_t k = 0; k < kK; ++k) w[static_cast<size_t>(k * kN + 5)] *= 8.0f;  // one wide output column
+  for (int64_t k = 0; k < kK; ++k) w[static_cast<size_t>(k * kN + 5)] *= 8.0f;   // one wide output column
   for (int64_t n = 0; n < kN; ++n) w[static_cast<size_t>(70 * kN + n)] += 1.5f;  // one shifted row (asymmetric blocks)
   m.graph.initializers["w_mm"] = Tensor::from_vector<float>({kK, kN}, w);
   m.graph.initializers["w_gemm"] = Tensor::from_vector<float>({kRows, kK}, lcg_values(kRows * kK, 5, -0.3f, 0.4f));

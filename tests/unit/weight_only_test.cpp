@@ -60,7 +60,7 @@ TEST(WeightOnlyConfig, DefaultsAndKeys) {
 }
 
 TEST(WeightOnlyConfig, RangeDefaultsByDtypeAndParses) {
-  EXPECT_EQ(d_range(R"({"dtype": "int4"})"), config::WeightRange::Mse);   // 4-bit: searched
+  EXPECT_EQ(d_range(R"({"dtype": "int4"})"), config::WeightRange::Mse);  // 4-bit: searched
   EXPECT_EQ(d_range(R"({"dtype": "uint4"})"), config::WeightRange::Mse);
   EXPECT_EQ(d_range(R"({"dtype": "int8"})"), config::WeightRange::Max);
   EXPECT_EQ(d_range(R"({"range": "max", "dtype": "int4"})"), config::WeightRange::Max);  // key order is free
@@ -79,18 +79,21 @@ TEST(WeightOnlyConfig, ErrorsNameTheJsonPath) {
   EXPECT_EQ(parse_error(wo + R"({"block_size": 24}}}})"),
             p + "block_size: expected 0 (per output channel) or a power of two >= 16, got 24");
   EXPECT_NE(parse_error(wo + R"({"block_size": 8}}}})").find(p + "block_size"), std::string::npos);
-  EXPECT_NE(parse_error(wo + R"({"block_size": "32"}}}})").find(p + "block_size: expected an integer"), std::string::npos);
+  EXPECT_NE(parse_error(wo + R"({"block_size": "32"}}}})").find(p + "block_size: expected an integer"),
+            std::string::npos);
   EXPECT_NE(parse_error(wo + R"({"dtype": "int2"}}}})").find(p + "dtype: expected \"int8\""), std::string::npos);
   EXPECT_NE(parse_error(wo + R"({"ops": ["Conv"]}}}})").find(p + "ops[0]"), std::string::npos);
   EXPECT_NE(parse_error(wo + R"({"ops": []}}}})").find(p + "ops: expected a non-empty list"), std::string::npos);
-  EXPECT_NE(parse_error(wo + R"({"symmetric": 1}}}})").find(p + "symmetric: expected true or false"), std::string::npos);
+  EXPECT_NE(parse_error(wo + R"({"symmetric": 1}}}})").find(p + "symmetric: expected true or false"),
+            std::string::npos);
   EXPECT_NE(parse_error(wo + R"({"dtype": "uint4", "symmetric": true}}}})").find(p + "symmetric: uint4 is asymmetric"),
             std::string::npos);
   EXPECT_NE(parse_error(wo + R"({"blocksize": 32}}}})").find(p + "blocksize: unknown key"), std::string::npos);
   EXPECT_NE(parse_error(wo + R"({"rounding_params": []}}}})").find(p + "rounding_params: expected an object"),
             std::string::npos);
-  EXPECT_NE(parse_error(wo + R"({}, "per_channel": true}}})").find("model_config.weight.per_channel: cannot be combined"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error(wo + R"({}, "per_channel": true}}})").find("model_config.weight.per_channel: cannot be combined"),
+      std::string::npos);
   EXPECT_NE(parse_error(R"({"model_config": {"weight": {"weight_only": 3}}})").find("weight_only: expected an object"),
             std::string::npos);
   // 4-bit dtypes are weight-only: never an activation / node dtype.
@@ -132,7 +135,8 @@ TEST(WeightOnlyRanges, PerChannelAndBlocks) {
     EXPECT_EQ(pc.max[static_cast<size_t>(n)], hi);
     for (int64_t b = 0; b < 3; ++b) {
       float amax = 0;
-      for (int64_t k = b * 32; k < std::min<int64_t>(kK, (b + 1) * 32); ++k) amax = std::max(amax, std::fabs(x[k * kN + n]));
+      for (int64_t k = b * 32; k < std::min<int64_t>(kK, (b + 1) * 32); ++k)
+        amax = std::max(amax, std::fabs(x[k * kN + n]));
       EXPECT_EQ(blocks.max[static_cast<size_t>(b * kN + n)], amax) << "block " << b << " column " << n;
       EXPECT_EQ(blocks.min[static_cast<size_t>(b * kN + n)], -amax);
     }
@@ -160,7 +164,8 @@ double pipeline_error(const std::vector<float>& w, QType t, bool symmetric, floa
 }
 
 TEST(WeightOnlyRanges, MseNeverWorseThanTheExactRange) {
-  const std::pair<QType, bool> grids[] = {{QType::Int4, true}, {QType::Int4, false}, {QType::UInt4, false}, {QType::Int8, true}};
+  const std::pair<QType, bool> grids[] = {
+      {QType::Int4, true}, {QType::Int4, false}, {QType::UInt4, false}, {QType::Int8, true}};
   for (uint32_t seed = 1; seed <= 40; ++seed)
     for (const auto& [t, sym] : grids) {
       std::vector<float> w = lcg_values(32, seed, 0.1f);
@@ -185,7 +190,8 @@ TEST(WeightOnlyRanges, OneOutlierGetsClippedUnlessItMatters) {
   const auto [lo, hi] = pipeline::weight_clip_search(w, QType::Int4, true);
   EXPECT_LT(hi, 0.6f);
   EXPECT_EQ(lo, -hi);
-  EXPECT_LT(pipeline::clip_error(w, QType::Int4, true, lo, hi), pipeline::clip_error(w, QType::Int4, true, -0.6f, 0.6f));
+  EXPECT_LT(pipeline::clip_error(w, QType::Int4, true, lo, hi),
+            pipeline::clip_error(w, QType::Int4, true, -0.6f, 0.6f));
   // The outlier's row carries a large activation: its error dominates, and the exact range stays.
   std::vector<float> importance(32, 1.0f);
   importance[5] = 1000.0f;
@@ -261,8 +267,9 @@ void expect_simulation_is_dequantize_round(const std::string& weight_only) {
     // QuantizeLinear saturates at the storage type: a clipped ("mse") symmetric int4 range reaches -8.
     const auto g = quant::grid(a.dtype, false);
     for (size_t i = 0; i < static_cast<size_t>(w.numel()); ++i) {
-      const size_t e = a.block_size > 0 ? quant::blocked_param_index(w.shape(), a.axis, a.block_size, i)
-                                        : (a.axis == 0 ? i / static_cast<size_t>(w.dim(1)) : i % static_cast<size_t>(w.dim(1)));
+      const size_t e = a.block_size > 0
+                           ? quant::blocked_param_index(w.shape(), a.axis, a.block_size, i)
+                           : (a.axis == 0 ? i / static_cast<size_t>(w.dim(1)) : i % static_cast<size_t>(w.dim(1)));
       const float s = p.scale[e];
       const float q = std::clamp(std::nearbyint(w.data<float>()[i] / s) + static_cast<float>(p.zero_point[e]),
                                  static_cast<float>(g.qmin), static_cast<float>(g.qmax));

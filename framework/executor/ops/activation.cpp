@@ -113,8 +113,7 @@ void prelu_kernel(OpContext& ctx) {
   if (slope.dtype() != x.dtype())
     ctx.fail("slope type " + dtype_name(slope.dtype()) + " differs from input type " + dtype_name(x.dtype()));
   if (broadcast_or_fail(ctx, x.shape(), slope.shape()) != x.shape())
-    ctx.fail("slope shape " + shape_str(slope.shape()) + " does not broadcast to input shape " +
-             shape_str(x.shape()));
+    ctx.fail("slope shape " + shape_str(slope.shape()) + " does not broadcast to input shape " + shape_str(x.shape()));
   using Types = TypeList<float, double, Float16, int32_t, int64_t, uint32_t, uint64_t>;
   dispatch<Types>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
@@ -184,9 +183,8 @@ void shrink_typed(OpContext& ctx, const Tensor& x, float lambd, float bias) {
 void shrink_kernel(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const float lambd = ctx.attr_float("lambd", 0.5f), bias = ctx.attr_float("bias", 0.0f);
-  dispatch_widening_float16<NumericComputeTypes>(ctx, x, [&](const Tensor& xc, auto tag) {
-    shrink_typed<decltype(tag)>(ctx, xc, lambd, bias);
-  });
+  dispatch_widening_float16<NumericComputeTypes>(
+      ctx, x, [&](const Tensor& xc, auto tag) { shrink_typed<decltype(tag)>(ctx, xc, lambd, bias); });
 }
 
 }  // namespace

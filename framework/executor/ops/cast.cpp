@@ -81,9 +81,18 @@ void cast_tensor(OpContext& ctx, const Tensor& x, DType to) {
 
 bool is_supported_dtype(int64_t code) {
   switch (static_cast<DType>(code)) {
-    case DType::Float32: case DType::Float64: case DType::Float16: case DType::Bool:
-    case DType::Int8: case DType::Int16: case DType::Int32: case DType::Int64:
-    case DType::UInt8: case DType::UInt16: case DType::UInt32: case DType::UInt64: return true;
+    case DType::Float32:
+    case DType::Float64:
+    case DType::Float16:
+    case DType::Bool:
+    case DType::Int8:
+    case DType::Int16:
+    case DType::Int32:
+    case DType::Int64:
+    case DType::UInt8:
+    case DType::UInt16:
+    case DType::UInt32:
+    case DType::UInt64: return true;
     default: return false;
   }
 }
@@ -95,9 +104,7 @@ void cast_kernel(OpContext& ctx) {
   cast_tensor(ctx, ctx.input(0), static_cast<DType>(to));
 }
 
-void cast_like_kernel(OpContext& ctx) {
-  cast_tensor(ctx, ctx.input(0), ctx.input(1).dtype());
-}
+void cast_like_kernel(OpContext& ctx) { cast_tensor(ctx, ctx.input(0), ctx.input(1).dtype()); }
 
 }  // namespace
 

@@ -156,8 +156,7 @@ ScanResult run_scan(const OpContext& ctx, const Graph& body, std::vector<Tensor>
   if (body.inputs.size() != num_states + num_inputs)
     ctx.fail("body has " + std::to_string(body.inputs.size()) + " inputs, expected " +
              std::to_string(num_states + num_inputs));
-  if (body.outputs.size() < num_states)
-    ctx.fail("body has fewer outputs than state variables");
+  if (body.outputs.size() < num_states) ctx.fail("body has fewer outputs than state variables");
   const size_t num_outputs = body.outputs.size() - num_states;
   ScanResult result;
   result.outputs.resize(num_outputs);
@@ -213,8 +212,8 @@ void scan9_kernel(OpContext& ctx) {
     if (in.rank() == 0) ctx.fail("scan input " + std::to_string(j) + " is a scalar");
     const int64_t len = in.dim(in_axes[j]);
     if (length >= 0 && len != length)
-      ctx.fail("scan inputs have different sequence lengths (" + std::to_string(length) + " vs " +
-               std::to_string(len) + ")");
+      ctx.fail("scan inputs have different sequence lengths (" + std::to_string(length) + " vs " + std::to_string(len) +
+               ")");
     length = len;
     inputs.push_back(in);
   }

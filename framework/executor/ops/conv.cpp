@@ -42,8 +42,8 @@ Geo2 to_geo2(const Geometry& g) {
   if (g.nd == 1) {
     q = {1, g.in_sp[0], 1, g.out_sp[0], 1, g.kernel[0], 1, g.strides[0], 1, g.dilations[0], 0, g.pad_begin[0]};
   } else {
-    q = {g.in_sp[0],    g.in_sp[1],     g.out_sp[0],    g.out_sp[1],    g.kernel[0],    g.kernel[1],
-         g.strides[0],  g.strides[1],   g.dilations[0], g.dilations[1], g.pad_begin[0], g.pad_begin[1]};
+    q = {g.in_sp[0],   g.in_sp[1],   g.out_sp[0],    g.out_sp[1],    g.kernel[0],    g.kernel[1],
+         g.strides[0], g.strides[1], g.dilations[0], g.dilations[1], g.pad_begin[0], g.pad_begin[1]};
   }
   return q;
 }
@@ -332,8 +332,8 @@ void conv2d_gemm(const Geometry& g, const float* x, const float* w, const float*
   const int64_t cg = g.in_per_group(), mg = g.out_per_group();
   const int64_t k = cg * q.kh * q.kw;
   const int64_t in_plane = q.H * q.W, out_plane = q.Ho * q.Wo;
-  const bool pointwise = q.kh == 1 && q.kw == 1 && q.sh == 1 && q.sw == 1 && q.pt == 0 && q.pl == 0 &&
-                         q.Ho == q.H && q.Wo == q.W;
+  const bool pointwise =
+      q.kh == 1 && q.kw == 1 && q.sh == 1 && q.sw == 1 && q.pt == 0 && q.pl == 0 && q.Ho == q.H && q.Wo == q.W;
   const int64_t images = g.batch * g.group;
   if (pointwise) {
     // The input plane block already is B (cg x H*W).
@@ -546,10 +546,9 @@ void conv_transpose_f32(const Geometry& g, const float* x, const float* w, const
       for (int64_t m = 0; m < mg; ++m) {
         float* ym = yb + m * out_size;
         const float* colm = col.data() + m * ksize * in_size;
-        for_each_tap(g.out_sp, g.in_sp, g.kernel, g.strides, g.dilations, g.pad_begin,
-                     [&](int64_t ci, int64_t yi) {
-                       if (yi >= 0) ym[yi] += colm[ci];
-                     });
+        for_each_tap(g.out_sp, g.in_sp, g.kernel, g.strides, g.dilations, g.pad_begin, [&](int64_t ci, int64_t yi) {
+          if (yi >= 0) ym[yi] += colm[ci];
+        });
       }
       if (bias) add_bias_rows(yb, mg, out_size, out_size, bias + gi * mg);
     }
@@ -570,8 +569,7 @@ void conv_transpose_kernel(OpContext& ctx) {
   }
   Tensor y(DType::Float32, g.out_shape());
   if (y.numel() > 0)
-    conv_transpose_f32(g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
-                       y.data<float>());
+    conv_transpose_f32(g, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr, y.data<float>());
   ctx.set_output(0, x_in.dtype() == DType::Float32 ? y : y.cast(x_in.dtype()));
 }
 

@@ -41,8 +41,7 @@ inline void check_index_type(const OpContext& ctx, const Tensor& t, const char* 
 
 // Reads index i of an int32/int64 tensor.
 inline int64_t index_at(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::Int64 ? static_cast<const int64_t*>(t.raw())[i]
-                                   : static_cast<const int32_t*>(t.raw())[i];
+  return t.dtype() == DType::Int64 ? static_cast<const int64_t*>(t.raw())[i] : static_cast<const int32_t*>(t.raw())[i];
 }
 
 namespace detail {
@@ -89,7 +88,11 @@ void transposed_copy_typed(const T* src, T* dst, const Shape& shape, const std::
   for (int64_t i = r - 1; i-- > 0;) dst_strides[i] = dst_strides[i + 1] * shape[i + 1];
   std::vector<int64_t> odims, osrc, odst;  // remaining outer dims
   for (int64_t i = 0; i < r - 1; ++i)
-    if (i != k) { odims.push_back(shape[i]); osrc.push_back(strides[i]); odst.push_back(dst_strides[i]); }
+    if (i != k) {
+      odims.push_back(shape[i]);
+      osrc.push_back(strides[i]);
+      odst.push_back(dst_strides[i]);
+    }
   const int64_t rows = shape[k], cols = inner, row_dst_stride = dst_strides[k];
   constexpr int64_t kBlock = 16;
   const int64_t row_blocks = (rows + kBlock - 1) / kBlock;

@@ -80,7 +80,8 @@ void non_max_suppression(OpContext& ctx) {
   std::vector<int64_t> kept;
   for (int64_t b = 0; b < batches && max_per_class > 0; ++b) {
     for (int64_t i = 0; i < num_boxes; ++i)
-      decoded[static_cast<size_t>(i)] = read_box(&boxes[static_cast<size_t>((b * num_boxes + i) * 4)], center_point_box);
+      decoded[static_cast<size_t>(i)] =
+          read_box(&boxes[static_cast<size_t>((b * num_boxes + i) * 4)], center_point_box);
     for (int64_t c = 0; c < classes; ++c) {
       const float* sc = &scores[static_cast<size_t>((b * classes + c) * num_boxes)];
       order.clear();
@@ -267,8 +268,8 @@ void roi_align_typed(OpContext& ctx, const Tensor& x_t, const Tensor& rois_t, co
         T* dst = y + ((r * channels + c) * out_h) * out_w;
         for (int64_t ph = 0; ph < out_h; ++ph)
           for (int64_t pw = 0; pw < out_w; ++pw) {
-            const float acc = pool_bin(plane, width, ys.data() + ph * grid_h, grid_h, xs.data() + pw * grid_w, grid_w,
-                                       p.max_mode);
+            const float acc =
+                pool_bin(plane, width, ys.data() + ph * grid_h, grid_h, xs.data() + pw * grid_w, grid_w, p.max_mode);
             dst[ph * out_w + pw] = static_cast<T>(p.max_mode ? acc : acc / count);
           }
       }
@@ -285,8 +286,7 @@ void roi_align(OpContext& ctx) {
   if (idx.rank() != 1 || idx.dim(0) != rois.dim(0))
     ctx.fail("batch_indices must be [num_rois], got " + shape_str(idx.shape()));
   if (idx.dtype() != DType::Int64 && idx.dtype() != DType::Int32) ctx.fail("batch_indices must be int64");
-  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx,
-                                 [&](auto tag) { roi_align_typed<decltype(tag)>(ctx, x, rois, idx); });
+  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) { roi_align_typed<decltype(tag)>(ctx, x, rois, idx); });
 }
 
 }  // namespace

@@ -12,7 +12,8 @@
 
 namespace qf::ops {
 
-template <class... Ts> struct TypeList {};
+template <class... Ts>
+struct TypeList {};
 
 using FloatTypes = TypeList<float, double, Float16>;
 using SignedIntTypes = TypeList<int8_t, int16_t, int32_t, int64_t>;

@@ -45,7 +45,8 @@ std::vector<int> parse_term(OpContext& ctx, const std::string& term, int64_t ran
   for (size_t i = 0; i < term.size(); ++i) {
     const char c = term[i];
     if (c == '.') {
-      if (has_ellipsis || term.compare(i, 3, "...") != 0) ctx.fail("malformed ellipsis in equation term '" + term + "'");
+      if (has_ellipsis || term.compare(i, 3, "...") != 0)
+        ctx.fail("malformed ellipsis in equation term '" + term + "'");
       has_ellipsis = true;
       i += 2;
       const int64_t width = is_output ? ell_rank : rank - letters;
@@ -81,7 +82,8 @@ int64_t ellipsis_rank(OpContext& ctx, const std::vector<std::string>& terms, con
   for (size_t t = 0; t < terms.size(); ++t) {
     if (terms[t].find("...") == std::string::npos) continue;
     int64_t letters = 0;
-    for (char c : terms[t]) if (label_of(c) >= 0) ++letters;
+    for (char c : terms[t])
+      if (label_of(c) >= 0) ++letters;
     ell_rank = std::max(ell_rank, ins[t]->rank() - letters);
   }
   if (ell_rank > kMaxLabels - 52) ctx.fail("ellipsis covers too many dimensions");
@@ -90,7 +92,8 @@ int64_t ellipsis_rank(OpContext& ctx, const std::vector<std::string>& terms, con
 
 EinsumSpec parse_einsum(OpContext& ctx, const std::vector<const Tensor*>& ins) {
   std::string eq;
-  for (char c : ctx.attr_string("equation", "")) if (c != ' ') eq += c;
+  for (char c : ctx.attr_string("equation", ""))
+    if (c != ' ') eq += c;
   const size_t arrow = eq.find("->");
   const std::vector<std::string> terms = operand_terms(eq.substr(0, arrow));
   if (terms.size() != ins.size())
@@ -113,8 +116,7 @@ EinsumSpec parse_einsum(OpContext& ctx, const std::vector<const Tensor*>& ins) {
       int64_t& known = spec.size[static_cast<size_t>(l)];
       // Ellipsis dims broadcast (size 1 stretches); letter dims must agree.
       if (known < 0 || (l >= 52 && known == 1)) known = sz;
-      else if (known != sz && !(l >= 52 && sz == 1))
-        ctx.fail("dimension mismatch for equation label in '" + eq + "'");
+      else if (known != sz && !(l >= 52 && sz == 1)) ctx.fail("dimension mismatch for equation label in '" + eq + "'");
     }
   }
   if (arrow != std::string::npos) {
@@ -153,8 +155,7 @@ void einsum_generic(const EinsumSpec& spec, const std::vector<const Tensor*>& in
     stride[t].fill(0);
     const std::vector<int64_t> cs = contiguous_strides(ins[t]->shape());
     for (size_t d = 0; d < spec.in_labels[t].size(); ++d)
-      if (ins[t]->dim(static_cast<int64_t>(d)) != 1)
-        stride[t][static_cast<size_t>(spec.in_labels[t][d])] += cs[d];
+      if (ins[t]->dim(static_cast<int64_t>(d)) != 1) stride[t][static_cast<size_t>(spec.in_labels[t][d])] += cs[d];
   }
   std::vector<int64_t> red_sizes;
   for (int l : red_labels) red_sizes.push_back(spec.size[static_cast<size_t>(l)]);
@@ -201,7 +202,8 @@ void einsum_generic(const EinsumSpec& spec, const std::vector<const Tensor*>& in
 
 // Copies `src` (dims listed by `labels`) into a buffer laid out as `order` (a permutation of labels).
 template <class T>
-std::vector<T> permute_to(const T* src, const std::vector<int>& labels, const Shape& shape, const std::vector<int>& order) {
+std::vector<T> permute_to(const T* src, const std::vector<int>& labels, const Shape& shape,
+                          const std::vector<int>& order) {
   const std::vector<int64_t> cs = contiguous_strides(shape);
   std::vector<int64_t> sizes, strides;
   for (int l : order) {
@@ -334,10 +336,10 @@ bool einsum_matmul(const EinsumSpec& spec, const Tensor& a, const Tensor& b, T* 
   if (!plan_matmul(spec, a, b, p)) return false;
   std::vector<T> a_buf, b_buf;
   bool ta = false, tb = false;
-  const T* ap = matmul_operand(a, spec.in_labels[0], concat_labels(p.batch, p.m, p.k),
-                               concat_labels(p.batch, p.k, p.m), ta, a_buf);
-  const T* bp = matmul_operand(b, spec.in_labels[1], concat_labels(p.batch, p.k, p.n),
-                               concat_labels(p.batch, p.n, p.k), tb, b_buf);
+  const T* ap = matmul_operand(a, spec.in_labels[0], concat_labels(p.batch, p.m, p.k), concat_labels(p.batch, p.k, p.m),
+                               ta, a_buf);
+  const T* bp = matmul_operand(b, spec.in_labels[1], concat_labels(p.batch, p.k, p.n), concat_labels(p.batch, p.n, p.k),
+                               tb, b_buf);
   const std::vector<int> c_order = concat_labels(p.batch, p.m, p.n);
   const bool direct = c_order == spec.out_labels;
   std::vector<T> c_buf;

@@ -15,8 +15,14 @@ using namespace ops;
 
 bool is_integer_dtype(DType t) {
   switch (t) {
-    case DType::Int8: case DType::Int16: case DType::Int32: case DType::Int64:
-    case DType::UInt8: case DType::UInt16: case DType::UInt32: case DType::UInt64: return true;
+    case DType::Int8:
+    case DType::Int16:
+    case DType::Int32:
+    case DType::Int64:
+    case DType::UInt8:
+    case DType::UInt16:
+    case DType::UInt32:
+    case DType::UInt64: return true;
     default: return false;
   }
 }
@@ -166,9 +172,8 @@ void pow_int_base(OpContext& ctx, const Tensor& x, const Tensor& e_in, const Sha
     binary_map<T, int64_t, T>(x, e, y, kGrainCheap, [](T v, int64_t p) { return int_pow(v, p); });
   } else {
     const Tensor e = e_in.dtype() == DType::Float64 ? e_in : e_in.cast(DType::Float64);
-    binary_map<T, double, T>(x, e, y, kGrainHeavy, [](T v, double p) {
-      return double_to_int<T>(std::pow(static_cast<double>(v), p));
-    });
+    binary_map<T, double, T>(x, e, y, kGrainHeavy,
+                             [](T v, double p) { return double_to_int<T>(std::pow(static_cast<double>(v), p)); });
   }
 }
 
@@ -227,26 +232,32 @@ void variadic_kernel(OpContext& ctx, Fn fn, bool mean) {
 }
 
 // NaN-propagating max/min, like numpy's maximum/minimum.
-template <class C> inline C max_op(C a, C b) {
+template <class C>
+inline C max_op(C a, C b) {
   if constexpr (std::is_floating_point_v<C>) return (b > a || std::isnan(b)) ? b : a;
   else return b > a ? b : a;
 }
-template <class C> inline C min_op(C a, C b) {
+template <class C>
+inline C min_op(C a, C b) {
   if constexpr (std::is_floating_point_v<C>) return (b < a || std::isnan(b)) ? b : a;
   else return b < a ? b : a;
 }
 
 void max_kernel(OpContext& ctx) {
-  variadic_kernel<NumericTypes>(ctx, [](auto a, auto b) { return max_op(a, b); }, false);
+  variadic_kernel<NumericTypes>(
+      ctx, [](auto a, auto b) { return max_op(a, b); }, false);
 }
 void min_kernel(OpContext& ctx) {
-  variadic_kernel<NumericTypes>(ctx, [](auto a, auto b) { return min_op(a, b); }, false);
+  variadic_kernel<NumericTypes>(
+      ctx, [](auto a, auto b) { return min_op(a, b); }, false);
 }
 void sum_kernel(OpContext& ctx) {
-  variadic_kernel<FloatTypes>(ctx, [](auto a, auto b) { return a + b; }, false);
+  variadic_kernel<FloatTypes>(
+      ctx, [](auto a, auto b) { return a + b; }, false);
 }
 void mean_kernel(OpContext& ctx) {
-  variadic_kernel<FloatTypes>(ctx, [](auto a, auto b) { return a + b; }, true);
+  variadic_kernel<FloatTypes>(
+      ctx, [](auto a, auto b) { return a + b; }, true);
 }
 
 }  // namespace

@@ -57,11 +57,11 @@ QF_EW_DECLARE_VECTOR_MATH(erf)
 // <cmath>. Same accuracy class as std::exp etc.
 namespace qf::ew::math {
 #ifdef QF_EW_HAVE_LIBMVEC
-#define QF_EW_MATH_FN(fn) \
+#define QF_EW_MATH_FN(fn)                                 \
   inline float fn(float x) { return qf_simd_##fn##f(x); } \
   inline double fn(double x) { return std::fn(x); }
 #else
-#define QF_EW_MATH_FN(fn) \
+#define QF_EW_MATH_FN(fn)                         \
   inline float fn(float x) { return std::fn(x); } \
   inline double fn(double x) { return std::fn(x); }
 #endif
@@ -90,16 +90,25 @@ namespace qf::ew {
 // ---- compute types ----------------------------------------------------------------------------------
 
 // float16 is computed in float; every other type computes in itself.
-template <class T> struct ComputeOf { using type = T; };
-template <> struct ComputeOf<Float16> { using type = float; };
-template <class T> using Compute = typename ComputeOf<T>::type;
+template <class T>
+struct ComputeOf {
+  using type = T;
+};
+template <>
+struct ComputeOf<Float16> {
+  using type = float;
+};
+template <class T>
+using Compute = typename ComputeOf<T>::type;
 
-template <class T> inline Compute<T> load(T v) {
+template <class T>
+inline Compute<T> load(T v) {
   if constexpr (std::is_same_v<T, Float16>) return static_cast<float>(v);
   else return v;
 }
 
-template <class T, class C> inline T store(C v) {
+template <class T, class C>
+inline T store(C v) {
   if constexpr (std::is_same_v<T, Float16>) return Float16(static_cast<float>(v));
   else return static_cast<T>(v);
 }
@@ -108,19 +117,23 @@ template <class T, class C> inline T store(C v) {
 template <class T>
 using WrapU = std::conditional_t<(sizeof(T) < 4), uint32_t, std::make_unsigned_t<T>>;
 
-template <class T> inline T add_op(T a, T b) {
+template <class T>
+inline T add_op(T a, T b) {
   if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<WrapU<T>>(a) + static_cast<WrapU<T>>(b));
   else return a + b;
 }
-template <class T> inline T sub_op(T a, T b) {
+template <class T>
+inline T sub_op(T a, T b) {
   if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<WrapU<T>>(a) - static_cast<WrapU<T>>(b));
   else return a - b;
 }
-template <class T> inline T mul_op(T a, T b) {
+template <class T>
+inline T mul_op(T a, T b) {
   if constexpr (std::is_integral_v<T>) return static_cast<T>(static_cast<WrapU<T>>(a) * static_cast<WrapU<T>>(b));
   else return a * b;
 }
-template <class T> inline T neg_op(T a) {
+template <class T>
+inline T neg_op(T a) {
   if constexpr (std::is_integral_v<T>) return static_cast<T>(WrapU<T>{0} - static_cast<WrapU<T>>(a));
   else return -a;
 }

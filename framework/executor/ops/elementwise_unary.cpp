@@ -37,9 +37,8 @@ void isinf_kernel(OpContext& ctx) {
   dispatch<FloatTypes>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
     Tensor& y = ctx.make_output(0, DType::Bool, x.shape());
-    unary_map<T, bool>(x, y, kGrainCheap, [=](auto v) {
-      return std::isinf(v) && ((v > 0 && positive) || (v < 0 && negative));
-    });
+    unary_map<T, bool>(x, y, kGrainCheap,
+                       [=](auto v) { return std::isinf(v) && ((v > 0 && positive) || (v < 0 && negative)); });
   });
 }
 
@@ -83,19 +82,25 @@ void dropout_kernel(OpContext& ctx) {
 }  // namespace
 
 void register_elementwise_unary_ops(OpRegistry& r) {
-  r.add("Abs", same_type_unary<NumericTypes>(kGrainCheap, [](auto v) {
-          using C = decltype(v);
-          if constexpr (std::is_unsigned_v<C>) return v;
-          else return v < C(0) ? neg_op(v) : v;
-        }), 1);
+  r.add("Abs",
+        same_type_unary<NumericTypes>(kGrainCheap,
+                                      [](auto v) {
+                                        using C = decltype(v);
+                                        if constexpr (std::is_unsigned_v<C>) return v;
+                                        else return v < C(0) ? neg_op(v) : v;
+                                      }),
+        1);
   r.add("Neg", same_type_unary<SignedTypes>(kGrainCheap, [](auto v) { return neg_op(v); }), 1);
-  r.add("Sign", same_type_unary<NumericTypes>(kGrainCheap, [](auto v) {
-          using C = decltype(v);
-          if constexpr (std::is_floating_point_v<C>) {
-            if (std::isnan(v)) return v;
-          }
-          return static_cast<C>(C(0) < v) - static_cast<C>(v < C(0));
-        }), 9);
+  r.add("Sign",
+        same_type_unary<NumericTypes>(kGrainCheap,
+                                      [](auto v) {
+                                        using C = decltype(v);
+                                        if constexpr (std::is_floating_point_v<C>) {
+                                          if (std::isnan(v)) return v;
+                                        }
+                                        return static_cast<C>(C(0) < v) - static_cast<C>(v < C(0));
+                                      }),
+        9);
   r.add("Reciprocal", same_type_unary<FloatTypes>(kGrainCheap, [](auto v) { return decltype(v)(1) / v; }), 1);
   r.add("Floor", same_type_unary<FloatTypes>(kGrainCheap, [](auto v) { return std::floor(v); }), 1);
   r.add("Ceil", same_type_unary<FloatTypes>(kGrainCheap, [](auto v) { return std::ceil(v); }), 1);

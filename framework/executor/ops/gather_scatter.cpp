@@ -105,9 +105,9 @@ void gather_elements_op(OpContext& ctx) {
 
 // Shared setup of GatherND/ScatterND: the data offset of every index tuple.
 struct NdIndex {
-  int64_t batch = 1;        // product of the batch dims
-  int64_t per_batch = 1;    // index tuples per batch
-  int64_t slice = 1;        // elements per gathered slice
+  int64_t batch = 1;             // product of the batch dims
+  int64_t per_batch = 1;         // index tuples per batch
+  int64_t slice = 1;             // elements per gathered slice
   std::vector<int64_t> offsets;  // element offset of each tuple, batch*per_batch entries
 };
 
@@ -178,8 +178,10 @@ inline void reduce_into(T& dst, T src, Reduction red) {
   } else if constexpr (std::is_same_v<T, bool>) {
     switch (red) {
       case Reduction::None: dst = src; break;
-      case Reduction::Add: case Reduction::Max: dst = dst || src; break;
-      case Reduction::Mul: case Reduction::Min: dst = dst && src; break;
+      case Reduction::Add:
+      case Reduction::Max: dst = dst || src; break;
+      case Reduction::Mul:
+      case Reduction::Min: dst = dst && src; break;
     }
   } else {
     switch (red) {
@@ -275,7 +277,8 @@ void scatter_elements_op(OpContext& ctx) {
 // ---------------------------------------------------------------- NonZero
 
 // +-0 is zero, NaN is not; float16 is tested on its bits.
-template <class T> bool is_nonzero(T v) {
+template <class T>
+bool is_nonzero(T v) {
   if constexpr (std::is_same_v<T, Float16>) return (v.bits & 0x7fffu) != 0;
   else return v != T(0);
 }

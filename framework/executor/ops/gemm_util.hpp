@@ -6,12 +6,11 @@
 #pragma once
 
 #include <cblas.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
-
-#include <tbb/task_arena.h>
 
 #include "executor/parallel.hpp"
 
@@ -27,8 +26,8 @@ inline void ensure_single_threaded_blas() {
 inline int64_t arena_threads() { return std::max(1, tbb::this_task_arena::max_concurrency()); }
 
 // C[MxN] = alpha * op(A) * op(B) + beta * C, row-major, single-threaded.
-inline void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+inline void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {  // empty reduction: C = beta * C
     for (int64_t i = 0; i < m; ++i)
@@ -42,9 +41,8 @@ inline void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 }
 
 // Same GEMM, split into row or column blocks run as parallel tasks when it is big enough to pay off.
-inline void sgemm_parallel(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                           int64_t ldc) {
+inline void sgemm_parallel(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   const int64_t threads = arena_threads();
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   // Below ~1 MFLOP a split costs more in scheduling and packing than it saves.

@@ -68,10 +68,8 @@ struct Params {
 template <class T>
 int64_t tap_index(int64_t i, int64_t size, Padding padding, T lo, T hi) {
   switch (padding) {
-    case Padding::Zeros:
-      return i >= 0 && i < size ? i : -1;
-    case Padding::Border:
-      return std::clamp<int64_t>(i, 0, size - 1);
+    case Padding::Zeros: return i >= 0 && i < size ? i : -1;
+    case Padding::Border: return std::clamp<int64_t>(i, 0, size - 1);
     case Padding::Reflection:
       return std::clamp<int64_t>(static_cast<int64_t>(reflect(static_cast<T>(i), lo, hi)), 0, size - 1);
   }

@@ -7,7 +7,8 @@ namespace qf {
 
 // Sums with independent lanes so the loops vectorise; the tail has its own accumulator (folding it
 // into a lane makes GCC emit an in-order scalar reduction).
-template <class T> T lane_sum(const T* x, int64_t n) {
+template <class T>
+T lane_sum(const T* x, int64_t n) {
   constexpr int kLanes = 16;
   T lanes[kLanes] = {};
   int64_t i = 0;

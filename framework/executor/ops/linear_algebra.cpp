@@ -37,8 +37,7 @@ double lu_determinant(std::vector<double>& a, int64_t m) {
 // Det of [*, M, M], each matrix computed in double.
 template <class T>
 void det_typed(OpContext& ctx, const Tensor& x) {
-  if (x.rank() < 2 || x.dim(-1) != x.dim(-2))
-    ctx.fail("input must have shape [*, M, M], got " + shape_str(x.shape()));
+  if (x.rank() < 2 || x.dim(-1) != x.dim(-2)) ctx.fail("input must have shape [*, M, M], got " + shape_str(x.shape()));
   const int64_t m = x.dim(-1);
   Shape out_shape(x.shape().begin(), x.shape().end() - 2);
   Tensor& y = ctx.make_output_uninitialized(0, x.dtype(), out_shape);
@@ -55,9 +54,8 @@ void det_typed(OpContext& ctx, const Tensor& x) {
 }
 
 void det_kernel(OpContext& ctx) {
-  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, ctx.input(0), [&](const Tensor& x, auto tag) {
-    det_typed<decltype(tag)>(ctx, x);
-  });
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(
+      ctx, ctx.input(0), [&](const Tensor& x, auto tag) { det_typed<decltype(tag)>(ctx, x); });
 }
 
 }  // namespace

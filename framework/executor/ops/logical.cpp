@@ -27,19 +27,33 @@ void compare_kernel(OpContext& ctx, Fn fn) {
 
 using BoolOnly = TypeList<bool>;
 
-void equal_kernel(OpContext& ctx) { compare_kernel<AllTypes>(ctx, [](auto a, auto b) { return a == b; }); }
-void greater_kernel(OpContext& ctx) { compare_kernel<NumericTypes>(ctx, [](auto a, auto b) { return a > b; }); }
-void less_kernel(OpContext& ctx) { compare_kernel<NumericTypes>(ctx, [](auto a, auto b) { return a < b; }); }
+void equal_kernel(OpContext& ctx) {
+  compare_kernel<AllTypes>(ctx, [](auto a, auto b) { return a == b; });
+}
+void greater_kernel(OpContext& ctx) {
+  compare_kernel<NumericTypes>(ctx, [](auto a, auto b) { return a > b; });
+}
+void less_kernel(OpContext& ctx) {
+  compare_kernel<NumericTypes>(ctx, [](auto a, auto b) { return a < b; });
+}
 void greater_equal_kernel(OpContext& ctx) {
   compare_kernel<NumericTypes>(ctx, [](auto a, auto b) { return a >= b; });
 }
 void less_equal_kernel(OpContext& ctx) {
   compare_kernel<NumericTypes>(ctx, [](auto a, auto b) { return a <= b; });
 }
-void and_kernel(OpContext& ctx) { compare_kernel<BoolOnly>(ctx, [](bool a, bool b) { return a && b; }); }
-void or_kernel(OpContext& ctx) { compare_kernel<BoolOnly>(ctx, [](bool a, bool b) { return a || b; }); }
-void xor_kernel(OpContext& ctx) { compare_kernel<BoolOnly>(ctx, [](bool a, bool b) { return a != b; }); }
-void not_kernel(OpContext& ctx) { run_same_type_unary<BoolOnly>(ctx, kGrainCheap, [](bool v) { return !v; }); }
+void and_kernel(OpContext& ctx) {
+  compare_kernel<BoolOnly>(ctx, [](bool a, bool b) { return a && b; });
+}
+void or_kernel(OpContext& ctx) {
+  compare_kernel<BoolOnly>(ctx, [](bool a, bool b) { return a || b; });
+}
+void xor_kernel(OpContext& ctx) {
+  compare_kernel<BoolOnly>(ctx, [](bool a, bool b) { return a != b; });
+}
+void not_kernel(OpContext& ctx) {
+  run_same_type_unary<BoolOnly>(ctx, kGrainCheap, [](bool v) { return !v; });
+}
 
 template <int SC, int SX, int SY, class U>
 void where_run(const bool* c, const U* x, const U* y, U* out, int64_t len) {
@@ -90,8 +104,7 @@ void where_kernel(OpContext& ctx) {
   if (cond.dtype() != DType::Bool) ctx.fail("condition must be bool, got " + dtype_name(cond.dtype()));
   if (x.dtype() != y.dtype())
     ctx.fail("X and Y types differ: " + dtype_name(x.dtype()) + " and " + dtype_name(y.dtype()));
-  const Shape out_shape =
-      broadcast_or_fail(ctx, broadcast_or_fail(ctx, cond.shape(), x.shape()), y.shape());
+  const Shape out_shape = broadcast_or_fail(ctx, broadcast_or_fail(ctx, cond.shape(), x.shape()), y.shape());
   Tensor& out = ctx.make_output(0, x.dtype(), out_shape);  // dtype_size rejects string/undefined
   switch (dtype_size(x.dtype())) {
     case 1: return where_select<uint8_t>(cond, x, y, out);

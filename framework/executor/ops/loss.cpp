@@ -51,8 +51,8 @@ LossGeometry check_shapes(const OpContext& ctx, const Tensor& scores, const Tens
     g.d *= scores.dim(i);
   }
   if (labels.shape() != expected)
-    ctx.fail("target shape " + shape_str(labels.shape()) + " does not match input shape " +
-             shape_str(scores.shape()) + " (expected " + shape_str(expected) + ")");
+    ctx.fail("target shape " + shape_str(labels.shape()) + " does not match input shape " + shape_str(scores.shape()) +
+             " (expected " + shape_str(expected) + ")");
   if (weight) {
     if (weight->rank() != 1 || weight->dim(0) != g.c)
       ctx.fail("weight must have shape [" + std::to_string(g.c) + "], got " + shape_str(weight->shape()));
@@ -64,9 +64,8 @@ LossGeometry check_shapes(const OpContext& ctx, const Tensor& scores, const Tens
 }
 
 template <class L>
-void gather_loss(const OpContext& ctx, const LossGeometry& g, const auto* logp, const L* labels,
-                 const auto* weight, std::optional<int64_t> ignore_index, auto* loss, double& sum,
-                 double& weight_sum) {
+void gather_loss(const OpContext& ctx, const LossGeometry& g, const auto* logp, const L* labels, const auto* weight,
+                 std::optional<int64_t> ignore_index, auto* loss, double& sum, double& weight_sum) {
   using T = std::remove_cvref_t<decltype(*logp)>;
   sum = 0;
   weight_sum = 0;
@@ -143,8 +142,7 @@ void loss_typed(OpContext& ctx, const Tensor& scores, const Tensor& labels, cons
   T* loss = red == Reduction::None ? per_element.data() : nullptr;
   if (labels.dtype() == DType::Int64)
     gather_loss(ctx, g, x, labels.data<int64_t>(), w, ignore_index, loss, sum, weight_sum);
-  else
-    gather_loss(ctx, g, x, labels.data<int32_t>(), w, ignore_index, loss, sum, weight_sum);
+  else gather_loss(ctx, g, x, labels.data<int32_t>(), w, ignore_index, loss, sum, weight_sum);
   finish_loss(ctx, red, g, per_element, sum, weight_sum);
   if (softmax && ctx.num_outputs() > 1 && ctx.wants_output(1)) ctx.set_output(1, log_prob);
 }
@@ -176,8 +174,10 @@ void loss_kernel(OpContext& ctx, bool softmax) {
 }  // namespace
 
 void register_loss_ops(OpRegistry& r) {
-  r.add("NegativeLogLikelihoodLoss", [](OpContext& ctx) { loss_kernel(ctx, false); }, 12);
-  r.add("SoftmaxCrossEntropyLoss", [](OpContext& ctx) { loss_kernel(ctx, true); }, 12);
+  r.add(
+      "NegativeLogLikelihoodLoss", [](OpContext& ctx) { loss_kernel(ctx, false); }, 12);
+  r.add(
+      "SoftmaxCrossEntropyLoss", [](OpContext& ctx) { loss_kernel(ctx, true); }, 12);
 }
 
 }  // namespace qf

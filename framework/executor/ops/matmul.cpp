@@ -28,8 +28,7 @@ MatMulPlan plan_matmul(const OpContext& ctx, const Shape& a_in, const Shape& b_i
   p.m = a[a.size() - 2];
   p.k = a[a.size() - 1];
   p.n = b[b.size() - 1];
-  if (b[b.size() - 2] != p.k)
-    ctx.fail("inner dimensions differ: " + shape_str(a_in) + " x " + shape_str(b_in));
+  if (b[b.size() - 2] != p.k) ctx.fail("inner dimensions differ: " + shape_str(a_in) + " x " + shape_str(b_in));
   const Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
   Shape batch;
   try {
@@ -71,8 +70,8 @@ void matmul_f32(const MatMulPlan& p, const float* a, const float* b, float* y) {
     return;
   }
   if (count == 1) {
-    gemm::sgemm_parallel(false, false, p.m, p.n, p.k, 1.f, a + p.a_offsets[0], p.k, b + p.b_offsets[0], p.n, 0.f,
-                         y, p.n);
+    gemm::sgemm_parallel(false, false, p.m, p.n, p.k, 1.f, a + p.a_offsets[0], p.k, b + p.b_offsets[0], p.n, 0.f, y,
+                         p.n);
     return;
   }
   const int64_t flops = 2 * p.m * p.n * std::max<int64_t>(p.k, 1);
@@ -137,8 +136,8 @@ struct GemmDims {
 };
 
 GemmDims gemm_dims(const OpContext& ctx, const Tensor& a, const Tensor& b, const Tensor* c, bool ta, bool tb) {
-  if (a.rank() != 2 || b.rank() != 2) ctx.fail("A and B must be 2-D, got " + shape_str(a.shape()) + " and " +
-                                               shape_str(b.shape()));
+  if (a.rank() != 2 || b.rank() != 2)
+    ctx.fail("A and B must be 2-D, got " + shape_str(a.shape()) + " and " + shape_str(b.shape()));
   GemmDims d{};
   d.m = ta ? a.dim(1) : a.dim(0);
   d.k = ta ? a.dim(0) : a.dim(1);
@@ -151,8 +150,8 @@ GemmDims gemm_dims(const OpContext& ctx, const Tensor& a, const Tensor& b, const
     const int64_t cr = cs.size() == 2 ? cs[0] : 1;
     const int64_t cc = cs.empty() ? 1 : cs.back();
     if ((cr != 1 && cr != d.m) || (cc != 1 && cc != d.n))
-      ctx.fail("C " + shape_str(cs) + " cannot be broadcast to [" + std::to_string(d.m) + "," +
-               std::to_string(d.n) + "]");
+      ctx.fail("C " + shape_str(cs) + " cannot be broadcast to [" + std::to_string(d.m) + "," + std::to_string(d.n) +
+               "]");
     d.c_row_stride = cr == 1 ? 0 : cc;
     d.c_col_stride = cc == 1 ? 0 : 1;
   }
@@ -195,14 +194,13 @@ void gemm_kernel(OpContext& ctx) {
   auto run_f32 = [&](const float* af, const float* bf, const float* cf, float* yf) {
     const bool use_c = cf && beta != 0.f;
     if (use_c) fill_beta_c(d, beta, cf, yf);
-    gemm::sgemm_parallel(ta, tb, d.m, d.n, d.k, alpha, af, ta ? d.m : d.k, bf, tb ? d.k : d.n, use_c ? 1.f : 0.f,
-                         yf, d.n);
+    gemm::sgemm_parallel(ta, tb, d.m, d.n, d.k, alpha, af, ta ? d.m : d.k, bf, tb ? d.k : d.n, use_c ? 1.f : 0.f, yf,
+                         d.n);
   };
   switch (a.dtype()) {
     case DType::Float32: {
       Tensor& y = ctx.make_output(0, DType::Float32, out);
-      if (y.numel() > 0)
-        run_f32(a.data<float>(), b.data<float>(), c ? c->data<float>() : nullptr, y.data<float>());
+      if (y.numel() > 0) run_f32(a.data<float>(), b.data<float>(), c ? c->data<float>() : nullptr, y.data<float>());
       break;
     }
     case DType::Float16: {
@@ -210,17 +208,16 @@ void gemm_kernel(OpContext& ctx) {
       Tensor cf;
       if (c) cf = c->cast(DType::Float32);
       Tensor yf(DType::Float32, out);
-      if (yf.numel() > 0)
-        run_f32(af.data<float>(), bf.data<float>(), c ? cf.data<float>() : nullptr, yf.data<float>());
+      if (yf.numel() > 0) run_f32(af.data<float>(), bf.data<float>(), c ? cf.data<float>() : nullptr, yf.data<float>());
       ctx.set_output(0, yf.cast(DType::Float16));
       break;
     }
-#define QF_GEMM_NAIVE(DT, T)                                                                              \
-  case DT: {                                                                                              \
-    Tensor& y = ctx.make_output(0, DT, out);                                                              \
-    gemm_naive<T>(d, ta, tb, static_cast<T>(alpha), a.data<T>(), b.data<T>(), static_cast<T>(beta),       \
-                  c ? c->data<T>() : nullptr, y.data<T>());                                               \
-    break;                                                                                                \
+#define QF_GEMM_NAIVE(DT, T)                                                                        \
+  case DT: {                                                                                        \
+    Tensor& y = ctx.make_output(0, DT, out);                                                        \
+    gemm_naive<T>(d, ta, tb, static_cast<T>(alpha), a.data<T>(), b.data<T>(), static_cast<T>(beta), \
+                  c ? c->data<T>() : nullptr, y.data<T>());                                         \
+    break;                                                                                          \
   }
       QF_GEMM_NAIVE(DType::Float64, double)
       QF_GEMM_NAIVE(DType::Int32, int32_t)
@@ -242,7 +239,8 @@ std::vector<int32_t> zero_points(const OpContext& ctx, size_t input, int64_t per
   const Tensor& z = ctx.input(input);
   if (z.numel() != 1 && z.numel() != per_count)
     ctx.fail(std::string(what) + " must be a scalar or have " + std::to_string(per_count) + " values");
-  for (int64_t i = 0; i < per_count; ++i) zp[static_cast<size_t>(i)] = static_cast<int32_t>(z.as_int64(z.numel() == 1 ? 0 : i));
+  for (int64_t i = 0; i < per_count; ++i)
+    zp[static_cast<size_t>(i)] = static_cast<int32_t>(z.as_int64(z.numel() == 1 ? 0 : i));
   return zp;
 }
 

@@ -25,7 +25,8 @@ std::vector<double> as_doubles(const Tensor& t) {
 }
 
 // Sum of (x - mean)^2.
-template <class T> T lane_sq_dev(const T* x, int64_t n, T mean) {
+template <class T>
+T lane_sq_dev(const T* x, int64_t n, T mean) {
   constexpr int kLanes = 16;
   T lanes[kLanes] = {};
   int64_t i = 0;
@@ -144,7 +145,8 @@ void instancenorm_kernel(OpContext& ctx) {
         const T m = lane_sum(src, spatial) / static_cast<T>(spatial);
         const double sq = lane_sq_dev(src, spatial, m);
         const double k = scale[static_cast<size_t>(p % c)] / std::sqrt(sq / static_cast<double>(spatial) + eps);
-        const T a = static_cast<T>(k), b = static_cast<T>(bias[static_cast<size_t>(p % c)] - static_cast<double>(m) * k);
+        const T a = static_cast<T>(k),
+                b = static_cast<T>(bias[static_cast<size_t>(p % c)] - static_cast<double>(m) * k);
         T* dst = yp + p * spatial;
         for (int64_t i = 0; i < spatial; ++i) dst[i] = src[i] * a + b;
       }
@@ -167,8 +169,8 @@ std::vector<T> expand_param(OpContext& ctx, const Tensor& p, const Shape& norm_s
   } catch (const Error& e) {
     ctx.fail(e.what());
   }
-  if (bs != norm_shape) ctx.fail("parameter of shape " + shape_str(p.shape()) + " does not broadcast to " +
-                                 shape_str(norm_shape));
+  if (bs != norm_shape)
+    ctx.fail("parameter of shape " + shape_str(p.shape()) + " does not broadcast to " + shape_str(norm_shape));
   const std::vector<int64_t> strides = broadcast_strides(p.shape(), norm_shape);
   std::vector<int64_t> idx(norm_shape.size(), 0);
   for (int64_t i = 0; i < d; ++i) {
@@ -274,7 +276,8 @@ void mvn_kernel(OpContext& ctx) {
   const Tensor& x0 = ctx.input(0);
   const int64_t rank = x0.rank();
   std::vector<bool> reduced(static_cast<size_t>(rank), false);
-  for (int64_t a : ctx.attr_ints("axes", {0, 2, 3})) reduced[static_cast<size_t>(ops::axis_or_fail(ctx, a, rank))] = true;
+  for (int64_t a : ctx.attr_ints("axes", {0, 2, 3}))
+    reduced[static_cast<size_t>(ops::axis_or_fail(ctx, a, rank))] = true;
   const Shape& s = x0.shape();
   const std::vector<int64_t> strides = contiguous_strides(s);
   std::vector<int64_t> kept_sizes, kept_strides, red_sizes, red_strides;
@@ -359,9 +362,8 @@ void lrn_kernel(OpContext& ctx) {
   if (size < 1) ctx.fail("size must be >= 1, got " + std::to_string(size));
   const float alpha = ctx.attr_float("alpha", 1e-4f), beta = ctx.attr_float("beta", 0.75f),
               bias = ctx.attr_float("bias", 1.0f);
-  ops::dispatch_widening_float16<ops::FloatComputeTypes>(ctx, x, [&](const Tensor& xf, auto tag) {
-    lrn_typed<decltype(tag)>(ctx, xf, alpha, beta, bias, size);
-  });
+  ops::dispatch_widening_float16<ops::FloatComputeTypes>(
+      ctx, x, [&](const Tensor& xf, auto tag) { lrn_typed<decltype(tag)>(ctx, xf, alpha, beta, bias, size); });
 }
 
 }  // namespace

@@ -18,8 +18,8 @@ namespace qf {
 namespace {
 
 struct Window {
-  int64_t start = 0;  // input position of tap 0 (may be negative)
-  int64_t j0 = 0, j1 = 0;  // taps [j0, j1) fall inside the input
+  int64_t start = 0;        // input position of tap 0 (may be negative)
+  int64_t j0 = 0, j1 = 0;   // taps [j0, j1) fall inside the input
   int64_t padded_taps = 0;  // taps inside input + pads (the count_include_pad divisor)
 };
 
@@ -73,8 +73,8 @@ PoolGeo pool_geometry(const OpContext& ctx, const Shape& x, bool allow_dilations
   g.kernel = ctx.attr_ints("kernel_shape");
   if (g.kernel.size() != g.nd) ctx.fail("kernel_shape must have one value per spatial dimension");
   g.strides = ctx.attr_ints("strides", std::vector<int64_t>(g.nd, 1));
-  g.dilations = allow_dilations ? ctx.attr_ints("dilations", std::vector<int64_t>(g.nd, 1))
-                                : std::vector<int64_t>(g.nd, 1);
+  g.dilations =
+      allow_dilations ? ctx.attr_ints("dilations", std::vector<int64_t>(g.nd, 1)) : std::vector<int64_t>(g.nd, 1);
   std::vector<int64_t> pads = ctx.attr_ints("pads", std::vector<int64_t>(2 * g.nd, 0));
   if (g.strides.size() != g.nd || g.dilations.size() != g.nd || pads.size() != 2 * g.nd)
     ctx.fail("strides/dilations/pads do not match the spatial rank");
@@ -278,7 +278,8 @@ template <class T>
 void maxpool_typed(OpContext& ctx, const PoolGeo& g, const Tensor& x) {
   Tensor& y = ctx.make_output(0, x.dtype(), g.out_shape());
   int64_t* idx = nullptr;
-  if (ctx.num_outputs() > 1 && ctx.wants_output(1)) idx = ctx.make_output(1, DType::Int64, g.out_shape()).data<int64_t>();
+  if (ctx.num_outputs() > 1 && ctx.wants_output(1))
+    idx = ctx.make_output(1, DType::Int64, g.out_shape()).data<int64_t>();
   const bool column_major = ctx.attr_int("storage_order", 0) == 1;
   if (idx) run_pool<T>(g, x.data<T>(), y.data<T>(), idx, column_major, MaxReducer<T>{});
   else run_pool<T>(g, x.data<T>(), y.data<T>(), nullptr, false, MaxValueReducer<T>{});
@@ -288,9 +289,8 @@ void maxpool_kernel(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const PoolGeo g = pool_geometry(ctx, x.shape(), true);
   using Types = ops::TypeList<float, double, int8_t, uint8_t>;
-  ops::dispatch_widening_float16<Types>(ctx, x, [&](const Tensor& xc, auto tag) {
-    maxpool_typed<decltype(tag)>(ctx, g, xc);
-  });
+  ops::dispatch_widening_float16<Types>(ctx, x,
+                                        [&](const Tensor& xc, auto tag) { maxpool_typed<decltype(tag)>(ctx, g, xc); });
 }
 
 template <class T, class Acc>
@@ -307,7 +307,8 @@ void avgpool_kernel(OpContext& ctx) {
   ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
     // float16 is pooled in float and rounded once at the end.
-    if constexpr (std::is_same_v<T, Float16>) avgpool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16);
+    if constexpr (std::is_same_v<T, Float16>)
+      avgpool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16);
     else avgpool_typed<T, T>(ctx, g, x, x.dtype());
   });
 }
@@ -335,7 +336,8 @@ void lppool_kernel(OpContext& ctx) {
   ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) {
     using T = decltype(tag);
     // float16 is pooled in float and rounded once at the end.
-    if constexpr (std::is_same_v<T, Float16>) lppool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16);
+    if constexpr (std::is_same_v<T, Float16>)
+      lppool_typed<float, float>(ctx, g, x.cast(DType::Float32), DType::Float16);
     else lppool_typed<T, T>(ctx, g, x, x.dtype());
   });
 }
@@ -421,9 +423,11 @@ void maxunpool_kernel(OpContext& ctx) {
   for (size_t d = 0; d < nd; ++d) {
     // Attributes bounded first, so the size arithmetic cannot overflow.
     const int64_t in = x.dim(static_cast<int64_t>(d) + 2);
-    const int64_t s = sz::window_attr(ctx, strides[d], 1, "stride"), k = sz::window_attr(ctx, kernel[d], 1, "kernel size");
+    const int64_t s = sz::window_attr(ctx, strides[d], 1, "stride"),
+                  k = sz::window_attr(ctx, kernel[d], 1, "kernel size");
     const int64_t strided = in > 0 ? sz::mul_dims(ctx, in - 1, s, "strided input") : -s;
-    inferred.push_back(strided + k - sz::window_attr(ctx, pads[d], 0, "pad") - sz::window_attr(ctx, pads[d + nd], 0, "pad"));
+    inferred.push_back(strided + k - sz::window_attr(ctx, pads[d], 0, "pad") -
+                       sz::window_attr(ctx, pads[d + nd], 0, "pad"));
   }
   Shape out = inferred;
   std::vector<int64_t> idx = indices.to_int64_vector();
@@ -456,9 +460,12 @@ void register_pool_ops(OpRegistry& r) {
   r.add("MaxPool", maxpool_kernel, 1);
   r.add("AveragePool", avgpool_kernel, 1);
   r.add("LpPool", lppool_kernel, 1);
-  r.add("GlobalAveragePool", [](OpContext& ctx) { global_pool(ctx, GlobalKind::Average); }, 1);
-  r.add("GlobalMaxPool", [](OpContext& ctx) { global_pool(ctx, GlobalKind::Max); }, 1);
-  r.add("GlobalLpPool", [](OpContext& ctx) { global_pool(ctx, GlobalKind::Lp); }, 2);
+  r.add(
+      "GlobalAveragePool", [](OpContext& ctx) { global_pool(ctx, GlobalKind::Average); }, 1);
+  r.add(
+      "GlobalMaxPool", [](OpContext& ctx) { global_pool(ctx, GlobalKind::Max); }, 1);
+  r.add(
+      "GlobalLpPool", [](OpContext& ctx) { global_pool(ctx, GlobalKind::Lp); }, 2);
   r.add("MaxUnpool", maxunpool_kernel, 9);
 }
 

@@ -36,7 +36,8 @@ std::vector<float> read_scales(const OpContext& ctx, size_t input, int64_t count
 void check_zero_point(const OpContext& ctx, size_t input, DType operand, int64_t count, const char* what) {
   if (!ctx.has_input(input)) return;
   const Tensor& z = ctx.input(input);
-  if (z.dtype() != operand) ctx.fail(std::string(what) + " must have the type of its operand (" + dtype_name(operand) + ")");
+  if (z.dtype() != operand)
+    ctx.fail(std::string(what) + " must have the type of its operand (" + dtype_name(operand) + ")");
   if (z.numel() != 1 && z.numel() != count)
     ctx.fail(std::string(what) + " must be a scalar or have " + std::to_string(count) + " values");
 }
@@ -62,27 +63,27 @@ void requantize(const int32_t* acc, Q* y, int64_t outer, int64_t channels, int64
                 int32_t zp) {
   const float lo = static_cast<float>(std::numeric_limits<Q>::min() - zp);
   const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zp);
-  parallel_for(0, outer * channels, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float m = mult[r % channels];
-      const int32_t* a = acc + r * inner;
-      Q* o = y + r * inner;
-      for (int64_t i = 0; i < inner; ++i) {
-        float v = static_cast<float>(a[i]) * m;
-        v = std::min(std::max(v, lo), hi);  // clamp before rounding: the bounds are integers
-        o[i] = static_cast<Q>(static_cast<int32_t>(std::nearbyint(v)) + zp);
-      }
-    }
-  });
+  parallel_for(0, outer * channels, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner, 1)),
+               [&](int64_t r0, int64_t r1) {
+                 for (int64_t r = r0; r < r1; ++r) {
+                   const float m = mult[r % channels];
+                   const int32_t* a = acc + r * inner;
+                   Q* o = y + r * inner;
+                   for (int64_t i = 0; i < inner; ++i) {
+                     float v = static_cast<float>(a[i]) * m;
+                     v = std::min(std::max(v, lo), hi);  // clamp before rounding: the bounds are integers
+                     o[i] = static_cast<Q>(static_cast<int32_t>(std::nearbyint(v)) + zp);
+                   }
+                 }
+               });
 }
 
-void requantize_into(OpContext& ctx, const Tensor& acc, DType out_type, int64_t outer, int64_t channels,
-                     int64_t inner, const std::vector<float>& mult, int32_t zp) {
+void requantize_into(OpContext& ctx, const Tensor& acc, DType out_type, int64_t outer, int64_t channels, int64_t inner,
+                     const std::vector<float>& mult, int32_t zp) {
   Tensor& y = ctx.make_output_uninitialized(0, out_type, acc.shape());
   if (out_type == DType::UInt8)
     requantize<uint8_t>(acc.data<int32_t>(), y.data<uint8_t>(), outer, channels, inner, mult.data(), zp);
-  else
-    requantize<int8_t>(acc.data<int32_t>(), y.data<int8_t>(), outer, channels, inner, mult.data(), zp);
+  else requantize<int8_t>(acc.data<int32_t>(), y.data<int8_t>(), outer, channels, inner, mult.data(), zp);
 }
 
 // Output zero point (scalar) and output type: y_zero_point's type, else the input's.
@@ -109,8 +110,9 @@ void qlinear_conv(OpContext& ctx) {
   check_zero_point(ctx, 5, w.dtype(), m, "w_zero_point");
   const auto [y_type, y_zp] = output_zero_point(ctx, 7, x.dtype());
 
-  Tensor acc = run_builtin(ctx, "ConvInteger", 10,
-                           {&x, &w, ctx.has_input(2) ? &ctx.input(2) : nullptr, ctx.has_input(5) ? &ctx.input(5) : nullptr});
+  Tensor acc =
+      run_builtin(ctx, "ConvInteger", 10,
+                  {&x, &w, ctx.has_input(2) ? &ctx.input(2) : nullptr, ctx.has_input(5) ? &ctx.input(5) : nullptr});
   const int64_t batch = acc.dim(0), spatial = acc.numel() / std::max<int64_t>(1, batch * m);
   if (ctx.has_input(8)) {
     const Tensor& b = ctx.input(8);
@@ -144,8 +146,9 @@ void qlinear_matmul(OpContext& ctx) {
   check_zero_point(ctx, 5, b.dtype(), cols, "b_zero_point");
   const auto [y_type, y_zp] = output_zero_point(ctx, 7, a.dtype());
 
-  Tensor acc = run_builtin(ctx, "MatMulInteger", 10,
-                           {&a, &b, ctx.has_input(2) ? &ctx.input(2) : nullptr, ctx.has_input(5) ? &ctx.input(5) : nullptr});
+  Tensor acc =
+      run_builtin(ctx, "MatMulInteger", 10,
+                  {&a, &b, ctx.has_input(2) ? &ctx.input(2) : nullptr, ctx.has_input(5) ? &ctx.input(5) : nullptr});
   // The output's last two dims are [rows, cols] (a 1-D operand drops its dim).
   const int64_t out_rows = a.rank() >= 2 ? rows : 1, out_cols = b.rank() >= 2 ? cols : 1;
   const int64_t outer = acc.numel() / std::max<int64_t>(1, out_rows * out_cols);

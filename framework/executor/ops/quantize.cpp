@@ -77,8 +77,8 @@ QParams resolve_params(OpContext& ctx, const Tensor& x) {
   p.zero_point.assign(static_cast<size_t>(count), 0);
   if (ctx.has_input(2)) {
     const Tensor& zp = ctx.input(2);
-    if (zp.numel() != count) ctx.fail("zero point has " + std::to_string(zp.numel()) + " elements, scale has " +
-                                      std::to_string(count));
+    if (zp.numel() != count)
+      ctx.fail("zero point has " + std::to_string(zp.numel()) + " elements, scale has " + std::to_string(count));
     for (int64_t i = 0; i < count; ++i) p.zero_point[static_cast<size_t>(i)] = static_cast<int32_t>(zp.as_int64(i));
   }
   return p;
@@ -138,8 +138,7 @@ void dequantize_kernel(OpContext& ctx) {
     using Q = decltype(tag);
     const Q* xp = x.data<Q>();
     for_each_span(p, [&](int64_t b, int64_t e, int64_t c) {
-      dequantize_span<Q>(xp + b, yp + b, e - b, p.scale[static_cast<size_t>(c)],
-                         p.zero_point[static_cast<size_t>(c)]);
+      dequantize_span<Q>(xp + b, yp + b, e - b, p.scale[static_cast<size_t>(c)], p.zero_point[static_cast<size_t>(c)]);
     });
   };
   switch (x.dtype()) {

@@ -78,7 +78,8 @@ void bernoulli_kernel(OpContext& ctx) {
   Tensor draws(DType::Float64, x.shape());
   double* ds = draws.data<double>();
   for (int64_t i = 0; i < x.numel(); ++i) ds[i] = dist(engine) < ps[i] ? 1.0 : 0.0;
-  ops::dispatch<ops::AllTypes>(out_type, ctx, [](auto) {}, "output");
+  ops::dispatch<ops::AllTypes>(
+      out_type, ctx, [](auto) {}, "output");
   ctx.set_output(0, draws.cast(out_type));
 }
 

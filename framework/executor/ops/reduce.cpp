@@ -20,39 +20,54 @@ namespace qf {
 namespace {
 
 // Float16 is accumulated in float; every other type in itself.
-template <class T> using AccOf = std::conditional_t<std::is_same_v<T, Float16>, float, T>;
+template <class T>
+using AccOf = std::conditional_t<std::is_same_v<T, Float16>, float, T>;
 // Type used for transcendental finishing steps (sqrt/log/exp) of integer inputs.
-template <class T> using MathOf = std::conditional_t<std::is_floating_point_v<AccOf<T>>, AccOf<T>, double>;
+template <class T>
+using MathOf = std::conditional_t<std::is_floating_point_v<AccOf<T>>, AccOf<T>, double>;
 
-template <class T> AccOf<T> to_acc(T x) { return static_cast<AccOf<T>>(x); }
-template <class T, class A> T from_acc(A a) {
+template <class T>
+AccOf<T> to_acc(T x) {
+  return static_cast<AccOf<T>>(x);
+}
+template <class T, class A>
+T from_acc(A a) {
   if constexpr (std::is_same_v<T, Float16>) return Float16(static_cast<float>(a));
   else return static_cast<T>(a);
 }
 
-template <class T> struct MaxOp {
+template <class T>
+struct MaxOp {
   using Acc = AccOf<T>;
   static Acc init() {
     if constexpr (std::numeric_limits<Acc>::has_infinity) return -std::numeric_limits<Acc>::infinity();
     else return std::numeric_limits<Acc>::lowest();
   }
-  static void add(Acc& a, T x) { const Acc v = to_acc(x); a = v > a ? v : a; }
+  static void add(Acc& a, T x) {
+    const Acc v = to_acc(x);
+    a = v > a ? v : a;
+  }
   static void merge(Acc& a, const Acc& b) { a = b > a ? b : a; }
   static T finish(const Acc& a, int64_t) { return from_acc<T>(a); }
 };
 
-template <class T> struct MinOp {
+template <class T>
+struct MinOp {
   using Acc = AccOf<T>;
   static Acc init() {
     if constexpr (std::numeric_limits<Acc>::has_infinity) return std::numeric_limits<Acc>::infinity();
     else return std::numeric_limits<Acc>::max();
   }
-  static void add(Acc& a, T x) { const Acc v = to_acc(x); a = v < a ? v : a; }
+  static void add(Acc& a, T x) {
+    const Acc v = to_acc(x);
+    a = v < a ? v : a;
+  }
   static void merge(Acc& a, const Acc& b) { a = b < a ? b : a; }
   static T finish(const Acc& a, int64_t) { return from_acc<T>(a); }
 };
 
-template <class T> struct SumOp {
+template <class T>
+struct SumOp {
   using Acc = AccOf<T>;
   static Acc init() { return Acc(0); }
   static void add(Acc& a, T x) { a += to_acc(x); }
@@ -60,7 +75,8 @@ template <class T> struct SumOp {
   static T finish(const Acc& a, int64_t) { return from_acc<T>(a); }
 };
 
-template <class T> struct MeanOp : SumOp<T> {
+template <class T>
+struct MeanOp : SumOp<T> {
   using Acc = AccOf<T>;
   static T finish(const Acc& a, int64_t n) {
     // ONNX leaves the mean of an empty set undefined; NaN as numpy and the ONNX reference give (0 for ints).
@@ -72,7 +88,8 @@ template <class T> struct MeanOp : SumOp<T> {
   }
 };
 
-template <class T> struct ProdOp {
+template <class T>
+struct ProdOp {
   using Acc = AccOf<T>;
   static Acc init() { return Acc(1); }
   static void add(Acc& a, T x) { a *= to_acc(x); }
@@ -80,7 +97,8 @@ template <class T> struct ProdOp {
   static T finish(const Acc& a, int64_t) { return from_acc<T>(a); }
 };
 
-template <class T> struct L1Op : SumOp<T> {
+template <class T>
+struct L1Op : SumOp<T> {
   using Acc = AccOf<T>;
   static void add(Acc& a, T x) {
     const Acc v = to_acc(x);
@@ -89,25 +107,35 @@ template <class T> struct L1Op : SumOp<T> {
   }
 };
 
-template <class T> struct SumSquareOp : SumOp<T> {
+template <class T>
+struct SumSquareOp : SumOp<T> {
   using Acc = AccOf<T>;
-  static void add(Acc& a, T x) { const Acc v = to_acc(x); a += v * v; }
+  static void add(Acc& a, T x) {
+    const Acc v = to_acc(x);
+    a += v * v;
+  }
 };
 
-template <class T> struct L2Op : SumSquareOp<T> {
+template <class T>
+struct L2Op : SumSquareOp<T> {
   using Acc = AccOf<T>;
   static T finish(const Acc& a, int64_t) { return from_acc<T>(std::sqrt(static_cast<MathOf<T>>(a))); }
 };
 
-template <class T> struct LogSumOp : SumOp<T> {
+template <class T>
+struct LogSumOp : SumOp<T> {
   using Acc = AccOf<T>;
   static T finish(const Acc& a, int64_t) { return from_acc<T>(std::log(static_cast<MathOf<T>>(a))); }
 };
 
 // Online log-sum-exp: keeps the running max and the sum of exp(x - max), so it never overflows.
-template <class T> struct LogSumExpOp {
+template <class T>
+struct LogSumExpOp {
   using F = MathOf<T>;
-  struct Acc { F m; F s; };
+  struct Acc {
+    F m;
+    F s;
+  };
   static Acc init() { return {-std::numeric_limits<F>::infinity(), F(0)}; }
   static void add(Acc& a, T x) {
     const F v = static_cast<F>(to_acc(x));
@@ -137,7 +165,7 @@ struct ReducePlan {
   int64_t out_numel = 0;
   int64_t red_count = 1;  // number of elements folded into each output
   bool generic = false;
-  int64_t outer = 1, red = 1, inner = 1;  // [outer, red, inner] form when !generic
+  int64_t outer = 1, red = 1, inner = 1;          // [outer, red, inner] form when !generic
   std::vector<int64_t> kept_sizes, kept_strides;  // generic form: kept groups (outermost first)
   std::vector<int64_t> red_offsets;               // generic form: offsets of the reduced sub-space
 };
@@ -154,7 +182,10 @@ ReducePlan make_plan(const Shape& shape, const std::vector<bool>& reduced, bool 
   }
   p.out_numel = shape_numel(p.out_shape);
 
-  struct Group { int64_t size; bool reduced; };
+  struct Group {
+    int64_t size;
+    bool reduced;
+  };
   std::vector<Group> groups;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] == 1) continue;
@@ -323,7 +354,10 @@ void run_arg(const T* in, int64_t* out, int64_t outer, int64_t red, int64_t inne
         int64_t bi = 0;
         for (int64_t r = 1; r < red; ++r) {
           const AccOf<T> v = to_acc(row[r]);
-          if (better(v, best)) { best = v; bi = r; }
+          if (better(v, best)) {
+            best = v;
+            bi = r;
+          }
         }
         out[o] = bi;
       }
@@ -336,7 +370,10 @@ void run_arg(const T* in, int64_t* out, int64_t outer, int64_t red, int64_t inne
     for (int64_t o = b; o < e; ++o) {
       const T* base = in + o * red * inner;
       int64_t* dst = out + o * inner;
-      for (int64_t i = 0; i < inner; ++i) { best[static_cast<size_t>(i)] = to_acc(base[i]); dst[i] = 0; }
+      for (int64_t i = 0; i < inner; ++i) {
+        best[static_cast<size_t>(i)] = to_acc(base[i]);
+        dst[i] = 0;
+      }
       for (int64_t r = 1; r < red; ++r) {
         const T* row = base + r * inner;
         AccOf<T>* bp = best.data();

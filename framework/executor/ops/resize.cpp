@@ -101,8 +101,8 @@ int64_t round_nearest(const Params& p, double x, double scale) {
 }
 
 void cubic_weights(double r, double a, double* c) {
-  auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };            // |d| <= 1
-  auto far = [a](double d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };       // 1 < |d| < 2
+  auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };       // |d| <= 1
+  auto far = [a](double d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };  // 1 < |d| < 2
   c[0] = far(r + 1);
   c[1] = near(r);
   c[2] = near(1 - r);
@@ -264,8 +264,7 @@ void interpolate_axis(const float* src, float* dst, const Shape& shape, int64_t 
 // Bilinear over the last two axes of a float tensor whose leading axes are unchanged. Source rows are
 // interpolated horizontally once into a two-row cache, then output rows are vertical blends of
 // cached rows (vectorisable), so upsampling does the gather work once per source row.
-void bilinear_2d(const float* src, float* dst, int64_t planes, const AxisTable& th, const AxisTable& tw,
-                 float extrap) {
+void bilinear_2d(const float* src, float* dst, int64_t planes, const AxisTable& th, const AxisTable& tw, float extrap) {
   const int64_t ih = th.in, iw = tw.in, oh = th.out, ow = tw.out;
   const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(ow, 1));
   parallel_for(0, planes * oh, grain, [&](int64_t b, int64_t e) {
@@ -303,7 +302,8 @@ void bilinear_2d(const float* src, float* dst, int64_t planes, const AxisTable& 
       if (wy1 == 0.f || k0 == k1) {
         const float w = wy1 == 0.f ? wy0 : wy0 + wy1;
         if (w == 1.f) std::memcpy(d, r0, static_cast<size_t>(ow) * sizeof(float));
-        else for (int64_t x = 0; x < ow; ++x) d[x] = w * r0[x];
+        else
+          for (int64_t x = 0; x < ow; ++x) d[x] = w * r0[x];
         continue;
       }
       const float* r1 = row_of(k1, k0);
@@ -329,9 +329,8 @@ void interpolate_float(const Tensor& x, Tensor& y, const std::vector<AxisTable>&
     return;
   }
   // Separable passes; shrinking axes first keeps the intermediates small.
-  std::sort(active.begin(), active.end(), [&](int64_t a, int64_t b) {
-    return tables[a].out * tables[b].in < tables[b].out * tables[a].in;
-  });
+  std::sort(active.begin(), active.end(),
+            [&](int64_t a, int64_t b) { return tables[a].out * tables[b].in < tables[b].out * tables[a].in; });
   Shape shape = x.shape();
   Tensor cur = x;
   for (size_t i = 0; i < active.size(); ++i) {
@@ -375,7 +374,8 @@ void run_resize(OpContext& ctx, const Params& p, const Tensor& x, const Shape& o
     interpolate_float(x, y, tables, p.mode, p.extrapolation);
     return;
   }
-  if (x.dtype() == DType::String || x.dtype() == DType::Bool) ctx.fail("unsupported input type " + dtype_name(x.dtype()));
+  if (x.dtype() == DType::String || x.dtype() == DType::Bool)
+    ctx.fail("unsupported input type " + dtype_name(x.dtype()));
   // Other numeric types are computed in float32.
   const Tensor xf = x.cast(DType::Float32);
   Tensor yf(DType::Float32, out_shape);
@@ -435,7 +435,8 @@ Shape shape_from_sizes(const OpContext& ctx, const Tensor& x, const std::vector<
   const Tensor& st = ctx.input(3);
   if (st.dtype() != DType::Int64) ctx.fail("sizes must be int64");
   const std::vector<int64_t> sizes = st.to_int64_vector();
-  if (sizes.size() != na) ctx.fail("sizes has " + std::to_string(sizes.size()) + " entries, expected " + std::to_string(na));
+  if (sizes.size() != na)
+    ctx.fail("sizes has " + std::to_string(sizes.size()) + " entries, expected " + std::to_string(na));
   Shape out_shape = x.shape();
   const std::string policy = ctx.attr_string("keep_aspect_ratio_policy", "stretch");
   if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")

@@ -67,8 +67,19 @@ void gemm_abt_rows_parallel(int64_t m, int64_t n, int64_t k, const float* a, con
 // ---------------------------------------------------------------------------------------------------
 // Activation functions named by the activations attribute.
 
-enum class Act { Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, HardSigmoid, Elu, Softsign,
-                 Softplus };
+enum class Act {
+  Relu,
+  Tanh,
+  Sigmoid,
+  Affine,
+  LeakyRelu,
+  ThresholdedRelu,
+  ScaledTanh,
+  HardSigmoid,
+  Elu,
+  Softsign,
+  Softplus
+};
 
 struct Activation {
   Act kind = Act::Sigmoid;
@@ -107,13 +118,34 @@ std::vector<Activation> parse_activations(const OpContext& ctx, const std::vecto
     if (n == "relu") a.kind = Act::Relu;
     else if (n == "tanh") a.kind = Act::Tanh;
     else if (n == "sigmoid") a.kind = Act::Sigmoid;
-    else if (n == "affine") { a.kind = Act::Affine; a.alpha = 1.f; a.beta = 0.f; uses_alpha = uses_beta = true; }
-    else if (n == "leakyrelu") { a.kind = Act::LeakyRelu; a.alpha = 0.01f; uses_alpha = true; }
-    else if (n == "thresholdedrelu") { a.kind = Act::ThresholdedRelu; a.alpha = 1.f; uses_alpha = true; }
-    else if (n == "scaledtanh") { a.kind = Act::ScaledTanh; a.alpha = 1.f; a.beta = 1.f; uses_alpha = uses_beta = true; }
-    else if (n == "hardsigmoid") { a.kind = Act::HardSigmoid; a.alpha = 0.2f; a.beta = 0.5f; uses_alpha = uses_beta = true; }
-    else if (n == "elu") { a.kind = Act::Elu; a.alpha = 1.f; uses_alpha = true; }
-    else if (n == "softsign") a.kind = Act::Softsign;
+    else if (n == "affine") {
+      a.kind = Act::Affine;
+      a.alpha = 1.f;
+      a.beta = 0.f;
+      uses_alpha = uses_beta = true;
+    } else if (n == "leakyrelu") {
+      a.kind = Act::LeakyRelu;
+      a.alpha = 0.01f;
+      uses_alpha = true;
+    } else if (n == "thresholdedrelu") {
+      a.kind = Act::ThresholdedRelu;
+      a.alpha = 1.f;
+      uses_alpha = true;
+    } else if (n == "scaledtanh") {
+      a.kind = Act::ScaledTanh;
+      a.alpha = 1.f;
+      a.beta = 1.f;
+      uses_alpha = uses_beta = true;
+    } else if (n == "hardsigmoid") {
+      a.kind = Act::HardSigmoid;
+      a.alpha = 0.2f;
+      a.beta = 0.5f;
+      uses_alpha = uses_beta = true;
+    } else if (n == "elu") {
+      a.kind = Act::Elu;
+      a.alpha = 1.f;
+      uses_alpha = true;
+    } else if (n == "softsign") a.kind = Act::Softsign;
     else if (n == "softplus") a.kind = Act::Softplus;
     else ctx.fail("unsupported activation '" + name + "'");
     if (uses_alpha && next_alpha < alphas.size()) a.alpha = alphas[next_alpha++];
@@ -166,18 +198,36 @@ void activate(const Activation& a, float clip, float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = std::min(clip, std::max(-clip, x[i]));
   const float al = a.alpha, be = a.beta;
   switch (a.kind) {
-    case Act::Relu: for (int64_t i = 0; i < n; ++i) x[i] = std::max(0.f, x[i]); break;
-    case Act::Tanh: for (int64_t i = 0; i < n; ++i) x[i] = fast_tanh(x[i]); break;
-    case Act::Sigmoid: for (int64_t i = 0; i < n; ++i) x[i] = fast_sigmoid(x[i]); break;
-    case Act::Affine: for (int64_t i = 0; i < n; ++i) x[i] = al * x[i] + be; break;
-    case Act::LeakyRelu: for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0.f ? x[i] : al * x[i]; break;
-    case Act::ThresholdedRelu: for (int64_t i = 0; i < n; ++i) x[i] = x[i] > al ? x[i] : 0.f; break;
-    case Act::ScaledTanh: for (int64_t i = 0; i < n; ++i) x[i] = al * fast_tanh(be * x[i]); break;
+    case Act::Relu:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::max(0.f, x[i]);
+      break;
+    case Act::Tanh:
+      for (int64_t i = 0; i < n; ++i) x[i] = fast_tanh(x[i]);
+      break;
+    case Act::Sigmoid:
+      for (int64_t i = 0; i < n; ++i) x[i] = fast_sigmoid(x[i]);
+      break;
+    case Act::Affine:
+      for (int64_t i = 0; i < n; ++i) x[i] = al * x[i] + be;
+      break;
+    case Act::LeakyRelu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0.f ? x[i] : al * x[i];
+      break;
+    case Act::ThresholdedRelu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > al ? x[i] : 0.f;
+      break;
+    case Act::ScaledTanh:
+      for (int64_t i = 0; i < n; ++i) x[i] = al * fast_tanh(be * x[i]);
+      break;
     case Act::HardSigmoid:
       for (int64_t i = 0; i < n; ++i) x[i] = std::max(0.f, std::min(1.f, al * x[i] + be));
       break;
-    case Act::Elu: for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0.f ? x[i] : al * (std::exp(x[i]) - 1.f); break;
-    case Act::Softsign: for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::fabs(x[i])); break;
+    case Act::Elu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0.f ? x[i] : al * (std::exp(x[i]) - 1.f);
+      break;
+    case Act::Softsign:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.f + std::fabs(x[i]));
+      break;
     case Act::Softplus:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 20.f ? x[i] : std::log1p(std::exp(x[i]));
       break;
@@ -211,8 +261,8 @@ struct RnnSetup {
   int64_t seq = 0, batch = 0, input = 0, hidden = 0, num_dir = 1;
   bool reverse_only = false;  // direction == "reverse"
   int64_t layout = 0;
-  float clip = 0.f;                 // 0: no clipping
-  bool uniform_lengths = true;      // every sequence has the full length
+  float clip = 0.f;             // 0: no clipping
+  bool uniform_lengths = true;  // every sequence has the full length
   int64_t max_length = 0;
   std::vector<int64_t> lengths;
   Tensor x;     // float [seq, batch, input]

@@ -43,9 +43,7 @@ void shape_op(OpContext& ctx) {
   for (int64_t i = 0; i < n; ++i) y.data<int64_t>()[i] = x.shape()[static_cast<size_t>(start + i)];
 }
 
-void size_op(OpContext& ctx) {
-  ctx.set_output(0, Tensor::scalar<int64_t>(ctx.input(0).numel()));
-}
+void size_op(OpContext& ctx) { ctx.set_output(0, Tensor::scalar<int64_t>(ctx.input(0).numel())); }
 
 void reshape_op(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
@@ -84,8 +82,7 @@ void reshape_op(OpContext& ctx) {
       if (x.numel() != 0) ctx.fail("cannot infer -1 with a zero-sized dimension");
       out[static_cast<size_t>(infer)] = 0;
     } else {
-      if (x.numel() % known != 0)
-        ctx.fail("cannot reshape " + shape_str(x.shape()) + " to " + shape_str(spec));
+      if (x.numel() % known != 0) ctx.fail("cannot reshape " + shape_str(x.shape()) + " to " + shape_str(spec));
       out[static_cast<size_t>(infer)] = x.numel() / known;
     }
   }
@@ -155,7 +152,8 @@ void transpose_op(OpContext& ctx) {
     perm.resize(static_cast<size_t>(rank));
     for (int64_t i = 0; i < rank; ++i) perm[i] = rank - 1 - i;
   }
-  if (static_cast<int64_t>(perm.size()) != rank) ctx.fail("perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
+  if (static_cast<int64_t>(perm.size()) != rank)
+    ctx.fail("perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
   std::vector<bool> seen(static_cast<size_t>(rank), false);
   for (auto& p : perm) {
     if (p < -rank || p >= rank) ctx.fail("perm entry " + std::to_string(p) + " out of range");
@@ -298,8 +296,7 @@ void range_op(OpContext& ctx) {
     for (int64_t i = 0; i < n; ++i) {
       if constexpr (std::is_integral_v<T>)  // in 128 bits: i * delta may pass the type even though the sum fits
         out[i] = static_cast<T>(static_cast<__int128>(start) + static_cast<__int128>(i) * delta);
-      else
-        out[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+      else out[i] = static_cast<T>(start + static_cast<T>(i) * delta);
     }
   };
   ops::dispatch<ops::TypeList<float, double, int16_t, int32_t, int64_t>>(start_t.dtype(), ctx, fill);

@@ -211,9 +211,8 @@ void dft(OpContext& ctx) {
   int64_t length = x.dim(axis);
   if (ctx.has_input(1)) length = scalar_int(ctx, 1, "dft_length");
   if (length < 1) ctx.fail("dft_length must be positive");
-  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx, [&](auto tag) {
-    dft_typed<decltype(tag)>(ctx, x, axis, length, inverse, onesided);
-  });
+  ops::dispatch<ops::FloatTypes>(x.dtype(), ctx,
+                                 [&](auto tag) { dft_typed<decltype(tag)>(ctx, x, axis, length, inverse, onesided); });
 }
 
 template <class T>
@@ -250,8 +249,7 @@ void stft_typed(OpContext& ctx, const Tensor& signal, int64_t step, const Tensor
       const T* s = src + (b * sig_len + f * step) * comps;
       for (int64_t k = 0; k < frame_length; ++k) {
         const double w = win[static_cast<size_t>(k)];
-        buf[static_cast<size_t>(k)] =
-            cplx(load(s, k * comps) * w, complex_in ? load(s, k * comps + 1) * w : 0.0);
+        buf[static_cast<size_t>(k)] = cplx(load(s, k * comps) * w, complex_in ? load(s, k * comps + 1) * w : 0.0);
       }
       plan.run(buf.data(), scratch.data());
       T* d = dst + bf * bins * 2;
@@ -352,7 +350,8 @@ void mel_weight_matrix(OpContext& ctx) {
   const int64_t sample_rate = scalar_int(ctx, 2, "sample_rate");
   if (ctx.input(3).numel() != 1 || ctx.input(4).numel() != 1) ctx.fail("edge frequencies must be scalars");
   const double lower = ctx.input(3).as_double(0), upper = ctx.input(4).as_double(0);
-  if (mel_bins < 1 || dft_length < 1 || sample_rate < 1) ctx.fail("num_mel_bins, dft_length, sample_rate must be positive");
+  if (mel_bins < 1 || dft_length < 1 || sample_rate < 1)
+    ctx.fail("num_mel_bins, dft_length, sample_rate must be positive");
   if (lower < 0 || upper <= lower) ctx.fail("need 0 <= lower_edge_hertz < upper_edge_hertz");
   const int64_t spec_bins = dft_length / 2 + 1;
   check_emit_shape(ctx, {spec_bins, mel_bins});  // bounds mel_bins + 2, dft_length + 1 and the buffer below
@@ -374,12 +373,10 @@ void mel_weight_matrix(OpContext& ctx) {
     if (center == lo) {
       set(center, i, 1.0);
     } else {
-      for (int64_t j = lo; j <= center; ++j)
-        set(j, i, static_cast<double>(j - lo) / static_cast<double>(center - lo));
+      for (int64_t j = lo; j <= center; ++j) set(j, i, static_cast<double>(j - lo) / static_cast<double>(center - lo));
     }
     if (hi > center)
-      for (int64_t j = center; j < hi; ++j)
-        set(j, i, static_cast<double>(hi - j) / static_cast<double>(hi - center));
+      for (int64_t j = center; j < hi; ++j) set(j, i, static_cast<double>(hi - j) / static_cast<double>(hi - center));
   }
   emit(ctx, w, {spec_bins, mel_bins});
 }

@@ -35,7 +35,8 @@ inline int64_t mul_dims(const OpContext& ctx, int64_t a, int64_t b, const std::s
 // a + b for dims or pads, failing through ctx on overflow.
 inline int64_t add_dims(const OpContext& ctx, int64_t a, int64_t b, const std::string& what) {
   int64_t r = 0;
-  if (__builtin_add_overflow(a, b, &r)) ctx.fail(what + ": " + std::to_string(a) + " + " + std::to_string(b) + " overflows");
+  if (__builtin_add_overflow(a, b, &r))
+    ctx.fail(what + ": " + std::to_string(a) + " + " + std::to_string(b) + " overflows");
   return r;
 }
 
@@ -43,7 +44,8 @@ inline int64_t add_dims(const OpContext& ctx, int64_t a, int64_t b, const std::s
 // cannot describe a window over a tensor within the limit, and the bound keeps geometry arithmetic exact.
 inline int64_t window_attr(const OpContext& ctx, int64_t v, int64_t lo, const std::string& what) {
   if (v < lo || v > kMaxDim)
-    ctx.fail(what + " " + std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " + std::to_string(kMaxDim) + "]");
+    ctx.fail(what + " " + std::to_string(v) + " is out of range [" + std::to_string(lo) + ", " +
+             std::to_string(kMaxDim) + "]");
   return v;
 }
 

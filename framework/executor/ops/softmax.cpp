@@ -45,14 +45,16 @@ inline float exp_f32(float x) {
   return p * std::bit_cast<float>(bits);
 }
 
-template <class T> inline T exp_t(T x) {
+template <class T>
+inline T exp_t(T x) {
   if constexpr (std::is_same_v<T, float>) return exp_f32(x);
   else return std::exp(x);
 }
 
 // Lane-wise max and sum so the loops vectorise; the tail uses its own accumulator (folding it into a
 // lane makes GCC fall back to an in-order scalar reduction).
-template <class T> T row_max(const T* x, int64_t n) {
+template <class T>
+T row_max(const T* x, int64_t n) {
   constexpr int kLanes = 16;
   T lanes[kLanes];
   for (auto& l : lanes) l = -std::numeric_limits<T>::infinity();
@@ -66,7 +68,8 @@ template <class T> T row_max(const T* x, int64_t n) {
 }
 
 // float: GCC does not vectorise a `?:` max reduction, so spell it with a generic vector type.
-template <> float row_max<float>(const float* x, int64_t n) {
+template <>
+float row_max<float>(const float* x, int64_t n) {
   typedef float V8 __attribute__((vector_size(32)));
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   V8 acc0 = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
@@ -86,7 +89,8 @@ template <> float row_max<float>(const float* x, int64_t n) {
   return m;
 }
 
-template <Mode M, class T> void contiguous_row(const T* x, T* y, int64_t n) {
+template <Mode M, class T>
+void contiguous_row(const T* x, T* y, int64_t n) {
   if constexpr (M == Mode::Hardmax) {
     int64_t best = 0;
     for (int64_t i = 1; i < n; ++i)
@@ -119,7 +123,10 @@ void strided_block(const T* x, T* y, int64_t n, int64_t stride, int64_t cols, T*
       if (r == 1)
         for (int64_t c = 0; c < cols; ++c) sum[c] = T(0);
       for (int64_t c = 0; c < cols; ++c)
-        if (row[c] > mx[c]) { mx[c] = row[c]; sum[c] = T(r); }
+        if (row[c] > mx[c]) {
+          mx[c] = row[c];
+          sum[c] = T(r);
+        }
     } else {
       for (int64_t c = 0; c < cols; ++c) mx[c] = row[c] > mx[c] ? row[c] : mx[c];
     }

@@ -26,8 +26,7 @@ void copy_blocks(const std::byte* src, int64_t src_stride, std::byte* dst, int64
   if (block <= 0 || rows <= 0) return;
   const int64_t grain = std::max<int64_t>(1, (1 << 16) / block);
   parallel_for(0, rows, grain, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r)
-      std::memcpy(dst + r * dst_stride, src + r * src_stride, static_cast<size_t>(block));
+    for (int64_t r = b; r < e; ++r) std::memcpy(dst + r * dst_stride, src + r * src_stride, static_cast<size_t>(block));
   });
 }
 
@@ -107,7 +106,8 @@ void split_op(OpContext& ctx) {
       ctx.fail("dimension " + std::to_string(dim) + " cannot be split evenly into " + std::to_string(n_out));
     split.assign(static_cast<size_t>(n_out), dim / n_out);
   }
-  if (static_cast<int64_t>(split.size()) != n_out) ctx.fail("split has " + std::to_string(split.size()) + " entries for " + std::to_string(n_out) + " outputs");
+  if (static_cast<int64_t>(split.size()) != n_out)
+    ctx.fail("split has " + std::to_string(split.size()) + " entries for " + std::to_string(n_out) + " outputs");
   int64_t total = 0;
   for (int64_t s : split) {
     if (s < 0) ctx.fail("negative split size");
@@ -149,7 +149,8 @@ void slice_op(OpContext& ctx) {
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   }
   if (steps.empty()) steps.assign(starts.size(), 1);
-  if (axes.size() != starts.size() || steps.size() != starts.size()) ctx.fail("starts/ends/axes/steps differ in length");
+  if (axes.size() != starts.size() || steps.size() != starts.size())
+    ctx.fail("starts/ends/axes/steps differ in length");
   const size_t esize = dm::elem_size(ctx, x);
   Shape out = x.shape();
   std::vector<int64_t> begin(static_cast<size_t>(rank), 0), step(static_cast<size_t>(rank), 1);
@@ -276,7 +277,10 @@ void pad_typed(const Tensor& x, Tensor& y, const std::vector<int64_t>& pad_begin
         const int64_t c = rem % out[a];
         rem /= out[a];
         const int64_t i = maps[a][static_cast<size_t>(c)];
-        if (i < 0) { constant = true; break; }
+        if (i < 0) {
+          constant = true;
+          break;
+        }
         off += i * in_strides[a];
       }
       if (constant) {
@@ -324,7 +328,8 @@ void pad_op(OpContext& ctx) {
     for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
   }
   const size_t na = axes.size();
-  if (pads.size() != 2 * na) ctx.fail("pads has " + std::to_string(pads.size()) + " entries, expected " + std::to_string(2 * na));
+  if (pads.size() != 2 * na)
+    ctx.fail("pads has " + std::to_string(pads.size()) + " entries, expected " + std::to_string(2 * na));
   std::vector<int64_t> pad_begin(static_cast<size_t>(rank), 0);
   Shape out = x.shape();
   for (size_t i = 0; i < na; ++i) {
@@ -364,7 +369,8 @@ void depth_to_space_op(OpContext& ctx) {
   const bool crd = ctx.attr_string("mode", "DCR") == "CRD";
   const size_t esize = dm::elem_size(ctx, x);
   // The output is checked first: its limits also bound the strides of the view below.
-  Tensor& y = ctx.make_output(0, x.dtype(), {n, oc, sz::mul_dims(ctx, h, b, "height"), sz::mul_dims(ctx, w, b, "width")});
+  Tensor& y =
+      ctx.make_output(0, x.dtype(), {n, oc, sz::mul_dims(ctx, h, b, "height"), sz::mul_dims(ctx, w, b, "width")});
   if (y.numel() == 0) return;
   // Input view dims and their strides.
   Shape view;
@@ -429,9 +435,15 @@ void trilu_op(OpContext& ctx) {
     for (int64_t r = b; r < e; ++r) {
       const int64_t i = r % rows;
       int64_t j0, j1;
-      if (upper) { j0 = std::clamp<int64_t>(i + k, 0, cols); j1 = cols; }
-      else { j0 = 0; j1 = std::clamp<int64_t>(i + k + 1, 0, cols); }
-      if (j1 > j0) std::memcpy(dst + (r * cols + j0) * es, src + (r * cols + j0) * es, static_cast<size_t>((j1 - j0) * es));
+      if (upper) {
+        j0 = std::clamp<int64_t>(i + k, 0, cols);
+        j1 = cols;
+      } else {
+        j0 = 0;
+        j1 = std::clamp<int64_t>(i + k + 1, 0, cols);
+      }
+      if (j1 > j0)
+        std::memcpy(dst + (r * cols + j0) * es, src + (r * cols + j0) * es, static_cast<size_t>((j1 - j0) * es));
     }
   });
 }

@@ -65,10 +65,8 @@ void update(OpContext& ctx, int64_t n, int64_t states, Fn&& fn) {
         for (size_t o = 0; o < outs.size(); ++o) out[o][i] = static_cast<T>(r[o]);
       }
     };
-    if (x.dtype() == DType::Float32)
-      run(float{});
-    else
-      run(double{});
+    if (x.dtype() == DType::Float32) run(float{});
+    else run(double{});
   }
 }
 

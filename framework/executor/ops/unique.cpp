@@ -13,7 +13,8 @@
 namespace qf {
 namespace {
 
-template <class T> auto sort_key(T v) {
+template <class T>
+auto sort_key(T v) {
   if constexpr (std::is_same_v<T, Float16>) return static_cast<float>(v);
   else return v;
 }

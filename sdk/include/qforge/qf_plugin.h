@@ -30,7 +30,7 @@ extern "C" {
 #define QF_PLUGIN_ABI_MINOR 5
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
-#define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
+#define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xFFFFu)
 
 /* Name of the one symbol every plugin library exports. */
 #define QF_PLUGIN_ENTRY_SYMBOL "qf_plugin_info"
@@ -49,7 +49,7 @@ typedef int32_t QfStatus;
 #define QF_STATUS_INVALID_ARGUMENT 2 /* bad input data, parameter or call order */
 #define QF_STATUS_UNSUPPORTED 3      /* valid request this component cannot handle */
 #define QF_STATUS_OUT_OF_MEMORY 4
-#define QF_STATUS_EXCEPTION 5        /* a C++ exception was caught at the boundary */
+#define QF_STATUS_EXCEPTION 5 /* a C++ exception was caught at the boundary */
 
 /* Host-owned buffer for an error message. The plugin writes at most `capacity` bytes including the
  * terminating NUL (truncating if needed). `data` is never NULL and capacity is at least 1. */
@@ -111,18 +111,18 @@ typedef struct QfParamValue {
 /* What a component declares about one parameter; the host validates configs against it. */
 typedef struct QfParamDesc {
   uint32_t struct_size;
-  const char* name;           /* lowercase, [a-z0-9_] */
+  const char* name; /* lowercase, [a-z0-9_] */
   QfParamType type;
   QfParamValue default_value; /* its type equals `type` */
   int32_t has_min;            /* int/float: inclusive bounds when set */
   int32_t has_max;
   double min_value;
   double max_value;
-  const char* choices;        /* string: '|'-separated allowed values, or NULL for any */
+  const char* choices; /* string: '|'-separated allowed values, or NULL for any */
   const char* help;
   /* Since ABI 1.5 (tail). The host walks a component's params array with the stride of params[0].struct_size,
    * so plugins built against 1.0-1.4 (shorter elements) keep working and read as flags 0, min_param NULL. */
-  uint32_t flags;             /* QF_PARAM_* bits below */
+  uint32_t flags; /* QF_PARAM_* bits below */
   /* int/float with QF_PARAM_RAISE_TO_MIN: the name of another int/float parameter declared earlier whose
    * value also raises this one (the floor is max(min_value, that value)); NULL for none. */
   const char* min_param;
@@ -150,9 +150,9 @@ typedef struct QfTensorInfo {
   const char* name;
   const int64_t* shape; /* of one observed batch; may vary along the first dimension */
   size_t rank;
-  int32_t channel_axis;  /* -1 when per-tensor */
-  size_t num_channels;   /* 1 when per-tensor */
-  QfDType target_dtype;  /* QF_DTYPE_INT8, QF_DTYPE_INT16, ... */
+  int32_t channel_axis; /* -1 when per-tensor */
+  size_t num_channels;  /* 1 when per-tensor */
+  QfDType target_dtype; /* QF_DTYPE_INT8, QF_DTYPE_INT16, ... */
   int32_t per_channel;
   int32_t symmetric;
   int32_t has_global_range; /* set exactly when the calibrator declares needs_global_range */
@@ -224,8 +224,8 @@ typedef struct QfMetricDesc {
   void (*destroy)(void* instance);
   /* Scores `candidate` against `reference` (both `count` floats). May be called concurrently on one
    * instance, so it must not mutate it. */
-  QfStatus (*compute)(const void* instance, const float* reference, const float* candidate, size_t count,
-                      double* score, QfMessage* msg);
+  QfStatus (*compute)(const void* instance, const float* reference, const float* candidate, size_t count, double* score,
+                      QfMessage* msg);
   /* Since ABI 1.4 (tail; NULL or a struct_size that ends before it: the host calls `compute`). Same as
    * `compute`, plus the tensor's shape: `rank` dimensions whose product is `count` (rank 0: a scalar;
    * a dimension may be 0). The host prefers it when present. May be called concurrently on one instance. */
@@ -249,18 +249,18 @@ typedef struct QfSearchContext {
   void* host_data;
   size_t (*num_tensors)(void* host_data);
   const char* (*tensor_name)(void* host_data, size_t tensor);
-  const char* (*tensor_op_type)(void* host_data, size_t tensor); /* op of the producing node; "initializer" for weights */
+  const char* (*tensor_op_type)(void* host_data,
+                                size_t tensor); /* op of the producing node; "initializer" for weights */
   size_t (*num_candidates)(void* host_data, size_t tensor);
   const char* (*candidate_name)(void* host_data, size_t tensor, size_t candidate); /* "kl", "max:p=0.99995" */
-  uint32_t (*allowed_dtypes)(void* host_data, size_t tensor); /* QF_DTYPE_MASK bits from the backend */
+  uint32_t (*allowed_dtypes)(void* host_data, size_t tensor);             /* QF_DTYPE_MASK bits from the backend */
   double (*relative_cost)(void* host_data, size_t tensor, QfDType dtype); /* backend hint, 1.0 if none */
   size_t (*num_metrics)(void* host_data);
   const char* (*metric_name)(void* host_data, size_t metric);
   int32_t (*metric_higher_is_better)(void* host_data, size_t metric);
   /* Evaluates `count` assignments on the evaluation samples (in parallel) and writes
    * count * num_metrics scores, assignment-major. */
-  QfStatus (*evaluate)(void* host_data, const QfAssignment* assignments, size_t count, double* scores,
-                       QfMessage* msg);
+  QfStatus (*evaluate)(void* host_data, const QfAssignment* assignments, size_t count, double* scores, QfMessage* msg);
   /* Appends one line to the search log in the report. */
   void (*log_trial)(void* host_data, const char* text);
   /* Since ABI 1.2 (check struct_size before use). Makes `baseline` the reference of later evaluate()
@@ -332,13 +332,13 @@ typedef struct QfNodeSupport {
   uint32_t struct_size;
   int32_t supported;
   size_t num_inputs;
-  uint32_t* input_dtypes;  /* allowed QF_DTYPE_MASK bits per input; 0 = no constraint */
+  uint32_t* input_dtypes;      /* allowed QF_DTYPE_MASK bits per input; 0 = no constraint */
   QfDType* forced_input_dtype; /* per input, QF_DTYPE_UNDEFINED when not forced */
   size_t num_outputs;
   uint32_t* output_dtypes;
   QfDType* forced_output_dtype;
-  uint32_t compensation;   /* QF_COMPENSATION_* bits */
-  double cost_int8;        /* relative cost per dtype, 0 = no hint */
+  uint32_t compensation; /* QF_COMPENSATION_* bits */
+  double cost_int8;      /* relative cost per dtype, 0 = no hint */
   double cost_int16;
   double cost_float16;
   double cost_float32;
@@ -367,8 +367,7 @@ typedef struct QfBackendDesc {
   size_t num_params;
   QfStatus (*create)(const QfParamList* params, void** instance, QfMessage* msg);
   void (*destroy)(void* instance);
-  QfStatus (*analyze_node)(void* instance, const QfGraphView* graph, size_t node, QfNodeSupport* out,
-                           QfMessage* msg);
+  QfStatus (*analyze_node)(void* instance, const QfGraphView* graph, size_t node, QfNodeSupport* out, QfMessage* msg);
   /* Writes, for each node, the fusion group it belongs to (-1: none). Tensors inside a group are not
    * quantized. May be NULL: no fusion. A backend.json's code hook receives the table's groups. */
   QfStatus (*fusion_groups)(void* instance, const QfGraphView* graph, int32_t* group_of_node, size_t num_nodes,
@@ -385,18 +384,18 @@ typedef struct QfBackendDesc {
  * DequantizeLinear's blocked scale). All pointers are host-owned and valid during the call only. */
 typedef struct QfWeightTensor {
   uint32_t struct_size;
-  const char* name;           /* the initializer */
-  const float* data;          /* numel float32 values, row-major */
+  const char* name;  /* the initializer */
+  const float* data; /* numel float32 values, row-major */
   size_t numel;
   const int64_t* shape;
   size_t rank;
-  QfDType dtype;              /* QF_DTYPE_INT8, QF_DTYPE_INT4, QF_DTYPE_UINT4, QF_DTYPE_INT16 */
-  int32_t axis;               /* channel axis (block_size 0; -1 per tensor) or the axis blocks run along */
-  int64_t block_size;         /* 0: per channel / per tensor */
-  const float* scale;         /* num_params values */
-  const int32_t* zero_point;  /* num_params values */
+  QfDType dtype;             /* QF_DTYPE_INT8, QF_DTYPE_INT4, QF_DTYPE_UINT4, QF_DTYPE_INT16 */
+  int32_t axis;              /* channel axis (block_size 0; -1 per tensor) or the axis blocks run along */
+  int64_t block_size;        /* 0: per channel / per tensor */
+  const float* scale;        /* num_params values */
+  const int32_t* zero_point; /* num_params values */
   size_t num_params;
-  int32_t qmin;               /* the grid: every returned integer must lie in [qmin, qmax] */
+  int32_t qmin; /* the grid: every returned integer must lie in [qmin, qmax] */
   int32_t qmax;
 } QfWeightTensor;
 

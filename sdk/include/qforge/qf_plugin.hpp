@@ -1,8 +1,8 @@
 // QuantForge plugin SDK, C++ layer (header-only, C++20) over the C ABI in qf_plugin.h.
 //
 // Write a component as a class deriving from qf::Calibrator, qf::Metric, qf::SearchStrategy,
-// qf::Backend or qf::WeightRounding (ABI 1.4) with a few static members (name, help, optional params()), then export every component of
-// the library with one line:
+// qf::Backend or qf::WeightRounding (ABI 1.4) with a few static members (name, help, optional params()), then export
+// every component of the library with one line:
 //
 //     QF_PLUGIN("acme-metrics", "1.2.0", AcmeCosine, AcmeSnr)
 //
@@ -127,8 +127,7 @@ inline QfParamDesc param_float(const char* name, double default_value, double mi
   return d;
 }
 // `choices`: '|'-separated allowed values ("fast|exact"), or nullptr for any string.
-inline QfParamDesc param_string(const char* name, const char* default_value, const char* choices,
-                                const char* help) {
+inline QfParamDesc param_string(const char* name, const char* default_value, const char* choices, const char* help) {
   QfParamDesc d{};
   d.struct_size = sizeof(QfParamDesc);
   d.name = name;
@@ -415,7 +414,8 @@ class NodeSupport {
     if (has_input_flags()) s_->requantize = rule;
   }
   bool has_input_flags() const {
-    return s_->struct_size >= offsetof(QfNodeSupport, requantize) + sizeof(s_->requantize) && s_->input_flags != nullptr;
+    return s_->struct_size >= offsetof(QfNodeSupport, requantize) + sizeof(s_->requantize) &&
+           s_->input_flags != nullptr;
   }
 
   // What is already written: the host's defaults, or a backend.json table's answer when this backend is
@@ -577,7 +577,10 @@ QfStatus cal_create(const QfParamList* params, const QfTensorInfo* t, void** sta
     *state = new C(Params(params), info);
   });
 }
-template <class C> void cal_destroy(void* state) { delete static_cast<C*>(state); }
+template <class C>
+void cal_destroy(void* state) {
+  delete static_cast<C*>(state);
+}
 template <class C>
 QfStatus cal_observe(void* state, const QfBatch* b, QfMessage* msg) {
   return guard(msg, [&] {
@@ -598,7 +601,8 @@ template <class C>
 const QfCalibratorDesc& calibrator_desc() {
   static_assert(std::is_constructible_v<C, const Params&, const TensorInfo&>,
                 "a calibrator needs a constructor (const qf::Params&, const qf::TensorInfo&)");
-  static_assert(requires(C& a, const C& b) { a.merge(b); }, "a calibrator needs void merge(const Self& other)");
+  static_assert(
+      requires(C & a, const C& b) { a.merge(b); }, "a calibrator needs void merge(const Self& other)");
   static const QfCalibratorDesc d = [] {
     QfCalibratorDesc x{};
     x.struct_size = sizeof(QfCalibratorDesc);
@@ -622,7 +626,10 @@ template <class C>
 QfStatus metric_create(const QfParamList* params, void** instance, QfMessage* msg) {
   return guard(msg, [&] { *instance = make_component<C>(params); });
 }
-template <class C> void metric_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+void metric_destroy(void* instance) {
+  delete static_cast<C*>(instance);
+}
 template <class C>
 QfStatus metric_compute(const void* instance, const float* ref, const float* cand, size_t n, double* score,
                         QfMessage* msg) {
@@ -664,7 +671,10 @@ template <class C>
 QfStatus search_create(const QfParamList* params, void** instance, QfMessage* msg) {
   return guard(msg, [&] { *instance = make_component<C>(params); });
 }
-template <class C> void search_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+void search_destroy(void* instance) {
+  delete static_cast<C*>(instance);
+}
 template <class C>
 QfStatus search_run(void* instance, const QfSearchContext* context, QfAssignment* result, QfMessage* msg) {
   return guard(msg, [&] {
@@ -698,7 +708,10 @@ template <class C>
 QfStatus backend_create(const QfParamList* params, void** instance, QfMessage* msg) {
   return guard(msg, [&] { *instance = make_component<C>(params); });
 }
-template <class C> void backend_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+void backend_destroy(void* instance) {
+  delete static_cast<C*>(instance);
+}
 template <class C>
 QfStatus backend_analyze(void* instance, const QfGraphView* graph, size_t node, QfNodeSupport* out, QfMessage* msg) {
   return guard(msg, [&] {
@@ -737,7 +750,10 @@ template <class C>
 QfStatus wr_create(const QfParamList* params, void** instance, QfMessage* msg) {
   return guard(msg, [&] { *instance = make_component<C>(params); });
 }
-template <class C> void wr_destroy(void* instance) { delete static_cast<C*>(instance); }
+template <class C>
+void wr_destroy(void* instance) {
+  delete static_cast<C*>(instance);
+}
 template <class C>
 QfStatus wr_round(void* instance, const QfWeightTensor* t, int32_t* q, QfMessage* msg) {
   return guard(msg, [&] {
@@ -811,9 +827,9 @@ QfStatus register_components(QfRegistrar* r, const QfHost* host, QfMessage* msg)
 }  // namespace qf
 
 // Exports the library: QF_PLUGIN("library-name", "version", ComponentA, ComponentB, ...)
-#define QF_PLUGIN(library_name, library_version, ...)                                                   \
-  extern "C" QF_PLUGIN_EXPORT const QfPluginInfo* qf_plugin_info(void) {                                \
-    static const QfPluginInfo info = {QF_PLUGIN_ABI_VERSION, sizeof(QfPluginInfo), library_name,        \
-                                      library_version, &::qf::sdk_detail::register_components<__VA_ARGS__>}; \
-    return &info;                                                                                       \
+#define QF_PLUGIN(library_name, library_version, ...)                                                             \
+  extern "C" QF_PLUGIN_EXPORT const QfPluginInfo* qf_plugin_info(void) {                                          \
+    static const QfPluginInfo info = {QF_PLUGIN_ABI_VERSION, sizeof(QfPluginInfo), library_name, library_version, \
+                                      &::qf::sdk_detail::register_components<__VA_ARGS__>};                       \
+    return &info;                                                                                                 \
   }

@@ -1,5 +1,6 @@
 /* Test plugin, plain C ABI: metric "test.status" whose compute returns an error status. */
 #include <qforge/qf_plugin.h>
+
 #include <stdlib.h>
 #include <string.h>
 

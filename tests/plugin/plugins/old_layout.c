@@ -5,6 +5,7 @@
  *                             the score is scale * bins.
  *   backend "test.old_costs": every node supported, cost int8 0.5 and int16 3. */
 #include <qforge/qf_plugin.h>
+
 #include <stdlib.h>
 #include <string.h>
 

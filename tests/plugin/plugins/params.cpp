@@ -13,8 +13,7 @@ class ParamsMetric : public qf::Metric {
   static constexpr bool higher_is_better = false;
   static constexpr QfAggregation aggregation = QF_AGGREGATE_MAX;
   static std::vector<QfParamDesc> params() {
-    return {qf::param_int("bins", 10, 1, 100, "an int in [1, 100]"),
-            qf::param_bool("flag", false, "a bool"),
+    return {qf::param_int("bins", 10, 1, 100, "an int in [1, 100]"), qf::param_bool("flag", false, "a bool"),
             qf::param_string("mode", "fast", "fast|exact", "one of fast, exact"),
             qf::param_float("scale", 0.5, 0.0, 1.0, "a float in [0, 1]")};
   }

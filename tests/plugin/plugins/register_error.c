@@ -1,5 +1,6 @@
 /* Test plugin: register_fn fails with a status and message. */
 #include <qforge/qf_plugin.h>
+
 #include <string.h>
 
 static QfStatus register_fails(QfRegistrar* r, const QfHost* h, QfMessage* m) {
