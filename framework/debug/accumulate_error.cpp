@@ -66,6 +66,34 @@ std::vector<double> running_mean(const std::vector<double>& values) {
   return out;
 }
 
+namespace {
+
+// Keeps the float tensors and aggregates each curve's per-sample errors into one value per node.
+void fill_result(const DebugModel& model, const std::vector<size_t>& candidates, const std::vector<char>& is_float,
+                 const std::vector<double>& per, size_t S, const plugin::MetricInstance& metric, bool average_mode,
+                 AccumulateErrorResult& result) {
+  const auto& nodes = model.calibrated().graph.nodes;
+  const size_t C = result.curves.size(), N = candidates.size();
+  std::vector<size_t> kept;
+  for (size_t k = 0; k < N; ++k)
+    if (is_float[k]) kept.push_back(k);
+  for (const size_t k : kept) {
+    result.nodes.push_back(nodes[candidates[k]].name.empty() ? model.output_tensor(candidates[k])
+                                                             : nodes[candidates[k]].name);
+    result.ops.push_back(nodes[candidates[k]].op_type);
+  }
+  result.values.assign(C, {});
+  for (size_t c = 0; c < C; ++c) {
+    for (const size_t k : kept) {
+      const std::span<const double> over_samples(&per[(c * N + k) * S], S);
+      result.values[c].push_back(plugin::aggregate(over_samples, metric.aggregation()));
+    }
+    if (average_mode) result.values[c] = running_mean(result.values[c]);
+  }
+}
+
+}  // namespace
+
 AccumulateErrorResult accumulate_error(const DebugModel& model,
                                        const std::vector<std::map<std::string, Tensor>>& samples,
                                        const plugin::MetricInstance& metric, const std::vector<Curve>& curves,
@@ -79,7 +107,6 @@ AccumulateErrorResult accumulate_error(const DebugModel& model,
   for (const auto& c : curves) result.curves.push_back(c.name);
 
   // The tracked tensors: each normal node's first output, in topological order.
-  const auto& nodes = model.calibrated().graph.nodes;
   std::vector<size_t> candidates;
   std::unordered_map<std::string, size_t> slot_of;  // tensor -> position among candidates
   for (const size_t n : model.normal_nodes()) {
@@ -133,22 +160,7 @@ AccumulateErrorResult accumulate_error(const DebugModel& model,
     });
   }
 
-  std::vector<size_t> kept;
-  for (size_t k = 0; k < N; ++k)
-    if (is_float[k]) kept.push_back(k);
-  for (const size_t k : kept) {
-    result.nodes.push_back(nodes[candidates[k]].name.empty() ? model.output_tensor(candidates[k])
-                                                             : nodes[candidates[k]].name);
-    result.ops.push_back(nodes[candidates[k]].op_type);
-  }
-  result.values.assign(C, {});
-  for (size_t c = 0; c < C; ++c) {
-    for (const size_t k : kept) {
-      const std::span<const double> over_samples(&per[(c * N + k) * S], S);
-      result.values[c].push_back(plugin::aggregate(over_samples, metric.aggregation()));
-    }
-    if (average_mode) result.values[c] = running_mean(result.values[c]);
-  }
+  fill_result(model, candidates, is_float, per, S, metric, average_mode, result);
   return result;
 }
 
