@@ -55,6 +55,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   std::cout << "The quantized model output:\n" << report::format_output_table(report);
   spdlog::info(
       "wrote optimized_float_model.onnx, calibrated_model.onnx, quantized_model.onnx, quant_params.json, "
+      "final_quant_config.json, "
       "report.json, report.html to {}",
       o.output_dir.string());
   return 0;

@@ -474,6 +474,30 @@ void parse_backend(const Reader& r, const json& v, bool has_backend_params, Quan
   c.backend_params.update(section.params);
 }
 
+// tensor_config.<name>: {"activation": {...}}, one candidate: a list is refused (a pin is not a search).
+TensorSetting parse_tensor_setting(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  TensorSetting s;
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key != "activation") r.unknown_key(p, "activation");
+    r.object(value, p);
+    for (const auto& [akey, avalue] : value.items())
+      if (avalue.is_array())
+        r.fail(child(p, akey), "expected one value: a tensor's calibration is one candidate, not a search");
+    s.activation = parse_activation(r, value, p);
+    if (s.activation->calibration_type.empty()) r.fail(p, "missing key \"calibration_type\"");
+  }
+  return s;
+}
+
+// Removes every "//" key (a comment, documented in docs/quant_config.md) from the objects of `v`.
+void strip_comment_keys(json& v) {
+  if (v.is_object()) v.erase("//");
+  if (v.is_structured())
+    for (auto& child_value : v) strip_comment_keys(child_value);
+}
+
 template <class T>
 std::map<std::string, T> parse_named(const Reader& r, const json& v, const std::string& path,
                                      T (*one)(const Reader&, const json&, const std::string&)) {
@@ -500,11 +524,13 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
   const Reader r(source);
   StrictJsonOptions options;
   options.allow_comments = true;
-  const json doc = parse_strict_json(text, source, options);
+  json doc = parse_strict_json(text, source, options);
+  strip_comment_keys(doc);
   if (!doc.is_object()) throw Error(source + ": expected a JSON object at the top level, got " + show(doc));
 
   QuantConfig c;
   c.source = source;
+  c.document = doc;
   ModelSections seen;
   // model_config first so that its sections are the ones a duplicate at the top level is reported against.
   if (doc.contains("model_config")) parse_model_config(r, doc.at("model_config"), c, seen);
@@ -513,6 +539,7 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
     if (key == "op_config") c.op_config = parse_named<TypeSetting>(r, value, key, parse_type_setting);
     else if (key == "subgraph_config") c.subgraph_config = parse_named<SubgraphSetting>(r, value, key, parse_subgraph);
     else if (key == "node_config") c.node_config = parse_named<TypeSetting>(r, value, key, parse_type_setting);
+    else if (key == "tensor_config") c.tensor_config = parse_named<TensorSetting>(r, value, key, parse_tensor_setting);
     else if (key == "backend") parse_backend(r, value, doc.contains("backend_params"), c);
     else if (key == "backend_params") c.backend_params.update(r.object(value, key));
     else if (key == "plugin_dirs") {
@@ -523,7 +550,7 @@ QuantConfig parse_quant_config(std::string_view text, const std::string& source)
     else if (key == "cache_memory_mb") c.cache_memory_mb = r.integer(value, key, 1);
     else if (!parse_model_section(r, key, value, key, c, seen))
       r.unknown_key(key,
-                    "model_config, op_config, subgraph_config, node_config, backend, backend_params, "
+                    "model_config, op_config, subgraph_config, node_config, tensor_config, backend, backend_params, "
                     "plugin_dirs, max_samples, eval_samples, cache_memory_mb");
   }
   choose_search(r, c, seen);

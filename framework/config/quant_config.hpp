@@ -100,8 +100,17 @@ struct SearchConfig {
   PluginChoice metric{"cosine-similarity", nlohmann::json::object(), "model_config.search.metric"};
 };
 
+// tensor_config.<tensor name> (QuantForge addition): settings of one tensor. `activation` pins the tensor's
+// calibration to one candidate (keys as model_config.activation, single values, calibration_type required;
+// keys left out take their defaults, not the model level's): the search does not choose for that tensor.
+struct TensorSetting {
+  std::optional<ActivationConfig> activation;
+};
+
 struct QuantConfig {
   std::string source = "<default>";  // file name for messages
+  // The document as parsed, with every "//" comment key removed (the final quant_config builds on it).
+  nlohmann::json document = nlohmann::json::object();
 
   // model_config
   std::optional<quant::QType> all_node_type;      // may be Int16Ec ("dual-int16"): outputs then Int16
@@ -112,7 +121,8 @@ struct QuantConfig {
 
   std::map<std::string, TypeSetting> op_config;  // by op type
   std::map<std::string, SubgraphSetting> subgraph_config;
-  std::map<std::string, TypeSetting> node_config;  // by node name
+  std::map<std::string, TypeSetting> node_config;      // by node name
+  std::map<std::string, TensorSetting> tensor_config;  // by tensor name
 
   // QuantForge additions (top level, documented in docs/quant_config.md):
   std::optional<std::string> backend;                        // "backend": "generic" or {"plugin": "generic", <params>}

@@ -8,11 +8,13 @@
 #include "pipeline/calibrated_model.hpp"
 #include "pipeline/candidates.hpp"
 #include "pipeline/export_step.hpp"
+#include "pipeline/final_config.hpp"
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/output_scores.hpp"
 #include "pipeline/search_step.hpp"
 #include "pipeline/setup.hpp"
 #include "pipeline/stage_clock.hpp"
+#include "pipeline/tensor_pins.hpp"
 #include "pipeline/weight_ranges.hpp"
 #include "pipeline/weight_rounding_step.hpp"
 #include "report/html_report.hpp"
@@ -34,6 +36,7 @@ struct Prepared {
   SearchSelection search;
   std::vector<std::unique_ptr<plugin::MetricInstance>> report_metrics;
   std::unique_ptr<plugin::MetricInstance> bias_metric;  // weight.bias_correction.metric, when configured
+  CandidatePins pins;                                   // tensor_config
 };
 
 Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg, plugin::Registry& registry,
@@ -47,10 +50,12 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
   PlannedModel planned = plan_model(optimized, *backend.instance, std::move(nodes), cfg, tensors);
   log_unit_groups(planned.unit_groups);
   std::vector<Candidate> candidates = build_candidates(cfg, registry);
+  CandidatePins pins = pin_tensors(cfg, registry, optimized.graph, planned.plan, candidates);
   spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
                planned.plan.activation_points().size(), planned.plan.weight_points().size(), candidates.size());
   Prepared p{std::move(backend),    std::move(samples),           std::move(tensors),       std::move(planned),
-             std::move(candidates), select_search(cfg, registry), report_metrics(registry), nullptr};
+             std::move(candidates), select_search(cfg, registry), report_metrics(registry), nullptr,
+             std::move(pins)};
   if (cfg.weight.bias_correction)
     p.bias_metric =
         std::move(plugin::make_metric_instances(registry, {cfg.weight.bias_correction->metric},
@@ -96,6 +101,15 @@ void summarize_run(report::QuantizeReport& report, const Prepared& p, const pass
   report.fusion_groups = exported.fusion_groups;
 }
 
+// final_quant_config.json: the run's choices as a quant_config that reproduces it (pipeline/final_config.hpp).
+void write_final_config(const QuantizeOptions& options, const config::QuantConfig& cfg, const Model& model,
+                        const Prepared& p, const SearchOutcome& outcome, ArtifactStager& out) {
+  const nlohmann::json doc =
+      final_quant_config({&cfg, &model.graph, &p.planned.plan, &p.candidates, &outcome.choice, p.search.name,
+                          p.backend.name, options.max_samples, options.plugin_dirs, options.model.string()});
+  out.write_text("final_quant_config.json", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
 void write_reports(report::QuantizeReport& report, const StageClock& clock, ArtifactStager& out) {
   report.total_seconds = clock.total_seconds();
   report.peak_rss_mb = peak_rss_mb();
@@ -134,7 +148,7 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   clock.start("search");
   Evaluator search_eval = search_evaluator(model, evaluation_inputs(p.samples, cfg), p.search, cfg, options.threads);
   const SearchOutcome outcome =
-      run_search_step(p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr});
+      run_search_step(p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr, &p.pins});
   report.search = search_section(p.search, outcome, plan, p.candidates);
   clock.stop();
 
@@ -160,6 +174,7 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
 
   cancellation_point("report");
   summarize_run(report, p, optimized.stats, search_eval.num_samples(), exported);
+  write_final_config(options, cfg, model, p, outcome, out);
   write_reports(report, clock, out);
   out.commit();
   return report;

@@ -96,7 +96,7 @@ std::vector<PointChoice> to_choice(const HostData& h, const QfAssignment& a) {
     }
     if (static_cast<size_t>(cand) >= h.in->candidates->size())
       throw Error("candidate " + std::to_string(cand) + " out of range for tensor '" + point_of(h, t).tensor + "'");
-    c.candidate = cand;
+    c.candidate = h.in->pins ? h.in->pins->candidate_of(point_of(h, t).tensor, cand) : cand;
     if (a.dtype[t] != QF_DTYPE_UNDEFINED) {
       auto q = quant::qtype_from_qf(a.dtype[t]);
       if (!q) throw Error("unsupported dtype " + std::to_string(a.dtype[t]) + " in assignment");
@@ -175,6 +175,7 @@ void record_tradeoff(HostData& h, const QfAssignment& accepted, const double* sc
     point.cost += relative_cost(h, t, accepted.dtype[t]);
   }
   point.scores.assign(scores, scores + h.metric_names.size());
+  point.choice = choice;
   h.outcome->tradeoff.push_back(std::move(point));
 }
 
@@ -185,7 +186,9 @@ QfSearchContext make_context(HostData& h) {
   ctx.num_tensors = [](void* d) { return host(d).points.size(); };
   ctx.tensor_name = [](void* d, size_t t) { return point_of(host(d), t).tensor.c_str(); };
   ctx.tensor_op_type = [](void* d, size_t t) { return host(d).op_types.at(t).c_str(); };
-  ctx.num_candidates = [](void* d, size_t) { return host(d).in->candidates->size(); };
+  ctx.num_candidates = [](void* d, size_t) {
+    return host(d).in->pins ? host(d).in->pins->searched : host(d).in->candidates->size();
+  };
   ctx.candidate_name = [](void* d, size_t, size_t k) { return host(d).in->candidates->at(k).label.c_str(); };
   ctx.allowed_dtypes = [](void* d, size_t t) { return allowed_dtypes(host(d), t); };
   ctx.relative_cost = [](void* d, size_t t, QfDType dtype) { return relative_cost(host(d), t, dtype); };

@@ -12,6 +12,7 @@
 
 #include "pipeline/calibrated_model.hpp"
 #include "pipeline/evaluator.hpp"
+#include "pipeline/tensor_pins.hpp"
 #include "plugin/registry.hpp"
 
 namespace qf::pipeline {
@@ -33,10 +34,11 @@ struct SearchTrial {
 // One point of a search's accuracy/cost trade-off (mixed precision reports one per accepted step through
 // QfSearchContext::report_tradeoff, ABI 1.5): the host derives the count and the cost from the assignment.
 struct TradeoffPoint {
-  size_t step = 0;             // 0-based, in the order reported
-  size_t escalated = 0;        // tensors the assignment sets to a dtype other than the planned one
-  double cost = 0;             // summed relative cost (backend hints) of the escalated tensors' dtypes
-  std::vector<double> scores;  // one per evaluator metric (SearchOutcome::metric_names)
+  size_t step = 0;                  // 0-based, in the order reported
+  size_t escalated = 0;             // tensors the assignment sets to a dtype other than the planned one
+  double cost = 0;                  // summed relative cost (backend hints) of the escalated tensors' dtypes
+  std::vector<double> scores;       // one per evaluator metric (SearchOutcome::metric_names)
+  std::vector<PointChoice> choice;  // the accepted assignment, per plan point
 };
 
 struct SearchOutcome {
@@ -54,6 +56,7 @@ struct SearchInputs {
   const std::vector<Candidate>* candidates = nullptr;
   Evaluator* evaluator = nullptr;
   const std::map<std::string, Tensor>* initializer_overrides = nullptr;
+  const CandidatePins* pins = nullptr;  // tensor_config: the search sees pins->searched candidates
 };
 
 SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet& params, const SearchInputs& in);
