@@ -83,9 +83,9 @@ std::string write_calibration(const FinalConfigInputs& in, json& doc) {
   doc.erase("activation");  // the seed's top-level placement: one place only
   doc.erase("tensor_config");
   json activation = activation_keys(in.candidates->at(static_cast<size_t>(model_level)));
-  activation["//"] = "the " + in.search + " search's choice (" + in.candidates->at(static_cast<size_t>(model_level)).label +
-                     ") for " + std::to_string(counts.at(model_level)) + " of " + std::to_string(total) +
-                     " integer activation(s)";
+  activation["//"] = "the " + in.search + " search's choice (" +
+                     in.candidates->at(static_cast<size_t>(model_level)).label + ") for " +
+                     std::to_string(counts.at(model_level)) + " of " + std::to_string(total) + " integer activation(s)";
   doc["model_config"]["activation"] = activation;
   std::map<std::string, int32_t> pinned;  // a tensor read at two dtypes is two points: the first one's choice
   for (size_t p : in.plan->activation_points()) {

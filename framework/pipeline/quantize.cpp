@@ -149,7 +149,7 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   Evaluator search_eval = search_evaluator(model, evaluation_inputs(p.samples, cfg), p.search, cfg, options.threads);
   const SearchOutcome outcome =
       run_search_step(p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr, &p.pins});
-  report.search = search_section(p.search, outcome, plan, p.candidates);
+  report.search = search_section(p.search, outcome, plan, p.candidates, &model.graph);
   clock.stop();
 
   auto overrides = apply_weight_rounding(model, plan, calibration, *registry, cfg);

@@ -38,6 +38,32 @@ std::string chosen_candidates(const SearchOutcome& outcome, const QuantPlan& pla
   return chosen;
 }
 
+// "conv2 input0 (Conv)" for every node input reading point `q`.
+std::vector<std::string> reading_nodes(const QuantPoint& q, const Graph* graph) {
+  std::vector<std::string> nodes;
+  if (graph)
+    for (const auto& [node, k] : q.uses) {
+      const Node& n = graph->nodes.at(node);
+      nodes.push_back(n.name + " input" + std::to_string(k) + " (" + n.op_type + ")");
+    }
+  return nodes;
+}
+
+// The tensors whose dtype a trade-off step changed, against the step `before` (the plan when null).
+std::vector<report::TradeoffChange> step_changes(const QuantPlan& plan, const Graph* graph,
+                                                 const std::vector<PointChoice>* before,
+                                                 const std::vector<PointChoice>& now) {
+  std::vector<report::TradeoffChange> changes;
+  if (now.size() != plan.points.size() || (before && before->size() != now.size())) return changes;
+  for (size_t p = 0; p < now.size(); ++p) {
+    const quant::QType from = before ? (*before)[p].dtype : plan.points[p].dtype;
+    if (now[p].dtype == from) continue;
+    changes.push_back({plan.points[p].tensor, quant::qtype_name(from), quant::qtype_name(now[p].dtype),
+                       reading_nodes(plan.points[p], graph)});
+  }
+  return changes;
+}
+
 }  // namespace
 
 std::vector<std::map<std::string, Tensor>> evaluation_inputs(const SampleSet& samples, const config::QuantConfig& cfg) {
@@ -71,7 +97,7 @@ SearchOutcome run_search_step(const SearchSelection& search, const SearchInputs&
 }
 
 report::SearchSection search_section(const SearchSelection& search, const SearchOutcome& outcome, const QuantPlan& plan,
-                                     const std::vector<Candidate>& candidates) {
+                                     const std::vector<Candidate>& candidates, const Graph* graph) {
   report::SearchSection s;
   s.strategy = search.name;
   s.metric = search.metric;
@@ -80,7 +106,11 @@ report::SearchSection search_section(const SearchSelection& search, const Search
   if (!s.chosen.empty()) spdlog::info("search: selected {}", s.chosen);
   s.evaluations = outcome.trials.size();
   s.log = outcome.log;
-  for (const TradeoffPoint& t : outcome.tradeoff) s.tradeoff.push_back({t.step, t.escalated, t.cost, t.scores});
+  const std::vector<PointChoice>* before = nullptr;  // step 0 against the plan
+  for (const TradeoffPoint& t : outcome.tradeoff) {
+    s.tradeoff.push_back({t.step, t.escalated, t.cost, t.scores, step_changes(plan, graph, before, t.choice)});
+    before = &t.choice;
+  }
   if (!s.tradeoff.empty()) s.tradeoff_metrics = outcome.metric_names;
   return s;
 }

@@ -30,8 +30,9 @@ SearchOutcome run_search_step(const SearchSelection& search, const SearchInputs&
 
 // report.json's "search": the uniform trials ranked best first (each candidate once), the candidates the
 // integer activations took, and the trade-off the search reported (SearchOutcome::tradeoff, its score
-// columns named by SearchOutcome::metric_names).
+// columns named by SearchOutcome::metric_names). Each trade-off step lists the tensors whose dtype it changed, with the
+// node inputs reading them (named from `graph`; none without it).
 report::SearchSection search_section(const SearchSelection& search, const SearchOutcome& outcome, const QuantPlan& plan,
-                                     const std::vector<Candidate>& candidates);
+                                     const std::vector<Candidate>& candidates, const Graph* graph = nullptr);
 
 }  // namespace qf::pipeline

@@ -53,6 +53,9 @@ json search_json(const SearchSection& s) {
     json row = {{"step", t.step}, {"escalated", t.escalated}, {"cost", t.cost}};
     for (size_t m = 0; m < t.scores.size() && m < s.tradeoff_metrics.size(); ++m)
       row[s.tradeoff_metrics[m]] = t.scores[m];
+    row["changes"] = json::array();
+    for (const TradeoffChange& c : t.changes)
+      row["changes"].push_back({{"tensor", c.tensor}, {"from", c.from}, {"to", c.to}, {"nodes", c.nodes}});
     rows.push_back(row);
   }
   return j;
@@ -110,20 +113,34 @@ std::vector<NodeRow> read_nodes(const json& items, const std::string& path) {
   return rows;
 }
 
+// A trade-off row's "changes": {"tensor", "from", "to", "nodes": [text]}.
+std::vector<TradeoffChange> read_changes(const json& items, const std::string& path) {
+  std::vector<TradeoffChange> out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const JsonFields c(items[i], JsonFields::item_path(path, i));
+    TradeoffChange change{c.required_text("tensor"), c.text("from").value_or(""), c.text("to").value_or(""), {}};
+    if (const json* nodes = c.array("nodes"))
+      for (const json& n : *nodes) change.nodes.push_back(n.is_string() ? n.get<std::string>() : n.dump());
+    out.push_back(std::move(change));
+  }
+  return out;
+}
+
 // Columns step, escalated, cost, then the scores named by the first row's other keys.
 void read_tradeoff(const json& items, const std::string& path, SearchSection& s) {
-  const std::vector<std::string> fixed = {"step", "escalated", "cost"};
+  const std::vector<std::string> fixed = {"step", "escalated", "cost", "changes"};
   for (size_t i = 0; i < items.size(); ++i) {
     const JsonFields t(items[i], JsonFields::item_path(path, i));
     const auto scores = t.numbers_except(fixed);
     if (i == 0)
       for (const auto& [name, value] : scores) s.tradeoff_metrics.push_back(name);
-    TradeoffRow row{count(t.number("step")), count(t.number("escalated")), t.number("cost").value_or(0), {}};
+    TradeoffRow row{count(t.number("step")), count(t.number("escalated")), t.number("cost").value_or(0), {}, {}};
     for (const std::string& name : s.tradeoff_metrics) {
       const auto it = std::find_if(scores.begin(), scores.end(), [&](const auto& p) { return p.first == name; });
       if (it == scores.end()) throw Error("report.json: key '" + t.key_path(name) + "' is missing");
       row.scores.push_back(it->second);
     }
+    if (const json* changes = t.array("changes")) row.changes = read_changes(*changes, t.key_path("changes"));
     s.tradeoff.push_back(std::move(row));
   }
 }

@@ -40,12 +40,19 @@ struct RankedCandidate {
   std::optional<double> score;
 };
 
+// A tensor whose dtype a trade-off step changed (from the step before, or from the plan at step 0).
+struct TradeoffChange {
+  std::string tensor, from, to;    // dtypes as quant_config names them
+  std::vector<std::string> nodes;  // the node inputs reading it, as node_config names them: "conv2 input0 (Conv)"
+};
+
 // One accepted step of a mixed-precision search.
 struct TradeoffRow {
-  size_t step = 0;             // 0-based, in the order the search reported them
-  size_t escalated = 0;        // tensors at a dtype other than the planned one
-  double cost = 0;             // their summed relative cost
-  std::vector<double> scores;  // one per SearchSection::tradeoff_metrics
+  size_t step = 0;                      // 0-based, in the order the search reported them
+  size_t escalated = 0;                 // tensors at a dtype other than the planned one
+  double cost = 0;                      // their summed relative cost
+  std::vector<double> scores;           // one per SearchSection::tradeoff_metrics
+  std::vector<TradeoffChange> changes;  // "changes": what this step raised or lowered
 };
 
 struct SearchSection {

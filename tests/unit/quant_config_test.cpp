@@ -351,7 +351,7 @@ TEST(QuantConfigParse, CalibratorValuesAreKeptForTheirDeclarations) {
 TEST(QuantConfigErrors, UnknownKeyAtEachLevel) {
   EXPECT_EQ(parse_error(R"({"modle_config": {}})"),
             "cfg.json: modle_config: unknown key (known: model_config, op_config, subgraph_config, node_config, "
-            "backend, backend_params, plugin_dirs, max_samples, eval_samples, cache_memory_mb)");
+            "tensor_config, backend, backend_params, plugin_dirs, max_samples, eval_samples, cache_memory_mb)");
   EXPECT_EQ(parse_error(R"({"model_config": {"actvation": {}}})"),
             "cfg.json: model_config.actvation: unknown key (known: activation, all_node_type, layerwise_search, "
             "mixed_precision_search, model_output_type, modelwise_search, search, weight)");

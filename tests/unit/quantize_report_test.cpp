@@ -94,7 +94,7 @@ TEST_F(SearchSection, TradeoffComesFromTheTypedPoints) {
   pipeline::SearchOutcome outcome;
   outcome.choice.resize(1);
   outcome.metric_names = {"cosine", "sqnr"};
-  outcome.tradeoff = {{0, 0, 0.0, {0.93, 20.5}}, {1, 3, 6.0, {0.9999, 41.25}}};
+  outcome.tradeoff = {{0, 0, 0.0, {0.93, 20.5}, {}}, {1, 3, 6.0, {0.9999, 41.25}, {}}};
   const report::SearchSection s = pipeline::search_section(selection_, outcome, plan_, candidates_);
   EXPECT_EQ(s.tradeoff_metrics, (std::vector<std::string>{"cosine", "sqnr"}));
   ASSERT_EQ(s.tradeoff.size(), 2u);
@@ -103,7 +103,12 @@ TEST_F(SearchSection, TradeoffComesFromTheTypedPoints) {
   report::QuantizeReport r;
   r.search = s;
   const json row = r.to_json()["search"]["tradeoff"][1];
-  EXPECT_EQ(row, (json{{"step", 1}, {"escalated", 3}, {"cost", 6.0}, {"cosine", 0.9999}, {"sqnr", 41.25}}));
+  EXPECT_EQ(row, (json{{"step", 1},
+                       {"escalated", 3},
+                       {"cost", 6.0},
+                       {"cosine", 0.9999},
+                       {"sqnr", 41.25},
+                       {"changes", json::array()}}));
 }
 
 }  // namespace

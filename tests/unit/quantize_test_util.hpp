@@ -149,7 +149,8 @@ inline std::set<std::string> entries(const fs::path& dir) {
 inline const std::set<std::string>& artifact_names() {
   static const std::set<std::string> names = {
       "optimized_float_model.onnx", "calibrated_model.onnx", "quantized_model.onnx",
-      "quant_params.json",          "report.json",           "report.html"};
+      "quant_params.json",          "report.json",           "report.html",
+      "final_quant_config.json"};
   return names;
 }
 
