@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "pipeline/point_names.hpp"
 #include "quant/quant_math.hpp"
 
 namespace qf::pipeline {
@@ -28,15 +29,6 @@ json activation_keys(const Candidate& c) {
   a["per_channel"] = c.per_channel;
   a["asymmetric"] = !c.symmetric;
   return a;
-}
-
-std::string use_text(const Graph& graph, const QuantPoint& q) {
-  std::string text;
-  for (const auto& [node, k] : q.uses) {
-    const Node& n = graph.nodes.at(node);
-    text += (text.empty() ? "" : ", ") + n.name + " input" + std::to_string(k) + " (" + n.op_type + ")";
-  }
-  return text.empty() ? "a graph output" : text;
 }
 
 // Integer activation points, by the candidate they took.
@@ -99,7 +91,7 @@ std::string write_calibration(const FinalConfigInputs& in, json& doc) {
     }
     pinned[q.tensor] = c.candidate;
     json entry = {{"activation", activation_keys(in.candidates->at(static_cast<size_t>(c.candidate)))}};
-    entry["//"] = "the " + in.search + " search chose this for " + use_text(*in.graph, q);
+    entry["//"] = "the " + in.search + " search chose this for " + format_point_name(*in.graph, q);
     doc["tensor_config"][q.tensor] = entry;
   }
   return "calibration: model_config.activation is what most integer activations took (" +

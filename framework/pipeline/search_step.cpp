@@ -6,6 +6,7 @@
 #include <set>
 
 #include "pipeline/output_scores.hpp"
+#include "pipeline/point_names.hpp"
 #include "pipeline/weight_only_plan.hpp"
 #include "quant/quant_math.hpp"
 
@@ -38,14 +39,17 @@ std::string chosen_candidates(const SearchOutcome& outcome, const QuantPlan& pla
   return chosen;
 }
 
-// "conv2 input0 (Conv)" for every node input reading point `q`.
+// "conv2 input0 (Conv)" for every node input reading point `q` (a graph output: "conv2 output0 (Conv)"), as
+// pipeline/point_names names a point's place.
 std::vector<std::string> reading_nodes(const QuantPoint& q, const Graph* graph) {
   std::vector<std::string> nodes;
-  if (graph)
-    for (const auto& [node, k] : q.uses) {
-      const Node& n = graph->nodes.at(node);
-      nodes.push_back(n.name + " input" + std::to_string(k) + " (" + n.op_type + ")");
-    }
+  if (!graph) return nodes;
+  QuantPoint one_reader = q;
+  for (size_t u = 0; u < std::max<size_t>(q.uses.size(), 1); ++u) {
+    if (!q.uses.empty()) one_reader.uses = {q.uses[u]};
+    const PointName name = point_name(*graph, one_reader);
+    if (!name.node.empty()) nodes.push_back(name.node + " " + point_slot(name) + " (" + name.op_type + ")");
+  }
   return nodes;
 }
 
