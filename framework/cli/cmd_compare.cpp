@@ -17,6 +17,9 @@
 #include "cli/options.hpp"
 #include "io/sample_folder.hpp"
 #include "ir/onnx_io.hpp"
+#include "ort/library_search.hpp"
+#include "ort/runtime.hpp"
+#include "ort/session.hpp"
 #include "pipeline/evaluator.hpp"
 #include "pipeline/setup.hpp"
 #include "plugin/metric.hpp"
@@ -85,7 +88,20 @@ struct CompareArgs {
   int threads = 0;
   size_t max_samples = 0;  // 0: all
   std::vector<std::filesystem::path> plugin_dirs;
+  bool onnxruntime = false;  // --runtime onnxruntime: B runs in ONNX Runtime, A in qforge's executor
+  std::optional<std::filesystem::path> onnxruntime_library;
 };
+
+void parse_runtime(const po::variables_map& vm, CompareArgs& a) {
+  const std::string runtime = vm["runtime"].as<std::string>();
+  if (runtime != "qforge" && runtime != "onnxruntime")
+    throw UsageError("--runtime '" + runtime + "': expected qforge or onnxruntime");
+  a.onnxruntime = runtime == "onnxruntime";
+  if (vm.count("onnxruntime-library")) {
+    if (!a.onnxruntime) throw UsageError("--onnxruntime-library needs --runtime onnxruntime");
+    a.onnxruntime_library = vm["onnxruntime-library"].as<std::string>();
+  }
+}
 
 std::optional<CompareArgs> parse_args(const std::vector<std::string>& args) {
   po::options_description desc("options");
@@ -99,9 +115,16 @@ std::optional<CompareArgs> parse_args(const std::vector<std::string>& args) {
       "threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")(
       "max-samples", po::value<int>()->default_value(0), "use at most N samples (0: all; they are held in memory)")(
       "plugin-dir", po::value<std::vector<std::string>>()->composing(),
-      "extra folder of plugin libraries (repeatable)");
+      "extra folder of plugin libraries (repeatable)")(
+      "runtime", po::value<std::string>()->default_value("qforge"),
+      "where --against runs: qforge (its executor) or onnxruntime (ONNX Runtime's CPU provider); --model always "
+      "runs in qforge")("onnxruntime-library", po::value<std::string>(),
+                        "ONNX Runtime library (default: $QFORGE_ONNXRUNTIME_LIBRARY, the npm package "
+                        "onnxruntime-node here or in a parent folder, else libonnxruntime.so.1 of the system)");
   add_verbosity_options(desc);
-  auto vm = parse_options("compare", "--model A.onnx --against B.onnx --data DIR [--metrics cosine,sqnr,...] [--json]",
+  auto vm = parse_options("compare",
+                          "--model A.onnx --against B.onnx --data DIR [--metrics cosine,sqnr,...] [--json] "
+                          "[--runtime onnxruntime [--onnxruntime-library PATH]]",
                           desc, args);
   if (!vm) return std::nullopt;
   apply_verbosity(*vm);
@@ -113,7 +136,9 @@ std::optional<CompareArgs> parse_args(const std::vector<std::string>& args) {
                 vm->count("json") > 0,
                 (*vm)["threads"].as<int>(),
                 0,
-                {}};
+                {},
+                false,
+                std::nullopt};
   const int max_samples = (*vm)["max-samples"].as<int>();
   if (a.threads < 0) throw UsageError("--threads must be >= 0");
   if (max_samples < 0) throw UsageError("--max-samples must be >= 0");
@@ -124,6 +149,7 @@ std::optional<CompareArgs> parse_args(const std::vector<std::string>& args) {
     const std::string name = plugin::canonical_metric_name(m);
     if (std::find(a.metrics.begin(), a.metrics.end(), name) == a.metrics.end()) a.metrics.push_back(name);
   }
+  parse_runtime(*vm, a);
   if (a.metrics.empty()) throw UsageError("--metrics is empty");
   if (vm->count("metric-param"))
     for (const auto& spec : (*vm)["metric-param"].as<std::vector<std::string>>()) add_metric_param(spec, a.params);
@@ -174,6 +200,16 @@ std::vector<std::string> scored_outputs(const Model& a, const Model& b, const Co
   return outputs;
 }
 
+// --against's outputs on every sample, run by ONNX Runtime.
+std::vector<std::map<std::string, Tensor>> run_in_onnxruntime(
+    const std::shared_ptr<const ort::Runtime>& runtime, const CompareArgs& a,
+    const std::vector<std::map<std::string, Tensor>>& samples) {
+  const ort::Session session(runtime, a.path_b, a.threads);
+  std::vector<std::map<std::string, Tensor>> outputs;
+  for (const auto& sample : samples) outputs.push_back(session.run(sample));
+  return outputs;
+}
+
 // Per output and overall, every metric aggregated as it declares (pooled metrics weigh samples, then
 // outputs, by their positions): the scores pipeline::Evaluator gives the quantize report.
 struct CompareScores {
@@ -183,10 +219,12 @@ struct CompareScores {
   std::vector<double> overall;                  // [metric]
 };
 
-CompareScores score(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics) {
+CompareScores score(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics,
+                    const std::shared_ptr<const ort::Runtime>& onnxruntime) {
   const Model model_a = load_model(a.path_a);
   const Model model_b = load_model(a.path_b);
-  pipeline::ScoredOutputs scored{scored_outputs(model_a, model_b, a), a.path_a, a.path_b, {}};
+  pipeline::ScoredOutputs scored{
+      scored_outputs(model_a, model_b, a), a.path_a, onnxruntime ? a.path_b + " in ONNX Runtime" : a.path_b, {}};
   std::vector<std::string> input_names;
   for (const ValueInfo* vi : model_a.graph.runtime_inputs()) input_names.push_back(vi->name);
   const SampleFolder folder(a.data, input_names);
@@ -200,15 +238,16 @@ CompareScores score(const CompareArgs& a, const std::vector<std::unique_ptr<plug
   }
   std::vector<const plugin::MetricInstance*> columns;
   for (const auto& m : metrics) columns.push_back(m.get());
-  const pipeline::Evaluator evaluator(model_a, std::move(samples), columns, a.threads, false, scored);
-  const auto per_output = evaluator.score_outputs(model_b);
+  const pipeline::Evaluator evaluator(model_a, samples, columns, a.threads, false, scored);
+  const auto per_output = onnxruntime ? evaluator.score_outputs(run_in_onnxruntime(onnxruntime, a, samples))
+                                      : evaluator.score_outputs(model_b);
   CompareScores out{count, scored.names, {}, evaluator.overall(per_output)};
   for (const auto& o : per_output) out.per_output.push_back(o.scores);
   return out;
 }
 
 void print_json(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics,
-                const CompareScores& scores) {
+                const CompareScores& scores, const std::shared_ptr<const ort::Runtime>& onnxruntime) {
   nlohmann::json j = {{"model", a.path_a},
                       {"against", a.path_b},
                       {"data", a.data},
@@ -229,17 +268,22 @@ void print_json(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::
   }
   for (size_t m = 0; m < metrics.size(); ++m)
     j["overall"][metrics[m]->component().name] = score_json(scores.overall[m]);
+  if (onnxruntime)
+    j["runtime"] = {
+        {"against", "onnxruntime"}, {"version", onnxruntime->version()}, {"library", onnxruntime->library().string()}};
   std::cout << j.dump(2) << "\n";
 }
 
 // The seed toolchain's "The quantized model output" table: one row per output, one column per metric.
 void print_table(const CompareArgs& a, const std::vector<std::unique_ptr<plugin::MetricInstance>>& metrics,
-                 const CompareScores& scores) {
+                 const CompareScores& scores, const std::shared_ptr<const ort::Runtime>& onnxruntime) {
   size_t name_width = 6;
   for (const auto& o : scores.outputs) name_width = std::max(name_width, o.size());
   std::vector<size_t> widths;
   for (const auto& m : metrics) widths.push_back(std::max<size_t>(m->title().size(), 14));
-  std::printf("%s against %s, %zu sample%s:\n", a.path_b.c_str(), a.path_a.c_str(), scores.samples,
+  const std::string against = onnxruntime ? a.path_b + " in ONNX Runtime " + onnxruntime->version() : a.path_b;
+  const std::string model = onnxruntime ? a.path_a + " in qforge" : a.path_a;
+  std::printf("%s against %s, %zu sample%s:\n", against.c_str(), model.c_str(), scores.samples,
               scores.samples == 1 ? "" : "s");
   auto pad = [](std::string s, size_t w) { return s.size() < w ? s + std::string(w - s.size(), ' ') : s; };
   auto emit = [](std::string line) {
@@ -261,11 +305,15 @@ void print_table(const CompareArgs& a, const std::vector<std::unique_ptr<plugin:
 int cmd_compare(const std::vector<std::string>& args) {
   const auto a = parse_args(args);
   if (!a) return 0;
+  // The runtime first: without a library the one-line hint comes before any model is read.
+  const auto onnxruntime = a->onnxruntime ? ort::Runtime::load(ort::find_library(a->onnxruntime_library, "."))
+                                          : std::shared_ptr<const ort::Runtime>();
+  if (onnxruntime) spdlog::info("{} loaded", onnxruntime->describe());
   const auto registry = pipeline::load_plugins(a->plugin_dirs);
   const auto metrics = make_metrics(*a, *registry);
-  const CompareScores scores = score(*a, metrics);
-  if (a->json) print_json(*a, metrics, scores);
-  else print_table(*a, metrics, scores);
+  const CompareScores scores = score(*a, metrics, onnxruntime);
+  if (a->json) print_json(*a, metrics, scores, onnxruntime);
+  else print_table(*a, metrics, scores, onnxruntime);
   return 0;
 }
 

@@ -195,7 +195,7 @@ std::vector<std::vector<OutputScores>> assemble(RawScores& raw, size_t V, const 
 
 std::vector<std::vector<OutputScores>> Evaluator::score_all(
     const std::vector<std::shared_ptr<const Model>>& variants) const {
-  const size_t V = variants.size(), S = samples_.size(), O = outputs_.size(), M = metrics_.size();
+  const size_t V = variants.size();
   std::vector<std::unique_ptr<Executor>> executors(V);
   // Per variant: the nodes to re-run over a baseline cache (none when there is no baseline).
   std::vector<std::optional<std::vector<size_t>>> rerun(V);
@@ -206,6 +206,14 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
       if (nodes.size() < variants[v]->graph.nodes.size()) rerun[v] = std::move(nodes);
     }
   }
+  return score_runs(V, [&](size_t v, size_t s) {
+    const ValueCache* cache = baseline_ ? baseline_->caches[s].get() : nullptr;
+    return rerun[v] && cache ? executors[v]->rerun_nodes(*cache, *rerun[v]) : executors[v]->run(samples_[s]);
+  });
+}
+
+std::vector<std::vector<OutputScores>> Evaluator::score_runs(size_t V, const RunSample& run) const {
+  const size_t S = samples_.size(), O = outputs_.size(), M = metrics_.size();
   std::vector<bool> applies(O * M, true);  // [o][m]
   for (const auto& [m, only] : restricted_)
     for (size_t o = 0; o < O; ++o) applies[o * M + m] = only.count(outputs_[o]) > 0;
@@ -226,9 +234,7 @@ std::vector<std::vector<OutputScores>> Evaluator::score_all(
     tbb::parallel_for(size_t{0}, V * S, [&](size_t job) {
       throw_if_interrupted();
       const size_t v = job / S, s = job % S;
-      const ValueCache* cache = baseline_ ? baseline_->caches[s].get() : nullptr;
-      const auto out =
-          rerun[v] && cache ? executors[v]->rerun_nodes(*cache, *rerun[v]) : executors[v]->run(samples_[s]);
+      const auto out = run(v, s);
       for (size_t o = 0; o < O; ++o) {
         const Tensor& ref = reference_[s].at(outputs_[o]);
         const Tensor got = variant_output(out, s, o);
@@ -324,6 +330,13 @@ bool Evaluator::column_higher_is_better(size_t c) const {
 
 std::vector<OutputScores> Evaluator::score_outputs(const Model& variant) const {
   return score_all({std::make_shared<const Model>(variant)})[0];
+}
+
+std::vector<OutputScores> Evaluator::score_outputs(const std::vector<std::map<std::string, Tensor>>& outputs) const {
+  if (outputs.size() != samples_.size())
+    throw Error(std::to_string(outputs.size()) + " output set(s) of " + names_.variant_name + " for " +
+                std::to_string(samples_.size()) + " evaluation sample(s)");
+  return score_runs(1, [&](size_t, size_t s) { return outputs[s]; })[0];
 }
 
 }  // namespace qf::pipeline

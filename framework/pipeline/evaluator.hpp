@@ -4,6 +4,7 @@
 // aggregated as the metric declares (over samples, then over outputs; pooled metrics weigh by positions).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -46,6 +47,7 @@ class Evaluator {
   Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column = false);
 
   size_t num_samples() const { return samples_.size(); }
+  const std::vector<std::map<std::string, Tensor>>& samples() const { return samples_; }
   // The scored (float) outputs, and the shape each has on each evaluation sample (float model).
   const std::vector<std::string>& outputs() const { return outputs_; }
   std::vector<Shape> output_shapes(const std::string& output) const;
@@ -78,11 +80,16 @@ class Evaluator {
   std::vector<std::vector<double>> score(const std::vector<std::shared_ptr<const Model>>& variants) const;
   // Per-output scores of one variant.
   std::vector<OutputScores> score_outputs(const Model& variant) const;
+  // Per-output scores of outputs computed elsewhere (ONNX Runtime): `outputs[s]` for evaluation sample s.
+  std::vector<OutputScores> score_outputs(const std::vector<std::map<std::string, Tensor>>& outputs) const;
   // The overall score per column of one variant's per-output scores (what score() returns for it).
   std::vector<double> overall(const std::vector<OutputScores>& outputs) const;
 
  private:
   std::vector<std::vector<OutputScores>> score_all(const std::vector<std::shared_ptr<const Model>>& variants) const;
+  // Scores V variants whose outputs on sample s `run(v, s)` gives.
+  using RunSample = std::function<std::map<std::string, Tensor>(size_t v, size_t s)>;
+  std::vector<std::vector<OutputScores>> score_runs(size_t V, const RunSample& run) const;
   // Output `o` of a variant on sample `s` as float32, checked against the reference's shape.
   Tensor variant_output(const std::map<std::string, Tensor>& out, size_t s, size_t o) const;
   std::string sample_name(size_t s) const;
