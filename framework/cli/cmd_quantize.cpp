@@ -13,6 +13,22 @@
 
 namespace qf::cli {
 
+namespace {
+
+void parse_verify(const po::variables_map& vm, pipeline::QuantizeOptions& o) {
+  if (vm.count("verify")) {
+    const std::string runtime = vm["verify"].as<std::string>();
+    if (runtime != "onnxruntime") throw UsageError("--verify '" + runtime + "': expected onnxruntime");
+    o.verify_onnxruntime = true;
+  }
+  if (vm.count("onnxruntime-library")) {
+    if (!o.verify_onnxruntime) throw UsageError("--onnxruntime-library needs --verify onnxruntime");
+    o.onnxruntime_library = vm["onnxruntime-library"].as<std::string>();
+  }
+}
+
+}  // namespace
+
 int cmd_quantize(const std::vector<std::string>& args) {
   po::options_description desc("options");
   desc.add_options()("model", po::value<std::string>()->required(), "float ONNX model")(
@@ -24,11 +40,18 @@ int cmd_quantize(const std::vector<std::string>& args) {
       "threads", po::value<int>()->default_value(0), "worker threads (0: all cores)")(
       "plugin-dir", po::value<std::vector<std::string>>()->composing(),
       "extra folder of plugin libraries (repeatable)")("max-samples", po::value<int>(),
-                                                       "use at most N calibration samples");
+                                                       "use at most N calibration samples")(
+      "verify", po::value<std::string>(),
+      "onnxruntime: after the export, run quantized_model.onnx in ONNX Runtime on the evaluation samples and "
+      "report its agreement with the simulation and with the float model")(
+      "onnxruntime-library", po::value<std::string>(),
+      "ONNX Runtime library for --verify (default: $QFORGE_ONNXRUNTIME_LIBRARY, the npm package "
+      "onnxruntime-node here or in a parent folder, else libonnxruntime.so.1 of the system)");
   add_verbosity_options(desc);
   auto vm = parse_options("quantize",
                           "--model M.onnx --calib-data DIR [--config quant_config.json] [--backend NAME] "
-                          "--output-dir OUT [--threads N] [--plugin-dir DIR]... [--max-samples N] [-v|-q]",
+                          "--output-dir OUT [--threads N] [--plugin-dir DIR]... [--max-samples N] "
+                          "[--verify onnxruntime [--onnxruntime-library PATH]] [-v|-q]",
                           desc, args);
   if (!vm) return 0;
   apply_verbosity(*vm);
@@ -49,10 +72,12 @@ int cmd_quantize(const std::vector<std::string>& args) {
     if (n < 1) throw UsageError("--max-samples must be >= 1");
     o.max_samples = static_cast<size_t>(n);
   }
+  parse_verify(*vm, o);
   set_interrupt_outcome("nothing was written to " + o.output_dir.string());
   const auto report = pipeline::quantize(o);
   set_interrupt_outcome("the artifacts in " + o.output_dir.string() + " are complete");
   std::cout << "The quantized model output:\n" << report::format_output_table(report);
+  if (report.runtime_check) std::cout << report::format_runtime_check_table(*report.runtime_check);
   spdlog::info(
       "wrote optimized_float_model.onnx, calibrated_model.onnx, quantized_model.onnx, quant_params.json, "
       "final_quant_config.json, "

@@ -11,6 +11,7 @@
 #include "pipeline/final_config.hpp"
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/output_scores.hpp"
+#include "pipeline/runtime_check.hpp"
 #include "pipeline/search_step.hpp"
 #include "pipeline/setup.hpp"
 #include "pipeline/stage_clock.hpp"
@@ -126,6 +127,7 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   StageClock clock(report.stages);
   // Inputs first, so bad input fails before any work.
   const config::QuantConfig cfg = load_config(options.config, options.config_text);
+  const RuntimeCheck runtime_check(options.verify_onnxruntime, options.onnxruntime_library);  // no library: fail now
   ArtifactStager out(options.output_dir);
   const auto registry = load_plugins(options.plugin_dirs, cfg.plugin_dirs);
   cancellation_point("load");
@@ -171,6 +173,8 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   const ExportResult exported = export_models(
       {&model, &calibrated, &p.planned.placement, p.backend.name, &p.tensors, cfg.weight.weight_only.has_value()}, out);
   clock.stop();
+  report.runtime_check = runtime_check.run(out.staging_dir() / "quantized_model.onnx", calibrated, search_eval, *registry,
+                                           options.threads, clock);
 
   cancellation_point("report");
   summarize_run(report, p, optimized.stats, search_eval.num_samples(), exported);

@@ -206,6 +206,7 @@ json QuantizeReport::to_json() const {
     j["bias_correction"] = {{"applied", bias_correction->applied}, {"nodes", bias_correction->nodes},
                             {"skipped", bias_correction->skipped}, {"metric", bias_correction->metric},
                             {"before", bias_correction->before},   {"after", bias_correction->after}};
+  if (runtime_check) j["runtime_check"] = runtime_check_json(*runtime_check);
   put_run_summary(*this, j);
   return j;
 }
@@ -221,6 +222,7 @@ QuantizeReport QuantizeReport::from_json(const json& document) {
   if (const json* nodes = root.array("nodes")) r.nodes = read_nodes(*nodes, "nodes");
   if (auto search = root.object("search")) r.search = read_search(*search);
   if (auto bias = root.object("bias_correction")) r.bias_correction = read_bias_correction(*bias);
+  if (auto check = root.object("runtime_check")) r.runtime_check = read_runtime_check(*check);
   if (const json* stages = root.array("stages")) r.stages = read_stages(*stages, "stages");
   read_run_summary(root, r);
   return r;

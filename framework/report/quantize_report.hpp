@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "report/runtime_check.hpp"
+
 namespace qf::report {
 
 struct SampleCounts {
@@ -106,6 +108,7 @@ struct QuantizeReport {
   std::optional<OptimizeCounts> optimize;
   std::optional<ExportSummary> exported;  // "export"
   std::optional<size_t> fusion_groups;
+  std::optional<RuntimeCheckSection> runtime_check;  // --verify onnxruntime only
 
   // report.json's document (docs/report.md).
   nlohmann::json to_json() const;
