@@ -45,8 +45,9 @@ fs::path find_library(const std::optional<fs::path>& explicit_path, const fs::pa
 }
 
 std::string missing_library_hint() {
-  return std::string("get ONNX Runtime with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` in this "
-                     "folder (or a parent), or pass --onnxruntime-library PATH/") +
+  return std::string(
+             "get ONNX Runtime with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` in this "
+             "folder (or a parent), or pass --onnxruntime-library PATH/") +
          kSoname + " (or set " + kLibraryEnvVar + ")";
 }
 

@@ -26,7 +26,12 @@ struct OrtAllocator;
 // The element types equal ONNX's TensorProto data types (and qf::DType) for the values 0..13.
 using OrtElementType = int;
 enum OrtLogLevel : int { kOrtLogVerbose = 0, kOrtLogInfo = 1, kOrtLogWarning = 2, kOrtLogError = 3, kOrtLogFatal = 4 };
-enum OrtOptimizationLevel : int { kOrtOptimizeNone = 0, kOrtOptimizeBasic = 1, kOrtOptimizeExtended = 2, kOrtOptimizeAll = 99 };
+enum OrtOptimizationLevel : int {
+  kOrtOptimizeNone = 0,
+  kOrtOptimizeBasic = 1,
+  kOrtOptimizeExtended = 2,
+  kOrtOptimizeAll = 99
+};
 enum OrtAllocatorKind : int { kOrtDeviceAllocator = 0, kOrtArenaAllocator = 1 };
 enum OrtMemoryKind : int { kOrtMemoryDefault = 0 };
 

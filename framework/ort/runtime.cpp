@@ -33,7 +33,8 @@ std::unique_ptr<Runtime::Library> open_library(const fs::path& path) {
     throw Error("ONNX Runtime library " + path.string() + " does not exist; " + missing_library_hint());
   auto lib = std::make_unique<Runtime::Library>();
   try {
-    lib->handle.load(path, bare_name ? boost::dll::load_mode::search_system_folders : boost::dll::load_mode::default_mode);
+    lib->handle.load(path,
+                     bare_name ? boost::dll::load_mode::search_system_folders : boost::dll::load_mode::default_mode);
   } catch (const std::exception& e) {
     // Boost.DLL's message carries the loader's reason ("file too short", "wrong ELF class", a missing dependency).
     if (bare_name) throw Error("ONNX Runtime not found (no " + path.string() + "); " + missing_library_hint());
@@ -50,7 +51,8 @@ std::shared_ptr<const Runtime> Runtime::load(const fs::path& library) {
   return std::shared_ptr<const Runtime>(new Runtime(open_library(library), library));
 }
 
-Runtime::Runtime(std::unique_ptr<Library> library, fs::path path) : lib_(std::move(library)), library_(std::move(path)) {
+Runtime::Runtime(std::unique_ptr<Library> library, fs::path path)
+    : lib_(std::move(library)), library_(std::move(path)) {
   const OrtApiBase* base = lib_->handle.get<OrtGetApiBaseFunction>("OrtGetApiBase")();
   if (base == nullptr || base->GetApi == nullptr || base->GetVersionString == nullptr)
     throw Error("ONNX Runtime library " + library_.string() + ": OrtGetApiBase returned no API");

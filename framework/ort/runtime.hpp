@@ -38,7 +38,6 @@ class Runtime {
   void check(OrtStatus* status, const std::string& context) const;
 
  private:
-
   explicit Runtime(std::unique_ptr<Library> library, std::filesystem::path path);
   std::unique_ptr<Library> lib_;
   std::filesystem::path library_;

@@ -173,8 +173,8 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   const ExportResult exported = export_models(
       {&model, &calibrated, &p.planned.placement, p.backend.name, &p.tensors, cfg.weight.weight_only.has_value()}, out);
   clock.stop();
-  report.runtime_check = runtime_check.run(out.staging_dir() / "quantized_model.onnx", calibrated, search_eval, *registry,
-                                           options.threads, clock);
+  report.runtime_check = runtime_check.run(out.staging_dir() / "quantized_model.onnx", calibrated, search_eval,
+                                           *registry, options.threads, clock);
 
   cancellation_point("report");
   summarize_run(report, p, optimized.stats, search_eval.num_samples(), exported);

@@ -24,7 +24,8 @@ struct QuantizeOptions {
   int threads = 0;
   std::vector<std::filesystem::path> plugin_dirs;
   std::optional<size_t> max_samples;  // overrides the config's "max_samples"
-  bool verify_onnxruntime = false;  // --verify onnxruntime: run quantized_model.onnx in ONNX Runtime (runtime_check.hpp)
+  bool verify_onnxruntime =
+      false;  // --verify onnxruntime: run quantized_model.onnx in ONNX Runtime (runtime_check.hpp)
   std::optional<std::filesystem::path> onnxruntime_library;  // --onnxruntime-library
 };
 

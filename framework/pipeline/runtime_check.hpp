@@ -30,8 +30,8 @@ class RuntimeCheck {
   // The "verify" stage: runs `quantized` (the exported file) in ONNX Runtime on `eval`'s samples with
   // `threads` intra-op threads. Returns the report section; none when not verifying.
   std::optional<report::RuntimeCheckSection> run(const std::filesystem::path& quantized, const Model& calibrated,
-                                                 const Evaluator& eval, const plugin::Registry& registry,
-                                                 int threads, StageClock& clock) const;
+                                                 const Evaluator& eval, const plugin::Registry& registry, int threads,
+                                                 StageClock& clock) const;
 
  private:
   std::shared_ptr<const ort::Runtime> runtime_;

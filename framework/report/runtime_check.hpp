@@ -23,7 +23,7 @@ struct RuntimeAgreementRow {
 
 struct RuntimeCheckSection {
   std::string runtime = "onnxruntime";
-  std::string version, library;              // "1.30.0", the shared library loaded
+  std::string version, library;                // "1.30.0", the shared library loaded
   std::string model = "quantized_model.onnx";  // the artifact run
   size_t samples = 0;                          // evaluation samples run
   double seconds = 0;                          // loading the model and running it, scoring included

@@ -15,8 +15,8 @@ std::string number_cell(const std::optional<double>& v, int decimals, const char
 std::string render_runtime_check_html(const RuntimeCheckSection& s) {
   std::string out = "<section id=\"runtime\"><h2>ONNX Runtime check</h2><p>" + escape_html(s.model) +
                     " run by ONNX Runtime " + escape_html(s.version) + " (CPU provider, graph optimisation all) on " +
-                    format_count(static_cast<double>(s.samples)) + " evaluation sample" +
-                    (s.samples == 1 ? "" : "s") + " in " + format_seconds(s.seconds) + ".</p>";
+                    format_count(static_cast<double>(s.samples)) + " evaluation sample" + (s.samples == 1 ? "" : "s") +
+                    " in " + format_seconds(s.seconds) + ".</p>";
   out +=
       "<p class=\"note\">Against the simulation (calibrated_model.onnx run by qforge): whether the exported model "
       "computes what this report measured; the runtimes may differ by one rounding step where a float sum lands "
