@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "pipeline/point_names.hpp"
 #include "quant/quant_math.hpp"
@@ -65,6 +66,29 @@ std::vector<std::string> remove_searches(json& doc) {
   return removed;
 }
 
+// tensor_config for the tensors whose candidate is not the model level's; returns how many. A tensor read at
+// two dtypes is two points, while tensor_config pins a tensor: the first point's choice holds (a warning
+// when the other point took another candidate).
+size_t write_pins(const FinalConfigInputs& in, int32_t model_level, json& doc) {
+  std::map<std::string, std::pair<int32_t, const QuantPoint*>> taken;
+  for (size_t p : in.plan->activation_points()) {
+    const PointChoice& c = (*in.choice)[p];
+    if (!quant::is_integer(c.dtype)) continue;
+    const auto [it, first] = taken.try_emplace(in.plan->points[p].tensor, c.candidate, &in.plan->points[p]);
+    if (!first && it->second.first != c.candidate)
+      spdlog::warn("final quant_config: tensor '{}' took two candidates; tensor_config keeps the first", it->first);
+  }
+  size_t pinned = 0;
+  for (const auto& [tensor, took] : taken) {
+    if (took.first == model_level) continue;
+    ++pinned;
+    json entry = {{"activation", activation_keys(in.candidates->at(static_cast<size_t>(took.first)))}};
+    entry["//"] = "the " + in.search + " search chose this for " + format_point_name(*in.graph, *took.second);
+    doc["tensor_config"][tensor] = entry;
+  }
+  return pinned;
+}
+
 // model_config.activation and tensor_config from the choice. Returns the comment line.
 std::string write_calibration(const FinalConfigInputs& in, json& doc) {
   const std::map<int32_t, size_t> counts = candidate_counts(in);
@@ -79,24 +103,10 @@ std::string write_calibration(const FinalConfigInputs& in, json& doc) {
                      in.candidates->at(static_cast<size_t>(model_level)).label + ") for " +
                      std::to_string(counts.at(model_level)) + " of " + std::to_string(total) + " integer activation(s)";
   doc["model_config"]["activation"] = activation;
-  std::map<std::string, int32_t> pinned;  // a tensor read at two dtypes is two points: the first one's choice
-  for (size_t p : in.plan->activation_points()) {
-    const PointChoice& c = (*in.choice)[p];
-    const QuantPoint& q = in.plan->points[p];
-    if (!quant::is_integer(c.dtype) || c.candidate == model_level) continue;
-    if (const auto it = pinned.find(q.tensor); it != pinned.end()) {
-      if (it->second != c.candidate)
-        spdlog::warn("final quant_config: tensor '{}' took two candidates; tensor_config keeps the first", q.tensor);
-      continue;
-    }
-    pinned[q.tensor] = c.candidate;
-    json entry = {{"activation", activation_keys(in.candidates->at(static_cast<size_t>(c.candidate)))}};
-    entry["//"] = "the " + in.search + " search chose this for " + format_point_name(*in.graph, q);
-    doc["tensor_config"][q.tensor] = entry;
-  }
+  const size_t pinned = write_pins(in, model_level, doc);
   return "calibration: model_config.activation is what most integer activations took (" +
          std::to_string(counts.at(model_level)) + " of " + std::to_string(total) + "); tensor_config pins the " +
-         std::to_string(pinned.size()) + " tensor(s) that took another candidate";
+         std::to_string(pinned) + " tensor(s) that took another candidate";
 }
 
 // node_config input<k> for every point the search set to a dtype other than the plan's. Returns the comment.
