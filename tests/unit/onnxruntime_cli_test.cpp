@@ -64,16 +64,15 @@ class OnnxRuntimeCli : public ::testing::Test {
 // quantize before creating OUT.
 TEST_F(OnnxRuntimeCli, MissingLibraryIsOneLineSayingHowToGetOne) {
   const std::string lib = path("nowhere/libonnxruntime.so.1");
-  const CliResult compare = run_cli("compare --model " + path("a.onnx") + " --against " + path("b.onnx") +
-                                        " --data " + path("data") + " --runtime onnxruntime --onnxruntime-library " +
-                                        lib,
+  const CliResult compare = run_cli("compare --model " + path("a.onnx") + " --against " + path("b.onnx") + " --data " +
+                                        path("data") + " --runtime onnxruntime --onnxruntime-library " + lib,
                                     dir_.path());
   expect_one_line_error(compare, "compare",
                         {lib, "does not exist", "npm install onnxruntime-node", "--onnxruntime-library"});
-  const CliResult quantize = run_cli("quantize --model " + path("a.onnx") + " --calib-data " + path("data") +
-                                         " --output-dir " + path("out") + " --verify onnxruntime --onnxruntime-library " +
-                                         lib,
-                                     dir_.path());
+  const CliResult quantize =
+      run_cli("quantize --model " + path("a.onnx") + " --calib-data " + path("data") + " --output-dir " + path("out") +
+                  " --verify onnxruntime --onnxruntime-library " + lib,
+              dir_.path());
   expect_one_line_error(quantize, "quantize", {lib, "npm install onnxruntime-node"});
   EXPECT_FALSE(fs::exists(dir_ / "out"));
 }
@@ -82,10 +81,10 @@ TEST_F(OnnxRuntimeCli, BrokenLibraryFileIsOneLineError) {
   write_text(dir_ / "libonnxruntime.so.1", "not an ELF file\n");
   save_model(residual_model(), dir_ / "model.onnx");
   write_samples(dir_ / "samples", 2);
-  const CliResult r = run_cli("compare --model " + path("model.onnx") + " --against " + path("model.onnx") +
-                                  " --data " + path("samples") + " --runtime onnxruntime --onnxruntime-library " +
-                                  path("libonnxruntime.so.1"),
-                              dir_.path());
+  const CliResult r =
+      run_cli("compare --model " + path("model.onnx") + " --against " + path("model.onnx") + " --data " +
+                  path("samples") + " --runtime onnxruntime --onnxruntime-library " + path("libonnxruntime.so.1"),
+              dir_.path());
   expect_one_line_error(r, "compare", {path("libonnxruntime.so.1"), "cannot be loaded"});
 }
 

@@ -1,7 +1,7 @@
 // pipeline/point_names: the node_config name of a quantization point.
-#include <gtest/gtest.h>
-
 #include "pipeline/point_names.hpp"
+
+#include <gtest/gtest.h>
 
 namespace qf::pipeline {
 namespace {
