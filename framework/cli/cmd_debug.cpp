@@ -292,7 +292,7 @@ int cmd_debug(const std::vector<std::string>& args) {
   s.output.write("report.html", debug::render_debug_report("qforge debug " + a.sub, s.summary, sections));
   s.output.commit();
   set_interrupt_outcome("the results in " + a.output_dir + " are complete");
-  spdlog::info("wrote the debug results to {}", a.output_dir);
+  log_result("wrote the debug results to " + a.output_dir);
   return 0;
 }
 

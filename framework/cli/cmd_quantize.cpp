@@ -78,10 +78,9 @@ int cmd_quantize(const std::vector<std::string>& args) {
   set_interrupt_outcome("the artifacts in " + o.output_dir.string() + " are complete");
   std::cout << "The quantized model output:\n" << report::format_output_table(report);
   if (report.runtime_check) std::cout << report::format_runtime_check_table(*report.runtime_check);
-  spdlog::info(
+  log_result(
       "wrote optimized_float_model.onnx, calibrated_model.onnx, quantized_model.onnx, quant_params.json, "
-      "final_quant_config.json, "
-      "report.json, report.html to {}",
+      "final_quant_config.json, report.json, report.html to " +
       o.output_dir.string());
   return 0;
 }

@@ -59,7 +59,7 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   write_outputs(output_dir, outputs);
   set_interrupt_outcome("the outputs in " + output_dir + " are complete");
-  spdlog::info("wrote {} output(s) to {}", outputs.size(), output_dir);
+  log_result("wrote " + std::to_string(outputs.size()) + " output(s) to " + output_dir);
   return 0;
 }
 

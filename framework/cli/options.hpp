@@ -23,8 +23,12 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Configures spdlog from -v/-q style flags shared by the commands.
+// -v / -q, shared by the commands. -v adds debug lines; -q keeps warnings, errors and results (the
+// accuracy table on stdout, log_result lines) and hides progress bars and info lines.
 void add_verbosity_options(po::options_description& desc);
 void apply_verbosity(const po::variables_map& vm);
+
+// A line that is a result of the command ("wrote ... to OUT"): logged as info, kept under -q.
+void log_result(const std::string& line);
 
 }  // namespace qf::cli

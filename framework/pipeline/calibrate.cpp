@@ -493,9 +493,9 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   for (size_t p : plan.activation_points())
     if (const auto it = run.global.find(plan.points[p].tensor); it != run.global.end() && it->second.min.empty())
       result.empty_points.push_back(p);
-  spdlog::info("calibrated {} tensor(s) x {} candidate(s) on {} sample(s) ({:.1f} s + {:.1f} s)",
-               plan.activation_points().size(), num_cands, samples.size(), result.first_pass_seconds,
-               result.second_pass_seconds);
+  spdlog::debug("calibrated {} tensor(s) x {} candidate(s) on {} sample(s) ({:.1f} s + {:.1f} s)",
+                plan.activation_points().size(), num_cands, samples.size(), result.first_pass_seconds,
+                result.second_pass_seconds);
   return result;
 }
 

@@ -52,8 +52,6 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
   log_unit_groups(planned.unit_groups);
   std::vector<Candidate> candidates = build_candidates(cfg, registry);
   CandidatePins pins = pin_tensors(cfg, registry, optimized.graph, planned.plan, candidates);
-  spdlog::info("plan: {} activation and {} weight tensor(s) quantized, {} calibration candidate(s)",
-               planned.plan.activation_points().size(), planned.plan.weight_points().size(), candidates.size());
   Prepared p{std::move(backend),    std::move(samples),           std::move(tensors),       std::move(planned),
              std::move(candidates), select_search(cfg, registry), report_metrics(registry), nullptr,
              std::move(pins)};
@@ -62,6 +60,21 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
         std::move(plugin::make_metric_instances(registry, {cfg.weight.bias_correction->metric},
                                                 cfg.source + ": model_config.weight.bias_correction.metric")[0]);
   return p;
+}
+
+// The plan stage's line: what will be quantized.
+std::string plan_figures(const Prepared& p) {
+  return std::to_string(p.planned.plan.activation_points().size()) + " activation and " +
+         std::to_string(p.planned.plan.weight_points().size()) + " weight tensor(s) quantized, " +
+         std::to_string(p.candidates.size()) + " calibration candidate(s)";
+}
+
+// The calibrate stage's start line: the work ahead (one pass per sample, every candidate at once).
+std::string calibrate_figures(const Prepared& p, const config::QuantConfig& cfg) {
+  const std::string samples = std::to_string(p.samples.size()) + " sample(s)";
+  if (cfg.weight.weight_only) return "weight-only ranges on " + samples;
+  return std::to_string(p.planned.plan.activation_points().size()) + " activation tensor(s) x " +
+         std::to_string(p.candidates.size()) + " candidate(s) on " + samples;
 }
 
 CalibrationResult calibrate_plan(const Model& optimized, Prepared& p, const config::QuantConfig& cfg, int threads) {
@@ -134,16 +147,15 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
 
   clock.start("optimize");
   const OptimizedModel optimized = load_optimized(options.model);
-  log_optimize_stats(optimized.stats);
   const Model& model = optimized.model;
-  clock.stop();
+  clock.stop(optimize_summary(optimized.stats));
 
   clock.start("plan");
   Prepared p = prepare(options, cfg, *registry, model);
   const QuantPlan& plan = p.planned.plan;
-  clock.stop();
+  clock.stop(plan_figures(p));
 
-  clock.start("calibrate");
+  clock.start("calibrate", calibrate_figures(p, cfg));
   const CalibrationResult calibration = calibrate_plan(model, p, cfg, options.threads);
   clock.stop();
 
@@ -152,7 +164,7 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   const SearchOutcome outcome =
       run_search_step(p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr, &p.pins});
   report.search = search_section(p.search, outcome, plan, p.candidates, &model.graph);
-  clock.stop();
+  clock.stop(search_summary(*report.search));
 
   auto overrides = apply_weight_rounding(model, plan, calibration, *registry, cfg);
   if (cfg.weight.bias_correction) {

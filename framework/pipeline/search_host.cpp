@@ -201,8 +201,11 @@ QfSearchContext make_context(HostData& h) {
     return guarded(msg, [&] { evaluate(host(d), a, count, scores); });
   };
   ctx.log_trial = [](void* d, const char* text) {
-    host(d).outcome->log.emplace_back(text ? text : "");
-    spdlog::info("search: {}", text ? text : "");
+    const std::string line = text ? text : "";
+    host(d).outcome->log.push_back(line);
+    // A plugin's warning is a trial-log line starting "warning: ": logged once, at warning level.
+    if (line.rfind("warning: ", 0) == 0) spdlog::warn("search: {}", line.substr(9));
+    else spdlog::info("search: {}", line);
   };
   ctx.planned_dtype = [](void* d, size_t t) { return quant::qf_dtype_of(point_of(host(d), t).dtype); };
   ctx.set_baseline = [](void* d, const QfAssignment* baseline, double* scores, QfMessage* msg) {

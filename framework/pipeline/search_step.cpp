@@ -107,7 +107,6 @@ report::SearchSection search_section(const SearchSelection& search, const Search
   s.metric = search.metric;
   s.ranking = ranking(outcome.trials, search.metric_instance->higher_is_better());
   s.chosen = chosen_candidates(outcome, plan, candidates);
-  if (!s.chosen.empty()) spdlog::info("search: selected {}", s.chosen);
   s.evaluations = outcome.trials.size();
   s.log = outcome.log;
   const std::vector<PointChoice>* before = nullptr;  // step 0 against the plan
@@ -117,6 +116,16 @@ report::SearchSection search_section(const SearchSelection& search, const Search
   }
   if (!s.tradeoff.empty()) s.tradeoff_metrics = outcome.metric_names;
   return s;
+}
+
+std::string search_summary(const report::SearchSection& s) {
+  std::string line = std::to_string(s.evaluations) + " evaluation(s)";
+  // The plugin's log usually names its choice already ("select ..."): the stage line does not repeat it.
+  const bool named = s.chosen.empty() || std::any_of(s.log.begin(), s.log.end(), [&](const std::string& l) {
+                       return l.find(s.chosen) != std::string::npos;
+                     });
+  if (!named) line += ", selected " + s.chosen;
+  return line;
 }
 
 }  // namespace qf::pipeline

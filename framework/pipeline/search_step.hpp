@@ -35,4 +35,7 @@ SearchOutcome run_search_step(const SearchSelection& search, const SearchInputs&
 report::SearchSection search_section(const SearchSelection& search, const SearchOutcome& outcome, const QuantPlan& plan,
                                      const std::vector<Candidate>& candidates, const Graph* graph = nullptr);
 
+// The search stage's log line: how many evaluations, and the choice unless the plugin's log named it.
+std::string search_summary(const report::SearchSection& section);
+
 }  // namespace qf::pipeline

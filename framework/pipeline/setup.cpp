@@ -40,10 +40,10 @@ OptimizedModel load_optimized(const std::filesystem::path& file) {
   return out;
 }
 
-void log_optimize_stats(const passes::OptimizeStats& s) {
+std::string optimize_summary(const passes::OptimizeStats& s) {
   for (const auto& line : s.log) spdlog::debug("optimize: {}", line);
-  spdlog::info(
-      "optimize: {} constant(s) and {} shape node(s) folded, {} BatchNormalization folded, {} Identity/Dropout removed",
+  return fmt::format(
+      "{} constant(s) and {} shape node(s) folded, {} BatchNormalization folded, {} Identity/Dropout removed",
       s.folded_constants, s.folded_shapes, s.folded_batchnorms, s.removed_identities);
 }
 

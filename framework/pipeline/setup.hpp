@@ -36,8 +36,8 @@ struct OptimizedModel {
 
 // Loads FILE and runs the optimize passes.
 OptimizedModel load_optimized(const std::filesystem::path& file);
-// What the passes folded: one info line, the details at debug level.
-void log_optimize_stats(const passes::OptimizeStats& stats);
+// What the passes folded, for the optimize stage's line (the details are logged at debug level).
+std::string optimize_summary(const passes::OptimizeStats& stats);
 
 // The backend of a run: `chosen` (--backend), else the config's "backend", else "generic".
 std::string backend_name(const config::QuantConfig& cfg, const std::optional<std::string>& chosen);

@@ -11,15 +11,18 @@ namespace qf::pipeline {
 
 StageClock::StageClock(std::vector<report::StageTime>& stages) : stages_(stages), run_start_(Clock::now()) {}
 
-void StageClock::start(const std::string& name) {
+void StageClock::start(const std::string& name, const std::string& what) {
   cancellation_point(name);
   name_ = name;
   stage_start_ = Clock::now();
-  spdlog::info("stage: {}", name);
+  if (what.empty()) spdlog::debug("stage: {}", name);
+  else spdlog::info("{}: {} ...", name, what);
 }
 
-void StageClock::stop() {
-  stages_.push_back({name_, std::chrono::duration<double>(Clock::now() - stage_start_).count()});
+void StageClock::stop(const std::string& figures) {
+  const double seconds = std::chrono::duration<double>(Clock::now() - stage_start_).count();
+  stages_.push_back({name_, seconds});
+  spdlog::info("{}: {}{:.1f} s", name_, figures.empty() ? "" : figures + ", ", seconds);
 }
 
 double StageClock::total_seconds() const { return std::chrono::duration<double>(Clock::now() - run_start_).count(); }

@@ -66,51 +66,25 @@ void Progress::tick(size_t n) {
   // Every unit of work is a cancellation point: a signal is acted on within about one unit (one sample).
   test_signal_hook(hook_stage_);
   throw_if_interrupted();
-  const size_t before = done_.fetch_add(n, std::memory_order_relaxed);
-  if (quiet_) return;
-  if (tty_) {
-    // Lock-free throttle first so busy worker threads rarely touch the mutex.
-    const int64_t now = now_ns();
-    int64_t last = last_redraw_ns_.load(std::memory_order_relaxed);
-    if (last != 0 && now - last < kRedrawIntervalNs) return;
-    if (!last_redraw_ns_.compare_exchange_strong(last, now)) return;
-    std::unique_lock lock(mutex_, std::try_to_lock);
-    if (!lock.owns_lock() || finished_) return;
-    draw(done_.load(), false);
-    return;
-  }
-  if (total_ == 0) return;
-  // Only ticks that cross a 10% step take the lock.
-  const auto step = [this](size_t units) { return std::min(units, total_) * 10 / total_; };
-  if (step(before + n) <= step(before)) return;
-  std::lock_guard lock(mutex_);
-  if (finished_) return;
-  draw(done_.load(), false);
+  done_.fetch_add(n, std::memory_order_relaxed);
+  // Off a terminal nothing is drawn: the stage that runs this work logs one line when it ends.
+  if (quiet_ || !tty_) return;
+  // Lock-free throttle first so busy worker threads rarely touch the mutex.
+  const int64_t now = now_ns();
+  int64_t last = last_redraw_ns_.load(std::memory_order_relaxed);
+  if (last != 0 && now - last < kRedrawIntervalNs) return;
+  if (!last_redraw_ns_.compare_exchange_strong(last, now)) return;
+  std::unique_lock lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || finished_) return;
+  draw_terminal(done_.load(), elapsed_seconds(), false);
 }
 
 void Progress::done() {
   std::lock_guard lock(mutex_);
   if (finished_) return;
   finished_ = true;
-  if (quiet_) return;
-  draw(done_.load(), true);
-}
-
-void Progress::draw(size_t done_units, bool final) {
-  const double seconds = elapsed_seconds();
-  if (tty_) {
-    draw_terminal(done_units, seconds, final);
-    return;
-  }
-  if (!final) {
-    print_decile_lines(done_units, seconds);
-    return;
-  }
-  const size_t shown = std::min(done_units, total_);
-  const size_t percent = total_ == 0 ? 100 : shown * 100 / total_;
-  std::fprintf(sink_, "%s: %zu%% (%zu/%zu) %s\n", label_.c_str(), percent, shown, total_,
-               format_duration(seconds, true).c_str());
-  std::fflush(sink_);
+  if (quiet_ || !tty_) return;
+  draw_terminal(done_.load(), elapsed_seconds(), true);
 }
 
 // "\r<label> [#####.....] 37/100 12.3s eta 21s", overwritten in place; the final draw ends the line.
@@ -130,23 +104,6 @@ void Progress::draw_terminal(size_t done_units, double seconds, bool final) {
   // \x1b[K clears what a longer previous line left behind.
   std::fprintf(sink_, "\r%s [%s] %zu/%zu %s%s\x1b[K%s", label_.c_str(), bar.c_str(), shown, total_,
                format_duration(seconds, true).c_str(), eta.c_str(), final ? "\n" : "");
-  std::fflush(sink_);
-}
-
-// One plain line per 10% step reached, in order, showing the count at which that step was crossed, so
-// the log is the same however the ticks were spread over threads. Steps that share a count (total < 10)
-// print once; 100% is left to done().
-void Progress::print_decile_lines(size_t done_units, double seconds) {
-  const size_t reached = std::min<size_t>(std::min(done_units, total_) * 10 / total_, 9);
-  for (size_t step = last_drawn_permille_ / 100 + 1; step <= reached; ++step) {
-    last_drawn_permille_ = step * 100;
-    const size_t count = (step * total_ + 9) / 10;  // first count at or above step * 10%
-    if (count >= total_) break;
-    const size_t next_count = ((step + 1) * total_ + 9) / 10;
-    if (step < reached && next_count == count) continue;  // same count as the next step: print that one
-    std::fprintf(sink_, "%s: %zu%% (%zu/%zu) %s\n", label_.c_str(), count * 100 / total_, count, total_,
-                 format_duration(seconds, true).c_str());
-  }
   std::fflush(sink_);
 }
 

@@ -1,5 +1,7 @@
-// A progress bar for long work: redrawn in place on a terminal (stderr is a TTY), a plain log line every
-// ~10% otherwise, nothing when quiet. tick() may be called from any thread.
+// A progress bar for long work, redrawn in place on a terminal (stderr is a TTY). Off a terminal (a log
+// file, a pipe) it draws nothing: the pipeline stage running the work logs one line when it ends
+// (pipeline/stage_clock.hpp), so a redirected log stays short. Nothing when quiet. tick() may be called
+// from any thread.
 #pragma once
 
 #include <atomic>
@@ -18,8 +20,8 @@ class Progress {
   // `label` e.g. "calibrate"; `total` units of work. quiet: draw nothing. Left out, quiet follows
   // set_quiet_default(), so `Progress p("calibrate", n)` honours -q.
   Progress(std::string label, size_t total, bool quiet = quiet_default());
-  // Draws on `sink` instead of stderr (tests, logs). `terminal` forces in-place redraw (true) or plain
-  // lines (false); left out, it is isatty(fileno(sink)).
+  // Draws on `sink` instead of stderr (tests, logs). `terminal` forces in-place redraw (true) or nothing
+  // (false); left out, it is isatty(fileno(sink)).
   Progress(std::string label, size_t total, bool quiet, std::FILE* sink, std::optional<bool> terminal = std::nullopt);
   ~Progress();  // finishes the line (calls done())
   Progress(const Progress&) = delete;
@@ -35,9 +37,7 @@ class Progress {
   static bool quiet_default();
 
  private:
-  void draw(size_t done_units, bool final);
   void draw_terminal(size_t done_units, double seconds, bool final);
-  void print_decile_lines(size_t done_units, double seconds);
   double elapsed_seconds() const;
 
   std::string label_;
@@ -48,7 +48,6 @@ class Progress {
   std::string hook_stage_;
   std::atomic<size_t> done_{0};
   std::mutex mutex_;
-  size_t last_drawn_permille_ = 0;          // plain mode: highest 10% step already printed, in permille
   std::atomic<int64_t> last_redraw_ns_{0};  // terminal mode: throttles redraws to ~10 per second
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_;

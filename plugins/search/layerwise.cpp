@@ -259,8 +259,7 @@ class Layerwise : public qf::SearchStrategy {
       const std::string why = "layerwise merge is worse than the model-wise best (" +
                               qf_search::format_scores(ctx, merged_scores) + " vs " +
                               qf_search::format_scores(ctx, best.scores) + "): keeping the model-wise best";
-      qf::log_warning(why);
-      ctx.log_trial(why);
+      ctx.log_trial("warning: " + why);  // the host logs it once, as a warning
       return best.assignment;
     }
     ctx.log_trial(finals.size() > 1 && merged.candidate == best.assignment.candidate

@@ -37,6 +37,14 @@ namespace {
 constexpr QfDType kLadder[] = {QF_DTYPE_INT8, QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_FLOAT32};
 constexpr int kLadderSize = 4;
 
+// Default time budget: ten minutes bound an unattended run (a mixed search used to run for 448 s on one
+// detector without a limit) while the shared real models finish well inside it (yunet 22 s, PP-OCR det
+// about 7 minutes on 2 cores); when it runs out the best assignment so far is returned and the log says
+// how to raise it.
+constexpr double kDefaultMaxTime = 600.0;
+// The most helpful raises of a round named in the log.
+constexpr size_t kGainLines = 3;
+
 // Ladder index of a dtype; -1 when it is not on the ladder (unsigned types sit with their width).
 int ladder_level(QfDType d) {
   switch (d) {
@@ -77,7 +85,8 @@ class MixedPrecision : public qf::SearchStrategy {
     return {qf::param_float("target", 0.9999, -1e12, 1e12,
                             "goal on the first metric: at least this for higher-is-better metrics (cosine "
                             "0.9999, sqnr 40), at most this for lower-is-better ones (mse)"),
-            qf::param_float("max_time", 0.0, 0.0, 1e9, "time budget in seconds (0: none); best-so-far on expiry"),
+            qf::param_float("max_time", kDefaultMaxTime, 0.0, 1e9,
+                            "time budget in seconds (0: none); best-so-far when it runs out"),
             qf::param_string("max_dtype", "float32", "int16|float16|float32|float",
                              "highest dtype escalation may reach; must be above int8")};
   }
@@ -99,10 +108,17 @@ class MixedPrecision : public qf::SearchStrategy {
       return cur_;
     }
     Round round = Round::kNext;
-    while (round == Round::kNext) round = escalation_round();
-    if (round == Round::kStopped) return give_up();
-    while (!expired() && prune_pass() > 0) {
+    for (size_t n = 1; round == Round::kNext; ++n) {
+      round = escalation_round();
+      log_progress("round " + std::to_string(n), best_, best_scores_);
     }
+    if (round == Round::kStopped) return give_up();
+    for (size_t n = 1; !expired() && prune_pass() > 0; ++n)
+      log_progress("prune " + std::to_string(n), cur_, cur_scores_);
+    if (expired())
+      warn("the target holds but pruning stopped early (" + time_limit() +
+           "): some tensors may stay escalated "
+           "needlessly");
     ctx.log_trial("select: " + std::to_string(count_escalated(cur_)) + " escalated tensors, " +
                   qf_search::format_scores(ctx, cur_scores_));
     return cur_;
@@ -217,7 +233,7 @@ class MixedPrecision : public qf::SearchStrategy {
       const size_t ta = r.tensors[a], tb = r.tensors[b];
       return cost_of(ta, raise_level(ta)) < cost_of(tb, raise_level(tb));
     });
-    for (size_t i = 0; i < r.ranked.size() && i < 20; ++i) {
+    for (size_t i = 0; i < r.ranked.size() && i < kGainLines; ++i) {
       const size_t t = r.tensors[r.ranked[i]];
       char line[512];
       std::snprintf(line, sizeof line, "gain %zu: %s %s->%s %s", i + 1, std::string(ctx_->tensor_name(t)).c_str(),
@@ -269,10 +285,29 @@ class MixedPrecision : public qf::SearchStrategy {
     return Round::kStopped;
   }
   std::string time_limit() const {
-    char line[128];
-    std::snprintf(line, sizeof line, "time limit of %g s reached", max_time_);
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "the time budget of %g s ran out; raise mixed_precision_search.max_time (0: no limit) to search "
+                  "longer",
+                  max_time_);
     return line;
   }
+
+  // One line per round or prune pass: where the search stands and how much of the budget is left.
+  void log_progress(const std::string& phase, const qf::Assignment& a, const Scores& s) const {
+    std::string line = phase + ": best so far " + qf_search::format_scores(*ctx_, s) + " with " +
+                       std::to_string(count_escalated(a)) + " escalated tensor(s); ";
+    char budget[128];
+    const double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (max_time_ > 0)
+      std::snprintf(budget, sizeof budget, "%.0f s of the %g s budget left", std::max(0.0, max_time_ - used),
+                    max_time_);
+    else std::snprintf(budget, sizeof budget, "%.0f s so far, no time budget", used);
+    ctx_->log_trial(line + budget);
+  }
+
+  // A warning the trial log keeps too (report.json): the host logs a "warning: " line once, as a warning.
+  void warn(const std::string& text) const { ctx_->log_trial("warning: " + text); }
 
   // The target is out of reach: the best assignment seen in any trial, and why.
   qf::Assignment give_up() {
@@ -280,8 +315,7 @@ class MixedPrecision : public qf::SearchStrategy {
                             (order_->higher_is_better() ? ">= " : "<= ") + qf_search::format_value(target_) +
                             " not reached (" + stop_ +
                             "); returning the best found: " + qf_search::format_scores(*ctx_, best_scores_);
-    qf::log_warning(why);
-    ctx_->log_trial(why);
+    warn(why);
     if (best_.dtype != cur_.dtype || best_.candidate != cur_.candidate) ctx_->report_tradeoff(best_, best_scores_);
     return best_;
   }
