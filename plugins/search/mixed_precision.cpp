@@ -37,10 +37,10 @@ namespace {
 constexpr QfDType kLadder[] = {QF_DTYPE_INT8, QF_DTYPE_INT16, QF_DTYPE_FLOAT16, QF_DTYPE_FLOAT32};
 constexpr int kLadderSize = 4;
 
-// Default time budget: ten minutes bound an unattended run (a mixed search used to run for 448 s on one
-// detector without a limit) while the shared real models finish well inside it (yunet 22 s, PP-OCR det
-// about 7 minutes on 2 cores); when it runs out the best assignment so far is returned and the log says
-// how to raise it.
+// Default time budget: ten minutes bound an unattended run while the real models of docs/accuracy.md
+// finish inside it (yunet 22 s; ppocr_v4_det, the slowest that reaches the target, 433 s of search on 2
+// cores; ppocr_v4_rec needs ~25 minutes and says so); when it runs out the best assignment so far is
+// returned and the log says how to raise it.
 constexpr double kDefaultMaxTime = 600.0;
 // The most helpful raises of a round named in the log.
 constexpr size_t kGainLines = 3;

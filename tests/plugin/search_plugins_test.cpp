@@ -448,7 +448,7 @@ TEST(MixedPrecisionSearch, TinyMaxTimeReturnsTheStart) {
   const Result r = run_search("mixed_precision", m, {{"target", 0.9999}, {"max_time", 1e-9}});
   EXPECT_EQ(r.candidate, std::vector<int32_t>(5, 1));
   EXPECT_EQ(r.dtype, std::vector<QfDType>(5, QF_DTYPE_UNDEFINED));
-  EXPECT_TRUE(m.logged("time limit"));
+  EXPECT_TRUE(m.logged("time budget of 1e-09 s ran out"));
   EXPECT_TRUE(m.logged("not reached"));
 }
 

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -33,64 +32,16 @@ class Sink {
   std::FILE* file_;
 };
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    if (end == std::string::npos) {
-      lines.push_back(text.substr(start));
-      break;
-    }
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
-// "<label>: P% (C/T) 1.2s" with the time stripped, for exact comparison.
-std::vector<std::string> without_times(const std::vector<std::string>& lines) {
-  static const std::regex time(R"( [0-9]+(\.[0-9])?s$)");
-  std::vector<std::string> out;
-  for (const auto& line : lines) {
-    EXPECT_TRUE(std::regex_search(line, time)) << line;
-    out.push_back(std::regex_replace(line, time, ""));
-  }
-  return out;
-}
-
-TEST(Progress, PlainLinesAtTenPercentStepsWhenTickedFromThreads) {
+TEST(Progress, OffATerminalDrawsNothing) {
+  // A redirected log gets no progress lines at all: the stage running the work logs one line at its end.
   Sink sink;
   {
     Progress progress("calibrate", 1000, false, sink.get(), false);
     tbb::parallel_for(0, 1000, [&](int) { progress.tick(); });
     progress.done();
   }
-  std::vector<std::string> expected;
-  for (int step = 1; step <= 10; ++step)
-    expected.push_back("calibrate: " + std::to_string(step * 10) + "% (" + std::to_string(step * 100) + "/1000)");
-  EXPECT_EQ(without_times(lines_of(sink.text())), expected);
-}
-
-TEST(Progress, PlainLinesForTotalBelowTenShowEachCountOnce) {
-  Sink sink;
-  Progress progress("eval", 7, false, sink.get(), false);
-  for (int i = 0; i < 7; ++i) progress.tick();
-  progress.done();
-  // Steps 10%..90% are first reached at counts 1,2,3,3,4,5,5,6,7; 7/7 is the final line.
-  const std::vector<std::string> expected = {"eval: 14% (1/7)", "eval: 28% (2/7)", "eval: 42% (3/7)", "eval: 57% (4/7)",
-                                             "eval: 71% (5/7)", "eval: 85% (6/7)", "eval: 100% (7/7)"};
-  EXPECT_EQ(without_times(lines_of(sink.text())), expected);
-}
-
-TEST(Progress, DoneBeforeTotalReportsTheRealCount) {
-  Sink sink;
-  Progress progress("search", 10, false, sink.get(), false);
-  progress.tick(3);
-  progress.done();
-  EXPECT_EQ(without_times(lines_of(sink.text())),
-            (std::vector<std::string>{"search: 10% (1/10)", "search: 20% (2/10)", "search: 30% (3/10)",
-                                      "search: 30% (3/10)"}));
+  { Progress unfinished("search", 10, false, sink.get(), false); }
+  EXPECT_EQ(sink.text(), "");
 }
 
 TEST(Progress, QuietPrintsNothing) {
@@ -110,22 +61,25 @@ TEST(Progress, QuietPrintsNothing) {
 TEST(Progress, DoneIsIdempotentAndTicksAfterItAreSilent) {
   Sink sink;
   {
-    Progress progress("export", 4, false, sink.get(), false);
+    Progress progress("export", 4, false, sink.get(), true);
     progress.tick(4);
     progress.done();
     progress.done();
     progress.tick(4);
   }  // the destructor calls done() a third time
-  const auto lines = without_times(lines_of(sink.text()));
-  ASSERT_FALSE(lines.empty());
-  EXPECT_EQ(lines.back(), "export: 100% (4/4)");
-  EXPECT_EQ(std::count(lines.begin(), lines.end(), "export: 100% (4/4)"), 1);
+  const std::string text = sink.text();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find("4/4"), std::string::npos) << text;
+  EXPECT_EQ(text.find("8/4"), std::string::npos) << text;
 }
 
 TEST(Progress, DestructorFinishesTheLine) {
   Sink sink;
-  { Progress progress("optimize", 2, false, sink.get(), false); }
-  EXPECT_EQ(without_times(lines_of(sink.text())), (std::vector<std::string>{"optimize: 0% (0/2)"}));
+  { Progress progress("optimize", 2, false, sink.get(), true); }
+  const std::string text = sink.text();
+  ASSERT_FALSE(text.empty());
+  EXPECT_NE(text.find("0/2"), std::string::npos) << text;
+  EXPECT_EQ(text.back(), '\n');
 }
 
 TEST(Progress, TerminalRedrawsInPlace) {

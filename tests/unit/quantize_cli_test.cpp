@@ -140,7 +140,9 @@ TEST_F(QuantizeCli, RerunIntoTheSameFolderReplacesTheArtifacts) {
   EXPECT_EQ(read_json(dir_ / "out" / "report.json")["samples"]["calibration"], kSamples);
   const auto r = quantize("-q --max-samples 3 --config " + path("config.json"));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(r.err.empty()) << r.err;  // -q: no log, no progress
+  // -q: no progress, no info lines; the result line stays.
+  EXPECT_EQ(r.err.find(" info "), r.err.find(" info wrote ")) << r.err;
+  EXPECT_EQ(r.err.find(" info ", r.err.find(" info wrote ") + 1), std::string::npos) << r.err;
   EXPECT_EQ(entries(dir_ / "out"), artifact_names());
   EXPECT_EQ(read_json(dir_ / "out" / "report.json")["samples"]["calibration"], 3);
 }
