@@ -107,7 +107,7 @@ TEST_F(QuietLogsCli, VerboseAddsDebugLines) {
   const auto verbose = quantize("-v");
   ASSERT_EQ(verbose.status, 0) << verbose.err;
   EXPECT_EQ(quiet.err.find("debug "), std::string::npos) << quiet.err;
-  EXPECT_NE(verbose.err.find("debug stage: calibrate"), std::string::npos) << verbose.err;
+  EXPECT_NE(verbose.err.find("debug stage: optimize"), std::string::npos) << verbose.err;
 }
 
 TEST_F(QuietLogsCli, MixedSearchLogsRoundsWithBudgetAndStopsOnATinyBudget) {
