@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "pipeline/point_names.hpp"
 #include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
 
@@ -16,6 +17,7 @@ struct HostData {
   const SearchInputs* in = nullptr;
   std::vector<size_t> points;  // search tensor -> plan point
   std::vector<std::string> op_types;
+  std::vector<std::string> labels;  // search tensor -> node_config name (point_names.hpp), ABI 1.6 tensor_label
   std::vector<bool> int16_via_ec;  // search tensor: int16 is reached only as int16-ec
   std::vector<std::string> metric_names;
   SearchOutcome* outcome = nullptr;
@@ -50,6 +52,8 @@ HostData describe_problem(const SearchInputs& in, SearchOutcome& outcome) {
       if (quant::is_integer(in.plan->points[p].dtype)) {
         h.points.push_back(p);
         h.op_types.push_back(in.plan->points[p].is_weight ? "initializer" : in.plan->points[p].producer_op);
+        h.labels.push_back(in.optimized ? format_point_name(in.optimized->graph, in.plan->points[p])
+                                        : in.plan->points[p].tensor);
         h.int16_via_ec.push_back(int16_only_via_ec(*in.plan, in.plan->points[p]));
       }
   for (size_t c = 0; c < in.evaluator->num_columns(); ++c) h.metric_names.push_back(in.evaluator->column_name(c));
@@ -214,6 +218,7 @@ QfSearchContext make_context(HostData& h) {
   ctx.report_tradeoff = [](void* d, const QfAssignment* accepted, const double* scores, QfMessage* msg) {
     return guarded(msg, [&] { record_tradeoff(host(d), *accepted, scores); });
   };
+  ctx.tensor_label = [](void* d, size_t t) { return host(d).labels.at(t).c_str(); };
   return ctx;
 }
 

@@ -139,8 +139,8 @@ class Layerwise : public qf::SearchStrategy {
                      [&](size_t a, size_t b) { return order.better(s.scores[b], s.scores[a]); });
     for (size_t r = 0; r < s.ranked.size(); ++r) {
       const size_t t = activations[s.ranked[r]];
-      ctx.log_trial("sensitivity " + std::to_string(r + 1) + ": " + std::string(ctx.tensor_name(t)) + " (" +
-                    std::string(ctx.tensor_op_type(t)) + ") " + qf_search::format_scores(ctx, s.scores[s.ranked[r]]));
+      ctx.log_trial("sensitivity " + std::to_string(r + 1) + ": " + qf_search::label(ctx, t) + " " +
+                    qf_search::format_scores(ctx, s.scores[s.ranked[r]]));
     }
     return s;
   }
@@ -214,11 +214,8 @@ class Layerwise : public qf::SearchStrategy {
       const size_t t = s.activations[pick.activation];
       merged.candidate[t] = static_cast<int32_t>(pick.candidate);
       const std::string dtype = raise_to_ ? raise(ctx, merged, t) : "";
-      char line[512];
-      std::snprintf(line, sizeof line, "Merge_Info %s | %s | %s%s", std::string(ctx.tensor_name(t)).c_str(),
-                    qf_search::candidate_label(ctx, t, pick.candidate).c_str(),
-                    qf_search::format_value(pick.scores[0]).c_str(), dtype.c_str());
-      ctx.log_trial(line);
+      ctx.log_trial("Merge_Info " + qf_search::label(ctx, t) + " | " + qf_search::candidate_label(ctx, t, pick.candidate) +
+                    " | " + qf_search::format_value(pick.scores[0]) + dtype);
     }
     return merged;
   }

@@ -235,8 +235,8 @@ class MixedPrecision : public qf::SearchStrategy {
     });
     for (size_t i = 0; i < r.ranked.size() && i < kGainLines; ++i) {
       const size_t t = r.tensors[r.ranked[i]];
-      char line[512];
-      std::snprintf(line, sizeof line, "gain %zu: %s %s->%s %s", i + 1, std::string(ctx_->tensor_name(t)).c_str(),
+      char line[1024];
+      std::snprintf(line, sizeof line, "gain %zu: %s %s->%s %s", i + 1, qf_search::label(*ctx_, t).c_str(),
                     dtype_at(t, level_[t]), qf::dtype_name(kLadder[raise_level(t)]),
                     qf_search::format_scores(*ctx_, r.singles[r.ranked[i]]).c_str());
       ctx_->log_trial(line);
@@ -259,7 +259,7 @@ class MixedPrecision : public qf::SearchStrategy {
     for (size_t i = 0; i < accept; ++i) {
       const size_t t = r.tensors[r.ranked[i]];
       level_[t] = raise_level(t);
-      names += (i ? ", " : "") + std::string(ctx_->tensor_name(t)) + "->" + dtype_at(t, level_[t]);
+      names += (i ? ", " : "") + qf_search::label(*ctx_, t) + "->" + dtype_at(t, level_[t]);
       if (std::find(escalated_order_.begin(), escalated_order_.end(), t) == escalated_order_.end())
         escalated_order_.push_back(t);
     }
@@ -385,7 +385,7 @@ class MixedPrecision : public qf::SearchStrategy {
     std::string names;
     for (size_t i = pos; i < pos + count; ++i) {
       level_[order[i]] = prev_level(order[i], level_[order[i]]);
-      names += (i > pos ? ", " : "") + std::string(ctx_->tensor_name(order[i])) + "->" +
+      names += (i > pos ? ", " : "") + qf_search::label(*ctx_, order[i]) + "->" +
                dtype_at(order[i], level_[order[i]]);
     }
     cur_ = next;

@@ -72,6 +72,10 @@ inline QfDType dtype_param(const std::string& name) {
   return name == "float" ? QF_DTYPE_FLOAT32 : qf::dtype_from_name(name);
 }
 
+// How log lines name search tensor t: its node_config name, "Conv_47 input0 (Conv) [tensor 1184]" (host ABI 1.6),
+// or the tensor name on an older host.
+inline std::string label(const qf::SearchContext& ctx, size_t t) { return std::string(ctx.tensor_label(t)); }
+
 // Candidate k of tensor t by name, or its index when the tensor has fewer candidates.
 inline std::string candidate_label(const qf::SearchContext& ctx, size_t t, size_t k) {
   return k < ctx.num_candidates(t) ? std::string(ctx.candidate_name(t, k)) : std::to_string(k);

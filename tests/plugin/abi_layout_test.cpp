@@ -114,7 +114,8 @@ static_assert(offsetof(QfSearchContext, log_trial) == 104);
 static_assert(offsetof(QfSearchContext, set_baseline) == 112);  // ABI 1.2 tail
 static_assert(offsetof(QfSearchContext, planned_dtype) == 120);
 static_assert(offsetof(QfSearchContext, report_tradeoff) == 128);  // ABI 1.5 tail
-static_assert(sizeof(QfSearchContext) == 136);
+static_assert(offsetof(QfSearchContext, tensor_label) == 136);     // ABI 1.6 tail
+static_assert(sizeof(QfSearchContext) == 144);
 // QfSearchDesc
 static_assert(offsetof(QfSearchDesc, struct_size) == 0);
 static_assert(offsetof(QfSearchDesc, name) == 8);
@@ -287,7 +288,14 @@ TEST(AbiLayout, SearchContextSetBaselineAndPlannedDtypeAreTheNewTailFields) {
 // ABI 1.5 added QfSearchContext::report_tradeoff at the tail: a 1.4 context ends exactly where it starts,
 // so qf::SearchContext::report_tradeoff can tell an older host apart (and then does nothing).
 TEST(AbiLayout, SearchContextReportTradeoffIsTheNewTailField) {
-  EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, report_tradeoff) + sizeof(void*));
+  EXPECT_EQ(offsetof(QfSearchContext, tensor_label), offsetof(QfSearchContext, report_tradeoff) + sizeof(void*));
+}
+
+// ABI 1.6 added QfSearchContext::tensor_label at the tail: a 1.5 context ends exactly where it starts, so
+// qf::SearchContext::tensor_label tells an older host apart (and then gives the tensor name).
+TEST(AbiLayout, SearchContextTensorLabelIsTheNewTailField) {
+  EXPECT_GE(QF_PLUGIN_ABI_MINOR, 6);
+  EXPECT_EQ(sizeof(QfSearchContext), offsetof(QfSearchContext, tensor_label) + sizeof(void*));
 }
 
 // ABI 1.3 added QfNodeSupport::input_flags and requantize at the tail: a 1.2 struct ends where they start.

@@ -52,6 +52,8 @@ struct FakeModel {
   bool sqnr_column = false;      // a second column "sqnr" = 10 log10(1 / total error)
   bool tell_planned = true;      // offer planned_dtype() (ABI 1.2); else the search must find out
   bool tell_tradeoff = true;     // a context with report_tradeoff (ABI 1.5); else it ends before the field
+  bool tell_label = false;       // offer tensor_label() (ABI 1.6): "N_<tensor> input0 (Conv) [tensor <tensor>]"
+  std::vector<std::string> labels;
   // Extra error when both tensors of the pair are quantized with these candidates (at any integer level).
   struct Interaction {
     size_t a, b;
@@ -156,6 +158,11 @@ struct FakeModel {
       me.tradeoff.push_back(std::move(p));
       return QF_STATUS_OK;
     };
+    if (tell_label) {
+      labels.clear();
+      for (const auto& t : tensors) labels.push_back("N_" + t.name + " input0 (Conv) [tensor " + t.name + "]");
+      c.tensor_label = [](void* h, size_t t) { return self(h).labels.at(t).c_str(); };
+    }
     if (!tell_tradeoff) c.struct_size = offsetof(QfSearchContext, report_tradeoff);  // an ABI 1.4 host
     c.set_baseline = [](void* h, const QfAssignment* a, double* scores, QfMessage*) -> QfStatus {
       auto& me = self(h);
@@ -234,8 +241,8 @@ TEST(LayerwiseSearch, RanksPicksPlantedSensitiveTensorFirstAndGivesItItsBestCand
   EXPECT_TRUE(m.logged("rank 1: kl cosine=0.987400"));
   EXPECT_TRUE(m.logged("rank 2: percentile cosine=0.984500"));
   EXPECT_TRUE(m.logged("rank 3: max cosine=0.980500"));
-  EXPECT_TRUE(m.logged("sensitivity 1: a2 (Conv) cosine=0.989900"));
-  EXPECT_TRUE(m.logged("sensitivity 2: a1 (Conv) cosine=0.998400"));
+  EXPECT_TRUE(m.logged("sensitivity 1: a2 cosine=0.989900"));
+  EXPECT_TRUE(m.logged("sensitivity 2: a1 cosine=0.998400"));
   EXPECT_TRUE(m.logged("Merge_Info a2 | percentile | 0.998900"));
   EXPECT_FALSE(m.logged("Merge_Info a1"));
   EXPECT_TRUE(m.logged("select layerwise merge"));
@@ -305,13 +312,23 @@ TEST(LayerwiseSearch, LowerIsBetterMetric) {
   m.lower_is_better = true;
   const Result r = run_search("layerwise", m, {{"topk", 1}});
   EXPECT_EQ(r.candidate, (std::vector<int32_t>{1, 1, 2, 1, 1}));
-  EXPECT_TRUE(m.logged("sensitivity 1: a2 (Conv) mse=0.010100"));
+  EXPECT_TRUE(m.logged("sensitivity 1: a2 mse=0.010100"));
   EXPECT_TRUE(m.logged("Merge_Info a2 | percentile | 1.1000e-03"));
   // threshold 0.001 on mse: a2 (0.0101) and a1 (0.0016) score above it.
   FakeModel m2 = layerwise_model();
   m2.lower_is_better = true;
   const Result r2 = run_search("layerwise", m2, {{"threshold", 0.001}});
   EXPECT_EQ(r2.candidate, (std::vector<int32_t>{1, 2, 2, 1, 1}));
+}
+
+// A host of ABI 1.6 names each tensor by its node_config place (tensor_label): the sensitivity table and
+// Merge_Info rows use that name, so a row can be pasted into node_config.
+TEST(LayerwiseSearch, LogNamesTensorsByTheHostsNodeConfigLabel) {
+  FakeModel m = layerwise_model();
+  m.tell_label = true;
+  run_search("layerwise", m, {{"topk", 1}});
+  EXPECT_TRUE(m.logged("sensitivity 1: N_a2 input0 (Conv) [tensor a2] cosine=0.989900"));
+  EXPECT_TRUE(m.logged("Merge_Info N_a2 input0 (Conv) [tensor a2] | percentile | 0.998900"));
 }
 
 // ---- mixed_precision ------------------------------------------------------------------------------------
@@ -333,6 +350,23 @@ FakeModel mixed_model() {
             {{{2 * e, e, 3 * e}, {2 * e / 100, e / 100, 3 * e / 100}, {2 * e / 1000, e / 1000, 3 * e / 1000}}});
   }
   return m;
+}
+
+// Under an ABI 1.6 host the gain table and the escalation line name node_config places; on an ABI 1.4
+// host (a context ending before report_tradeoff, so before tensor_label) the tensor names stay.
+TEST(MixedPrecisionSearch, LogNamesTensorsByTheHostsNodeConfigLabel) {
+  FakeModel m = mixed_model();
+  m.tell_label = true;
+  run_search("mixed_precision", m, {{"target", 0.9999}});
+  EXPECT_TRUE(m.logged("gain 1: N_a1 input0 (Conv) [tensor a1] planned->int16"));
+  EXPECT_TRUE(m.logged("escalate 3 (target reached): N_a1 input0 (Conv) [tensor a1]->int16, "
+                       "N_a3 input0 (Conv) [tensor a3]->int16, N_a0 input0 (Conv) [tensor a0]->int16"));
+  FakeModel old = mixed_model();
+  old.tell_label = true;
+  old.tell_tradeoff = false;
+  run_search("mixed_precision", old, {{"target", 0.9999}});
+  EXPECT_TRUE(old.logged("escalate 3 (target reached): a1->int16, a3->int16, a0->int16"));
+  EXPECT_FALSE(old.logged("N_a1"));
 }
 
 TEST(MixedPrecisionSearch, ReachesTargetWithFewestEscalationsOnAdditiveModel) {

@@ -27,7 +27,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 5
+#define QF_PLUGIN_ABI_MINOR 6
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xFFFFu)
@@ -275,6 +275,10 @@ typedef struct QfSearchContext {
    * escalates and their relative cost, numbers the points in the order reported and puts the table in
    * the report. */
   QfStatus (*report_tradeoff)(void* host_data, const QfAssignment* accepted, const double* scores, QfMessage* msg);
+  /* Since ABI 1.6 (check struct_size before use). The point's name for log lines, the one quant_config's
+   * node_config takes: "Conv_47 input0 (Conv) [tensor 1184]" (the first node reading the value, its input,
+   * its op type, then the tensor; "+2 readers" when more nodes read it). */
+  const char* (*tensor_label)(void* host_data, size_t tensor);
 } QfSearchContext;
 
 typedef struct QfSearchDesc {

@@ -240,6 +240,13 @@ class SearchContext {
   size_t num_tensors() const { return c_->num_tensors(c_->host_data); }
   std::string_view tensor_name(size_t t) const { return c_->tensor_name(c_->host_data, t); }
   std::string_view tensor_op_type(size_t t) const { return c_->tensor_op_type(c_->host_data, t); }
+  // The point's node_config name for log lines, "Conv_47 input0 (Conv) [tensor 1184]" (ABI 1.6); the tensor name
+  // on an older host.
+  std::string_view tensor_label(size_t t) const {
+    if (c_->struct_size < offsetof(QfSearchContext, tensor_label) + sizeof(c_->tensor_label) || !c_->tensor_label)
+      return tensor_name(t);
+    return c_->tensor_label(c_->host_data, t);
+  }
   size_t num_candidates(size_t t) const { return c_->num_candidates(c_->host_data, t); }
   std::string_view candidate_name(size_t t, size_t k) const { return c_->candidate_name(c_->host_data, t, k); }
   uint32_t allowed_dtypes(size_t t) const { return c_->allowed_dtypes(c_->host_data, t); }
