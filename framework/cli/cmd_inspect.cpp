@@ -92,6 +92,7 @@ pipeline::TensorInfoMap static_tensor_infos(const Model& model) {
 
 struct PlannedTensor {
   std::string name;
+  std::string slot;           // node_config's key for it: "input0", "output0"
   std::string dtype;          // "int8", "int16", "float16", "float32", "fused", or the real dtype of non-float data
   bool weight = false;        // an initializer quantized as a weight (shown "(w)")
   bool ec_available = false;  // planned int8, and the backend offers int16-ec on this input
@@ -179,7 +180,7 @@ class PlacementTable {
   PlannedTensor input(size_t i, size_t k, int32_t group) const {
     const std::string& t = g_.nodes[i].inputs[k];
     const plugin::NodePlacement& p = plan_.placement[i];
-    PlannedTensor in{t, "float32", false};
+    PlannedTensor in{t, "input" + std::to_string(k), "float32", false};
     if (auto q = quantized_.find({i, k}); q != quantized_.end()) {
       in.dtype = point_label(*q->second);
       in.weight = q->second->is_weight;
@@ -196,7 +197,7 @@ class PlacementTable {
 
   PlannedTensor output(size_t i, size_t k, int32_t group) const {
     const std::string& t = g_.nodes[i].outputs[k];
-    PlannedTensor out{t, "float32", false};
+    PlannedTensor out{t, "output" + std::to_string(k), "float32", false};
     const auto users = consumers_.find(t);
     const auto in_group = [&](size_t m) {
       return plan_.placement[m].supported && plan_.placement[m].fusion_group == group;
@@ -236,6 +237,13 @@ std::vector<PlacementRow> placement_rows(const Model& model, const pipeline::Qua
   return rows;
 }
 
+// "input0 x, input1 conv.w": the node_config key and tensor name of each input (or output).
+std::string tensor_list(const std::vector<PlannedTensor>& tensors) {
+  std::string s;
+  for (const auto& t : tensors) s += (s.empty() ? "" : ", ") + t.slot + " " + t.name;
+  return s.empty() ? "-" : s;
+}
+
 std::string dtype_list(const std::vector<PlannedTensor>& tensors) {
   std::string s;
   for (const auto& t : tensors) s += (s.empty() ? "" : ",") + t.dtype + (t.weight ? "(w)" : "");
@@ -273,7 +281,7 @@ PlacementSummary summarize(const std::vector<PlacementRow>& rows) {
 nlohmann::ordered_json tensor_json(const std::vector<PlannedTensor>& ts) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (const auto& t : ts) {
-    nlohmann::ordered_json e = {{"name", t.name}, {"dtype", t.dtype}};
+    nlohmann::ordered_json e = {{"slot", t.slot}, {"name", t.name}, {"dtype", t.dtype}};
     if (t.weight) e["weight"] = true;
     if (t.ec_available) e["ec_available"] = true;
     a.push_back(e);
@@ -327,8 +335,10 @@ std::string groups_text(const PlacementSummary& s) {
 void print_placement_text(const std::string& path, const std::string& backend_name, const std::string& config_path,
                           const std::vector<PlacementRow>& rows, const PlacementSummary& s,
                           const std::vector<std::string>& warnings) {
-  size_t name_w = 4, op_w = 2, group_w = 5;
+  size_t name_w = 4, op_w = 2, group_w = 5, dtypes_w = 0;
+  const auto dtypes_of = [](const PlacementRow& r) { return dtype_list(r.inputs) + " out: " + dtype_list(r.outputs); };
   for (const auto& r : rows) {
+    dtypes_w = std::max(dtypes_w, dtypes_of(r).size());
     name_w = std::max(name_w, r.node.size());
     op_w = std::max(op_w, r.op.size());
     group_w = std::max(group_w, group_label(r).size());
@@ -340,10 +350,12 @@ void print_placement_text(const std::string& path, const std::string& backend_na
             << "  " << w(op_w) << "op"
             << "  " << w(14) << "placement"
             << "  " << w(group_w) << "group"
-            << "  dtypes\n";
+            << "  " << w(dtypes_w + 4) << "dtypes"
+            << "  tensors\n";
   for (const auto& r : rows)
     std::cout << w(name_w) << r.node << "  " << w(op_w) << r.op << "  " << w(14) << placement_label(r) << "  "
-              << w(group_w) << group_label(r) << "  in: " << dtype_list(r.inputs) << " out: " << dtype_list(r.outputs)
+              << w(group_w) << group_label(r) << "  in: " << w(dtypes_w) << dtypes_of(r)
+              << "  tensors: " << tensor_list(r.inputs) << "; " << tensor_list(r.outputs)
               << (r.note.empty() || r.accelerator ? "" : "  (" + r.note + ")") << "\n";
   std::cout << std::right << "\n"
             << rows.size() << " nodes: " << s.on_accelerator << " on the accelerator, " << s.in_float

@@ -82,15 +82,42 @@ std::vector<bool> subgraph_members(const Graph& graph, const SubgraphSetting& sg
   return members;
 }
 
-}  // namespace
+// A node_config key that names a tensor (and no node): the setting applies where the tensor is read (qtype,
+// InputType) and where it is written (qtype, OutputType), so a name from a log or a debug table works too.
+void apply_to_tensor(const TypeSetting& s, const Graph& graph, const std::string& tensor,
+                     std::vector<NodeTypes>& types) {
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& node = graph.nodes[i];
+    for (size_t k = 0; k < node.inputs.size(); ++k)
+      if (node.inputs[k] == tensor) {
+        if (s.inputs) types[i].inputs[k] = *s.inputs;
+        else if (s.qtype) types[i].inputs[k] = *s.qtype;
+      }
+    for (size_t k = 0; k < node.outputs.size(); ++k)
+      if (node.outputs[k] == tensor) {
+        if (s.outputs) types[i].outputs[k] = as_output(*s.outputs);
+        else if (s.qtype) types[i].outputs[k] = as_output(*s.qtype);
+      }
+  }
+}
 
-std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph& graph) {
-  // Validate every name first, so a typo is reported before any work depends on the result.
-  std::map<std::string, std::vector<size_t>> nodes_by_name;
-  for (size_t i = 0; i < graph.nodes.size(); ++i)
-    if (!graph.nodes[i].name.empty()) nodes_by_name[graph.nodes[i].name].push_back(i);
+// Validates every node_config key before any work depends on it: a node name (as before), else a tensor name
+// without input<k> keys (returned), else an error naming the key.
+std::set<std::string> check_node_config(const QuantConfig& config, const Graph& graph,
+                                        const std::map<std::string, std::vector<size_t>>& nodes_by_name,
+                                        const std::set<std::string>& known_tensors) {
+  std::set<std::string> tensor_keys;
   for (const auto& [name, setting] : config.node_config) {
     const auto it = nodes_by_name.find(name);
+    if (it == nodes_by_name.end() && known_tensors.count(name)) {
+      if (!setting.input.empty())
+        throw Error(config.source + ": node_config." + printable_for_message(name, 120) + ".input" +
+                    std::to_string(setting.input.begin()->first) + ": '" + printable_for_message(name, 120) +
+                    "' is a tensor, not a node: give the tensor qtype / InputType / OutputType, or use the name of "
+                    "the node reading it with input<k>");
+      tensor_keys.insert(name);
+      continue;
+    }
     if (it == nodes_by_name.end())
       throw Error(config.source + ": node_config." + printable_for_message(name, 120) + ": no node named '" +
                   printable_for_message(name, 120) +
@@ -102,7 +129,17 @@ std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph
                     node.op_type + ") has " + std::to_string(node.inputs.size()) + " input(s)");
     }
   }
+  return tensor_keys;
+}
+
+}  // namespace
+
+std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph& graph) {
+  std::map<std::string, std::vector<size_t>> nodes_by_name;
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    if (!graph.nodes[i].name.empty()) nodes_by_name[graph.nodes[i].name].push_back(i);
   const auto known_tensors = tensor_names(graph);
+  const std::set<std::string> tensor_keys = check_node_config(config, graph, nodes_by_name, known_tensors);
   for (const auto& [name, sg] : config.subgraph_config) {
     check_tensors(config, known_tensors, "subgraph_config." + name + ".inputs", sg.inputs);
     check_tensors(config, known_tensors, "subgraph_config." + name + ".outputs", sg.outputs);
@@ -127,8 +164,11 @@ std::vector<NodeTypes> resolve_node_types(const QuantConfig& config, const Graph
       }
     if (!any) spdlog::warn("{}: subgraph_config.{}: no node lies between its inputs and outputs", config.source, name);
   }
-  for (const auto& [name, setting] : config.node_config)
-    for (size_t i : nodes_by_name.at(name)) apply(setting, types[i]);
+  for (const auto& [name, setting] : config.node_config) {
+    if (tensor_keys.count(name)) apply_to_tensor(setting, graph, name, types);
+    else
+      for (size_t i : nodes_by_name.at(name)) apply(setting, types[i]);
+  }
   return types;
 }
 

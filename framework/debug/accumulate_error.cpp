@@ -81,6 +81,7 @@ void fill_result(const DebugModel& model, const std::vector<size_t>& candidates,
     result.nodes.push_back(nodes[candidates[k]].name.empty() ? model.output_tensor(candidates[k])
                                                              : nodes[candidates[k]].name);
     result.ops.push_back(nodes[candidates[k]].op_type);
+    result.tensors.push_back(model.output_tensor(candidates[k]));
   }
   result.values.assign(C, {});
   for (size_t c = 0; c < C; ++c) {
@@ -171,6 +172,7 @@ nlohmann::json accumulate_error_json(const AccumulateErrorResult& result) {
                       {"samples", result.samples},
                       {"nodes", result.nodes},
                       {"ops", result.ops},
+                      {"tensors", result.tensors},
                       {"curves", nlohmann::json::array()}};
   for (size_t c = 0; c < result.curves.size(); ++c) {
     nlohmann::json values = nlohmann::json::array();
@@ -191,7 +193,7 @@ std::string accumulate_error_svg(const AccumulateErrorResult& result, const std:
   o.x_label = "node position in topological order (hover a point for the node)";
   o.y_label = result.metric;
   for (size_t i = 0; i < result.nodes.size(); ++i)
-    o.index_names.push_back(result.nodes[i] + " (" + result.ops[i] + ")");
+    o.index_names.push_back(result.nodes[i] + " (" + result.ops[i] + ") output0 [tensor " + result.tensors[i] + "]");
   return report::svg::line_chart(series, o);
 }
 

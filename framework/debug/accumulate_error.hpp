@@ -37,6 +37,7 @@ struct AccumulateErrorResult {
   size_t samples = 0;
   std::vector<std::string> nodes;  // normal nodes with a float32 output, topological order
   std::vector<std::string> ops;
+  std::vector<std::string> tensors;  // each node's output tensor, the one measured
   std::vector<std::string> curves;
   std::vector<std::vector<double>> values;  // [curve][node]
 };

@@ -49,7 +49,7 @@ BoxStats box_stats(std::vector<float> values) {
 }
 
 ChannelwisePlot channelwise_of(const NodeValues& v, std::optional<int64_t> axis, size_t max_channels) {
-  ChannelwisePlot plot{v.name, v.kind, v.op, v.tensor, 1, 0, {}, {}, {}};
+  ChannelwisePlot plot{v.name, v.kind, v.op, v.tensor, v.label, 1, 0, {}, {}, {}};
   if (v.float_values.empty()) throw Error("node '" + v.name + "': no values");
   const Shape& shape = v.float_values[0].shape();
   const int64_t rank = static_cast<int64_t>(shape.size());
@@ -146,7 +146,7 @@ std::string channelwise_svg(const ChannelwisePlot& plot, const std::string& id) 
   }
   report::svg::BoxPlotOptions o;
   o.id = id;
-  o.title = "Per-channel values of " + plot.tensor + " (" + plot.kind + " " + plot.node + "), axis " +
+  o.title = "Per-channel values of " + plot.label + " (" + plot.kind + " " + plot.node + "), axis " +
             std::to_string(plot.axis) +
             (plot.channels.size() < plot.total_channels
                  ? ": the first " + std::to_string(plot.channels.size()) + " of " + std::to_string(plot.total_channels)

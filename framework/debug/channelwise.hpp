@@ -28,6 +28,7 @@ BoxStats box_stats(std::vector<float> values);
 
 struct ChannelwisePlot {
   std::string node, kind, op, tensor;
+  std::string label;  // the node_config name (NodeValues::label)
   int64_t axis = 1;
   size_t total_channels = 0;                        // along the axis
   std::vector<BoxStats> channels;                   // the first min(total, max_channels)

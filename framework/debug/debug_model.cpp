@@ -88,6 +88,25 @@ std::string DebugModel::reader_op(size_t point) const {
   return "(graph output)";
 }
 
+pipeline::PointName DebugModel::point_name(size_t point) const {
+  const auto& nodes = calibrated_->graph.nodes;
+  const CalibrationPoint& cp = points_.at(point);
+  // The calibrated graph keeps the optimized graph's normal nodes and their input indices; only the tensor
+  // they read is the calibration node's output.
+  pipeline::QuantPoint q;
+  q.tensor = cp.input;
+  for (const size_t n : normal_)
+    for (size_t k = 0; k < nodes[n].inputs.size(); ++k)
+      if (nodes[n].inputs[k] == cp.output) q.uses.emplace_back(n, k);
+  q.graph_output = q.uses.empty();
+  pipeline::PointName name = pipeline::point_name(calibrated_->graph, q);
+  // A graph output keeps its name on the calibration node's output (the producer writes a renamed tensor).
+  if (q.graph_output) name.tensor = cp.output;
+  return name;
+}
+
+std::string DebugModel::point_label(size_t point) const { return pipeline::format_point_name(point_name(point)); }
+
 std::optional<size_t> DebugModel::find_point(const std::string& name) const {
   auto it = point_by_name_.find(name);
   if (it == point_by_name_.end()) return std::nullopt;

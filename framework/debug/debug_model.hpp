@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ir/graph.hpp"
+#include "pipeline/point_names.hpp"
 #include "quant/calibration_node.hpp"
 
 namespace qf::debug {
@@ -47,6 +48,11 @@ class DebugModel {
   // The op type a point feeds (its first normal reader; "(graph output)" when none), which tells more
   // than "Calibration" in tables.
   std::string reader_op(size_t point) const;
+  // The point's node_config name (pipeline/point_names.hpp): the first normal node reading it, that input's
+  // index and op type, and the tensor, "Conv_47 input0 (Conv) [tensor 1184]"; the producer's output for a
+  // graph output. Calibration node names are the debug tools' own; this is the name quant_config takes.
+  pipeline::PointName point_name(size_t point) const;
+  std::string point_label(size_t point) const;
 
   std::optional<size_t> find_point(const std::string& name) const;
   std::optional<size_t> find_normal_node(const std::string& name) const;

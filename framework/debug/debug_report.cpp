@@ -62,10 +62,11 @@ ReportSection sensitivity_section(const SensitivityResult& result, size_t top) {
   for (size_t i = 0; i < result.items.size() && i < top; ++i) {
     const auto& item = result.items[i];
     report::svg::Bar bar;
-    bar.label = item.name;
+    bar.label = item.label.empty() ? item.name : item.label;
     if (std::isfinite(item.scores[0])) bar.value = item.scores[0];
     bar.highlight = i < 5;
-    bar.tooltip = item.name + " (" + item.op + "): " + result.metrics[0] + " " + score_text(item.scores[0]);
+    bar.tooltip = bar.label + (item.label.empty() ? " (" + item.op + ")" : ", calibration node " + item.name) + ": " +
+                  result.metrics[0] + " " + score_text(item.scores[0]);
     bars.push_back(bar);
   }
   report::svg::BarChartOptions o;
@@ -76,13 +77,16 @@ ReportSection sensitivity_section(const SensitivityResult& result, size_t top) {
        "<figcaption>The five worst are highlighted.</figcaption></figure>";
   h += "<details" + std::string(result.items.size() <= 30 ? " open" : "") + "><summary>All " +
        std::to_string(result.items.size()) + " rows</summary><table><thead><tr><th>#</th><th>" +
-       (result.label == "node" ? "Node</th><th>op" : "Calibration node</th><th>feeds") + "</th>";
+       (result.label == "node" ? "Node</th><th>op" : "node_config name</th><th>calibration node") + "</th>";
   for (const auto& m : result.metrics) h += "<th>" + escape_html(m) + "</th>";
   h += "</tr></thead><tbody>";
   for (size_t i = 0; i < result.items.size(); ++i) {
     const auto& item = result.items[i];
-    h += "<tr><td class=\"num\">" + std::to_string(i + 1) + "</td><td>" + escape_html(item.name) + "</td><td>" +
-         escape_html(item.op) + "</td>";
+    // Node rows: name and op; calibration point rows: the node_config name, then the calibration node.
+    const bool point_row = !item.label.empty();
+    h += "<tr><td class=\"num\">" + std::to_string(i + 1) + "</td><td>" +
+         escape_html(point_row ? item.label : item.name) + "</td><td>" + escape_html(point_row ? item.name : item.op) +
+         "</td>";
     for (const double v : item.scores) h += "<td class=\"num\">" + score_text(v) + "</td>";
     h += "</tr>";
   }

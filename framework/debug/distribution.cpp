@@ -58,7 +58,7 @@ ValueSummary summarize(const std::vector<std::span<const float>>& values) {
 }
 
 DistributionPlot distribution_of(const NodeValues& v, size_t bins) {
-  DistributionPlot plot{v.name, v.kind, v.op, v.tensor, {}};
+  DistributionPlot plot{v.name, v.kind, v.op, v.tensor, v.label, {}};
   const auto f = spans(v.float_values), q = spans(v.quantized_values);
 
   DistributionChart values;
@@ -72,7 +72,7 @@ DistributionPlot distribution_of(const NodeValues& v, size_t bins) {
     const bool weight = v.point->is_weight;
     const std::string dtype = quant::qtype_name(v.point->attrs.dtype);
     values.title =
-        std::string(weight ? "Weight " : "Input ") + v.tensor + " of calibration node " + v.name + " (" + dtype + ")";
+        std::string(weight ? "Weight " : "Input ") + v.label + " (" + dtype + "), calibration node " + v.name;
     values.series = {weight ? "float weight" : "float input", "fake-quantized (" + dtype + ")"};
     values.x_label = weight ? "weight value" : "input value";
     const auto& tmin = v.point->attrs.threshold_min;
@@ -86,7 +86,7 @@ DistributionPlot distribution_of(const NodeValues& v, size_t bins) {
       values.markers.push_back({hi, "max threshold" + suffix, kThresholdColour, report::svg::Marker::Style::dashed});
     }
   } else {
-    values.title = "Output " + v.tensor + " of " + v.op + " node " + v.name + ": float vs fully quantized model";
+    values.title = "Output " + v.label + ": float vs fully quantized model";
     values.series = {"float model", "quantized model"};
     values.x_label = "output value";
   }
@@ -112,7 +112,7 @@ DistributionPlot distribution_of(const NodeValues& v, size_t bins) {
     if (!(err.hi > err.lo)) err.hi = err.lo + 1;
     err.counts = {make_histogram(e, err.lo, err.hi, bins).counts};
     err.series = {"quantized - float"};
-    err.title = "Output error of " + v.name + " (quantized - float)";
+    err.title = "Output error of " + v.label + " (quantized - float)";
     err.x_label = "error";
     plot.charts.push_back(std::move(err));
   }

@@ -41,6 +41,7 @@ struct DistributionChart {
 
 struct DistributionPlot {
   std::string node, kind, op, tensor;
+  std::string label;                      // the node_config name (NodeValues::label)
   std::vector<DistributionChart> charts;  // values; for normal nodes also the error
 };
 

@@ -60,12 +60,14 @@ std::vector<NodeValues> collect_node_values(const DebugModel& model,
       v.kind = v.point->is_weight ? "weight" : "activation";
       v.op = model.reader_op(*p);
       v.tensor = v.point->input;
+      v.label = model.point_label(*p);
       if (!graph.initializers.count(v.tensor)) float_tensors.insert(v.tensor);
     } else if (auto n = model.find_normal_node(name)) {
       v.kind = "node";
       v.op = graph.nodes[*n].op_type;
       v.tensor = model.output_tensor(*n);
       if (v.tensor.empty()) throw Error("node '" + name + "' has no output");
+      v.label = name + " output0 (" + v.op + ") [tensor " + v.tensor + "]";
       float_tensors.insert(v.tensor);
       quantized_tensors.insert(v.tensor);
     } else {

@@ -20,7 +20,10 @@ struct NodeValues {
   std::string name;
   std::string kind;  // "weight", "activation" or "node"
   std::string op;
-  std::string tensor;                       // the tensor whose values these are
+  std::string tensor;  // the tensor whose values these are
+  // The node_config name: for a calibration node the place it is read at, "Conv_47 input0 (Conv) [tensor x]"
+  // (DebugModel::point_label); for a normal node "Conv_47 output0 (Conv) [tensor y]".
+  std::string label;
   const CalibrationPoint* point = nullptr;  // for calibration nodes
   std::vector<Tensor> float_values;         // one per sample (one tensor for weights), float32
   std::vector<Tensor> quantized_values;     // same shapes

@@ -38,6 +38,7 @@ std::vector<SensitivityItem> sensitivity_items(const DebugModel& model, const Se
     item.kind = all[p].is_weight ? "weight" : "activation";
     item.op = model.reader_op(p);
     item.calibration_nodes = {all[p].name};
+    item.label = model.point_label(p);
     items.push_back(std::move(item));
     points.push_back({p});
   };
@@ -130,10 +131,18 @@ std::string format_value(double v) {
 
 }  // namespace
 
+const std::string& row_label(const SensitivityItem& item) { return item.label.empty() ? item.name : item.label; }
+
+}  // namespace
+
 std::string format_sensitivity_table(const SensitivityResult& result) {
   std::string header_name = result.label == "weight" ? "Weight" : result.label == "activation" ? "Activation" : "Node";
   size_t name_width = header_name.size();
-  for (const auto& item : result.items) name_width = std::max(name_width, item.name.size());
+  bool any_point = false;  // rows of single calibration points get a last column naming the calibration node
+  for (const auto& item : result.items) {
+    name_width = std::max(name_width, row_label(item).size());
+    any_point = any_point || item.kind != "node";
+  }
   std::vector<size_t> widths;
   for (const auto& m : result.metrics) widths.push_back(std::max<size_t>(m.size(), 18));
   auto pad = [](const std::string& s, size_t w) { return s.size() < w ? s + std::string(w - s.size(), ' ') : s; };
@@ -149,11 +158,13 @@ std::string format_sensitivity_table(const SensitivityResult& result) {
                     std::string(total - title.size() > side ? total - title.size() - side : 2, '=') + "\n";
   std::string header = pad(header_name, name_width);
   for (size_t m = 0; m < result.metrics.size(); ++m) header += "   " + pad(result.metrics[m], widths[m]);
+  if (any_point) header += "   calibration node";
   out += trim(header);
   out += std::string(total, '-') + "\n";
   for (const auto& item : result.items) {
-    std::string row = pad(item.name, name_width);
+    std::string row = pad(row_label(item), name_width);
     for (size_t m = 0; m < item.scores.size(); ++m) row += "   " + pad(format_value(item.scores[m]), widths[m]);
+    if (item.kind != "node") row += "   " + item.name;
     out += trim(row);
   }
   return out;
@@ -172,6 +183,7 @@ nlohmann::json sensitivity_json(const SensitivityResult& result) {
       scores[result.metrics[m]] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(format_value(v));
     }
     j["nodes"].push_back({{"name", item.name},
+                          {"label", row_label(item)},
                           {"kind", item.kind},
                           {"op", item.op},
                           {"calibration_nodes", item.calibration_nodes},

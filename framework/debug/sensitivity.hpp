@@ -32,6 +32,9 @@ struct SensitivityItem {
   std::string op;                              // the node's op type; for a calibration node, the op it feeds
   std::vector<std::string> calibration_nodes;  // what was quantized
   std::vector<double> scores;                  // one per metric
+  // The node_config name the table leads with: a node's name, or for one calibration point the place it is
+  // read at, "Conv_47 input0 (Conv) [tensor 1184]" (DebugModel::point_label); empty: `name`.
+  std::string label;
 };
 
 struct SensitivityResult {
@@ -57,7 +60,8 @@ SensitivityResult compute_sensitivity(const DebugModel& model,
 // Sorts worst first by metric 0 (stable; NaN first).
 void sort_worst_first(SensitivityResult& result);
 
-// The seed's verbose table: a "====node====" banner, "Node  cosine-similarity  mse" header, one row each.
+// The seed's verbose table: a "====node====" banner, "Node  cosine-similarity  mse" header, one row each,
+// named by the node_config name; rows of calibration points end with the calibration node's name.
 std::string format_sensitivity_table(const SensitivityResult& result);
 nlohmann::json sensitivity_json(const SensitivityResult& result);
 

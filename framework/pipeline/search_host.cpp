@@ -18,7 +18,7 @@ struct HostData {
   std::vector<size_t> points;  // search tensor -> plan point
   std::vector<std::string> op_types;
   std::vector<std::string> labels;  // search tensor -> node_config name (point_names.hpp), ABI 1.6 tensor_label
-  std::vector<bool> int16_via_ec;  // search tensor: int16 is reached only as int16-ec
+  std::vector<bool> int16_via_ec;   // search tensor: int16 is reached only as int16-ec
   std::vector<std::string> metric_names;
   SearchOutcome* outcome = nullptr;
   size_t evaluations = 0;

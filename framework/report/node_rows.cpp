@@ -39,8 +39,12 @@ QuantizedInputs quantized_inputs(const Node& node, const std::map<std::string, c
     const auto it = calibration_of_output.find(in);
     if (it == calibration_of_output.end()) continue;
     const auto attrs = quant::read_calibration_attrs(*it->second);
-    const std::string d = quant::qtype_name(attrs.dtype);
-    if (q.dtypes.find(d) == std::string::npos) q.dtypes += (q.dtypes.empty() ? "" : "/") + d;
+    // The storage dtype: a backend that stores unsigned (ONNX Runtime's uint8 activations) gets "uint8".
+    const bool as_unsigned =
+        attrs.unsigned_storage && (attrs.dtype == quant::QType::Int8 || attrs.dtype == quant::QType::Int16);
+    const std::string d = std::string(as_unsigned ? "u" : "") + quant::qtype_name(attrs.dtype);
+    // Whole '/'-separated names: "int8" must not match inside "uint8".
+    if (("/" + q.dtypes + "/").find("/" + d + "/") == std::string::npos) q.dtypes += (q.dtypes.empty() ? "" : "/") + d;
     if (attrs.is_weight) {
       if (!weight) weight = it->second;
     } else if (!q.shown) {

@@ -11,7 +11,8 @@
 
 namespace qf::report {
 
-// One row per node of `optimized` (topological order): the dtypes of its calibrated inputs ('/'-joined),
+// One row per node of `optimized` (topological order): the storage dtypes of its calibrated inputs ('/'-joined;
+// "uint8" / "uint16" where the backend stores unsigned),
 // the method and threshold of its first quantized activation input (else weight), and `cosines` of its
 // first output (tensor name -> cosine; absent: not measured).
 std::vector<NodeRow> node_rows(const Model& optimized, const Model& calibrated,

@@ -214,8 +214,9 @@ class Layerwise : public qf::SearchStrategy {
       const size_t t = s.activations[pick.activation];
       merged.candidate[t] = static_cast<int32_t>(pick.candidate);
       const std::string dtype = raise_to_ ? raise(ctx, merged, t) : "";
-      ctx.log_trial("Merge_Info " + qf_search::label(ctx, t) + " | " + qf_search::candidate_label(ctx, t, pick.candidate) +
-                    " | " + qf_search::format_value(pick.scores[0]) + dtype);
+      ctx.log_trial("Merge_Info " + qf_search::label(ctx, t) + " | " +
+                    qf_search::candidate_label(ctx, t, pick.candidate) + " | " +
+                    qf_search::format_value(pick.scores[0]) + dtype);
     }
     return merged;
   }

@@ -385,8 +385,7 @@ class MixedPrecision : public qf::SearchStrategy {
     std::string names;
     for (size_t i = pos; i < pos + count; ++i) {
       level_[order[i]] = prev_level(order[i], level_[order[i]]);
-      names += (i > pos ? ", " : "") + qf_search::label(*ctx_, order[i]) + "->" +
-               dtype_at(order[i], level_[order[i]]);
+      names += (i > pos ? ", " : "") + qf_search::label(*ctx_, order[i]) + "->" + dtype_at(order[i], level_[order[i]]);
     }
     cur_ = next;
     cur_scores_ = scores;

@@ -359,8 +359,9 @@ TEST(MixedPrecisionSearch, LogNamesTensorsByTheHostsNodeConfigLabel) {
   m.tell_label = true;
   run_search("mixed_precision", m, {{"target", 0.9999}});
   EXPECT_TRUE(m.logged("gain 1: N_a1 input0 (Conv) [tensor a1] planned->int16"));
-  EXPECT_TRUE(m.logged("escalate 3 (target reached): N_a1 input0 (Conv) [tensor a1]->int16, "
-                       "N_a3 input0 (Conv) [tensor a3]->int16, N_a0 input0 (Conv) [tensor a0]->int16"));
+  EXPECT_TRUE(
+      m.logged("escalate 3 (target reached): N_a1 input0 (Conv) [tensor a1]->int16, "
+               "N_a3 input0 (Conv) [tensor a3]->int16, N_a0 input0 (Conv) [tensor a0]->int16"));
   FakeModel old = mixed_model();
   old.tell_label = true;
   old.tell_tradeoff = false;

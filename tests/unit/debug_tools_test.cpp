@@ -133,6 +133,28 @@ TEST_F(DebugTools, SensitivityRanksTheBadlyCalibratedNodeFirstWithDirectlyComput
   EXPECT_NE(table.find("w1_weight_calibration"), std::string::npos);
 }
 
+// Calibration points are named by their node_config place (node, input index, op, tensor) in the table,
+// the JSON and the distribution titles; the calibration node's own name follows in its own column.
+TEST_F(DebugTools, SensitivityTableLeadsWithTheNodeConfigName) {
+  const debug::DebugModel model(chain_model(0.05f), "chain");
+  EXPECT_EQ(model.point_label(*model.find_point("r_calibration")), "mm2 input0 (MatMul) [tensor r]");
+  EXPECT_EQ(model.point_label(*model.find_point("w1_weight_calibration")), "mm1 input1 (MatMul) [tensor w1]");
+  const debug::DebugMetrics metrics({"cosine-similarity"}, {});
+  debug::SensitivityOptions o;
+  o.type = debug::NodeType::activation;
+  const auto r = debug::compute_sensitivity(model, chain_samples(2), metrics.instances(), o);
+  const std::string table = debug::format_sensitivity_table(r);
+  EXPECT_NE(table.find("calibration node"), std::string::npos) << table;
+  const size_t row = table.find("mm2 input0 (MatMul) [tensor r]");
+  ASSERT_NE(row, std::string::npos) << table;
+  EXPECT_LT(row, table.find("r_calibration", row)) << table;  // same row, after the scores
+  EXPECT_EQ(debug::sensitivity_json(r)["nodes"][0]["label"], "mm2 input0 (MatMul) [tensor r]");
+  const auto values = debug::collect_node_values(model, chain_samples(1), {"r_calibration", "mm1"}, 1);
+  EXPECT_EQ(values[1].label, "mm1 output0 (MatMul) [tensor h]");
+  const auto plot = debug::distribution_of(values[0]);
+  EXPECT_NE(plot.charts[0].title.find("mm2 input0 (MatMul) [tensor r]"), std::string::npos) << plot.charts[0].title;
+}
+
 TEST_F(DebugTools, SensitivityOfOneOutputScoresOnlyThatTensor) {
   const Model calibrated = chain_model(0.05f);
   debug::DebugModel model(calibrated, "chain");

@@ -47,10 +47,10 @@ g (float[N,3,4,4] x) => (float[N,2] y) {
 }
 
 struct TextRow {
-  std::string op, placement, group, dtypes;
+  std::string op, placement, group, dtypes, tensors;
 };
 
-// Parses the table rows "<node>  <op>  <placement>  <group>  in: ... out: ..." by node name.
+// Parses the table rows "<node>  <op>  <placement>  <group>  in: ... out: ...  tensors: ..." by node name.
 std::map<std::string, TextRow> text_rows(const std::string& out) {
   std::map<std::string, TextRow> rows;
   std::istringstream lines(out);
@@ -69,7 +69,10 @@ std::map<std::string, TextRow> text_rows(const std::string& out) {
       if (rest.find(p) != std::string::npos) r.placement = p;
     std::istringstream tail(rest.substr(rest.find(r.placement) + r.placement.size()));
     tail >> r.group;
-    r.dtypes = line.substr(in + 2);
+    const size_t tensors = line.find("  tensors: ", in);
+    r.dtypes = line.substr(in + 2, tensors == std::string::npos ? std::string::npos : tensors - in - 2);
+    r.dtypes.erase(r.dtypes.find_last_not_of(' ') + 1);  // the column is padded
+    if (tensors != std::string::npos) r.tensors = line.substr(tensors + 11);
     rows[node] = r;
   }
   return rows;
@@ -92,6 +95,9 @@ TEST_F(InspectBackend, TextTableShowsPlacementGroupsAndPlannedDtypes) {
   EXPECT_EQ(rows.at("conv").placement, "accelerator");
   EXPECT_EQ(rows.at("conv").group, "g0");
   EXPECT_EQ(rows.at("conv").dtypes, "in: int8,int8(w),float32 out: fused");  // bias stays float
+  // Each input by its node_config key and tensor name, so a row can be pasted into node_config.
+  EXPECT_EQ(rows.at("conv").tensors, "input0 x, input1 w, input2 b; output0 c");
+  EXPECT_EQ(rows.at("add").tensors, "input0 r, input1 k; output0 a");
   EXPECT_EQ(rows.at("relu").group, "g0");
   EXPECT_EQ(rows.at("relu").dtypes, "in: fused out: int8");
   EXPECT_EQ(rows.at("add").group, "-");
@@ -126,6 +132,9 @@ TEST_F(InspectBackend, JsonHasTheSameRows) {
   EXPECT_EQ(conv["fusion_group"], 0);
   ASSERT_EQ(conv["inputs"].size(), 3u);
   EXPECT_EQ(conv["inputs"][0]["name"], "x");
+  EXPECT_EQ(conv["inputs"][0]["slot"], "input0");
+  EXPECT_EQ(conv["inputs"][2]["slot"], "input2");
+  EXPECT_EQ(conv["outputs"][0]["slot"], "output0");
   EXPECT_EQ(conv["inputs"][0]["dtype"], "int8");
   EXPECT_EQ(conv["inputs"][1]["name"], "w");
   EXPECT_EQ(conv["inputs"][1]["weight"], true);
@@ -189,6 +198,16 @@ TEST_F(InspectBackend, NashInt8OnlyInputsAndErrorCompensation) {
       EXPECT_EQ(n["inputs"][1]["dtype"], "int16-ec") << n.dump();
       EXPECT_EQ(n["inputs"][0]["dtype"], "int16") << n.dump();
     }
+}
+
+// ONNX Runtime stores activations as uint8 (asymmetric, QLinear kernels) and weights as int8: the table shows
+// the storage dtype, not the precision class.
+TEST_F(InspectBackend, OnnxruntimeShowsUint8Storage) {
+  const auto r = run_cli("inspect --model " + model_path().string() + " --backend onnxruntime", dir_.path());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto rows = text_rows(r.out);
+  ASSERT_EQ(rows.size(), 7u) << r.out;
+  EXPECT_EQ(rows.at("conv").dtypes.rfind("in: uint8,int8(w)", 0), 0u) << r.out;
 }
 
 TEST_F(InspectBackend, BadInput) {

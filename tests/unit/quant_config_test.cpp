@@ -568,6 +568,32 @@ TEST_F(QuantConfigResolve, NodeConfigIsFinestAndPerInput) {
   EXPECT_EQ(t[1].inputs, (T{I16, I16}));
 }
 
+// A node_config key naming a tensor (not a node): every reader's input gets qtype / InputType, the producer's
+// output qtype / OutputType; names from search logs and debug tables carry over.
+TEST_F(QuantConfigResolve, NodeConfigByTensorNameSetsItsReadersAndProducer) {
+  const auto t = resolve(R"({"node_config": {"r": {"qtype": "int16"}}})");
+  EXPECT_EQ(t[3].inputs, T{I16});        // softmax reads r at input0
+  EXPECT_EQ(t[4].inputs, (T{I8, I16}));  // add_res reads r at input1 only
+  EXPECT_EQ(t[2].outputs, T{I16});       // relu writes r
+  EXPECT_EQ(t[2].inputs, T{I8});         // its own input is another tensor
+  EXPECT_EQ(t[3].outputs, T{I8});
+  const auto io = resolve(R"({"node_config": {"r": {"InputType": "float16", "OutputType": "float32"}}})");
+  EXPECT_EQ(io[3].inputs, T{F16});
+  EXPECT_EQ(io[4].inputs, (T{I8, F16}));
+  EXPECT_EQ(io[2].outputs, T{F32});
+  // input<k> belongs to a node: on a tensor key it is an error saying so.
+  const std::string err = resolve_error(R"({"node_config": {"r": {"input0": "int16"}}})");
+  EXPECT_EQ(err.rfind("cfg.json: node_config.r.input0: 'r' is a tensor, not a node", 0), 0u) << err;
+}
+
+// A name that is both a node and a tensor means the node, as before tensor keys existed.
+TEST_F(QuantConfigResolve, NodeConfigNameOfBothNodeAndTensorMeansTheNode) {
+  model->graph.nodes[0].name = "m";  // Mul is now named like its output tensor m, which add_bias reads
+  const auto t = resolve(R"({"node_config": {"m": {"qtype": "int16"}}})");
+  EXPECT_EQ(t[0].inputs, (T{I16, I16}));
+  EXPECT_EQ(t[1].inputs, (T{I8, I8}));  // the tensor's reader is untouched
+}
+
 TEST_F(QuantConfigResolve, UnknownNamesAreErrors) {
   EXPECT_EQ(resolve_error(R"({"node_config": {"soft_max": {"qtype": "int16"}}})"),
             "cfg.json: node_config.soft_max: no node named 'soft_max' in the model (node names are those of "
