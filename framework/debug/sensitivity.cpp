@@ -129,8 +129,6 @@ std::string format_value(double v) {
   return buffer;
 }
 
-}  // namespace
-
 const std::string& row_label(const SensitivityItem& item) { return item.label.empty() ? item.name : item.label; }
 
 }  // namespace

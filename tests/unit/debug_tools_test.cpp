@@ -174,7 +174,7 @@ TEST_F(DebugTools, SortWorstFirstHonoursLowerIsBetterAndPutsNanFirst) {
   r.metrics = {"mse"};
   r.higher_is_better = {false};
   for (const double v : {0.1, 0.5, std::nan(""), 0.3})
-    r.items.push_back({"n" + std::to_string(r.items.size()), "node", "X", {}, {v}});
+    r.items.push_back({"n" + std::to_string(r.items.size()), "node", "X", {}, {v}, ""});
   debug::sort_worst_first(r);
   EXPECT_EQ(r.items[0].name, "n2");
   EXPECT_EQ(r.items[1].name, "n1");

@@ -93,8 +93,10 @@ TEST_F(QuantizeSearch, LayerwiseRanksThePlantedTensorFirstAndRaisesItToInt16) {
   ASSERT_NE(s4, std::string::npos) << log;
   EXPECT_LT(s1, s2);
   EXPECT_LT(s2, s4);
-  // The most sensitive activation is the planted one.
-  EXPECT_NE(log.find("sensitivity 1: s "), std::string::npos) << log;
+  // The most sensitive activation is the planted one, named as node_config wants it: the node reading it,
+  // the input index and op type, then the tensor.
+  EXPECT_NE(log.find("sensitivity 1: conv2 input0 (Conv) [tensor s] "), std::string::npos) << log;
+  EXPECT_NE(log.find("Merge_Info conv2 input0 (Conv) [tensor s] | "), std::string::npos) << log;
   EXPECT_EQ(activation_dtype("lw", "s"), "int16");
   EXPECT_EQ(activation_dtype("lw", "a"), "int8");
   EXPECT_EQ(activation_dtype("mw", "s"), "int8");
@@ -109,6 +111,12 @@ TEST_F(QuantizeSearch, MixedPrecisionReachesTheTargetByRaisingThePlantedTensor) 
       std::string(R"({"model_config": {)") + kCandidates + R"(, "mixed_precision_search": {"target": 0.9999}}})", "mp");
   EXPECT_GE(cosine_of(mixed), 0.9999) << log_text(mixed);
   EXPECT_NE(activation_dtype("mp", "s"), "int8") << log_text(mixed);
+  // The log names the raised tensor by its node_config place (ABI 1.6 tensor_label): pasteable as
+  // "node_config": {"conv2": {"input0": ...}}.
+  const std::string log = log_text(mixed);
+  const size_t escalate = log.find("escalate ");
+  ASSERT_NE(escalate, std::string::npos) << log;
+  EXPECT_NE(log.find("conv2 input0 (Conv) [tensor s]->", escalate), std::string::npos) << log;
   // Few escalations: the benign tensors stay int8.
   size_t escalated = 0;
   const Model m = load_model(dir_ / "mp" / "calibrated_model.onnx");
