@@ -453,10 +453,12 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
     const auto p = child(path, key);
     if (key == "all_node_type") c.all_node_type = r.qtype(value, p);
     else if (key == "model_output_type") c.model_output_type = r.output_qtype(value, p);
+    else if (key == "accuracy_target") c.accuracy_target = r.number(value, p, 0.0, false, 1.0);
     else if (!parse_model_section(r, key, value, p, c, seen))
-      r.unknown_key(p,
-                    "activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
-                    "modelwise_search, search, weight");
+      r.unknown_key(
+          p,
+          "accuracy_target, activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
+          "modelwise_search, search, weight");
   }
 }
 

@@ -115,6 +115,7 @@ struct QuantConfig {
   // model_config
   std::optional<quant::QType> all_node_type;      // may be Int16Ec ("dual-int16"): outputs then Int16
   std::optional<quant::QType> model_output_type;  // never Int16Ec (read as Int16)
+  std::optional<double> accuracy_target;          // output cosine in (0, 1] (quant/accuracy_target.hpp)
   ActivationConfig activation;
   WeightConfig weight;
   SearchConfig search;  // modelwise with cosine similarity unless given

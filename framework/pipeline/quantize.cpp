@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pipeline/advice.hpp"
 #include "pipeline/artifacts.hpp"
 #include "pipeline/bias_correction.hpp"
 #include "pipeline/calibrate.hpp"
@@ -12,6 +13,7 @@
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/output_scores.hpp"
 #include "pipeline/runtime_check.hpp"
+#include "pipeline/run_target.hpp"
 #include "pipeline/search_step.hpp"
 #include "pipeline/setup.hpp"
 #include "pipeline/stage_clock.hpp"
@@ -38,6 +40,7 @@ struct Prepared {
   std::vector<std::unique_ptr<plugin::MetricInstance>> report_metrics;
   std::unique_ptr<plugin::MetricInstance> bias_metric;  // weight.bias_correction.metric, when configured
   CandidatePins pins;                                   // tensor_config
+  quant::AccuracyTarget target;                         // config > backend > default
 };
 
 Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg, plugin::Registry& registry,
@@ -54,7 +57,9 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
   CandidatePins pins = pin_tensors(cfg, registry, optimized.graph, planned.plan, candidates);
   Prepared p{std::move(backend),    std::move(samples),           std::move(tensors),       std::move(planned),
              std::move(candidates), select_search(cfg, registry), report_metrics(registry), nullptr,
-             std::move(pins)};
+             std::move(pins),       {}};
+  p.target = run_accuracy_target(cfg, p.backend);
+  follow_accuracy_target(p.search, p.target, cfg);
   if (cfg.weight.bias_correction)
     p.bias_metric =
         std::move(plugin::make_metric_instances(registry, {cfg.weight.bias_correction->metric},
@@ -180,6 +185,8 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   report.nodes = report::node_rows(model, calibrated,
                                    tensor_cosines(model, calibrated, p.samples, cosine_samples, options.threads));
   clock.stop();
+  advise_step({&model, &plan, &calibration, &p.candidates, &outcome.choice, &overrides, &search_eval, registry.get()},
+              p.target, report, clock);
 
   clock.start("export");
   const ExportResult exported = export_models(

@@ -382,6 +382,7 @@ std::shared_ptr<const BackendTable> BackendTable::parse_validated(const nlohmann
   if (doc.contains("fusions")) t->fusions_ = parse_fusions(doc["fusions"], file, declared);
   if (doc.contains("model_output_types"))
     t->model_output_types_ = doc["model_output_types"].get<std::vector<std::string>>();
+  if (doc.contains("accuracy_target")) t->accuracy_target_ = doc["accuracy_target"].get<double>();
   if (doc.contains("units"))
     for (const auto& [kind, on] : doc["units"].items()) t->units_[kind] = on.get<bool>();
 
@@ -423,6 +424,10 @@ std::vector<ParamSpec> BackendTable::params() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::optional<double> BackendTable::accuracy_target() const {
+  return accuracy_target_ ? accuracy_target_ : base_ ? base_->accuracy_target() : std::nullopt;
 }
 
 const std::vector<std::string>& BackendTable::model_output_types() const {

@@ -120,6 +120,8 @@ class BackendTable {
   std::vector<ParamSpec> params() const;
   // Allowed model_output_type values (empty: any).
   const std::vector<std::string>& model_output_types() const;
+  // "accuracy_target": this file's, else its base's (none: the default target applies).
+  std::optional<double> accuracy_target() const;
   // The "units" switches: this file's keys over its base's (all true when no file says).
   UnitPolicy units() const;
 
@@ -151,6 +153,7 @@ class BackendTable {
   std::vector<table::OpEntry> ops_;
   std::optional<std::vector<table::Fusion>> fusions_;
   std::optional<std::vector<std::string>> model_output_types_;
+  std::optional<double> accuracy_target_;
   std::map<std::string, bool> units_;  // "units" keys this file sets
   // Derived once at parse: the extends chain from the root base to this file, and from which link on the
   // ops count as "listed" when unlisted ops fall back (chain.size(): unlisted ops run on the accelerator).

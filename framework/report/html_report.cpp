@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "quant/accuracy_target.hpp"
+#include "report/advice_html.hpp"
 #include "report/html_text.hpp"
 #include "report/svg_chart.hpp"
 
@@ -13,22 +15,37 @@ namespace qf::report {
 
 namespace {
 
-// Quality bands of the seed toolchain's rule of thumb: >= 0.999 good, >= 0.99 acceptable, below: loss.
-constexpr double kGoodCosine = 0.999;
-constexpr double kFairCosine = 0.99;
+// Colours follow the run's accuracy target (docs/accuracy.md#target): green at or above it, amber down to
+// an error (1 - cosine) twice the target's, red below.
+struct CosineBands {
+  double good = quant::kDefaultAccuracyTarget, fair = 0;
+  std::string good_text, fair_text;
+};
+
+CosineBands cosine_bands(const QuantizeReport& r) {
+  quant::AccuracyTarget target;
+  if (r.accuracy_target) target.cosine = r.accuracy_target->value;
+  return {target.cosine, target.amber_floor(), format_count(target.cosine), format_count(target.amber_floor())};
+}
+
+std::string band_chips(const CosineBands& b) {
+  return "<span class=\"chip good\">&ge; " + b.good_text + " (the target)</span> <span class=\"chip warn\">&ge; " +
+         b.fair_text + "</span> <span class=\"chip bad\">&lt; " + b.fair_text + "</span>";
+}
+
 constexpr size_t kWorstNodesInTable = 10;
 constexpr size_t kWorstNodesLabelled = 5;
 
-const char* cosine_class(std::optional<double> cosine) {
+const char* cosine_class(std::optional<double> cosine, const CosineBands& bands) {
   if (!cosine || !std::isfinite(*cosine)) return "";
-  if (*cosine >= kGoodCosine) return "good";
-  if (*cosine >= kFairCosine) return "warn";
+  if (*cosine >= bands.good) return "good";
+  if (*cosine >= bands.fair) return "warn";
   return "bad";
 }
 
-svg::Tone cosine_tone(double cosine) {
-  if (cosine >= kGoodCosine) return svg::Tone::good;
-  if (cosine >= kFairCosine) return svg::Tone::warn;
+svg::Tone cosine_tone(double cosine, const CosineBands& bands) {
+  if (cosine >= bands.good) return svg::Tone::good;
+  if (cosine >= bands.fair) return svg::Tone::warn;
   return svg::Tone::bad;
 }
 
@@ -44,7 +61,9 @@ std::string td_num(const std::string& text, const char* quality = "") {
   return std::string("<td class=\"num") + (*quality ? " " : "") + quality + "\">" + escape_html(text) + "</td>";
 }
 
-std::string td_cosine(std::optional<double> cosine) { return td_num(cosine_text(cosine), cosine_class(cosine)); }
+std::string td_cosine(std::optional<double> cosine, const CosineBands& bands) {
+  return td_num(cosine_text(cosine), cosine_class(cosine, bands));
+}
 
 std::string optional_number(std::optional<double> value, std::string (*format)(double)) {
   return value ? format(*value) : kDash;
@@ -76,7 +95,7 @@ std::optional<double> total_seconds(const QuantizeReport& r) {
 }
 
 // The worst output decides whether the model is usable, so the cards show minima.
-std::string summary_cards(const QuantizeReport& r) {
+std::string summary_cards(const QuantizeReport& r, const CosineBands& bands) {
   const OutputRow* worst_cosine = nullptr;
   const OutputRow* worst_sqnr = nullptr;
   const OutputRow* worst_top1 = nullptr;
@@ -92,7 +111,7 @@ std::string summary_cards(const QuantizeReport& r) {
   std::string out;
   if (worst_cosine)
     out += card(several ? "Output cosine (worst)" : "Output cosine", format_fixed(*worst_cosine->cosine, 6),
-                cosine_class(worst_cosine->cosine), several ? worst_cosine->name : "");
+                cosine_class(worst_cosine->cosine, bands), several ? worst_cosine->name : "");
   if (worst_sqnr)
     out += card(several ? "Output SQNR (worst)" : "Output SQNR", format_fixed(*worst_sqnr->sqnr, 2) + " dB", "",
                 several ? worst_sqnr->name : "");
@@ -125,6 +144,7 @@ std::string summary_facts(const QuantizeReport& r) {
   };
   row("Model", r.model);
   row("Backend", r.backend);
+  if (r.accuracy_target) row("Accuracy target", target_text(*r.accuracy_target));
   if (r.search) {
     row("Search", r.search->strategy);
     row("Search metric", r.search->metric);
@@ -141,9 +161,9 @@ std::string summary_facts(const QuantizeReport& r) {
   return out + "</tbody></table>";
 }
 
-std::string render_summary(const QuantizeReport& r) {
-  std::string out =
-      "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">" + summary_cards(r) + "</div>" + summary_facts(r);
+std::string render_summary(const QuantizeReport& r, const CosineBands& bands) {
+  std::string out = "<section id=\"summary\"><h2>Summary</h2><div class=\"cards\">" + summary_cards(r, bands) +
+                    "</div>" + summary_facts(r);
   if (r.plan && !r.plan->warnings.empty()) {
     out += "<h3>Warnings</h3><ul class=\"warnings\">";
     for (const std::string& w : r.plan->warnings) out += "<li>" + escape_html(w) + "</li>";
@@ -152,7 +172,7 @@ std::string render_summary(const QuantizeReport& r) {
   return out + "</section>\n";
 }
 
-std::string render_outputs(const std::vector<OutputRow>& outputs) {
+std::string render_outputs(const std::vector<OutputRow>& outputs, const CosineBands& bands) {
   std::string out = "<section id=\"outputs\"><h2>Model outputs: float vs quantized</h2>";
   if (outputs.empty()) return out + "<p class=\"note\">The report lists no outputs.</p></section>\n";
   // The Top-1 column exists only when some output is logits; the others show a dash in it.
@@ -162,15 +182,12 @@ std::string render_outputs(const std::vector<OutputRow>& outputs) {
       "<th>Chebyshev distance</th><th>SQNR (dB)</th>";
   out += std::string(top1 ? "<th>Top-1 agreement</th>" : "") + "</tr></thead><tbody>";
   for (const OutputRow& o : outputs) {
-    out += "<tr>" + td_text(o.name) + td_cosine(o.cosine) + td_num(optional_number(o.l1, format_distance)) +
+    out += "<tr>" + td_text(o.name) + td_cosine(o.cosine, bands) + td_num(optional_number(o.l1, format_distance)) +
            td_num(optional_number(o.l2, format_distance)) + td_num(optional_number(o.chebyshev, format_distance)) +
            td_num(optional_number(o.sqnr, format_db));
     out += (top1 ? td_num(optional_number(o.top1, format_percent)) : "") + "</tr>";
   }
-  out +=
-      "</tbody></table><p class=\"note\">Cosine: <span class=\"chip good\">&ge; 0.999</span> "
-      "<span class=\"chip warn\">&ge; 0.99</span> <span class=\"chip bad\">&lt; 0.99</span> "
-      "(output cosine &ge; 0.99 is normal for int8, &ge; 0.999 is the usual target).";
+  out += "</tbody></table><p class=\"note\">Cosine: " + band_chips(bands) + ".";
   if (top1)
     out +=
         " Top-1 agreement (logits outputs): share of positions (images, tokens) whose highest-scoring class is "
@@ -178,9 +195,9 @@ std::string render_outputs(const std::vector<OutputRow>& outputs) {
   return out + "</p></section>\n";
 }
 
-std::string node_row(size_t index, const NodeRow& n) {
+std::string node_row(size_t index, const NodeRow& n, const CosineBands& bands) {
   return "<tr>" + td_num(std::to_string(index)) + td_text(n.name) + td_text(n.op) + td_text(n.dtype) +
-         td_text(n.method) + td_text(n.threshold) + td_cosine(n.cosine) + "</tr>";
+         td_text(n.method) + td_text(n.threshold) + td_cosine(n.cosine, bands) + "</tr>";
 }
 
 const char* kNodeHead =
@@ -215,26 +232,26 @@ MeasuredNodes measured_nodes(const std::vector<NodeRow>& nodes) {
 }
 
 // "200 nodes, cosine ...: N >= 0.999, N >= 0.99, N < 0.99. Dtypes: int8 x 180, ...".
-std::string node_counts(const std::vector<NodeRow>& nodes, const MeasuredNodes& m) {
+std::string node_counts(const std::vector<NodeRow>& nodes, const MeasuredNodes& m, const CosineBands& bands) {
   std::map<std::string, size_t> per_dtype;
   size_t good = 0, fair = 0, poor = 0;
   for (const NodeRow& n : nodes) ++per_dtype[n.dtype.empty() ? kDash : n.dtype];
   for (size_t i : m.measured) {
     const double c = *nodes[i].cosine;
-    (c >= kGoodCosine ? good : c >= kFairCosine ? fair : poor) += 1;
+    (c >= bands.good ? good : c >= bands.fair ? fair : poor) += 1;
   }
   std::string out = "<p>" + std::to_string(nodes.size()) + " nodes";
   if (!m.measured.empty())
-    out += ", cosine of each node's output vs float: <span class=\"chip good\">" + std::to_string(good) +
-           " &ge; 0.999</span> <span class=\"chip warn\">" + std::to_string(fair) +
-           " &ge; 0.99</span> <span class=\"chip bad\">" + std::to_string(poor) + " &lt; 0.99</span>";
+    out += ", cosine of each node's output vs float: <span class=\"chip good\">" + std::to_string(good) + " &ge; " +
+           bands.good_text + "</span> <span class=\"chip warn\">" + std::to_string(fair) + " &ge; " + bands.fair_text +
+           "</span> <span class=\"chip bad\">" + std::to_string(poor) + " &lt; " + bands.fair_text + "</span>";
   out += ". Dtypes:";
   for (const auto& [dtype, count] : per_dtype) out += " " + escape_html(dtype) + " &times; " + std::to_string(count);
   return out + ".</p>";
 }
 
 // The cosine of every measured node along topological order, the worst few labelled.
-std::string node_plot(const std::vector<NodeRow>& nodes, const MeasuredNodes& m) {
+std::string node_plot(const std::vector<NodeRow>& nodes, const MeasuredNodes& m, const CosineBands& bands) {
   std::vector<double> cosines;
   std::vector<svg::Point> points;
   points.reserve(m.measured.size());
@@ -242,7 +259,7 @@ std::string node_plot(const std::vector<NodeRow>& nodes, const MeasuredNodes& m)
     const NodeRow& n = nodes[i];
     const double c = *n.cosine;
     if (std::isfinite(c)) cosines.push_back(c);
-    points.push_back({i, c, std::isfinite(c) ? cosine_tone(c) : svg::Tone::bad,
+    points.push_back({i, c, std::isfinite(c) ? cosine_tone(c, bands) : svg::Tone::bad,
                       "#" + std::to_string(i) + " " + n.name + " (" + or_dash(n.op) + ", " + or_dash(n.dtype) +
                           "): " + format_fixed(c, 6)});
   }
@@ -253,7 +270,7 @@ std::string node_plot(const std::vector<NodeRow>& nodes, const MeasuredNodes& m)
   options.y_max = 1.0;
   options.x_label = "node (topological order)";
   options.y_label = "cosine vs float";
-  options.thresholds = {{kGoodCosine, "0.999", svg::Tone::good}, {kFairCosine, "0.99", svg::Tone::warn}};
+  options.thresholds = {{bands.good, bands.good_text, svg::Tone::good}, {bands.fair, bands.fair_text, svg::Tone::warn}};
   std::vector<svg::PointLabel> labels;
   for (size_t k = 0; k < std::min(m.worst.size(), kWorstNodesLabelled); ++k) {
     const NodeRow& n = nodes[m.worst[k]];
@@ -270,22 +287,22 @@ std::string node_plot(const std::vector<NodeRow>& nodes, const MeasuredNodes& m)
   return out + ".</p>";
 }
 
-std::string render_nodes(const std::vector<NodeRow>& nodes) {
+std::string render_nodes(const std::vector<NodeRow>& nodes, const CosineBands& bands) {
   std::string out = "<section id=\"nodes\"><h2>Per-node accuracy</h2>";
   if (nodes.empty()) return out + "<p class=\"note\">The report lists no nodes.</p></section>\n";
   const MeasuredNodes m = measured_nodes(nodes);
-  out += node_counts(nodes, m);
+  out += node_counts(nodes, m, bands);
   if (!m.measured.empty()) {
-    out += node_plot(nodes, m);
+    out += node_plot(nodes, m, bands);
     out += "<h3>Worst " + std::to_string(m.worst.size()) + " nodes</h3><table>" + std::string(kNodeHead) + "<tbody>";
-    for (size_t i : m.worst) out += node_row(i, nodes[i]);
+    for (size_t i : m.worst) out += node_row(i, nodes[i], bands);
     out += "</tbody></table>";
   }
   // Collapsed when long: thousands of rows are fine for the browser but not for reading.
   out += nodes.size() <= 50 ? "<details open>" : "<details>";
   out += "<summary>All " + std::to_string(nodes.size()) + " nodes in topological order</summary><table>" +
          std::string(kNodeHead) + "<tbody>";
-  for (size_t i = 0; i < nodes.size(); ++i) out += node_row(i, nodes[i]);
+  for (size_t i = 0; i < nodes.size(); ++i) out += node_row(i, nodes[i], bands);
   out += "</tbody></table></details></section>\n";
   return out;
 }
@@ -477,14 +494,16 @@ const char* kPageCss =
 
 std::string render_report_html(const QuantizeReport& r) {
   const std::string model_name = r.model.empty() ? "model" : r.model;
-  std::string body = render_summary(r);
+  const CosineBands bands = cosine_bands(r);
+  std::string body = render_summary(r, bands);
   std::string nav = "<a href=\"#summary\">Summary</a>";
   const auto add = [&](const std::string& section, const char* id, const char* title) {
     body += section;
     nav += std::string("<a href=\"#") + id + "\">" + title + "</a>";
   };
-  if (r.outputs) add(render_outputs(*r.outputs), "outputs", "Outputs");
-  if (r.nodes) add(render_nodes(*r.nodes), "nodes", "Nodes");
+  if (r.advice) add(render_advice(*r.advice, r.accuracy_target), "advice", "Advice");
+  if (r.outputs) add(render_outputs(*r.outputs, bands), "outputs", "Outputs");
+  if (r.nodes) add(render_nodes(*r.nodes, bands), "nodes", "Nodes");
   if (r.search) add(render_search(*r.search), "search", "Search");
   if (r.bias_correction) add(render_bias(*r.bias_correction), "bias", "Bias correction");
   if (r.runtime_check) add(render_runtime_check_html(*r.runtime_check), "runtime", "ONNX Runtime");

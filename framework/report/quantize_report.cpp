@@ -207,6 +207,8 @@ json QuantizeReport::to_json() const {
                             {"skipped", bias_correction->skipped}, {"metric", bias_correction->metric},
                             {"before", bias_correction->before},   {"after", bias_correction->after}};
   if (runtime_check) j["runtime_check"] = runtime_check_json(*runtime_check);
+  if (accuracy_target) j["accuracy_target"] = target_json(*accuracy_target);
+  if (advice) j["advice"] = advice_json(*advice);
   put_run_summary(*this, j);
   return j;
 }
@@ -224,6 +226,8 @@ QuantizeReport QuantizeReport::from_json(const json& document) {
   if (auto bias = root.object("bias_correction")) r.bias_correction = read_bias_correction(*bias);
   if (auto check = root.object("runtime_check")) r.runtime_check = read_runtime_check(*check);
   if (const json* stages = root.array("stages")) r.stages = read_stages(*stages, "stages");
+  if (auto target = root.object("accuracy_target")) r.accuracy_target = read_target(*target);
+  if (root.object("advice")) r.advice = read_advice(document.at("advice"), "advice");
   read_run_summary(root, r);
   return r;
 }

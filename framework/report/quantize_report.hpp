@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "report/runtime_check.hpp"
+#include "report/advice_section.hpp"
 
 namespace qf::report {
 
@@ -109,6 +110,8 @@ struct QuantizeReport {
   std::optional<ExportSummary> exported;  // "export"
   std::optional<size_t> fusion_groups;
   std::optional<RuntimeCheckSection> runtime_check;  // --verify onnxruntime only
+  std::optional<TargetSection> accuracy_target;  // report/advice_section.hpp
+  std::optional<AdviceSection> advice;           // only on a run below the target
 
   // report.json's document (docs/report.md).
   nlohmann::json to_json() const;
