@@ -156,7 +156,8 @@ nlohmann::json node_config_snippet(const AdviceInputs& in, const NodeRaises& rai
   const Graph& graph = in.optimized->graph;
   nlohmann::json config = nlohmann::json::object();
   for (const report::AdviceNode& a : listed) {
-    const auto node = std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const Node& n) { return n.name == a.node; });
+    const auto node =
+        std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const Node& n) { return n.name == a.node; });
     for (size_t p : raises.points_by_node.at(static_cast<size_t>(node - graph.nodes.begin())))
       for (const auto& [reader, k] : in.plan->points[p].uses)
         config[graph.nodes[reader].name]["input" + std::to_string(k)] = quant::qtype_name(*raises.to[p]);
@@ -197,7 +198,7 @@ report::AdviceSection measure_advice(const AdviceInputs& in, const quant::Accura
 
   const auto cosine = plugin::make_metric_instances(*in.registry, {"cosine-similarity"}, "advice");
   Evaluator eval(*in.evaluator, {cosine[0].get()});
-  eval.set_worst_output(true);  // the report's score is the worst output's cosine
+  eval.set_worst_output(true);            // the report's score is the worst output's cosine
   eval.set_baseline(batch.models[base]);  // node variants then re-run only downstream of the node
   const auto scores = eval.score(batch.models);
   if (a.int16_tensors > 0) a.int16_ceiling = scores[int16][0];

@@ -24,9 +24,9 @@ struct AdviceInputs {
   const QuantPlan* plan = nullptr;
   const CalibrationResult* calibration = nullptr;
   const std::vector<Candidate>* candidates = nullptr;
-  const std::vector<PointChoice>* choice = nullptr;               // what the search chose
-  const std::map<std::string, Tensor>* overrides = nullptr;       // corrected biases, if any
-  const Evaluator* evaluator = nullptr;                           // its samples and float outputs are reused
+  const std::vector<PointChoice>* choice = nullptr;          // what the search chose
+  const std::map<std::string, Tensor>* overrides = nullptr;  // corrected biases, if any
+  const Evaluator* evaluator = nullptr;                      // its samples and float outputs are reused
   const plugin::Registry* registry = nullptr;
 };
 

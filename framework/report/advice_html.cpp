@@ -16,9 +16,10 @@ std::string render_advice(const AdviceSection& advice, const std::optional<Targe
   for (const std::string& line : advice_lines(advice)) out += "<li>" + escape_html(line) + "</li>";
   out += "</ul>";
   if (!advice.snippet.empty())
-    out += "<p>quant_config for the next step (pass it with <code>--config</code>, merged with your own keys):</p>"
-           "<pre class=\"log\">" +
-           escape_html(advice.snippet.dump(2)) + "</pre>";
+    out +=
+        "<p>quant_config for the next step (pass it with <code>--config</code>, merged with your own keys):</p>"
+        "<pre class=\"log\">" +
+        escape_html(advice.snippet.dump(2)) + "</pre>";
   out +=
       "<p class=\"note\">Act on the node list above: each node was raised alone in this model and scored at the "
       "output, so it names what a node_config change buys. The per-node cosine below is accumulated error: it "

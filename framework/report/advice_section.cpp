@@ -96,8 +96,8 @@ AdviceSection read_advice(const json& object, const std::string& path) {
   if (const json* nodes = f.array("nodes"))
     for (size_t i = 0; i < nodes->size(); ++i) {
       const JsonFields n((*nodes)[i], JsonFields::item_path(f.key_path("nodes"), i));
-      a.nodes.push_back({n.required_text("node"), n.text("op").value_or(""), n.strings("tensors"),
-                         n.required_number("score")});
+      a.nodes.push_back(
+          {n.required_text("node"), n.text("op").value_or(""), n.strings("tensors"), n.required_number("score")});
     }
   a.next_step = f.text("next_step").value_or("");
   if (f.object("snippet")) a.snippet = object.at("snippet");

@@ -15,7 +15,7 @@ namespace qf::report {
 
 struct TargetSection {
   double value = 0;
-  std::string metric = "cosine";  // the worst output's cosine similarity is compared with it
+  std::string metric = "cosine";   // the worst output's cosine similarity is compared with it
   std::string source = "default";  // "default", "backend" or "config"
   std::string where;               // the config key or backend that set it; empty for the default
 };
@@ -28,17 +28,17 @@ struct AdviceNode {
 };
 
 struct AdviceSection {
-  double score = 0;                          // the run's worst-output cosine
-  std::optional<double> int16_ceiling;       // every tensor the backend allows raised to int16
-  size_t int16_tensors = 0;                  // how many were raised for it
-  std::optional<double> float16_ceiling;     // every tensor the backend allows at float16
+  double score = 0;                       // the run's worst-output cosine
+  std::optional<double> int16_ceiling;    // every tensor the backend allows raised to int16
+  size_t int16_tensors = 0;               // how many were raised for it
+  std::optional<double> float16_ceiling;  // every tensor the backend allows at float16
   size_t float16_tensors = 0;
-  std::optional<double> weights_only;        // activations float, weights as chosen
-  std::optional<double> activations_only;    // weights float, activations as chosen
-  std::string raise_dtype = "int16";         // what the nodes below were raised to
-  std::string nodes_analysis;                // how `nodes` was produced
-  std::vector<AdviceNode> nodes;             // best first; only nodes that gain
-  std::string next_step;                     // the flowchart's next step, one sentence
+  std::optional<double> weights_only;                 // activations float, weights as chosen
+  std::optional<double> activations_only;             // weights float, activations as chosen
+  std::string raise_dtype = "int16";                  // what the nodes below were raised to
+  std::string nodes_analysis;                         // how `nodes` was produced
+  std::vector<AdviceNode> nodes;                      // best first; only nodes that gain
+  std::string next_step;                              // the flowchart's next step, one sentence
   nlohmann::json snippet = nlohmann::json::object();  // a quant_config for it
 };
 

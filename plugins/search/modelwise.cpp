@@ -44,8 +44,8 @@ class Modelwise : public qf::SearchStrategy {
   // " (cosine 0.936605, below similarity 0.995)": one line, no hint (the host advises once at the end).
   std::string versus_similarity(const qf::SearchContext& ctx, const Scores& best) const {
     char text[160];
-    std::snprintf(text, sizeof text, " (%s %.6f, %s similarity %g)", std::string(ctx.metric_name(0)).c_str(), best[0],
-                  best[0] >= similarity_ ? "reaches" : "below", similarity_);
+    std::snprintf(text, sizeof text, " (%s %.6f, %s similarity %.10g)", std::string(ctx.metric_name(0)).c_str(),
+                  best[0], best[0] >= similarity_ ? "reaches" : "below", similarity_);
     return text;
   }
 

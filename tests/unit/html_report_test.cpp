@@ -120,7 +120,7 @@ TEST(HtmlReport, OutputTableColoursCosineByQuality) {
   const std::string table = between(html, "<section id=\"outputs\"", "</section>");
   for (const char* name : {"boxes", "scores", "masks"}) EXPECT_NE(table.find(name), std::string::npos) << name;
   EXPECT_NE(table.find("<td class=\"num good\">0.999500</td>"), std::string::npos);
-  EXPECT_NE(table.find("<td class=\"num warn\">0.995000</td>"), std::string::npos);
+  EXPECT_NE(table.find("<td class=\"num good\">0.995000</td>"), std::string::npos);
   EXPECT_NE(table.find("<td class=\"num bad\">0.950000</td>"), std::string::npos);
   // dB with 2 decimals; distances with 6 decimals or scientific when tiny; null SQNR as a dash
   EXPECT_NE(table.find(">31.42<"), std::string::npos);
