@@ -10,6 +10,7 @@
 
 #include "pipeline/advice_next_step.hpp"
 #include "pipeline/allowed_dtype.hpp"
+#include "pipeline/point_names.hpp"
 #include "pipeline/run_target.hpp"
 #include "plugin/metric.hpp"
 #include "quant/qf_dtype.hpp"
@@ -81,7 +82,8 @@ NodeRaises node_raises(const QuantPlan& plan, const std::vector<PointChoice>& ch
     }
   if (!any_int16) r.dtype = QType::Float32;
   for (size_t p = 0; p < plan.points.size(); ++p) {
-    if (choice[p].dtype != QType::Int8) continue;
+    // Graph outputs follow model_output_type, not node_config: the snippet could not name them.
+    if (choice[p].dtype != QType::Int8 || plan.points[p].graph_output) continue;
     if (!any_int16) r.to[p] = QType::Float32;
     if (!r.to[p]) continue;
     for (const auto& use : plan.points[p].uses) r.points_by_node[use.first].push_back(p);
@@ -158,9 +160,10 @@ nlohmann::json node_config_snippet(const AdviceInputs& in, const NodeRaises& rai
   for (const report::AdviceNode& a : listed) {
     const auto node =
         std::find_if(graph.nodes.begin(), graph.nodes.end(), [&](const Node& n) { return n.name == a.node; });
-    for (size_t p : raises.points_by_node.at(static_cast<size_t>(node - graph.nodes.begin())))
-      for (const auto& [reader, k] : in.plan->points[p].uses)
-        config[graph.nodes[reader].name]["input" + std::to_string(k)] = quant::qtype_name(*raises.to[p]);
+    for (size_t p : raises.points_by_node.at(static_cast<size_t>(node - graph.nodes.begin()))) {
+      const nlohmann::json entry = node_config_entry(graph, in.plan->points[p], *raises.to[p]);
+      for (auto it = entry.begin(); it != entry.end(); ++it) config[it.key()].update(it.value());
+    }
   }
   return config.empty() ? config : nlohmann::json{{"node_config", config}};
 }

@@ -107,7 +107,8 @@ class QuantizeAdvice : public ::testing::Test {
 };
 
 // max calibration pinned, one candidate: the seed's "pinned calibration" case gets advice too.
-const char* kPinnedUnreachable = R"({"model_config": {"accuracy_target": 1.0, "activation": {"calibration_type": "max"}}})";
+const char* kPinnedUnreachable =
+    R"({"model_config": {"accuracy_target": 1.0, "activation": {"calibration_type": "max"}}})";
 
 TEST_F(QuantizeAdvice, BelowTheTargetAdvisesAboveItDoesNot) {
   const auto below = quantize(kPinnedUnreachable);
@@ -170,7 +171,8 @@ TEST_F(QuantizeAdvice, SnippetParsesAndRuns) {
   ASSERT_TRUE(next.nodes.has_value());
   if (snippet.contains("node_config"))
     for (const auto& [name, inputs] : snippet["node_config"].items()) {
-      const auto row = std::find_if(next.nodes->begin(), next.nodes->end(), [&](const auto& n) { return n.name == name; });
+      const auto row =
+          std::find_if(next.nodes->begin(), next.nodes->end(), [&](const auto& n) { return n.name == name; });
       ASSERT_NE(row, next.nodes->end()) << name;
       EXPECT_NE(row->dtype.find("int16"), std::string::npos) << name << " " << row->dtype;
     }
@@ -183,7 +185,8 @@ class AdviceCli : public ::testing::Test {
   AdviceCli() {
     save_model(residual_model(), dir_ / "model.onnx");
     write_samples(dir_ / "samples", 6);
-    write_text(dir_ / "hw.backend.json", R"({"format": 1, "name": "strict_hw", "extends": "generic", "accuracy_target": 0.9999999})");
+    write_text(dir_ / "hw.backend.json",
+               R"({"format": 1, "name": "strict_hw", "extends": "generic", "accuracy_target": 0.9999999})");
   }
   CliResult quantize(const std::string& config, const std::string& extra = "") {
     write_text(dir_ / "config.json", config);
