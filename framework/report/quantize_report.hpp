@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "report/runtime_check.hpp"
 #include "report/advice_section.hpp"
+#include "report/runtime_check.hpp"
 
 namespace qf::report {
 
@@ -110,8 +110,8 @@ struct QuantizeReport {
   std::optional<ExportSummary> exported;  // "export"
   std::optional<size_t> fusion_groups;
   std::optional<RuntimeCheckSection> runtime_check;  // --verify onnxruntime only
-  std::optional<TargetSection> accuracy_target;  // report/advice_section.hpp
-  std::optional<AdviceSection> advice;           // only on a run below the target
+  std::optional<TargetSection> accuracy_target;      // report/advice_section.hpp
+  std::optional<AdviceSection> advice;               // only on a run below the target
 
   // report.json's document (docs/report.md).
   nlohmann::json to_json() const;
