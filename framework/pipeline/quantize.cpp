@@ -55,9 +55,11 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
   log_unit_groups(planned.unit_groups);
   std::vector<Candidate> candidates = build_candidates(cfg, registry);
   CandidatePins pins = pin_tensors(cfg, registry, optimized.graph, planned.plan, candidates);
-  Prepared p{std::move(backend),    std::move(samples),           std::move(tensors),       std::move(planned),
-             std::move(candidates), select_search(cfg, registry), report_metrics(registry), nullptr,
-             std::move(pins),       {}};
+  Prepared p{std::move(backend),       std::move(samples),
+             std::move(tensors),       std::move(planned),
+             std::move(candidates),    select_search(cfg, registry),
+             report_metrics(registry), nullptr,
+             std::move(pins),          {}};
   p.target = run_accuracy_target(cfg, p.backend);
   follow_accuracy_target(p.search, p.target, cfg);
   if (cfg.weight.bias_correction)
