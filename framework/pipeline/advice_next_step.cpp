@@ -33,7 +33,8 @@ void plan_next_step(report::AdviceSection& a, const quant::AccuracyTarget& targe
     a.snippet = {{"model_config", {{"all_node_type", "float16"}}}};
   } else if (a.int16_ceiling || a.float16_ceiling) {
     a.next_step =
-        "neither int16 nor float16 everywhere reaches the target: the loss is not the grid alone; check the "
+        "the measured ceilings (int16 / float16 where the backend allows them) stay below the target: the loss "
+        "is not the grid alone; check the "
         "calibration data and ranges (qforge debug distribution), let mixed_precision_search keep float "
         "islands, or set a target this model can reach (model_config.accuracy_target)";
     a.snippet = mixed_precision(target.cosine);
