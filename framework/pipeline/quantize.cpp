@@ -10,6 +10,8 @@
 #include "pipeline/candidates.hpp"
 #include "pipeline/export_step.hpp"
 #include "pipeline/final_config.hpp"
+#include "pipeline/forced_options.hpp"
+#include "pipeline/native_dtypes.hpp"
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/output_scores.hpp"
 #include "pipeline/run_target.hpp"
@@ -41,6 +43,7 @@ struct Prepared {
   std::unique_ptr<plugin::MetricInstance> bias_metric;  // weight.bias_correction.metric, when configured
   CandidatePins pins;                                   // tensor_config
   quant::AccuracyTarget target;                         // config > backend > default
+  report::BackendForces forces;                         // what the backend fixes; the candidates merged by it
 };
 
 Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg, plugin::Registry& registry,
@@ -54,12 +57,16 @@ Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg,
   PlannedModel planned = plan_model(optimized, *backend.instance, std::move(nodes), cfg, tensors);
   log_unit_groups(planned.unit_groups);
   std::vector<Candidate> candidates = build_candidates(cfg, registry);
+  report::BackendForces forces = apply_backend_forces(candidates, planned.plan, tensors, backend.name);
   CandidatePins pins = pin_tensors(cfg, registry, optimized.graph, planned.plan, candidates);
+  // Pinned candidates are named as applied like the merged ones (the same label for the same settings).
+  name_candidates_as_applied(candidates, forces.candidates_distinct, planned.plan, tensors);
   Prepared p{std::move(backend),       std::move(samples),
              std::move(tensors),       std::move(planned),
              std::move(candidates),    select_search(cfg, registry),
              report_metrics(registry), nullptr,
-             std::move(pins),          {}};
+             std::move(pins),          {},
+             std::move(forces)};
   p.target = run_accuracy_target(cfg, p.backend);
   follow_accuracy_target(p.search, p.target, cfg);
   if (cfg.weight.bias_correction)
@@ -120,6 +127,7 @@ void summarize_run(report::QuantizeReport& report, const Prepared& p, const pass
                                     plan.warnings};
   report.exported = exported.summary;
   report.fusion_groups = exported.fusion_groups;
+  report.backend_forces = p.forces;
 }
 
 // final_quant_config.json: the run's choices as a quant_config that reproduces it (pipeline/final_config.hpp).
@@ -168,8 +176,9 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
 
   clock.start("search");
   Evaluator search_eval = search_evaluator(model, evaluation_inputs(p.samples, cfg), p.search, cfg, options.threads);
-  const SearchOutcome outcome =
-      run_search_step(p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr, &p.pins});
+  const SearchOutcome outcome = run_search_step(
+      p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr, &p.pins, p.search.deployable_only});
+  warn_non_native(plan, outcome.choice, p.backend.name);
   report.search = search_section(p.search, outcome, plan, p.candidates, &model.graph);
   clock.stop(search_summary(*report.search));
 

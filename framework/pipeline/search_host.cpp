@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "pipeline/native_dtypes.hpp"
 #include "pipeline/point_names.hpp"
 #include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
@@ -72,6 +73,8 @@ uint32_t allowed_dtypes(const HostData& h, size_t t) {
     const auto& pl = h.in->plan->placement.at(node);
     if (k < pl.input_dtypes.size() && pl.input_dtypes[k] != 0) mask &= signed_view(pl.input_dtypes[k]);
   }
+  // deployable_only: native dtypes, and the planned one (a config's own choice stays possible).
+  if (h.in->deployable_only) mask &= native_view(*h.in->plan, q) | quant::qf_mask_of(q.dtype);
   // int16-ec reaches int16 precision on int8-only inputs that offer compensation.
   if (h.int16_via_ec.at(t)) mask |= QF_DTYPE_MASK(QF_DTYPE_INT16);
   return mask;

@@ -57,6 +57,7 @@ struct SearchInputs {
   Evaluator* evaluator = nullptr;
   const std::map<std::string, Tensor>* initializer_overrides = nullptr;
   const CandidatePins* pins = nullptr;  // tensor_config: the search sees pins->searched candidates
+  bool deployable_only = false;         // allowed dtypes restricted to the backend's native ones (native_dtypes.hpp)
 };
 
 SearchOutcome run_search(const plugin::Component& search, const plugin::ParamSet& params, const SearchInputs& in);

@@ -12,6 +12,10 @@
 
 namespace qf::pipeline {
 
+// Keys of a search section the host handles for every search plugin (stripped before the plugin's
+// parameter validation): "deployable_only" (docs/searches.md).
+inline constexpr const char* kHostSearchKeys[] = {"deployable_only"};
+
 struct SearchSelection {
   std::string name;    // the search plugin's name
   std::string metric;  // the metric it optimizes, as the config names it
@@ -19,7 +23,8 @@ struct SearchSelection {
   const plugin::Component* component = nullptr;
   plugin::ParamSet params;
   std::unique_ptr<plugin::MetricInstance> metric_instance;
-  bool worst_output = false;  // score every output and keep the worst (a per-output promise)
+  bool worst_output = false;     // score every output and keep the worst (a per-output promise)
+  bool deployable_only = false;  // the search may use only dtypes the backend's runtime executes natively
 };
 
 SearchSelection select_search(const config::QuantConfig& cfg, const plugin::Registry& registry);

@@ -33,6 +33,7 @@ struct NodePlacement {
   std::vector<uint32_t> input_flags;           // QF_INPUT_* bits per input (ABI 1.3)
   uint32_t requantize = QF_REQUANT_NONE;       // QF_REQUANT_*
   std::string note;                            // backend.json rule note, for qforge inspect
+  uint32_t native_dtypes = 0;                  // QF_DTYPE_MASK bits the runtime runs natively; 0 = all
 
   static constexpr int32_t kNoChannelPreference = -2;
   // True when input k may be quantized at all (mask is 0 or contains an integer or float16 type).

@@ -103,13 +103,15 @@ When parse_when(const nlohmann::json& j, const std::string& where, const std::se
   return w;
 }
 
+uint32_t dtype_mask(const nlohmann::json& names) {
+  uint32_t mask = 0;
+  for (const auto& d : names) mask |= QF_DTYPE_MASK(dtype_named(d));
+  return mask;
+}
+
 TensorRule parse_tensor_rule(const nlohmann::json& j) {
   TensorRule r;
-  if (j.contains("dtypes")) {
-    uint32_t mask = 0;
-    for (const auto& d : j["dtypes"]) mask |= QF_DTYPE_MASK(dtype_named(d));
-    r.dtypes = mask;
-  }
+  if (j.contains("dtypes")) r.dtypes = dtype_mask(j["dtypes"]);
   if (j.contains("force")) r.force = dtype_named(j["force"]);
   if (j.contains("per_channel")) {
     r.per_channel_given = true;
@@ -145,6 +147,7 @@ Rule parse_rule(const nlohmann::json& j, const std::string& where, const std::se
   if (j.contains("cost"))
     for (const auto& [k, v] : j["cost"].items()) r.cost[::qf::dtype_from_name(k)] = v.get<double>();
   if (j.contains("note")) r.note = j["note"].get<std::string>();
+  if (j.contains("native_dtypes")) r.native_dtypes = dtype_mask(j["native_dtypes"]);
   return r;
 }
 
@@ -271,6 +274,7 @@ void apply_rule(const Rule& r, const Node& n, const ShapeMap& shapes, NodePlacem
   if (r.requantize) p.requantize = *r.requantize;
   for (const auto& [dtype, cost] : r.cost) p.set_cost(dtype, cost);
   if (!r.note.empty()) p.note = r.note;
+  if (r.native_dtypes) p.native_dtypes = *r.native_dtypes;
 }
 
 }  // namespace
@@ -385,6 +389,7 @@ std::shared_ptr<const BackendTable> BackendTable::parse_validated(const nlohmann
   if (doc.contains("accuracy_target")) t->accuracy_target_ = doc["accuracy_target"].get<double>();
   if (doc.contains("units"))
     for (const auto& [kind, on] : doc["units"].items()) t->units_[kind] = on.get<bool>();
+  if (doc.contains("native_dtypes")) t->native_dtypes_ = dtype_mask(doc["native_dtypes"]);
 
   for (const BackendTable* link = t.get(); link; link = link->base_.get()) t->chain_.insert(t->chain_.begin(), link);
   // unlisted_ops: the nearest file that says decides; its ops and those of the files extending it count.
@@ -434,6 +439,11 @@ const std::vector<std::string>& BackendTable::model_output_types() const {
   static const std::vector<std::string> any;
   if (model_output_types_) return *model_output_types_;
   return base_ ? base_->model_output_types() : any;
+}
+
+uint32_t BackendTable::native_dtypes() const {
+  if (native_dtypes_) return *native_dtypes_;
+  return base_ ? base_->native_dtypes() : 0;
 }
 
 UnitPolicy BackendTable::units() const {
@@ -530,7 +540,10 @@ void BackendTable::find_fusions(const Graph& graph, const std::map<std::string, 
 void BackendTable::analyze(const Graph& graph, const ShapeMap& shapes,
                            const std::map<std::string, nlohmann::json>& params,
                            std::vector<NodePlacement>& placement) const {
-  for (size_t n = 0; n < graph.nodes.size(); ++n) apply_rules(graph, n, shapes, params, placement[n]);
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    placement[n].native_dtypes = native_dtypes();
+    apply_rules(graph, n, shapes, params, placement[n]);
+  }
   find_fusions(graph, params, placement);
 }
 

@@ -63,6 +63,7 @@ struct Rule {
   std::optional<uint32_t> requantize;  // QF_REQUANT_*
   std::map<QfDType, double> cost;
   std::string note;
+  std::optional<uint32_t> native_dtypes;  // QF_DTYPE_MASK bits the runtime executes natively at these nodes
 };
 
 // One "ops" entry: "Op", "domain::Op", '*' wildcards in either part.
@@ -124,6 +125,8 @@ class BackendTable {
   std::optional<double> accuracy_target() const;
   // The "units" switches: this file's keys over its base's (all true when no file says).
   UnitPolicy units() const;
+  // "native_dtypes" as QF_DTYPE_MASK bits, this file's or its base's (0: not declared, everything native).
+  uint32_t native_dtypes() const;
 
   // Fills placement[n] for every node (arrays sized by the caller) and the fusion groups (renumbered
   // by the caller). `params` holds every declared parameter's value as JSON.
@@ -155,6 +158,7 @@ class BackendTable {
   std::optional<std::vector<std::string>> model_output_types_;
   std::optional<double> accuracy_target_;
   std::map<std::string, bool> units_;  // "units" keys this file sets
+  std::optional<uint32_t> native_dtypes_;
   // Derived once at parse: the extends chain from the root base to this file, and from which link on the
   // ops count as "listed" when unlisted ops fall back (chain.size(): unlisted ops run on the accelerator).
   std::vector<const BackendTable*> chain_;

@@ -505,6 +505,7 @@ std::string render_report_html(const QuantizeReport& r) {
   if (r.outputs) add(render_outputs(*r.outputs, bands), "outputs", "Outputs");
   if (r.nodes) add(render_nodes(*r.nodes, bands), "nodes", "Nodes");
   if (r.search) add(render_search(*r.search), "search", "Search");
+  if (r.backend_forces) add(render_backend_forces(*r.backend_forces, r.backend), "backend", "Backend");
   if (r.bias_correction) add(render_bias(*r.bias_correction), "bias", "Bias correction");
   if (r.runtime_check) add(render_runtime_check_html(*r.runtime_check), "runtime", "ONNX Runtime");
   if (!r.stages.empty() || r.peak_rss_mb) add(render_time(r), "time", "Time");

@@ -209,6 +209,7 @@ json QuantizeReport::to_json() const {
   if (runtime_check) j["runtime_check"] = runtime_check_json(*runtime_check);
   if (accuracy_target) j["accuracy_target"] = target_json(*accuracy_target);
   if (advice) j["advice"] = advice_json(*advice);
+  if (backend_forces) j["backend_forces"] = backend_forces_json(*backend_forces);
   put_run_summary(*this, j);
   return j;
 }
@@ -229,6 +230,7 @@ QuantizeReport QuantizeReport::from_json(const json& document) {
   if (auto target = root.object("accuracy_target")) r.accuracy_target = read_target(*target);
   if (root.object("advice")) r.advice = read_advice(document.at("advice"), "advice");
   read_run_summary(root, r);
+  r.backend_forces = read_backend_forces(root);
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "report/advice_section.hpp"
+#include "report/backend_forces.hpp"
 #include "report/runtime_check.hpp"
 
 namespace qf::report {
@@ -112,6 +113,7 @@ struct QuantizeReport {
   std::optional<RuntimeCheckSection> runtime_check;  // --verify onnxruntime only
   std::optional<TargetSection> accuracy_target;      // report/advice_section.hpp
   std::optional<AdviceSection> advice;               // only on a run below the target
+  std::optional<BackendForces> backend_forces;       // what the backend fixes; absent in older reports
 
   // report.json's document (docs/report.md).
   nlohmann::json to_json() const;
