@@ -689,6 +689,7 @@ QfStatus search_run(void* instance, const QfSearchContext* context, QfAssignment
     const Assignment a = static_cast<C*>(instance)->run(ctx);
     if (a.candidate.size() != result->num_tensors || a.dtype.size() != result->num_tensors)
       throw std::invalid_argument("search result does not cover every tensor");
+    if (result->num_tensors == 0) return;  // the arrays may be null then, and memcpy must not see null
     std::memcpy(result->candidate, a.candidate.data(), a.candidate.size() * sizeof(int32_t));
     std::memcpy(result->dtype, a.dtype.data(), a.dtype.size() * sizeof(QfDType));
   });
