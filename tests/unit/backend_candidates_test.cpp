@@ -116,31 +116,6 @@ TEST_F(BackendCandidatesCli, ForcedOptionsAreInReportJsonHtmlAndLog) {
   EXPECT_NE((r.out + r.err).find("; forces per-tensor activations (all 6)"), std::string::npos) << r.err;
 }
 
-// x[1,3,8,8] -> Conv(conv1) = a -> Mul(a, 2) = e -> Exp = s -> Conv(conv2) = y: `s` spreads over three
-// orders of magnitude, so int8 cannot serve it and a mixed-precision search raises it (quantize_search_test).
-Model spiky_model() {
-  auto proto = test::parse_model_proto(R"(
-<ir_version: 8, opset_import: ["" : 13]>
-g (float[1,3,8,8] x) => (float[1,4,8,8] y) {
-  a = Conv<pads = [1, 1, 1, 1]>(x, w1, b1)
-  e = Mul(a, two)
-  s = Exp(e)
-  y = Conv<pads = [1, 1, 1, 1]>(s, w2, b2)
-}
-)");
-  const char* names[] = {"conv1", "mul", "exp", "conv2"};
-  for (int i = 0; i < proto.graph().node_size(); ++i) proto.mutable_graph()->mutable_node(i)->set_name(names[i]);
-  Model model = model_from_proto(proto);
-  Rng rng(5);
-  auto& init = model.graph.initializers;
-  init["w1"] = Tensor::from_vector<float>({4, 3, 3, 3}, rng.vec(4 * 3 * 9, -0.5f, 0.5f));
-  init["b1"] = Tensor::from_vector<float>({4}, rng.vec(4, -0.2f, 0.2f));
-  init["two"] = Tensor::from_vector<float>({}, {2.f});
-  init["w2"] = Tensor::from_vector<float>({4, 4, 3, 3}, rng.vec(4 * 4 * 9, -0.4f, 0.4f));
-  init["b2"] = Tensor::from_vector<float>({4}, rng.vec(4, -0.2f, 0.2f));
-  return model;
-}
-
 class DeployableOnlyCli : public ::testing::Test {
  protected:
   DeployableOnlyCli() {
