@@ -131,6 +131,8 @@ inline Divergence first_divergence(const fs::path& cli, const fs::path& calibrat
   save_with_probes(quantized, probes, work / "probe_quantized.onnx");
   const auto sim = run_qforge(cli, work / "probe_calibrated.onnx", sample, work / "probe_sim");
   const auto ort = run_onnx_runtime(work / "probe_quantized.onnx", sample, work / "probe", level);
+  // Every intermediate tensor twice: up to 1.3 GB on one model. They are in memory now; keep the disk free.
+  fs::remove_all(work);
   for (const ProbedTensor& p : probes) {
     const std::string key = qf::sanitize_tensor_name(p.name);
     const auto s = sim.find(key), o = ort.find(key);
