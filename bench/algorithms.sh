@@ -126,7 +126,9 @@ record() {  # model run status out qdq -> RESULT or NOTE
     NOTE[$n,$r]="n/a (key not supported by this build)"
   elif [[ $status != 0 ]]; then NOTE[$n,$r]="failed: $(grep -m1 -E 'error|failed' "$out.log" | cut -c1-160)"
   elif [[ ! -f "$qdq" ]]; then NOTE[$n,$r]="failed: no $(basename "$qdq") written"
-  elif ! measure "$qdq" "$n" "$out"; then NOTE[$n,$r]="ORT failed: $(tail -1 "$out/ort.log" | cut -c1-160)"
+  elif ! measure "$qdq" "$n" "$out"; then
+    NOTE[$n,$r]="$([[ "$r" == PPQ* ]] && echo "PPQ failed: ONNX Runtime rejects its export: " || echo "ORT failed: ")"
+    NOTE[$n,$r]+="$(head -c 400 "$out/ort.log" | tr "\n" " " | sed "s/^ort_accuracy: //" | cut -c1-200)"
   else RESULT[$n,$r]="$ACC $(time_of "$out")"; fi
   echo "algorithms: $n / $r: ${RESULT[$n,$r]:-${NOTE[$n,$r]}}" >&2
 }

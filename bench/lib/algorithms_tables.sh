@@ -11,6 +11,7 @@ diff_db() {  # a b -> a - b with sign, "inf"-aware
   awk -v a="$1" -v b="$2" 'BEGIN { if (a >= 1e300 || b >= 1e300) printf "-"; else printf "%+.2f", a - b }'
 }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+cell_text() { local t="${1//|/\\|}"; echo "${t:-?}"; }  # a message inside a Markdown table cell
 
 # "best calibration" of PPQ for a model: sets PPQ_BEST (run name) or PPQ_WHY (all failed / skipped).
 ppq_best() {
@@ -49,13 +50,13 @@ summary_table() {
   for n in $MODELS; do
     row="| $n"
     if d="$(sqnr_of "$n" default)"; then row+=" | $(fmt_db "$d") / $(printf %.4f "$(cos_of "$n" default)")"
-    else row+=" | ${NOTE[$n,default]:-not run}"; fi
+    else row+=" | $(cell_text "${NOTE[$n,default]:-not run}")"; fi
     ppq_best "$n"
     if [[ -n "$PPQ_BEST" ]]; then
       s="$(sqnr_of "$n" "$PPQ_BEST")"
       row+=" | $(fmt_db "$s") / $(printf %.4f "$(cos_of "$n" "$PPQ_BEST")") (${PPQ_BEST#PPQ })"
       row+=" | ${d:+$(diff_db "$d" "$s")}"
-    else row+=" | ${PPQ_WHY:0:100} | -"; fi
+    else row+=" | $(cell_text "${PPQ_WHY:0:100}") | -"; fi
     row+=" | $(best_run "$n")"
     w="$(wall_of "$n" default)" || w="-"; base="$(baseline_wall "$n")" || true
     row+=" | $w${base:+ ($base)} |"
@@ -83,7 +84,7 @@ runs_table() {
     while IFS= read -r r; do
       [[ -n "$r" ]] || continue
       res="${RESULT[$n,$r]:-}"
-      if [[ -z "$res" ]]; then echo "| $n | $r | ${NOTE[$n,$r]} | | | | |"; continue; fi
+      if [[ -z "$res" ]]; then echo "| $n | $r | $(cell_text "${NOTE[$n,$r]}") | | | | |"; continue; fi
       read -r s c w m <<<"$res"
       [[ "$r" == default ]] && vs="-" || vs="${d:+$(diff_db "$s" "$d")}"
       echo "| $n | $r | $(fmt_db "$s") | $(printf %.4f "$c") | $vs | $w | $m |"
