@@ -220,6 +220,11 @@ QfStatus add_weight_rounding(QfRegistrar* r, const QfWeightRoundingDesc* d, QfMe
   return add_component(r, Kind::WeightRounding, d, QF_SIZE_THROUGH(QfWeightRoundingDesc, round), missing, msg,
                        [](Component& c, const QfWeightRoundingDesc& x) { c.weight_rounding = x; });
 }
+QfStatus add_transform(QfRegistrar* r, const QfTransformDesc* d, QfMessage* msg) {
+  const bool missing = d && (!d->create || !d->destroy || !d->apply);
+  return add_component(r, Kind::Transform, d, QF_SIZE_THROUGH(QfTransformDesc, apply), missing, msg,
+                       [](Component& c, const QfTransformDesc& x) { c.transform = x; });
+}
 
 }  // namespace
 
@@ -228,8 +233,8 @@ std::vector<Component> register_library(const Registry& registry, const OpenedLi
   RegistrarState state;
   state.registry = &registry;
   state.library = lib.info;
-  QfRegistrar registrar{sizeof(QfRegistrar), &state,       &add_calibrator,     &add_metric,
-                        &add_search,         &add_backend, &add_weight_rounding};
+  QfRegistrar registrar{sizeof(QfRegistrar), &state,       &add_calibrator,      &add_metric,
+                        &add_search,         &add_backend, &add_weight_rounding, &add_transform};
   char buf[2048] = {0};
   QfMessage msg{buf, sizeof buf};
   QfStatus status = QF_STATUS_OK;

@@ -23,6 +23,7 @@ const char* kind_name(Kind kind) {
     case Kind::Search: return "search";
     case Kind::Backend: return "backend";
     case Kind::WeightRounding: return "weight rounding";
+    case Kind::Transform: return "transform";
   }
   return "?";
 }

@@ -28,8 +28,9 @@ enum class Kind {
   Search = QF_KIND_SEARCH,
   Backend = QF_KIND_BACKEND,
   WeightRounding = QF_KIND_WEIGHT_ROUNDING,
+  Transform = QF_KIND_TRANSFORM,
 };
-const char* kind_name(Kind kind);  // "calibrator", "metric", "search", "backend", "weight rounding"
+const char* kind_name(Kind kind);  // "calibrator", "metric", "search", "backend", "weight rounding", "transform"
 
 struct LibraryInfo {
   std::filesystem::path path;
@@ -50,6 +51,7 @@ struct Component {
   QfSearchDesc search{};
   QfBackendDesc backend{};                 // a backend plugin's table, or a backend.json's code hook (else all null)
   QfWeightRoundingDesc weight_rounding{};  // ABI 1.4; the host's built-in `rtn` too
+  QfTransformDesc transform{};             // ABI 1.7
   // Backends described by a backend.json: the table the host answers from, and the code hook's own
   // parameters (a subset of `params`, handed to the hook's create()).
   std::shared_ptr<const class BackendTable> table;

@@ -185,7 +185,8 @@ static_assert(offsetof(QfRegistrar, add_metric) == 24);
 static_assert(offsetof(QfRegistrar, add_search) == 32);
 static_assert(offsetof(QfRegistrar, add_backend) == 40);
 static_assert(offsetof(QfRegistrar, add_weight_rounding) == 48);  // ABI 1.4
-static_assert(sizeof(QfRegistrar) == 56);
+static_assert(offsetof(QfRegistrar, add_transform) == 56);        // ABI 1.7
+static_assert(sizeof(QfRegistrar) == 64);
 // QfWeightTensor (ABI 1.4)
 static_assert(offsetof(QfWeightTensor, struct_size) == 0);
 static_assert(offsetof(QfWeightTensor, name) == 8);
@@ -201,7 +202,20 @@ static_assert(offsetof(QfWeightTensor, zero_point) == 72);
 static_assert(offsetof(QfWeightTensor, num_params) == 80);
 static_assert(offsetof(QfWeightTensor, qmin) == 88);
 static_assert(offsetof(QfWeightTensor, qmax) == 92);
-static_assert(sizeof(QfWeightTensor) == 96);
+// ABI 1.7 tail: the layer data
+static_assert(offsetof(QfWeightTensor, layout) == 96);
+static_assert(offsetof(QfWeightTensor, out_channels) == 104);
+static_assert(offsetof(QfWeightTensor, in_features) == 112);
+static_assert(offsetof(QfWeightTensor, groups) == 120);
+static_assert(offsetof(QfWeightTensor, gram_qq) == 128);
+static_assert(offsetof(QfWeightTensor, gram_qf) == 136);
+static_assert(offsetof(QfWeightTensor, num_vectors) == 144);
+static_assert(offsetof(QfWeightTensor, sample_q) == 152);
+static_assert(offsetof(QfWeightTensor, sample_fp) == 160);
+static_assert(offsetof(QfWeightTensor, num_samples) == 168);
+static_assert(offsetof(QfWeightTensor, bias) == 176);
+static_assert(offsetof(QfWeightTensor, activation) == 184);
+static_assert(sizeof(QfWeightTensor) == 192);
 // QfWeightRoundingDesc (ABI 1.4)
 static_assert(offsetof(QfWeightRoundingDesc, struct_size) == 0);
 static_assert(offsetof(QfWeightRoundingDesc, name) == 8);
@@ -211,7 +225,43 @@ static_assert(offsetof(QfWeightRoundingDesc, num_params) == 32);
 static_assert(offsetof(QfWeightRoundingDesc, create) == 40);
 static_assert(offsetof(QfWeightRoundingDesc, destroy) == 48);
 static_assert(offsetof(QfWeightRoundingDesc, round) == 56);
-static_assert(sizeof(QfWeightRoundingDesc) == 64);
+static_assert(offsetof(QfWeightRoundingDesc, needs_layer_data) == 64);  // ABI 1.7
+static_assert(sizeof(QfWeightRoundingDesc) == 72);
+// Transforms (ABI 1.7)
+static_assert(offsetof(QfInitializerView, struct_size) == 0);
+static_assert(offsetof(QfInitializerView, data) == 8);
+static_assert(offsetof(QfInitializerView, numel) == 16);
+static_assert(offsetof(QfInitializerView, shape) == 24);
+static_assert(offsetof(QfInitializerView, rank) == 32);
+static_assert(sizeof(QfInitializerView) == 40);
+static_assert(offsetof(QfChannelStats, struct_size) == 0);
+static_assert(offsetof(QfChannelStats, num_channels) == 8);
+static_assert(offsetof(QfChannelStats, min) == 16);
+static_assert(offsetof(QfChannelStats, max) == 24);
+static_assert(offsetof(QfChannelStats, mean) == 32);
+static_assert(sizeof(QfChannelStats) == 40);
+static_assert(offsetof(QfTransformContext, struct_size) == 0);
+static_assert(offsetof(QfTransformContext, host_data) == 8);
+static_assert(offsetof(QfTransformContext, graph) == 16);
+static_assert(offsetof(QfTransformContext, consumers) == 24);
+static_assert(offsetof(QfTransformContext, is_graph_output) == 32);
+static_assert(offsetof(QfTransformContext, get_initializer) == 40);
+static_assert(offsetof(QfTransformContext, set_initializer) == 48);
+static_assert(offsetof(QfTransformContext, set_input) == 56);
+static_assert(offsetof(QfTransformContext, replace_op) == 64);
+static_assert(offsetof(QfTransformContext, attr_float) == 72);
+static_assert(offsetof(QfTransformContext, channel_stats) == 80);
+static_assert(offsetof(QfTransformContext, note) == 88);
+static_assert(sizeof(QfTransformContext) == 96);
+static_assert(offsetof(QfTransformDesc, struct_size) == 0);
+static_assert(offsetof(QfTransformDesc, name) == 8);
+static_assert(offsetof(QfTransformDesc, help) == 16);
+static_assert(offsetof(QfTransformDesc, params) == 24);
+static_assert(offsetof(QfTransformDesc, num_params) == 32);
+static_assert(offsetof(QfTransformDesc, create) == 40);
+static_assert(offsetof(QfTransformDesc, destroy) == 48);
+static_assert(offsetof(QfTransformDesc, apply) == 56);
+static_assert(sizeof(QfTransformDesc) == 64);
 // QfPluginInfo
 static_assert(offsetof(QfPluginInfo, abi_version) == 0);
 static_assert(offsetof(QfPluginInfo, struct_size) == 4);

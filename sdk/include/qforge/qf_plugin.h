@@ -9,7 +9,8 @@
  *
  * A library exports exactly one symbol, `qf_plugin_info`, returning a static QfPluginInfo. The host
  * checks its ABI version (same major, minor not newer than the host's) and calls `register_fn`, through
- * which the library adds its components (calibrators, metrics, searches, backends, weight roundings) by
+ * which the library adds its components (calibrators, metrics, searches, backends, weight roundings,
+ * transforms) by
  * lowercase name.
  * Fallible calls return a QfStatus; on failure the plugin writes a message into the host-owned
  * QfMessage buffer it was given. Whatever a plugin creates, it destroys (every create has a destroy).
@@ -27,7 +28,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 6
+#define QF_PLUGIN_ABI_MINOR 7
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xFFFFu)
@@ -66,6 +67,7 @@ typedef int32_t QfKind;
 #define QF_KIND_SEARCH 3
 #define QF_KIND_BACKEND 4
 #define QF_KIND_WEIGHT_ROUNDING 5 /* since ABI 1.4 */
+#define QF_KIND_TRANSFORM 6       /* since ABI 1.7 */
 
 /* Element types, numbered as onnx::TensorProto::DataType. QF_DTYPE_MASK(t) makes a bit set of them. */
 typedef int32_t QfDType;
@@ -401,7 +403,35 @@ typedef struct QfWeightTensor {
   size_t num_params;
   int32_t qmin; /* the grid: every returned integer must lie in [qmin, qmax] */
   int32_t qmax;
+  /* Since ABI 1.7 (check struct_size before use). What the layer that reads the weight sees, when the
+   * rounding declared needs_layer_data and the weight is the weight input of one Conv, Gemm or MatMul
+   * (else in_features is 0 and every pointer below NULL). The weight is a matrix of out_channels rows of
+   * in_features values per group: element (o, k) of row o sits at data[o * in_features + k]
+   * (QF_WEIGHT_LAYOUT_OUT_IN: Conv [C_out, C_in/groups, k...] in im2col order (c, k...), Gemm transB=1)
+   * or at data[k * out_channels + o] (QF_WEIGHT_LAYOUT_IN_OUT: MatMul [K, N], Gemm transB=0). Row o
+   * belongs to group o / (out_channels / groups) and reads that group's input vectors x (in_features
+   * values: one im2col patch of a Conv, one row of a MatMul's input). Statistics are over every input
+   * vector of the calibration samples: x_q from the model with every activation quantized (and the weights
+   * upstream rounded to nearest), x_fp from the float model, the same vector position in both. */
+  int32_t layout;
+  int64_t out_channels;
+  int64_t in_features; /* K; 0: no layer data */
+  int64_t groups;
+  const float* gram_qq; /* groups x K x K, row-major: mean of x_q x_q^T */
+  const float* gram_qf; /* groups x K x K: mean of x_q x_fp^T (row index from x_q, column from x_fp) */
+  uint64_t num_vectors; /* how many input vectors the means are over (per group) */
+  /* A random subset of the input vectors, for losses the Gram matrices cannot express (an activation after
+   * the layer): groups x num_samples x K each, the same vectors in both. */
+  const float* sample_q;
+  const float* sample_fp;
+  uint64_t num_samples;
+  const float* bias;  /* out_channels values, NULL when the layer has none */
+  int32_t activation; /* QF_LAYER_ACTIVATION_*: what follows the layer before its output is quantized */
 } QfWeightTensor;
+#define QF_WEIGHT_LAYOUT_OUT_IN 0
+#define QF_WEIGHT_LAYOUT_IN_OUT 1
+#define QF_LAYER_ACTIVATION_NONE 0
+#define QF_LAYER_ACTIVATION_RELU 1
 
 /* A weight rounding (round-to-nearest, AdaRound, GPTQ, ...): how a weight's grid values are chosen.
  * The host dequantizes the result as (q - zero_point) * scale for both simulation and export. Instances
@@ -416,7 +446,78 @@ typedef struct QfWeightRoundingDesc {
   void (*destroy)(void* instance);
   /* Writes weight->numel integers (zero point included) into `q_out` (host-allocated). */
   QfStatus (*round)(void* instance, const QfWeightTensor* weight, int32_t* q_out, QfMessage* msg);
+  /* Since ABI 1.7 (tail): nonzero asks the host for the layer data of QfWeightTensor (one extra pass over
+   * the calibration samples). Instances of a rounding with layer data may be called concurrently, one
+   * instance per thread: `create` is called once per thread that rounds. */
+  int32_t needs_layer_data;
 } QfWeightRoundingDesc;
+
+/* ---- transforms (ABI 1.7) ---------------------------------------------------------------------------- */
+
+/* A float32 initializer of the model being transformed. Host-owned; valid until the next call that
+ * changes the model. */
+typedef struct QfInitializerView {
+  uint32_t struct_size;
+  const float* data;
+  size_t numel;
+  const int64_t* shape;
+  size_t rank;
+} QfInitializerView;
+
+/* Per-channel statistics of one activation over the calibration samples, channel = index along `axis`
+ * (every other axis reduced). Host-owned arrays of num_channels values, valid until apply returns. */
+typedef struct QfChannelStats {
+  uint32_t struct_size;
+  size_t num_channels;
+  const float* min;
+  const float* max;
+  const float* mean;
+} QfChannelStats;
+
+/* What a transform sees and may change: the optimized float model (as transformed so far). Node indices
+ * are those of `graph` and stay valid during apply (no node is added or removed). Every change must keep
+ * the model's function (equal outputs up to float rounding); the host checks that on the calibration
+ * samples' first entry and refuses a transform that breaks it. */
+typedef struct QfTransformContext {
+  uint32_t struct_size;
+  void* host_data;
+  const QfGraphView* graph;
+  /* The nodes reading `tensor`: writes up to `capacity` node indices, returns how many there are. */
+  size_t (*consumers)(void* host_data, const char* tensor, size_t* nodes, size_t capacity);
+  /* 1 when `tensor` is a graph output (its values are observable: a rewrite must not change them). */
+  int32_t (*is_graph_output)(void* host_data, const char* tensor);
+  /* Returns 1 and fills *view when `tensor` is a float32 initializer, else 0. */
+  int32_t (*get_initializer)(void* host_data, const char* tensor, QfInitializerView* view);
+  /* Replaces `tensor` by a float32 initializer of that shape, or adds one under a new name. */
+  QfStatus (*set_initializer)(void* host_data, const char* tensor, const float* data, const int64_t* shape, size_t rank,
+                              QfMessage* msg);
+  /* Sets input `input` of `node` to `tensor` ("" for an omitted optional input); input == the node's
+   * input count appends one (e.g. the bias a Conv lacked). */
+  QfStatus (*set_input)(void* host_data, size_t node, size_t input, const char* tensor, QfMessage* msg);
+  /* Turns `node` into `op_type` (default domain) with its first `keep_inputs` inputs, its outputs, and no
+   * attributes (e.g. Clip(0, 6) into Relu). */
+  QfStatus (*replace_op)(void* host_data, size_t node, const char* op_type, size_t keep_inputs, QfMessage* msg);
+  /* Float attribute of a node: returns 1 and sets *value when present. */
+  int32_t (*attr_float)(void* host_data, size_t node, const char* attr, float* value);
+  /* Runs the model as transformed so far over the calibration samples once, for all `count` tensors:
+   * out[i] gets the statistics of tensors[i] along axes[i] (negative counts from the end). */
+  QfStatus (*channel_stats)(void* host_data, const char* const* tensors, const int32_t* axes, size_t count,
+                            QfChannelStats* out, QfMessage* msg);
+  /* One line for the log and the report: what the transform did (e.g. "equalized 17 pairs"). */
+  void (*note)(void* host_data, const char* text);
+} QfTransformContext;
+
+/* A float-preserving rewrite run before calibration (cross-layer equalization, SmoothQuant, ...). */
+typedef struct QfTransformDesc {
+  uint32_t struct_size;
+  const char* name;
+  const char* help;
+  const QfParamDesc* params;
+  size_t num_params;
+  QfStatus (*create)(const QfParamList* params, void** instance, QfMessage* msg);
+  void (*destroy)(void* instance);
+  QfStatus (*apply)(void* instance, const QfTransformContext* context, QfMessage* msg);
+} QfTransformDesc;
 
 /* ---- registration ---------------------------------------------------------------------------------- */
 
@@ -439,6 +540,8 @@ typedef struct QfRegistrar {
   QfStatus (*add_backend)(struct QfRegistrar* registrar, const QfBackendDesc* desc, QfMessage* msg);
   /* Since ABI 1.4 (check struct_size before use; qf::sdk_detail does). */
   QfStatus (*add_weight_rounding)(struct QfRegistrar* registrar, const QfWeightRoundingDesc* desc, QfMessage* msg);
+  /* Since ABI 1.7. */
+  QfStatus (*add_transform)(struct QfRegistrar* registrar, const QfTransformDesc* desc, QfMessage* msg);
 } QfRegistrar;
 
 typedef struct QfPluginInfo {

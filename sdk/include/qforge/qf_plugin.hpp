@@ -1,8 +1,8 @@
 // QuantForge plugin SDK, C++ layer (header-only, C++20) over the C ABI in qf_plugin.h.
 //
 // Write a component as a class deriving from qf::Calibrator, qf::Metric, qf::SearchStrategy,
-// qf::Backend or qf::WeightRounding (ABI 1.4) with a few static members (name, help, optional params()), then export
-// every component of the library with one line:
+// qf::Backend, qf::WeightRounding (ABI 1.4) or qf::Transform (ABI 1.7) with a few static members (name, help, optional
+// params()), then export every component of the library with one line:
 //
 //     QF_PLUGIN("acme-metrics", "1.2.0", AcmeCosine, AcmeSnr)
 //
@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace qf {
@@ -486,6 +487,26 @@ struct WeightTensor {
   std::span<const int32_t> zero_point;
   int32_t qmin = 0, qmax = 0;
 
+  // ABI 1.7: what the layer reading the weight sees (QfWeightTensor's layer data); empty (in_features 0)
+  // unless the rounding declares `static constexpr bool needs_layer_data = true` and the weight feeds one
+  // Conv, Gemm or MatMul.
+  struct LayerData {
+    int layout = QF_WEIGHT_LAYOUT_OUT_IN;
+    int64_t out_channels = 0, in_features = 0, groups = 1;
+    std::span<const float> gram_qq, gram_qf;     // groups x K x K
+    uint64_t num_vectors = 0;                    // vectors behind the means, per group
+    std::span<const float> sample_q, sample_fp;  // groups x num_samples x K
+    uint64_t num_samples = 0;
+    std::span<const float> bias;  // out_channels values or empty
+    int activation = QF_LAYER_ACTIVATION_NONE;
+    bool present() const { return in_features > 0; }
+    // Offset in the weight's data of element k of row o (see QfWeightTensor).
+    size_t index(int64_t o, int64_t k) const {
+      return static_cast<size_t>(layout == QF_WEIGHT_LAYOUT_OUT_IN ? o * in_features + k : k * out_channels + o);
+    }
+    int64_t group_of(int64_t o) const { return o / (out_channels / groups); }
+  } layer;
+
   // Which scale / zero-point entry element i (row-major) uses.
   size_t param_index(size_t i) const {
     if (scale.size() <= 1 && block_size == 0) return 0;
@@ -506,6 +527,103 @@ class WeightRounding {
  public:
   virtual ~WeightRounding() = default;
   virtual void round(const WeightTensor& w, std::span<int32_t> q) = 0;
+};
+
+// ---- transforms (ABI 1.7) ------------------------------------------------------------------------------
+
+// A float32 initializer, copied out of the host.
+struct Initializer {
+  std::vector<float> data;
+  std::vector<int64_t> shape;
+};
+
+// Per-channel statistics of one activation (QfChannelStats), copied out of the host.
+struct ChannelStats {
+  std::vector<float> min, max, mean;
+};
+
+// The model a transform rewrites (QfTransformContext); every call that changes it throws qf::PluginError
+// with the host's message when the host refuses.
+class TransformContext {
+ public:
+  explicit TransformContext(const QfTransformContext* c) : c_(c), graph_(c->graph) {}
+  const GraphView& graph() const { return graph_; }
+  std::vector<size_t> consumers(const std::string& tensor) const {
+    std::vector<size_t> nodes(8);
+    size_t n = c_->consumers(c_->host_data, tensor.c_str(), nodes.data(), nodes.size());
+    if (n > nodes.size()) {
+      nodes.resize(n);
+      n = c_->consumers(c_->host_data, tensor.c_str(), nodes.data(), nodes.size());
+    }
+    nodes.resize(n);
+    return nodes;
+  }
+  bool is_graph_output(const std::string& tensor) const { return c_->is_graph_output(c_->host_data, tensor.c_str()); }
+  std::optional<Initializer> initializer(const std::string& tensor) const {
+    QfInitializerView v{};
+    v.struct_size = sizeof v;
+    if (!c_->get_initializer(c_->host_data, tensor.c_str(), &v)) return std::nullopt;
+    return Initializer{std::vector<float>(v.data, v.data + v.numel), std::vector<int64_t>(v.shape, v.shape + v.rank)};
+  }
+  void set_initializer(const std::string& tensor, const Initializer& value) const {
+    check([&](QfMessage* m) {
+      return c_->set_initializer(c_->host_data, tensor.c_str(), value.data.data(), value.shape.data(),
+                                 value.shape.size(), m);
+    });
+  }
+  void set_input(size_t node, size_t input, const std::string& tensor) const {
+    check([&](QfMessage* m) { return c_->set_input(c_->host_data, node, input, tensor.c_str(), m); });
+  }
+  void replace_op(size_t node, const std::string& op_type, size_t keep_inputs) const {
+    check([&](QfMessage* m) { return c_->replace_op(c_->host_data, node, op_type.c_str(), keep_inputs, m); });
+  }
+  std::optional<float> attr_float(size_t node, const char* attr) const {
+    float v = 0;
+    if (!c_->attr_float(c_->host_data, node, attr, &v)) return std::nullopt;
+    return v;
+  }
+  // One pass over the calibration samples for all requests (tensor, axis).
+  std::vector<ChannelStats> channel_stats(const std::vector<std::pair<std::string, int>>& requests) const {
+    std::vector<const char*> names;
+    std::vector<int32_t> axes;
+    for (const auto& [tensor, axis] : requests) {
+      names.push_back(tensor.c_str());
+      axes.push_back(axis);
+    }
+    std::vector<QfChannelStats> raw(requests.size());
+    for (auto& r : raw) r.struct_size = sizeof(QfChannelStats);
+    check([&](QfMessage* m) {
+      return c_->channel_stats(c_->host_data, names.data(), axes.data(), names.size(), raw.data(), m);
+    });
+    std::vector<ChannelStats> out;
+    for (const auto& r : raw)
+      out.push_back({std::vector<float>(r.min, r.min + r.num_channels),
+                     std::vector<float>(r.max, r.max + r.num_channels),
+                     std::vector<float>(r.mean, r.mean + r.num_channels)});
+    return out;
+  }
+  // One line for the log and the report.
+  void note(const std::string& text) const { c_->note(c_->host_data, text.c_str()); }
+
+ private:
+  template <class F>
+  static void check(F&& call) {
+    char buffer[1024] = {0};
+    QfMessage m{buffer, sizeof buffer};
+    const QfStatus s = call(&m);
+    if (s != QF_STATUS_OK) throw PluginError(buffer, s);
+  }
+  const QfTransformContext* c_;
+  GraphView graph_;
+};
+
+// A float-preserving rewrite run before calibration. Define
+//   static constexpr const char* name, help;   (optional) static std::vector<QfParamDesc> params();
+// and a constructor taking const qf::Params& (or none); override apply().
+class Transform {
+ public:
+  virtual ~Transform() = default;
+  virtual void apply(TransformContext& context) = 0;
 };
 
 // ---- trampolines (implementation detail) --------------------------------------------------------------
@@ -754,6 +872,27 @@ const QfBackendDesc& backend_desc() {
 }
 
 // Weight rounding
+inline void fill_layer_data(const QfWeightTensor& t, WeightTensor::LayerData& d) {
+  if (t.struct_size < offsetof(QfWeightTensor, activation) + sizeof(t.activation) || t.in_features <= 0 || !t.gram_qq ||
+      !t.gram_qf)
+    return;
+  const size_t gram = static_cast<size_t>(t.groups * t.in_features * t.in_features);
+  const size_t samples = static_cast<size_t>(t.groups * t.in_features) * t.num_samples;
+  d.layout = t.layout;
+  d.out_channels = t.out_channels;
+  d.in_features = t.in_features;
+  d.groups = t.groups;
+  d.gram_qq = std::span<const float>(t.gram_qq, gram);
+  d.gram_qf = std::span<const float>(t.gram_qf, gram);
+  d.num_vectors = t.num_vectors;
+  if (t.sample_q && t.sample_fp) {
+    d.sample_q = std::span<const float>(t.sample_q, samples);
+    d.sample_fp = std::span<const float>(t.sample_fp, samples);
+    d.num_samples = t.num_samples;
+  }
+  if (t.bias) d.bias = std::span<const float>(t.bias, static_cast<size_t>(t.out_channels));
+  d.activation = t.activation;
+}
 template <class C>
 QfStatus wr_create(const QfParamList* params, void** instance, QfMessage* msg) {
   return guard(msg, [&] { *instance = make_component<C>(params); });
@@ -776,6 +915,7 @@ QfStatus wr_round(void* instance, const QfWeightTensor* t, int32_t* q, QfMessage
     w.zero_point = std::span<const int32_t>(t->zero_point, t->num_params);
     w.qmin = t->qmin;
     w.qmax = t->qmax;
+    fill_layer_data(*t, w.layer);
     static_cast<C*>(instance)->round(w, std::span<int32_t>(q, t->numel));
   });
 }
@@ -791,6 +931,40 @@ const QfWeightRoundingDesc& weight_rounding_desc() {
     x.create = &wr_create<C>;
     x.destroy = &wr_destroy<C>;
     x.round = &wr_round<C>;
+    if constexpr (requires { C::needs_layer_data; }) x.needs_layer_data = C::needs_layer_data ? 1 : 0;
+    return x;
+  }();
+  return d;
+}
+
+// Transform
+template <class C>
+QfStatus tr_create(const QfParamList* params, void** instance, QfMessage* msg) {
+  return guard(msg, [&] { *instance = make_component<C>(params); });
+}
+template <class C>
+void tr_destroy(void* instance) {
+  delete static_cast<C*>(instance);
+}
+template <class C>
+QfStatus tr_apply(void* instance, const QfTransformContext* context, QfMessage* msg) {
+  return guard(msg, [&] {
+    TransformContext ctx(context);
+    static_cast<C*>(instance)->apply(ctx);
+  });
+}
+template <class C>
+const QfTransformDesc& transform_desc() {
+  static const QfTransformDesc d = [] {
+    QfTransformDesc x{};
+    x.struct_size = sizeof(QfTransformDesc);
+    x.name = C::name;
+    x.help = C::help;
+    x.params = param_descs<C>().data();
+    x.num_params = param_descs<C>().size();
+    x.create = &tr_create<C>;
+    x.destroy = &tr_destroy<C>;
+    x.apply = &tr_apply<C>;
     return x;
   }();
   return d;
@@ -812,10 +986,16 @@ QfStatus add_one(QfRegistrar* r, QfMessage* msg) {
       return QF_STATUS_UNSUPPORTED;
     }
     return r->add_weight_rounding(r, &weight_rounding_desc<C>(), msg);
+  } else if constexpr (std::is_base_of_v<Transform, C>) {
+    if (r->struct_size < offsetof(QfRegistrar, add_transform) + sizeof(r->add_transform) || !r->add_transform) {
+      write_message(msg, "this host has no transform kind (ABI 1.7)");
+      return QF_STATUS_UNSUPPORTED;
+    }
+    return r->add_transform(r, &transform_desc<C>(), msg);
   } else {
     static_assert(std::is_base_of_v<Backend, C>,
-                  "QF_PLUGIN components derive from qf::Calibrator, qf::Metric, qf::SearchStrategy, qf::Backend or "
-                  "qf::WeightRounding");
+                  "QF_PLUGIN components derive from qf::Calibrator, qf::Metric, qf::SearchStrategy, qf::Backend, "
+                  "qf::WeightRounding or qf::Transform");
     return r->add_backend(r, &backend_desc<C>(), msg);
   }
 }
