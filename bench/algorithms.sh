@@ -16,7 +16,7 @@ usage: bench/algorithms.sh [options]
   --depthwise "a b"     the depthwise models (default: ultraface_slim320 yunet_2022_120x160 ppocr_v4_det
                         ppocr_v4_rec ppocr_v2_cls: the ones with depthwise (grouped) Conv)
   --cnns "a b"          the CNNs the PPQ + 2 dB target is judged on (default: the models with Conv layers)
-  --baseline FILE       default wall times to compare with ("model<TAB>seconds<TAB>MiB" lines; default
+  --baseline FILE       default wall times to compare with ("model<TAB>wall s<TAB>MiB<TAB>CPU s" lines; default
                         bench/lib/default_wall_baseline.tsv, main before issue 16)
   --save-baseline FILE  write this run's default wall times there
   --max-samples N       qforge --max-samples (default 16)   --threads N  qforge --threads (default 2)
@@ -128,7 +128,7 @@ record() {  # model run status out qdq -> RESULT or NOTE
   elif [[ ! -f "$qdq" ]]; then NOTE[$n,$r]="failed: no $(basename "$qdq") written"
   elif ! measure "$qdq" "$n" "$out"; then
     NOTE[$n,$r]="$([[ "$r" == PPQ* ]] && echo "PPQ failed: ONNX Runtime rejects its export: " || echo "ORT failed: ")"
-    NOTE[$n,$r]+="$(head -c 400 "$out/ort.log" | tr "\n" " " | sed "s/^ort_accuracy: //" | cut -c1-200)"
+    NOTE[$n,$r]+="$(ort_reason "$out/ort.log")"
   else RESULT[$n,$r]="$ACC $(time_of "$out")"; fi
   echo "algorithms: $n / $r: ${RESULT[$n,$r]:-${NOTE[$n,$r]}}" >&2
 }
@@ -166,8 +166,8 @@ echo "$BLOCK" > "$WORK/algorithms.md"
 if [[ -n "$SAVE_BASELINE" ]]; then
   for n in $MODELS; do
     [[ -n "${RESULT[$n,default]:-}" ]] || continue
-    read -r _ _ wall rss <<<"${RESULT[$n,default]}"
-    printf '%s\t%s\t%s\n' "$n" "$wall" "$rss"
+    read -r _ _ wall rss cpu <<<"${RESULT[$n,default]}"
+    printf '%s\t%s\t%s\t%s\n' "$n" "$wall" "$rss" "$cpu"
   done > "$SAVE_BASELINE"
   echo "algorithms: wrote $SAVE_BASELINE" >&2
 fi

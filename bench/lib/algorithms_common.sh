@@ -5,8 +5,9 @@
 #                            held_out_indexes), the others calibrate (one sample: it does both)
 #   timed LOG OUT -- CMD...  runs CMD under /usr/bin/time -v (stdout+stderr to LOG, time's report to
 #                            OUT.time); returns CMD's exit status
-#   time_of OUT              "<wall seconds> <peak RSS MiB>" from OUT.time
+#   time_of OUT              "<wall seconds> <peak RSS MiB> <CPU seconds (user + system)>" from OUT.time
 #   variant_rows TABLE       the variant table without comments and blank lines
+#   ort_reason LOG           one line saying why ONNX Runtime failed (from ort_accuracy.js's log)
 
 split_samples() {  # src dst [float model]
   local src="$1" dst="$2" model="${3:-}" all n held i
@@ -51,10 +52,20 @@ time_of() {
   awk -F': ' '
     /Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
     /Maximum resident set size/ { m = $2 / 1024 }
-    END { printf "%.2f %.0f\n", w, m }' "$1.time"
+    /(User|System) time \(seconds\)/ { cpu += $2 }
+    END { printf "%.2f %.0f %.2f\n", w, m, cpu }' "$1.time"
 }
 
 variant_rows() {
   grep -v '^[[:space:]]*#' "$1" | grep -v '^[[:space:]]*$'
 }
 
+
+# One line from an ort_accuracy.js error log; ONNX Runtime's model checks ("... In Node, ("n", Op, ...) :
+# ... Error <what>") become "n (Op): <what>".
+ort_reason() {
+  local msg re='In Node, \("([^"]+)", ([A-Za-z]+),.* Error (.*)$'
+  msg="$(head -c 1000 "$1" | tr '\n' ' ' | sed 's/^ort_accuracy: //; s/Load model from [^ ]* failed://; s/ *$//')"
+  if [[ "$msg" =~ $re ]]; then msg="${BASH_REMATCH[1]} (${BASH_REMATCH[2]}): ${BASH_REMATCH[3]}"; fi
+  echo "${msg:0:200}"
+}

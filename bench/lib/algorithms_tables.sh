@@ -1,11 +1,12 @@
 # The Markdown output of bench/algorithms.sh (sourced at its end; reads its RESULT, NOTE, RUNS, MODELS,
 # CNNS, DEPTHWISE, BASELINE, ... variables). algorithms_block prints: the run's header (machine, load, date,
 # versions), the summary per model, the targets of issue 16, and every run.
-# RESULT[model,run] = "sqnr cosine wall_s peak_MiB" (sqnr 1e308: identical outputs); NOTE[model,run] = why not.
+# RESULT[model,run] = "sqnr cosine wall_s peak_MiB cpu_s" (sqnr 1e308: identical outputs); NOTE[model,run] = why not.
 
 sqnr_of() { local r="${RESULT[$1,$2]:-}"; [[ -n "$r" ]] && echo "${r%% *}"; }
 cos_of() { local r="${RESULT[$1,$2]:-}"; [[ -n "$r" ]] && cut -d' ' -f2 <<<"$r"; }
 wall_of() { local r="${RESULT[$1,$2]:-}"; [[ -n "$r" ]] && cut -d' ' -f3 <<<"$r"; }
+cpu_of() { local r="${RESULT[$1,$2]:-}"; [[ -n "$r" ]] && cut -d' ' -f5 <<<"$r"; }
 fmt_db() { awk -v s="$1" 'BEGIN { if (s >= 1e300) printf "inf"; else printf "%.2f", s }'; }
 diff_db() {  # a b -> a - b with sign, "inf"-aware
   awk -v a="$1" -v b="$2" 'BEGIN { if (a >= 1e300 || b >= 1e300) printf "-"; else printf "%+.2f", a - b }'
@@ -26,8 +27,8 @@ ppq_best() {
   PPQ_WHY="${PPQ_NOTE:-${NOTE[$n,PPQ percentile]:-PPQ not run}}"
 }
 
-baseline_wall() {  # model -> the baseline's default seconds, or nothing
-  [[ -n "$BASELINE" && -f "$BASELINE" ]] && awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$BASELINE"
+baseline_of() {  # model column -> that column of the baseline's line of the model (2 wall s, 3 MiB, 4 CPU s)
+  [[ -n "$BASELINE" && -f "$BASELINE" ]] && awk -F'\t' -v n="$1" -v c="$2" '$1 == n { print $c }' "$BASELINE"
 }
 
 header_lines() {
@@ -45,7 +46,7 @@ header_lines() {
 
 summary_table() {
   local n d s c row w base
-  echo "| model | default SQNR dB / cos | PPQ best SQNR dB / cos | default − PPQ dB | best QuantForge run (vs default dB) | default wall s (baseline) |"
+  echo "| model | default SQNR dB / cos | PPQ best SQNR dB / cos | default − PPQ dB | best QuantForge run (vs default dB) | default wall s / CPU s (baseline) |"
   echo "|---|---|---|---|---|---|"
   for n in $MODELS; do
     row="| $n"
@@ -56,9 +57,10 @@ summary_table() {
       s="$(sqnr_of "$n" "$PPQ_BEST")"
       row+=" | $(fmt_db "$s") / $(printf %.4f "$(cos_of "$n" "$PPQ_BEST")") (${PPQ_BEST#PPQ })"
       row+=" | ${d:+$(diff_db "$d" "$s")}"
-    else row+=" | $(cell_text "${PPQ_WHY:0:100}") | -"; fi
+    else row+=" | $(cell_text "${PPQ_WHY:0:140}") | -"; fi
     row+=" | $(best_run "$n")"
-    w="$(wall_of "$n" default)" || w="-"; base="$(baseline_wall "$n")" || true
+    w="$(wall_of "$n" default) / $(cpu_of "$n" default)" || w="-"; base="$(baseline_of "$n" 2) / $(baseline_of "$n" 4)" || true
+    [[ "$base" != " / " ]] || base=""
     row+=" | $w${base:+ ($base)} |"
     echo "$row"
   done
@@ -77,17 +79,17 @@ best_run() {  # model -> "run (+x.xx)" of the best non-default QuantForge run (s
 
 runs_table() {
   local n r d res s c w m vs
-  echo "| model | run | SQNR dB | cosine | vs default dB | wall s | peak MiB |"
-  echo "|---|---|---:|---:|---:|---:|---:|"
+  echo "| model | run | SQNR dB | cosine | vs default dB | wall s | CPU s | peak MiB |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
   for n in $MODELS; do
     d="$(sqnr_of "$n" default)" || d=""
     while IFS= read -r r; do
       [[ -n "$r" ]] || continue
       res="${RESULT[$n,$r]:-}"
-      if [[ -z "$res" ]]; then echo "| $n | $r | $(cell_text "${NOTE[$n,$r]}") | | | | |"; continue; fi
-      read -r s c w m <<<"$res"
+      if [[ -z "$res" ]]; then echo "| $n | $r | $(cell_text "${NOTE[$n,$r]}") | | | | | |"; continue; fi
+      read -r s c w m u <<<"$res"
       [[ "$r" == default ]] && vs="-" || vs="${d:+$(diff_db "$s" "$d")}"
-      echo "| $n | $r | $(fmt_db "$s") | $(printf %.4f "$c") | $vs | $w | $m |"
+      echo "| $n | $r | $(fmt_db "$s") | $(printf %.4f "$c") | $vs | $w | $u | $m |"
     done <<<"${RUNS[$n]:-}"
   done
 }
@@ -97,9 +99,10 @@ source "$ROOT/bench/lib/algorithms_targets.sh"
 algorithms_block() {
   header_lines
   echo
-  echo "Worst output over the held-out samples (the last max(1, N/4) of each model's N samples; the others"
-  echo "calibrate), QDQ model against the float model, both in ONNX Runtime. SQNR pooled over the samples,"
-  echo "cosine averaged over them. \"best QuantForge run\" ranks the runs with per-channel weights."
+  echo "Worst output over the held-out samples (the last max(1, N/4) of each model's N samples, empty ones"
+  echo "skipped; the others calibrate), QDQ model against the float model, both in ONNX Runtime. SQNR pooled"
+  echo "over the samples, cosine averaged over them. \"best QuantForge run\" ranks the runs with per-channel"
+  echo "weights; \"default − PPQ\" is the default's SQNR minus PPQ's best."
   echo
   summary_table
   echo

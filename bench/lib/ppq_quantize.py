@@ -113,13 +113,23 @@ def restore_io_shapes(float_model, exported_file):
     onnx.save(exported, exported_file)
 
 
+def short_reason(error):
+    """"<node> (<op>): <cause>" for PPQ's "Op Execution Error: <node>(Type: <op>, ...)" wrapper, else the error."""
+    import re
+    match = re.match(r'Op Execution Error: (\S+)\(Type: (\w+)', str(error))
+    if match and error.__cause__ is not None:
+        cause = error.__cause__
+        text = ' '.join(str(a) for a in cause.args) if isinstance(cause, KeyError) else str(cause)
+        return f'{match.group(1)} ({match.group(2)}): {text}'
+    return f'{type(error).__name__}: {error}'
+
+
 if __name__ == '__main__':
     try:
         main()
     except Exception as error:  # one line for the table; PPQ's traceback went to the log above
         import traceback
         traceback.print_exc()
-        cause = f' (cause: {error.__cause__})' if error.__cause__ else ''
-        reason = ' '.join(f'{type(error).__name__}: {error}{cause}'.split())
+        reason = ' '.join(short_reason(error).split())
         print(f'PPQ failed: {reason[:300]}', file=sys.stderr)
         sys.exit(1)
