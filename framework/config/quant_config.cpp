@@ -269,7 +269,10 @@ WeightConfig parse_weight(const Reader& r, const json& v, const std::string& pat
         const auto bp = child(p, bkey);
         if (bkey == "num_sample") bc.num_sample = r.integer(bvalue, bp, 1);
         else if (bkey == "metric") bc.metric = r.string(bvalue, bp);
-        else r.unknown_key(bp, "metric, num_sample");
+        else if (bkey == "mode" && (bvalue == "layerwise" || bvalue == "per_layer"))
+          bc.mode = bvalue.get<std::string>();
+        else if (bkey == "mode") r.fail(bp, "expected \"layerwise\" or \"per_layer\", got " + show(bvalue));
+        else r.unknown_key(bp, "metric, mode, num_sample");
       }
       w.bias_correction = bc;
     } else if (key == "max_percentile") {

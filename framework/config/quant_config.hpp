@@ -51,6 +51,7 @@ struct ActivationConfig {
 };
 
 struct BiasCorrectionConfig {
+  std::string mode = "layerwise";  // "layerwise" | "per_layer" (pipeline/bias_correction.hpp)
   int64_t num_sample = 1;
   std::string metric = "cosine-similarity";
 };

@@ -109,9 +109,8 @@ std::map<std::string, Tensor> correct_biases_step(const Model& optimized, const 
   const auto& settings = *cfg.weight.bias_correction;
   const Evaluator bias_eval(search_eval, {p.bias_metric.get()});
   BiasCorrectionResult bc = correct_biases(optimized, p.planned.plan, calibration, p.candidates, outcome.choice,
-                                           p.samples, static_cast<size_t>(settings.num_sample), bias_eval, threads);
-  report.bias_correction =
-      report::BiasCorrectionSection{bc.applied, bc.nodes, bc.skipped, settings.metric, bc.before, bc.after};
+                                           p.samples, settings, bias_eval, threads);
+  report.bias_correction = bc.section(settings.metric);
   return std::move(bc.overrides);
 }
 

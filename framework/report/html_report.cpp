@@ -8,6 +8,7 @@
 
 #include "quant/accuracy_target.hpp"
 #include "report/advice_html.hpp"
+#include "report/bias_layers_html.hpp"
 #include "report/html_text.hpp"
 #include "report/svg_chart.hpp"
 
@@ -417,6 +418,7 @@ std::string render_search(const SearchSection& s) {
 std::string render_bias(const BiasCorrectionSection& b) {
   std::string out = "<section id=\"bias\"><h2>Bias correction</h2><table class=\"kv\"><tbody>";
   out += "<tr><th>Applied</th><td>" + std::string(b.applied ? "yes" : "no") + "</td></tr>";
+  if (!b.mode.empty()) out += "<tr><th>Mode</th><td>" + escape_html(b.mode) + "</td></tr>";
   out += "<tr><th>Nodes corrected</th>" + td_num(count_text(b.nodes)) + "</tr>";
   out += "<tr><th>Nodes skipped</th>" + td_num(count_text(b.skipped)) + "</tr>";
   const std::string metric = b.metric.empty() ? std::string() : " (" + b.metric + ")";
@@ -424,7 +426,7 @@ std::string render_bias(const BiasCorrectionSection& b) {
   out += "<tr><th>After" + escape_html(metric) + "</th>" + td_num(format_fixed(b.after, 6)) + "</tr>";
   const double change = b.after - b.before;
   out += "<tr><th>Change</th>" + td_num((change >= 0 ? "+" : "") + format_fixed(change, 6)) + "</tr>";
-  return out + "</tbody></table></section>\n";
+  return out + "</tbody></table>" + bias_layers_table(b.layers) + "</section>\n";
 }
 
 std::string render_time(const QuantizeReport& r) {

@@ -161,9 +161,24 @@ SearchSection read_search(const JsonFields& f) {
   return s;
 }
 
+json bias_correction_json(const BiasCorrectionSection& b) {
+  json layers = json::array();
+  for (const BiasLayerRow& l : b.layers) layers.push_back({{"node", l.node}, {"before", l.before}, {"after", l.after}});
+  return {{"applied", b.applied}, {"mode", b.mode},     {"nodes", b.nodes}, {"skipped", b.skipped},
+          {"metric", b.metric},   {"before", b.before}, {"after", b.after}, {"layers", layers}};
+}
+
 BiasCorrectionSection read_bias_correction(const JsonFields& f) {
-  return {f.boolean("applied").value_or(false), count(f.number("nodes")),       count(f.number("skipped")),
-          f.text("metric").value_or(""),        f.number("before").value_or(0), f.number("after").value_or(0)};
+  BiasCorrectionSection b{f.boolean("applied").value_or(false), count(f.number("nodes")),
+                          count(f.number("skipped")),           f.text("metric").value_or(""),
+                          f.number("before").value_or(0),       f.number("after").value_or(0),
+                          f.text("mode").value_or(""),          {}};
+  if (const json* layers = f.array("layers"))
+    for (size_t i = 0; i < layers->size(); ++i) {
+      const JsonFields l((*layers)[i], JsonFields::item_path(f.key_path("layers"), i));
+      b.layers.push_back({l.required_text("node"), l.required_number("before"), l.required_number("after")});
+    }
+  return b;
 }
 
 std::vector<StageTime> read_stages(const json& items, const std::string& path) {
@@ -202,10 +217,7 @@ json QuantizeReport::to_json() const {
   if (outputs) j["outputs"] = outputs_json(*outputs);
   if (nodes) j["nodes"] = nodes_json(*nodes);
   if (search) j["search"] = search_json(*search);
-  if (bias_correction)
-    j["bias_correction"] = {{"applied", bias_correction->applied}, {"nodes", bias_correction->nodes},
-                            {"skipped", bias_correction->skipped}, {"metric", bias_correction->metric},
-                            {"before", bias_correction->before},   {"after", bias_correction->after}};
+  if (bias_correction) j["bias_correction"] = bias_correction_json(*bias_correction);
   if (runtime_check) j["runtime_check"] = runtime_check_json(*runtime_check);
   if (accuracy_target) j["accuracy_target"] = target_json(*accuracy_target);
   if (advice) j["advice"] = advice_json(*advice);

@@ -69,11 +69,19 @@ struct SearchSection {
   std::vector<TradeoffRow> tradeoff;          // empty: the search reported none (no "tradeoff" key)
 };
 
+// One corrected layer: the mean over its output channels of |quantized - float| per-channel output mean.
+struct BiasLayerRow {
+  std::string node;
+  double before = 0, after = 0;
+};
+
 struct BiasCorrectionSection {
   bool applied = false;
   size_t nodes = 0, skipped = 0;
   std::string metric;
   double before = 0, after = 0;
+  std::string mode;                  // "layerwise" | "per_layer"
+  std::vector<BiasLayerRow> layers;  // in run order
 };
 
 struct StageTime {

@@ -360,7 +360,7 @@ TEST(QuantConfigErrors, UnknownKeyAtEachLevel) {
             "cfg.json: model_config.weight.percentile: unknown key (known: bias_correction, max_percentile, "
             "per_channel, weight_only)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"bias_correction": {"samples": 2}}}})"),
-            "cfg.json: model_config.weight.bias_correction.samples: unknown key (known: metric, num_sample)");
+            "cfg.json: model_config.weight.bias_correction.samples: unknown key (known: metric, mode, num_sample)");
   EXPECT_EQ(parse_error(R"({"op_config": {"Conv": {"qtyp": "int8"}}})"),
             "cfg.json: op_config.Conv.qtyp: unknown key (known: qtype, InputType, OutputType, input<k>, "
             "InputType<k>, ON)");

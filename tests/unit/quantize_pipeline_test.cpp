@@ -390,7 +390,7 @@ TEST_F(QuantizePipeline, BiasCorrectionIsKeptOnlyWhenTheMetricDoesNotGetWorse) {
 TEST_F(QuantizePipeline, BiasCorrectionWhenAppliedRemovesTheWeightsMeanOutputError) {
   // Weights clipped at the median |w| shift the output means: the correction pays off here.
   const json report = quantize(R"({"model_config": {"activation": {"calibration_type": "max"},
-      "weight": {"max_percentile": 0.5, "bias_correction": {"num_sample": 2}}}})");
+      "weight": {"max_percentile": 0.5, "bias_correction": {"mode": "per_layer", "num_sample": 2}}}})");
   const json& bc = report.at("bias_correction");
   ASSERT_TRUE(bc["applied"].get<bool>()) << bc.dump();
   EXPECT_GT(bc["after"].get<double>(), bc["before"].get<double>());
