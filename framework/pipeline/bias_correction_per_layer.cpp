@@ -61,8 +61,9 @@ std::vector<double> channel_error(const Model& optimized, const BiasTarget& targ
 
 // The inputs the layers really see: runs the quantized model on the first `count` samples and averages
 // each target's input 0. Returns the means by target.
-std::vector<MeanTensor> mean_layer_inputs(const Graph& g, const Model& quantized, const std::vector<BiasTarget>& targets,
-                                          const SampleSource& samples, size_t count, int threads) {
+std::vector<MeanTensor> mean_layer_inputs(const Graph& g, const Model& quantized,
+                                          const std::vector<BiasTarget>& targets, const SampleSource& samples,
+                                          size_t count, int threads) {
   std::map<std::string, size_t> node_by_name;
   for (size_t i = 0; i < quantized.graph.nodes.size(); ++i) node_by_name[quantized.graph.nodes[i].name] = i;
   std::map<std::string, MeanTensor> means;  // by the tensor a target reads in the quantized model

@@ -88,8 +88,8 @@ BiasTargets find_bias_targets(const Graph& g, const QuantPlan& plan, const std::
     if (weight == g.initializers.end()) continue;
     for (const auto& [node, k] : plan.points[p].uses) {
       const Node& n = g.nodes[node];
-      const bool layer = n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "Gemm" ||
-                         n.op_type == "MatMul";
+      const bool layer =
+          n.op_type == "Conv" || n.op_type == "ConvTranspose" || n.op_type == "Gemm" || n.op_type == "MatMul";
       if (k != 1 || !layer) continue;
       const int64_t channels = output_channels(n, weight->second);
       std::optional<BiasTarget> t = channels > 0 ? own_bias(g, node, channels, readers) : std::nullopt;

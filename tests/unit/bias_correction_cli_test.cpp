@@ -42,8 +42,8 @@ TEST_F(BiasCorrectionCli, ModeIsReportedAndLayerwiseIsTheDefault) {
 
 TEST_F(BiasCorrectionCli, BadModeIsOneLineNamingTheKey) {
   for (const std::string value : {R"("fast")", "1", R"(["layerwise"])"}) {
-    const CliResult r = quantize_with_config(R"({"model_config": {"weight": {"bias_correction": {"mode": )" + value +
-                                             "}}}}");
+    const CliResult r =
+        quantize_with_config(R"({"model_config": {"weight": {"bias_correction": {"mode": )" + value + "}}}}");
     EXPECT_EQ(r.status, 1) << value;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find("config.json: model_config.weight.bias_correction.mode: expected \"layerwise\" or "
