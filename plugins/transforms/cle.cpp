@@ -36,9 +36,7 @@ struct Layer {
   bool changed = false;
 
   bool is_conv_family() const { return w.layout == qt::WeightLayout::ConvOIK; }
-  bool depthwise() const {
-    return is_conv_family() && w.groups == w.in_channels && w.in_channels == w.out_channels;
-  }
+  bool depthwise() const { return is_conv_family() && w.groups == w.in_channels && w.in_channels == w.out_channels; }
   // Output channel c of the layer is multiplied by factor[c] (weights and bias).
   void scale_out(const std::vector<float>& factor) {
     w.scale_out(factor);
@@ -95,8 +93,9 @@ class Cle : public qf::Transform {
             qf::param_string("relu6_to_relu", "auto", "auto|always|never",
                              "Clip(0,6) between layers becomes Relu: auto where 6 is never reached on the "
                              "calibration data (exact there), always (may change the outputs), never"),
-            qf::param_bool("absorb_bias", true, "move the part of a bias a following Relu never clips into the next "
-                                                "layer's bias (exact on the calibration data)")};
+            qf::param_bool("absorb_bias", true,
+                           "move the part of a bias a following Relu never clips into the next "
+                           "layer's bias (exact on the calibration data)")};
   }
 
   explicit Cle(const qf::Params& p)

@@ -118,8 +118,7 @@ class SmoothQuant : public qf::Transform {
             qf::param_float("scale_clamp", 1e4, 1.0, 1e8, "scales are clamped to [1/c, c]")};
   }
 
-  explicit SmoothQuant(const qf::Params& p)
-      : alpha_(p.get_float("alpha")), clamp_(p.get_float("scale_clamp")) {}
+  explicit SmoothQuant(const qf::Params& p) : alpha_(p.get_float("alpha")), clamp_(p.get_float("scale_clamp")) {}
 
   void apply(qf::TransformContext& ctx) override {
     const qt::GraphIndex g(ctx);
@@ -231,8 +230,7 @@ bool SmoothQuant::smooth(const qt::GraphIndex& g, const Group& group, const qf::
   return true;
 }
 
-std::string SmoothQuant::summary(size_t smoothed, size_t layers,
-                                 const std::map<std::string, size_t>& skipped) const {
+std::string SmoothQuant::summary(size_t smoothed, size_t layers, const std::map<std::string, size_t>& skipped) const {
   char alpha[32];
   std::snprintf(alpha, sizeof alpha, "%g", alpha_);
   std::string s = "smoothed " + qt::count_of(smoothed, "input", "inputs") + " of " +

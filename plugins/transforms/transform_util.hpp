@@ -45,16 +45,19 @@ struct ChannelWeight {
   int64_t in_of(size_t e) const {
     const auto i = static_cast<int64_t>(e);
     switch (layout) {
-      case WeightLayout::ConvOIK:
-        return out_of(e) / out_per_group() * in_per_group() + (i / kernel) % in_per_group();
+      case WeightLayout::ConvOIK: return out_of(e) / out_per_group() * in_per_group() + (i / kernel) % in_per_group();
       case WeightLayout::MatrixKN: return i / out_channels;
       case WeightLayout::MatrixNK: return i % in_channels;
     }
     return 0;
   }
   // max |w| over the elements of each output (input) channel.
-  std::vector<float> out_ranges() const { return ranges(out_channels, [this](size_t e) { return out_of(e); }); }
-  std::vector<float> in_ranges() const { return ranges(in_channels, [this](size_t e) { return in_of(e); }); }
+  std::vector<float> out_ranges() const {
+    return ranges(out_channels, [this](size_t e) { return out_of(e); });
+  }
+  std::vector<float> in_ranges() const {
+    return ranges(in_channels, [this](size_t e) { return in_of(e); });
+  }
   // w *= factor[channel of w].
   void scale_out(const std::vector<float>& factor) {
     for (size_t e = 0; e < value.data.size(); ++e) value.data[e] *= factor[static_cast<size_t>(out_of(e))];
@@ -165,8 +168,7 @@ inline std::optional<LayerBias> layer_bias(const GraphIndex& g, size_t node, int
   if (g.op(node) == "MatMul") return std::nullopt;
   if (name.empty()) return LayerBias{"", std::vector<float>(static_cast<size_t>(out_channels), 0.f), {out_channels}};
   auto b = g.private_initializer(name);
-  if (!b || static_cast<int64_t>(b->data.size()) != out_channels || b->shape.empty() ||
-      b->shape.back() != out_channels)
+  if (!b || static_cast<int64_t>(b->data.size()) != out_channels || b->shape.empty() || b->shape.back() != out_channels)
     return std::nullopt;
   return LayerBias{name, std::move(b->data), std::move(b->shape)};
 }
