@@ -33,6 +33,7 @@ struct Layer {
   size_t node = 0;
   qt::ChannelWeight w;
   qt::LayerBias bias;
+  std::vector<qt::LayerBias> offsets;  // Add(constant) ops between this layer and its link's consumer
   bool changed = false;
 
   bool is_conv_family() const { return w.layout == qt::WeightLayout::ConvOIK; }
@@ -41,6 +42,8 @@ struct Layer {
   void scale_out(const std::vector<float>& factor) {
     w.scale_out(factor);
     for (size_t c = 0; c < bias.values.size(); ++c) bias.values[c] *= factor[c];
+    for (auto& o : offsets)
+      for (size_t c = 0; c < o.values.size(); ++c) o.values[c] *= factor[c];
     changed = true;
   }
   void scale_in(const std::vector<float>& factor) {
@@ -52,7 +55,8 @@ struct Layer {
 // A -> (homogeneous ops) -> B, as indices into the layer list.
 struct Link {
   size_t producer = 0, consumer = 0;
-  std::vector<size_t> between;  // node indices of the ops in between
+  std::vector<size_t> between;         // node indices of the ops in between
+  std::vector<qt::LayerBias> offsets;  // constants of the Add ops among them
 };
 struct Triplet {
   size_t first = 0, middle = 0, last = 0;  // middle is depthwise
@@ -180,32 +184,56 @@ void Cle::collect_layers(const qt::GraphIndex& g) {
     const auto bias = qt::layer_bias(g, n, w->out_channels);
     if (!bias) continue;  // a bias that cannot follow a per-channel scale
     layer_of_node_[n] = layers_.size();
-    layers_.push_back(Layer{n, std::move(*w), *bias});
+    layers_.push_back(Layer{n, std::move(*w), *bias, {}, false});
   }
 }
 
 void Cle::find_links(const qt::GraphIndex& g) {
   for (size_t i = 0; i < layers_.size(); ++i)
-    if (auto link = link_from(g, i)) links_.push_back(std::move(*link));
+    if (auto link = link_from(g, i)) {
+      layers_[i].offsets = link->offsets;
+      links_.push_back(std::move(*link));
+    }
 }
 
-// Follows layer `producer`'s output through homogeneous ops to the next layer; every tensor on the way must
-// be read by one node only and not be a graph output.
+// The constant of an Add that adds one value per channel of `tensor` (channel axis 1 for Conv chains, the
+// last axis for Gemm/MatMul chains): a bias kept apart from its layer, which scales with the layer's outputs.
+std::optional<qt::LayerBias> channel_offset(const qt::GraphIndex& g, size_t node, const std::string& tensor,
+                                            const Layer& a) {
+  if (g.op(node) != "Add") return std::nullopt;
+  const std::string other = g.input(node, g.input(node, 0) == tensor ? 1 : 0);
+  const auto shape = g.graph().shape(tensor);
+  auto c = g.private_initializer(other);
+  if (!shape || !c || static_cast<int64_t>(c->data.size()) != a.w.out_channels || c->shape.size() > shape->size())
+    return std::nullopt;
+  // Right-aligned broadcasting: the constant's channel dim must land on the tensor's channel axis.
+  const auto rank = static_cast<int64_t>(shape->size()), crank = static_cast<int64_t>(c->shape.size());
+  const int64_t channel_dim = (a.is_conv_family() ? 1 : rank - 1) - (rank - crank);
+  if (channel_dim < 0 || c->shape[static_cast<size_t>(channel_dim)] != a.w.out_channels) return std::nullopt;
+  return qt::LayerBias{other, std::move(c->data), std::move(c->shape)};
+}
+
+// Follows layer `producer`'s output through homogeneous ops (and Adds of a per-channel constant) to the next
+// layer; every tensor on the way must be read by one node only and not be a graph output.
 std::optional<Link> Cle::link_from(const qt::GraphIndex& g, size_t producer) const {
   const Layer& a = layers_[producer];
-  Link link{producer, 0, {}};
+  Link link{producer, 0, {}, {}};
   std::string tensor = g.output(a.node);
   for (size_t hops = 0; hops <= kMaxOpsBetween; ++hops) {
     const auto next = g.sole_consumer(tensor);
-    if (!next || g.input(*next, 0) != tensor) return std::nullopt;
-    const auto layer = layer_of_node_.find(*next);
-    if (layer != layer_of_node_.end()) {
+    if (!next) return std::nullopt;
+    if (auto offset = channel_offset(g, *next, tensor, a)) {
+      link.offsets.push_back(std::move(*offset));
+    } else if (g.input(*next, 0) != tensor) {
+      return std::nullopt;
+    } else if (const auto layer = layer_of_node_.find(*next); layer != layer_of_node_.end()) {
       const Layer& b = layers_[layer->second];
       if (b.is_conv_family() != a.is_conv_family() || b.w.in_channels != a.w.out_channels) return std::nullopt;
       link.consumer = layer->second;
       return link;
+    } else if (!homogeneous(g, *next, a.is_conv_family())) {
+      return std::nullopt;
     }
-    if (!homogeneous(g, *next, a.is_conv_family())) return std::nullopt;
     link.between.push_back(*next);
     tensor = g.output(*next);
   }
@@ -297,8 +325,11 @@ double Cle::equalize_triplet(Layer& a, Layer& d, Layer& b) const {
 // z_i >= m_i >= 0 on the data gives f(z_i - m_i) = f(z_i) - m_i there, so m_i can move into B's bias. Conv
 // pads and strides are list attributes the context does not expose, hence the shape test.
 bool Cle::absorbable(const qt::GraphIndex& g, const Link& link) const {
-  if (link.between.size() != 1) return false;
-  const std::string act = g.op(link.between[0]);
+  std::vector<std::string> ops;
+  for (size_t n : link.between)
+    if (g.op(n) != "Add") ops.push_back(g.op(n));
+  if (ops.size() != 1) return false;
+  const std::string act = ops.front();
   if (act != "Relu" && act != "LeakyRelu" && act != "PRelu") return false;
   const Layer& a = layers_[link.producer];
   const Layer& b = layers_[link.consumer];
@@ -321,7 +352,8 @@ size_t Cle::absorb_bias(const qt::GraphIndex& g) {
   for (const Link& link : links_) {
     if (!absorbable(g, link)) continue;
     candidates.push_back(&link);
-    requests.emplace_back(g.output(layers_[link.producer].node), 1);
+    for (size_t n : link.between)  // what the activation reads (after any Add of a per-channel constant)
+      if (g.op(n) != "Add") requests.emplace_back(g.input(n, 0), 1);
   }
   if (candidates.empty()) return 0;
   const auto stats = g.ctx().channel_stats(requests);
@@ -367,6 +399,7 @@ void Cle::store_changed(const qt::GraphIndex& g) {
     } else if (!l.bias.name.empty()) {
       g.ctx().set_initializer(l.bias.name, qf::Initializer{l.bias.values, l.bias.shape});
     }
+    for (const auto& o : l.offsets) g.ctx().set_initializer(o.name, qf::Initializer{o.values, o.shape});
     l.changed = false;
   }
 }

@@ -98,12 +98,22 @@ std::optional<std::vector<FoldEdit>> fold_layer(const qt::GraphIndex& g, size_t 
   return edits;
 }
 
+// Reshape(y) with the last dim K before and after keeps each value's channel: y / s further up.
+std::optional<std::vector<FoldEdit>> fold_reshape(const qt::GraphIndex& g, size_t node, int64_t k, int depth) {
+  const std::string y = g.input(node, 0);
+  const auto in = g.graph().shape(y), out = g.graph().shape(g.output(node));
+  if (!in || !out || in->empty() || out->empty() || in->back() != k || out->back() != k || !g.is_private(y))
+    return std::nullopt;
+  return fold_plan(g, y, k, depth + 1);
+}
+
 std::optional<std::vector<FoldEdit>> fold_plan(const qt::GraphIndex& g, const std::string& x, int64_t k, int depth) {
   const auto p = g.producer(x);
   if (!p || depth > kMaxFoldDepth) return std::nullopt;
   const std::string op = g.op(*p);
   if (op == "LayerNormalization") return fold_layer_norm(g, *p, k);
   if (op == "Mul" || op == "Add") return fold_elementwise(g, *p, k, depth);
+  if (op == "Reshape") return fold_reshape(g, *p, k, depth);
   if (op == "MatMul" || op == "Gemm") return fold_layer(g, *p, k);
   return std::nullopt;
 }
@@ -153,7 +163,7 @@ class SmoothQuant : public qf::Transform {
 std::optional<Group> SmoothQuant::group_of(const qt::GraphIndex& g, const std::string& x) const {
   if (g.ctx().is_graph_output(x) || g.ctx().initializer(x)) return std::nullopt;
   Group group{x, 0, {}};
-  for (size_t node : g.ctx().consumers(x)) {
+  for (size_t node : g.value_readers(x)) {
     const std::string op = g.op(node);
     if ((op != "MatMul" && op != "Gemm") || g.input(node, 0) != x || g.input(node, 1) == x) return std::nullopt;
     const auto w = qt::layer_weight(g, node);

@@ -104,14 +104,25 @@ class GraphIndex {
     if (it == producer_.end()) return std::nullopt;
     return it->second;
   }
-  // Read by exactly one node and not a graph output: rescaling it changes nothing else.
-  bool is_private(const std::string& tensor) const {
-    return !tensor.empty() && ctx_.consumers(tensor).size() == 1 && !ctx_.is_graph_output(tensor);
+  // The nodes reading `tensor`'s values: Shape and Size read only its shape, which a rescale keeps.
+  std::vector<size_t> value_readers(const std::string& tensor) const {
+    auto nodes = ctx_.consumers(tensor);
+    nodes.erase(std::remove_if(nodes.begin(), nodes.end(),
+                               [&](size_t n) {
+                                 const auto op = graph().op_type(n);
+                                 return op == "Shape" || op == "Size";
+                               }),
+                nodes.end());
+    return nodes;
   }
-  // The only node reading `tensor`, when it is private.
+  // Its values read by exactly one node and not a graph output: rescaling it changes nothing else.
+  bool is_private(const std::string& tensor) const {
+    return !tensor.empty() && value_readers(tensor).size() == 1 && !ctx_.is_graph_output(tensor);
+  }
+  // The only node reading `tensor`'s values, when it is private.
   std::optional<size_t> sole_consumer(const std::string& tensor) const {
     if (!is_private(tensor)) return std::nullopt;
-    return ctx_.consumers(tensor).front();
+    return value_readers(tensor).front();
   }
   // A float32 initializer read by this node only (so rewriting it changes no other node).
   std::optional<qf::Initializer> private_initializer(const std::string& tensor) const {

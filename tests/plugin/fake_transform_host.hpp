@@ -5,6 +5,8 @@
 
 #include <qforge/qf_plugin.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -15,6 +17,7 @@
 
 #include "executor/executor.hpp"
 #include "ir/graph.hpp"
+#include "plugin/registry.hpp"
 
 namespace qf::test {
 
@@ -210,5 +213,19 @@ class FakeTransformHost {
   QfGraphView view_{};
   QfTransformContext ctx_{};
 };
+
+// Runs transform `name` of `registry` with `params` on the host; returns the plugin's message ("" when OK).
+inline std::string run_transform(const plugin::Registry& registry, const std::string& name, FakeTransformHost& host,
+                                 const nlohmann::json& params = nullptr) {
+  const auto& c = registry.find(plugin::Kind::Transform, name);
+  const auto set = plugin::Registry::validate_params(c, params);
+  char buf[1024] = {0};
+  QfMessage msg{buf, sizeof buf};
+  void* instance = nullptr;
+  if (c.transform.create(set.c_list(), &instance, &msg) != QF_STATUS_OK) return buf;
+  const QfStatus s = c.transform.apply(instance, host.context(), &msg);
+  c.transform.destroy(instance);
+  return s == QF_STATUS_OK ? "" : std::string(buf);
+}
 
 }  // namespace qf::test

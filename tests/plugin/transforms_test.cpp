@@ -43,8 +43,7 @@ Tensor spread(const Shape& shape, std::mt19937& rng, float lo = -1.f, float hi =
   std::uniform_real_distribution<float> u(lo, hi);
   Tensor t(qf::DType::Float32, shape);
   const int64_t slice = t.numel() / shape[0];
-  for (int64_t i = 0; i < t.numel(); ++i)
-    t.data<float>()[i] = u(rng) * std::pow(4.f, float((i / slice) % 5) - 2.f);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng) * std::pow(4.f, float((i / slice) % 5) - 2.f);
   return t;
 }
 Tensor constant(const Shape& shape, float v) {
@@ -67,15 +66,7 @@ std::vector<Sample> samples(const std::string& input, const Shape& shape, int n,
 
 // Runs transform `name` with `params` on the host; returns the plugin's status message ("" when OK).
 std::string apply(const std::string& name, FakeTransformHost& host, const json& params = nullptr) {
-  const auto& c = qf::test::stock_registry().find(qf::plugin::Kind::Transform, name);
-  const auto set = qf::plugin::Registry::validate_params(c, params);
-  char buf[1024] = {0};
-  QfMessage msg{buf, sizeof buf};
-  void* instance = nullptr;
-  if (c.transform.create(set.c_list(), &instance, &msg) != QF_STATUS_OK) return buf;
-  const QfStatus s = c.transform.apply(instance, host.context(), &msg);
-  c.transform.destroy(instance);
-  return s == QF_STATUS_OK ? "" : std::string(buf);
+  return qf::test::run_transform(qf::test::stock_registry(), name, host, params);
 }
 
 // The transformed model's outputs equal the original's: max|a - b| <= 1e-5 max|a| per output. Rescaling by
@@ -143,7 +134,8 @@ TEST(Cle, EqualizesAPairAndKeepsTheOutputs) {
   ASSERT_EQ(apply("cle", host, {{"absorb_bias", false}}), "");
   // Before: output ranges of w1 span 1/16 .. 16 against w2's input ranges of about 1.
   for (int64_t c = 0; c < 8; ++c)
-    EXPECT_NEAR(out_range(tensor(host, "w1"), c), in_range(tensor(host, "w2"), c), 1e-5 * out_range(tensor(host, "w1"), c))
+    EXPECT_NEAR(out_range(tensor(host, "w1"), c), in_range(tensor(host, "w2"), c),
+                1e-5 * out_range(tensor(host, "w1"), c))
         << "channel " << c;
   EXPECT_TRUE(contains(host.notes(), "equalized 1 pair and 0 depthwise triplets")) << host.notes().front();
   expect_same_outputs(original, host, data);
@@ -196,17 +188,19 @@ g (float[1,4,5,5] x, float[8,4,1,1] wa, float[8,8,1,1] wb, float[6,8,1,1] wc) =>
 double worst_mismatch(const FakeTransformHost& host) {
   double worst = 0;
   for (int64_t c = 0; c < 8; ++c) {
-    worst = std::max(worst, std::abs(std::log(double(out_range(tensor(host, "wa"), c)) / in_range(tensor(host, "wb"), c))));
-    worst = std::max(worst, std::abs(std::log(double(out_range(tensor(host, "wb"), c)) / in_range(tensor(host, "wc"), c))));
+    worst =
+        std::max(worst, std::abs(std::log(double(out_range(tensor(host, "wa"), c)) / in_range(tensor(host, "wb"), c))));
+    worst =
+        std::max(worst, std::abs(std::log(double(out_range(tensor(host, "wb"), c)) / in_range(tensor(host, "wc"), c))));
   }
   return worst;
 }
 
 TEST(Cle, IteratesChainsToConvergence) {
   std::mt19937 rng(3);
-  const Model original = make_model(kChain, {{"wa", spread({8, 4, 1, 1}, rng)},
-                                             {"wb", spread({8, 8, 1, 1}, rng)},
-                                             {"wc", spread({6, 8, 1, 1}, rng)}});
+  const Model original = make_model(
+      kChain,
+      {{"wa", spread({8, 4, 1, 1}, rng)}, {"wb", spread({8, 8, 1, 1}, rng)}, {"wc", spread({6, 8, 1, 1}, rng)}});
   const auto data = samples("x", {1, 4, 5, 5}, 2);
   FakeTransformHost once(original, data), converged(original, data);
   ASSERT_EQ(apply("cle", once, {{"max_iterations", 1}}), "");
@@ -256,13 +250,14 @@ TEST(Cle, AbsorbsHighBiasWhereExactOnTheData) {
   expect_same_outputs(original, host, data);
 
   std::mt19937 rng(5);
-  Model padded = make_model(R"(<ir_version: 8, opset_import: ["" : 13]>
+  Model padded =
+      make_model(R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[1,3,8,8] x, float[8,3,3,3] w1, float[8] b1, float[4,8,3,3] w2) => (float[1,4,8,8] y) {
   z = Conv <pads = [1,1,1,1]> (x, w1, b1)
   r = Relu (z)
   y = Conv <pads = [1,1,1,1]> (r, w2)
 })",
-                            {{"w1", spread({8, 3, 3, 3}, rng)}, {"b1", constant({8}, 3.f)}, {"w2", spread({4, 8, 3, 3}, rng)}});
+                 {{"w1", spread({8, 3, 3, 3}, rng)}, {"b1", constant({8}, 3.f)}, {"w2", spread({4, 8, 3, 3}, rng)}});
   FakeTransformHost padded_host(padded, data);
   ASSERT_EQ(apply("cle", padded_host), "");
   EXPECT_TRUE(contains(padded_host.notes(), "absorbed bias in 0 pairs")) << padded_host.notes().front();
@@ -302,13 +297,14 @@ TEST(Cle, Relu6BecomesReluOnlyWhereExact) {
 // second Gemm.
 TEST(Cle, GemmPairWithAppendedBias) {
   std::mt19937 rng(8);
-  const Model original = make_model(R"(<ir_version: 8, opset_import: ["" : 13]>
+  const Model original =
+      make_model(R"(<ir_version: 8, opset_import: ["" : 13]>
 g (float[2,6] x, float[8,6] w1, float[8] c1, float[8,4] w2) => (float[2,4] y) {
   h = Gemm <transB = 1> (x, w1, c1)
   r = Relu (h)
   y = Gemm <alpha = 0.5> (r, w2)
 })",
-                                    {{"w1", spread({8, 6}, rng)}, {"c1", constant({8}, 40.f)}, {"w2", spread({8, 4}, rng)}});
+                 {{"w1", spread({8, 6}, rng)}, {"c1", constant({8}, 40.f)}, {"w2", spread({8, 4}, rng)}});
   const auto data = samples("x", {2, 6}, 2);
   FakeTransformHost host(original, data);
   ASSERT_EQ(apply("cle", host), "");
@@ -351,7 +347,8 @@ g (float[2,5,8] x, float[8] gamma, float[8] beta, float[8,8] wq, float[8,8] wk, 
     const float s = weight(host, "wq")[j * 8] / init.at("wq").data<float>()[j * 8];
     EXPECT_NEAR(weight(host, "wk")[j * 8] / init.at("wk").data<float>()[j * 8], s, 1e-5 * s) << j;
     EXPECT_NEAR(weight(host, "wv")[j * 4] / init.at("wv").data<float>()[j * 4], s, 1e-5 * s) << j;
-    EXPECT_NEAR(weight(host, "gamma")[j] * s, init.at("gamma").data<float>()[j], 1e-5 * init.at("gamma").data<float>()[j]);
+    EXPECT_NEAR(weight(host, "gamma")[j] * s, init.at("gamma").data<float>()[j],
+                1e-5 * init.at("gamma").data<float>()[j]);
   }
   // Balance: max|X'_j| = max|W'_j| for every channel (alpha 0.5).
   const char* x_name = "n";
@@ -394,13 +391,13 @@ g (float[4,6] x, float[6] gamma, float[6] beta, float[6,6] w1, float[6,6] w2, fl
   const auto data = samples("x", {4, 6}, 2, -3.f, 3.f);
   FakeTransformHost host(original, data);
   ASSERT_EQ(apply("smoothquant", host, {{"alpha", 0.8}}), "");
-  EXPECT_TRUE(contains(host.notes(), "smoothed 1 input of 1 MatMul/Gemm layer (alpha 0.8); left 2 inputs alone "
-                                     "(after Erf: 1, read by other nodes: 1)"))
+  EXPECT_TRUE(contains(host.notes(),
+                       "smoothed 1 input of 1 MatMul/Gemm layer (alpha 0.8); left 2 inputs alone "
+                       "(after Erf: 1, read by other nodes: 1)"))
       << host.notes().front();
   for (const char* w : {"w2", "w3"})
     EXPECT_EQ(std::memcmp(weight(host, w), original.graph.initializers.at(w).data<float>(), 36 * sizeof(float)), 0);
-  EXPECT_NE(std::memcmp(weight(host, "w1"), original.graph.initializers.at("w1").data<float>(), 36 * sizeof(float)),
-            0);
+  EXPECT_NE(std::memcmp(weight(host, "w1"), original.graph.initializers.at("w1").data<float>(), 36 * sizeof(float)), 0);
   expect_same_outputs(original, host, data);
 }
 
@@ -412,6 +409,59 @@ TEST(TransformsCli, ListedByThePluginsCommand) {
   for (const auto& c : j["components"])
     if (c["kind"] == "transform" && (c["name"] == "cle" || c["name"] == "smoothquant")) ++found;
   EXPECT_EQ(found, 2u) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+// Conv -> Add(per-channel constant) -> Relu -> MaxPool -> Conv (mnist-8's form): the Add's constant scales with
+// the first Conv's outputs.
+TEST(Cle, SeparateBiasAddScalesWithItsLayer) {
+  std::mt19937 rng(11);
+  const Model original = make_model(R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,6,6] x, float[8,2,3,3] w1, float[8,1,1] c1, float[3,8,1,1] w2) => (float[1,3,3,3] y) {
+  z = Conv <pads = [1,1,1,1]> (x, w1)
+  a = Add (z, c1)
+  r = Relu (a)
+  p = MaxPool <kernel_shape = [2,2], strides = [2,2]> (r)
+  y = Conv (p, w2)
+})",
+                                    {{"w1", spread({8, 2, 3, 3}, rng)},
+                                     {"c1", spread({8, 1, 1}, rng, 0.1f, 0.5f)},
+                                     {"w2", spread({3, 8, 1, 1}, rng)}});
+  const auto data = samples("x", {1, 2, 6, 6}, 2);
+  FakeTransformHost host(original, data);
+  ASSERT_EQ(apply("cle", host), "");
+  EXPECT_TRUE(contains(host.notes(), "equalized 1 pair")) << host.notes().front();
+  for (int64_t c = 0; c < 8; ++c) {
+    const float s = original.graph.initializers.at("c1").data<float>()[c] / weight(host, "c1")[c];
+    EXPECT_NEAR(out_range(original.graph.initializers.at("w1"), c) / out_range(tensor(host, "w1"), c), s, 1e-5 * s);
+  }
+  expect_same_outputs(original, host, data);
+}
+
+// LayerNorm -> Reshape(-1, K) -> Gemm, with a Shape of the LayerNorm's output on the side (GPT-2's Conv1D):
+// a Shape reads no values, and the Reshape keeps the last axis, so the scale folds through it.
+TEST(SmoothQuant, FoldsThroughReshapeBesideAShape) {
+  std::mt19937 rng(12);
+  const Model original = make_model(R"(<ir_version: 8, opset_import: ["" : 17]>
+g (float[2,3,8] x, float[8] gamma, float[8] beta, float[8,4] w, float[4] c, int64[2] flat) => (float[6,4] y, int64[3] s) {
+  n = LayerNormalization (x, gamma, beta)
+  s = Shape (n)
+  f = Reshape (n, flat)
+  y = Gemm (f, w, c)
+})",
+                                    {{"gamma", spread({8}, rng, 1.f, 3.f)},
+                                     {"beta", constant({8}, 0.1f)},
+                                     {"w", spread({8, 4}, rng)},
+                                     {"c", constant({4}, 0.2f)},
+                                     {"flat", Tensor::from_vector<int64_t>({2}, {-1, 8})}});
+  const auto data = samples("x", {2, 3, 8}, 2);
+  FakeTransformHost host(original, data);
+  ASSERT_EQ(apply("smoothquant", host), "");
+  EXPECT_TRUE(contains(host.notes(), "smoothed 1 input of 1 MatMul/Gemm layer")) << host.notes().front();
+  expect_same_outputs(original, host, data);
 }
 
 }  // namespace
