@@ -91,7 +91,7 @@ class Cle : public qf::Transform {
   static constexpr const char* help =
       "cross-layer equalization of Conv/Gemm chains and depthwise-separable triplets, with high-bias absorption";
   static std::vector<QfParamDesc> params() {
-    return {qf::param_int("max_iterations", 50, 1, 10000, "rounds of rescaling at most"),
+    return {qf::param_int("max_iterations", 100, 1, 10000, "rounds of rescaling at most"),
             qf::param_float("tolerance", 1e-4, 0.0, 1.0, "stop when no scale changes by more than this (|log s|)"),
             qf::param_float("scale_clamp", 100.0, 1.0, 1e6, "each round's scale is clamped to [1/c, c]"),
             qf::param_string("relu6_to_relu", "auto", "auto|always|never",
