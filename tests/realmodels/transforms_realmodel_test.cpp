@@ -79,8 +79,7 @@ TEST_P(TransformsRealModel, PreservesTheFloatOutputs) {
   std::cout << c.model << ": " << c.transform << ": " << host.notes().front() << "\n";
   EXPECT_NE(host.notes().front().find(c.expect), std::string::npos) << host.notes().front();
   const qf::Executor original(std::make_shared<qf::Model>(model));
-  for (size_t i = 0; i < samples.size(); ++i)
-    expect_same(original.run(samples[i]), host.run(samples[i]), folder.id(i));
+  for (size_t i = 0; i < samples.size(); ++i) expect_same(original.run(samples[i]), host.run(samples[i]), folder.id(i));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, TransformsRealModel,
