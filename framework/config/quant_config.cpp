@@ -253,6 +253,31 @@ WeightOnlyConfig parse_weight_only(const Reader& r, const json& v, const std::st
   return w;
 }
 
+// model_config.mixed_range: {"mode": "auto" | "split" | "raise" | "off", "ratio": number > 1}.
+MixedRangeConfig parse_mixed_range(const Reader& r, const json& v, const std::string& path) {
+  r.object(v, path);
+  MixedRangeConfig m;
+  for (const auto& [key, value] : v.items()) {
+    const auto p = child(path, key);
+    if (key == "ratio") {
+      m.ratio = r.number(value, p, 1.0, false, 1e12);
+    } else if (key == "mode") {
+      const std::string mode = r.string(value, p);
+      bool known = false;
+      for (const MixedRangeMode each :
+           {MixedRangeMode::Auto, MixedRangeMode::Split, MixedRangeMode::Raise, MixedRangeMode::Off})
+        if (mode == mixed_range_mode_name(each)) {
+          m.mode = each;
+          known = true;
+        }
+      if (!known) r.fail(p, "expected \"auto\", \"split\", \"raise\" or \"off\", got " + show(value));
+    } else {
+      r.unknown_key(p, "mode, ratio");
+    }
+  }
+  return m;
+}
+
 WeightConfig parse_weight(const Reader& r, const json& v, const std::string& path) {
   r.object(v, path);
   WeightConfig w;
@@ -457,11 +482,12 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
     if (key == "all_node_type") c.all_node_type = r.qtype(value, p);
     else if (key == "model_output_type") c.model_output_type = r.output_qtype(value, p);
     else if (key == "accuracy_target") c.accuracy_target = r.number(value, p, 0.0, false, 1.0);
+    else if (key == "mixed_range") c.mixed_range = parse_mixed_range(r, value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
       r.unknown_key(
           p,
-          "accuracy_target, activation, all_node_type, layerwise_search, mixed_precision_search, model_output_type, "
-          "modelwise_search, search, weight");
+          "accuracy_target, activation, all_node_type, layerwise_search, mixed_precision_search, mixed_range, "
+          "model_output_type, modelwise_search, search, weight");
   }
 }
 
@@ -518,6 +544,15 @@ std::map<std::string, T> parse_named(const Reader& r, const json& v, const std::
 }  // namespace
 
 const char* weight_range_name(WeightRange r) { return r == WeightRange::Mse ? "mse" : "max"; }
+
+const char* mixed_range_mode_name(MixedRangeMode m) {
+  switch (m) {
+    case MixedRangeMode::Split: return "split";
+    case MixedRangeMode::Raise: return "raise";
+    case MixedRangeMode::Off: return "off";
+    default: return "auto";
+  }
+}
 
 // 4-bit grids have so few levels that clipping a block's rare extremes buys more resolution than it costs;
 // at int8 the searched clipping hardly moves the error (docs/weight-only.md, Measured).

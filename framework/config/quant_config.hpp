@@ -83,6 +83,15 @@ struct WeightConfig {
   std::optional<bool> per_channel;  // unset: per output channel where the backend allows
 };
 
+// model_config.mixed_range (docs/quant_config.md, docs/algorithms.md#mixed-range-tensors): what the planner does
+// with a Concat whose inputs' calibrated ranges differ by `ratio` or more (pipeline/mixed_range.hpp).
+enum class MixedRangeMode { Auto, Split, Raise, Off };
+const char* mixed_range_mode_name(MixedRangeMode m);  // "auto", "split", "raise", "off"
+struct MixedRangeConfig {
+  MixedRangeMode mode = MixedRangeMode::Auto;
+  double ratio = 16.0;  // largest over smallest input max|x|
+};
+
 // A plugin picked by name, with the keys meant for it. The config parser checks only that the section
 // names a plugin; the plugin's declared parameters are the one validator of `params` (they are checked
 // against the loaded plugin before any work, errors naming `path`).
@@ -120,6 +129,7 @@ struct QuantConfig {
   ActivationConfig activation;
   WeightConfig weight;
   SearchConfig search;  // modelwise with cosine similarity unless given
+  MixedRangeConfig mixed_range;
 
   std::map<std::string, TypeSetting> op_config;  // by op type
   std::map<std::string, SubgraphSetting> subgraph_config;

@@ -11,6 +11,7 @@
 #include "pipeline/export_step.hpp"
 #include "pipeline/final_config.hpp"
 #include "pipeline/forced_options.hpp"
+#include "pipeline/mixed_range.hpp"
 #include "pipeline/native_dtypes.hpp"
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/output_scores.hpp"
@@ -91,12 +92,15 @@ std::string calibrate_figures(const Prepared& p, const config::QuantConfig& cfg)
          std::to_string(p.candidates.size()) + " candidate(s) on " + samples;
 }
 
-CalibrationResult calibrate_plan(const Model& optimized, Prepared& p, const config::QuantConfig& cfg, int threads) {
+CalibrationResult calibrate_plan(const Model& optimized, Prepared& p, const config::QuantConfig& cfg, int threads,
+                                 report::QuantizeReport& report) {
   CalibrationResult calibration = cfg.weight.weight_only
                                       ? calibrate_weight_only(optimized, p.planned.plan, p.samples, threads)
                                       : calibrate(optimized, p.planned.plan, p.candidates, p.samples, p.tensors,
                                                   cfg.weight.max_percentile, threads);
   drop_empty_points(p.planned.plan, calibration);
+  if (!cfg.weight.weight_only)
+    report.mixed_range = resolve_mixed_ranges(optimized.graph, p.planned.plan, calibration, cfg.mixed_range);
   return calibration;
 }
 
@@ -170,7 +174,7 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   clock.stop(plan_figures(p));
 
   clock.start("calibrate", calibrate_figures(p, cfg));
-  const CalibrationResult calibration = calibrate_plan(model, p, cfg, options.threads);
+  const CalibrationResult calibration = calibrate_plan(model, p, cfg, options.threads, report);
   clock.stop();
 
   clock.start("search");

@@ -508,6 +508,7 @@ std::string render_report_html(const QuantizeReport& r) {
   if (r.nodes) add(render_nodes(*r.nodes, bands), "nodes", "Nodes");
   if (r.search) add(render_search(*r.search), "search", "Search");
   if (r.backend_forces) add(render_backend_forces(*r.backend_forces, r.backend), "backend", "Backend");
+  if (r.mixed_range) add(render_mixed_range(*r.mixed_range), "mixed-range", "Mixed ranges");
   if (r.bias_correction) add(render_bias(*r.bias_correction), "bias", "Bias correction");
   if (r.runtime_check) add(render_runtime_check_html(*r.runtime_check), "runtime", "ONNX Runtime");
   if (!r.stages.empty() || r.peak_rss_mb) add(render_time(r), "time", "Time");

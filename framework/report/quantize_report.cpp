@@ -222,6 +222,7 @@ json QuantizeReport::to_json() const {
   if (accuracy_target) j["accuracy_target"] = target_json(*accuracy_target);
   if (advice) j["advice"] = advice_json(*advice);
   if (backend_forces) j["backend_forces"] = backend_forces_json(*backend_forces);
+  if (mixed_range) j["mixed_range"] = mixed_range_json(*mixed_range);
   put_run_summary(*this, j);
   return j;
 }
@@ -243,6 +244,7 @@ QuantizeReport QuantizeReport::from_json(const json& document) {
   if (root.object("advice")) r.advice = read_advice(document.at("advice"), "advice");
   read_run_summary(root, r);
   r.backend_forces = read_backend_forces(root);
+  r.mixed_range = read_mixed_range(root);
   return r;
 }
 

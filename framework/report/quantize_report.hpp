@@ -13,6 +13,7 @@
 
 #include "report/advice_section.hpp"
 #include "report/backend_forces.hpp"
+#include "report/mixed_range_section.hpp"
 #include "report/runtime_check.hpp"
 
 namespace qf::report {
@@ -122,6 +123,7 @@ struct QuantizeReport {
   std::optional<TargetSection> accuracy_target;      // report/advice_section.hpp
   std::optional<AdviceSection> advice;               // only on a run below the target
   std::optional<BackendForces> backend_forces;       // what the backend fixes; absent in older reports
+  std::optional<MixedRangeSection> mixed_range;      // Concats of mixed ranges (report/mixed_range_section.hpp)
 
   // report.json's document (docs/report.md).
   nlohmann::json to_json() const;
