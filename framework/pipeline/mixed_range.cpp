@@ -178,15 +178,14 @@ void resolve_site(QuantPlan& plan, CalibrationResult& calibration, config::Mixed
   if (can_split && mode != config::MixedRangeMode::Raise) {
     row.action = "split";
     row.points = site.output_points.size();
-    row.detail = "each input keeps its own scale; the output's " + std::to_string(row.points) +
-                 " reader point(s) left float";
+    row.detail =
+        "each input keeps its own scale; the output's " + std::to_string(row.points) + " reader point(s) left float";
     drop.insert(site.output_points.begin(), site.output_points.end());
     return;
   }
   const std::vector<size_t> targets = raise_targets(plan, site);
-  const bool can_raise =
-      !targets.empty() && std::all_of(targets.begin(), targets.end(),
-                                      [&](size_t p) { return int16_allowed(plan, plan.points[p]); });
+  const bool can_raise = !targets.empty() && std::all_of(targets.begin(), targets.end(),
+                                                         [&](size_t p) { return int16_allowed(plan, plan.points[p]); });
   if (can_raise && mode != config::MixedRangeMode::Split) {
     raise_points(plan, site, targets, calibration);
     row.action = "raise";
@@ -198,8 +197,7 @@ void resolve_site(QuantPlan& plan, CalibrationResult& calibration, config::Mixed
   site.left_mixed = true;
   row.detail = !can_split && !can_raise ? "the backend ties the inputs to one scale and allows no int16 there"
                : !can_split             ? "the backend ties the inputs to one scale (mode split)"
-                                        : "int16 not used (mode " + std::string(config::mixed_range_mode_name(mode)) +
-                                 ")";
+                            : "int16 not used (mode " + std::string(config::mixed_range_mode_name(mode)) + ")";
 }
 
 void log_site(const Site& site) {
@@ -211,8 +209,7 @@ void log_site(const Site& site) {
   }
   const std::string what = "mixed range: tensor '" + row.tensor + "' (Concat '" + row.node + "'): inputs' max |x| " +
                            number_text(lo) + " .. " + number_text(hi) + " (ratio " + number_text(row.ratio) + ")";
-  if (site.left_mixed)
-    spdlog::warn("{}: left at one int8 scale: {}", what, row.detail);
+  if (site.left_mixed) spdlog::warn("{}: left at one int8 scale: {}", what, row.detail);
   else spdlog::info("{}: {}: {}", what, row.action, row.detail);
 }
 

@@ -38,11 +38,10 @@ TEST(MixedRangeOrt, SplitAndRaiseExportsRunInOrtAtBothLevels) {
     std::ofstream(work / (mode + ".json")) << R"({"model_config": {"activation": {"calibration_type": "max"},
                                                   "mixed_range": {"mode": ")"
                                            << mode << "\"}}}\n";
-    const std::string quantize = shell_quote(QF_CLI_PATH) + " quantize --model " +
-                                 shell_quote((work / "model.onnx").string()) + " --calib-data " +
-                                 shell_quote((work / "samples").string()) + " --output-dir " +
-                                 shell_quote(out.string()) + " --config " +
-                                 shell_quote((work / (mode + ".json")).string()) + " --backend onnxruntime --threads 2";
+    const std::string quantize =
+        shell_quote(QF_CLI_PATH) + " quantize --model " + shell_quote((work / "model.onnx").string()) +
+        " --calib-data " + shell_quote((work / "samples").string()) + " --output-dir " + shell_quote(out.string()) +
+        " --config " + shell_quote((work / (mode + ".json")).string()) + " --backend onnxruntime --threads 2";
     ASSERT_EQ(run_command(quantize, work / (mode + ".log")), 0) << quantize << "\n" << tail(work / (mode + ".log"));
     EXPECT_NE(tail(work / (mode + ".log")).find("mixed range: tensor 'c'"), std::string::npos)
         << tail(work / (mode + ".log"));

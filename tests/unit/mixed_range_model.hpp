@@ -21,7 +21,8 @@ inline Model boxes_and_scores_model(float box_scale = 320.f) {
   const std::string text = R"(
 <ir_version: 7, opset_import: ["" : 13]>
 head (float[1,64,4] x, float[1,64,1] u) => (float[1,64,4] boxes, float[1,64,1] scores) {
-  px = Constant <value = float[1] {)" + std::to_string(box_scale) +
+  px = Constant <value = float[1] {)" +
+                           std::to_string(box_scale) +
                            R"(}> ()
   b = Mul(x, px)
   s = Sigmoid(u)

@@ -154,8 +154,9 @@ TEST(MixedRangeConfig, ParsesModeAndRatioAndNamesBadKeys) {
   const auto error = [](const std::string& text) {
     return test::error_of([&] { config::parse_quant_config(text, "cfg.json"); });
   };
-  EXPECT_EQ(error(R"({"model_config": {"mixed_range": {"mode": "both"}}})"),
-            "cfg.json: model_config.mixed_range.mode: expected \"auto\", \"split\", \"raise\" or \"off\", got \"both\"");
+  EXPECT_EQ(
+      error(R"({"model_config": {"mixed_range": {"mode": "both"}}})"),
+      "cfg.json: model_config.mixed_range.mode: expected \"auto\", \"split\", \"raise\" or \"off\", got \"both\"");
   EXPECT_EQ(error(R"({"model_config": {"mixed_range": {"ratio": 1}}})"),
             "cfg.json: model_config.mixed_range.ratio: expected a number in (1, 1e+12], got 1");
   EXPECT_EQ(error(R"({"model_config": {"mixed_range": {"ratios": 4}}})"),
