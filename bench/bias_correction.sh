@@ -4,7 +4,7 @@
 # OUT/report.json: worst-output SQNR / cosine (float vs calibrated model on the evaluation samples), whether
 # the correction was kept, and the wall time of the bias_correction stage. Prints a Markdown table.
 #   bench/bias_correction.sh [--qforge PATH] [--backend onnxruntime] [--models "a b"] [--max-samples 16]
-#                            [--num-sample 1] [--threads 2] [--work DIR]
+#                            [--num-sample N] [--threads 2] [--work DIR]
 # Needs ../shared/models (or $QF_SHARED_DIR), scripts/fetch_models.sh run once, and jq.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +13,7 @@ QFORGE=""
 BACKEND=onnxruntime
 MODELS=""
 MAX_SAMPLES=16
-NUM_SAMPLE=1
+NUM_SAMPLE=""  # empty: the config's default
 THREADS=2
 WORK="$ROOT/build/bias_correction"
 ARGS="$*"
@@ -38,7 +38,7 @@ CONFIGS=(off per_layer layerwise)
 mkdir -p "$WORK/configs"
 echo '{}' > "$WORK/configs/off.json"
 for m in per_layer layerwise; do
-  printf '{"model_config":{"weight":{"bias_correction":{"mode":"%s","num_sample":%s}}}}\n' "$m" "$NUM_SAMPLE" \
+  printf '{"model_config":{"weight":{"bias_correction":{"mode":"%s"%s}}}}\n' "$m" "${NUM_SAMPLE:+,\"num_sample\":$NUM_SAMPLE}" \
     > "$WORK/configs/$m.json"
 done
 

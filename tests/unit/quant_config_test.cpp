@@ -114,7 +114,7 @@ TEST(QuantConfigExamples, J6SearchTemplateWithComments) {
   EXPECT_EQ(c.activation.calibrator_params.at("max_percentile"), js({0.99995, 1.0}));
   EXPECT_EQ(c.activation.calibrator_params.size(), 3u);
   ASSERT_TRUE(c.weight.bias_correction);
-  EXPECT_EQ(c.weight.bias_correction->num_sample, 4);
+  EXPECT_EQ(c.weight.bias_correction->num_sample, 1);
   EXPECT_EQ(c.weight.bias_correction->metric, "cosine-similarity");
   // Both seed sections given: the seed toolchain runs the layer-wise search.
   EXPECT_EQ(c.search.search.plugin, "layerwise");
