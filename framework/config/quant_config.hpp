@@ -52,7 +52,7 @@ struct ActivationConfig {
 
 struct BiasCorrectionConfig {
   std::string mode = "layerwise";  // "layerwise" | "per_layer" (pipeline/bias_correction.hpp)
-  int64_t num_sample = 4;  // at most the samples there are; one sample over-fits the layer-wise means
+  int64_t num_sample = 4;          // at most the samples there are; one sample over-fits the layer-wise means
   std::string metric = "cosine-similarity";
 };
 
