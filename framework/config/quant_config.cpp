@@ -304,8 +304,12 @@ WeightConfig parse_weight(const Reader& r, const json& v, const std::string& pat
       w.max_percentile = r.number(value, p, 0.5, true, 1);
     } else if (key == "per_channel") {
       w.per_channel = r.boolean(value, p);
+    } else if (key == "rounding") {
+      w.rounding = r.string(value, p);
+    } else if (key == "rounding_params") {
+      w.rounding_params = r.object(value, p);  // checked against the rounding's declared parameters
     } else {
-      r.unknown_key(p, "bias_correction, max_percentile, per_channel, weight_only");
+      r.unknown_key(p, "bias_correction, max_percentile, per_channel, rounding, rounding_params, weight_only");
     }
   }
   // Weight-only ranges are exact min/max per channel or block, and the weights carry no bias error model.

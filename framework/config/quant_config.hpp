@@ -81,6 +81,8 @@ struct WeightConfig {
   std::optional<BiasCorrectionConfig> bias_correction;
   double max_percentile = 1.0;      // clip weights at this percentile of |w| (1.0: max)
   std::optional<bool> per_channel;  // unset: per output channel where the backend allows
+  std::string rounding = "rtn";     // weight rounding of the integer pipeline (weight_only has its own)
+  nlohmann::json rounding_params = nlohmann::json::object();
 };
 
 // model_config.mixed_range (docs/quant_config.md, docs/algorithms.md#mixed-range-tensors): what the planner does

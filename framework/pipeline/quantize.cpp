@@ -185,10 +185,13 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   report.search = search_section(p.search, outcome, plan, p.candidates, &model.graph);
   clock.stop(search_summary(*report.search));
 
-  auto overrides = apply_weight_rounding(model, plan, calibration, *registry, cfg);
+  WeightRoundingResult rounded = apply_weight_rounding(
+      {&model, &plan, &calibration, &p.candidates, &outcome.choice, &p.samples, registry.get(), &cfg, options.threads});
+  auto overrides = std::move(rounded.overrides);
+  report.weight_rounding = std::move(rounded.section);
   if (cfg.weight.bias_correction) {
     clock.start("bias_correction");
-    overrides = correct_biases_step(model, p, calibration, outcome, search_eval, cfg, report, options.threads);
+    overrides.merge(correct_biases_step(model, p, calibration, outcome, search_eval, cfg, report, options.threads));
     clock.stop();
   }
 

@@ -25,6 +25,21 @@ size_t param_index(const QfWeightTensor& w, size_t i) {
   return ((i / (inner * dim)) * blocks + ((i / inner) % dim) / bs) * inner + i % inner;
 }
 
+void set_layer_data(QfWeightTensor& w, const LayerDataView& d) {
+  w.layout = d.layout;
+  w.out_channels = d.out_channels;
+  w.in_features = d.in_features;
+  w.groups = d.groups;
+  w.gram_qq = d.gram_qq;
+  w.gram_qf = d.gram_qf;
+  w.num_vectors = d.num_vectors;
+  w.sample_q = d.sample_q;
+  w.sample_fp = d.sample_fp;
+  w.num_samples = d.num_samples;
+  w.bias = d.bias;
+  w.activation = d.activation;
+}
+
 // rtn: q = clamp(rne(w / scale) + zp), the float32 steps of QuantizeLinear (and of the host's simulation).
 QfStatus rtn_create(const QfParamList*, void** instance, QfMessage*) {
   *instance = nullptr;
@@ -95,6 +110,7 @@ std::vector<int32_t> WeightRoundingInstance::round(const Tensor& weight, const R
   w.num_params = t.scale->size();
   w.qmin = t.qmin;
   w.qmax = t.qmax;
+  if (t.layer) set_layer_data(w, *t.layer);
   std::vector<int32_t> q(w.numel, 0);
   char buf[kMessageSize] = {0};
   QfMessage msg{buf, sizeof buf};

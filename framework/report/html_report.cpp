@@ -11,6 +11,7 @@
 #include "report/bias_layers_html.hpp"
 #include "report/html_text.hpp"
 #include "report/svg_chart.hpp"
+#include "report/weight_rounding_section.hpp"
 
 namespace qf::report {
 
@@ -510,6 +511,7 @@ std::string render_report_html(const QuantizeReport& r) {
   if (r.backend_forces) add(render_backend_forces(*r.backend_forces, r.backend), "backend", "Backend");
   if (r.mixed_range) add(render_mixed_range(*r.mixed_range), "mixed-range", "Mixed ranges");
   if (r.bias_correction) add(render_bias(*r.bias_correction), "bias", "Bias correction");
+  if (r.weight_rounding) add(render_weight_rounding(*r.weight_rounding), "rounding", "Weight rounding");
   if (r.runtime_check) add(render_runtime_check_html(*r.runtime_check), "runtime", "ONNX Runtime");
   if (!r.stages.empty() || r.peak_rss_mb) add(render_time(r), "time", "Time");
 

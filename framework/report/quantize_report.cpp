@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "report/json_fields.hpp"
+#include "report/weight_rounding_section.hpp"
 #include "util/error.hpp"
 
 namespace qf::report {
@@ -218,6 +219,7 @@ json QuantizeReport::to_json() const {
   if (nodes) j["nodes"] = nodes_json(*nodes);
   if (search) j["search"] = search_json(*search);
   if (bias_correction) j["bias_correction"] = bias_correction_json(*bias_correction);
+  if (weight_rounding) j["weight_rounding"] = weight_rounding_json(*weight_rounding);
   if (runtime_check) j["runtime_check"] = runtime_check_json(*runtime_check);
   if (accuracy_target) j["accuracy_target"] = target_json(*accuracy_target);
   if (advice) j["advice"] = advice_json(*advice);
@@ -238,6 +240,7 @@ QuantizeReport QuantizeReport::from_json(const json& document) {
   if (const json* nodes = root.array("nodes")) r.nodes = read_nodes(*nodes, "nodes");
   if (auto search = root.object("search")) r.search = read_search(*search);
   if (auto bias = root.object("bias_correction")) r.bias_correction = read_bias_correction(*bias);
+  if (auto rounding = root.object("weight_rounding")) r.weight_rounding = read_weight_rounding(*rounding);
   if (auto check = root.object("runtime_check")) r.runtime_check = read_runtime_check(*check);
   if (const json* stages = root.array("stages")) r.stages = read_stages(*stages, "stages");
   if (auto target = root.object("accuracy_target")) r.accuracy_target = read_target(*target);

@@ -85,6 +85,19 @@ struct BiasCorrectionSection {
   std::vector<BiasLayerRow> layers;  // in run order
 };
 
+// The weight rounding (weight.rounding / weight_only.rounding) when it is not round-to-nearest. Loss: the
+// layer's mean ||W~ x_q - W x_fp||^2 relative to mean ||W x_fp||^2, with rtn's integers and with the chosen ones.
+struct WeightRoundingLayer {
+  std::string weight;
+  double loss_rtn = 0, loss = 0;
+};
+struct WeightRoundingSection {
+  std::string rounding;
+  size_t weights = 0;  // weights rounded; those with layer data are listed in `layers`
+  double seconds = 0;  // layer data and rounding
+  std::vector<WeightRoundingLayer> layers;
+};
+
 struct StageTime {
   std::string name;
   double seconds = 0;
@@ -113,6 +126,7 @@ struct QuantizeReport {
   std::optional<std::vector<NodeRow>> nodes;
   std::optional<SearchSection> search;
   std::optional<BiasCorrectionSection> bias_correction;  // only when weight.bias_correction is configured
+  std::optional<WeightRoundingSection> weight_rounding;  // only with a rounding other than rtn
   std::vector<StageTime> stages;
   std::optional<double> total_seconds, peak_rss_mb;
   std::optional<PlanSummary> plan;

@@ -358,7 +358,7 @@ TEST(QuantConfigErrors, UnknownKeyAtEachLevel) {
             "mixed_precision_search, mixed_range, model_output_type, modelwise_search, search, weight)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"percentile": 0.9}}})"),
             "cfg.json: model_config.weight.percentile: unknown key (known: bias_correction, max_percentile, "
-            "per_channel, weight_only)");
+            "per_channel, rounding, rounding_params, weight_only)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"bias_correction": {"samples": 2}}}})"),
             "cfg.json: model_config.weight.bias_correction.samples: unknown key (known: metric, mode, num_sample)");
   EXPECT_EQ(parse_error(R"({"op_config": {"Conv": {"qtyp": "int8"}}})"),
