@@ -1,6 +1,7 @@
 #include "pipeline/layer_data.hpp"
 
 #include <qforge/qf_plugin.h>
+
 #include <spdlog/spdlog.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -102,7 +103,8 @@ uint64_t target_bytes(const LayerTarget& t) {
 
 }  // namespace
 
-std::vector<LayerTarget> layer_targets(const Model& optimized, const QuantPlan& plan, const std::vector<size_t>& points) {
+std::vector<LayerTarget> layer_targets(const Model& optimized, const QuantPlan& plan,
+                                       const std::vector<size_t>& points) {
   const Graph& g = optimized.graph;
   std::map<std::string, std::vector<size_t>> readers;
   for (size_t i = 0; i < g.nodes.size(); ++i)
@@ -143,7 +145,8 @@ void accumulate(const Job& job, const LayerVectors& xq, const LayerVectors& xf, 
     const float* f = xf.data.data() + grp * n * k;
     float* gqq = part.gram_qq.data() + grp * k * k;
     gemm::sgemm(true, false, k, k, n, 1.0f, q, k, q, k, 1.0f, gqq, k);
-    if (!part.gram_qf.empty()) gemm::sgemm(true, false, k, k, n, 1.0f, q, k, f, k, 1.0f, part.gram_qf.data() + grp * k * k, k);
+    if (!part.gram_qf.empty())
+      gemm::sgemm(true, false, k, k, n, 1.0f, q, k, f, k, 1.0f, part.gram_qf.data() + grp * k * k, k);
     gemm::sgemm(false, true, n, rows, k, 1.0f, f, k, job.weight.data() + grp * rows * k, k, 0.0f, y.data(), rows);
     for (float v : y) part.energy += static_cast<double>(v) * v;
     if (!job.target->relu) continue;
@@ -151,8 +154,9 @@ void accumulate(const Job& job, const LayerVectors& xq, const LayerVectors& xf, 
       const uint64_t key = mix(mix(mix(sample) ^ static_cast<uint64_t>(grp)) ^ static_cast<uint64_t>(r));
       auto& heap = part.samples[static_cast<size_t>(grp)];
       if (heap.size() >= kLayerSamplesPerGroup && key >= heap.front().key) continue;
-      offer(heap, kLayerSamplesPerGroup,
-            Sampled{key, std::vector<float>(q + r * k, q + (r + 1) * k), std::vector<float>(f + r * k, f + (r + 1) * k)});
+      offer(
+          heap, kLayerSamplesPerGroup,
+          Sampled{key, std::vector<float>(q + r * k, q + (r + 1) * k), std::vector<float>(f + r * k, f + (r + 1) * k)});
     }
   }
   part.vectors += static_cast<uint64_t>(n);
@@ -281,15 +285,16 @@ std::vector<std::vector<const LayerTarget*>> batches(const std::vector<LayerTarg
 
 }  // namespace
 
-std::map<size_t, LayerData> collect_layer_data(const Model& optimized, const Model* quantized,
-                                               const QuantPlan& plan, const std::vector<LayerTarget>& targets,
-                                               const SampleSet& samples, int threads) {
+std::map<size_t, LayerData> collect_layer_data(const Model& optimized, const Model* quantized, const QuantPlan& plan,
+                                               const std::vector<LayerTarget>& targets, const SampleSet& samples,
+                                               int threads) {
   std::map<size_t, LayerData> out;
   if (targets.empty()) return out;
   const auto passes = batches(targets, threads);
   const Executor fp_exec(std::make_shared<const Model>(optimized), ExecutorOptions{threads});
   std::unique_ptr<Executor> q_exec;
-  if (quantized) q_exec = std::make_unique<Executor>(std::make_shared<const Model>(*quantized), ExecutorOptions{threads});
+  if (quantized)
+    q_exec = std::make_unique<Executor>(std::make_shared<const Model>(*quantized), ExecutorOptions{threads});
   Progress progress("layer data", samples.size() * passes.size());
   tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
   for (const auto& batch : passes) {

@@ -24,7 +24,7 @@
 namespace qf::pipeline {
 
 inline constexpr uint64_t kLayerDataBudgetBytes = uint64_t{1} << 30;  // partial sums of one pass, all threads
-inline constexpr uint64_t kLayerSamplesPerGroup = 1024;             // sampled vectors (Relu loss)
+inline constexpr uint64_t kLayerSamplesPerGroup = 1024;               // sampled vectors (Relu loss)
 
 // A weight point whose layer gets layer data.
 struct LayerTarget {
@@ -38,8 +38,8 @@ struct LayerTarget {
 };
 
 struct LayerData {
-  std::vector<float> gram_qq, gram_qf;  // groups x K x K
-  uint64_t num_vectors = 0;             // per group
+  std::vector<float> gram_qq, gram_qf;     // groups x K x K
+  uint64_t num_vectors = 0;                // per group
   std::vector<float> sample_q, sample_fp;  // groups x num_samples x K (Relu layers only)
   uint64_t num_samples = 0;
   std::vector<float> bias;
@@ -48,12 +48,13 @@ struct LayerData {
 
 // The plan's weight points in `points` read (as input 1, by no other node) by a Conv, a Gemm without transA
 // or a MatMul with a 2-D weight.
-std::vector<LayerTarget> layer_targets(const Model& optimized, const QuantPlan& plan, const std::vector<size_t>& points);
+std::vector<LayerTarget> layer_targets(const Model& optimized, const QuantPlan& plan,
+                                       const std::vector<size_t>& points);
 
 // The layer data of every target, by plan point. `quantized` is the calibrated model (nullptr in weight-only
 // mode: x_q = x_fp); its nodes carry the optimized graph's names.
-std::map<size_t, LayerData> collect_layer_data(const Model& optimized, const Model* quantized,
-                                               const QuantPlan& plan, const std::vector<LayerTarget>& targets,
-                                               const SampleSet& samples, int threads);
+std::map<size_t, LayerData> collect_layer_data(const Model& optimized, const Model* quantized, const QuantPlan& plan,
+                                               const std::vector<LayerTarget>& targets, const SampleSet& samples,
+                                               int threads);
 
 }  // namespace qf::pipeline

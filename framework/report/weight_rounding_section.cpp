@@ -25,8 +25,8 @@ WeightRoundingSection read_weight_rounding(const JsonFields& f) {
 }
 
 std::string render_weight_rounding(const WeightRoundingSection& s) {
-  std::string out = "<section id=\"rounding\"><h2>Weight rounding</h2><p><b>" + escape_html(s.rounding) + "</b>: " +
-                    format_count(static_cast<double>(s.weights)) + " weight(s) rounded in " +
+  std::string out = "<section id=\"rounding\"><h2>Weight rounding</h2><p><b>" + escape_html(s.rounding) +
+                    "</b>: " + format_count(static_cast<double>(s.weights)) + " weight(s) rounded in " +
                     format_seconds(s.seconds) + ", " + format_count(static_cast<double>(s.layers.size())) +
                     " with layer data. Loss: the layer's mean squared output error relative to its float output "
                     "energy, with round-to-nearest and with the chosen integers.</p>";

@@ -143,7 +143,8 @@ template <class Real>
 std::vector<Real> cross_term(const AdaRoundGroup<Real>& g) {
   std::vector<Real> gqf_t(g.gram_qf.size()), out(g.w.size());
   for (int64_t a = 0; a < g.k; ++a)
-    for (int64_t b = 0; b < g.k; ++b) gqf_t[static_cast<size_t>(a * g.k + b)] = g.gram_qf[static_cast<size_t>(b * g.k + a)];
+    for (int64_t b = 0; b < g.k; ++b)
+      gqf_t[static_cast<size_t>(a * g.k + b)] = g.gram_qf[static_cast<size_t>(b * g.k + a)];
   matmul(g.w.data(), gqf_t.data(), out.data(), g.rows, g.k, g.k);
   return out;
 }
@@ -153,24 +154,36 @@ std::vector<Real> cross_term(const AdaRoundGroup<Real>& g) {
 template <class Real>
 Real relu_loss(const AdaRoundGroup<Real>& g, const std::vector<Real>& wt, const std::vector<int64_t>& batch,
                std::vector<Real>* grad) {
-  const int64_t k = g.k;
-  if (grad) grad->assign(wt.size(), Real(0));
+  // As matrix products (vectorised inner loops): Y = X_q W~^T and T = X_fp W^T over the batch (B x rows),
+  // E = relu(Y + b) - relu(T + b) masked by Y + b > 0, and the gradient 2 / B * E^T X_q.
+  const int64_t k = g.k, rows = g.rows, nb = static_cast<int64_t>(batch.size());
+  std::vector<Real> xq(static_cast<size_t>(nb * k)), xf(xq.size()), wt_t(wt.size()), w_t(wt.size());
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t j = 0; j < k; ++j) {
+      const size_t src = static_cast<size_t>(batch[static_cast<size_t>(b)] * k + j),
+                   dst = static_cast<size_t>(b * k + j);
+      xq[dst] = g.sample_q[src], xf[dst] = g.sample_fp[src];
+    }
+  for (int64_t o = 0; o < rows; ++o)
+    for (int64_t j = 0; j < k; ++j)
+      wt_t[static_cast<size_t>(j * rows + o)] = wt[static_cast<size_t>(o * k + j)],
+                                          w_t[static_cast<size_t>(j * rows + o)] = g.w[static_cast<size_t>(o * k + j)];
+  std::vector<Real> y(static_cast<size_t>(nb * rows)), t(y.size()), e_t(y.size());
+  matmul(xq.data(), wt_t.data(), y.data(), nb, k, rows);
+  matmul(xf.data(), w_t.data(), t.data(), nb, k, rows);
   Real loss = 0;
-  const Real inv = Real(1) / static_cast<Real>(std::max<size_t>(batch.size(), 1));
-  for (const int64_t n : batch) {
-    const Real* xq = g.sample_q.data() + n * k;
-    const Real* xf = g.sample_fp.data() + n * k;
-    for (int64_t o = 0; o < g.rows; ++o) {
-      const Real* wo = wt.data() + o * k;
-      const Real* w0 = g.w.data() + o * k;
-      Real yq = g.bias.empty() ? Real(0) : g.bias[static_cast<size_t>(o)], yf = yq;
-      for (int64_t j = 0; j < k; ++j) yq += wo[j] * xq[j], yf += w0[j] * xf[j];
+  const Real inv = Real(1) / static_cast<Real>(std::max<int64_t>(nb, 1));
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t o = 0; o < rows; ++o) {
+      const Real bias = g.bias.empty() ? Real(0) : g.bias[static_cast<size_t>(o)];
+      const Real yq = y[static_cast<size_t>(b * rows + o)] + bias, yf = t[static_cast<size_t>(b * rows + o)] + bias;
       const Real e = std::max(yq, Real(0)) - std::max(yf, Real(0));
       loss += e * e * inv;
-      if (!grad || yq <= Real(0)) continue;
-      Real* go = grad->data() + o * k;
-      for (int64_t j = 0; j < k; ++j) go[j] += Real(2) * e * inv * xq[j];
+      e_t[static_cast<size_t>(o * nb + b)] = yq > Real(0) ? Real(2) * e * inv : Real(0);
     }
+  if (grad) {
+    grad->resize(wt.size());
+    matmul(e_t.data(), xq.data(), grad->data(), rows, nb, k);
   }
   return loss;
 }
@@ -213,13 +226,12 @@ Real rounding_noise(const AdaRoundGroup<Real>& g) {
 // lambda / n * reg, n the number of weights (lambda weighs the mean regulariser against the normalised loss).
 template <class Real>
 Real loss_and_gradient(const AdaRoundGroup<Real>& g, const std::vector<Real>& v, const std::vector<Real>& cross,
-                       const std::vector<int64_t>& batch, Real noise, Real lambda, Real beta,
-                       std::vector<Real>* grad) {
+                       const std::vector<int64_t>& batch, Real noise, Real lambda, Real beta, std::vector<Real>* grad) {
   const SoftWeights<Real> s = soft_weights(g, v);
   std::vector<Real> g_w, g_h;
-  Real loss = (g.relu ? relu_loss(g, s.w, batch, grad ? &g_w : nullptr)
-                      : gram_loss(g, s.w, cross, grad ? &g_w : nullptr)) /
-              noise;
+  Real loss =
+      (g.relu ? relu_loss(g, s.w, batch, grad ? &g_w : nullptr) : gram_loss(g, s.w, cross, grad ? &g_w : nullptr)) /
+      noise;
   lambda /= static_cast<Real>(std::max<size_t>(v.size(), 1));
   if (lambda != Real(0)) loss += lambda * regulariser(s.h, beta, grad ? &g_h : nullptr);
   if (!grad) return loss;

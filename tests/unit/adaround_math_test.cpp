@@ -1,12 +1,12 @@
 // AdaRound's closed-form gradients (plugins/rounding/adaround_math.hpp) against central finite differences,
 // and the optimisation against round-to-nearest on planted layers.
+#include "../../plugins/rounding/adaround_math.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include "../../plugins/rounding/adaround_math.hpp"
 
 namespace {
 
@@ -108,8 +108,10 @@ void expect_gradient_matches(const AdaRoundGroup<double>& g, const std::vector<i
   for (size_t i = 0; i < v.size(); ++i) {
     std::vector<double> plus = v, minus = v;
     plus[i] += step, minus[i] -= step;
-    const double lp = qf_rounding::loss_and_gradient(g, plus, cross, batch, 0.7, lambda, beta, static_cast<std::vector<double>*>(nullptr));
-    const double lm = qf_rounding::loss_and_gradient(g, minus, cross, batch, 0.7, lambda, beta, static_cast<std::vector<double>*>(nullptr));
+    const double lp = qf_rounding::loss_and_gradient(g, plus, cross, batch, 0.7, lambda, beta,
+                                                     static_cast<std::vector<double>*>(nullptr));
+    const double lm = qf_rounding::loss_and_gradient(g, minus, cross, batch, 0.7, lambda, beta,
+                                                     static_cast<std::vector<double>*>(nullptr));
     const double numeric = (lp - lm) / (2 * step);
     EXPECT_NEAR(grad[i], numeric, 1e-6 * scale) << "element " << i;
   }
@@ -148,7 +150,7 @@ TEST(AdaRoundMath, StartsFromTheWeights) {
 TEST(AdaRoundMath, LowersTheOutputErrorOfRoundToNearest) {
   const Planted x = planted_inputs(512, 16, 0.05, 11);
   const AdaRoundGroup<double> g = planted_group(8, 16, x, 7, 12);  // 4-bit-like grid: rounding matters
-  const qf_rounding::AdaRoundSettings st;  // the defaults
+  const qf_rounding::AdaRoundSettings st;                          // the defaults
   const double rtn = output_error(g, x, nearest(g), false);
   const std::vector<int32_t> q = qf_rounding::adaround_group(g, st);
   for (int32_t v : q) ASSERT_TRUE(v >= g.qmin && v <= g.qmax);

@@ -105,7 +105,8 @@ class AdaRoundCli : public AdaRoundQuantize {
   CliResult run(const std::string& weight) {
     write_text(dir / "q.json", R"({"model_config": {"weight": )" + weight + "}}");
     return run_cli("quantize --model '" + (dir / "m.onnx").string() + "' --calib-data '" + (dir / "data").string() +
-                       "' --config '" + (dir / "q.json").string() + "' --output-dir '" + (dir / "out").string() + "' -q",
+                       "' --config '" + (dir / "q.json").string() + "' --output-dir '" + (dir / "out").string() +
+                       "' -q",
                    dir);
   }
 };
