@@ -105,9 +105,10 @@ std::string default_text(const ParamSpec& p) {
 }
 
 void print_text(const plugin::Registry& reg) {
-  const Kind kinds[] = {Kind::Calibrator, Kind::Metric, Kind::Search, Kind::Backend, Kind::WeightRounding};
-  const char* headings[] = {"calibrators", "metrics", "searches", "backends", "weight roundings"};
-  for (int k = 0; k < 5; ++k) {
+  const Kind kinds[] = {Kind::Calibrator, Kind::Metric,         Kind::Search,
+                        Kind::Backend,    Kind::WeightRounding, Kind::Transform};
+  const char* headings[] = {"calibrators", "metrics", "searches", "backends", "weight roundings", "transforms"};
+  for (int k = 0; k < 6; ++k) {
     const auto names = reg.names(kinds[k]);
     std::cout << headings[k] << " (" << names.size() << ")\n";
     for (const std::string& n : names) {

@@ -346,6 +346,19 @@ PluginChoice parse_metric(const Reader& r, const json& v, const std::string& pat
   return PluginChoice{r.string(v, path), json::object(), path};
 }
 
+// model_config.transforms: a list of transforms, each a name or {"plugin": NAME, <its parameters>}.
+std::vector<PluginChoice> parse_transforms(const Reader& r, const json& v, const std::string& path) {
+  if (!v.is_array()) r.fail(path, "expected a list of transforms (names or {\"plugin\": NAME, ...}), got " + show(v));
+  std::vector<PluginChoice> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const std::string p = element(path, i);
+    if (!v[i].is_object() && !v[i].is_string())
+      r.fail(p, "expected a transform name or {\"plugin\": NAME, ...}, got " + show(v[i]));
+    out.push_back(parse_metric(r, v[i], p));
+  }
+  return out;
+}
+
 SearchConfig parse_search(const Reader& r, const json& v, const std::string& path, const std::string& implied) {
   SearchConfig s;
   s.search = parse_plugin_section(r, v, path, implied);
@@ -487,11 +500,12 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
     else if (key == "model_output_type") c.model_output_type = r.output_qtype(value, p);
     else if (key == "accuracy_target") c.accuracy_target = r.number(value, p, 0.0, false, 1.0);
     else if (key == "mixed_range") c.mixed_range = parse_mixed_range(r, value, p);
+    else if (key == "transforms") c.transforms = parse_transforms(r, value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
       r.unknown_key(
           p,
           "accuracy_target, activation, all_node_type, layerwise_search, mixed_precision_search, mixed_range, "
-          "model_output_type, modelwise_search, search, weight");
+          "model_output_type, modelwise_search, search, transforms, weight");
   }
 }
 

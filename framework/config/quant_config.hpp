@@ -132,6 +132,9 @@ struct QuantConfig {
   WeightConfig weight;
   SearchConfig search;  // modelwise with cosine similarity unless given
   MixedRangeConfig mixed_range;
+  // model_config.transforms: float-preserving rewrites applied in order before calibration, each a plugin
+  // name or {"plugin": NAME, <its parameters>} (path "model_config.transforms[i]").
+  std::vector<PluginChoice> transforms;
 
   std::map<std::string, TypeSetting> op_config;  // by op type
   std::map<std::string, SubgraphSetting> subgraph_config;

@@ -21,6 +21,7 @@
 #include "pipeline/setup.hpp"
 #include "pipeline/stage_clock.hpp"
 #include "pipeline/tensor_pins.hpp"
+#include "pipeline/transform_step.hpp"
 #include "pipeline/weight_ranges.hpp"
 #include "pipeline/weight_rounding_step.hpp"
 #include "report/html_report.hpp"
@@ -47,13 +48,15 @@ struct Prepared {
   report::BackendForces forces;                         // what the backend fixes; the candidates merged by it
 };
 
+size_t max_samples(const QuantizeOptions& options, const config::QuantConfig& cfg) {
+  return options.max_samples ? *options.max_samples : static_cast<size_t>(cfg.max_samples.value_or(0));
+}
+
 Prepared prepare(const QuantizeOptions& options, const config::QuantConfig& cfg, plugin::Registry& registry,
                  const Model& optimized) {
   Backend backend = open_backend(registry, backend_name(cfg, options.backend), cfg);
   NodePlacements nodes = place_nodes(optimized, *backend.instance, cfg);
-  const size_t max_samples =
-      options.max_samples ? *options.max_samples : static_cast<size_t>(cfg.max_samples.value_or(0));
-  SampleSet samples(options.calib_data, optimized, max_samples);
+  SampleSet samples(options.calib_data, optimized, max_samples(options, cfg));
   TensorInfoMap tensors = probe_tensors(optimized, samples.load(0), options.threads);
   PlannedModel planned = plan_model(optimized, *backend.instance, std::move(nodes), cfg, tensors);
   log_unit_groups(planned.unit_groups);
@@ -161,12 +164,19 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   const RuntimeCheck runtime_check(options.verify_onnxruntime, options.onnxruntime_library);  // no library: fail now
   ArtifactStager out(options.output_dir);
   const auto registry = load_plugins(options.plugin_dirs, cfg.plugin_dirs);
+  const std::vector<SelectedTransform> transforms = select_transforms(cfg, *registry);
   cancellation_point("load");
 
   clock.start("optimize");
-  const OptimizedModel optimized = load_optimized(options.model);
-  const Model& model = optimized.model;
+  OptimizedModel optimized = load_optimized(options.model);
   clock.stop(optimize_summary(optimized.stats));
+  if (!transforms.empty()) {
+    clock.start("transform");
+    const SampleSet samples(options.calib_data, optimized.model, max_samples(options, cfg));
+    report.transforms = apply_transforms(optimized.model, transforms, samples, options.threads);
+    clock.stop(std::to_string(transforms.size()) + " transform(s) applied");
+  }
+  const Model& model = optimized.model;
 
   clock.start("plan");
   Prepared p = prepare(options, cfg, *registry, model);

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "plugin/backend_table.hpp"
+#include "plugin/graph_view.hpp"
 #include "util/error.hpp"
 
 namespace qf::plugin {
@@ -39,86 +40,6 @@ void NodePlacement::set_cost(QfDType dtype, double value) {
 }
 
 namespace {
-
-// What the C callbacks read. Lives for one analyze() call; every string handed out points into the
-// Model (which outlives the call) or into this object.
-struct GraphViewData {
-  const Graph* graph = nullptr;
-  std::map<std::string, std::vector<int64_t>, std::less<>> shapes;  // -1 for unknown dims
-
-  explicit GraphViewData(const Graph& g) : graph(&g) {
-    // Declared shapes first; initializers override them since their shape is exact.
-    auto add_info = [&](const ValueInfo& v) {
-      if (!v.shape || shapes.count(v.name)) return;
-      std::vector<int64_t> dims;
-      for (const Dim& d : *v.shape) dims.push_back(d.value ? *d.value : -1);
-      shapes.emplace(v.name, std::move(dims));
-    };
-    for (const ValueInfo& v : g.inputs) add_info(v);
-    for (const ValueInfo& v : g.outputs) add_info(v);
-    for (const ValueInfo& v : g.value_info) add_info(v);
-    for (const auto& [name, tensor] : g.initializers) shapes[name] = tensor.shape();
-  }
-
-  static GraphViewData& of(void* host_data) { return *static_cast<GraphViewData*>(host_data); }
-  const Node& node(size_t n) const { return graph->nodes.at(n); }
-};
-
-const char* string_at(const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i].c_str() : ""; }
-
-QfGraphView make_view(GraphViewData& data) {
-  QfGraphView v{};
-  v.struct_size = sizeof(QfGraphView);
-  v.host_data = &data;
-  v.num_nodes = [](void* h) { return GraphViewData::of(h).graph->nodes.size(); };
-  // Out-of-range indices from a buggy plugin read as empty rather than crash the host.
-  v.node_name = [](void* h, size_t n) {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    return n < nodes.size() ? nodes[n].name.c_str() : "";
-  };
-  v.node_op_type = [](void* h, size_t n) {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    return n < nodes.size() ? nodes[n].op_type.c_str() : "";
-  };
-  v.node_domain = [](void* h, size_t n) {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    return n < nodes.size() ? nodes[n].domain.c_str() : "";
-  };
-  v.num_inputs = [](void* h, size_t n) {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    return n < nodes.size() ? nodes[n].inputs.size() : size_t{0};
-  };
-  v.input_name = [](void* h, size_t n, size_t i) {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    return n < nodes.size() ? string_at(nodes[n].inputs, i) : "";
-  };
-  v.num_outputs = [](void* h, size_t n) {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    return n < nodes.size() ? nodes[n].outputs.size() : size_t{0};
-  };
-  v.output_name = [](void* h, size_t n, size_t i) {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    return n < nodes.size() ? string_at(nodes[n].outputs, i) : "";
-  };
-  v.tensor_shape = [](void* h, const char* tensor, int64_t* dims, size_t capacity) -> int64_t {
-    if (!tensor) return -1;
-    const auto& shapes = GraphViewData::of(h).shapes;
-    const auto it = shapes.find(std::string_view(tensor));
-    if (it == shapes.end()) return -1;
-    const size_t n = std::min(capacity, it->second.size());
-    if (dims && n) std::memcpy(dims, it->second.data(), n * sizeof(int64_t));
-    return static_cast<int64_t>(it->second.size());
-  };
-  v.attr_int = [](void* h, size_t n, const char* attr, int64_t* value) -> int32_t {
-    const auto& nodes = GraphViewData::of(h).graph->nodes;
-    if (n >= nodes.size() || !attr) return 0;
-    const Attribute* a = nodes[n].attr(attr);
-    if (!a || a->kind != Attribute::Kind::Int) return 0;
-    if (value) *value = a->i;
-    return 1;
-  };
-  return v;
-}
 
 std::string node_label(const Node& node, size_t index) {
   return "node '" + (node.name.empty() ? "#" + std::to_string(index) : node.name) + "' (" + node.op_type + ")";
@@ -244,7 +165,7 @@ std::string BackendInstance::hook_role() const {
 std::vector<NodePlacement> BackendInstance::analyze(const Model& model) const {
   const Graph& graph = model.graph;
   GraphViewData data(graph);
-  const QfGraphView view = make_view(data);
+  const QfGraphView view = make_graph_view(data);
   std::vector<NodePlacement> placements(graph.nodes.size());
   for (size_t n = 0; n < graph.nodes.size(); ++n) placements[n] = default_placement(graph.nodes[n]);
   if (component_.table) {

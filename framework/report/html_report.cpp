@@ -507,6 +507,7 @@ std::string render_report_html(const QuantizeReport& r) {
   if (r.advice) add(render_advice(*r.advice, r.accuracy_target), "advice", "Advice");
   if (r.outputs) add(render_outputs(*r.outputs, bands), "outputs", "Outputs");
   if (r.nodes) add(render_nodes(*r.nodes, bands), "nodes", "Nodes");
+  if (r.transforms) add(render_transforms(*r.transforms), "transforms", "Transforms");
   if (r.search) add(render_search(*r.search), "search", "Search");
   if (r.backend_forces) add(render_backend_forces(*r.backend_forces, r.backend), "backend", "Backend");
   if (r.mixed_range) add(render_mixed_range(*r.mixed_range), "mixed-range", "Mixed ranges");

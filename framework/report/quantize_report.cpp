@@ -225,6 +225,7 @@ json QuantizeReport::to_json() const {
   if (advice) j["advice"] = advice_json(*advice);
   if (backend_forces) j["backend_forces"] = backend_forces_json(*backend_forces);
   if (mixed_range) j["mixed_range"] = mixed_range_json(*mixed_range);
+  if (transforms) j["transforms"] = transforms_json(*transforms);
   put_run_summary(*this, j);
   return j;
 }
@@ -248,6 +249,7 @@ QuantizeReport QuantizeReport::from_json(const json& document) {
   read_run_summary(root, r);
   r.backend_forces = read_backend_forces(root);
   r.mixed_range = read_mixed_range(root);
+  r.transforms = read_transforms(root);
   return r;
 }
 

@@ -15,6 +15,7 @@
 #include "report/backend_forces.hpp"
 #include "report/mixed_range_section.hpp"
 #include "report/runtime_check.hpp"
+#include "report/transforms_section.hpp"
 
 namespace qf::report {
 
@@ -138,6 +139,7 @@ struct QuantizeReport {
   std::optional<AdviceSection> advice;               // only on a run below the target
   std::optional<BackendForces> backend_forces;       // what the backend fixes; absent in older reports
   std::optional<MixedRangeSection> mixed_range;      // Concats of mixed ranges (report/mixed_range_section.hpp)
+  std::optional<std::vector<TransformRecord>> transforms;  // model_config.transforms, when given
 
   // report.json's document (docs/report.md).
   nlohmann::json to_json() const;

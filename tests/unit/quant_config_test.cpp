@@ -355,7 +355,7 @@ TEST(QuantConfigErrors, UnknownKeyAtEachLevel) {
   EXPECT_EQ(parse_error(R"({"model_config": {"actvation": {}}})"),
             "cfg.json: model_config.actvation: unknown key (known: accuracy_target, activation, all_node_type, "
             "layerwise_search, "
-            "mixed_precision_search, mixed_range, model_output_type, modelwise_search, search, weight)");
+            "mixed_precision_search, mixed_range, model_output_type, modelwise_search, search, transforms, weight)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"percentile": 0.9}}})"),
             "cfg.json: model_config.weight.percentile: unknown key (known: bias_correction, max_percentile, "
             "per_channel, rounding, rounding_params, weight_only)");
