@@ -66,8 +66,8 @@ void observe(Accumulator& acc, const Tensor& value, const Request& r, const std:
   const size_t channels = static_cast<size_t>(value.dim(axis));
   if (acc.min.empty()) acc.init(channels);
   if (acc.min.size() != channels)
-    throw Error(what + ": axis " + std::to_string(r.axis) + " has " + std::to_string(channels) + " entries in sample '" +
-                sample + "', " + std::to_string(acc.min.size()) + " in others");
+    throw Error(what + ": axis " + std::to_string(r.axis) + " has " + std::to_string(channels) +
+                " entries in sample '" + sample + "', " + std::to_string(acc.min.size()) + " in others");
   size_t inner = 1;
   for (int64_t d = axis + 1; d < rank; ++d) inner *= static_cast<size_t>(value.dim(d));
   const size_t n = static_cast<size_t>(value.numel());

@@ -168,7 +168,8 @@ const Tensor* TransformContext::float_initializer(const std::string& tensor) con
   return it != model_.graph.initializers.end() && it->second.dtype() == DType::Float32 ? &it->second : nullptr;
 }
 
-void TransformContext::set_initializer(const std::string& tensor, const float* data, const std::vector<int64_t>& shape) {
+void TransformContext::set_initializer(const std::string& tensor, const float* data,
+                                       const std::vector<int64_t>& shape) {
   const std::string what = "set_initializer '" + tensor + "'";
   if (tensor.empty()) throw Error("set_initializer: empty tensor name");
   const uint64_t numel = checked_element_count(shape, what, sizeof(float));
@@ -201,9 +202,9 @@ void TransformContext::set_input(size_t node, size_t input, const std::string& t
                 " inputs (input == count appends one)");
   if (!tensor.empty()) {
     const int64_t from = producer(tensor);
-    const bool source = model_.graph.initializers.count(tensor) ||
-                        std::any_of(model_.graph.inputs.begin(), model_.graph.inputs.end(),
-                                    [&](const ValueInfo& v) { return v.name == tensor; });
+    const bool source =
+        model_.graph.initializers.count(tensor) || std::any_of(model_.graph.inputs.begin(), model_.graph.inputs.end(),
+                                                               [&](const ValueInfo& v) { return v.name == tensor; });
     if (from < 0 && !source) throw Error(what + ": tensor '" + tensor + "' does not exist in the model");
     if (from >= static_cast<int64_t>(node))
       throw Error(what + ": tensor '" + tensor + "' is computed by " +

@@ -93,9 +93,10 @@ report::TransformRecord apply_one(Model& model, const SelectedTransform& t, cons
                 "' has relative error " + error_text(check.error) + " (max|after - before| / max|before| on sample '" +
                 samples.id(0) + "'; the limit is 1e-4)");
   reference = std::move(after);
-  report::TransformRecord record{c.name, nlohmann::json::object(), context.notes(), check.error, check.output,
-                                 context.statistics_passes(), 0.0};
-  for (size_t i = 0; i < t.params.names().size(); ++i) record.params[t.params.names()[i]] = t.params.values()[i].to_json();
+  report::TransformRecord record{
+      c.name, nlohmann::json::object(), context.notes(), check.error, check.output, context.statistics_passes(), 0.0};
+  for (size_t i = 0; i < t.params.names().size(); ++i)
+    record.params[t.params.names()[i]] = t.params.values()[i].to_json();
   record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return record;
 }
@@ -103,8 +104,8 @@ report::TransformRecord apply_one(Model& model, const SelectedTransform& t, cons
 void log_record(const report::TransformRecord& r) {
   std::string notes;
   for (const std::string& n : r.notes) notes += (notes.empty() ? "" : "; ") + n;
-  spdlog::info("transform '{}': {} (float check {} on '{}', {:.2f} s)", r.name, notes.empty() ? "no changes noted" : notes,
-               error_text(r.float_error), r.worst_output, r.seconds);
+  spdlog::info("transform '{}': {} (float check {} on '{}', {:.2f} s)", r.name,
+               notes.empty() ? "no changes noted" : notes, error_text(r.float_error), r.worst_output, r.seconds);
 }
 
 }  // namespace
@@ -126,9 +127,8 @@ FloatCheck compare_outputs(const std::map<std::string, Tensor>& before, const st
   for (const auto& [name, b] : before) {
     if (!is_floating(b.dtype())) continue;
     const auto it = after.find(name);
-    const double e =
-        it == after.end() || it->second.dtype() != b.dtype() ? std::numeric_limits<double>::infinity()
-                                                             : relative_error(b, it->second);
+    const double e = it == after.end() || it->second.dtype() != b.dtype() ? std::numeric_limits<double>::infinity()
+                                                                          : relative_error(b, it->second);
     if (worst.output.empty() || e > worst.error) worst = {e, name};
   }
   return worst;

@@ -69,8 +69,8 @@ std::string render_transforms(const std::vector<TransformRecord>& transforms) {
   for (const TransformRecord& t : transforms) {
     std::string notes;
     for (const std::string& n : t.notes) notes += (notes.empty() ? "" : "<br>") + escape_html(n);
-    const std::string check = number_text(t.float_error, "%.2e") +
-                              (t.worst_output.empty() ? "" : " (" + escape_html(t.worst_output) + ")");
+    const std::string check =
+        number_text(t.float_error, "%.2e") + (t.worst_output.empty() ? "" : " (" + escape_html(t.worst_output) + ")");
     out += "<tr><td>" + escape_html(t.name) + "</td><td>" + escape_html(params_text(t.params)) + "</td><td>" + notes +
            "</td><td>" + check + "</td><td class=\"num\">" + std::to_string(t.statistics_passes) +
            "</td><td class=\"num\">" + number_text(t.seconds, "%.2f") + "</td></tr>";

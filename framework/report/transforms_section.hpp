@@ -15,12 +15,12 @@
 namespace qf::report {
 
 struct TransformRecord {
-  std::string name;                                   // the transform plugin
-  nlohmann::json params = nlohmann::json::object();   // every declared parameter, defaults filled
-  std::vector<std::string> notes;                     // the plugin's own lines ("equalized 17 pairs")
-  double float_error = 0.0;                           // worst output's max|after - before| / max|before|
-  std::string worst_output;                           // the output with that error
-  size_t statistics_passes = 0;                       // runs over the calibration samples it asked for
+  std::string name;                                  // the transform plugin
+  nlohmann::json params = nlohmann::json::object();  // every declared parameter, defaults filled
+  std::vector<std::string> notes;                    // the plugin's own lines ("equalized 17 pairs")
+  double float_error = 0.0;                          // worst output's max|after - before| / max|before|
+  std::string worst_output;                          // the output with that error
+  size_t statistics_passes = 0;                      // runs over the calibration samples it asked for
   double seconds = 0.0;
 };
 

@@ -10,10 +10,12 @@
 
 #include "../unit/quantize_test_util.hpp"
 #include "ir/onnx_io.hpp"
+#include "passes/optimize.hpp"
 #include "pipeline/channel_stats.hpp"
 #include "pipeline/transform_context.hpp"
 #include "pipeline/transform_step.hpp"
 #include "plugin_test_util.hpp"
+#include "report/quantize_report.hpp"
 
 namespace {
 
@@ -164,11 +166,17 @@ TEST_F(TransformHost, ChannelStatisticsMatchADirectComputation) {
 TEST_F(TransformHost, ChannelStatisticsRefusalsNameTheTensor) {
   const Model m = conv_relu_conv();
   const auto set = samples(m);
-  EXPECT_EQ(error_of([&] { qf::pipeline::channel_statistics(m, set, {{"nope", 1}}, 1); }),
+  EXPECT_EQ(error_of([&] {
+              qf::pipeline::channel_statistics(m, set, {{"nope", 1}}, 1);
+            }),
             "channel statistics: tensor 'nope' is not a graph input or node output of the model");
-  EXPECT_EQ(error_of([&] { qf::pipeline::channel_statistics(m, set, {{"w1", 0}}, 1); }),
+  EXPECT_EQ(error_of([&] {
+              qf::pipeline::channel_statistics(m, set, {{"w1", 0}}, 1);
+            }),
             "channel statistics: tensor 'w1' is an initializer (read it with get_initializer)");
-  EXPECT_EQ(error_of([&] { qf::pipeline::channel_statistics(m, set, {{"r", 4}}, 1); }),
+  EXPECT_EQ(error_of([&] {
+              qf::pipeline::channel_statistics(m, set, {{"r", 4}}, 1);
+            }),
             "channel statistics of tensor 'r': axis 4 is outside its rank 4");
 }
 
@@ -192,8 +200,7 @@ TEST_F(TransformHost, ContextRefusalsNameNodeOrTensor) {
             "set_input on node 'relu' (Relu): input 3 is beyond its 1 inputs (input == count appends one)");
   EXPECT_EQ(error_of([&] { ctx.set_input(2, 0, "ghost"); }),
             "set_input on node 'conv2' (Conv): tensor 'ghost' does not exist in the model");
-  EXPECT_EQ(error_of([&] { ctx.replace_op(7, "Relu", 1); }),
-            "node index 7 is out of range (the model has 3 nodes)");
+  EXPECT_EQ(error_of([&] { ctx.replace_op(7, "Relu", 1); }), "node index 7 is out of range (the model has 3 nodes)");
   EXPECT_EQ(error_of([&] { ctx.replace_op(1, "Relu", 2); }),
             "replace_op on node 'relu' (Relu): keep_inputs 2 is more than its 1 inputs");
   EXPECT_EQ(m.graph.nodes[0].inputs[0], "x");
@@ -241,12 +248,14 @@ TEST(TransformCli, PluginsListsTransformsWithParams) {
   for (const auto& c : j["components"])
     if (c["kind"] == "transform") {
       ++transforms;
-      if (c["name"] == "test.scale") EXPECT_EQ(c["params"][0]["name"], "factor");
+      if (c["name"] == "test.scale") {
+        EXPECT_EQ(c["params"][0]["name"], "factor");
+      }
     }
   EXPECT_EQ(transforms, 2u);
 }
 
-class TransformCliRun : public ::testing::Test {
+class TransformQuantizeCli : public ::testing::Test {
  protected:
   qf::qtest::TempDir dir;
   void SetUp() override {
@@ -263,7 +272,7 @@ class TransformCliRun : public ::testing::Test {
 };
 
 // The optimized model written, the report and the final config all show the transform.
-TEST_F(TransformCliRun, QuantizeAppliesTransformsEverywhere) {
+TEST_F(TransformQuantizeCli, QuantizeAppliesTransformsEverywhere) {
   const auto r = quantize(R"([{"plugin": "test.scale", "factor": 4}])");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("transform 'test.scale': scaled 1 pair(s)"), std::string::npos) << r.err;
@@ -285,7 +294,7 @@ TEST_F(TransformCliRun, QuantizeAppliesTransformsEverywhere) {
   EXPECT_EQ(final_cfg["model_config"]["transforms"][0]["plugin"], "test.scale");
 }
 
-TEST_F(TransformCliRun, ConfigErrorsAreOneLineNamingTheKey) {
+TEST_F(TransformQuantizeCli, ConfigErrorsAreOneLineNamingTheKey) {
   auto r = quantize(R"(["acme.cle"])");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("model_config.transforms[0]: unknown transform 'acme.cle' (known: test.scale, test.throws)"),

@@ -26,7 +26,8 @@ std::vector<Pair> conv_relu_conv(const qf::TransformContext& ctx, bool any_consu
   for (size_t n = 0; n < g.num_nodes(); ++n) {
     if (g.op_type(n) != "Conv" || g.num_inputs(n) < 2) continue;
     const std::vector<size_t> relus = ctx.consumers(std::string(g.output(n, 0)));
-    if (relus.size() != 1 || g.op_type(relus[0]) != "Relu" || ctx.is_graph_output(std::string(g.output(n, 0)))) continue;
+    if (relus.size() != 1 || g.op_type(relus[0]) != "Relu" || ctx.is_graph_output(std::string(g.output(n, 0))))
+      continue;
     const std::string r(g.output(relus[0], 0));
     const std::vector<size_t> next = ctx.consumers(r);
     if (next.empty() || ctx.is_graph_output(r) || (!any_consumers && next.size() != 1)) continue;
