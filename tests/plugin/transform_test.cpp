@@ -240,7 +240,7 @@ TEST(TransformCompare, WorstFloatOutputAndItsRelativeError) {
 TEST(TransformCli, PluginsListsTransformsWithParams) {
   const auto r = qf::test::run_cli("plugins " + transforms_dir());
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("transforms (2)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("transforms (4)"), std::string::npos) << r.out;  // the stock cle, smoothquant and the two tests
   EXPECT_NE(r.out.find("test.scale"), std::string::npos);
   EXPECT_NE(r.out.find("factor: float = 2 in [0.0625, 16]"), std::string::npos) << r.out;
   const auto j = nlohmann::json::parse(qf::test::run_cli("plugins --json " + transforms_dir()).out);
@@ -252,7 +252,7 @@ TEST(TransformCli, PluginsListsTransformsWithParams) {
         EXPECT_EQ(c["params"][0]["name"], "factor");
       }
     }
-  EXPECT_EQ(transforms, 2u);
+  EXPECT_EQ(transforms, 4u);
 }
 
 class TransformQuantizeCli : public ::testing::Test {
@@ -297,7 +297,8 @@ TEST_F(TransformQuantizeCli, QuantizeAppliesTransformsEverywhere) {
 TEST_F(TransformQuantizeCli, ConfigErrorsAreOneLineNamingTheKey) {
   auto r = quantize(R"(["acme.cle"])");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("model_config.transforms[0]: unknown transform 'acme.cle' (known: test.scale, test.throws)"),
+  EXPECT_NE(r.err.find("model_config.transforms[0]: unknown transform 'acme.cle' (known: cle, smoothquant, test.scale, "
+                       "test.throws)"),
             std::string::npos)
       << r.err;
   EXPECT_EQ(qf::test::count_lines(r.err), 1) << r.err;
