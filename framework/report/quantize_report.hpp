@@ -134,11 +134,11 @@ struct QuantizeReport {
   std::optional<OptimizeCounts> optimize;
   std::optional<ExportSummary> exported;  // "export"
   std::optional<size_t> fusion_groups;
-  std::optional<RuntimeCheckSection> runtime_check;  // --verify onnxruntime only
-  std::optional<TargetSection> accuracy_target;      // report/advice_section.hpp
-  std::optional<AdviceSection> advice;               // only on a run below the target
-  std::optional<BackendForces> backend_forces;       // what the backend fixes; absent in older reports
-  std::optional<MixedRangeSection> mixed_range;      // Concats of mixed ranges (report/mixed_range_section.hpp)
+  std::optional<RuntimeCheckSection> runtime_check;        // --verify onnxruntime only
+  std::optional<TargetSection> accuracy_target;            // report/advice_section.hpp
+  std::optional<AdviceSection> advice;                     // only on a run below the target
+  std::optional<BackendForces> backend_forces;             // what the backend fixes; absent in older reports
+  std::optional<MixedRangeSection> mixed_range;            // Concats of mixed ranges (report/mixed_range_section.hpp)
   std::optional<std::vector<TransformRecord>> transforms;  // model_config.transforms, when given
 
   // report.json's document (docs/report.md).
