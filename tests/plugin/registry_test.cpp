@@ -38,7 +38,9 @@ TEST(PluginRegistry, LoadsTheStockPlugins) {
   EXPECT_EQ(reg.names(Kind::Calibrator), (std::vector<std::string>{"kl", "max", "min-max", "mse", "percentile"}));
   EXPECT_EQ(reg.names(Kind::Search), (std::vector<std::string>{"layerwise", "mixed_precision", "modelwise"}));
   EXPECT_EQ(reg.names(Kind::Backend), (std::vector<std::string>{"generic", "nash", "onnxruntime", "tensorrt"}));
-  EXPECT_EQ(reg.libraries().size(), 20u);              // one library (or backend.json) per component
+  EXPECT_EQ(reg.names(Kind::Transform), (std::vector<std::string>{"cle", "smoothquant"}));
+  EXPECT_EQ(reg.names(Kind::WeightRounding), (std::vector<std::string>{"adaround", "gptq"}));  // rtn: the host adds it
+  EXPECT_EQ(reg.libraries().size(), 24u);              // one library (or backend.json) per component
   EXPECT_TRUE(reg.find(Kind::Backend, "nash").table);  // backends are descriptions, not code
   EXPECT_EQ(reg.find(Kind::Backend, "nash").table->base()->name(), "generic");
   const auto& cos = reg.find(Kind::Metric, "cosine");
