@@ -278,6 +278,14 @@ MixedRangeConfig parse_mixed_range(const Reader& r, const json& v, const std::st
   return m;
 }
 
+// model_config.algorithms: "auto" | "off".
+AlgorithmsMode parse_algorithms(const Reader& r, const json& v, const std::string& path) {
+  const std::string mode = r.string(v, path);
+  for (const AlgorithmsMode each : {AlgorithmsMode::Auto, AlgorithmsMode::Off})
+    if (mode == algorithms_mode_name(each)) return each;
+  r.fail(path, "expected \"auto\" or \"off\", got " + show(v));
+}
+
 WeightConfig parse_weight(const Reader& r, const json& v, const std::string& path) {
   r.object(v, path);
   WeightConfig w;
@@ -500,11 +508,14 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
     else if (key == "model_output_type") c.model_output_type = r.output_qtype(value, p);
     else if (key == "accuracy_target") c.accuracy_target = r.number(value, p, 0.0, false, 1.0);
     else if (key == "mixed_range") c.mixed_range = parse_mixed_range(r, value, p);
-    else if (key == "transforms") c.transforms = parse_transforms(r, value, p);
+    else if (key == "transforms") {
+      c.transforms = parse_transforms(r, value, p);
+      c.transforms_given = true;
+    } else if (key == "algorithms") c.algorithms = parse_algorithms(r, value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
       r.unknown_key(
           p,
-          "accuracy_target, activation, all_node_type, layerwise_search, mixed_precision_search, mixed_range, "
+          "accuracy_target, activation, algorithms, all_node_type, layerwise_search, mixed_precision_search, mixed_range, "
           "model_output_type, modelwise_search, search, transforms, weight");
   }
 }
@@ -562,6 +573,8 @@ std::map<std::string, T> parse_named(const Reader& r, const json& v, const std::
 }  // namespace
 
 const char* weight_range_name(WeightRange r) { return r == WeightRange::Mse ? "mse" : "max"; }
+
+const char* algorithms_mode_name(AlgorithmsMode m) { return m == AlgorithmsMode::Off ? "off" : "auto"; }
 
 const char* mixed_range_mode_name(MixedRangeMode m) {
   switch (m) {

@@ -89,6 +89,9 @@ struct WeightConfig {
 // with a Concat whose inputs' calibrated ranges differ by `ratio` or more (pipeline/mixed_range.hpp).
 enum class MixedRangeMode { Auto, Split, Raise, Off };
 const char* mixed_range_mode_name(MixedRangeMode m);  // "auto", "split", "raise", "off"
+enum class AlgorithmsMode { Auto, Off };
+const char* algorithms_mode_name(AlgorithmsMode m);  // "auto", "off"
+
 struct MixedRangeConfig {
   MixedRangeMode mode = MixedRangeMode::Auto;
   double ratio = 16.0;  // largest over smallest input max|x|
@@ -135,6 +138,11 @@ struct QuantConfig {
   // model_config.transforms: float-preserving rewrites applied in order before calibration, each a plugin
   // name or {"plugin": NAME, <its parameters>} (path "model_config.transforms[i]").
   std::vector<PluginChoice> transforms;
+  bool transforms_given = false;  // the key was present (even as []): the default tries no transform
+  // model_config.algorithms: Auto (the default) tries the algorithms the config leaves unset as candidates
+  // after the search and keeps each that does not hurt (pipeline/algorithm_trials.hpp); Off runs exactly
+  // what the config names.
+  AlgorithmsMode algorithms = AlgorithmsMode::Auto;
 
   std::map<std::string, TypeSetting> op_config;  // by op type
   std::map<std::string, SubgraphSetting> subgraph_config;

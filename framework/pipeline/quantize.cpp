@@ -2,7 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <optional>
+
 #include "pipeline/advice.hpp"
+#include "pipeline/algorithm_trials.hpp"
 #include "pipeline/artifacts.hpp"
 #include "pipeline/bias_correction.hpp"
 #include "pipeline/calibrate.hpp"
@@ -15,6 +19,7 @@
 #include "pipeline/native_dtypes.hpp"
 #include "pipeline/node_cosine.hpp"
 #include "pipeline/output_scores.hpp"
+#include "pipeline/probe_tensors.hpp"
 #include "pipeline/run_target.hpp"
 #include "pipeline/runtime_check.hpp"
 #include "pipeline/search_step.hpp"
@@ -107,18 +112,146 @@ CalibrationResult calibrate_plan(const Model& optimized, Prepared& p, const conf
   return calibration;
 }
 
-// Bias correction and its section of the report. Returns the initializers the calibrated model takes: the
-// corrected biases, or none when the correction is not kept.
-std::map<std::string, Tensor> correct_biases_step(const Model& optimized, const Prepared& p,
-                                                  const CalibrationResult& calibration, const SearchOutcome& outcome,
+// What the rest of the run builds on after the search: the model (the optimized one, or its cle copy when the
+// default kept cle), its calibration and the choice.
+struct Chosen {
+  std::optional<Model> equalized;
+  CalibrationResult calibration;
+  std::vector<PointChoice> choice;
+  const Model& model(const Model& optimized) const { return equalized ? *equalized : optimized; }
+};
+
+Model calibrated_variant(const Model& model, const QuantPlan& plan, const CalibrationResult& calibration,
+                         const std::vector<Candidate>& candidates, const std::vector<PointChoice>& choice) {
+  return build_calibrated_model(model, plan, calibration, candidates, choice);
+}
+
+std::vector<double> score_one(const Evaluator& eval, Model variant) {
+  return eval.score({std::make_shared<const Model>(std::move(variant))}).at(0);
+}
+
+// The default's cle trial (pipeline/algorithm_trials.hpp): the equalized copy planned again and calibrated
+// with the chosen candidates only, scored with the same choice; when kept, `p` and `chosen` take it.
+report::AlgorithmTrial cle_trial(const Model& optimized, Prepared& p, Chosen& chosen, const Evaluator& eval,
+                                 const plugin::Registry& registry, const config::QuantConfig& cfg, int threads,
+                                 report::QuantizeReport& report) {
+  CleModel cle = equalize_copy(optimized, registry, p.samples, threads);
+  if (!cle.model) return {"cle", "not applicable", cle.detail.empty() ? "no change" : cle.detail, {}, {}, {}, {}, 0};
+  const Model& model = *cle.model;
+  TensorInfoMap tensors = probe_tensors(model, p.samples.load(0), threads);
+  PlannedModel planned = plan_model(model, *p.backend.instance, place_nodes(model, *p.backend.instance, cfg), cfg, tensors);
+  CalibrationResult calibration =
+      calibrate_chosen(model, planned.plan, p.candidates, carry_choice(p.planned.plan, chosen.choice, planned.plan),
+                       p.samples, tensors, cfg.weight.max_percentile, threads);
+  drop_empty_points(planned.plan, calibration);
+  report::MixedRangeSection mixed = resolve_mixed_ranges(model.graph, planned.plan, calibration, cfg.mixed_range);
+  std::vector<PointChoice> choice = carry_choice(p.planned.plan, chosen.choice, planned.plan);
+  const auto before = score_one(
+      eval, calibrated_variant(optimized, p.planned.plan, chosen.calibration, p.candidates, chosen.choice));
+  const auto after = score_one(eval, calibrated_variant(model, planned.plan, calibration, p.candidates, choice));
+  report::AlgorithmTrial trial = measured_trial("cle", eval, before, after);
+  trial.detail = cle.detail;
+  if (trial.outcome == "kept") {
+    p.tensors = std::move(tensors);
+    p.planned = std::move(planned);
+    chosen = {std::move(cle.model), std::move(calibration), std::move(choice)};
+    report.mixed_range = std::move(mixed);
+    report.transforms = std::vector<report::TransformRecord>{*cle.record};
+  }
+  return trial;
+}
+
+// Bias correction as configured, or as the default's trial (its defaults, judged by the search metric).
+// Returns the corrected biases when kept.
+std::map<std::string, Tensor> correct_biases_step(const Model& model, const Prepared& p, const Chosen& chosen,
                                                   const Evaluator& search_eval, const config::QuantConfig& cfg,
-                                                  report::QuantizeReport& report, int threads) {
-  const auto& settings = *cfg.weight.bias_correction;
-  const Evaluator bias_eval(search_eval, {p.bias_metric.get()});
-  BiasCorrectionResult bc = correct_biases(optimized, p.planned.plan, calibration, p.candidates, outcome.choice,
+                                                  const plugin::Registry& registry, report::QuantizeReport& report,
+                                                  int threads) {
+  config::BiasCorrectionConfig settings;
+  std::unique_ptr<plugin::MetricInstance> trial_metric;
+  if (cfg.weight.bias_correction) {
+    settings = *cfg.weight.bias_correction;
+  } else {
+    settings.metric = default_bias_metric(cfg);
+    trial_metric = std::move(plugin::make_metric_instances(registry, {settings.metric}, "the default's trial")[0]);
+  }
+  const Evaluator bias_eval(search_eval, {trial_metric ? trial_metric.get() : p.bias_metric.get()});
+  BiasCorrectionResult bc = correct_biases(model, p.planned.plan, chosen.calibration, p.candidates, chosen.choice,
                                            p.samples, settings, bias_eval, threads);
   report.bias_correction = bc.section(settings.metric);
+  if (!cfg.weight.bias_correction) {
+    report::AlgorithmTrial trial{"bias_correction", bc.applied ? "kept" : "dropped",
+                                 std::to_string(bc.nodes) + " layer(s) corrected (" + bc.mode + ", " +
+                                     std::to_string(settings.num_sample) + " sample(s))",
+                                 bc.before, bc.after, {}, {}, 0};
+    if (bc.nodes == 0) trial = {"bias_correction", "not applicable", "no quantized layer with a bias", {}, {}, {}, {}, 0};
+    report.algorithms->trials.push_back(trial);
+  }
   return std::move(bc.overrides);
+}
+
+// The optimize stage, then model_config.transforms when given.
+OptimizedModel optimize_step(const QuantizeOptions& options, const config::QuantConfig& cfg,
+                             const std::vector<SelectedTransform>& transforms, report::QuantizeReport& report,
+                             StageClock& clock) {
+  clock.start("optimize");
+  OptimizedModel optimized = load_optimized(options.model);
+  clock.stop(optimize_summary(optimized.stats));
+  if (!transforms.empty()) {
+    clock.start("transform");
+    const SampleSet samples(options.calib_data, optimized.model, max_samples(options, cfg));
+    report.transforms = apply_transforms(optimized.model, transforms, samples, options.threads);
+    clock.stop(std::to_string(transforms.size()) + " transform(s) applied");
+  }
+  return optimized;
+}
+
+// The search plugin's run and its report section; the choice, with the calibration it chose from.
+Chosen search_step(const Model& model, const Prepared& p, CalibrationResult calibration, Evaluator& search_eval,
+                   report::QuantizeReport& report, StageClock& clock) {
+  const QuantPlan& plan = p.planned.plan;
+  clock.start("search");
+  SearchOutcome outcome = run_search_step(
+      p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr, &p.pins, p.search.deployable_only});
+  warn_non_native(plan, outcome.choice, p.backend.name);
+  report.search = search_section(p.search, outcome, plan, p.candidates, &model.graph);
+  clock.stop(search_summary(*report.search));
+  return {std::nullopt, std::move(calibration), std::move(outcome.choice)};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// After the search: the default's cle trial, weight rounding, bias correction (configured or the default's
+// trial). Returns the initializers the calibrated model takes (rounded weights, corrected biases).
+std::map<std::string, Tensor> after_search(const Model& optimized, Prepared& p, Chosen& chosen,
+                                           const Evaluator& search_eval, const plugin::Registry& registry,
+                                           const config::QuantConfig& cfg, const QuantizeOptions& options,
+                                           report::QuantizeReport& report, StageClock& clock) {
+  if (cfg.algorithms == config::AlgorithmsMode::Auto && !cfg.weight.weight_only)
+    report.algorithms = report::AlgorithmsSection{"auto", p.search.metric, search_eval.column_higher_is_better(0), {}};
+  if (tries_cle(cfg, registry)) {
+    clock.start("cle_trial");
+    const auto start = std::chrono::steady_clock::now();
+    report::AlgorithmTrial trial = cle_trial(optimized, p, chosen, search_eval, registry, cfg, options.threads, report);
+    trial.seconds = seconds_since(start);
+    report.algorithms->trials.push_back(trial);
+    clock.stop("cle " + trial.outcome);
+  }
+  const Model& model = chosen.model(optimized);
+  WeightRoundingResult rounded = apply_weight_rounding({&model, &p.planned.plan, &chosen.calibration, &p.candidates,
+                                                        &chosen.choice, &p.samples, &registry, &cfg, options.threads});
+  std::map<std::string, Tensor> overrides = std::move(rounded.overrides);
+  report.weight_rounding = std::move(rounded.section);
+  if (cfg.weight.bias_correction || tries_bias_correction(cfg)) {
+    clock.start("bias_correction");
+    const auto start = std::chrono::steady_clock::now();
+    overrides.merge(correct_biases_step(model, p, chosen, search_eval, cfg, registry, report, options.threads));
+    if (!cfg.weight.bias_correction) report.algorithms->trials.back().seconds = seconds_since(start);
+    clock.stop();
+  }
+  return overrides;
 }
 
 // The counts of the run beside the scores: samples, optimizations, plan, export.
@@ -138,10 +271,12 @@ void summarize_run(report::QuantizeReport& report, const Prepared& p, const pass
 
 // final_quant_config.json: the run's choices as a quant_config that reproduces it (pipeline/final_config.hpp).
 void write_final_config(const QuantizeOptions& options, const config::QuantConfig& cfg, const Model& model,
-                        const Prepared& p, const SearchOutcome& outcome, ArtifactStager& out) {
-  const nlohmann::json doc =
-      final_quant_config({&cfg, &model.graph, &p.planned.plan, &p.candidates, &outcome.choice, p.search.name,
+                        const Prepared& p, const Chosen& chosen, const report::QuantizeReport& report,
+                        ArtifactStager& out) {
+  nlohmann::json doc =
+      final_quant_config({&cfg, &model.graph, &p.planned.plan, &p.candidates, &chosen.choice, p.search.name,
                           p.backend.name, options.max_samples, options.plugin_dirs, options.model.string()});
+  if (report.algorithms) pin_algorithms(doc, *report.algorithms, default_bias_metric(cfg));
   out.write_text("final_quant_config.json", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
@@ -166,53 +301,31 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   const auto registry = load_plugins(options.plugin_dirs, cfg.plugin_dirs);
   const std::vector<SelectedTransform> transforms = select_transforms(cfg, *registry);
   cancellation_point("load");
-
-  clock.start("optimize");
-  OptimizedModel optimized = load_optimized(options.model);
-  clock.stop(optimize_summary(optimized.stats));
-  if (!transforms.empty()) {
-    clock.start("transform");
-    const SampleSet samples(options.calib_data, optimized.model, max_samples(options, cfg));
-    report.transforms = apply_transforms(optimized.model, transforms, samples, options.threads);
-    clock.stop(std::to_string(transforms.size()) + " transform(s) applied");
-  }
-  const Model& model = optimized.model;
+  const OptimizedModel optimized = optimize_step(options, cfg, transforms, report, clock);
 
   clock.start("plan");
-  Prepared p = prepare(options, cfg, *registry, model);
-  const QuantPlan& plan = p.planned.plan;
+  Prepared p = prepare(options, cfg, *registry, optimized.model);
   clock.stop(plan_figures(p));
-
   clock.start("calibrate", calibrate_figures(p, cfg));
-  const CalibrationResult calibration = calibrate_plan(model, p, cfg, options.threads, report);
+  CalibrationResult calibration = calibrate_plan(optimized.model, p, cfg, options.threads, report);
   clock.stop();
-
-  clock.start("search");
-  Evaluator search_eval = search_evaluator(model, evaluation_inputs(p.samples, cfg), p.search, cfg, options.threads);
-  const SearchOutcome outcome = run_search_step(
-      p.search, {&model, &plan, &calibration, &p.candidates, &search_eval, nullptr, &p.pins, p.search.deployable_only});
-  warn_non_native(plan, outcome.choice, p.backend.name);
-  report.search = search_section(p.search, outcome, plan, p.candidates, &model.graph);
-  clock.stop(search_summary(*report.search));
-
-  WeightRoundingResult rounded = apply_weight_rounding(
-      {&model, &plan, &calibration, &p.candidates, &outcome.choice, &p.samples, registry.get(), &cfg, options.threads});
-  auto overrides = std::move(rounded.overrides);
-  report.weight_rounding = std::move(rounded.section);
-  if (cfg.weight.bias_correction) {
-    clock.start("bias_correction");
-    overrides.merge(correct_biases_step(model, p, calibration, outcome, search_eval, cfg, report, options.threads));
-    clock.stop();
-  }
+  Evaluator search_eval =
+      search_evaluator(optimized.model, evaluation_inputs(p.samples, cfg), p.search, cfg, options.threads);
+  Chosen chosen = search_step(optimized.model, p, std::move(calibration), search_eval, report, clock);
+  const auto overrides = after_search(optimized.model, p, chosen, search_eval, *registry, cfg, options, report, clock);
+  const Model& model = chosen.model(optimized.model);
+  const QuantPlan& plan = p.planned.plan;
 
   clock.start("evaluate");
-  const Model calibrated = build_calibrated_model(model, plan, calibration, p.candidates, outcome.choice, overrides);
+  const Model calibrated =
+      build_calibrated_model(model, plan, chosen.calibration, p.candidates, chosen.choice, overrides);
   report.outputs = score_outputs(search_eval, p.report_metrics, *registry, model.graph, calibrated);
   const size_t cosine_samples = std::min<size_t>(search_eval.num_samples(), 4);
   report.nodes = report::node_rows(model, calibrated,
                                    tensor_cosines(model, calibrated, p.samples, cosine_samples, options.threads));
   clock.stop();
-  advise_step({&model, &plan, &calibration, &p.candidates, &outcome.choice, &overrides, &search_eval, registry.get()},
+  advise_step({&model, &plan, &chosen.calibration, &p.candidates, &chosen.choice, &overrides, &search_eval,
+               registry.get()},
               p.target, report, clock);
 
   clock.start("export");
@@ -224,7 +337,7 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
 
   cancellation_point("report");
   summarize_run(report, p, optimized.stats, search_eval.num_samples(), exported);
-  write_final_config(options, cfg, model, p, outcome, out);
+  write_final_config(options, cfg, model, p, chosen, report, out);
   write_reports(report, clock, out);
   out.commit();
   return report;

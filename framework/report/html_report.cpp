@@ -509,6 +509,7 @@ std::string render_report_html(const QuantizeReport& r) {
   if (r.nodes) add(render_nodes(*r.nodes, bands), "nodes", "Nodes");
   if (r.transforms) add(render_transforms(*r.transforms), "transforms", "Transforms");
   if (r.search) add(render_search(*r.search), "search", "Search");
+  if (r.algorithms) add(render_algorithms(*r.algorithms), "algorithms", "Algorithms");
   if (r.backend_forces) add(render_backend_forces(*r.backend_forces, r.backend), "backend", "Backend");
   if (r.mixed_range) add(render_mixed_range(*r.mixed_range), "mixed-range", "Mixed ranges");
   if (r.bias_correction) add(render_bias(*r.bias_correction), "bias", "Bias correction");

@@ -226,6 +226,7 @@ json QuantizeReport::to_json() const {
   if (backend_forces) j["backend_forces"] = backend_forces_json(*backend_forces);
   if (mixed_range) j["mixed_range"] = mixed_range_json(*mixed_range);
   if (transforms) j["transforms"] = transforms_json(*transforms);
+  if (algorithms) j["algorithms"] = algorithms_json(*algorithms);
   put_run_summary(*this, j);
   return j;
 }
@@ -250,6 +251,7 @@ QuantizeReport QuantizeReport::from_json(const json& document) {
   r.backend_forces = read_backend_forces(root);
   r.mixed_range = read_mixed_range(root);
   r.transforms = read_transforms(root);
+  r.algorithms = read_algorithms(root);
   return r;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "report/advice_section.hpp"
+#include "report/algorithms_section.hpp"
 #include "report/backend_forces.hpp"
 #include "report/mixed_range_section.hpp"
 #include "report/runtime_check.hpp"
@@ -140,6 +141,7 @@ struct QuantizeReport {
   std::optional<BackendForces> backend_forces;             // what the backend fixes; absent in older reports
   std::optional<MixedRangeSection> mixed_range;            // Concats of mixed ranges (report/mixed_range_section.hpp)
   std::optional<std::vector<TransformRecord>> transforms;  // model_config.transforms, when given
+  std::optional<AlgorithmsSection> algorithms;             // what the default tried (report/algorithms_section.hpp)
 
   // report.json's document (docs/report.md).
   nlohmann::json to_json() const;

@@ -1,0 +1,177 @@
+// The pieces of the default's algorithm trials (pipeline/algorithm_trials.hpp): the choice carried to the
+// re-planned model, the keep rule, final_quant_config.json's pins, model_config.algorithms, and report.json's
+// "algorithms" read back. The whole trial on a model runs in algorithms_default_cli_test.cpp.
+#include "pipeline/algorithm_trials.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "plugin/metric.hpp"
+#include "plugin/registry.hpp"
+#include "report/quantize_report.hpp"
+#include "test_models.hpp"
+#include "util/error.hpp"
+
+namespace qf::pipeline {
+namespace {
+
+using quant::QType;
+
+QuantPoint point(const std::string& tensor, bool weight, QType dtype) {
+  QuantPoint q;
+  q.name = tensor + "_cal";
+  q.tensor = tensor;
+  q.is_weight = weight;
+  q.dtype = dtype;
+  return q;
+}
+
+TEST(CarryChoice, ByTensorWithTheSearchsDtypesAndTheNewPlansOwn) {
+  QuantPlan from, to;
+  from.points = {point("a", false, QType::Int8), point("b", false, QType::Int8), point("c", false, QType::Int8),
+                 point("w", true, QType::Int8)};
+  // The search gave b int16 and c candidate 3; a kept the plan's dtype.
+  const std::vector<PointChoice> choice = {{2, QType::Int8}, {2, QType::Int16}, {3, QType::Int8}, {0, QType::Int8}};
+  // The new plan lists them in another order, raises a (a mixed-range raise) and adds d.
+  to.points = {point("c", false, QType::Int8), point("d", false, QType::Int8), point("a", false, QType::Int16),
+               point("b", false, QType::Int8), point("w", true, QType::Int8)};
+  const auto carried = carry_choice(from, choice, to);
+  ASSERT_EQ(carried.size(), 5u);
+  EXPECT_EQ(carried[0].candidate, 3);  // c
+  EXPECT_EQ(carried[1].candidate, 2);  // d: the candidate most activations took (a and b)
+  EXPECT_EQ(carried[1].dtype, QType::Int8);
+  EXPECT_EQ(carried[2].candidate, 2);  // a: the search did not move it, so the new plan's raise stays
+  EXPECT_EQ(carried[2].dtype, QType::Int16);
+  EXPECT_EQ(carried[3].dtype, QType::Int16);  // b: the search's int16 stays
+  EXPECT_EQ(carried[4].dtype, QType::Int8);   // the weight
+}
+
+TEST(CarryChoice, AWeightAndAnActivationOfOneNameAreTwoPoints) {
+  QuantPlan from, to;
+  from.points = {point("t", false, QType::Int8), point("t", true, QType::Int8)};
+  to.points = {point("t", true, QType::Int8), point("t", false, QType::Int8)};
+  const auto carried = carry_choice(from, {{4, QType::Int16}, {0, QType::Int8}}, to);
+  EXPECT_EQ(carried[0].dtype, QType::Int8);
+  EXPECT_EQ(carried[1].dtype, QType::Int16);
+  EXPECT_EQ(carried[1].candidate, 4);
+}
+
+class KeepRule : public ::testing::Test {
+ protected:
+  KeepRule() {
+    registry_.load_default();
+    metrics_ = plugin::make_metric_instances(registry_, {"cosine", "mse"}, "test");
+    model_ = test::parse_model_text(R"(<ir_version: 8, opset_import: ["" : 13]>
+      g (float[2] X) => (float[2] Y) { Y = Identity(X) })");
+  }
+  Evaluator evaluator(size_t metric, bool sqnr) const {
+    return Evaluator(*model_, {{{"X", Tensor::from_vector<float>({2}, {1, 2})}}}, {metrics_[metric].get()}, 1, sqnr);
+  }
+  plugin::Registry registry_;
+  std::vector<std::unique_ptr<plugin::MetricInstance>> metrics_;
+  std::unique_ptr<Model> model_;
+};
+
+TEST_F(KeepRule, TheMetricDecidesAndTheSqnrColumnBreaksATie) {
+  const Evaluator cosine = evaluator(0, true);  // columns: cosine, sqnr (both higher is better)
+  EXPECT_TRUE(not_worse(cosine, {0.99, 30}, {0.995, 20}));   // the metric gained: the SQNR does not count
+  EXPECT_FALSE(not_worse(cosine, {0.99, 30}, {0.98, 40}));   // the metric lost
+  EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {1.0, 30}));      // no change is not worse
+  EXPECT_FALSE(not_worse(cosine, {1.0, 30}, {1.0, 29.9}));   // a saturated metric: the SQNR decides
+  EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {1.0, 31}));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_FALSE(not_worse(cosine, {0.9, 30}, {nan, 30}));  // a score lost to NaN is worse
+  const Evaluator mse = evaluator(1, false);              // lower is better
+  EXPECT_TRUE(not_worse(mse, {0.5}, {0.4}));
+  EXPECT_FALSE(not_worse(mse, {0.5}, {0.6}));
+}
+
+TEST_F(KeepRule, ATrialRowCarriesBothScoresAndItsOutcome) {
+  const Evaluator cosine = evaluator(0, true);
+  const auto kept = measured_trial("cle", cosine, {0.98, 20}, {0.99, 25});
+  EXPECT_EQ(kept.outcome, "kept");
+  EXPECT_EQ(*kept.before, 0.98);
+  EXPECT_EQ(*kept.after, 0.99);
+  EXPECT_EQ(*kept.sqnr_before, 20);
+  EXPECT_EQ(*kept.sqnr_after, 25);
+  EXPECT_EQ(measured_trial("cle", cosine, {0.99, 25}, {0.98, 20}).outcome, "dropped");
+  EXPECT_FALSE(measured_trial("cle", evaluator(1, false), {0.5}, {0.4}).sqnr_before);
+}
+
+TEST(PinAlgorithms, NamesWhatWasKeptAndTurnsTheTrialsOff) {
+  report::AlgorithmsSection section{"auto", "mse", false, {}};
+  section.trials.push_back({"cle", "kept", "", 0.5, 0.4, {}, {}, 1});
+  section.trials.push_back({"bias_correction", "dropped", "", 0.4, 0.45, {}, {}, 1});
+  nlohmann::json doc = {{"model_config", {{"weight", {{"per_channel", false}}}}}, {"//", {"heading"}}};
+  pin_algorithms(doc, section, "mse");
+  EXPECT_EQ(doc["model_config"]["algorithms"], "off");
+  EXPECT_EQ(doc["model_config"]["transforms"], nlohmann::json::array({"cle"}));
+  EXPECT_FALSE(doc["model_config"]["weight"].contains("bias_correction"));
+  EXPECT_EQ(doc["model_config"]["weight"]["per_channel"], false);
+  EXPECT_EQ(doc["//"][0], "heading");
+
+  section.trials = {{"cle", "not applicable", "", {}, {}, {}, {}, 0}, {"bias_correction", "kept", "", 0.4, 0.3, {}, {}, 1}};
+  nlohmann::json other = nlohmann::json::object();
+  pin_algorithms(other, section, "mse");
+  EXPECT_FALSE(other["model_config"].contains("transforms"));
+  EXPECT_EQ(other["model_config"]["weight"]["bias_correction"]["metric"], "mse");
+  // The file parses back as a quant_config with the trials off and the correction on.
+  const auto cfg = config::parse_quant_config(other.dump(), "final.json");
+  EXPECT_EQ(cfg.algorithms, config::AlgorithmsMode::Off);
+  ASSERT_TRUE(cfg.weight.bias_correction);
+  EXPECT_EQ(cfg.weight.bias_correction->metric, "mse");
+}
+
+TEST(AlgorithmsConfig, AutoByDefaultOffWhenAskedAndOtherValuesRefusedByKey) {
+  EXPECT_EQ(config::parse_quant_config("{}", "q.json").algorithms, config::AlgorithmsMode::Auto);
+  const auto off = config::parse_quant_config(R"({"model_config": {"algorithms": "off"}})", "q.json");
+  EXPECT_EQ(off.algorithms, config::AlgorithmsMode::Off);
+  try {
+    config::parse_quant_config(R"({"model_config": {"algorithms": "all"}})", "q.json");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("q.json: model_config.algorithms: expected \"auto\" or \"off\""),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(config::parse_quant_config(R"({"model_config": {"algorithms": true}})", "q.json"), Error);
+}
+
+TEST(AlgorithmsConfig, AnEmptyTransformsListIsGivenAndStopsTheCleTrial) {
+  plugin::Registry registry;
+  registry.load_default();
+  const auto none = config::parse_quant_config(R"({"model_config": {"transforms": []}})", "q.json");
+  EXPECT_TRUE(none.transforms_given);
+  EXPECT_FALSE(tries_cle(none, registry));
+  EXPECT_TRUE(tries_bias_correction(none));
+  const auto defaults = config::parse_quant_config("{}", "q.json");
+  EXPECT_EQ(tries_cle(defaults, registry), registry.try_find(plugin::Kind::Transform, "cle") != nullptr);
+  const auto off = config::parse_quant_config(R"({"model_config": {"algorithms": "off"}})", "q.json");
+  EXPECT_FALSE(tries_cle(off, registry));
+  EXPECT_FALSE(tries_bias_correction(off));
+  const auto configured = config::parse_quant_config(R"({"model_config": {"weight": {"bias_correction": {}}}})", "q");
+  EXPECT_FALSE(tries_bias_correction(configured));
+}
+
+TEST(AlgorithmsReport, ReadsBackWhatItWrites) {
+  report::QuantizeReport r;
+  r.algorithms = report::AlgorithmsSection{"auto", "cosine-similarity", true, {}};
+  r.algorithms->trials.push_back({"cle", "dropped", "equalized 3 pairs", 0.99, 0.98, 30.5, 28.25, 1.5});
+  r.algorithms->trials.push_back({"bias_correction", "not applicable", "no bias", {}, {}, {}, {}, 0.1});
+  const auto back = report::QuantizeReport::from_json(r.to_json());
+  ASSERT_TRUE(back.algorithms);
+  ASSERT_EQ(back.algorithms->trials.size(), 2u);
+  EXPECT_EQ(back.algorithms->metric, "cosine-similarity");
+  EXPECT_EQ(back.algorithms->trials[0].detail, "equalized 3 pairs");
+  EXPECT_EQ(*back.algorithms->trials[0].sqnr_after, 28.25);
+  EXPECT_FALSE(back.algorithms->trials[1].before);
+  nlohmann::json bad = r.to_json();
+  bad["algorithms"]["trials"][0]["before"] = "high";
+  EXPECT_THROW(report::QuantizeReport::from_json(bad), Error);
+  EXPECT_EQ(r.to_json()["algorithms"]["trials"][1]["after"], nullptr);
+}
+
+}  // namespace
+}  // namespace qf::pipeline
