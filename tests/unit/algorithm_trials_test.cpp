@@ -71,7 +71,7 @@ class KeepRule : public ::testing::Test {
   }
   plugin::Registry registry_;
   std::vector<std::unique_ptr<plugin::MetricInstance>> metrics_;
-  std::unique_ptr<Model> model_;
+  std::shared_ptr<Model> model_;
 };
 
 TEST_F(KeepRule, TheMetricDecidesAndTheSqnrColumnBreaksATie) {
