@@ -27,6 +27,14 @@ ppq_best() {
   PPQ_WHY="${PPQ_NOTE:-${NOTE[$n,PPQ percentile]:-PPQ not run}}"
 }
 
+# The default's reference wall (column 2) or CPU (column 4) seconds: the "algorithms off" run of this bench
+# (the default without its algorithm trials: same run, same machine), else the baseline file.
+reference_of() {
+  local v
+  if [[ $2 == 2 ]]; then v="$(wall_of "$1" "algorithms off")" || v=""; else v="$(cpu_of "$1" "algorithms off")" || v=""; fi
+  if [[ -n "$v" ]]; then echo "$v"; else baseline_of "$1" "$2"; fi
+}
+
 baseline_of() {  # model column -> that column of the baseline's line of the model (2 wall s, 3 MiB, 4 CPU s)
   [[ -n "$BASELINE" && -f "$BASELINE" ]] && awk -F'\t' -v n="$1" -v c="$2" '$1 == n { print $c }' "$BASELINE"
 }
@@ -46,7 +54,7 @@ header_lines() {
 
 summary_table() {
   local n d s c row w base
-  echo "| model | default SQNR dB / cos | PPQ best SQNR dB / cos | default − PPQ dB | best QuantForge run (vs default dB) | default wall s / CPU s (baseline) |"
+  echo "| model | default SQNR dB / cos | PPQ best SQNR dB / cos | default − PPQ dB | best QuantForge run (vs default dB) | default wall s / CPU s (algorithms off) |"
   echo "|---|---|---|---|---|---|"
   for n in $MODELS; do
     row="| $n"
@@ -59,7 +67,7 @@ summary_table() {
       row+=" | ${d:+$(diff_db "$d" "$s")}"
     else row+=" | $(cell_text "${PPQ_WHY:0:140}") | -"; fi
     row+=" | $(best_run "$n")"
-    w="$(wall_of "$n" default) / $(cpu_of "$n" default)" || w="-"; base="$(baseline_of "$n" 2) / $(baseline_of "$n" 4)" || true
+    w="$(wall_of "$n" default) / $(cpu_of "$n" default)" || w="-"; base="$(reference_of "$n" 2) / $(reference_of "$n" 4)" || true
     [[ "$base" != " / " ]] || base=""
     row+=" | $w${base:+ ($base)} |"
     echo "$row"

@@ -513,10 +513,10 @@ void parse_model_config(const Reader& r, const json& v, QuantConfig& c, ModelSec
       c.transforms_given = true;
     } else if (key == "algorithms") c.algorithms = parse_algorithms(r, value, p);
     else if (!parse_model_section(r, key, value, p, c, seen))
-      r.unknown_key(
-          p,
-          "accuracy_target, activation, algorithms, all_node_type, layerwise_search, mixed_precision_search, mixed_range, "
-          "model_output_type, modelwise_search, search, transforms, weight");
+      r.unknown_key(p,
+                    "accuracy_target, activation, algorithms, all_node_type, layerwise_search, mixed_precision_search, "
+                    "mixed_range, "
+                    "model_output_type, modelwise_search, search, transforms, weight");
   }
 }
 

@@ -39,8 +39,7 @@ struct CleModel {
   std::optional<report::TransformRecord> record;
   std::string detail;
 };
-CleModel equalize_copy(const Model& optimized, const plugin::Registry& registry, const SampleSet& samples,
-                       int threads);
+CleModel equalize_copy(const Model& optimized, const plugin::Registry& registry, const SampleSet& samples, int threads);
 
 // `choice` (per point of `from`) carried to the points of `to` by tensor and kind: the candidate, and the dtype
 // where the search moved it off `from`'s plan (else `to`'s planned dtype: a mixed-range raise stays). A point

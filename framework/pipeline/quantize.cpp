@@ -139,15 +139,16 @@ report::AlgorithmTrial cle_trial(const Model& optimized, Prepared& p, Chosen& ch
   if (!cle.model) return {"cle", "not applicable", cle.detail.empty() ? "no change" : cle.detail, {}, {}, {}, {}, 0};
   const Model& model = *cle.model;
   TensorInfoMap tensors = probe_tensors(model, p.samples.load(0), threads);
-  PlannedModel planned = plan_model(model, *p.backend.instance, place_nodes(model, *p.backend.instance, cfg), cfg, tensors);
+  PlannedModel planned =
+      plan_model(model, *p.backend.instance, place_nodes(model, *p.backend.instance, cfg), cfg, tensors);
   CalibrationResult calibration =
       calibrate_chosen(model, planned.plan, p.candidates, carry_choice(p.planned.plan, chosen.choice, planned.plan),
                        p.samples, tensors, cfg.weight.max_percentile, threads);
   drop_empty_points(planned.plan, calibration);
   report::MixedRangeSection mixed = resolve_mixed_ranges(model.graph, planned.plan, calibration, cfg.mixed_range);
   std::vector<PointChoice> choice = carry_choice(p.planned.plan, chosen.choice, planned.plan);
-  const auto before = score_one(
-      eval, calibrated_variant(optimized, p.planned.plan, chosen.calibration, p.candidates, chosen.choice));
+  const auto before =
+      score_one(eval, calibrated_variant(optimized, p.planned.plan, chosen.calibration, p.candidates, chosen.choice));
   const auto after = score_one(eval, calibrated_variant(model, planned.plan, calibration, p.candidates, choice));
   report::AlgorithmTrial trial = measured_trial("cle", eval, before, after);
   trial.detail = cle.detail;
@@ -180,11 +181,17 @@ std::map<std::string, Tensor> correct_biases_step(const Model& model, const Prep
                                            p.samples, settings, bias_eval, threads);
   report.bias_correction = bc.section(settings.metric);
   if (!cfg.weight.bias_correction) {
-    report::AlgorithmTrial trial{"bias_correction", bc.applied ? "kept" : "dropped",
+    report::AlgorithmTrial trial{"bias_correction",
+                                 bc.applied ? "kept" : "dropped",
                                  std::to_string(bc.nodes) + " layer(s) corrected (" + bc.mode + ", " +
                                      std::to_string(settings.num_sample) + " sample(s))",
-                                 bc.before, bc.after, {}, {}, 0};
-    if (bc.nodes == 0) trial = {"bias_correction", "not applicable", "no quantized layer with a bias", {}, {}, {}, {}, 0};
+                                 bc.before,
+                                 bc.after,
+                                 {},
+                                 {},
+                                 0};
+    if (bc.nodes == 0)
+      trial = {"bias_correction", "not applicable", "no quantized layer with a bias", {}, {}, {}, {}, 0};
     report.algorithms->trials.push_back(trial);
   }
   return std::move(bc.overrides);
@@ -324,9 +331,9 @@ report::QuantizeReport quantize(const QuantizeOptions& options) {
   report.nodes = report::node_rows(model, calibrated,
                                    tensor_cosines(model, calibrated, p.samples, cosine_samples, options.threads));
   clock.stop();
-  advise_step({&model, &plan, &chosen.calibration, &p.candidates, &chosen.choice, &overrides, &search_eval,
-               registry.get()},
-              p.target, report, clock);
+  advise_step(
+      {&model, &plan, &chosen.calibration, &p.candidates, &chosen.choice, &overrides, &search_eval, registry.get()},
+      p.target, report, clock);
 
   clock.start("export");
   const ExportResult exported = export_models(

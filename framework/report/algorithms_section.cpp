@@ -71,10 +71,11 @@ std::optional<AlgorithmsSection> read_algorithms(const JsonFields& root) {
 
 std::string render_algorithms(const AlgorithmsSection& section) {
   std::string out = "<section id=\"algorithms\"><h2>Algorithms tried by the default</h2>";
-  out += "<p>After the search, each algorithm the config leaves unset was tried on its choice and kept only "
-         "where <code>" +
-         escape_html(section.metric) + "</code> on the evaluation samples did not get worse (mode <code>" +
-         escape_html(section.mode) + "</code>).</p>";
+  out +=
+      "<p>After the search, each algorithm the config leaves unset was tried on its choice and kept only "
+      "where <code>" +
+      escape_html(section.metric) + "</code> on the evaluation samples did not get worse (mode <code>" +
+      escape_html(section.mode) + "</code>).</p>";
   if (section.trials.empty()) return out + "<p class=\"note\">Nothing applied to this model.</p></section>\n";
   out +=
       "<table><thead><tr><th>Algorithm</th><th>Outcome</th><th>Before</th><th>After</th><th>Gain</th>"

@@ -75,11 +75,11 @@ class KeepRule : public ::testing::Test {
 };
 
 TEST_F(KeepRule, TheMetricDecidesAndTheSqnrColumnBreaksATie) {
-  const Evaluator cosine = evaluator(0, true);  // columns: cosine, sqnr (both higher is better)
-  EXPECT_TRUE(not_worse(cosine, {0.99, 30}, {0.995, 20}));   // the metric gained: the SQNR does not count
-  EXPECT_FALSE(not_worse(cosine, {0.99, 30}, {0.98, 40}));   // the metric lost
-  EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {1.0, 30}));      // no change is not worse
-  EXPECT_FALSE(not_worse(cosine, {1.0, 30}, {1.0, 29.9}));   // a saturated metric: the SQNR decides
+  const Evaluator cosine = evaluator(0, true);              // columns: cosine, sqnr (both higher is better)
+  EXPECT_TRUE(not_worse(cosine, {0.99, 30}, {0.995, 20}));  // the metric gained: the SQNR does not count
+  EXPECT_FALSE(not_worse(cosine, {0.99, 30}, {0.98, 40}));  // the metric lost
+  EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {1.0, 30}));     // no change is not worse
+  EXPECT_FALSE(not_worse(cosine, {1.0, 30}, {1.0, 29.9}));  // a saturated metric: the SQNR decides
   EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {1.0, 31}));
   const double nan = std::numeric_limits<double>::quiet_NaN();
   EXPECT_FALSE(not_worse(cosine, {0.9, 30}, {nan, 30}));  // a score lost to NaN is worse
@@ -112,7 +112,8 @@ TEST(PinAlgorithms, NamesWhatWasKeptAndTurnsTheTrialsOff) {
   EXPECT_EQ(doc["model_config"]["weight"]["per_channel"], false);
   EXPECT_EQ(doc["//"][0], "heading");
 
-  section.trials = {{"cle", "not applicable", "", {}, {}, {}, {}, 0}, {"bias_correction", "kept", "", 0.4, 0.3, {}, {}, 1}};
+  section.trials = {{"cle", "not applicable", "", {}, {}, {}, {}, 0},
+                    {"bias_correction", "kept", "", 0.4, 0.3, {}, {}, 1}};
   nlohmann::json other = nlohmann::json::object();
   pin_algorithms(other, section, "mse");
   EXPECT_FALSE(other["model_config"].contains("transforms"));

@@ -352,10 +352,11 @@ TEST(QuantConfigErrors, UnknownKeyAtEachLevel) {
   EXPECT_EQ(parse_error(R"({"modle_config": {}})"),
             "cfg.json: modle_config: unknown key (known: model_config, op_config, subgraph_config, node_config, "
             "tensor_config, backend, backend_params, plugin_dirs, max_samples, eval_samples, cache_memory_mb)");
-  EXPECT_EQ(parse_error(R"({"model_config": {"actvation": {}}})"),
-            "cfg.json: model_config.actvation: unknown key (known: accuracy_target, activation, all_node_type, "
-            "layerwise_search, "
-            "mixed_precision_search, mixed_range, model_output_type, modelwise_search, search, transforms, weight)");
+  EXPECT_EQ(
+      parse_error(R"({"model_config": {"actvation": {}}})"),
+      "cfg.json: model_config.actvation: unknown key (known: accuracy_target, activation, algorithms, all_node_type, "
+      "layerwise_search, "
+      "mixed_precision_search, mixed_range, model_output_type, modelwise_search, search, transforms, weight)");
   EXPECT_EQ(parse_error(R"({"model_config": {"weight": {"percentile": 0.9}}})"),
             "cfg.json: model_config.weight.percentile: unknown key (known: bias_correction, max_percentile, "
             "per_channel, rounding, rounding_params, weight_only)");

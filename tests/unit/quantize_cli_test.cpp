@@ -100,7 +100,12 @@ TEST_F(QuantizeCli, DefaultRunLogsTheRankingAndRunCompareReproduceTheReport) {
 }
 
 TEST_F(QuantizeCli, EditingACalibrationDtypeToInt16TakesEffect) {
-  ASSERT_EQ(quantize_with_config(R"({"model_config": {"activation": {"calibration_type": "max"}}})").status, 0);
+  // The default's trials off: a bias corrected for the int8 error would be wrong for the int16 edit (the
+  // edit removes the error the correction compensates), which is what re-running with node_config is for.
+  ASSERT_EQ(
+      quantize_with_config(R"({"model_config": {"algorithms": "off", "activation": {"calibration_type": "max"}}})")
+          .status,
+      0);
   const fs::path opt = dir_ / "out" / "optimized_float_model.onnx", cal = dir_ / "out" / "calibrated_model.onnx";
   const double int8 = run_cosine(dir_.path(), opt, cal, dir_ / "samples" / "s03");
 

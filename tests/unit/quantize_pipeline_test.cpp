@@ -72,7 +72,8 @@ TEST_F(QuantizePipeline, WritesExactlyTheSixArtifactsAndConsistentQuantParams) {
   EXPECT_EQ(disk["outputs"][0]["cosine"], report["outputs"][0]["cosine"]);
   std::vector<std::string> stages;
   for (const auto& s : disk["stages"]) stages.push_back(s["name"]);
-  EXPECT_EQ(stages, (std::vector<std::string>{"optimize", "plan", "calibrate", "search", "evaluate", "export"}));
+  EXPECT_EQ(stages, (std::vector<std::string>{"optimize", "plan", "calibrate", "search", "cle_trial", "bias_correction",
+                                              "evaluate", "export"}));
   // One row per node of the optimized graph (BN folded away).
   const Model optimized = load("optimized_float_model.onnx");
   ASSERT_EQ(disk["nodes"].size(), optimized.graph.nodes.size());

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cle_test_model.hpp"
 #include "io/npy.hpp"
 #include "ir/onnx_io.hpp"
-#include "cle_test_model.hpp"
 #include "quantize_test_util.hpp"
 
 namespace {
@@ -17,8 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using qf::Model;
 using qf::Tensor;
-using qf::qtest::Rng;
 using qf::qtest::depthwise_model;
+using qf::qtest::Rng;
 
 // x[1,3,8,8] read as 3 tokens of 64 features -> LayerNorm (one outlier feature) -> Q, K, V projections.
 Model qkv_model() {
