@@ -226,6 +226,12 @@ Chosen search_step(const Model& model, const Prepared& p, CalibrationResult cali
   return {std::nullopt, std::move(calibration), std::move(outcome.choice)};
 }
 
+// The cle_trial stage's line: "cle kept (cosine-similarity 0.998100 -> 0.999200)".
+std::string trial_summary(const report::AlgorithmTrial& trial, const std::string& metric) {
+  if (!trial.before || !trial.after) return trial.name + " " + trial.outcome + ": " + trial.detail;
+  return fmt::format("{} {} ({} {:.6f} -> {:.6f})", trial.name, trial.outcome, metric, *trial.before, *trial.after);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -244,7 +250,7 @@ std::map<std::string, Tensor> after_search(const Model& optimized, Prepared& p, 
     report::AlgorithmTrial trial = cle_trial(optimized, p, chosen, search_eval, registry, cfg, options.threads, report);
     trial.seconds = seconds_since(start);
     report.algorithms->trials.push_back(trial);
-    clock.stop("cle " + trial.outcome);
+    clock.stop(trial_summary(trial, p.search.metric));
   }
   const Model& model = chosen.model(optimized);
   WeightRoundingResult rounded = apply_weight_rounding({&model, &p.planned.plan, &chosen.calibration, &p.candidates,
