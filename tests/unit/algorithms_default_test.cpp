@@ -4,13 +4,11 @@
 // dropped one is, final_quant_config.json reproduces the run byte for byte without repeating the trials,
 // and "off" runs exactly what the config names.
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
 
 #include "cle_test_model.hpp"
 #include "ir/onnx_io.hpp"
 #include "pipeline/quantize.hpp"
 #include "quantize_test_util.hpp"
-#include "util/progress.hpp"
 
 namespace qf {
 namespace {
@@ -21,14 +19,8 @@ using nlohmann::json;
 class AlgorithmsDefault : public ::testing::Test {
  protected:
   AlgorithmsDefault() {
-    spdlog::set_level(spdlog::level::warn);
-    Progress::set_quiet_default(true);
     save_model(depthwise_model(), dir_ / "m.onnx");
     write_samples(dir_ / "samples", 8);
-  }
-  ~AlgorithmsDefault() override {
-    spdlog::set_level(spdlog::level::info);
-    Progress::set_quiet_default(false);
   }
   json quantize(const std::string& config, const std::string& out, bool backend = true) {
     write_text(dir_ / (out + ".json"), config);
@@ -43,6 +35,7 @@ class AlgorithmsDefault : public ::testing::Test {
   }
   static double output_cosine(const json& report) { return report["outputs"][0]["cosine"].get<double>(); }
 
+  QuietPipeline quiet_;
   TempDir dir_;
 };
 

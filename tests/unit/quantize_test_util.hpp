@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "ir/onnx_io.hpp"
 #include "quant/calibration_node.hpp"
 #include "test_models.hpp"
+#include "util/progress.hpp"
 
 namespace qf::qtest {
 
@@ -45,6 +47,21 @@ class Rng {
 
  private:
   uint64_t state_;
+};
+
+// While alive: warnings only in the log and no progress bars, for tests that run the pipeline in-process.
+class QuietPipeline {
+ public:
+  QuietPipeline() {
+    spdlog::set_level(spdlog::level::warn);
+    Progress::set_quiet_default(true);
+  }
+  ~QuietPipeline() {
+    spdlog::set_level(spdlog::level::info);
+    Progress::set_quiet_default(false);
+  }
+  QuietPipeline(const QuietPipeline&) = delete;
+  QuietPipeline& operator=(const QuietPipeline&) = delete;
 };
 
 // A fresh folder per test, removed at the end (permissions restored first, for the chmod tests).
