@@ -138,6 +138,14 @@ bool not_worse(const Evaluator& evaluator, const std::vector<double>& before, co
   return true;
 }
 
+report::AlgorithmTrial not_applicable(const std::string& name, const std::string& why) {
+  report::AlgorithmTrial t;
+  t.name = name;
+  t.outcome = "not applicable";
+  t.detail = why;
+  return t;
+}
+
 report::AlgorithmTrial measured_trial(const std::string& name, const Evaluator& evaluator,
                                       const std::vector<double>& before, const std::vector<double>& after) {
   report::AlgorithmTrial t;
@@ -156,20 +164,17 @@ std::string default_bias_metric(const config::QuantConfig& cfg) {
   return cfg.search.metric.params.empty() ? cfg.search.metric.plugin : config::BiasCorrectionConfig{}.metric;
 }
 
-void pin_algorithms(nlohmann::json& final_config, const report::AlgorithmsSection& section,
-                    const std::string& bias_metric) {
+void pin_algorithms(nlohmann::json& final_config, const report::AlgorithmsSection& section) {
   nlohmann::json& model_config = final_config["model_config"];
-  model_config["algorithms"] = "off";
+  if (!model_config.is_object()) model_config = nlohmann::json::object();
   nlohmann::json& heading = final_config["//"];
   if (!heading.is_array()) heading = nlohmann::json::array();
   for (const report::AlgorithmTrial& t : section.trials) {
     if (t.outcome != "kept") continue;
-    if (t.name == "cle") model_config["transforms"] = nlohmann::json::array({"cle"});
-    if (t.name == "bias_correction")
-      model_config["weight"]["bias_correction"] = {
-          {"metric", bias_metric}, {"//", "kept by the default's trial: " + bias_metric + " did not get worse"}};
-    heading.push_back("algorithms: the default kept " + t.name + " (report.json algorithms)");
+    model_config.merge_patch(t.config);
+    heading.push_back("algorithms: the default kept " + t.name + " (" + t.config.dump() + "; report.json algorithms)");
   }
+  model_config["algorithms"] = "off";
   heading.push_back("algorithms: \"off\": the trials are settled above, a run with this file repeats none");
 }
 

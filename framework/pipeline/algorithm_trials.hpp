@@ -57,6 +57,9 @@ CalibrationResult calibrate_chosen(const Model& model, const QuantPlan& plan, co
 // metric, then the SQNR tie-break column when there is one).
 bool not_worse(const Evaluator& evaluator, const std::vector<double>& before, const std::vector<double>& after);
 
+// A trial's row saying why it did not run.
+report::AlgorithmTrial not_applicable(const std::string& name, const std::string& why);
+
 // A trial's row with the evaluator's scores (column 0, and the "sqnr" column when there is one).
 report::AlgorithmTrial measured_trial(const std::string& name, const Evaluator& evaluator,
                                       const std::vector<double>& before, const std::vector<double>& after);
@@ -65,9 +68,9 @@ report::AlgorithmTrial measured_trial(const std::string& name, const Evaluator& 
 // parameters (weight.bias_correction.metric can then name it), else cosine-similarity.
 std::string default_bias_metric(const config::QuantConfig& cfg);
 
-// final_quant_config.json after the trials: model_config.algorithms "off", the kept ones named
-// (transforms ["cle"]; weight.bias_correction with `bias_metric`, the metric it was judged by).
-void pin_algorithms(nlohmann::json& final_config, const report::AlgorithmsSection& section,
-                    const std::string& bias_metric);
+// final_quant_config.json after the trials: model_config.algorithms "off", and the model_config keys of
+// every kept trial (AlgorithmTrial::config: transforms ["cle"]; weight.bias_correction with the num_sample
+// and metric it ran with) merged in, each named in the heading.
+void pin_algorithms(nlohmann::json& final_config, const report::AlgorithmsSection& section);
 
 }  // namespace qf::pipeline

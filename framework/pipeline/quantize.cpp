@@ -136,7 +136,7 @@ report::AlgorithmTrial cle_trial(const Model& optimized, Prepared& p, Chosen& ch
                                  const plugin::Registry& registry, const config::QuantConfig& cfg, int threads,
                                  report::QuantizeReport& report) {
   CleModel cle = equalize_copy(optimized, registry, p.samples, threads);
-  if (!cle.model) return {"cle", "not applicable", cle.detail.empty() ? "no change" : cle.detail, {}, {}, {}, {}, 0};
+  if (!cle.model) return not_applicable("cle", cle.detail.empty() ? "no change" : cle.detail);
   const Model& model = *cle.model;
   TensorInfoMap tensors = probe_tensors(model, p.samples.load(0), threads);
   PlannedModel planned =
@@ -152,6 +152,7 @@ report::AlgorithmTrial cle_trial(const Model& optimized, Prepared& p, Chosen& ch
   const auto after = score_one(eval, calibrated_variant(model, planned.plan, calibration, p.candidates, choice));
   report::AlgorithmTrial trial = measured_trial("cle", eval, before, after);
   trial.detail = cle.detail;
+  trial.config = {{"transforms", nlohmann::json::array({"cle"})}};
   if (trial.outcome == "kept") {
     p.tensors = std::move(tensors);
     p.planned = std::move(planned);
@@ -162,38 +163,63 @@ report::AlgorithmTrial cle_trial(const Model& optimized, Prepared& p, Chosen& ch
   return trial;
 }
 
-// Bias correction as configured, or as the default's trial (its defaults, judged by the search metric).
-// Returns the corrected biases when kept.
+// The default's bias correction: layer-wise, its means measured on all but one evaluation sample (at most
+// num_sample's default), so that it is judged on a sample it was not measured on; nullopt with fewer than 2.
+std::optional<config::BiasCorrectionConfig> trial_bias_settings(const Evaluator& search_eval,
+                                                                const config::QuantConfig& cfg) {
+  if (search_eval.num_samples() < 2) return std::nullopt;
+  config::BiasCorrectionConfig settings;
+  settings.metric = default_bias_metric(cfg);
+  settings.num_sample = std::min<int64_t>(settings.num_sample, static_cast<int64_t>(search_eval.num_samples()) - 1);
+  return settings;
+}
+
+// Scores with `metric` on the evaluation samples the correction did not measure its means on (the first
+// `measured`), or on all of them when it measured every one.
+Evaluator bias_judge(const Model& model, const Evaluator& search_eval, size_t measured,
+                     const plugin::MetricInstance* metric, int threads) {
+  if (measured >= search_eval.num_samples()) return Evaluator(search_eval, {metric});
+  const auto& all = search_eval.samples();
+  return Evaluator(model, {all.begin() + static_cast<std::ptrdiff_t>(measured), all.end()}, {metric}, threads);
+}
+
+report::AlgorithmTrial bias_trial_row(const BiasCorrectionResult& bc, const config::BiasCorrectionConfig& settings) {
+  if (bc.nodes == 0) return not_applicable("bias_correction", "no quantized layer with a bias of its own");
+  report::AlgorithmTrial t;
+  t.name = "bias_correction";
+  t.outcome = bc.applied ? "kept" : "dropped";
+  t.detail = std::to_string(bc.nodes) + " layer(s) corrected (" + bc.mode + ", means on " +
+             std::to_string(settings.num_sample) + " sample(s), judged on the others)";
+  t.before = bc.before;
+  t.after = bc.after;
+  t.config = {{"weight",
+               {{"bias_correction",
+                 {{"mode", settings.mode}, {"num_sample", settings.num_sample}, {"metric", settings.metric}}}}}};
+  return t;
+}
+
+// Bias correction as configured, or as the default's trial (trial_bias_settings). Returns the corrected
+// biases when kept.
 std::map<std::string, Tensor> correct_biases_step(const Model& model, const Prepared& p, const Chosen& chosen,
                                                   const Evaluator& search_eval, const config::QuantConfig& cfg,
                                                   const plugin::Registry& registry, report::QuantizeReport& report,
                                                   int threads) {
-  config::BiasCorrectionConfig settings;
+  const bool trial = !cfg.weight.bias_correction;
+  const auto settings = trial ? trial_bias_settings(search_eval, cfg) : cfg.weight.bias_correction;
+  if (!settings) {
+    report.algorithms->trials.push_back(
+        not_applicable("bias_correction", "needs 2 evaluation samples or more: one to measure on, one to judge on"));
+    return {};
+  }
   std::unique_ptr<plugin::MetricInstance> trial_metric;
-  if (cfg.weight.bias_correction) {
-    settings = *cfg.weight.bias_correction;
-  } else {
-    settings.metric = default_bias_metric(cfg);
-    trial_metric = std::move(plugin::make_metric_instances(registry, {settings.metric}, "the default's trial")[0]);
-  }
-  const Evaluator bias_eval(search_eval, {trial_metric ? trial_metric.get() : p.bias_metric.get()});
+  if (trial) trial_metric = std::move(plugin::make_metric_instances(registry, {settings->metric}, "the trial")[0]);
+  const size_t measured = std::min<size_t>(static_cast<size_t>(settings->num_sample), p.samples.size());
+  const Evaluator judge =
+      bias_judge(model, search_eval, measured, trial ? trial_metric.get() : p.bias_metric.get(), threads);
   BiasCorrectionResult bc = correct_biases(model, p.planned.plan, chosen.calibration, p.candidates, chosen.choice,
-                                           p.samples, settings, bias_eval, threads);
-  report.bias_correction = bc.section(settings.metric);
-  if (!cfg.weight.bias_correction) {
-    report::AlgorithmTrial trial{"bias_correction",
-                                 bc.applied ? "kept" : "dropped",
-                                 std::to_string(bc.nodes) + " layer(s) corrected (" + bc.mode + ", " +
-                                     std::to_string(settings.num_sample) + " sample(s))",
-                                 bc.before,
-                                 bc.after,
-                                 {},
-                                 {},
-                                 0};
-    if (bc.nodes == 0)
-      trial = {"bias_correction", "not applicable", "no quantized layer with a bias", {}, {}, {}, {}, 0};
-    report.algorithms->trials.push_back(trial);
-  }
+                                           p.samples, *settings, judge, threads);
+  report.bias_correction = bc.section(settings->metric);
+  if (trial) report.algorithms->trials.push_back(bias_trial_row(bc, *settings));
   return std::move(bc.overrides);
 }
 
@@ -289,7 +315,7 @@ void write_final_config(const QuantizeOptions& options, const config::QuantConfi
   nlohmann::json doc =
       final_quant_config({&cfg, &model.graph, &p.planned.plan, &p.candidates, &chosen.choice, p.search.name,
                           p.backend.name, options.max_samples, options.plugin_dirs, options.model.string()});
-  if (report.algorithms) pin_algorithms(doc, *report.algorithms, default_bias_metric(cfg));
+  if (report.algorithms) pin_algorithms(doc, *report.algorithms);
   out.write_text("final_quant_config.json", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 

@@ -17,7 +17,8 @@ std::string shown(const std::optional<double>& v, const char* format) {
   return text;
 }
 
-AlgorithmTrial read_trial(const JsonFields& t) {
+AlgorithmTrial read_trial(const nlohmann::json& item, const std::string& path) {
+  const JsonFields t(item, path);
   AlgorithmTrial out;
   out.name = t.required_text("name");
   out.outcome = t.required_text("outcome");
@@ -27,6 +28,7 @@ AlgorithmTrial read_trial(const JsonFields& t) {
   out.sqnr_before = t.number("sqnr_before");
   out.sqnr_after = t.number("sqnr_after");
   out.seconds = t.number("seconds").value_or(0);
+  if (t.object("config")) out.config = item.at("config");
   return out;
 }
 
@@ -48,7 +50,8 @@ nlohmann::json algorithms_json(const AlgorithmsSection& section) {
                       {"after", number_or_null(t.after)},
                       {"sqnr_before", number_or_null(t.sqnr_before)},
                       {"sqnr_after", number_or_null(t.sqnr_after)},
-                      {"seconds", t.seconds}});
+                      {"seconds", t.seconds},
+                      {"config", t.config}});
   return {{"mode", section.mode},
           {"metric", section.metric},
           {"higher_is_better", section.higher_is_better},
@@ -65,7 +68,7 @@ std::optional<AlgorithmsSection> read_algorithms(const JsonFields& root) {
   const std::string path = section->key_path("trials");
   if (const nlohmann::json* trials = section->array("trials"))
     for (size_t i = 0; i < trials->size(); ++i)
-      out.trials.push_back(read_trial(JsonFields((*trials)[i], JsonFields::item_path(path, i))));
+      out.trials.push_back(read_trial((*trials)[i], JsonFields::item_path(path, i)));
   return out;
 }
 

@@ -21,6 +21,8 @@ struct AlgorithmTrial {
   // unset when it was not measured ("not applicable").
   std::optional<double> before, after, sqnr_before, sqnr_after;
   double seconds = 0;
+  // The model_config keys that run it as configured (final_quant_config.json merges those of kept trials).
+  nlohmann::json config = nlohmann::json::object();
 };
 
 struct AlgorithmsSection {

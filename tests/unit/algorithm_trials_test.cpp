@@ -100,29 +100,38 @@ TEST_F(KeepRule, ATrialRowCarriesBothScoresAndItsOutcome) {
   EXPECT_FALSE(measured_trial("cle", evaluator(1, false), {0.5}, {0.4}).sqnr_before);
 }
 
-TEST(PinAlgorithms, NamesWhatWasKeptAndTurnsTheTrialsOff) {
-  report::AlgorithmsSection section{"auto", "mse", false, {}};
-  section.trials.push_back({"cle", "kept", "", 0.5, 0.4, {}, {}, 1});
-  section.trials.push_back({"bias_correction", "dropped", "", 0.4, 0.45, {}, {}, 1});
+report::AlgorithmTrial trial(const std::string& name, const std::string& outcome, const nlohmann::json& config) {
+  report::AlgorithmTrial t;
+  t.name = name;
+  t.outcome = outcome;
+  t.config = config;
+  return t;
+}
+
+TEST(PinAlgorithms, MergesTheKeptTrialsKeysAndTurnsTheTrialsOff) {
+  const nlohmann::json cle = {{"transforms", {"cle"}}};
+  const nlohmann::json bc = {{"weight", {{"bias_correction", {{"num_sample", 3}, {"metric", "mse"}}}}}};
+  report::AlgorithmsSection section{
+      "auto", "mse", false, {trial("cle", "kept", cle), trial("bias_correction", "dropped", bc)}};
   nlohmann::json doc = {{"model_config", {{"weight", {{"per_channel", false}}}}}, {"//", {"heading"}}};
-  pin_algorithms(doc, section, "mse");
+  pin_algorithms(doc, section);
   EXPECT_EQ(doc["model_config"]["algorithms"], "off");
   EXPECT_EQ(doc["model_config"]["transforms"], nlohmann::json::array({"cle"}));
   EXPECT_FALSE(doc["model_config"]["weight"].contains("bias_correction"));
   EXPECT_EQ(doc["model_config"]["weight"]["per_channel"], false);
   EXPECT_EQ(doc["//"][0], "heading");
 
-  section.trials = {{"cle", "not applicable", "", {}, {}, {}, {}, 0},
-                    {"bias_correction", "kept", "", 0.4, 0.3, {}, {}, 1}};
+  section.trials = {not_applicable("cle", "nothing to equalize"), trial("bias_correction", "kept", bc)};
   nlohmann::json other = nlohmann::json::object();
-  pin_algorithms(other, section, "mse");
+  pin_algorithms(other, section);
   EXPECT_FALSE(other["model_config"].contains("transforms"));
   EXPECT_EQ(other["model_config"]["weight"]["bias_correction"]["metric"], "mse");
-  // The file parses back as a quant_config with the trials off and the correction on.
+  // The file parses back as a quant_config with the trials off and the correction as it ran.
   const auto cfg = config::parse_quant_config(other.dump(), "final.json");
   EXPECT_EQ(cfg.algorithms, config::AlgorithmsMode::Off);
   ASSERT_TRUE(cfg.weight.bias_correction);
   EXPECT_EQ(cfg.weight.bias_correction->metric, "mse");
+  EXPECT_EQ(cfg.weight.bias_correction->num_sample, 3);
 }
 
 TEST(AlgorithmsConfig, AutoByDefaultOffWhenAskedAndOtherValuesRefusedByKey) {
@@ -159,8 +168,10 @@ TEST(AlgorithmsConfig, AnEmptyTransformsListIsGivenAndStopsTheCleTrial) {
 TEST(AlgorithmsReport, ReadsBackWhatItWrites) {
   report::QuantizeReport r;
   r.algorithms = report::AlgorithmsSection{"auto", "cosine-similarity", true, {}};
-  r.algorithms->trials.push_back({"cle", "dropped", "equalized 3 pairs", 0.99, 0.98, 30.5, 28.25, 1.5});
-  r.algorithms->trials.push_back({"bias_correction", "not applicable", "no bias", {}, {}, {}, {}, 0.1});
+  report::AlgorithmTrial cle = trial("cle", "dropped", {{"transforms", {"cle"}}});
+  cle.detail = "equalized 3 pairs";
+  cle.before = 0.99, cle.after = 0.98, cle.sqnr_before = 30.5, cle.sqnr_after = 28.25, cle.seconds = 1.5;
+  r.algorithms->trials = {cle, not_applicable("bias_correction", "no bias")};
   const auto back = report::QuantizeReport::from_json(r.to_json());
   ASSERT_TRUE(back.algorithms);
   ASSERT_EQ(back.algorithms->trials.size(), 2u);
@@ -168,6 +179,7 @@ TEST(AlgorithmsReport, ReadsBackWhatItWrites) {
   EXPECT_EQ(back.algorithms->trials[0].detail, "equalized 3 pairs");
   EXPECT_EQ(*back.algorithms->trials[0].sqnr_after, 28.25);
   EXPECT_FALSE(back.algorithms->trials[1].before);
+  EXPECT_EQ(back.algorithms->trials[0].config, cle.config);
   nlohmann::json bad = r.to_json();
   bad["algorithms"]["trials"][0]["before"] = "high";
   EXPECT_THROW(report::QuantizeReport::from_json(bad), Error);
