@@ -7,12 +7,15 @@
 
 #include "pipeline/native_dtypes.hpp"
 #include "pipeline/point_names.hpp"
+#include "plugin/host_callback.hpp"
 #include "quant/qf_dtype.hpp"
 #include "util/error.hpp"
 
 namespace qf::pipeline {
 
 namespace {
+
+using plugin::guarded;
 
 struct HostData {
   const SearchInputs* in = nullptr;
@@ -132,25 +135,6 @@ SearchTrial trial_of(const HostData& h, const QfAssignment& a, size_t n, std::ve
   const int32_t first = a.candidate[0];
   const std::string label = first < 0 ? "float" : (*h.in->candidates)[static_cast<size_t>(first)].label;
   return SearchTrial{TrialKind::Uniform, label, std::move(scores)};
-}
-
-void write_message(QfMessage* msg, const std::string& text) {
-  if (!msg || !msg->data || msg->capacity == 0) return;
-  const size_t n = std::min(text.size(), msg->capacity - 1);
-  std::memcpy(msg->data, text.data(), n);
-  msg->data[n] = '\0';
-}
-
-// Runs a host callback for the plugin: an exception becomes an error status and its message.
-template <class F>
-QfStatus guarded(QfMessage* msg, F&& f) {
-  try {
-    f();
-    return QF_STATUS_OK;
-  } catch (const std::exception& e) {
-    write_message(msg, e.what());
-    return QF_STATUS_ERROR;
-  }
 }
 
 void evaluate(HostData& h, const QfAssignment* assignments, size_t count, double* scores) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "plugin/host_callback.hpp"
 #include "util/checked_size.hpp"
 #include "util/error.hpp"
 
@@ -12,34 +13,13 @@ namespace qf::pipeline {
 
 namespace {
 
+using plugin::guarded;
+
 std::string node_label(const Node& node, size_t index) {
   return "node '" + (node.name.empty() ? "#" + std::to_string(index) : node.name) + "' (" + node.op_type + ")";
 }
 
 TransformContext& host(void* data) { return *static_cast<TransformContext*>(data); }
-
-void write_message(QfMessage* msg, const std::string& text) {
-  if (!msg || !msg->data || msg->capacity == 0) return;
-  const size_t n = std::min(text.size(), msg->capacity - 1);
-  std::memcpy(msg->data, text.data(), n);
-  msg->data[n] = '\0';
-}
-
-// A host callback run for the plugin: nothing may cross the C boundary, so an error becomes a status and its
-// message. An interruption too: the transform step re-raises it once apply returns.
-template <class F>
-QfStatus guarded(QfMessage* msg, F&& f) {
-  try {
-    f();
-    return QF_STATUS_OK;
-  } catch (const Error& e) {
-    write_message(msg, e.what());
-    return QF_STATUS_INVALID_ARGUMENT;
-  } catch (const std::exception& e) {
-    write_message(msg, e.what());
-    return QF_STATUS_ERROR;
-  }
-}
 
 // Callbacks without a status answer "no" on any failure.
 template <class R, class F>
