@@ -129,15 +129,6 @@ CalibrationResult calibrate_chosen(const Model& model, const QuantPlan& plan, co
   return result;
 }
 
-bool not_worse(const Evaluator& evaluator, const std::vector<double>& before, const std::vector<double>& after) {
-  for (size_t c = 0; c < evaluator.num_columns() && c < before.size() && c < after.size(); ++c) {
-    if (std::isnan(after[c]) != std::isnan(before[c])) return std::isnan(before[c]);
-    if (std::isnan(after[c]) || after[c] == before[c]) continue;
-    return evaluator.column_higher_is_better(c) ? after[c] > before[c] : after[c] < before[c];
-  }
-  return true;
-}
-
 report::AlgorithmTrial not_applicable(const std::string& name, const std::string& why) {
   report::AlgorithmTrial t;
   t.name = name;

@@ -53,10 +53,6 @@ CalibrationResult calibrate_chosen(const Model& model, const QuantPlan& plan, co
                                    const std::vector<PointChoice>& choice, const SampleSet& samples,
                                    const TensorInfoMap& tensors, double weight_max_percentile, int threads);
 
-// The keep rule: `after` is not worse than `before` on the evaluator's columns, compared in order (the search
-// metric, then the SQNR tie-break column when there is one).
-bool not_worse(const Evaluator& evaluator, const std::vector<double>& before, const std::vector<double>& after);
-
 // A trial's row saying why it did not run.
 report::AlgorithmTrial not_applicable(const std::string& name, const std::string& why);
 

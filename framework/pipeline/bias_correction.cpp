@@ -80,8 +80,7 @@ BiasCorrectionResult correct_biases(const Model& optimized, const QuantPlan& pla
   const auto scores = evaluator.score({std::make_shared<const Model>(quantized), corrected});
   result.before = scores[0][0];
   result.after = scores[1][0];
-  const bool higher = evaluator.column_higher_is_better(0);
-  result.applied = higher ? result.after >= result.before : result.after <= result.before;
+  result.applied = not_worse(evaluator, scores[0], scores[1]);
   result.layers = layer_errors(optimized, quantized, *corrected, found.targets, overrides, evaluator, threads);
   if (result.applied) result.overrides = std::move(overrides);
   spdlog::info("bias correction: {} node(s), {} {:.6f} -> {:.6f} ({})", result.nodes, evaluator.column_name(0),

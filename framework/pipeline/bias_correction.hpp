@@ -4,7 +4,7 @@
 //   "layerwise" (pipeline/bias_correction_layerwise.hpp): each layer against its float output mean, with
 //     every upstream layer already quantized and corrected;
 //   "per_layer" (pipeline/bias_correction_per_layer.hpp): each layer for its own weight's error only.
-// The correction is kept only when the metric on the evaluation samples does not get worse.
+// The correction is kept only when the evaluator's scores do not get worse (not_worse, evaluator.hpp).
 #pragma once
 
 #include <map>
@@ -30,7 +30,8 @@ struct BiasCorrectionResult {
   report::BiasCorrectionSection section(const std::string& metric) const;
 };
 
-// `evaluator` scores with the correction's metric as its first metric.
+// `evaluator` scores with the correction's metric as its first column (an SQNR tie-break column may follow),
+// on the samples the correction is judged on.
 BiasCorrectionResult correct_biases(const Model& optimized, const QuantPlan& plan, const CalibrationResult& calibration,
                                     const std::vector<Candidate>& candidates, const std::vector<PointChoice>& choice,
                                     const SampleSet& samples, const config::BiasCorrectionConfig& settings,

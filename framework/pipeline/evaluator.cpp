@@ -339,4 +339,17 @@ std::vector<OutputScores> Evaluator::score_outputs(const std::vector<std::map<st
   return score_runs(1, [&](size_t, size_t s) { return outputs[s]; })[0];
 }
 
+bool not_worse(const Evaluator& evaluator, const std::vector<double>& before, const std::vector<double>& after) {
+  for (size_t c = 0; c < evaluator.num_columns() && c < before.size() && c < after.size(); ++c) {
+    const double b = before[c], a = after[c];
+    if (std::isnan(a) || std::isnan(b)) {
+      if (std::isnan(a) != std::isnan(b)) return std::isnan(b);
+      continue;
+    }
+    if (std::fabs(a - b) <= kScoreTie * std::max(std::fabs(a), std::fabs(b))) continue;
+    return evaluator.column_higher_is_better(c) ? a > b : a < b;
+  }
+  return true;
+}
+
 }  // namespace qf::pipeline

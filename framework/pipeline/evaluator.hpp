@@ -109,4 +109,12 @@ class Evaluator {
   std::shared_ptr<const Baseline> baseline_;  // shared by copies: the caches are large
 };
 
+// The keep rule of the steps that try a change on the chosen model (bias correction, the default's trials):
+// `after` is not worse than `before` (rows of Evaluator::score) on the evaluator's columns compared in order
+// (the metric, then the SQNR tie-break column when there is one). Values within kScoreTie of each other
+// (relative) are a tie: a saturated cosine moving in its last bits (0.9999999999999991 -> 1) is no gain,
+// and the next column decides. NaN is worse than any number.
+inline constexpr double kScoreTie = 1e-9;
+bool not_worse(const Evaluator& evaluator, const std::vector<double>& before, const std::vector<double>& after);
+
 }  // namespace qf::pipeline

@@ -174,13 +174,16 @@ std::optional<config::BiasCorrectionConfig> trial_bias_settings(const Evaluator&
   return settings;
 }
 
-// Scores with `metric` on the evaluation samples the correction did not measure its means on (the first
-// `measured`), or on all of them when it measured every one.
+// Scores with `metric` (and the pooled SQNR as a tie-break column, unless the metric is sqnr) on the evaluation
+// samples the correction did not measure its means on (the first `measured`), or on all of them when it
+// measured every one.
 Evaluator bias_judge(const Model& model, const Evaluator& search_eval, size_t measured,
-                     const plugin::MetricInstance* metric, int threads) {
-  if (measured >= search_eval.num_samples()) return Evaluator(search_eval, {metric});
+                     const plugin::MetricInstance* metric, const std::string& metric_name, int threads) {
+  const bool sqnr_tiebreak = plugin::canonical_metric_name(metric_name) != "sqnr";
+  if (measured >= search_eval.num_samples()) return Evaluator(search_eval, {metric}, sqnr_tiebreak);
   const auto& all = search_eval.samples();
-  return Evaluator(model, {all.begin() + static_cast<std::ptrdiff_t>(measured), all.end()}, {metric}, threads);
+  return Evaluator(model, {all.begin() + static_cast<std::ptrdiff_t>(measured), all.end()}, {metric}, threads,
+                   sqnr_tiebreak);
 }
 
 report::AlgorithmTrial bias_trial_row(const BiasCorrectionResult& bc, const config::BiasCorrectionConfig& settings) {
@@ -214,8 +217,8 @@ std::map<std::string, Tensor> correct_biases_step(const Model& model, const Prep
   std::unique_ptr<plugin::MetricInstance> trial_metric;
   if (trial) trial_metric = std::move(plugin::make_metric_instances(registry, {settings->metric}, "the trial")[0]);
   const size_t measured = std::min<size_t>(static_cast<size_t>(settings->num_sample), p.samples.size());
-  const Evaluator judge =
-      bias_judge(model, search_eval, measured, trial ? trial_metric.get() : p.bias_metric.get(), threads);
+  const Evaluator judge = bias_judge(model, search_eval, measured, trial ? trial_metric.get() : p.bias_metric.get(),
+                                     settings->metric, threads);
   BiasCorrectionResult bc = correct_biases(model, p.planned.plan, chosen.calibration, p.candidates, chosen.choice,
                                            p.samples, *settings, judge, threads);
   report.bias_correction = bc.section(settings->metric);

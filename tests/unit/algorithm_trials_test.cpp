@@ -10,6 +10,7 @@
 
 #include "plugin/metric.hpp"
 #include "plugin/registry.hpp"
+#include "report/html_report.hpp"
 #include "report/quantize_report.hpp"
 #include "test_models.hpp"
 #include "util/error.hpp"
@@ -81,6 +82,9 @@ TEST_F(KeepRule, TheMetricDecidesAndTheSqnrColumnBreaksATie) {
   EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {1.0, 30}));     // no change is not worse
   EXPECT_FALSE(not_worse(cosine, {1.0, 30}, {1.0, 29.9}));  // a saturated metric: the SQNR decides
   EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {1.0, 31}));
+  // A saturated cosine moving in its last bits is a tie, not a gain: the SQNR decides.
+  EXPECT_FALSE(not_worse(cosine, {0.9999999999999991, 30}, {1.0, 25}));
+  EXPECT_TRUE(not_worse(cosine, {1.0, 30}, {0.9999999999999991, 30}));
   const double nan = std::numeric_limits<double>::quiet_NaN();
   EXPECT_FALSE(not_worse(cosine, {0.9, 30}, {nan, 30}));  // a score lost to NaN is worse
   const Evaluator mse = evaluator(1, false);              // lower is better
@@ -184,6 +188,21 @@ TEST(AlgorithmsReport, ReadsBackWhatItWrites) {
   bad["algorithms"]["trials"][0]["before"] = "high";
   EXPECT_THROW(report::QuantizeReport::from_json(bad), Error);
   EXPECT_EQ(r.to_json()["algorithms"]["trials"][1]["after"], nullptr);
+}
+
+TEST(AlgorithmsReport, TheHtmlSectionListsEachTrialWithItsGain) {
+  report::AlgorithmsSection section{"auto", "mse", false, {}};
+  report::AlgorithmTrial cle = trial("cle", "kept", {});
+  cle.before = 0.5, cle.after = 0.25, cle.detail = "equalized <2> pairs";
+  section.trials = {cle, not_applicable("bias_correction", "no bias")};
+  const std::string html = report::render_algorithms(section);
+  EXPECT_NE(html.find("id=\"algorithms\""), std::string::npos);
+  EXPECT_NE(html.find("+0.250000"), std::string::npos) << html;  // lower is better: 0.5 -> 0.25 gains 0.25
+  EXPECT_NE(html.find("equalized &lt;2&gt; pairs"), std::string::npos) << html;
+  EXPECT_NE(html.find("not applicable"), std::string::npos);
+  report::QuantizeReport r;
+  r.algorithms = section;
+  EXPECT_NE(report::render_report_html(r).find("Algorithms tried by the default"), std::string::npos);
 }
 
 }  // namespace

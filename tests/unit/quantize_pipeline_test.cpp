@@ -374,7 +374,9 @@ TEST_F(QuantizePipeline, BiasCorrectionIsKeptOnlyWhenTheMetricDoesNotGetWorse) {
   EXPECT_LE(before, 1.0 + 1e-12);
   EXPECT_NE(before, after);  // the correction was really evaluated
   const bool applied = bc["applied"];
-  EXPECT_EQ(applied, after >= before);  // cosine: higher is better
+  // cosine: higher is better; within 1e-9 (relative) the SQNR column decides (pipeline/evaluator.hpp not_worse)
+  if (applied) EXPECT_GE(after, before * (1 - 1e-9));
+  else EXPECT_LE(after, before * (1 + 1e-9));
   const auto opt = biases(load("optimized_float_model.onnx"));
   const auto cal = biases(load("calibrated_model.onnx"));
   ASSERT_EQ(opt.size(), 3u);
