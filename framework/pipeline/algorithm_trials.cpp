@@ -113,11 +113,14 @@ CalibrationResult calibrate_chosen(const Model& model, const QuantPlan& plan, co
                                    const std::vector<PointChoice>& choice, const SampleSet& samples,
                                    const TensorInfoMap& tensors, double weight_max_percentile, int threads) {
   std::set<int32_t> used;
-  for (size_t p = 0; p < plan.points.size(); ++p)
-    if (!plan.points[p].is_weight) used.insert(choice.at(p).candidate);
-  std::vector<int32_t> index(used.begin(), used.end());  // subset position -> candidate index
+  for (size_t p = 0; p < plan.points.size() && p < choice.size(); ++p) {
+    const int32_t c = choice[p].candidate;  // negative: a point a search left float, with no range
+    if (!plan.points[p].is_weight && c >= 0 && static_cast<size_t>(c) < candidates.size()) used.insert(c);
+  }
+  if (used.empty() && !candidates.empty()) used.insert(0);  // every activation float: calibrate as a full run
+  std::vector<int32_t> index(used.begin(), used.end());     // subset position -> candidate index
   std::vector<Candidate> subset;
-  for (int32_t c : index) subset.push_back(candidates.at(static_cast<size_t>(c)));
+  for (int32_t c : index) subset.push_back(candidates[static_cast<size_t>(c)]);
   CalibrationResult result = calibrate(model, plan, subset, samples, tensors, weight_max_percentile, threads);
   for (auto& ranges : result.activation) {
     if (ranges.empty()) continue;  // a weight point

@@ -212,8 +212,8 @@ std::map<std::string, Tensor> correct_biases_step(const Model& model, const Prep
   const bool trial = !cfg.weight.bias_correction;
   const auto settings = trial ? trial_bias_settings(search_eval, cfg) : cfg.weight.bias_correction;
   if (!settings) {
-    report.algorithms->trials.push_back(
-        not_applicable("bias_correction", "needs 3 evaluation samples or more: 2 to measure its means on, one to judge it on"));
+    report.algorithms->trials.push_back(not_applicable(
+        "bias_correction", "needs 3 evaluation samples or more: 2 to measure its means on, one to judge it on"));
     return {};
   }
   std::unique_ptr<plugin::MetricInstance> trial_metric;
