@@ -13,9 +13,12 @@
 //     grid (one float16 ulp for float16): everything before it is bit-identical, so the export computes
 //     the simulation's numbers and the flip is the runtimes' float rounding. How much a flip grows on the
 //     way to an output depends on the model, not on the export (ppocr_v2_cls: one flip after the first Conv
-//     ends as 1.16x the quantization error on its 2-class softmax), so the outputs are held only to a sanity
-//     bound that a wrong scale, zero point or fused kernel breaks by far: noise at most 6 dB above the
-//     quantization noise, 1 - cos(ORT, sim) <= 4 * (1 - cos(float, sim)) + 1e-9.
+//     ends as 1.16x the quantization error on its 2-class softmax on one Intel Xeon, 7.8x under ORT's fused
+//     kernels on an AMD EPYC), so the outputs are held only to a sanity bound that a wrong scale, zero point
+//     or fused kernel breaks by far: the noise of every quantized value off by one step. Rounding to the grid
+//     leaves an error of variance step^2 / 12 per value; a one-step difference on every value adds at most
+//     step^2, 12 times as much, and both travel the same layers to the outputs:
+//     1 - cos(ORT, sim) <= 12 * (1 - cos(float, sim)) + 1e-9 (10.8 dB above the quantization noise).
 // Exposing the tensors as graph outputs keeps ORT's float fusions but stops its QDQ fusions on them (a DQ
 // whose output is a graph output is not fused), so rule 2 checks the Q/DQ arithmetic op by op.
 #pragma once
@@ -42,7 +45,7 @@ namespace qf::realmodels {
 constexpr double kFractionOfQuantError = 0.05;
 constexpr double kFloatNoise = 1e-9;
 constexpr double kSanityMultipleOfQuantError =
-    4.0;  // rule 2: ORT vs sim noise at most 6 dB above the quantization noise
+    12.0;  // rule 2: ORT vs sim noise at most that of every value off by one step (see above)
 
 // One quantized tensor of the calibrated model: its name (the calibration node's output), the step of its
 // grid per channel (one entry when per-tensor; empty for float16, checked by ulp) and the channel axis.
@@ -185,7 +188,7 @@ inline Agreement check_agreement(const std::map<std::string, Tensor>& ort, const
     if (!divergence) divergence = probe();
     r.note = (divergence->ok ? "rule 2, " : "FAILED, ") + divergence->detail;
     if (disagreement > kSanityMultipleOfQuantError * quant_error + kFloatNoise)
-      r.failures.push_back(name + text + " (beyond 4x the quantization error); " + divergence->detail);
+      r.failures.push_back(name + text + " (beyond 12x the quantization error); " + divergence->detail);
     else if (!divergence->ok) r.failures.push_back(name + text + "; " + divergence->detail);
   }
   if (r.note.empty()) r.note = "rule 1";

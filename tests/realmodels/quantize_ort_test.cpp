@@ -6,7 +6,7 @@
 // calibration sample, by the CPU-independent rules of ort_agreement.hpp: the disagreement is at most 5% of
 // the quantization error, or (deep models, where one rounding flip is amplified layer by layer) the first
 // quantized tensor where the runtimes differ differs by one step of its grid (outputs within a sanity bound
-// of 4x the quantization error). No cosine floor tuned to one CPU (ppocr_v4_det int8 measured 0.999943 on an
+// of 12x the quantization error). No cosine floor tuned to one CPU (ppocr_v4_det int8 measured 0.999943 on an
 // AVX-512 VNNI machine against a former floor of 0.99999). Integer outputs are not checked.
 // One line per model x config gives the worst cosine and the rule that decided.
 // NaN outputs (oww_melspectrogram float16: the power spectrum overflows float16) must sit at the same
