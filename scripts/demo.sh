@@ -14,7 +14,7 @@ MODEL="$(awk -F'\t' '$1=="ppocr_v4_det"{print $2}' .cache/samples/models.tsv)"
 DATA=.cache/samples/ppocr_v4_det
 QF=./build/release/bin/qforge
 "$QF" inspect --model "$MODEL"
-echo "== default int8 (modelwise search over the 20 default calibration candidates)"
+echo "== default int8 (modelwise search over the 20 default calibration candidates, then the cle and bias correction trials)"
 "$QF" quantize --model "$MODEL" --calib-data "$DATA" --output-dir out/ppocr_v4_det_int8
 mkdir -p out
 printf '{\n  // the seed flow, step 2: the int16 accuracy ceiling\n  "model_config": {"all_node_type": "int16"}\n}\n' > out/int16.json
