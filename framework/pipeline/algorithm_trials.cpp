@@ -109,16 +109,20 @@ std::vector<PointChoice> carry_choice(const QuantPlan& from, const std::vector<P
   return out;
 }
 
-CalibrationResult calibrate_chosen(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
-                                   const std::vector<PointChoice>& choice, const SampleSet& samples,
-                                   const TensorInfoMap& tensors, double weight_max_percentile, int threads) {
+std::set<int32_t> chosen_candidates(const QuantPlan& plan, const std::vector<PointChoice>& choice, size_t count) {
   std::set<int32_t> used;
   for (size_t p = 0; p < plan.points.size() && p < choice.size(); ++p) {
     const int32_t c = choice[p].candidate;  // negative: a point a search left float, with no range
-    if (!plan.points[p].is_weight && c >= 0 && static_cast<size_t>(c) < candidates.size()) used.insert(c);
+    if (!plan.points[p].is_weight && c >= 0 && static_cast<size_t>(c) < count) used.insert(c);
   }
-  if (used.empty() && !candidates.empty()) used.insert(0);  // every activation float: calibrate as a full run
-  std::vector<int32_t> index(used.begin(), used.end());     // subset position -> candidate index
+  if (used.empty() && count > 0) used.insert(0);  // every activation float: calibrate as a full run would
+  return used;
+}
+
+CalibrationResult calibrate_chosen(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
+                                   const std::set<int32_t>& used, const SampleSet& samples,
+                                   const TensorInfoMap& tensors, double weight_max_percentile, int threads) {
+  const std::vector<int32_t> index(used.begin(), used.end());  // subset position -> candidate index
   std::vector<Candidate> subset;
   for (int32_t c : index) subset.push_back(candidates[static_cast<size_t>(c)]);
   CalibrationResult result = calibrate(model, plan, subset, samples, tensors, weight_max_percentile, threads);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,14 @@ CleModel equalize_copy(const Model& optimized, const plugin::Registry& registry,
 std::vector<PointChoice> carry_choice(const QuantPlan& from, const std::vector<PointChoice>& choice,
                                       const QuantPlan& to);
 
-// Calibrates `candidates` only where `choice` uses them: the others' ranges stay empty (nothing reads them),
-// so one candidate costs one candidate's work whatever the list's length. Indices keep their meaning.
+// The candidates `choice` (per point of `plan`) calibrates activations with, among the first `count`; {0}
+// when it uses none (every activation left float).
+std::set<int32_t> chosen_candidates(const QuantPlan& plan, const std::vector<PointChoice>& choice, size_t count);
+
+// Calibrates only the candidates in `used`: the others' ranges stay empty (nothing reads them), so one
+// candidate costs one candidate's work whatever the list's length. Indices keep their meaning.
 CalibrationResult calibrate_chosen(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
-                                   const std::vector<PointChoice>& choice, const SampleSet& samples,
+                                   const std::set<int32_t>& used, const SampleSet& samples,
                                    const TensorInfoMap& tensors, double weight_max_percentile, int threads);
 
 // A trial's row saying why it did not run.

@@ -60,17 +60,24 @@ Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string,
   if (outputs_.empty()) throw Error("the model has no float32 output to score");
 }
 
-Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column)
+Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column,
+                     size_t first_sample)
     : threads_(base.threads_),
       names_(base.names_),
       sqnr_column_(sqnr_column),
-      samples_(base.samples_),
-      reference_(base.reference_),
+      samples_(base.samples_.begin() + static_cast<std::ptrdiff_t>(std::min(first_sample, base.samples_.size())),
+               base.samples_.end()),
+      reference_(base.reference_.begin() + static_cast<std::ptrdiff_t>(std::min(first_sample, base.reference_.size())),
+                 base.reference_.end()),
       outputs_(base.outputs_),
       metrics_(std::move(metrics)),
       cache_budget_(base.cache_budget_),
       worst_output_(base.worst_output_),
-      baseline_(base.baseline_) {}
+      baseline_(first_sample == 0 ? base.baseline_ : nullptr) {
+  auto& ids = names_.sample_ids;  // names follow their samples
+  if (first_sample > 0 && !ids.empty())
+    ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(first_sample, ids.size())));
+}
 
 struct Evaluator::Baseline {
   std::shared_ptr<const Model> model;

@@ -43,8 +43,10 @@ class Evaluator {
             std::vector<const plugin::MetricInstance*> metrics, int threads, bool sqnr_column = false,
             ScoredOutputs outputs = {});
 
-  // Same samples, float reference outputs and baseline as `base` (not recomputed), other metrics.
-  Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column = false);
+  // Same samples, float reference outputs and baseline as `base` (not recomputed), other metrics. With
+  // `first_sample` > 0, only `base`'s samples from that one on (their references reused; no baseline cache).
+  Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column = false,
+            size_t first_sample = 0);
 
   size_t num_samples() const { return samples_.size(); }
   const std::vector<std::map<std::string, Tensor>>& samples() const { return samples_; }

@@ -121,15 +121,6 @@ struct Chosen {
   const Model& model(const Model& optimized) const { return equalized ? *equalized : optimized; }
 };
 
-Model calibrated_variant(const Model& model, const QuantPlan& plan, const CalibrationResult& calibration,
-                         const std::vector<Candidate>& candidates, const std::vector<PointChoice>& choice) {
-  return build_calibrated_model(model, plan, calibration, candidates, choice);
-}
-
-std::vector<double> score_one(const Evaluator& eval, Model variant) {
-  return eval.score({std::make_shared<const Model>(std::move(variant))}).at(0);
-}
-
 // The default's cle trial (pipeline/algorithm_trials.hpp): the equalized copy planned again and calibrated
 // with the chosen candidates only, scored with the same choice; when kept, `p` and `chosen` take it.
 report::AlgorithmTrial cle_trial(const Model& optimized, Prepared& p, Chosen& chosen, const Evaluator& eval,
@@ -141,16 +132,18 @@ report::AlgorithmTrial cle_trial(const Model& optimized, Prepared& p, Chosen& ch
   TensorInfoMap tensors = probe_tensors(model, p.samples.load(0), threads);
   PlannedModel planned =
       plan_model(model, *p.backend.instance, place_nodes(model, *p.backend.instance, cfg), cfg, tensors);
-  CalibrationResult calibration =
-      calibrate_chosen(model, planned.plan, p.candidates, carry_choice(p.planned.plan, chosen.choice, planned.plan),
-                       p.samples, tensors, cfg.weight.max_percentile, threads);
+  CalibrationResult calibration = calibrate_chosen(
+      model, planned.plan, p.candidates, chosen_candidates(p.planned.plan, chosen.choice, p.candidates.size()),
+      p.samples, tensors, cfg.weight.max_percentile, threads);
   drop_empty_points(planned.plan, calibration);
   report::MixedRangeSection mixed = resolve_mixed_ranges(model.graph, planned.plan, calibration, cfg.mixed_range);
   std::vector<PointChoice> choice = carry_choice(p.planned.plan, chosen.choice, planned.plan);
-  const auto before =
-      score_one(eval, calibrated_variant(optimized, p.planned.plan, chosen.calibration, p.candidates, chosen.choice));
-  const auto after = score_one(eval, calibrated_variant(model, planned.plan, calibration, p.candidates, choice));
-  report::AlgorithmTrial trial = measured_trial("cle", eval, before, after);
+  // Both in one call: the evaluator runs variants and samples in parallel.
+  const auto scores = eval.score(
+      {std::make_shared<const Model>(
+           build_calibrated_model(optimized, p.planned.plan, chosen.calibration, p.candidates, chosen.choice)),
+       std::make_shared<const Model>(build_calibrated_model(model, planned.plan, calibration, p.candidates, choice))});
+  report::AlgorithmTrial trial = measured_trial("cle", eval, scores.at(0), scores.at(1));
   trial.detail = cle.detail;
   trial.config = {{"transforms", nlohmann::json::array({"cle"})}};
   if (trial.outcome == "kept") {
@@ -178,14 +171,11 @@ std::optional<config::BiasCorrectionConfig> trial_bias_settings(const Evaluator&
 
 // Scores with `metric` (and the pooled SQNR as a tie-break column, unless the metric is sqnr) on the evaluation
 // samples the correction did not measure its means on (the first `measured`), or on all of them when it
-// measured every one.
-Evaluator bias_judge(const Model& model, const Evaluator& search_eval, size_t measured,
-                     const plugin::MetricInstance* metric, const std::string& metric_name, int threads) {
+// measured every one. The search's float references are reused.
+Evaluator bias_judge(const Evaluator& search_eval, size_t measured, const plugin::MetricInstance* metric,
+                     const std::string& metric_name) {
   const bool sqnr_tiebreak = plugin::canonical_metric_name(metric_name) != "sqnr";
-  if (measured >= search_eval.num_samples()) return Evaluator(search_eval, {metric}, sqnr_tiebreak);
-  const auto& all = search_eval.samples();
-  return Evaluator(model, {all.begin() + static_cast<std::ptrdiff_t>(measured), all.end()}, {metric}, threads,
-                   sqnr_tiebreak);
+  return Evaluator(search_eval, {metric}, sqnr_tiebreak, measured < search_eval.num_samples() ? measured : 0);
 }
 
 report::AlgorithmTrial bias_trial_row(const BiasCorrectionResult& bc, const config::BiasCorrectionConfig& settings) {
@@ -219,8 +209,8 @@ std::map<std::string, Tensor> correct_biases_step(const Model& model, const Prep
   std::unique_ptr<plugin::MetricInstance> trial_metric;
   if (trial) trial_metric = std::move(plugin::make_metric_instances(registry, {settings->metric}, "the trial")[0]);
   const size_t measured = std::min<size_t>(static_cast<size_t>(settings->num_sample), p.samples.size());
-  const Evaluator judge = bias_judge(model, search_eval, measured, trial ? trial_metric.get() : p.bias_metric.get(),
-                                     settings->metric, threads);
+  const Evaluator judge =
+      bias_judge(search_eval, measured, trial ? trial_metric.get() : p.bias_metric.get(), settings->metric);
   BiasCorrectionResult bc = correct_biases(model, p.planned.plan, chosen.calibration, p.candidates, chosen.choice,
                                            p.samples, *settings, judge, threads);
   report.bias_correction = bc.section(settings->metric);
