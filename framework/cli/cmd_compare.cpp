@@ -224,7 +224,7 @@ CompareScores score(const CompareArgs& a, const std::vector<std::unique_ptr<plug
   const Model model_a = load_model(a.path_a);
   const Model model_b = load_model(a.path_b);
   pipeline::ScoredOutputs scored{
-      scored_outputs(model_a, model_b, a), a.path_a, onnxruntime ? a.path_b + " in ONNX Runtime" : a.path_b, {}};
+      scored_outputs(model_a, model_b, a), a.path_a, onnxruntime ? a.path_b + " in ONNX Runtime" : a.path_b, {}, true};
   std::vector<std::string> input_names;
   for (const ValueInfo* vi : model_a.graph.runtime_inputs()) input_names.push_back(vi->name);
   const SampleFolder folder(a.data, input_names);

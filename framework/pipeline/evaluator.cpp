@@ -166,10 +166,49 @@ struct RawScores {
   double& score(size_t v, size_t s, size_t o, size_t m) { return per[((v * S + s) * O + o) * M + m]; }
 };
 
+// Per (sample, output), [s][o]: whether the float output carries signal on that sample. It does not when
+// its peak |y| is below kEmptyOutput of its largest peak over the samples (a detection map of a picture
+// without objects): a per-sample relative metric (cosine) is then decided by noise alone. When no sample
+// has signal, all count.
+std::vector<bool> informative_samples(const std::vector<std::map<std::string, Tensor>>& reference,
+                                      const std::vector<std::string>& outputs) {
+  const size_t S = reference.size(), O = outputs.size();
+  std::vector<double> peak(S * O, 0.0);
+  for (size_t s = 0; s < S; ++s)
+    for (size_t o = 0; o < O; ++o) {
+      const Tensor& t = reference[s].at(outputs[o]);
+      const std::span<const float> v(t.data<float>(), static_cast<size_t>(t.numel()));
+      for (float x : v) peak[s * O + o] = std::max(peak[s * O + o], static_cast<double>(std::fabs(x)));
+    }
+  std::vector<bool> informative(S * O, true);
+  for (size_t o = 0; o < O; ++o) {
+    double largest = 0;
+    for (size_t s = 0; s < S; ++s) largest = std::max(largest, peak[s * O + o]);
+    for (size_t s = 0; s < S; ++s) informative[s * O + o] = !(peak[s * O + o] < kEmptyOutput * largest);
+  }
+  return informative;
+}
+
+// Scores of output `o` over the samples, for `aggregation`: a mean leaves out the samples where the
+// output is empty (informative_samples); max, min and pooled keep every sample.
+std::vector<double> scores_to_aggregate(RawScores& raw, size_t v, size_t o, size_t m, QfAggregation aggregation,
+                                        const std::vector<bool>& informative, std::vector<double>& weights) {
+  std::vector<double> over_samples;
+  std::vector<double> kept_weights;
+  for (size_t s = 0; s < raw.S; ++s) {
+    if (aggregation == QF_AGGREGATE_MEAN && !informative[s * raw.O + o]) continue;
+    over_samples.push_back(raw.score(v, s, o, m));
+    kept_weights.push_back(weights[s]);
+  }
+  weights = std::move(kept_weights);
+  return over_samples;
+}
+
 // Aggregates over samples per output (weights: positions, for pooled metrics).
 std::vector<std::vector<OutputScores>> assemble(RawScores& raw, size_t V, const std::vector<std::string>& outputs,
                                                 const std::vector<const plugin::MetricInstance*>& metrics,
-                                                const std::vector<bool>& applies) {
+                                                const std::vector<bool>& applies,
+                                                const std::vector<bool>& informative) {
   const size_t S = raw.S, O = raw.O, M = raw.M;
   std::vector<std::vector<OutputScores>> result(V, std::vector<OutputScores>(O));
   for (size_t v = 0; v < V; ++v)
@@ -184,9 +223,10 @@ std::vector<std::vector<OutputScores>> assemble(RawScores& raw, size_t V, const 
       for (double w : weights) r.positions += w;
       for (size_t m = 0; m < M; ++m) {
         if (!r.applies[m]) continue;
-        std::vector<double> over_samples(S);
-        for (size_t s = 0; s < S; ++s) over_samples[s] = raw.score(v, s, o, m);
-        r.scores[m] = plugin::aggregate(over_samples, metrics[m]->aggregation(), weights);
+        std::vector<double> kept_weights = weights;
+        const auto over_samples =
+            scores_to_aggregate(raw, v, o, m, metrics[m]->aggregation(), informative, kept_weights);
+        r.scores[m] = plugin::aggregate(over_samples, metrics[m]->aggregation(), kept_weights);
       }
       double sig = 0, err = 0;
       for (size_t s = 0; s < S; ++s) {
@@ -261,7 +301,9 @@ std::vector<std::vector<OutputScores>> Evaluator::score_runs(size_t V, const Run
       progress.tick();
     });
   });
-  return assemble(raw, V, outputs_, metrics_, applies);
+  const std::vector<bool> informative =
+      names_.keep_empty_samples ? std::vector<bool>(S * O, true) : informative_samples(reference_, outputs_);
+  return assemble(raw, V, outputs_, metrics_, applies, informative);
 }
 
 Tensor Evaluator::variant_output(const std::map<std::string, Tensor>& out, size_t s, size_t o) const {

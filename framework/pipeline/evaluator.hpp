@@ -32,6 +32,9 @@ struct ScoredOutputs {
   std::vector<std::string> names;
   std::string reference_name = "the float model", variant_name = "the quantized model";
   std::vector<std::string> sample_ids;  // per sample; default: its index
+  // Per-sample means count the samples where an output is empty (kEmptyOutput) too: `qforge compare`
+  // shows every sample as it is; the pipeline's searches and report leave them out.
+  bool keep_empty_samples = false;
 };
 
 class Evaluator {
@@ -117,6 +120,11 @@ class Evaluator {
 // (relative) are a tie: a saturated cosine moving in its last bits (0.9999999999999991 -> 1) is no gain,
 // and the next column decides. NaN is worse than any number.
 inline constexpr double kScoreTie = 1e-9;
+
+// An output is empty on a sample when its largest |y| there is below this fraction of its largest over
+// the evaluation samples; metrics aggregated as a mean over samples (cosine) leave such samples out, the
+// pooled SQNR keeps them (its noise still counts against the other samples' signal).
+inline constexpr double kEmptyOutput = 1e-3;
 bool not_worse(const Evaluator& evaluator, const std::vector<double>& before, const std::vector<double>& after);
 
 }  // namespace qf::pipeline
