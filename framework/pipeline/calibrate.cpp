@@ -34,8 +34,21 @@ struct Slot {
   std::string tensor;
   int32_t axis = -1;
   size_t channels = 1;
-  bool symmetric = true;      // the candidate's, unless the backend demands one for the point
-  std::vector<size_t> users;  // (point * num_candidates + candidate) sharing this slot's result
+  bool symmetric = true;            // the candidate's, unless the backend demands one for the point
+  std::vector<size_t> users;        // (point * num_candidates + candidate) sharing this slot's result
+  size_t histogram = kNoHistogram;  // the shared histogram it calibrates from; none: its own states
+  static constexpr size_t kNoHistogram = SIZE_MAX;
+};
+
+// A fixed-range histogram shared by every slot of one tensor whose calibrator asks for the same layout
+// (QfCalibratorDesc::range_from_histogram, ABI 1.8): one per (tensor, granularity, absolute, bins) instead
+// of one per candidate.
+struct SharedHistogram {
+  std::string tensor;
+  int32_t axis = -1;
+  size_t channels = 1, bins = 0;
+  bool absolute = true;
+  size_t slot = 0;  // a slot of this layout: its first-pass range is the histogram's
 };
 
 // Per-channel or per-tensor running min/max of one tensor. A tensor whose channel axis changes length
@@ -229,9 +242,16 @@ void drop_empty_points(QuantPlan& plan, CalibrationResult& result) {
 
 namespace {
 
-// The calibrator states of one lane of the second pass: one per slot, created when the lane first sees the
-// slot's tensor (null for slots whose tensor the lane never saw non-empty).
-using LaneStates = std::vector<std::unique_ptr<plugin::CalibratorState>>;
+// One lane of the second pass: a calibrator state per slot and a histogram per shared histogram, each
+// created when the lane first sees its tensor (null where the lane never saw it non-empty).
+struct LaneHistogram {
+  FixedRangeHistogram counts;
+  Shape shape;  // of the first value observed (what a state's create would have been told)
+};
+struct Lane {
+  std::vector<std::unique_ptr<plugin::CalibratorState>> states;
+  std::vector<std::unique_ptr<LaneHistogram>> histograms;
+};
 
 // Lanes of the second pass: at most one per worker and per sample, at most kMaxCalibrationLanes, and only as
 // many extra lanes as fit in kExtraLaneBudget. Every lane holds a state per (tensor, candidate) slot (stock
@@ -265,10 +285,13 @@ struct CalibrationRun {
   tbb::task_arena& arena;
   const std::map<std::string, Tensor>& first_inputs;
   std::vector<Slot> slots;
-  std::map<std::string, std::vector<size_t>> slots_of_tensor;
-  std::map<std::string, int32_t> tensor_axis;  // first pass granularity per tensor: channel axis or -1
+  std::map<std::string, std::vector<size_t>> slots_of_tensor;  // slots with their own states
+  std::map<std::string, int32_t> tensor_axis;                  // first pass granularity per tensor: channel axis or -1
   std::map<std::string, MinMax> global;
   std::vector<std::vector<float>> gmin, gmax;  // per slot, in the slot's granularity
+  std::vector<SharedHistogram> histograms;
+  std::map<std::string, std::vector<size_t>> histograms_of_tensor;
+  bool share_histograms = true;
 
   std::map<std::string, Tensor> inputs(size_t i) const { return i == 0 ? first_inputs : samples.load(i); }
 };
@@ -298,7 +321,6 @@ void build_slots(CalibrationRun& run, const TensorInfoMap& tensors, CalibrationR
         s.channels = pc ? channels_of(tensors, q.tensor, q.channel_axis) : 1;
         s.symmetric = symmetric;
         run.slots.push_back(s);
-        run.slots_of_tensor[q.tensor].push_back(it->second);
         auto [axis_it, first] = run.tensor_axis.emplace(q.tensor, s.axis);
         if (!first && pc) axis_it->second = s.axis;
       }
@@ -335,7 +357,7 @@ void range_pass(CalibrationRun& run) {
     }
 }
 
-std::unique_ptr<plugin::CalibratorState> make_state(const CalibrationRun& run, size_t s, const Shape& shape) {
+plugin::CalibrationTarget target_of(const CalibrationRun& run, size_t s, const Shape& shape) {
   const Slot& slot = run.slots[s];
   const Candidate& cand = run.candidates[slot.candidate];
   plugin::CalibrationTarget target;
@@ -350,21 +372,74 @@ std::unique_ptr<plugin::CalibratorState> make_state(const CalibrationRun& run, s
     target.global_min = &run.gmin[s];
     target.global_max = &run.gmax[s];
   }
-  return std::make_unique<plugin::CalibratorState>(*cand.calibrator, cand.params, target);
+  return target;
+}
+
+std::unique_ptr<plugin::CalibratorState> make_state(const CalibrationRun& run, size_t s, const Shape& shape) {
+  const Candidate& cand = run.candidates[run.slots[s].candidate];
+  return std::make_unique<plugin::CalibratorState>(*cand.calibrator, cand.params, target_of(run, s, shape));
+}
+
+// After the first pass (a slot's granularity is final then): every slot whose calibrator offers
+// range_from_histogram, for this tensor and parameters, joins the shared histogram of its layout; the others
+// observe through their own states.
+void join_shared_histograms(CalibrationRun& run) {
+  std::map<std::string, size_t> index;
+  for (size_t s = 0; s < run.slots.size(); ++s) {
+    Slot& slot = run.slots[s];
+    const Candidate& cand = run.candidates[slot.candidate];
+    const size_t bins = run.share_histograms && !run.gmin[s].empty()
+                            ? plugin::histogram_bins(*cand.calibrator, cand.params, target_of(run, s, {}))
+                            : 0;
+    if (bins == 0) {
+      run.slots_of_tensor[slot.tensor].push_back(s);
+      continue;
+    }
+    const std::string key = slot.tensor + "|" + std::to_string(slot.axis) + "|" + (slot.symmetric ? "abs" : "signed") +
+                            "|" + std::to_string(bins);
+    auto [it, fresh] = index.emplace(key, run.histograms.size());
+    if (fresh) {
+      run.histograms.push_back({slot.tensor, slot.axis, slot.channels, bins, slot.symmetric, s});
+      run.histograms_of_tensor[slot.tensor].push_back(it->second);
+    }
+    slot.histogram = it->second;
+  }
+}
+
+// Counts one value into lane histogram h (created on first sight).
+void observe_histogram(const CalibrationRun& run, size_t h, const Tensor& value, Lane& lane) {
+  const SharedHistogram& shared = run.histograms[h];
+  const Shape& shape = value.shape();
+  if (shared.axis >= 0 && (static_cast<size_t>(shared.axis) >= shape.size() ||
+                           static_cast<size_t>(shape[static_cast<size_t>(shared.axis)]) != shared.channels))
+    throw Error("tensor '" + shared.tensor + "': a value of shape " + shape_str(shape) + " has no axis " +
+                std::to_string(shared.axis) + " of " + std::to_string(shared.channels) + " channels");
+  auto& mine = lane.histograms[h];
+  if (!mine)
+    mine = std::make_unique<LaneHistogram>(LaneHistogram{
+        FixedRangeHistogram(shared.bins, shared.absolute, run.gmin[shared.slot], run.gmax[shared.slot]), shape});
+  for_each_channel_run(value.data<float>(), shape, shared.axis,
+                       [&](size_t c, const float* x, size_t n) { mine->counts.add_run(c, x, n); });
 }
 
 // Runs sample i through the model, feeding one lane's states (created on first sight). Within a sample, a
 // tensor's slots are fed in parallel.
-void observe_sample(const CalibrationRun& run, size_t i, LaneStates& states) {
+void observe_sample(const CalibrationRun& run, size_t i, Lane& lane) {
   throw_if_interrupted();
+  static const std::vector<size_t> kNone;
   RunHooks hooks;
   hooks.observe = [&](const std::string& name, const Tensor& value) {
-    auto it = run.slots_of_tensor.find(name);
-    if (it == run.slots_of_tensor.end() || value.dtype() != DType::Float32 || value.numel() == 0) return;
-    const std::vector<size_t>& mine = it->second;
-    for (size_t s : mine)
-      if (!states[s]) states[s] = make_state(run, s, value.shape());
-    tbb::parallel_for(size_t{0}, mine.size(), [&](size_t k) { states[mine[k]]->observe(value); });
+    if (value.dtype() != DType::Float32 || value.numel() == 0) return;
+    const auto states = run.slots_of_tensor.find(name);
+    const auto histograms = run.histograms_of_tensor.find(name);
+    const auto& slots = states == run.slots_of_tensor.end() ? kNone : states->second;
+    const auto& shared = histograms == run.histograms_of_tensor.end() ? kNone : histograms->second;
+    for (size_t s : slots)
+      if (!lane.states[s]) lane.states[s] = make_state(run, s, value.shape());
+    tbb::parallel_for(size_t{0}, slots.size() + shared.size(), [&](size_t k) {
+      if (k < slots.size()) lane.states[slots[k]]->observe(value);
+      else observe_histogram(run, shared[k - slots.size()], value, lane);
+    });
   };
   run.executor.run(run.inputs(i), hooks);
 }
@@ -372,9 +447,10 @@ void observe_sample(const CalibrationRun& run, size_t i, LaneStates& states) {
 // Second pass: lane 0 observes sample 0 alone (sizing a lane, see lane_count), then the lanes run in
 // parallel, lane k taking samples k, k + lanes, ... in order, each feeding its own calibrator states (a state
 // is never shared between lanes, so calls on it are never concurrent).
-std::vector<LaneStates> observe_pass(const CalibrationRun& run) {
-  std::vector<LaneStates> lane_states(1);
-  lane_states[0].resize(run.slots.size());
+std::vector<Lane> observe_pass(const CalibrationRun& run) {
+  std::vector<Lane> lane_states(1);
+  lane_states[0].states.resize(run.slots.size());
+  lane_states[0].histograms.resize(run.histograms.size());
   Progress progress("calibrate: " + std::to_string(run.candidates.size()) + " candidates", run.samples.size());
   const size_t before = resident_bytes();
   run.arena.execute([&] { observe_sample(run, 0, lane_states[0]); });
@@ -383,9 +459,16 @@ std::vector<LaneStates> observe_pass(const CalibrationRun& run) {
   const size_t lanes = lane_count(run.arena.max_concurrency(), run.samples.size(),
                                   before && after ? (after > before ? after - before : 0) : SIZE_MAX);
   lane_states.resize(lanes);
-  for (LaneStates& states : lane_states) states.resize(run.slots.size());
-  spdlog::debug("calibrate: {} lane(s), {} MiB of resident memory after the first sample's states", lanes,
-                (after > before ? after - before : 0) >> 20);
+  for (Lane& lane : lane_states) {
+    lane.states.resize(run.slots.size());
+    lane.histograms.resize(run.histograms.size());
+  }
+  size_t histogram_bytes = 0;
+  for (const auto& h : lane_states[0].histograms) histogram_bytes += h ? h->counts.bytes() : 0;
+  spdlog::debug(
+      "calibrate: {} lane(s), {} MiB of resident memory after the first sample's states ({} MiB of them "
+      "shared histograms)",
+      lanes, (after > before ? after - before : 0) >> 20, histogram_bytes >> 20);
   run.arena.execute([&] {
     tbb::parallel_for(size_t{0}, lanes, [&](size_t lane) {
       for (size_t i = lane == 0 ? lanes : lane; i < run.samples.size(); i += lanes) {
@@ -399,27 +482,44 @@ std::vector<LaneStates> observe_pass(const CalibrationRun& run) {
 
 // Folds slot s's lane states into the first lane's that exists, in lane order (merge is the plugin's);
 // null when no lane saw the tensor.
-std::unique_ptr<plugin::CalibratorState> merged_state(std::vector<LaneStates>& lane_states, size_t s) {
+std::unique_ptr<plugin::CalibratorState> merged_state(std::vector<Lane>& lanes, size_t s) {
   std::unique_ptr<plugin::CalibratorState> merged;
-  for (LaneStates& lane : lane_states) {
-    if (!lane[s]) continue;
+  for (Lane& lane : lanes) {
+    if (!lane.states[s]) continue;
     if (!merged) {
-      merged = std::move(lane[s]);
+      merged = std::move(lane.states[s]);
     } else {
-      merged->merge(*lane[s]);
-      lane[s].reset();  // the host destroys the folded state (QfCalibratorDesc::merge)
+      merged->merge(*lane.states[s]);
+      lane.states[s].reset();  // the host destroys the folded state (QfCalibratorDesc::merge)
     }
+  }
+  return merged;
+}
+
+// Every lane's counts of shared histogram h added into the first lane's that exists (exact: sums); null when
+// no lane saw the tensor.
+std::unique_ptr<LaneHistogram> merged_histogram(std::vector<Lane>& lanes, size_t h) {
+  std::unique_ptr<LaneHistogram> merged;
+  for (Lane& lane : lanes) {
+    if (!lane.histograms[h]) continue;
+    if (!merged) merged = std::move(lane.histograms[h]);
+    else merged->counts.merge(lane.histograms[h]->counts);
+    lane.histograms[h].reset();
   }
   return merged;
 }
 
 // The range of slot s from its merged state (or the exact zero range of a tensor empty in every sample),
 // checked and adjusted for the Softmax fusion of ONNX Runtime.
-Range slot_range(CalibrationRun& run, size_t s, plugin::CalibratorState* state) {
+Range slot_range(CalibrationRun& run, size_t s, plugin::CalibratorState* state, const LaneHistogram* histogram) {
   Slot& slot = run.slots[s];
   Range r;
   if (state) {
     state->compute_range(r.min, r.max);
+  } else if (histogram) {
+    const Candidate& cand = run.candidates[slot.candidate];
+    plugin::range_from_histogram(*cand.calibrator, cand.params, target_of(run, s, histogram->shape), histogram->counts,
+                                 r.min, r.max);
   } else if (run.gmin[s].empty() && run.global.count(slot.tensor)) {
     r.min = {0.f};  // empty in every sample: nothing to quantize, an exact zero range
     r.max = {0.f};
@@ -454,7 +554,7 @@ void weight_ranges(const Model& model, const QuantPlan& plan, double weight_max_
 
 CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
                             const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
-                            int threads) {
+                            int threads, bool share_histograms) {
   CalibrationResult result;
   result.weight_max_percentile = weight_max_percentile;
   result.samples = samples.size();
@@ -466,7 +566,8 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   Executor executor(shared_model, ExecutorOptions{threads});
   const std::map<std::string, Tensor> first_inputs = samples.load(0);
   tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
-  CalibrationRun run{plan, candidates, samples, executor, arena, first_inputs, {}, {}, {}, {}, {}, {}};
+  CalibrationRun run{plan, candidates, samples, executor, arena, first_inputs,    {}, {}, {},
+                     {},   {},         {},      {},       {},    share_histograms};
   build_slots(run, tensors, result);
   if (run.slots.empty()) return result;
 
@@ -476,16 +577,28 @@ CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std
   run.gmin.resize(run.slots.size());
   run.gmax.resize(run.slots.size());
   slot_global_ranges(run.global, run.slots, run.gmin, run.gmax);
+  join_shared_histograms(run);
+  spdlog::debug("calibrate: {} slot(s), {} shared histogram(s), {} slot(s) with their own states", run.slots.size(),
+                run.histograms.size(), [&] {
+                  size_t n = 0;
+                  for (const auto& [tensor, slots] : run.slots_of_tensor) n += slots.size();
+                  return n;
+                }());
 
   const auto t1 = Clock::now();
-  std::vector<LaneStates> lane_states = observe_pass(run);
+  std::vector<Lane> lanes = observe_pass(run);
+  std::vector<std::unique_ptr<LaneHistogram>> histograms(run.histograms.size());
+  arena.execute([&] {
+    tbb::parallel_for(size_t{0}, histograms.size(), [&](size_t h) { histograms[h] = merged_histogram(lanes, h); });
+  });
   // Slots are independent: merge and compute them in parallel (KL/MSE searches dominate here).
   const size_t num_cands = candidates.size();
   arena.execute([&] {
     tbb::parallel_for(size_t{0}, run.slots.size(), [&](size_t s) {
       throw_if_interrupted();
-      const std::unique_ptr<plugin::CalibratorState> state = merged_state(lane_states, s);
-      const Range r = slot_range(run, s, state.get());
+      const std::unique_ptr<plugin::CalibratorState> state = merged_state(lanes, s);
+      const size_t h = run.slots[s].histogram;
+      const Range r = slot_range(run, s, state.get(), h == Slot::kNoHistogram ? nullptr : histograms[h].get());
       for (size_t user : run.slots[s].users) result.activation[user / num_cands][user % num_cands] = r;
     });  // each merged state is freed as soon as its range is taken
   });

@@ -37,9 +37,11 @@ struct CalibrationResult {
 };
 
 // `tensors` is the probe run the plan was built from (channel counts of per-channel candidates).
+// `share_histograms` false: every slot observes through its own states, also where the calibrator offers
+// range_from_histogram (the tests comparing both).
 CalibrationResult calibrate(const Model& model, const QuantPlan& plan, const std::vector<Candidate>& candidates,
                             const SampleSet& samples, const TensorInfoMap& tensors, double weight_max_percentile,
-                            int threads);
+                            int threads, bool share_histograms = true);
 
 // Removes result.empty_points from the plan and the result (one log line per tensor): those tensors stay
 // float. Calibrate on later decoding steps (a filled cache) to quantize them.

@@ -6,10 +6,9 @@ namespace qf::plugin {
 
 namespace {
 constexpr size_t kMessageSize = 1024;
-}
 
-CalibratorState::CalibratorState(const Component& component, const ParamSet& params, const CalibrationTarget& target)
-    : component_(component), tensor_(target.tensor), num_channels_(target.num_channels) {
+// The C view of a target (pointers into it).
+QfTensorInfo tensor_info(const CalibrationTarget& target) {
   QfTensorInfo info{};
   info.struct_size = sizeof(QfTensorInfo);
   info.name = target.tensor.c_str();
@@ -25,6 +24,20 @@ CalibratorState::CalibratorState(const Component& component, const ParamSet& par
     info.global_min = target.global_min->data();
     info.global_max = target.global_max->data();
   }
+  return info;
+}
+
+[[noreturn]] void fail_call(const Component& component, const char* what, const std::string& tensor, QfStatus status,
+                            const char* message) {
+  throw Error(component.where() + ": " + what + " on tensor '" + tensor + "' failed (" + status_name(status) +
+              "): " + message);
+}
+
+}  // namespace
+
+CalibratorState::CalibratorState(const Component& component, const ParamSet& params, const CalibrationTarget& target)
+    : component_(component), tensor_(target.tensor), num_channels_(target.num_channels) {
+  const QfTensorInfo info = tensor_info(target);
   char buf[kMessageSize] = {0};
   QfMessage msg{buf, sizeof buf};
   const QfStatus s = component_.calibrator.create(params.c_list(), &info, &state_, &msg);
@@ -36,8 +49,7 @@ CalibratorState::~CalibratorState() {
 }
 
 void CalibratorState::fail(const char* what, QfStatus status, const char* message) const {
-  throw Error(component_.where() + ": " + what + " on tensor '" + tensor_ + "' failed (" + status_name(status) +
-              "): " + message);
+  fail_call(component_, what, tensor_, status, message);
 }
 
 void CalibratorState::observe(const Tensor& batch) {
@@ -66,6 +78,37 @@ void CalibratorState::compute_range(std::vector<float>& min, std::vector<float>&
   QfMessage msg{buf, sizeof buf};
   const QfStatus s = component_.calibrator.compute_range(state_, min.data(), max.data(), num_channels_, &msg);
   if (s != QF_STATUS_OK) fail("compute_range", s, buf);
+}
+
+bool offers_histogram(const Component& component) {
+  return component.calibrator.histogram_bins && component.calibrator.range_from_histogram;
+}
+
+size_t histogram_bins(const Component& component, const ParamSet& params, const CalibrationTarget& target) {
+  if (!offers_histogram(component)) return 0;
+  CalibrationTarget bare = target;
+  bare.shape.clear();
+  bare.global_min = bare.global_max = nullptr;
+  const QfTensorInfo info = tensor_info(bare);
+  size_t bins = 0;
+  char buf[kMessageSize] = {0};
+  QfMessage msg{buf, sizeof buf};
+  const QfStatus s = component.calibrator.histogram_bins(params.c_list(), &info, &bins, &msg);
+  if (s != QF_STATUS_OK) fail_call(component, "histogram_bins", target.tensor, s, buf);
+  return bins;
+}
+
+void range_from_histogram(const Component& component, const ParamSet& params, const CalibrationTarget& target,
+                          const FixedRangeHistogram& histogram, std::vector<float>& min, std::vector<float>& max) {
+  const QfTensorInfo info = tensor_info(target);
+  const QfHistogram view = histogram.c_view();
+  min.assign(target.num_channels, 0.f);
+  max.assign(target.num_channels, 0.f);
+  char buf[kMessageSize] = {0};
+  QfMessage msg{buf, sizeof buf};
+  const QfStatus s = component.calibrator.range_from_histogram(params.c_list(), &info, &view, min.data(), max.data(),
+                                                               target.num_channels, &msg);
+  if (s != QF_STATUS_OK) fail_call(component, "range_from_histogram", target.tensor, s, buf);
 }
 
 }  // namespace qf::plugin

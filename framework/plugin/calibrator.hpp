@@ -1,6 +1,8 @@
 // Host side of calibrator plugins: one state per (tensor, worker) created through the plugin's C table.
 #pragma once
 
+#include <qforge/qf_histogram.hpp>
+
 #include <span>
 #include <string>
 #include <vector>
@@ -40,5 +42,15 @@ class CalibratorState {
   size_t num_channels_;
   void* state_ = nullptr;
 };
+
+// ABI 1.8: calibrators that compute their range from a fixed-range histogram the host builds and shares
+// between candidates (QfCalibratorDesc::histogram_bins, range_from_histogram).
+bool offers_histogram(const Component& component);
+// Bins per channel the calibrator wants for this target and parameters; 0: it calibrates through states.
+// The target's shape and global range are not used (not known yet).
+size_t histogram_bins(const Component& component, const ParamSet& params, const CalibrationTarget& target);
+// The target's num_channels ranges from `histogram` (built over every sample with the target's global range).
+void range_from_histogram(const Component& component, const ParamSet& params, const CalibrationTarget& target,
+                          const FixedRangeHistogram& histogram, std::vector<float>& min, std::vector<float>& max);
 
 }  // namespace qf::plugin

@@ -190,6 +190,12 @@ QfStatus add_component(QfRegistrar* r, Kind kind, const Desc* desc, size_t requi
 
 QfStatus add_calibrator(QfRegistrar* r, const QfCalibratorDesc* d, QfMessage* msg) {
   const bool missing = d && (!d->create || !d->destroy || !d->observe || !d->merge || !d->compute_range);
+  // ABI 1.8 tail: the histogram entries come together, and only with the first pass's ranges.
+  if (d && d->struct_size >= QF_SIZE_THROUGH(QfCalibratorDesc, range_from_histogram) &&
+      (!d->histogram_bins != !d->range_from_histogram || (d->range_from_histogram && !d->needs_global_range)))
+    return state_of(r).refuse(msg, state_of(r).who(Kind::Calibrator, d->name) +
+                                       ": histogram_bins and range_from_histogram come together, with "
+                                       "needs_global_range set");
   return add_component(r, Kind::Calibrator, d, QF_SIZE_THROUGH(QfCalibratorDesc, compute_range), missing, msg,
                        [](Component& c, const QfCalibratorDesc& x) { c.calibrator = x; });
 }

@@ -6,6 +6,7 @@
 // merge gives bit-identical counts and thus bit-identical thresholds.
 #pragma once
 
+#include <qforge/qf_histogram.hpp>
 #include <qforge/qf_plugin.hpp>
 
 #include <algorithm>
@@ -155,103 +156,53 @@ class ExactMinMax {
   std::vector<float> min_, max_;
 };
 
-// One fixed-range histogram per channel. Symmetric: of |x| over [0, max(|gmin|, |gmax|)]; asymmetric:
-// of x over [gmin, gmax]. bins equal-width bins; a value on or beyond the upper end goes to the last
-// bin, one below the lower end to the first (the host's range covers the data, so only rounding can
-// put a value there).
-class Histograms {
+// A state's histograms: qf::FixedRangeHistogram (the class of the host's shared histograms, so both bin
+// identically) over the tensor's global range from the host's first pass. Symmetric: of |x|.
+class Histograms : public qf::FixedRangeHistogram {
  public:
   Histograms(const qf::TensorInfo& t, size_t bins, const char* calibrator)
-      : bins_(bins), absolute_(t.symmetric), channels_(t.per_channel ? t.num_channels : 1) {
+      : qf::FixedRangeHistogram(make(t, bins, calibrator)) {}
+  void merge(const Histograms& other) {
+    try {
+      qf::FixedRangeHistogram::merge(other);
+    } catch (const std::invalid_argument& e) {
+      throw qf::PluginError(e.what());
+    }
+  }
+
+ private:
+  static qf::FixedRangeHistogram make(const qf::TensorInfo& t, size_t bins, const char* calibrator) {
     if (t.global_min.size() != t.num_channels || t.global_max.size() != t.num_channels)
       throw qf::PluginError("calibrator " + quoted(calibrator) + " needs the global range of tensor " + quoted(t.name) +
                                 " from the host's first pass (has_global_range is not set)",
                             QF_STATUS_INVALID_ARGUMENT);
-    if (channels_ != t.num_channels)
+    if (!t.per_channel && t.num_channels != 1)
       throw qf::PluginError(
           "tensor " + quoted(t.name) + ": per-tensor state with " + std::to_string(t.num_channels) + " global ranges",
           QF_STATUS_INVALID_ARGUMENT);
-    lo_.resize(channels_);
-    hi_.resize(channels_);
-    inv_width_.resize(channels_);
-    for (size_t c = 0; c < channels_; ++c) {
-      const double gmin = t.global_min[c], gmax = t.global_max[c];
-      if (!std::isfinite(gmin) || !std::isfinite(gmax) || gmin > gmax)
-        throw qf::PluginError("tensor " + quoted(t.name) + ": invalid global range [" + std::to_string(gmin) + ", " +
-                                  std::to_string(gmax) + "] of channel " + std::to_string(c),
-                              QF_STATUS_INVALID_ARGUMENT);
-      lo_[c] = absolute_ ? 0.0 : gmin;
-      hi_[c] = absolute_ ? std::max(std::fabs(gmin), std::fabs(gmax)) : gmax;
-      inv_width_[c] = hi_[c] > lo_[c] ? static_cast<double>(bins_) / (hi_[c] - lo_[c]) : 0.0;
+    try {
+      return qf::FixedRangeHistogram(bins, t.symmetric, t.global_min, t.global_max);
+    } catch (const std::invalid_argument& e) {
+      throw qf::PluginError("tensor " + quoted(t.name) + ": " + e.what(), QF_STATUS_INVALID_ARGUMENT);
     }
-    counts_.assign(channels_ * bins_, 0);
   }
-
-  // The channel's constants are hoisted out of the loop (the counts could alias them otherwise).
-  void add_run(size_t c, const float* x, size_t n) {
-    const double lo = lo_[c], inv = inv_width_[c], top = static_cast<double>(bins_);
-    const size_t last = bins_ - 1;
-    uint64_t* counts = counts_.data() + c * bins_;
-    auto bin = [&](double v) {
-      const double pos = (v - lo) * inv;
-      return pos <= 0.0 ? size_t{0} : pos >= top ? last : static_cast<size_t>(pos);
-    };
-    if (absolute_)
-      for (size_t i = 0; i < n; ++i) ++counts[bin(std::fabs(static_cast<double>(x[i])))];
-    else
-      for (size_t i = 0; i < n; ++i) ++counts[bin(static_cast<double>(x[i]))];
-  }
-
-  void merge(const Histograms& other) {
-    if (other.bins_ != bins_ || other.channels_ != channels_ || other.absolute_ != absolute_ || other.lo_ != lo_ ||
-        other.hi_ != hi_)
-      throw qf::PluginError("merge of histograms with different layouts or ranges");
-    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
-  }
-
-  size_t bins() const { return bins_; }
-  bool absolute() const { return absolute_; }
-  std::span<const uint64_t> counts(size_t c) const { return {counts_.data() + c * bins_, bins_}; }
-  uint64_t total(size_t c) const {
-    uint64_t n = 0;
-    for (uint64_t v : counts(c)) n += v;
-    return n;
-  }
-  double lower(size_t c) const { return lo_[c]; }
-  double upper(size_t c) const { return hi_[c]; }
-  // Left edge of bin k; k == bins is the upper end exactly.
-  double edge(size_t c, size_t k) const {
-    return k >= bins_ ? hi_[c] : lo_[c] + static_cast<double>(k) * (hi_[c] - lo_[c]) / static_cast<double>(bins_);
-  }
-  // Signed histograms: the bin holding 0 (0 when the range is positive, bins when it is negative).
-  // Bins [0, zero_bin) are the negative side, [zero_bin, bins) the non-negative one.
-  size_t zero_bin(size_t c) const {
-    if (hi_[c] <= lo_[c]) return lo_[c] < 0.0 ? bins_ : 0;
-    const double pos = -lo_[c] * inv_width_[c];
-    return pos <= 0.0 ? 0 : pos >= static_cast<double>(bins_) ? bins_ : static_cast<size_t>(pos);
-  }
-  // Range of bins [a, b) as a clipping range: [-edge(b), edge(b)] for |x| histograms (a ignored).
-  Range bins_range(size_t c, size_t a, size_t b) const {
-    if (absolute_) {
-      const auto t = static_cast<float>(edge(c, b));
-      return {-t, t};
-    }
-    return {static_cast<float>(edge(c, a)), static_cast<float>(edge(c, b))};
-  }
-
- private:
-  size_t bins_;
-  bool absolute_;
-  size_t channels_;
-  std::vector<double> lo_, hi_, inv_width_;
-  std::vector<uint64_t> counts_;  // channel-major
 };
+
+// The host hands range_from_histogram a histogram of this layout (QfCalibratorDesc, ABI 1.8); anything else
+// is refused rather than read out of bounds.
+inline void check_histogram(const qf::TensorInfo& t, const qf::HistogramView& h, size_t bins, size_t outputs) {
+  if (h.channels() != (t.per_channel ? t.num_channels : 1) || h.channels() != outputs || h.bins() != bins ||
+      h.absolute() != t.symmetric)
+    throw qf::PluginError("tensor " + quoted(t.name) + ": histogram of " + std::to_string(h.channels()) + " x " +
+                              std::to_string(h.bins()) + " bins does not match the calibrator's layout",
+                          QF_STATUS_INVALID_ARGUMENT);
+}
 
 // Percentile cut of channel c. |x| histogram: t = right edge of the bin where the cumulative count
 // first reaches p * n (at least a fraction p of |x| lies below t), range [-t, t]. Signed histogram:
 // cut = (1 - p) / 2 * n per side; lo = left edge of the first bin whose inclusion would take the count
 // below lo over cut, hi likewise from the top; so at most a fraction (1 - p) / 2 lies outside each end.
-inline Range percentile_range(const Histograms& h, size_t c, double p) {
+inline Range percentile_range(const qf::HistogramView& h, size_t c, double p) {
   const auto counts = h.counts(c);
   const uint64_t n = h.total(c);
   if (n == 0) return {0.f, 0.f};

@@ -120,16 +120,7 @@ class KlCalibrator : public qf::Calibrator {
   }
 
   KlCalibrator(const qf::Params& p, const qf::TensorInfo& t)
-      : layout_(t), hist_(t, qc::histogram_bins(t, std::max(p.get_int("max_num_bin"), p.get_int("num_bin"))), name) {
-    const qc::Grid grid = qc::target_grid(t, name);
-    levels_ = static_cast<size_t>(t.symmetric ? grid.qmax + 1 : (grid.qmax - grid.qmin + 1) / 2);
-    const auto num_bin = static_cast<double>(p.get_int("num_bin"));
-    const auto max_num_bin = static_cast<double>(std::max(p.get_int("max_num_bin"), p.get_int("num_bin")));
-    const auto scaled = static_cast<size_t>(std::ceil(num_bin * static_cast<double>(hist_.bins()) / max_num_bin));
-    start_ = std::max(scaled, levels_ + 1);
-    // Fewer windows on small histograms (every per-channel one): one search per channel.
-    candidates_ = hist_.bins() > static_cast<size_t>(qc::kMaxPerChannelBins) ? kCandidates : kChannelCandidates;
-  }
+      : layout_(t), hist_(t, histogram_bins(p, t), name), search_(search_of(p, t)) {}
 
   void observe(const qf::Batch& b) override {
     layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_.add_run(c, x, n); });
@@ -138,27 +129,59 @@ class KlCalibrator : public qf::Calibrator {
 
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    for (size_t c = 0; c < layout_.channels(); ++c) {
-      const auto counts = hist_.counts(c);
-      if (hist_.absolute()) {
-        std::tie(lo[c], hi[c]) = hist_.bins_range(c, 0, entropy_window(counts, start_, levels_, candidates_));
-        continue;
-      }
-      const size_t zero = hist_.zero_bin(c);
-      const std::vector<uint64_t> negative(counts.rbegin() + static_cast<ptrdiff_t>(counts.size() - zero),
-                                           counts.rend());
-      const size_t up = entropy_window(counts.subspan(zero), start_, levels_, candidates_);
-      const size_t down = entropy_window(negative, start_, levels_, candidates_);
-      std::tie(lo[c], hi[c]) = hist_.bins_range(c, zero - down, zero + up);
-    }
+    ranges(search_, hist_.view(), lo, hi);
+  }
+
+  // ABI 1.8: the same ranges from the host's shared histogram instead of a state's.
+  static size_t histogram_bins(const qf::Params& p, const qf::TensorInfo& t) {
+    return qc::histogram_bins(t, std::max(p.get_int("max_num_bin"), p.get_int("num_bin")));
+  }
+  static void range_from_histogram(const qf::Params& p, const qf::TensorInfo& t, const qf::HistogramView& h,
+                                   std::span<float> lo, std::span<float> hi) {
+    qc::check_histogram(t, h, histogram_bins(p, t), lo.size());
+    ranges(search_of(p, t), h, lo, hi);
   }
 
  private:
+  // The windows searched: quantization levels per side, the smallest window, how many windows.
+  struct Search {
+    size_t levels = 0;
+    size_t start = 0;
+    size_t candidates = kCandidates;
+  };
+  static Search search_of(const qf::Params& p, const qf::TensorInfo& t) {
+    Search s;
+    const qc::Grid grid = qc::target_grid(t, name);
+    s.levels = static_cast<size_t>(t.symmetric ? grid.qmax + 1 : (grid.qmax - grid.qmin + 1) / 2);
+    const size_t bins = histogram_bins(p, t);
+    const auto num_bin = static_cast<double>(p.get_int("num_bin"));
+    const auto max_num_bin = static_cast<double>(std::max(p.get_int("max_num_bin"), p.get_int("num_bin")));
+    const auto scaled = static_cast<size_t>(std::ceil(num_bin * static_cast<double>(bins) / max_num_bin));
+    s.start = std::max(scaled, s.levels + 1);
+    // Fewer windows on small histograms (every per-channel one): one search per channel.
+    s.candidates = bins > static_cast<size_t>(qc::kMaxPerChannelBins) ? kCandidates : kChannelCandidates;
+    return s;
+  }
+
+  static void ranges(const Search& s, const qf::HistogramView& h, std::span<float> lo, std::span<float> hi) {
+    for (size_t c = 0; c < h.channels(); ++c) {
+      const auto counts = h.counts(c);
+      if (h.absolute()) {
+        std::tie(lo[c], hi[c]) = h.bins_range(c, 0, entropy_window(counts, s.start, s.levels, s.candidates));
+        continue;
+      }
+      const size_t zero = h.zero_bin(c);
+      const std::vector<uint64_t> negative(counts.rbegin() + static_cast<ptrdiff_t>(counts.size() - zero),
+                                           counts.rend());
+      const size_t up = entropy_window(counts.subspan(zero), s.start, s.levels, s.candidates);
+      const size_t down = entropy_window(negative, s.start, s.levels, s.candidates);
+      std::tie(lo[c], hi[c]) = h.bins_range(c, zero - down, zero + up);
+    }
+  }
+
   qc::ChannelLayout layout_;
   qc::Histograms hist_;
-  size_t levels_ = 0;
-  size_t start_ = 0;
-  size_t candidates_ = kCandidates;
+  Search search_;
 };
 
 QF_PLUGIN("qf-calibrator-kl", "1.0.0", KlCalibrator)

@@ -25,8 +25,7 @@ class MaxCalibrator : public qf::Calibrator {
 
   MaxCalibrator(const qf::Params& p, const qf::TensorInfo& t)
       : percentile_(p.get_float("max_percentile")), symmetric_(t.symmetric), layout_(t) {
-    if (percentile_ < 1.0)
-      hist_ = std::make_unique<qc::Histograms>(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name);
+    if (percentile_ < 1.0) hist_ = std::make_unique<qc::Histograms>(t, histogram_bins(p, t), name);
     else minmax_ = std::make_unique<qc::ExactMinMax>(layout_.channels());
   }
 
@@ -41,11 +40,29 @@ class MaxCalibrator : public qf::Calibrator {
   }
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    for (size_t c = 0; c < layout_.channels(); ++c)
-      std::tie(lo[c], hi[c]) = hist_ ? qc::percentile_range(*hist_, c, percentile_) : minmax_->range(c, symmetric_);
+    if (hist_) return percentile_ranges(percentile_, hist_->view(), lo, hi);
+    for (size_t c = 0; c < layout_.channels(); ++c) std::tie(lo[c], hi[c]) = minmax_->range(c, symmetric_);
+  }
+
+  // ABI 1.8: below max_percentile 1, the same ranges from the host's shared histogram instead of a
+  // state's; at 1 (exact min/max, two floats per channel) the host keeps creating states.
+  static size_t histogram_bins(const qf::Params& p, const qf::TensorInfo& t) {
+    return p.get_float("max_percentile") < 1.0 ? qc::histogram_bins(t, p.get_int("max_num_bin")) : 0;
+  }
+  static void range_from_histogram(const qf::Params& p, const qf::TensorInfo& t, const qf::HistogramView& h,
+                                   std::span<float> lo, std::span<float> hi) {
+    const size_t bins = histogram_bins(p, t);
+    if (bins == 0) throw qf::PluginError("max_percentile 1 calibrates from exact min/max, not from a histogram");
+    qc::check_histogram(t, h, bins, lo.size());
+    percentile_ranges(p.get_float("max_percentile"), h, lo, hi);
   }
 
  private:
+  static void percentile_ranges(double percentile, const qf::HistogramView& h, std::span<float> lo,
+                                std::span<float> hi) {
+    for (size_t c = 0; c < h.channels(); ++c) std::tie(lo[c], hi[c]) = qc::percentile_range(h, c, percentile);
+  }
+
   double percentile_;
   bool symmetric_;
   qc::ChannelLayout layout_;

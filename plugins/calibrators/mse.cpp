@@ -70,7 +70,7 @@ class MseCalibrator : public qf::Calibrator {
   }
 
   MseCalibrator(const qf::Params& p, const qf::TensorInfo& t)
-      : layout_(t), hist_(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name), grid_(qc::target_grid(t, name)) {}
+      : layout_(t), hist_(t, histogram_bins(p, t), name), grid_(qc::target_grid(t, name)) {}
 
   void observe(const qf::Batch& b) override {
     layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_.add_run(c, x, n); });
@@ -79,37 +79,51 @@ class MseCalibrator : public qf::Calibrator {
 
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    for (size_t c = 0; c < layout_.channels(); ++c)
-      std::tie(lo[c], hi[c]) = hist_.absolute() ? symmetric(c) : asymmetric(c);
+    ranges(grid_, hist_.view(), lo, hi);
+  }
+
+  // ABI 1.8: the same ranges from the host's shared histogram instead of a state's.
+  static size_t histogram_bins(const qf::Params& p, const qf::TensorInfo& t) {
+    return qc::histogram_bins(t, p.get_int("max_num_bin"));
+  }
+  static void range_from_histogram(const qf::Params& p, const qf::TensorInfo& t, const qf::HistogramView& h,
+                                   std::span<float> lo, std::span<float> hi) {
+    qc::check_histogram(t, h, histogram_bins(p, t), lo.size());
+    ranges(qc::target_grid(t, name), h, lo, hi);
   }
 
  private:
-  qc::Range symmetric(size_t c) const {
-    const ClippingError error(hist_.counts(c));
-    const size_t bins = hist_.bins();
-    if (error.total() <= 0.0 || hist_.upper(c) <= 0.0) return hist_.bins_range(c, 0, bins);
+  static void ranges(const qc::Grid& grid, const qf::HistogramView& h, std::span<float> lo, std::span<float> hi) {
+    for (size_t c = 0; c < h.channels(); ++c)
+      std::tie(lo[c], hi[c]) = h.absolute() ? symmetric(grid, h, c) : asymmetric(grid, h, c);
+  }
+
+  static qc::Range symmetric(const qc::Grid& grid, const qf::HistogramView& h, size_t c) {
+    const ClippingError error(h.counts(c));
+    const size_t bins = h.bins();
+    if (error.total() <= 0.0 || h.upper(c) <= 0.0) return h.bins_range(c, 0, bins);
     size_t best = bins;
     double best_error = std::numeric_limits<double>::infinity();
     for (size_t k = bins; k >= 1; --k) {  // widest first, so ties keep the wider range
-      const double e = error(0, k, static_cast<double>(k) / static_cast<double>(grid_.qmax));
+      const double e = error(0, k, static_cast<double>(k) / static_cast<double>(grid.qmax));
       if (e < best_error) {
         best_error = e;
         best = k;
       }
     }
-    return hist_.bins_range(c, 0, best);
+    return h.bins_range(c, 0, best);
   }
 
-  qc::Range asymmetric(size_t c) const {
-    const ClippingError error(hist_.counts(c));
-    const size_t bins = hist_.bins();
-    const double width = hist_.upper(c) - hist_.lower(c);
-    if (error.total() <= 0.0 || width <= 0.0) return hist_.bins_range(c, 0, bins);
+  static qc::Range asymmetric(const qc::Grid& grid, const qf::HistogramView& h, size_t c) {
+    const ClippingError error(h.counts(c));
+    const size_t bins = h.bins();
+    const double width = h.upper(c) - h.lower(c);
+    if (error.total() <= 0.0 || width <= 0.0) return h.bins_range(c, 0, bins);
     // Position of 0 in bins; lo candidates lie at or below it, hi candidates at or above it.
-    const double zero = -hist_.lower(c) / width * static_cast<double>(bins);
+    const double zero = -h.lower(c) / width * static_cast<double>(bins);
     const size_t a_max = static_cast<size_t>(std::clamp(std::floor(zero), 0.0, static_cast<double>(bins)));
     const size_t b_min = static_cast<size_t>(std::clamp(std::ceil(zero), 0.0, static_cast<double>(bins)));
-    const double levels = static_cast<double>(grid_.qmax - grid_.qmin);
+    const double levels = static_cast<double>(grid.qmax - grid.qmin);
     auto cost = [&](size_t a, size_t b) {
       const double scale = (std::max(static_cast<double>(b), zero) - std::min(static_cast<double>(a), zero)) / levels;
       return scale > 0.0 ? error(a, b, scale) : std::numeric_limits<double>::infinity();
@@ -135,7 +149,7 @@ class MseCalibrator : public qf::Calibrator {
     const size_t a0 = best_a, b0 = best_b;
     search(steps(a0 > step_a ? a0 - step_a : 0, std::min(a0 + step_a, a_max), 1),
            steps(std::max(b0 > step_b ? b0 - step_b : 0, b_min), std::min(b0 + step_b, bins), 1));
-    return hist_.bins_range(c, best_a, best_b);
+    return h.bins_range(c, best_a, best_b);
   }
 
   qc::ChannelLayout layout_;

@@ -19,9 +19,7 @@ class PercentileCalibrator : public qf::Calibrator {
   }
 
   PercentileCalibrator(const qf::Params& p, const qf::TensorInfo& t)
-      : percentile_(p.get_float("percentile")),
-        layout_(t),
-        hist_(t, qc::histogram_bins(t, p.get_int("max_num_bin")), name) {}
+      : percentile_(p.get_float("percentile")), layout_(t), hist_(t, histogram_bins(p, t), name) {}
 
   void observe(const qf::Batch& b) override {
     layout_.for_each_run(b, [this](size_t c, const float* x, size_t n) { hist_.add_run(c, x, n); });
@@ -29,11 +27,24 @@ class PercentileCalibrator : public qf::Calibrator {
   void merge(const PercentileCalibrator& other) { hist_.merge(other.hist_); }
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    for (size_t c = 0; c < layout_.channels(); ++c)
-      std::tie(lo[c], hi[c]) = qc::percentile_range(hist_, c, percentile_);
+    ranges(percentile_, hist_.view(), lo, hi);
+  }
+
+  // ABI 1.8: the same ranges from the host's shared histogram instead of a state's.
+  static size_t histogram_bins(const qf::Params& p, const qf::TensorInfo& t) {
+    return qc::histogram_bins(t, p.get_int("max_num_bin"));
+  }
+  static void range_from_histogram(const qf::Params& p, const qf::TensorInfo& t, const qf::HistogramView& h,
+                                   std::span<float> lo, std::span<float> hi) {
+    qc::check_histogram(t, h, histogram_bins(p, t), lo.size());
+    ranges(p.get_float("percentile"), h, lo, hi);
   }
 
  private:
+  static void ranges(double percentile, const qf::HistogramView& h, std::span<float> lo, std::span<float> hi) {
+    for (size_t c = 0; c < h.channels(); ++c) std::tie(lo[c], hi[c]) = qc::percentile_range(h, c, percentile);
+  }
+
   double percentile_;
   qc::ChannelLayout layout_;
   qc::Histograms hist_;

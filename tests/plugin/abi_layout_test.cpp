@@ -75,7 +75,18 @@ static_assert(offsetof(QfCalibratorDesc, destroy) == 56);
 static_assert(offsetof(QfCalibratorDesc, observe) == 64);
 static_assert(offsetof(QfCalibratorDesc, merge) == 72);
 static_assert(offsetof(QfCalibratorDesc, compute_range) == 80);
-static_assert(sizeof(QfCalibratorDesc) == 88);
+static_assert(offsetof(QfCalibratorDesc, histogram_bins) == 88);        // ABI 1.8
+static_assert(offsetof(QfCalibratorDesc, range_from_histogram) == 96);  // ABI 1.8
+static_assert(sizeof(QfCalibratorDesc) == 104);
+// QfHistogram (ABI 1.8)
+static_assert(offsetof(QfHistogram, struct_size) == 0);
+static_assert(offsetof(QfHistogram, num_channels) == 8);
+static_assert(offsetof(QfHistogram, bins) == 16);
+static_assert(offsetof(QfHistogram, absolute) == 24);
+static_assert(offsetof(QfHistogram, lower) == 32);
+static_assert(offsetof(QfHistogram, upper) == 40);
+static_assert(offsetof(QfHistogram, counts) == 48);
+static_assert(sizeof(QfHistogram) == 56);
 // QfMetricDesc
 static_assert(offsetof(QfMetricDesc, struct_size) == 0);
 static_assert(offsetof(QfMetricDesc, name) == 8);

@@ -127,6 +127,17 @@ TEST(PluginRegistry, RegistrationErrorStatusIsReported) {
   EXPECT_NE(e.find("registration failed (error): license file not found"), std::string::npos) << e;
 }
 
+// ABI 1.8: histogram_bins and range_from_histogram come together (the host would otherwise ask for a
+// histogram it could not turn into a range).
+TEST(PluginRegistry, RefusesHalfOfTheHistogramEntries) {
+  Registry reg;
+  const std::string e = error_of([&] { reg.load_library(test_plugin("qf_test_half_histogram")); });
+  EXPECT_NE(e.find("calibrator 'test.half_histogram' (libqf_test_half_histogram.so): histogram_bins and "
+                   "range_from_histogram come together"),
+            std::string::npos)
+      << e;
+}
+
 TEST(PluginRegistry, RefusesUppercaseName) {
   Registry reg;
   const std::string e = error_of([&] { reg.load_library(test_plugin("qf_test_bad_name")); });

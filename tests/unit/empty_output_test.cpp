@@ -28,8 +28,8 @@ class EmptyOutput : public ::testing::Test {
   }
   std::vector<const plugin::MetricInstance*> metrics() const { return {metrics_[0].get(), metrics_[1].get()}; }
   static std::map<std::string, Tensor> sample(float scale) {
-    return {{"X", Tensor::from_vector<float>({2, 3}, {1 * scale, 2 * scale, 3 * scale, 4 * scale, 5 * scale,
-                                                       6 * scale})}};
+    return {
+        {"X", Tensor::from_vector<float>({2, 3}, {1 * scale, 2 * scale, 3 * scale, 4 * scale, 5 * scale, 6 * scale})}};
   }
   plugin::Registry registry_;
   std::vector<std::unique_ptr<plugin::MetricInstance>> metrics_;

@@ -28,7 +28,7 @@ extern "C" {
 /* ---- versions ------------------------------------------------------------------------------------ */
 
 #define QF_PLUGIN_ABI_MAJOR 1
-#define QF_PLUGIN_ABI_MINOR 7
+#define QF_PLUGIN_ABI_MINOR 8
 #define QF_PLUGIN_ABI_VERSION ((uint32_t)((QF_PLUGIN_ABI_MAJOR << 16) | QF_PLUGIN_ABI_MINOR))
 #define QF_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define QF_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xFFFFu)
@@ -170,6 +170,21 @@ typedef struct QfBatch {
   size_t rank;
 } QfBatch;
 
+/* ABI 1.8: fixed-range histograms, one per channel, that the host built over every calibration sample
+ * (QfCalibratorDesc::range_from_histogram). Channel c has `bins` equal-width bins over [lower[c], upper[c]]:
+ * value v (|v| when `absolute`) goes to bin floor((v - lower) * bins / (upper - lower)), clamped to
+ * [0, bins - 1]; every value to bin 0 when upper == lower. Built from the first pass's range: absolute,
+ * [0, max(|global_min|, |global_max|)]; signed, [global_min, global_max] (qforge/qf_histogram.hpp). */
+typedef struct QfHistogram {
+  uint32_t struct_size;
+  size_t num_channels;
+  size_t bins;
+  int32_t absolute;
+  const double* lower;    /* num_channels values */
+  const double* upper;    /* num_channels values */
+  const uint64_t* counts; /* num_channels * bins, channel by channel */
+} QfHistogram;
+
 /* What the host does with a calibrator (pipeline/calibrate.cpp; docs/calibrators.md):
  *  - a first pass over every sample records each tensor's per-channel min/max (and refuses NaN/Inf);
  *  - the second pass runs the samples in up to 4 parallel lanes (never more than worker threads or
@@ -198,6 +213,17 @@ typedef struct QfCalibratorDesc {
   QfStatus (*merge)(void* state, const void* other, QfMessage* msg);
   /* Writes tensor->num_channels clipping ranges. */
   QfStatus (*compute_range)(void* state, float* min_out, float* max_out, size_t num_channels, QfMessage* msg);
+  /* ABI 1.8, optional (both or neither; needs_global_range must be set). A calibrator whose range is a
+   * function of the fixed-range histogram of QfHistogram offers them, and the host then builds one
+   * histogram per (tensor, granularity, absolute, bins) shared by every candidate asking for the same one,
+   * instead of a state per candidate. histogram_bins: the bins per channel for this tensor and parameters
+   * (`tensor` has rank 0 and no global range here), or 0 when these parameters do not calibrate from a
+   * histogram (the host then creates states as above). range_from_histogram: the num_channels ranges from
+   * the histogram over every sample (`tensor` as for create; histogram->absolute == tensor->symmetric);
+   * they must equal what a state observing the same samples would compute. */
+  QfStatus (*histogram_bins)(const QfParamList* params, const QfTensorInfo* tensor, size_t* bins, QfMessage* msg);
+  QfStatus (*range_from_histogram)(const QfParamList* params, const QfTensorInfo* tensor, const QfHistogram* histogram,
+                                   float* min_out, float* max_out, size_t num_channels, QfMessage* msg);
 } QfCalibratorDesc;
 
 /* ---- metric ---------------------------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 // compilers and standard libraries. Build with hidden visibility (qforge_add_plugin() does).
 #pragma once
 
+#include <qforge/qf_histogram.hpp>
 #include <qforge/qf_plugin.h>
 
 #include <cstddef>
@@ -202,7 +203,12 @@ struct Batch {
 //   (optional) static constexpr bool needs_global_range = true;
 //   YourCalibrator(const qf::Params&, const qf::TensorInfo&);
 //   void merge(const YourCalibrator& other);   // fold another worker's state into this one
-// and override observe() and compute_range() (min/max hold num_channels values each).
+// and override observe() and compute_range() (min/max hold num_channels values each). A calibrator whose
+// range is a function of the fixed-range histogram (qforge/qf_histogram.hpp; needs_global_range) may also
+// define, so the host shares one histogram between candidates (ABI 1.8):
+//   static size_t histogram_bins(const qf::Params&, const qf::TensorInfo&);  // 0: no histogram here
+//   static void range_from_histogram(const qf::Params&, const qf::TensorInfo&, const qf::HistogramView&,
+//                                    std::span<float> min, std::span<float> max);
 class Calibrator {
  public:
   virtual ~Calibrator() = default;
@@ -684,22 +690,35 @@ C* make_component(const QfParamList* params) {
 }
 
 // Calibrator
+inline TensorInfo tensor_info(const QfTensorInfo* t) {
+  TensorInfo info;
+  info.name = t->name ? t->name : "";
+  info.shape = std::span<const int64_t>(t->shape, t->rank);
+  info.channel_axis = t->channel_axis;
+  info.num_channels = t->num_channels;
+  info.target_dtype = t->target_dtype;
+  info.per_channel = t->per_channel != 0;
+  info.symmetric = t->symmetric != 0;
+  if (t->has_global_range) {
+    info.global_min = std::span<const float>(t->global_min, t->num_channels);
+    info.global_max = std::span<const float>(t->global_max, t->num_channels);
+  }
+  return info;
+}
 template <class C>
 QfStatus cal_create(const QfParamList* params, const QfTensorInfo* t, void** state, QfMessage* msg) {
+  return guard(msg, [&] { *state = new C(Params(params), tensor_info(t)); });
+}
+template <class C>
+QfStatus cal_histogram_bins(const QfParamList* params, const QfTensorInfo* t, size_t* bins, QfMessage* msg) {
+  return guard(msg, [&] { *bins = C::histogram_bins(Params(params), tensor_info(t)); });
+}
+template <class C>
+QfStatus cal_range_from_histogram(const QfParamList* params, const QfTensorInfo* t, const QfHistogram* h, float* mn,
+                                  float* mx, size_t n, QfMessage* msg) {
   return guard(msg, [&] {
-    TensorInfo info;
-    info.name = t->name ? t->name : "";
-    info.shape = std::span<const int64_t>(t->shape, t->rank);
-    info.channel_axis = t->channel_axis;
-    info.num_channels = t->num_channels;
-    info.target_dtype = t->target_dtype;
-    info.per_channel = t->per_channel != 0;
-    info.symmetric = t->symmetric != 0;
-    if (t->has_global_range) {
-      info.global_min = std::span<const float>(t->global_min, t->num_channels);
-      info.global_max = std::span<const float>(t->global_max, t->num_channels);
-    }
-    *state = new C(Params(params), info);
+    C::range_from_histogram(Params(params), tensor_info(t), HistogramView(*h), std::span<float>(mn, n),
+                            std::span<float>(mx, n));
   });
 }
 template <class C>
@@ -741,6 +760,15 @@ const QfCalibratorDesc& calibrator_desc() {
     x.observe = &cal_observe<C>;
     x.merge = &cal_merge<C>;
     x.compute_range = &cal_range<C>;
+    if constexpr (requires {
+                    &C::histogram_bins;
+                    &C::range_from_histogram;
+                  }) {
+      static_assert(
+          requires { C::needs_global_range; }, "range_from_histogram needs needs_global_range = true");
+      x.histogram_bins = &cal_histogram_bins<C>;
+      x.range_from_histogram = &cal_range_from_histogram<C>;
+    }
     return x;
   }();
   return d;
