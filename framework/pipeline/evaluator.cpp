@@ -87,8 +87,8 @@ struct Evaluator::Baseline {
 size_t Evaluator::default_cache_budget() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   const size_t physical = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
-  const size_t cap = size_t{8} << 30;
-  return physical == 0 ? (size_t{1} << 30) : std::min(cap, physical / 4);
+  const size_t cap = size_t{512} << 20;
+  return physical == 0 ? cap : std::min(cap, physical / 8);
 }
 
 size_t Evaluator::cached_samples() const {
@@ -98,16 +98,6 @@ size_t Evaluator::cached_samples() const {
   return n;
 }
 
-namespace {
-
-size_t cache_bytes(const ValueCache& cache) {
-  size_t n = 0;
-  for (const auto& [name, t] : cache) n += t.defined() ? t.nbytes() : 0;
-  return n;
-}
-
-}  // namespace
-
 std::vector<double> Evaluator::set_baseline(std::shared_ptr<const Model> baseline) {
   baseline_.reset();  // the old caches go before the new ones are built
   const size_t cache_budget_bytes = cache_budget_;
@@ -115,16 +105,19 @@ std::vector<double> Evaluator::set_baseline(std::shared_ptr<const Model> baselin
   state->model = baseline;
   state->caches.resize(samples_.size());
   const Executor executor(baseline, ExecutorOptions{threads_});
-  // The first sample tells how large one cache is, hence how many fit.
-  auto first = std::make_unique<ValueCache>();
-  executor.run_cached(samples_[0], *first);
-  const size_t per_sample = std::max<size_t>(1, cache_bytes(*first));
+  // The first sample tells how large one cache is, hence how many fit: measured on a plain run, so a
+  // cache that does not fit is never built.
+  size_t per_sample = 0;
+  RunHooks measure;
+  measure.observe = [&](const std::string&, const Tensor& value) {
+    per_sample += value.defined() ? value.nbytes() : 0;
+  };
+  executor.run(samples_[0], measure);
+  per_sample = std::max<size_t>(1, per_sample);
   const size_t fit = std::min(samples_.size(), cache_budget_bytes / per_sample);
-  if (fit > 0) state->caches[0] = std::move(first);
-  first.reset();
   tbb::task_arena arena(threads_ > 0 ? threads_ : tbb::task_arena::automatic);
   arena.execute([&] {
-    tbb::parallel_for(size_t{1}, std::max<size_t>(fit, 1), [&](size_t i) {
+    tbb::parallel_for(size_t{0}, fit, [&](size_t i) {
       throw_if_interrupted();
       auto cache = std::make_unique<ValueCache>();
       executor.run_cached(samples_[i], *cache);

@@ -1,6 +1,7 @@
 // Per-node accuracy: cosine similarity between each tensor of the float model and the same tensor of the
-// calibrated (fake-quantized) model, accumulated over a few samples. One sample at a time, so memory is
-// one run's intermediates.
+// calibrated (fake-quantized) model, accumulated over a few samples. One sample at a time, the two models
+// running side by side (the float run hands its values over as they are produced), so memory is two runs'
+// live values plus at most 64 MiB of handed-over ones, not every intermediate of a run.
 #pragma once
 
 #include <map>
