@@ -254,12 +254,13 @@ struct Lane {
 };
 
 // Lanes of the second pass: at most one per worker and per sample, at most kMaxCalibrationLanes, and only as
-// many extra lanes as fit in kExtraLaneBudget. Every lane holds a state per (tensor, candidate) slot (stock
-// histograms: up to 1 MB each), which the host cannot know in advance: lane 0 observes sample 0 alone first,
-// and the growth of resident memory meanwhile is taken as one lane's size. On ppocr_v4_det with the default
-// 20 candidates one lane is about 2 GB, so it stays at one lane; small models get one lane per worker.
+// many extra lanes as fit in kExtraLaneBudget. Every lane holds its shared histograms and a state per
+// remaining slot, whose size the host cannot know in advance: lane 0 observes sample 0 alone first, and the
+// growth of resident memory meanwhile is taken as one lane's size. On ppocr_v4_det with the default 20
+// candidates one lane is about 265 MiB of shared histograms (2 GB with a state per candidate), so it stays at
+// one lane (a second one took the run from 460 to 600 MiB); small models get one lane per worker.
 constexpr size_t kMaxCalibrationLanes = 4;
-constexpr size_t kExtraLaneBudget = size_t{512} << 20;
+constexpr size_t kExtraLaneBudget = size_t{128} << 20;
 
 // Resident memory of the process in bytes; 0 when unknown.
 size_t resident_bytes() {

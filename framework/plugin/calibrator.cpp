@@ -101,7 +101,8 @@ size_t histogram_bins(const Component& component, const ParamSet& params, const 
 void range_from_histogram(const Component& component, const ParamSet& params, const CalibrationTarget& target,
                           const FixedRangeHistogram& histogram, std::vector<float>& min, std::vector<float>& max) {
   const QfTensorInfo info = tensor_info(target);
-  const QfHistogram view = histogram.c_view();
+  std::vector<uint64_t> wide_counts;
+  const QfHistogram view = histogram.c_view(wide_counts);
   min.assign(target.num_channels, 0.f);
   max.assign(target.num_channels, 0.f);
   char buf[kMessageSize] = {0};

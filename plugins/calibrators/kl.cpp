@@ -129,7 +129,8 @@ class KlCalibrator : public qf::Calibrator {
 
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    ranges(search_, hist_.view(), lo, hi);
+    std::vector<uint64_t> scratch;
+    ranges(search_, hist_.view(scratch), lo, hi);
   }
 
   // ABI 1.8: the same ranges from the host's shared histogram instead of a state's.

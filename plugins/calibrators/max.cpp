@@ -40,7 +40,8 @@ class MaxCalibrator : public qf::Calibrator {
   }
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    if (hist_) return percentile_ranges(percentile_, hist_->view(), lo, hi);
+    std::vector<uint64_t> scratch;
+    if (hist_) return percentile_ranges(percentile_, hist_->view(scratch), lo, hi);
     for (size_t c = 0; c < layout_.channels(); ++c) std::tie(lo[c], hi[c]) = minmax_->range(c, symmetric_);
   }
 

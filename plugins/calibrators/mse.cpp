@@ -79,7 +79,8 @@ class MseCalibrator : public qf::Calibrator {
 
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    ranges(grid_, hist_.view(), lo, hi);
+    std::vector<uint64_t> scratch;
+    ranges(grid_, hist_.view(scratch), lo, hi);
   }
 
   // ABI 1.8: the same ranges from the host's shared histogram instead of a state's.

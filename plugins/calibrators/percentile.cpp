@@ -27,7 +27,8 @@ class PercentileCalibrator : public qf::Calibrator {
   void merge(const PercentileCalibrator& other) { hist_.merge(other.hist_); }
   void compute_range(std::span<float> lo, std::span<float> hi) override {
     layout_.check_outputs(lo, hi);
-    ranges(percentile_, hist_.view(), lo, hi);
+    std::vector<uint64_t> scratch;
+    ranges(percentile_, hist_.view(scratch), lo, hi);
   }
 
   // ABI 1.8: the same ranges from the host's shared histogram instead of a state's.

@@ -75,10 +75,17 @@ class HistogramView {
 // [0, max(|gmin|, |gmax|)]; signed: of x over [gmin, gmax]. A value on or beyond the upper end goes to the
 // last bin, one below the lower end to the first (the first pass's range covers the data, so only
 // rounding can put a value there). Throws std::invalid_argument on a non-finite or inverted range.
+// Counts are kept in 32 bits, half the memory, while no channel has seen 2^32 values (no bin can overflow
+// then); past that the histogram widens itself to 64 bits. The counts are exact either way.
 class FixedRangeHistogram {
  public:
-  FixedRangeHistogram(size_t bins, bool absolute, std::span<const float> global_min, std::span<const float> global_max)
-      : bins_(std::max<size_t>(bins, 1)), absolute_(absolute), channels_(global_min.size()) {
+  // `narrow_limit`: values per channel counted in 32 bits before widening (tests lower it).
+  FixedRangeHistogram(size_t bins, bool absolute, std::span<const float> global_min, std::span<const float> global_max,
+                      uint64_t narrow_limit = UINT32_MAX)
+      : bins_(std::max<size_t>(bins, 1)),
+        absolute_(absolute),
+        channels_(global_min.size()),
+        narrow_limit_(std::min<uint64_t>(narrow_limit, UINT32_MAX)) {
     if (global_max.size() != channels_) throw std::invalid_argument("histogram: min and max differ in channel count");
     lower_.resize(channels_);
     upper_.resize(channels_);
@@ -92,15 +99,61 @@ class FixedRangeHistogram {
       upper_[c] = absolute_ ? std::max(std::fabs(gmin), std::fabs(gmax)) : gmax;
       inv_width_[c] = upper_[c] > lower_[c] ? static_cast<double>(bins_) / (upper_[c] - lower_[c]) : 0.0;
     }
-    counts_.assign(channels_ * bins_, 0);
+    narrow_.assign(channels_ * bins_, 0);
+    totals_.assign(channels_, 0);
   }
 
-  // Counts n values of channel c. The channel's constants are hoisted out of the loop (the counts could
-  // alias them otherwise).
+  // Counts n values of channel c.
   void add_run(size_t c, const float* x, size_t n) {
+    if (wide_.empty() && totals_[c] + n > narrow_limit_) widen();
+    totals_[c] += n;
+    if (wide_.empty()) count(c, x, n, narrow_.data() + c * bins_);
+    else count(c, x, n, wide_.data() + c * bins_);
+  }
+
+  // Adds another histogram of the same layout and range (another worker's counts).
+  void merge(const FixedRangeHistogram& other) {
+    if (other.bins_ != bins_ || other.channels_ != channels_ || other.absolute_ != absolute_ ||
+        other.lower_ != lower_ || other.upper_ != upper_)
+      throw std::invalid_argument("merge of histograms with different layouts or ranges");
+    bool fits = wide_.empty() && other.wide_.empty();
+    for (size_t c = 0; c < channels_ && fits; ++c) fits = totals_[c] + other.totals_[c] <= narrow_limit_;
+    for (size_t c = 0; c < channels_; ++c) totals_[c] += other.totals_[c];
+    if (fits) {
+      for (size_t i = 0; i < narrow_.size(); ++i) narrow_[i] += other.narrow_[i];
+      return;
+    }
+    widen();
+    for (size_t i = 0; i < wide_.size(); ++i) wide_[i] += other.wide_.empty() ? other.narrow_[i] : other.wide_[i];
+  }
+
+  size_t bins() const { return bins_; }
+  size_t channels() const { return channels_; }
+  bool absolute() const { return absolute_; }
+  bool wide() const { return !wide_.empty(); }
+  size_t bytes() const { return narrow_.size() * sizeof(uint32_t) + wide_.size() * sizeof(uint64_t); }
+  // The C view, valid while this object and `scratch` live unchanged: 32-bit counts are widened into
+  // `scratch` (QfHistogram's counts are 64-bit).
+  QfHistogram c_view(std::vector<uint64_t>& scratch) const {
+    QfHistogram h{};
+    h.struct_size = sizeof(QfHistogram);
+    h.num_channels = channels_;
+    h.bins = bins_;
+    h.absolute = absolute_ ? 1 : 0;
+    h.lower = lower_.data();
+    h.upper = upper_.data();
+    if (wide_.empty()) scratch.assign(narrow_.begin(), narrow_.end());
+    h.counts = wide_.empty() ? scratch.data() : wide_.data();
+    return h;
+  }
+  HistogramView view(std::vector<uint64_t>& scratch) const { return HistogramView(c_view(scratch)); }
+
+ private:
+  // The channel's constants are hoisted out of the loop (the counts could alias them otherwise).
+  template <class Count>
+  void count(size_t c, const float* x, size_t n, Count* counts) const {
     const double lo = lower_[c], inv = inv_width_[c], top = static_cast<double>(bins_);
     const size_t last = bins_ - 1;
-    uint64_t* counts = counts_.data() + c * bins_;
     auto bin = [&](double v) {
       const double pos = (v - lo) * inv;
       return pos <= 0.0 ? size_t{0} : pos >= top ? last : static_cast<size_t>(pos);
@@ -110,39 +163,21 @@ class FixedRangeHistogram {
     else
       for (size_t i = 0; i < n; ++i) ++counts[bin(static_cast<double>(x[i]))];
   }
-
-  // Adds another histogram of the same layout and range (another worker's counts).
-  void merge(const FixedRangeHistogram& other) {
-    if (other.bins_ != bins_ || other.channels_ != channels_ || other.absolute_ != absolute_ ||
-        other.lower_ != lower_ || other.upper_ != upper_)
-      throw std::invalid_argument("merge of histograms with different layouts or ranges");
-    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  void widen() {
+    if (!wide_.empty()) return;
+    wide_.assign(narrow_.begin(), narrow_.end());
+    narrow_.clear();
+    narrow_.shrink_to_fit();
   }
 
-  size_t bins() const { return bins_; }
-  size_t channels() const { return channels_; }
-  bool absolute() const { return absolute_; }
-  size_t bytes() const { return counts_.size() * sizeof(uint64_t); }
-  // The C view (valid while this object lives and is not moved).
-  QfHistogram c_view() const {
-    QfHistogram h{};
-    h.struct_size = sizeof(QfHistogram);
-    h.num_channels = channels_;
-    h.bins = bins_;
-    h.absolute = absolute_ ? 1 : 0;
-    h.lower = lower_.data();
-    h.upper = upper_.data();
-    h.counts = counts_.data();
-    return h;
-  }
-  HistogramView view() const { return HistogramView(c_view()); }
-
- private:
   size_t bins_;
   bool absolute_;
   size_t channels_;
+  uint64_t narrow_limit_;
   std::vector<double> lower_, upper_, inv_width_;
-  std::vector<uint64_t> counts_;  // channel-major
+  std::vector<uint32_t> narrow_;  // channel-major, while every channel has seen fewer than 2^32 values
+  std::vector<uint64_t> wide_;    // channel-major, once one has
+  std::vector<uint64_t> totals_;  // values counted per channel
 };
 
 // Calls f(channel, values, count) for every contiguous run of one channel's values in a batch of `shape`
