@@ -457,18 +457,20 @@ std::vector<Lane> observe_pass(const CalibrationRun& run) {
   run.arena.execute([&] { observe_sample(run, 0, lane_states[0]); });
   progress.tick();
   const size_t after = resident_bytes();
-  const size_t lanes = lane_count(run.arena.max_concurrency(), run.samples.size(),
-                                  before && after ? (after > before ? after - before : 0) : SIZE_MAX);
+  // A lane's size: the resident growth over its first sample (states of unknown size), but at least its
+  // shared histograms, whose size the host knows (the growth misses what the allocator had free already).
+  size_t histogram_bytes = 0;
+  for (const auto& h : lane_states[0].histograms) histogram_bytes += h ? h->counts.bytes() : 0;
+  const size_t growth = before && after ? (after > before ? after - before : 0) : SIZE_MAX;
+  const size_t lanes = lane_count(run.arena.max_concurrency(), run.samples.size(), std::max(growth, histogram_bytes));
   lane_states.resize(lanes);
   for (Lane& lane : lane_states) {
     lane.states.resize(run.slots.size());
     lane.histograms.resize(run.histograms.size());
   }
-  size_t histogram_bytes = 0;
-  for (const auto& h : lane_states[0].histograms) histogram_bytes += h ? h->counts.bytes() : 0;
   spdlog::debug(
-      "calibrate: {} lane(s), {} MiB of resident memory after the first sample's states ({} MiB of them "
-      "shared histograms)",
+      "calibrate: {} lane(s), {} MiB of resident memory after the first sample's states ({} MiB of shared "
+      "histograms)",
       lanes, (after > before ? after - before : 0) >> 20, histogram_bytes >> 20);
   run.arena.execute([&] {
     tbb::parallel_for(size_t{0}, lanes, [&](size_t lane) {

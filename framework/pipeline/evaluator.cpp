@@ -87,7 +87,7 @@ struct Evaluator::Baseline {
 size_t Evaluator::default_cache_budget() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   const size_t physical = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
-  const size_t cap = size_t{256} << 20;
+  const size_t cap = size_t{128} << 20;
   return physical == 0 ? cap : std::min(cap, physical / 8);
 }
 

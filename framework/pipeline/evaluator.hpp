@@ -78,10 +78,10 @@ class Evaluator {
   void clear_baseline() { baseline_.reset(); }
   // Samples whose baseline values are cached (the rest run in full).
   size_t cached_samples() const;
-  // 256 MiB (an eighth of physical memory when that is less): a default run stays flat in memory, whatever
+  // 128 MiB (an eighth of physical memory when that is less): a default run stays flat in memory, whatever
   // the samples. Caching every intermediate of ppocr_v4_rec takes 663 MB per sample, and its advice stage ran
-  // slower with 5 samples cached (23.6 s, peak 8.9 GB) than with none (11.0 s, 0.85 GB); ppocr_v4_det's is
-  // 228 MB per sample.
+  // slower with 5 samples cached (23.6 s, peak 8.9 GB) than with none (11.0 s, 0.85 GB); ppocr_v4_det's
+  // 239 MB per sample took its default run from about 350 to 587 MiB. Small models still cache every sample.
   static size_t default_cache_budget();
 
   // Overall score per column for each variant.

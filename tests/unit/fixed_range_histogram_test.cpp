@@ -2,9 +2,9 @@
 // stock calibrators' states both use. Counts live in 32 bits until a channel has seen more values than
 // that can count, then widen to 64 bits; the counts must be the same either way (the limit is lowered here
 // so the test does not need 2^32 values).
-#include <gtest/gtest.h>
-
 #include <qforge/qf_histogram.hpp>
+
+#include <gtest/gtest.h>
 
 #include <vector>
 
