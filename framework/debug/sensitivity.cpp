@@ -108,6 +108,7 @@ SensitivityResult compute_sensitivity(const DebugModel& model,
   if (result.items.empty()) return result;
 
   pipeline::Evaluator evaluator(*model.float_model(), samples, metrics, options.threads);
+  evaluator.set_cache_budget(pipeline::Evaluator::search_cache_budget());  // one re-run per tensor: cache pays
   evaluator.set_baseline(model.float_model());
   std::vector<std::shared_ptr<const Model>> variants;
   variants.reserve(points.size());

@@ -84,6 +84,13 @@ struct Evaluator::Baseline {
   std::vector<std::unique_ptr<ValueCache>> caches;  // per sample; null: not cached (over budget)
 };
 
+size_t Evaluator::search_cache_budget() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  const size_t physical = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
+  const size_t cap = size_t{8} << 30;
+  return physical == 0 ? (size_t{1} << 30) : std::min(cap, physical / 4);
+}
+
 size_t Evaluator::default_cache_budget() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   const size_t physical = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;

@@ -83,6 +83,9 @@ class Evaluator {
   // slower with 5 samples cached (23.6 s, peak 8.9 GB) than with none (11.0 s, 0.85 GB); ppocr_v4_det's
   // 239 MB per sample took its default run from about 350 to 587 MiB. Small models still cache every sample.
   static size_t default_cache_budget();
+  // For the work built on set_baseline (the layerwise and mixed-precision searches, `qforge debug`
+  // sensitivity): a quarter of physical memory, at most 8 GiB, where caching pays for itself many times.
+  static size_t search_cache_budget();
 
   // Overall score per column for each variant.
   std::vector<std::vector<double>> score(const std::vector<std::shared_ptr<const Model>>& variants) const;

@@ -87,7 +87,10 @@ Evaluator search_evaluator(const Model& optimized, std::vector<std::map<std::str
   // SQNR (pooled) as a second column breaks ties of a saturated metric (cosine 1.0 on a score output).
   const bool sqnr_tiebreak = plugin::canonical_metric_name(search.metric) != "sqnr";
   Evaluator eval(optimized, std::move(inputs), {search.metric_instance.get()}, threads, sqnr_tiebreak);
+  // The model-wise search never sets a baseline; every other search (stock or not) may, and gains from a
+  // large cache what the default run would only pay for in memory.
   if (cfg.cache_memory_mb) eval.set_cache_budget(static_cast<size_t>(*cfg.cache_memory_mb) << 20);
+  else if (search.component->name != "modelwise") eval.set_cache_budget(Evaluator::search_cache_budget());
   // The mixed-precision target is a promise about every output.
   eval.set_worst_output(search.worst_output);
   if (plugin::canonical_metric_name(search.metric) == "top1")
