@@ -108,7 +108,8 @@ void SegmentedRun::shift(const std::string& tensor, int64_t axis, const std::vec
     size_t inner = 1;
     for (int64_t d = a + 1; d < t.rank(); ++d) inner *= static_cast<size_t>(t.dim(d));
     float* p = t.data<float>();
-    for (size_t i = 0; i < static_cast<size_t>(t.numel()); ++i) p[i] += static_cast<float>(shift[(i / inner) % C]);
+    const auto n = static_cast<size_t>(t.numel());
+    for (size_t i = 0; i < n; ++i) p[i] += static_cast<float>(shift[(i / inner) % C]);
     it->second = std::move(t);
   }
 }

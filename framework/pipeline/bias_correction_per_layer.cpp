@@ -22,13 +22,15 @@ struct MeanTensor {
     if (sum.shape() != t.shape()) return;  // a sample of another shape: keep the first shape's mean
     float* s = sum.data<float>();
     const float* x = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i) s[i] += x[i];
+    const int64_t n = t.numel();  // hoisted: numel() multiplies the shape out on every call
+    for (int64_t i = 0; i < n; ++i) s[i] += x[i];
     ++count;
   }
   Tensor mean() const {
     Tensor m = sum.clone();
     float* p = m.data<float>();
-    for (int64_t i = 0; i < m.numel(); ++i) p[i] /= static_cast<float>(count);
+    const int64_t n = m.numel();
+    for (int64_t i = 0; i < n; ++i) p[i] /= static_cast<float>(count);
     return m;
   }
 };
@@ -98,7 +100,8 @@ std::optional<Tensor> corrected_bias(const Model& optimized, const BiasTarget& t
   Tensor delta = quant::fake_quantize(w, params);
   float* d = delta.data<float>();
   const float* w0 = w.data<float>();
-  for (int64_t i = 0; i < delta.numel(); ++i) d[i] -= w0[i];
+  const int64_t n = delta.numel();
+  for (int64_t i = 0; i < n; ++i) d[i] -= w0[i];
   std::vector<double> err;
   try {
     err = channel_error(optimized, target, mean_input, delta);

@@ -23,7 +23,8 @@ struct Acc {
 void accumulate(Acc& s, const Tensor& reference, const Tensor& quantized) {
   const float* a = reference.data<float>();
   const float* b = quantized.data<float>();
-  for (int64_t k = 0; k < quantized.numel(); ++k) {
+  const int64_t n = quantized.numel();  // hoisted: numel() multiplies the shape out on every call
+  for (int64_t k = 0; k < n; ++k) {
     s.dot += static_cast<double>(a[k]) * b[k];
     s.aa += static_cast<double>(a[k]) * a[k];
     s.bb += static_cast<double>(b[k]) * b[k];

@@ -49,7 +49,8 @@ double relative_error(const Tensor& before, const Tensor& after) {
   const float* pb = b.data<float>();
   const float* pa = a.data<float>();
   double diff = 0.0, ref = 0.0;
-  for (int64_t i = 0; i < b.numel(); ++i) {
+  const int64_t n = b.numel();
+  for (int64_t i = 0; i < n; ++i) {
     const double d = std::fabs(static_cast<double>(pa[i]) - pb[i]);
     if (std::isnan(d)) return std::numeric_limits<double>::infinity();
     diff = std::max(diff, d);

@@ -45,16 +45,16 @@ class MaxCalibrator : public qf::Calibrator {
     for (size_t c = 0; c < layout_.channels(); ++c) std::tie(lo[c], hi[c]) = minmax_->range(c, symmetric_);
   }
 
-  // ABI 1.8: below max_percentile 1, the same ranges from the host's shared histogram instead of a
-  // state's; at 1 (exact min/max, two floats per channel) the host keeps creating states.
+  // ABI 1.8: the same ranges from the host's shared histogram instead of a state's. At max_percentile 1
+  // the exact min/max is the first pass's range, i.e. a histogram of one bin over it: the cut at 1 of a
+  // one-bin histogram is its edges, [gmin, gmax] (or [-m, m] of |x|), bit for bit what ExactMinMax keeps,
+  // and the host fills such a histogram without reading the values.
   static size_t histogram_bins(const qf::Params& p, const qf::TensorInfo& t) {
-    return p.get_float("max_percentile") < 1.0 ? qc::histogram_bins(t, p.get_int("max_num_bin")) : 0;
+    return p.get_float("max_percentile") < 1.0 ? qc::histogram_bins(t, p.get_int("max_num_bin")) : 1;
   }
   static void range_from_histogram(const qf::Params& p, const qf::TensorInfo& t, const qf::HistogramView& h,
                                    std::span<float> lo, std::span<float> hi) {
-    const size_t bins = histogram_bins(p, t);
-    if (bins == 0) throw qf::PluginError("max_percentile 1 calibrates from exact min/max, not from a histogram");
-    qc::check_histogram(t, h, bins, lo.size());
+    qc::check_histogram(t, h, histogram_bins(p, t), lo.size());
     percentile_ranges(p.get_float("max_percentile"), h, lo, hi);
   }
 

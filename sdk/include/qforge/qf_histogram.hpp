@@ -103,10 +103,16 @@ class FixedRangeHistogram {
     totals_.assign(channels_, 0);
   }
 
-  // Counts n values of channel c.
+  // Counts n values of channel c. With one bin every value lands in it, so the values are not read (the
+  // exact min/max of a channel is its first-pass range: one bin over it).
   void add_run(size_t c, const float* x, size_t n) {
     if (wide_.empty() && totals_[c] + n > narrow_limit_) widen();
     totals_[c] += n;
+    if (bins_ == 1) {
+      if (wide_.empty()) narrow_[c] += static_cast<uint32_t>(n);
+      else wide_[c] += n;
+      return;
+    }
     if (wide_.empty()) count(c, x, n, narrow_.data() + c * bins_);
     else count(c, x, n, wide_.data() + c * bins_);
   }
