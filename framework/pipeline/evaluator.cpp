@@ -28,6 +28,29 @@ Tensor as_float(const Tensor& t, const std::string& output, const std::string& w
   return t.cast(DType::Float32);
 }
 
+// Per (sample, output), [s][o]: whether the float output carries signal on that sample. It does not when
+// its peak |y| is below kEmptyOutput of its largest peak over the samples (a detection map of a picture
+// without objects): a per-sample relative metric (cosine) is then decided by noise alone. When no sample
+// has signal, all count.
+std::vector<bool> informative_samples(const std::vector<std::map<std::string, Tensor>>& reference,
+                                      const std::vector<std::string>& outputs) {
+  const size_t S = reference.size(), O = outputs.size();
+  std::vector<double> peak(S * O, 0.0);
+  for (size_t s = 0; s < S; ++s)
+    for (size_t o = 0; o < O; ++o) {
+      const Tensor& t = reference[s].at(outputs[o]);
+      const std::span<const float> v(t.data<float>(), static_cast<size_t>(t.numel()));
+      for (float x : v) peak[s * O + o] = std::max(peak[s * O + o], static_cast<double>(std::fabs(x)));
+    }
+  std::vector<bool> informative(S * O, true);
+  for (size_t o = 0; o < O; ++o) {
+    double largest = 0;
+    for (size_t s = 0; s < S; ++s) largest = std::max(largest, peak[s * O + o]);
+    for (size_t s = 0; s < S; ++s) informative[s * O + o] = !(peak[s * O + o] < kEmptyOutput * largest);
+  }
+  return informative;
+}
+
 }  // namespace
 
 Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string, Tensor>> samples,
@@ -53,11 +76,17 @@ Evaluator::Evaluator(const Model& float_model, std::vector<std::map<std::string,
     for (auto& outputs : reference_)
       for (const std::string& name : outputs_)
         outputs.at(name) = as_float(outputs.at(name), name, names_.reference_name);
-    return;
+  } else {
+    for (const auto& [name, t] : reference_[0])
+      if (t.dtype() == DType::Float32) outputs_.push_back(name);
+    if (outputs_.empty()) throw Error("the model has no float32 output to score");
   }
-  for (const auto& [name, t] : reference_[0])
-    if (t.dtype() == DType::Float32) outputs_.push_back(name);
-  if (outputs_.empty()) throw Error("the model has no float32 output to score");
+  informative_ = find_informative();
+}
+
+std::vector<bool> Evaluator::find_informative() const {
+  if (names_.keep_empty_samples) return std::vector<bool>(samples_.size() * outputs_.size(), true);
+  return informative_samples(reference_, outputs_);
 }
 
 Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInstance*> metrics, bool sqnr_column,
@@ -77,6 +106,7 @@ Evaluator::Evaluator(const Evaluator& base, std::vector<const plugin::MetricInst
   auto& ids = names_.sample_ids;  // names follow their samples
   if (first_sample > 0 && !ids.empty())
     ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(std::min(first_sample, ids.size())));
+  informative_ = first_sample == 0 ? base.informative_ : find_informative();  // empty relative to these samples
 }
 
 struct Evaluator::Baseline {
@@ -84,17 +114,23 @@ struct Evaluator::Baseline {
   std::vector<std::unique_ptr<ValueCache>> caches;  // per sample; null: not cached (over budget)
 };
 
-size_t Evaluator::search_cache_budget() {
+namespace {
+
+// Physical memory in bytes; 0 when unknown.
+size_t physical_memory() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  const size_t physical = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
-  const size_t cap = size_t{8} << 30;
+  return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
+}
+
+}  // namespace
+
+size_t Evaluator::search_cache_budget() {
+  const size_t physical = physical_memory(), cap = size_t{8} << 30;
   return physical == 0 ? (size_t{1} << 30) : std::min(cap, physical / 4);
 }
 
 size_t Evaluator::default_cache_budget() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  const size_t physical = pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page) : 0;
-  const size_t cap = size_t{128} << 20;
+  const size_t physical = physical_memory(), cap = size_t{128} << 20;
   return physical == 0 ? cap : std::min(cap, physical / 8);
 }
 
@@ -165,29 +201,6 @@ struct RawScores {
   std::vector<double> per, signal, noise, positions;  // positions: [s][o], the same for every variant
   double& score(size_t v, size_t s, size_t o, size_t m) { return per[((v * S + s) * O + o) * M + m]; }
 };
-
-// Per (sample, output), [s][o]: whether the float output carries signal on that sample. It does not when
-// its peak |y| is below kEmptyOutput of its largest peak over the samples (a detection map of a picture
-// without objects): a per-sample relative metric (cosine) is then decided by noise alone. When no sample
-// has signal, all count.
-std::vector<bool> informative_samples(const std::vector<std::map<std::string, Tensor>>& reference,
-                                      const std::vector<std::string>& outputs) {
-  const size_t S = reference.size(), O = outputs.size();
-  std::vector<double> peak(S * O, 0.0);
-  for (size_t s = 0; s < S; ++s)
-    for (size_t o = 0; o < O; ++o) {
-      const Tensor& t = reference[s].at(outputs[o]);
-      const std::span<const float> v(t.data<float>(), static_cast<size_t>(t.numel()));
-      for (float x : v) peak[s * O + o] = std::max(peak[s * O + o], static_cast<double>(std::fabs(x)));
-    }
-  std::vector<bool> informative(S * O, true);
-  for (size_t o = 0; o < O; ++o) {
-    double largest = 0;
-    for (size_t s = 0; s < S; ++s) largest = std::max(largest, peak[s * O + o]);
-    for (size_t s = 0; s < S; ++s) informative[s * O + o] = !(peak[s * O + o] < kEmptyOutput * largest);
-  }
-  return informative;
-}
 
 // Scores of output `o` over the samples, for `aggregation`: a mean leaves out the samples where the
 // output is empty (informative_samples); max, min and pooled keep every sample.
@@ -301,9 +314,7 @@ std::vector<std::vector<OutputScores>> Evaluator::score_runs(size_t V, const Run
       progress.tick();
     });
   });
-  const std::vector<bool> informative =
-      names_.keep_empty_samples ? std::vector<bool>(S * O, true) : informative_samples(reference_, outputs_);
-  return assemble(raw, V, outputs_, metrics_, applies, informative);
+  return assemble(raw, V, outputs_, metrics_, applies, informative_);
 }
 
 Tensor Evaluator::variant_output(const std::map<std::string, Tensor>& out, size_t s, size_t o) const {

@@ -116,6 +116,8 @@ class Evaluator {
   std::map<size_t, std::set<std::string>> restricted_;  // metric -> the only outputs it scores
   size_t cache_budget_ = default_cache_budget();
   bool worst_output_ = false;
+  std::vector<bool> informative_;  // [s][o]: the float output is not empty on that sample (kEmptyOutput)
+  std::vector<bool> find_informative() const;
   struct Baseline;
   std::shared_ptr<const Baseline> baseline_;  // shared by copies: the caches are large
 };
